@@ -1,0 +1,9 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AmporaConfig, PlatformModule } from '@ampora/platform';
+
+@Module({})
+export class CliModule {
+  static forRoot(config: AmporaConfig): DynamicModule {
+    return { module: CliModule, imports: [PlatformModule.forRoot(config)] };
+  }
+}

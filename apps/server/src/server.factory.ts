@@ -1,0 +1,32 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  AmporaConfig,
+  buildOpenApiDocument,
+  configureLogging,
+  httpTelemetryMiddleware,
+  mountOpenApi,
+  NestLoggerAdapter,
+  prepareDatabase,
+} from '@ampora/platform';
+import { AppModule } from './app.module';
+import { OPENAPI_TAGS } from './openapi-tags';
+import { version } from './version';
+
+/**
+ * Builds the server application: migrations (under the advisory lock), the Nest app, the HTTP
+ * telemetry middleware and the OpenAPI document. `main.ts` and the end-to-end tests both use it.
+ */
+export async function createServer(config: AmporaConfig): Promise<INestApplication> {
+  configureLogging({ level: config.logging.level });
+  if (config.database.migrateOnStart) await prepareDatabase(config);
+  const app = await NestFactory.create(AppModule.forRoot(config), {
+    logger: new NestLoggerAdapter(),
+    abortOnError: false,
+  });
+  app.use(httpTelemetryMiddleware);
+  app.getHttpAdapter().getInstance().disable('x-powered-by');
+  const document = buildOpenApiDocument(app, { version, publicUrl: config.app.publicUrl, tags: OPENAPI_TAGS });
+  mountOpenApi(app, document);
+  return app;
+}

@@ -1,0 +1,23 @@
+import { config } from './instrument';
+import { createLogger, shutdownTelemetry } from '@ampora/platform';
+import { createWorker } from './worker.factory';
+
+const log = createLogger('Ampora.Worker');
+
+async function main(): Promise<void> {
+  const app = await createWorker(config);
+  log.info('Ampora worker {InstanceId} started', { InstanceId: config.app.instanceId });
+  const stop = async (signal: string) => {
+    log.info('Received {Signal}; finishing running jobs', { Signal: signal });
+    await app.close();
+    await shutdownTelemetry();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  log.critical('The worker failed to start', {}, error);
+  process.exit(1);
+});

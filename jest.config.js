@@ -1,0 +1,32 @@
+/* Three tiers: unit (*.spec.ts beside the code), integration (libs/<lib>/test/*.int-spec.ts against
+ * real PostgreSQL and Redis) and end-to-end (test/*.e2e-spec.ts through the full HTTP and WS stack). */
+const fs = require('node:fs');
+const swc = JSON.parse(fs.readFileSync(`${__dirname}/.swcrc.jest.json`, 'utf8'));
+
+const common = {
+  testEnvironment: 'node',
+  rootDir: __dirname,
+  transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swc, swcrc: false }] },
+  moduleNameMapper: { '^@ampora/([a-z-]+)$': '<rootDir>/libs/$1/src/index' },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  transformIgnorePatterns: ['/node_modules/'],
+};
+
+module.exports = {
+  testTimeout: 60000,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/src/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/libs/*/test/**/*.int-spec.ts'],
+      globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+    },
+  ],
+};

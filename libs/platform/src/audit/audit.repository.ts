@@ -1,0 +1,36 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import { Page, PageQuery, paginate } from '../pagination/pagination';
+import { AuditEventEntity } from './entities/audit-event.entity';
+
+export interface AuditFilter {
+  tenantId: string;
+  actor?: string;
+  action?: string[];
+  entityType?: string;
+  entityId?: string;
+  since?: Date;
+  until?: Date;
+}
+
+@Injectable()
+export class AuditRepository {
+  constructor(@InjectRepository(AuditEventEntity) private readonly repo: Repository<AuditEventEntity>) {}
+
+  async insert(manager: EntityManager | undefined, row: Omit<AuditEventEntity, 'id' | 'occurredAt'>): Promise<AuditEventEntity> {
+    const repo = manager ? manager.getRepository(AuditEventEntity) : this.repo;
+    return repo.save(repo.create(row));
+  }
+
+  list(filter: AuditFilter, page: PageQuery): Promise<Page<AuditEventEntity>> {
+    const qb = this.repo.createQueryBuilder('e').where('e.tenantId = :tenantId', { tenantId: filter.tenantId });
+    if (filter.actor) qb.andWhere('e.actor = :actor', { actor: filter.actor });
+    if (filter.action?.length) qb.andWhere('e.action IN (:...action)', { action: filter.action });
+    if (filter.entityType) qb.andWhere('e.entityType = :entityType', { entityType: filter.entityType });
+    if (filter.entityId) qb.andWhere('e.entityId = :entityId', { entityId: filter.entityId });
+    if (filter.since) qb.andWhere('e.occurredAt >= :since', { since: filter.since });
+    if (filter.until) qb.andWhere('e.occurredAt < :until', { until: filter.until });
+    return paginate(qb, { alias: 'e', column: 'occurredAt', direction: 'DESC', query: page, key: (r) => r.occurredAt.toISOString() });
+  }
+}

@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { RequestContext, SYSTEM_ACTOR } from '../context/request-context';
+import { redactValue } from '../logging/redact';
+import { currentTraceId } from '../telemetry/tracing';
+import { Page, PageQuery } from '../pagination/pagination';
+import { AuditFilter, AuditRepository } from './audit.repository';
+import { AuditEventEntity } from './entities/audit-event.entity';
+
+export interface AuditInput {
+  entityType: string;
+  entityId: string;
+  action: string;
+  before?: unknown;
+  after?: unknown;
+  additional?: Record<string, unknown>;
+  /** Needed only outside a request (jobs, agents); inside one, the caller's tenant is used. */
+  tenantId?: string;
+  /** Overrides the actor; defaults to the request's principal, or `system`. */
+  actor?: string;
+  actorRole?: string | null;
+}
+
+/**
+ * Writes append-only audit events. Domains call `record` with the EntityManager of their own
+ * transaction, so the event commits or rolls back with the change it describes.
+ */
+@Injectable()
+export class AuditService {
+  constructor(private readonly repository: AuditRepository) {}
+
+  async record(manager: EntityManager | undefined, input: AuditInput): Promise<AuditEventEntity> {
+    const scope = RequestContext.current();
+    const principal = scope?.principal;
+    const tenantId = input.tenantId ?? principal?.tenantId ?? scope?.tenantId;
+    if (!tenantId) throw new Error(`audit event ${input.entityType}.${input.action} has no tenant`);
+    const row = await this.repository.insert(manager, {
+      tenantId,
+      actor: input.actor ?? principal?.actor ?? SYSTEM_ACTOR,
+      actorRole: input.actorRole !== undefined ? input.actorRole : (principal?.role ?? null),
+      entityType: input.entityType,
+      entityId: input.entityId,
+      action: input.action,
+      before: input.before === undefined ? null : redactValue(input.before),
+      after: input.after === undefined ? null : redactValue(input.after),
+      sourceIp: scope?.sourceIp ?? null,
+      traceId: currentTraceId() ?? null,
+      additional: input.additional === undefined ? null : redactValue(input.additional),
+    });
+    if (scope) scope.auditWrites += 1;
+    return row;
+  }
+
+  list(filter: AuditFilter, page: PageQuery): Promise<Page<AuditEventEntity>> {
+    return this.repository.list(filter, page);
+  }
+}

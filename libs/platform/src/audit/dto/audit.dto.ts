@@ -1,0 +1,56 @@
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+import { isoDateTime } from '../../http/zod-types';
+import { PageQuerySchema, pageSchema } from '../../pagination/pagination';
+import { AuditEventEntity } from '../entities/audit-event.entity';
+
+const csv = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+
+export const AuditQuerySchema = PageQuerySchema.extend({
+  actor: z.string().max(200).optional(),
+  action: csv.optional().describe('One action or several, comma-separated'),
+  entityType: z.string().max(64).optional(),
+  entityId: z.string().max(200).optional(),
+  since: isoDateTime().optional().describe('ISO-8601, inclusive'),
+  until: isoDateTime().optional().describe('ISO-8601, exclusive'),
+});
+export class AuditQueryDto extends createZodDto(AuditQuerySchema) {}
+
+export const AuditEventSchema = z
+  .object({
+    id: z.uuid(),
+    tenantId: z.uuid(),
+    actor: z.string(),
+    actorRole: z.string().nullable(),
+    entityType: z.string(),
+    entityId: z.string(),
+    action: z.string(),
+    before: z.unknown().nullable(),
+    after: z.unknown().nullable(),
+    timestamp: z.string().describe('UTC, ISO-8601 with milliseconds'),
+    sourceIp: z.string().nullable(),
+    traceId: z.string().nullable(),
+    additional: z.unknown().nullable(),
+  })
+  .meta({ id: 'AuditEvent' });
+export class AuditEventPageDto extends createZodDto(pageSchema(AuditEventSchema)) {}
+
+export function toAuditEventResponse(e: AuditEventEntity): z.infer<typeof AuditEventSchema> {
+  return {
+    id: e.id,
+    tenantId: e.tenantId,
+    actor: e.actor,
+    actorRole: e.actorRole,
+    entityType: e.entityType,
+    entityId: e.entityId,
+    action: e.action,
+    before: e.before ?? null,
+    after: e.after ?? null,
+    timestamp: e.occurredAt.toISOString(),
+    sourceIp: e.sourceIp,
+    traceId: e.traceId,
+    additional: e.additional ?? null,
+  };
+}

@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, IsNull, Repository } from 'typeorm';
+import { Page, PageQuery, paginate } from '../pagination/pagination';
+import { ApiTokenEntity } from './entities/api-token.entity';
+
+@Injectable()
+export class ApiTokenRepository {
+  constructor(@InjectRepository(ApiTokenEntity) private readonly repo: Repository<ApiTokenEntity>) {}
+
+  findByHash(tokenHash: string): Promise<ApiTokenEntity | null> {
+    return this.repo.findOne({ where: { tokenHash } });
+  }
+
+  findInTenant(tenantId: string, id: string, manager?: EntityManager): Promise<ApiTokenEntity | null> {
+    const repo = manager ? manager.getRepository(ApiTokenEntity) : this.repo;
+    return repo.findOne({ where: { tenantId, id } });
+  }
+
+  list(tenantId: string, page: PageQuery): Promise<Page<ApiTokenEntity>> {
+    const qb = this.repo.createQueryBuilder('t').where('t.tenantId = :tenantId', { tenantId });
+    return paginate(qb, { alias: 't', column: 'createdAt', direction: 'DESC', query: page, key: (r) => r.createdAt.toISOString() });
+  }
+
+  insert(manager: EntityManager, row: Pick<ApiTokenEntity, 'tenantId' | 'name' | 'role' | 'tokenHash' | 'createdBy' | 'expiresAt'>): Promise<ApiTokenEntity> {
+    const repo = manager.getRepository(ApiTokenEntity);
+    return repo.save(repo.create(row));
+  }
+
+  /** Inserts unless a token with the same hash exists; true when inserted. */
+  async insertIfAbsent(row: Pick<ApiTokenEntity, 'tenantId' | 'name' | 'role' | 'tokenHash' | 'createdBy'>): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .insert()
+      .into(ApiTokenEntity)
+      .values(row)
+      .orIgnore()
+      .execute();
+    return Array.isArray(result.raw) && result.raw.length > 0;
+  }
+
+  async markRevoked(manager: EntityManager, id: string, at: Date): Promise<void> {
+    await manager.getRepository(ApiTokenEntity).update({ id, revokedAt: IsNull() }, { revokedAt: at });
+  }
+
+  /** Records use, at most once a minute per token, so authentication rarely writes. */
+  async touch(id: string, at: Date): Promise<void> {
+    await this.repo
+      .createQueryBuilder()
+      .update(ApiTokenEntity)
+      .set({ lastUsedAt: at })
+      .where('id = :id AND (last_used_at IS NULL OR last_used_at < :stale)', { id, stale: new Date(at.getTime() - 60_000) })
+      .execute();
+  }
+}

@@ -1,0 +1,26 @@
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import { Principal, RequestContext } from '../context/request-context';
+import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
+import { ApiProblems } from '../openapi/api-problems.decorator';
+import { Role } from './role';
+
+export const MIN_ROLE_KEY = 'ampora:min-role';
+export const PUBLIC_KEY = 'ampora:public';
+
+/** The least role a caller needs for this route (documented in OpenAPI with 401/403 answers). */
+export function MinRole(role: Role): MethodDecorator & ClassDecorator {
+  return applyDecorators(SetMetadata(MIN_ROLE_KEY, role), ApiBearerAuth('bearer'), ApiProblems(401, 403));
+}
+
+/** An anonymous route (health, metrics, trust bundle, OpAMP which authenticates agents itself). */
+export function Public(): MethodDecorator & ClassDecorator {
+  return SetMetadata(PUBLIC_KEY, true);
+}
+
+/** The authenticated caller of the current request. */
+export const CurrentPrincipal = createParamDecorator((_data: unknown, _ctx: ExecutionContext): Principal => {
+  const principal = RequestContext.principal();
+  if (!principal) throw new PlatformException(PlatformErrorCode.UNAUTHENTICATED, 'Authentication required');
+  return principal;
+});

@@ -1,0 +1,84 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { TenantLabels } from '../context/tenant-labels';
+import { TransactionRunner } from '../database/transaction-runner';
+import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
+import { AuditService } from '../audit/audit.service';
+import { TenantEntity } from './entities/tenant.entity';
+import { TenantRepository } from './tenant.repository';
+
+export const DEFAULT_TENANT = 'default';
+const TENANT_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export interface TenantInfo {
+  id: string;
+  name: string;
+  displayName: string;
+  createdAt: Date;
+}
+
+/** Tenants: created by operators through the CLI; every tenant-owned row carries a tenant id. */
+@Injectable()
+export class TenantService implements OnModuleInit {
+  private readonly byName = new Map<string, TenantInfo>();
+
+  constructor(
+    private readonly tenants: TenantRepository,
+    private readonly tx: TransactionRunner,
+    private readonly audit: AuditService,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    for (const t of await this.tenants.findAll()) this.remember(t);
+  }
+
+  async findByName(name: string): Promise<TenantInfo | undefined> {
+    const cached = this.byName.get(name);
+    if (cached) return cached;
+    const row = await this.tenants.findByName(name);
+    return row ? this.remember(row) : undefined;
+  }
+
+  async getByName(name: string): Promise<TenantInfo> {
+    const tenant = await this.findByName(name);
+    if (!tenant) throw new PlatformException(PlatformErrorCode.TENANT_NOT_FOUND, `Tenant ${name} does not exist`);
+    return tenant;
+  }
+
+  async findById(id: string): Promise<TenantInfo | undefined> {
+    for (const t of this.byName.values()) if (t.id === id) return t;
+    const row = await this.tenants.findById(id);
+    return row ? this.remember(row) : undefined;
+  }
+
+  async list(): Promise<TenantInfo[]> {
+    return (await this.tenants.findAll()).map((t) => this.remember(t));
+  }
+
+  async create(name: string, displayName?: string): Promise<TenantInfo> {
+    if (!TENANT_NAME.test(name)) {
+      throw PlatformException.validation([{ field: 'name', message: 'must be DNS-safe: lower-case letters, digits and dashes, at most 63 characters' }]);
+    }
+    if (await this.tenants.findByName(name)) {
+      throw new PlatformException(PlatformErrorCode.TENANT_EXISTS, `Tenant ${name} already exists`);
+    }
+    const tenant = await this.tx.run(async ({ manager }) => {
+      const row = await this.tenants.insert(manager, name, displayName ?? name);
+      await this.audit.record(manager, {
+        tenantId: row.id,
+        entityType: 'Tenant',
+        entityId: row.id,
+        action: 'Created',
+        after: { name: row.name, displayName: row.displayName },
+      });
+      return row;
+    });
+    return this.remember(tenant);
+  }
+
+  private remember(row: TenantEntity): TenantInfo {
+    const info: TenantInfo = { id: row.id, name: row.name, displayName: row.displayName, createdAt: row.createdAt };
+    this.byName.set(info.name, info);
+    TenantLabels.set(info.id, info.name);
+    return info;
+  }
+}

@@ -1,0 +1,43 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { IdParamDto } from '../http/id-param.dto';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ZodResponse } from 'nestjs-zod';
+import { Principal } from '../context/request-context';
+import { mapPage } from '../pagination/pagination';
+import { ApiProblems } from '../openapi/api-problems.decorator';
+import { CurrentPrincipal, MinRole } from './auth.decorators';
+import { CreatedTokenDto, CreateTokenDto, TokenListQueryDto, TokenPageDto, toTokenResponse } from './dto/token.dto';
+import { Role } from './role';
+import { TokenService } from './token.service';
+
+@ApiTags('tokens')
+@Controller('api/tokens')
+@MinRole(Role.Admin)
+export class TokensController {
+  constructor(private readonly tokens: TokenService) {}
+
+  @Get()
+  @ApiOperation({ operationId: 'listTokens', summary: 'List personal access tokens of your tenant' })
+  @ApiProblems(400)
+  @ZodResponse({ status: 200, type: TokenPageDto })
+  async list(@CurrentPrincipal() p: Principal, @Query() query: TokenListQueryDto) {
+    return mapPage(await this.tokens.list(p.tenantId, query), toTokenResponse);
+  }
+
+  @Post()
+  @ApiOperation({ operationId: 'createToken', summary: 'Create a personal access token (shown once)' })
+  @ApiProblems(400)
+  @ZodResponse({ status: 201, type: CreatedTokenDto })
+  async create(@CurrentPrincipal() p: Principal, @Body() body: CreateTokenDto) {
+    const { token, plaintext } = await this.tokens.create(p, body);
+    return { ...toTokenResponse(token), token: plaintext };
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ operationId: 'revokeToken', summary: 'Revoke a personal access token' })
+  @ApiProblems(400, 404, 409)
+  async revoke(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto): Promise<void> {
+    await this.tokens.revoke(p, id);
+  }
+}

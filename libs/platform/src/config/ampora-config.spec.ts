@@ -1,0 +1,54 @@
+import { ConfigValidationError, DEFAULT_DATABASE_URL, loadConfig } from './ampora-config';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.http.port).toBe(4320);
+    expect(c.database.url).toBe(DEFAULT_DATABASE_URL);
+    expect(c.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(c.logging.level).toBe('Information');
+    expect(c.opamp.maxMessageBytes).toBe(10 * 1024 * 1024);
+    expect(c.opamp.heartbeatWindowSeconds).toBe(90);
+    expect(c.app.instanceId).toMatch(/-\d+$/);
+    expect(c.auth.oidc.roleClaim).toBe('ampora:role');
+    expect(c.auth.oidc.tenantClaim).toBe('tenant');
+  });
+
+  it('reports every bad variable in one error, naming each', () => {
+    let error: unknown;
+    try {
+      loadConfig({ AMPORA_HTTP_PORT: 'abc', LOG_LEVEL: 'loud', REDIS_URL: 'http://x', AMPORA_OPAMP_MAX_MESSAGE_BYTES: '-1' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const names = (error as ConfigValidationError).issues.map((i) => i.variable);
+    expect(names).toEqual(expect.arrayContaining(['AMPORA_HTTP_PORT', 'LOG_LEVEL', 'REDIS_URL', 'AMPORA_OPAMP_MAX_MESSAGE_BYTES']));
+    expect((error as Error).message).toContain('AMPORA_HTTP_PORT');
+    expect((error as Error).message).toContain('"abc"');
+  });
+
+  it('requires a 32-byte master key in production and never echoes secret values', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AMPORA_MASTER_KEY is required/);
+    try {
+      loadConfig({ AMPORA_MASTER_KEY: 'c2hvcnQ=' });
+      throw new Error('expected a validation error');
+    } catch (e) {
+      expect((e as Error).message).toContain('AMPORA_MASTER_KEY');
+      expect((e as Error).message).not.toContain('c2hvcnQ=');
+    }
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ NODE_ENV: 'production', AMPORA_MASTER_KEY: key }).security.masterKey).toHaveLength(32);
+  });
+
+  it('accepts .NET and short log level names', () => {
+    expect(loadConfig({ LOG_LEVEL: 'warn' }).logging.level).toBe('Warning');
+    expect(loadConfig({ LOG_LEVEL: 'Critical' }).logging.level).toBe('Critical');
+    expect(loadConfig({ LOG_LEVEL: 'debug' }).logging.level).toBe('Debug');
+  });
+
+  it('needs an audience with an OIDC issuer and a well-formed bootstrap token', () => {
+    expect(() => loadConfig({ AMPORA_OIDC_ISSUER: 'https://idp.example.com' })).toThrow(/AMPORA_OIDC_AUDIENCE/);
+    expect(() => loadConfig({ AMPORA_BOOTSTRAP_ADMIN_TOKEN: 'hunter2' })).toThrow(/AMPORA_BOOTSTRAP_ADMIN_TOKEN/);
+  });
+});

@@ -1,0 +1,242 @@
+import { hostname } from 'node:os';
+import { EnvIssue, EnvReader } from './env-reader';
+
+export const LOG_LEVELS = ['Trace', 'Debug', 'Information', 'Warning', 'Error', 'Critical'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+export const STORAGE_MODES = ['postgres', 'embedded'] as const;
+export type StorageMode = (typeof STORAGE_MODES)[number];
+export const QUEUE_KINDS = ['redis', 'postgres'] as const;
+export type QueueKind = (typeof QUEUE_KINDS)[number];
+export const BACKPLANE_KINDS = ['redis', 'postgres', 'inprocess'] as const;
+export type BackplaneKind = (typeof BACKPLANE_KINDS)[number];
+export const SIGNING_PROVIDERS = ['software', 'pkcs11'] as const;
+export type SigningProviderKind = (typeof SIGNING_PROVIDERS)[number];
+export const CA_KEY_ALGORITHMS = ['RSA-3072', 'ECDSA-P256'] as const;
+export type CaKeyAlgorithm = (typeof CA_KEY_ALGORITHMS)[number];
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/ampora';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** The whole configuration, validated once at start-up and grouped by namespace. */
+export interface AmporaConfig {
+  app: {
+    nodeEnv: 'development' | 'production' | 'test';
+    production: boolean;
+    instanceId: string;
+    /** The externally reachable base URL of this deployment, used in printed hints and PKI URLs. */
+    publicUrl: string;
+  };
+  http: { port: number; host: string };
+  storage: { mode: StorageMode; dataDir: string };
+  database: { url: string; poolMax: number; migrateOnStart: boolean };
+  redis: { url: string; keyPrefix: string };
+  queue: { kind: QueueKind };
+  security: { masterKey?: Buffer; previousMasterKey?: Buffer };
+  logging: { level: LogLevelName };
+  telemetry: { otlpEndpoint?: string; serviceName: string; metricsIntervalMs: number };
+  auth: {
+    bootstrapAdminToken?: string;
+    oidc: {
+      issuer?: string;
+      audience?: string;
+      jwksUrl?: string;
+      roleClaim: string;
+      tenantClaim: string;
+      clockToleranceSeconds: number;
+    };
+  };
+  opamp: {
+    path: string;
+    maxMessageBytes: number;
+    heartbeatWindowSeconds: number;
+    heartbeatIntervalSeconds: number;
+    flushIntervalMs: number;
+    tlsPort?: number;
+    tlsCertFile?: string;
+    tlsKeyFile?: string;
+    requireMtls: boolean;
+  };
+  dispatch: { backplane: BackplaneKind; ownershipTtlSeconds: number };
+  pki: {
+    provider: SigningProviderKind;
+    caCommonName: string;
+    caKeyAlgorithm: CaKeyAlgorithm;
+    crlUrl: string;
+    ocspUrl: string;
+    renewalThresholdDays: number;
+    trustedWindowDays: number;
+    pkcs11: { library?: string; slot: number; pin?: string; tokenLabel?: string };
+  };
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly issues: EnvIssue[]) {
+    super(
+      `Invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` +
+        issues.map((i) => `  - ${i.variable} ${i.problem}`).join('\n'),
+    );
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/** Variables whose values must never be echoed, not even in a validation error. */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'AMPORA_MASTER_KEY',
+  'AMPORA_PREVIOUS_MASTER_KEY',
+  'AMPORA_BOOTSTRAP_ADMIN_TOKEN',
+  'AMPORA_PKI_PKCS11_PIN',
+  'DATABASE_URL',
+  'REDIS_URL',
+]);
+
+/**
+ * Reads and validates every variable Ampora understands. Throws one ConfigValidationError that lists
+ * every bad variable. This is the only place in the code base that reads the environment.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): AmporaConfig {
+  const r = new EnvReader(env, SECRET_VARIABLES);
+
+  const nodeEnv = r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const production = nodeEnv === 'production';
+  const port = r.int('AMPORA_HTTP_PORT', 4320, 0, 65535);
+  const host = r.string('AMPORA_HTTP_HOST', '0.0.0.0');
+  const publicUrl = r.url('AMPORA_PUBLIC_URL', ['http', 'https'], `http://localhost:${port}`).replace(/\/+$/, '');
+
+  const databaseUrlSet = r.isSet('DATABASE_URL');
+  const storageMode = r.oneOf('AMPORA_STORAGE', STORAGE_MODES, databaseUrlSet ? 'postgres' : defaultStorageMode());
+  const databaseUrl = r.url('DATABASE_URL', ['postgres', 'postgresql'], DEFAULT_DATABASE_URL);
+  const redisUrl = r.url('REDIS_URL', ['redis', 'rediss'], DEFAULT_REDIS_URL);
+  const embedded = storageMode === 'embedded';
+
+  const masterKey = r.base64Key('AMPORA_MASTER_KEY', 32);
+  if (production && !r.isSet('AMPORA_MASTER_KEY')) r.require('AMPORA_MASTER_KEY', 'when NODE_ENV=production');
+  const previousMasterKey = r.base64Key('AMPORA_PREVIOUS_MASTER_KEY', 32);
+
+  const bootstrapAdminToken = r.string('AMPORA_BOOTSTRAP_ADMIN_TOKEN');
+  if (bootstrapAdminToken !== undefined && !/^amp-pat\.[A-Z2-7]+\.[A-Z2-7]+$/.test(bootstrapAdminToken)) {
+    r.fail('AMPORA_BOOTSTRAP_ADMIN_TOKEN', 'expected a personal access token of the form amp-pat.<secret>.<check>');
+  }
+
+  const oidcIssuer = r.url('AMPORA_OIDC_ISSUER', ['http', 'https']);
+  const oidcAudience = r.string('AMPORA_OIDC_AUDIENCE');
+  if (oidcIssuer && !oidcAudience) r.require('AMPORA_OIDC_AUDIENCE', 'when AMPORA_OIDC_ISSUER is set');
+
+  const tlsPort = r.optionalInt('AMPORA_OPAMP_TLS_PORT', 0, 65535);
+  const tlsCertFile = r.string('AMPORA_OPAMP_TLS_CERT_FILE');
+  const tlsKeyFile = r.string('AMPORA_OPAMP_TLS_KEY_FILE');
+  if (tlsPort !== undefined && (!tlsCertFile || !tlsKeyFile)) {
+    if (!tlsCertFile) r.require('AMPORA_OPAMP_TLS_CERT_FILE', 'when AMPORA_OPAMP_TLS_PORT is set');
+    if (!tlsKeyFile) r.require('AMPORA_OPAMP_TLS_KEY_FILE', 'when AMPORA_OPAMP_TLS_PORT is set');
+  }
+
+  const queueKind = r.oneOf('AMPORA_QUEUE', QUEUE_KINDS, embedded ? 'postgres' : 'redis');
+  const backplane = r.oneOf('AMPORA_BACKPLANE', BACKPLANE_KINDS, embedded ? 'inprocess' : 'redis');
+  if (embedded && queueKind === 'redis' && r.isSet('AMPORA_QUEUE')) {
+    r.fail('AMPORA_QUEUE', 'must be postgres in embedded storage mode', 'redis');
+  }
+
+  const provider = r.oneOf('AMPORA_PKI_PROVIDER', SIGNING_PROVIDERS, 'software');
+  const pkcs11Library = r.string('AMPORA_PKI_PKCS11_LIBRARY');
+  const pkcs11Pin = r.string('AMPORA_PKI_PKCS11_PIN');
+  if (provider === 'pkcs11') {
+    if (!pkcs11Library) r.require('AMPORA_PKI_PKCS11_LIBRARY', 'when AMPORA_PKI_PROVIDER=pkcs11');
+    if (!pkcs11Pin) r.require('AMPORA_PKI_PKCS11_PIN', 'when AMPORA_PKI_PROVIDER=pkcs11');
+  }
+
+  const config: AmporaConfig = {
+    app: {
+      nodeEnv,
+      production,
+      instanceId: r.string('AMPORA_INSTANCE_ID', `${hostname()}-${process.pid}`),
+      publicUrl,
+    },
+    http: { port, host },
+    storage: { mode: storageMode, dataDir: r.string('AMPORA_DATA_DIR', './.ampora') },
+    database: {
+      url: databaseUrl,
+      poolMax: r.int('AMPORA_DB_POOL_MAX', 10, 1, 500),
+      migrateOnStart: r.bool('AMPORA_AUTO_MIGRATE', true),
+    },
+    redis: { url: redisUrl, keyPrefix: r.string('AMPORA_REDIS_PREFIX', 'ampora') },
+    queue: { kind: queueKind },
+    security: { masterKey, previousMasterKey },
+    logging: { level: parseLogLevel(r) },
+    telemetry: {
+      otlpEndpoint: r.url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']),
+      serviceName: r.string('OTEL_SERVICE_NAME', 'ampora'),
+      metricsIntervalMs: r.int('AMPORA_OTLP_METRICS_INTERVAL_MS', 15000, 1000, 3600000),
+    },
+    auth: {
+      bootstrapAdminToken,
+      oidc: {
+        issuer: oidcIssuer,
+        audience: oidcAudience,
+        jwksUrl: r.url('AMPORA_OIDC_JWKS_URL', ['http', 'https']),
+        roleClaim: r.string('AMPORA_OIDC_ROLE_CLAIM', 'ampora:role'),
+        tenantClaim: r.string('AMPORA_OIDC_TENANT_CLAIM', 'tenant'),
+        clockToleranceSeconds: r.int('AMPORA_OIDC_CLOCK_TOLERANCE_SECONDS', 300, 0, 3600),
+      },
+    },
+    opamp: {
+      path: '/v1/opamp',
+      maxMessageBytes: r.int('AMPORA_OPAMP_MAX_MESSAGE_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      heartbeatWindowSeconds: r.int('AMPORA_OPAMP_HEARTBEAT_WINDOW_SECONDS', 90, 1, 86400),
+      heartbeatIntervalSeconds: r.int('AMPORA_OPAMP_HEARTBEAT_INTERVAL_SECONDS', 30, 1, 86400),
+      flushIntervalMs: r.int('AMPORA_OPAMP_FLUSH_INTERVAL_MS', 1000, 10, 60000),
+      tlsPort,
+      tlsCertFile,
+      tlsKeyFile,
+      requireMtls: r.bool('AMPORA_OPAMP_REQUIRE_MTLS', production),
+    },
+    dispatch: {
+      backplane,
+      ownershipTtlSeconds: r.int('AMPORA_DISPATCH_OWNERSHIP_TTL_SECONDS', 60, 2, 3600),
+    },
+    pki: {
+      provider,
+      caCommonName: r.string('AMPORA_PKI_CA_COMMON_NAME', 'Ampora CA'),
+      caKeyAlgorithm: r.oneOf('AMPORA_PKI_CA_KEY_ALGORITHM', CA_KEY_ALGORITHMS, 'RSA-3072'),
+      crlUrl: r.url('AMPORA_PKI_CRL_URL', ['http', 'https'], `${publicUrl}/pki/crl.der`),
+      ocspUrl: r.url('AMPORA_PKI_OCSP_URL', ['http', 'https'], `${publicUrl}/pki/ocsp`),
+      renewalThresholdDays: r.int('AMPORA_PKI_RENEWAL_THRESHOLD_DAYS', 30, 0, 3650),
+      trustedWindowDays: r.int('AMPORA_PKI_TRUSTED_WINDOW_DAYS', 30, 0, 3650),
+      pkcs11: {
+        library: pkcs11Library,
+        slot: r.int('AMPORA_PKI_PKCS11_SLOT', 0, 0, 1 << 30),
+        pin: pkcs11Pin,
+        tokenLabel: r.string('AMPORA_PKI_PKCS11_TOKEN_LABEL'),
+      },
+    },
+  };
+
+  if (r.issues.length > 0) throw new ConfigValidationError(r.issues);
+  return config;
+}
+
+function parseLogLevel(r: EnvReader): LogLevelName {
+  const aliases: Record<string, LogLevelName> = {
+    trace: 'Trace',
+    debug: 'Debug',
+    information: 'Information',
+    info: 'Information',
+    warning: 'Warning',
+    warn: 'Warning',
+    error: 'Error',
+    critical: 'Critical',
+    fatal: 'Critical',
+  };
+  const raw = r.raw('LOG_LEVEL');
+  if (raw === undefined) return 'Information';
+  const level = aliases[raw.toLowerCase()];
+  if (!level) {
+    r.fail('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`, raw);
+    return 'Information';
+  }
+  return level;
+}
+
+/** Until the embedded store lands, PostgreSQL is the default even without DATABASE_URL. */
+function defaultStorageMode(): StorageMode {
+  return 'postgres';
+}

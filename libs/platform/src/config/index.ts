@@ -1,0 +1,4 @@
+export * from './ampora-config';
+export * from './config.module';
+export { EnvIssue } from './env-reader';
+export * from './load-or-exit';

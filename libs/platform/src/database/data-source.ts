@@ -1,0 +1,32 @@
+import { DataSourceOptions } from 'typeorm';
+import { AmporaConfig } from '../config/ampora-config';
+import { instrumentedPg } from './instrumented-pg';
+import { MIGRATIONS } from './migrations';
+import { SnakeNamingStrategy } from './naming.strategy';
+
+export const MIGRATIONS_TABLE = 'ampora_migrations';
+
+/**
+ * The one place where storage is wired: every DataSource of Ampora (the app's, the CLI's, the
+ * migrator's) is built from these options.
+ */
+export function buildDataSourceOptions(config: AmporaConfig, overrides: Partial<DataSourceOptions> = {}): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: config.database.url,
+    driver: instrumentedPg,
+    schema: 'public',
+    synchronize: false,
+    migrationsRun: false,
+    migrations: MIGRATIONS,
+    migrationsTableName: MIGRATIONS_TABLE,
+    migrationsTransactionMode: 'each',
+    namingStrategy: new SnakeNamingStrategy(),
+    uuidExtension: 'pgcrypto',
+    installExtensions: false,
+    applicationName: `ampora:${config.app.instanceId}`,
+    extra: { max: config.database.poolMax, connectionTimeoutMillis: 5000 },
+    logging: false,
+    ...overrides,
+  } as DataSourceOptions;
+}

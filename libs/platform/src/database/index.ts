@@ -1,0 +1,6 @@
+export * from './data-source';
+export * from './database.module';
+export * from './migrator';
+export * from './transaction-runner';
+export { queryLabel, registerPoolStats, PoolStats } from './instrumented-pg';
+export { MIGRATIONS } from './migrations';

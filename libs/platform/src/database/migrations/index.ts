@@ -1,0 +1,4 @@
+import { Foundation1764000000000 } from './1764000000000-foundation';
+
+/** Every migration, in order. New migrations are appended here (the runtime never globs). */
+export const MIGRATIONS = [Foundation1764000000000];

@@ -1,0 +1,104 @@
+import { DynamicModule, Global, Inject, Injectable, Module, OnModuleInit } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { createZodValidationPipe, ZodSerializerInterceptor } from 'nestjs-zod';
+import { DataSource } from 'typeorm';
+import { ZodError } from 'zod';
+import { AuditController } from './audit/audit.controller';
+import { AuditRepository } from './audit/audit.repository';
+import { AuditService } from './audit/audit.service';
+import { AuditEventEntity } from './audit/entities/audit-event.entity';
+import { ApiTokenRepository } from './auth/api-token.repository';
+import { AuthGuard } from './auth/auth.guard';
+import { ApiTokenEntity } from './auth/entities/api-token.entity';
+import { TenantEntity } from './auth/entities/tenant.entity';
+import { OidcVerifier } from './auth/oidc.verifier';
+import { TenantRepository } from './auth/tenant.repository';
+import { TenantService } from './auth/tenant.service';
+import { TokenService } from './auth/token.service';
+import { TokensController } from './auth/tokens.controller';
+import { AmporaConfig } from './config/ampora-config';
+import { AMPORA_CONFIG, ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { PlatformException } from './errors/domain.exception';
+import { fieldErrorsFromZod, ProblemFilter } from './errors/problem.filter';
+import { HealthController } from './health/health.controller';
+import { HealthService } from './health/health.service';
+import { AuditDisciplineInterceptor } from './http/audit-discipline.interceptor';
+import { QueueModule } from './queue/queue.module';
+import { RedisService } from './redis/redis.service';
+import { MetricsController } from './telemetry/metrics.controller';
+
+/** Registers the readiness checks of the platform's own dependencies. */
+@Injectable()
+class PlatformHealthChecks implements OnModuleInit {
+  constructor(
+    private readonly health: HealthService,
+    private readonly dataSource: DataSource,
+    private readonly redis: RedisService,
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.health.register('database', async () => {
+      await this.dataSource.query('SELECT 1');
+    });
+    if (usesRedis(this.config)) this.health.register('redis', () => this.redis.ping());
+  }
+}
+
+/** True when this deployment's queues or backplane live in Redis. */
+export function usesRedis(config: AmporaConfig): boolean {
+  return config.queue.kind === 'redis' || config.dispatch.backplane === 'redis';
+}
+
+const SERVICES = [
+  TenantRepository,
+  TenantService,
+  ApiTokenRepository,
+  TokenService,
+  OidcVerifier,
+  AuditRepository,
+  AuditService,
+  RedisService,
+  HealthService,
+];
+
+/** Configuration, storage, queues, tenancy, tokens and audit: what every process needs. */
+@Global()
+@Module({})
+export class PlatformModule {
+  static forRoot(config: AmporaConfig): DynamicModule {
+    return {
+      module: PlatformModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity]),
+        QueueModule.forRoot(),
+        EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: false }),
+      ],
+      providers: [...SERVICES, PlatformHealthChecks],
+      exports: [...SERVICES],
+    };
+  }
+}
+
+const ValidationPipe = createZodValidationPipe({
+  createValidationException: (error: unknown) =>
+    error instanceof ZodError ? PlatformException.validation(fieldErrorsFromZod(error)) : PlatformException.validation([{ field: '(body)', message: String(error) }]),
+});
+
+/** The HTTP face of the platform: guard, problem filter, validation, and the platform's routes. */
+@Module({
+  controllers: [TokensController, AuditController, HealthController, MetricsController],
+  providers: [
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_FILTER, useClass: ProblemFilter },
+    { provide: APP_PIPE, useClass: ValidationPipe },
+    { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: AuditDisciplineInterceptor },
+  ],
+})
+export class PlatformApiModule {}

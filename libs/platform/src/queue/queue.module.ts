@@ -1,0 +1,82 @@
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { AmporaConfig } from '../config/ampora-config';
+import { AMPORA_CONFIG } from '../config/config.module';
+import { injectTraceContext } from '../telemetry/tracing';
+import { createLogger } from '../logging/logger';
+import { JobProducer } from './job.producer';
+import { JobRegistry, QueueDefinition } from './job-registry';
+
+/** BullMQ connection settings for this deployment. */
+export function bullRootOptions(config: AmporaConfig) {
+  return {
+    connection: { url: config.redis.url, maxRetriesPerRequest: null, connectTimeout: 5000 },
+    prefix: `${config.redis.keyPrefix}:bull`,
+  };
+}
+
+@Global()
+@Module({})
+export class QueueModule {
+  /** BullMQ on this deployment's queue backend, plus the job registry and producer. */
+  static forRoot(): DynamicModule {
+    return {
+      module: QueueModule,
+      imports: [BullModule.forRootAsync({ inject: [AMPORA_CONFIG], useFactory: bullRootOptions })],
+      providers: [JobRegistry, JobProducer],
+      exports: [JobRegistry, JobProducer],
+    };
+  }
+
+  /** Registers one queue and declares its job names (imported by the domain module that produces). */
+  static forFeature(definition: QueueDefinition): DynamicModule {
+    const token = `ampora:queue-definition:${definition.name}`;
+    return {
+      module: QueueModule,
+      global: false,
+      imports: [BullModule.registerQueue({ name: definition.name })],
+      providers: [
+        {
+          provide: token,
+          inject: [JobRegistry],
+          useFactory: (registry: JobRegistry) => {
+            registry.declare(definition);
+            return definition;
+          },
+        },
+      ],
+      exports: [BullModule, token],
+    };
+  }
+}
+
+/**
+ * Imported only by the worker: refuses to start when a job has no handler or two, then registers
+ * the periodic jobs (BullMQ job schedulers run each tick once, however many workers are up).
+ */
+@Injectable()
+export class QueueWorkerBootstrap implements OnApplicationBootstrap {
+  private readonly log = createLogger('Ampora.Platform.Queue.WorkerBootstrap');
+
+  constructor(
+    private readonly registry: JobRegistry,
+    private readonly producer: JobProducer,
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const problems = this.registry.problems();
+    if (problems.length) throw new Error(`The job registry is inconsistent:\n  - ${problems.join('\n  - ')}`);
+    for (const def of this.registry.definitions()) await this.schedule(def);
+  }
+
+  private async schedule(def: QueueDefinition): Promise<void> {
+    for (const s of def.schedules ?? []) {
+      await this.producer.queue(def.name).upsertJobScheduler(s.id, { every: s.everyMs }, { name: s.job, data: { trace: injectTraceContext(), payload: {} }, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 7 * 24 * 3600 } } });
+      this.log.debug('Scheduled {Job} every {EveryMs} ms', { Job: s.job, EveryMs: s.everyMs });
+    }
+  }
+}
+
+@Module({ providers: [QueueWorkerBootstrap] })
+export class QueueWorkerModule {}

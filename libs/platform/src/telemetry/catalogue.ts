@@ -1,0 +1,119 @@
+import { Attributes, Counter, Histogram, metrics, ObservableGauge, UpDownCounter } from '@opentelemetry/api';
+
+/** Bucket boundaries (seconds) for every duration histogram of the catalogue. */
+export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+type Kind = 'counter' | 'histogram' | 'updown';
+
+interface Definition {
+  kind: Kind;
+  description: string;
+  labels: readonly string[];
+  unit?: string;
+}
+
+/**
+ * The published telemetry contract (seeds/metrics-and-traces.txt). Names, types and label sets are a
+ * public interface: change them only with the contract.
+ */
+export const METRIC_CATALOGUE = {
+  // OpAMP
+  ampora_opamp_active_sessions: { kind: 'updown', description: 'Currently open OpAMP sessions', labels: ['tenant', 'instance'] },
+  ampora_opamp_frames_received_total: { kind: 'counter', description: 'Inbound frames', labels: ['tenant', 'frame_kind'] },
+  ampora_opamp_frames_rejected_total: { kind: 'counter', description: 'Rejected frames: oversize, malformed, cap_mismatch, auth_failed', labels: ['tenant', 'reason'] },
+  ampora_opamp_apply_duration_seconds: { kind: 'histogram', description: 'Push to APPLIED wall-clock', labels: ['tenant', 'agent_type'], unit: 's' },
+  ampora_opamp_bootstrap_redemptions_total: { kind: 'counter', description: 'First-connect token redemption', labels: ['tenant', 'outcome'] },
+  // Dispatch backplane
+  ampora_dispatch_local_total: { kind: 'counter', description: 'Same-instance dispatches', labels: ['tenant'] },
+  ampora_dispatch_forwarded_total: { kind: 'counter', description: 'Cross-instance dispatches', labels: ['tenant', 'target_instance'] },
+  ampora_dispatch_no_session_total: { kind: 'counter', description: 'Targeted agent had no live session', labels: ['tenant'] },
+  ampora_dispatch_envelope_age_seconds: { kind: 'histogram', description: 'Time from publish to consume', labels: ['tenant'], unit: 's' },
+  ampora_session_ownership_acquires_total: { kind: 'counter', description: 'Lease acquisition outcome', labels: ['outcome'] },
+  // Live-update bus
+  ampora_live_bus_events_total: { kind: 'counter', description: 'Events published / consumed', labels: ['tenant', 'event_type', 'direction'] },
+  ampora_live_bus_dropped_total: { kind: 'counter', description: 'Subscriber overflow drops', labels: ['tenant', 'subscriber'] },
+  // Governance
+  ampora_policy_evaluations_total: { kind: 'counter', description: 'Policy evaluations, allow or deny', labels: ['tenant', 'policy', 'outcome'] },
+  ampora_policy_denied_total: { kind: 'counter', description: 'Denials per policy', labels: ['tenant', 'policy'] },
+  ampora_policy_evaluation_duration_seconds: { kind: 'histogram', description: 'Per-evaluation latency', labels: ['tenant', 'policy'], unit: 's' },
+  ampora_audit_archived_total: { kind: 'counter', description: 'Rows moved hot to archive', labels: ['tenant'] },
+  ampora_audit_purged_total: { kind: 'counter', description: 'Rows purged from archive', labels: ['tenant'] },
+  // Rollouts
+  ampora_rollout_state_transitions_total: { kind: 'counter', description: 'State machine transitions', labels: ['tenant', 'from', 'to'] },
+  ampora_rollout_gate_fired_total: { kind: 'counter', description: 'Per-gate firing rate', labels: ['tenant', 'gate'] },
+  ampora_rollout_targets_succeeded_total: { kind: 'counter', description: 'Per-rollout success counter', labels: ['tenant', 'rollout_id'] },
+  ampora_rollout_targets_failed_total: { kind: 'counter', description: 'Per-rollout failure counter', labels: ['tenant', 'rollout_id'] },
+  // GitOps
+  ampora_gitops_sync_runs_total: { kind: 'counter', description: 'Sweep outcomes', labels: ['tenant', 'source', 'outcome'] },
+  ampora_gitops_sync_duration_seconds: { kind: 'histogram', description: 'Per-sweep duration', labels: ['tenant', 'source'], unit: 's' },
+  ampora_gitops_files_imported_total: { kind: 'counter', description: 'Files producing new versions', labels: ['tenant', 'source'] },
+  // Federation
+  ampora_federation_calls_total: { kind: 'counter', description: 'Per-peer call counters', labels: ['tenant', 'peer', 'direction', 'outcome'] },
+  ampora_federation_call_duration_seconds: { kind: 'histogram', description: 'Per-call latency', labels: ['tenant', 'peer', 'direction'], unit: 's' },
+  // Database
+  ampora_db_query_duration_seconds: { kind: 'histogram', description: 'Per-query duration (top queries labelled)', labels: ['tenant', 'query'], unit: 's' },
+  // PKI
+  ampora_pki_certs_issued_total: { kind: 'counter', description: 'Certificates issued: agent, ocsp, federation', labels: ['tenant', 'kind'] },
+  ampora_pki_certs_revoked_total: { kind: 'counter', description: 'Certificates revoked', labels: ['tenant', 'kind'] },
+  ampora_pki_signing_duration_seconds: { kind: 'histogram', description: 'Provider-side signing latency', labels: ['tenant', 'provider'], unit: 's' },
+  ampora_pki_crl_publish_duration_seconds: { kind: 'histogram', description: 'Per-publish duration', labels: ['tenant'], unit: 's' },
+  // HTTP (OpenTelemetry semantic conventions)
+  http_server_request_duration_seconds: { kind: 'histogram', description: 'Duration of HTTP server requests', labels: ['http_request_method', 'http_route', 'http_response_status_code'], unit: 's' },
+  // Queues (Ampora-specific additions, not part of the published contract)
+  ampora_queue_jobs_total: { kind: 'counter', description: 'Background jobs processed', labels: ['queue', 'job', 'outcome'] },
+} as const satisfies Record<string, Definition>;
+
+export type MetricName = keyof typeof METRIC_CATALOGUE;
+type LabelsOf<N extends MetricName> = (typeof METRIC_CATALOGUE)[N]['labels'][number];
+export type MetricLabels<N extends MetricName> = { [K in LabelsOf<N>]: string };
+
+type Instrument = Counter | Histogram | UpDownCounter;
+const instruments = new Map<MetricName, Instrument>();
+
+function instrument(name: MetricName): Instrument {
+  let inst = instruments.get(name);
+  if (!inst) {
+    const def: Definition = METRIC_CATALOGUE[name];
+    const meter = metrics.getMeter('ampora');
+    const opts = { description: def.description, unit: def.unit };
+    inst =
+      def.kind === 'counter'
+        ? meter.createCounter(name, opts)
+        : def.kind === 'updown'
+          ? meter.createUpDownCounter(name, opts)
+          : meter.createHistogram(name, { ...opts, advice: { explicitBucketBoundaries: DURATION_BUCKETS } });
+    instruments.set(name, inst);
+  }
+  return inst;
+}
+
+/**
+ * Typed access to the catalogue: `Metrics.add('ampora_dispatch_local_total', 1, { tenant })`.
+ * Labels are checked against the catalogue at compile time. Instruments are created on first use,
+ * after telemetry has started, so they bind to the real meter provider.
+ */
+export const Metrics = {
+  add<N extends MetricName>(name: N, value: number, labels: MetricLabels<N>): void {
+    (instrument(name) as Counter).add(value, labels as Attributes);
+  },
+  record<N extends MetricName>(name: N, value: number, labels: MetricLabels<N>): void {
+    (instrument(name) as Histogram).record(value, labels as Attributes);
+  },
+  /** For up/down counters (gauges of things that open and close). */
+  change<N extends MetricName>(name: N, delta: number, labels: MetricLabels<N>): void {
+    (instrument(name) as UpDownCounter).add(delta, labels as Attributes);
+  },
+  /** Registers an asynchronous gauge read at collection time. */
+  observableGauge(name: string, description: string, callback: () => Array<{ value: number; labels: Attributes }>): ObservableGauge {
+    const gauge = metrics.getMeter('ampora').createObservableGauge(name, { description });
+    gauge.addCallback((result) => {
+      for (const o of callback()) result.observe(o.value, o.labels);
+    });
+    return gauge;
+  },
+};
+
+/** Seconds elapsed since a `process.hrtime.bigint()` reading. */
+export function secondsSince(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}

@@ -1,0 +1,5 @@
+export * from './pg-admin';
+export * from './test-database';
+export * from './test-config';
+export * from './log-capture';
+export * from './processes';

@@ -1,0 +1,104 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(__dirname, '../../..');
+
+/** Entry points of the built apps (`npm run build`). */
+export function distEntry(app: 'server' | 'worker' | 'cli'): string {
+  const file = join(REPO_ROOT, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build first`);
+  return file;
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  /** stdout lines, in order. */
+  lines: string[];
+  /** stdout lines that parsed as JSON log records. */
+  records: Array<Record<string, unknown>>;
+  stderr: string[];
+  exited: Promise<number | null>;
+  waitFor(predicate: (record: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts a built app as its own process with exactly the given environment (plus PATH). */
+export function startProcess(app: 'server' | 'worker' | 'cli', env: Record<string, string>, args: string[] = []): RunningProcess {
+  const child = spawn(process.execPath, [distEntry(app), ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const records: Array<Record<string, unknown>> = [];
+  const stderr: string[] = [];
+  const waiters = new Set<() => void>();
+  let buffer = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      lines.push(line);
+      if (process.env.LOG_TO_STDOUT === '1') process.stdout.write(`[${app}] ${line}\n`);
+      try {
+        records.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a log line
+      }
+      for (const w of waiters) w();
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr.push(chunk);
+    if (process.env.LOG_TO_STDOUT === '1') process.stderr.write(`[${app}!] ${chunk}`);
+  });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code, signal) => res(code ?? (signal ? -1 : null))));
+  return {
+    child,
+    lines,
+    records,
+    stderr,
+    exited,
+    waitFor(predicate, timeoutMs = 30000) {
+      return new Promise((res, rej) => {
+        const check = () => {
+          const hit = records.find(predicate);
+          if (hit) {
+            cleanup();
+            res(hit);
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          rej(new Error(`timed out waiting for a log line from ${app}; last lines:\n${lines.slice(-15).join('\n')}\n${stderr.join('')}`));
+        }, timeoutMs);
+        const onExit = () => {
+          cleanup();
+          rej(new Error(`${app} exited while waiting; last lines:\n${lines.slice(-15).join('\n')}\n${stderr.join('')}`));
+        };
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          child.off('exit', onExit);
+        };
+        waiters.add(check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(env: Record<string, string>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = startProcess('cli', env, args);
+  const code = await p.exited;
+  return { code, stdout: p.lines.join('\n'), stderr: p.stderr.join('') };
+}

@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+import { AmporaConfig, loadConfig, mintToken } from '@ampora/platform';
+import { TEST_REDIS_URL } from './pg-admin';
+
+export interface TestEnv {
+  env: Record<string, string>;
+  config: AmporaConfig;
+  adminToken: string;
+}
+
+/**
+ * Environment for one test instance: its database, a Redis key prefix of its own (so parallel test
+ * files never see each other's queues or channels), port 0, and a bootstrap Admin token.
+ */
+export function testEnv(databaseUrl: string, overrides: Record<string, string> = {}): TestEnv {
+  const adminToken = mintToken('amp-pat');
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    AMPORA_REDIS_PREFIX: `ampora-test-${randomBytes(5).toString('hex')}`,
+    AMPORA_HTTP_PORT: '0',
+    AMPORA_HTTP_HOST: '127.0.0.1',
+    AMPORA_BOOTSTRAP_ADMIN_TOKEN: adminToken,
+    AMPORA_MASTER_KEY: randomBytes(32).toString('base64'),
+    LOG_LEVEL: 'Information',
+    ...overrides,
+  };
+  return { env, config: loadConfig(env), adminToken };
+}
