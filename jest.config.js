@@ -10,6 +10,7 @@ const common = {
   moduleNameMapper: { '^@ampora/([a-z-]+)$': '<rootDir>/libs/$1/src/index' },
   moduleFileExtensions: ['ts', 'js', 'json'],
   transformIgnorePatterns: ['/node_modules/'],
+  setupFiles: ['<rootDir>/libs/testing/src/quiet-logs.ts'],
 };
 
 module.exports = {

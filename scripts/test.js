@@ -9,7 +9,8 @@ const out = path.join(root, '.test-results', 'jest.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.rmSync(out, { force: true });
 
-const args = ['--json', `--outputFile=${out}`, '--maxWorkers=2', ...process.argv.slice(2)];
+// --forceExit: a leaked handle must fail a test, never hang the run
+const args = ['--json', `--outputFile=${out}`, '--maxWorkers=2', '--forceExit', ...process.argv.slice(2)];
 const result = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), ...args], {
   cwd: root,
   stdio: 'inherit',

@@ -1,4 +1,4 @@
-import { INestApplication } from '@nestjs/common';
+import { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { AmporaConfig, startTelemetry } from '@ampora/platform';
@@ -23,11 +23,13 @@ export interface TestServer {
  * Boots the real server application in this process on a free port, against a fresh database
  * cloned from the migrated template and a Redis prefix of its own.
  */
-export async function startTestServer(options: { env?: Record<string, string>; db?: TestDatabase } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { env?: Record<string, string>; db?: TestDatabase; modules?: Array<Type | DynamicModule> } = {},
+): Promise<TestServer> {
   const db = options.db ?? (await createTestDatabase());
   const { env, config, adminToken } = testEnv(db.url, options.env);
   startTelemetry(config, 'server');
-  const app = await createServer(config);
+  const app = await createServer(config, options.modules);
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;

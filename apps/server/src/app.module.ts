@@ -1,13 +1,13 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
 import { AmporaConfig, PlatformApiModule, PlatformModule } from '@ampora/platform';
 
 /** The HTTP + OpAMP process: the platform plus every domain's API module. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AmporaConfig): DynamicModule {
+  static forRoot(config: AmporaConfig, extra: Array<Type | DynamicModule> = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config), PlatformApiModule],
+      imports: [PlatformModule.forRoot(config), PlatformApiModule, ...extra],
     };
   }
 }

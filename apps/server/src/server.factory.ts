@@ -1,4 +1,4 @@
-import { INestApplication } from '@nestjs/common';
+import { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   AmporaConfig,
@@ -17,16 +17,16 @@ import { version } from './version';
  * Builds the server application: migrations (under the advisory lock), the Nest app, the HTTP
  * telemetry middleware and the OpenAPI document. `main.ts` and the end-to-end tests both use it.
  */
-export async function createServer(config: AmporaConfig): Promise<INestApplication> {
+export async function createServer(config: AmporaConfig, extraModules: Array<Type | DynamicModule> = []): Promise<INestApplication> {
   configureLogging({ level: config.logging.level });
   if (config.database.migrateOnStart) await prepareDatabase(config);
-  const app = await NestFactory.create(AppModule.forRoot(config), {
+  const app = await NestFactory.create(AppModule.forRoot(config, extraModules), {
     logger: new NestLoggerAdapter(),
     abortOnError: false,
   });
   app.use(httpTelemetryMiddleware);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
-  const document = buildOpenApiDocument(app, { version, publicUrl: config.app.publicUrl, tags: OPENAPI_TAGS });
+  const document = buildOpenApiDocument(app, { version, tags: OPENAPI_TAGS });
   mountOpenApi(app, document);
   return app;
 }

@@ -7,8 +7,11 @@ const log = createLogger('Ampora.Worker');
 async function main(): Promise<void> {
   const app = await createWorker(config);
   log.info('Ampora worker {InstanceId} started', { InstanceId: config.app.instanceId });
+  // BullMQ workers hold connections open; this also keeps a worker with nothing to consume alive
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   const stop = async (signal: string) => {
     log.info('Received {Signal}; finishing running jobs', { Signal: signal });
+    clearInterval(keepAlive);
     await app.close();
     await shutdownTelemetry();
     process.exit(0);

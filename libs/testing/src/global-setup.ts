@@ -1,8 +1,15 @@
-import { loadConfig, prepareDatabase } from '@ampora/platform';
-import { templateName, urlForDatabase, withAdmin } from './pg-admin';
+import { resolve } from 'node:path';
+import { register } from 'tsconfig-paths';
+
+// globalSetup runs outside jest's module system, so the @ampora/* aliases are registered here.
+register({ baseUrl: resolve(__dirname, '../../..'), paths: { '@ampora/*': ['libs/*/src/index'] } });
 
 /** Builds the migrated template database once per test run (idempotent, safe to call twice). */
 export default async function globalSetup(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadConfig, prepareDatabase } = require('@ampora/platform') as typeof import('@ampora/platform');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { templateName, urlForDatabase, withAdmin } = require('./pg-admin') as typeof import('./pg-admin');
   const name = templateName();
   await withAdmin(async (admin) => {
     await admin.query('SELECT pg_advisory_lock(4242)');

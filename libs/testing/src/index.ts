@@ -3,3 +3,4 @@ export * from './test-database';
 export * from './test-config';
 export * from './log-capture';
 export * from './processes';
+export * from './files';

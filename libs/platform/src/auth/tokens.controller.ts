@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { IdParamDto } from '../http/id-param.dto';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
 import { Principal } from '../context/request-context';
 import { mapPage } from '../pagination/pagination';
@@ -36,6 +36,7 @@ export class TokensController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ operationId: 'revokeToken', summary: 'Revoke a personal access token' })
+  @ApiNoContentResponse({ description: 'Revoked' })
   @ApiProblems(400, 404, 409)
   async revoke(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto): Promise<void> {
     await this.tokens.revoke(p, id);

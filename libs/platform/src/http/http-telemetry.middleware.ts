@@ -41,7 +41,8 @@ export function httpTelemetryMiddleware(req: Request, res: Response, next: NextF
     Metrics.record('http_server_request_duration_seconds', seconds, { http_request_method: req.method, http_route: route, http_response_status_code: String(status) });
     RequestContext.enter(scope, () =>
       context.with(ctx, () => {
-        const level = status >= 500 ? 'Error' : QUIET.has(req.path) ? 'Debug' : 'Information';
+        const quiet = QUIET.has(req.path);
+        const level = status >= 500 ? (quiet ? 'Warning' : 'Error') : quiet ? 'Debug' : 'Information';
         log.write(level, 'HTTP {Method} {Path} responded {StatusCode} in {ElapsedMs} ms', {
           Method: req.method,
           Path: req.path,

@@ -9,7 +9,8 @@ export interface OpenApiTag {
 
 export interface OpenApiOptions {
   version: string;
-  publicUrl: string;
+  /** Base URL shown in the document; relative (`/`) by default, so the document fits any host. */
+  serverUrl?: string;
   tags: OpenApiTag[];
 }
 
@@ -24,9 +25,10 @@ export function buildOpenApiDocument(app: INestApplication, options: OpenApiOpti
         'Authenticate with `Authorization: Bearer <token>` (a personal access token `amp-pat.*` or an OIDC JWT). ' +
         'Errors are `application/problem+json` with a stable `code`. Lists page with `?limit=&cursor=`.',
     )
+    .setOpenAPIVersion('3.1.0')
     .setVersion(options.version)
     .setLicense('Apache-2.0', 'https://www.apache.org/licenses/LICENSE-2.0')
-    .addServer(options.publicUrl)
+    .addServer(options.serverUrl ?? '/', 'This Ampora deployment')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A personal access token (amp-pat.<secret>.<check>) or an OIDC JWT' }, 'bearer');
   for (const tag of options.tags) builder.addTag(tag.name, tag.description);
   const raw = SwaggerModule.createDocument(app, builder.build(), {

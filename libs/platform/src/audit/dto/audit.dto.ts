@@ -27,12 +27,12 @@ export const AuditEventSchema = z
     entityType: z.string(),
     entityId: z.string(),
     action: z.string(),
-    before: z.unknown().nullable(),
-    after: z.unknown().nullable(),
+    before: z.unknown().describe('Snapshot before the change (JSON), null when created'),
+    after: z.unknown().describe('Snapshot after the change (JSON), null when deleted'),
     timestamp: z.string().describe('UTC, ISO-8601 with milliseconds'),
     sourceIp: z.string().nullable(),
     traceId: z.string().nullable(),
-    additional: z.unknown().nullable(),
+    additional: z.unknown().describe('Action-specific details (JSON)'),
   })
   .meta({ id: 'AuditEvent' });
 export class AuditEventPageDto extends createZodDto(pageSchema(AuditEventSchema)) {}

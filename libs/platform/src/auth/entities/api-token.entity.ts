@@ -1,15 +1,21 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { TenantEntity } from './tenant.entity';
 import { Role } from '../role';
 
 @Entity({ name: 'api_tokens' })
 @Index('ux_api_tokens_token_hash', ['tokenHash'], { unique: true })
 @Index('ix_api_tokens_tenant_created', ['tenantId', 'createdAt', 'id'])
+@Check('ck_api_tokens_role', `role IN ('Viewer', 'Operator', 'Admin')`)
 export class ApiTokenEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_api_tokens' })
   id!: string;
 
   @Column({ type: 'uuid' })
   tenantId!: string;
+
+  @ManyToOne(() => TenantEntity, { onDelete: 'CASCADE', createForeignKeyConstraints: true })
+  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_api_tokens_tenant' })
+  tenant?: TenantEntity;
 
   @Column({ type: 'varchar', length: 100 })
   name!: string;

@@ -1,7 +1,8 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 @Entity({ name: 'tenants' })
 @Index('ux_tenants_name', ['name'], { unique: true })
+@Check('ck_tenants_name', `name ~ '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$'`)
 export class TenantEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_tenants' })
   id!: string;

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Builds the three apps (nest build, tsc builder) and stamps dist/ so `npm start` knows it is current.
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const nest = path.join(root, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js');
+for (const app of ['server', 'worker', 'cli']) {
+  execFileSync(process.execPath, [nest, 'build', app], { cwd: root, stdio: 'inherit' });
+}
+fs.writeFileSync(path.join(root, 'dist', '.build-stamp'), new Date().toISOString());
