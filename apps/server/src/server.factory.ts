@@ -1,5 +1,6 @@
 import { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import {
   AmporaConfig,
   buildOpenApiDocument,
@@ -20,11 +21,13 @@ import { version } from './version';
 export async function createServer(config: AmporaConfig, extraModules: Array<Type | DynamicModule> = []): Promise<INestApplication> {
   configureLogging({ level: config.logging.level });
   if (config.database.migrateOnStart) await prepareDatabase(config);
-  const app = await NestFactory.create(AppModule.forRoot(config, extraModules), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, extraModules), {
     logger: new NestLoggerAdapter(),
     abortOnError: false,
   });
   app.use(httpTelemetryMiddleware);
+  // configurations travel in JSON bodies: allow up to the OpAMP message limit
+  app.useBodyParser('json', { limit: config.opamp.maxMessageBytes });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   const document = buildOpenApiDocument(app, { version, tags: OPENAPI_TAGS });
   mountOpenApi(app, document);

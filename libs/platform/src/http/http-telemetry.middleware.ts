@@ -7,8 +7,11 @@ import { tracer } from '../telemetry/tracing';
 
 const log = createLogger('Ampora.Platform.Http.RequestLogger');
 
-/** Paths that are scraped or probed constantly; they are measured but not logged at Information. */
-const QUIET = new Set(['/metrics', '/health/live', '/health/ready']);
+/**
+ * Paths that are scraped, probed or polled constantly (OpAMP over HTTP); they are measured and traced
+ * but logged at Debug.
+ */
+const QUIET = new Set(['/metrics', '/health/live', '/health/ready', '/v1/opamp']);
 
 /**
  * The first middleware of the HTTP server: opens the request's server span (continuing an incoming

@@ -1,0 +1,214 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  AMPORA_CONFIG,
+  AmporaConfig,
+  AuditService,
+  createLogger,
+  hashToken,
+  isWellFormedToken,
+  Metrics,
+  TenantLabels,
+  TransactionRunner,
+} from '@ampora/platform';
+import {
+  AgentAuthenticator,
+  AttachedAgent,
+  AttachOutcome,
+  AttachRequest,
+  AuthOutcome,
+  ConnectInput,
+  newInstanceUid,
+  uidFromString,
+  uidToString,
+} from '@ampora/opamp';
+import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
+import { BootstrapTokenService } from '../bootstrap/bootstrap-token.service';
+import { BootstrapTokenEntity } from '../bootstrap/entities/bootstrap-token.entity';
+import { AgentRepository } from './agent.repository';
+import { fromStoredFiles } from './domain/stored-config';
+import { AgentEntity } from './entities/agent.entity';
+
+type Redemption = 'redeemed' | 'expired' | 'consumed' | 'revoked' | 'unknown' | 'malformed';
+
+/** How long a looked-up bootstrap token is trusted without reading it again (HTTP agents poll). */
+const TOKEN_CACHE_MS = 5000;
+
+/**
+ * Who an agent is. Bootstrap tokens (`Authorization: Bearer amp-bs...`) are redeemed on the first
+ * frame, in one transaction that consumes the token and creates the agent; from then on the token is
+ * bound to that agent (by instance uid) and refused to any other. Agents with an Ampora certificate
+ * are found by its SHA-256 fingerprint, never by instance uid.
+ */
+@Injectable()
+export class FleetAgentAuthenticator implements AgentAuthenticator {
+  private readonly log = createLogger('Ampora.Fleet.Agents.AgentAuthenticator');
+  private readonly tokenCache = new Map<string, { row: BootstrapTokenEntity; at: number }>();
+
+  constructor(
+    private readonly tokens: BootstrapTokenRepository,
+    private readonly agents: AgentRepository,
+    private readonly tx: TransactionRunner,
+    private readonly audit: AuditService,
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    bootstrapTokens: BootstrapTokenService,
+  ) {
+    bootstrapTokens.onRevoked((hash) => this.tokenCache.delete(hash));
+  }
+
+  async authenticate(input: ConnectInput): Promise<AuthOutcome> {
+    if (input.clientCertificate) {
+      const agent = await this.agents.findByFingerprint(input.clientCertificate.fingerprint);
+      if (!agent) return { ok: false, reason: 'the client certificate belongs to no agent' };
+      return { ok: true, credential: { kind: 'certificate', fingerprint: input.clientCertificate.fingerprint, tenantId: agent.tenantId, agentId: agent.id } };
+    }
+    const header = input.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) return { ok: false, reason: 'no credentials: send Authorization: Bearer amp-bs.<secret>.<check> or a client certificate' };
+    const token = match[1]!;
+    if (!isWellFormedToken(token, 'amp-bs')) return this.refuse('malformed', undefined, 'the bootstrap token is malformed or truncated');
+    const row = await this.lookup(hashToken(token));
+    if (!row) return this.refuse('unknown', undefined, 'unknown bootstrap token');
+    if (row.revokedAt) return this.refuse('revoked', row.tenantId, 'the bootstrap token was revoked');
+    if (row.redeemedAt) return { ok: true, credential: { kind: 'bootstrap', tokenId: row.id, tenantId: row.tenantId, boundAgentId: row.agentId ?? undefined } };
+    if (row.expiresAt.getTime() <= Date.now()) return this.refuse('expired', row.tenantId, 'the bootstrap token expired');
+    return { ok: true, credential: { kind: 'bootstrap', tokenId: row.id, tenantId: row.tenantId } };
+  }
+
+  async attach(request: AttachRequest): Promise<AttachOutcome> {
+    const credential = request.credential;
+    const uid = uidToString(request.instanceUid);
+    if (credential.kind === 'certificate') {
+      const agent = await this.agents.findById(credential.agentId);
+      if (!agent) return { ok: false, reason: 'the certificate\'s agent no longer exists' };
+      return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
+    }
+    if (credential.boundAgentId) {
+      const agent = await this.agents.findById(credential.boundAgentId);
+      if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
+      if (agent.certFingerprint && this.config.opamp.requireMtls) {
+        return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
+      }
+      if (agent.instanceUid !== uid) {
+        this.count('consumed', agent.tenantId);
+        return { ok: false, reason: 'this bootstrap token was redeemed by another agent' };
+      }
+      return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
+    }
+    try {
+      return await this.redeem(request, uid);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '23505') throw error;
+      // another agent took this uid at the same moment: try once more, now seeing it
+      return this.redeem(request, uid);
+    }
+  }
+
+  async reassignInstanceUid(agentId: string): Promise<Buffer> {
+    const uid = newInstanceUid();
+    await this.agents.setInstanceUid(agentId, uidToString(uid));
+    return uid;
+  }
+
+  private async redeem(request: AttachRequest, uid: string): Promise<AttachOutcome> {
+    const credential = request.credential as Extract<AttachRequest['credential'], { kind: 'bootstrap' }>;
+    const result = await this.tx.run(async ({ manager, afterCommit }): Promise<AttachOutcome> => {
+      const token = await this.tokens.lockById(manager, credential.tokenId);
+      if (!token || token.revokedAt) return this.refuseAttach('revoked', credential.tenantId, 'the bootstrap token was revoked');
+      if (token.redeemedAt) {
+        const owner = token.agentId ? await this.agents.findById(token.agentId, manager) : null;
+        if (owner && owner.instanceUid === uid) return { ok: true, agent: this.attached(owner, false) };
+        return this.refuseAttach('consumed', token.tenantId, 'this bootstrap token was redeemed by another agent');
+      }
+      if (token.expiresAt.getTime() <= Date.now()) return this.refuseAttach('expired', token.tenantId, 'the bootstrap token expired');
+      let instanceUid = uid;
+      if (request.requestNewUid || (await this.agents.uidTaken(token.tenantId, uid, undefined, manager))) instanceUid = uidToString(newInstanceUid());
+      const agent = await this.agents.insert(manager, {
+        tenantId: token.tenantId,
+        instanceUid,
+        identityKind: 'token',
+        bootstrapTokenId: token.id,
+        groupId: token.groupId,
+        tags: token.labels,
+        labels: token.labels,
+        capabilities: request.capabilities.toString(),
+      });
+      const at = new Date();
+      await this.tokens.markRedeemed(manager, token.id, agent.id, at);
+      await this.audit.record(manager, {
+        tenantId: token.tenantId,
+        actor: `agent:${instanceUid}`,
+        actorRole: null,
+        entityType: 'BootstrapToken',
+        entityId: token.id,
+        action: 'Redeemed',
+        additional: { agentId: agent.id, instanceUid, transport: request.transport },
+      });
+      afterCommit(() => {
+        this.count('redeemed', token.tenantId);
+        this.tokenCache.set(token.tokenHash, { row: { ...token, redeemedAt: at, agentId: agent.id }, at: Date.now() });
+        this.log.info('Agent {AgentId} enrolled with bootstrap token {TokenId}', { AgentId: agent.id, TokenId: token.id, InstanceUid: instanceUid });
+      });
+      return { ok: true, agent: this.attached(agent, instanceUid !== uid) };
+    });
+    return result;
+  }
+
+  /** Attaches with the agent's uid, assigning a new one when asked to or when another agent has it. */
+  private async withUid(agent: AgentEntity, uid: string, requestNew: boolean): Promise<AttachedAgent> {
+    if (requestNew) {
+      const fresh = uidToString(newInstanceUid());
+      await this.agents.setInstanceUid(agent.id, fresh);
+      agent.instanceUid = fresh;
+      return this.attached(agent, true);
+    }
+    if (agent.instanceUid !== uid) {
+      // a certificate agent restarted with another uid: keep it unless it collides
+      if (await this.agents.uidTaken(agent.tenantId, uid, agent.id)) {
+        const fresh = uidToString(newInstanceUid());
+        await this.agents.setInstanceUid(agent.id, fresh);
+        agent.instanceUid = fresh;
+        return this.attached(agent, true);
+      }
+      await this.agents.setInstanceUid(agent.id, uid);
+      agent.instanceUid = uid;
+    }
+    return this.attached(agent, false);
+  }
+
+  private attached(agent: AgentEntity, uidChanged: boolean): AttachedAgent {
+    return {
+      agentId: agent.id,
+      tenantId: agent.tenantId,
+      agentType: agent.agentType,
+      instanceUid: uidFromString(agent.instanceUid)!,
+      uidChanged,
+      desired: agent.assignedConfig && agent.assignedConfigHash ? { files: fromStoredFiles(agent.assignedConfig), hash: agent.assignedConfigHash } : undefined,
+      failedConfigHash: agent.failedConfigHash ?? undefined,
+      reportedConfigHash: agent.remoteConfigHash ?? undefined,
+    };
+  }
+
+  private async lookup(tokenHash: string): Promise<BootstrapTokenEntity | null> {
+    const cached = this.tokenCache.get(tokenHash);
+    if (cached && Date.now() - cached.at < TOKEN_CACHE_MS) return cached.row;
+    const row = await this.tokens.findByHash(tokenHash);
+    if (row) this.tokenCache.set(tokenHash, { row, at: Date.now() });
+    else this.tokenCache.delete(tokenHash);
+    if (this.tokenCache.size > 10_000) this.tokenCache.clear();
+    return row;
+  }
+
+  private count(outcome: Redemption, tenantId: string | undefined): void {
+    Metrics.add('ampora_opamp_bootstrap_redemptions_total', 1, { tenant: TenantLabels.of(tenantId), outcome });
+  }
+
+  private refuse(outcome: Redemption, tenantId: string | undefined, reason: string): AuthOutcome {
+    this.count(outcome, tenantId);
+    return { ok: false, reason, tenantId };
+  }
+
+  private refuseAttach(outcome: Redemption, tenantId: string, reason: string): AttachOutcome {
+    this.count(outcome, tenantId);
+    return { ok: false, reason };
+  }
+}

@@ -1,0 +1,140 @@
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+
+/** A config file as stored: base64 body so the bytes survive exactly. */
+export interface StoredConfigFile {
+  contentType: string;
+  body: string;
+}
+export type StoredConfigFiles = Record<string, StoredConfigFile>;
+
+@Entity({ name: 'agents' })
+@Index('ux_agents_tenant_instance_uid', ['tenantId', 'instanceUid'], { unique: true })
+@Index('ux_agents_cert_fingerprint', ['certFingerprint'], { unique: true, where: 'cert_fingerprint IS NOT NULL' })
+@Index('ix_agents_tenant_created', ['tenantId', 'createdAt', 'id'])
+@Index('ix_agents_tenant_last_seen', ['tenantId', 'lastSeenAt'])
+@Index('ix_agents_labels', { synchronize: false })
+@Check('ck_agents_identity_kind', `identity_kind IN ('token', 'certificate')`)
+export class AgentEntity {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_agents' })
+  id!: string;
+
+  @Column({ type: 'uuid' })
+  tenantId!: string;
+
+  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_agents_tenant' })
+  tenant?: unknown;
+
+  @Column({ type: 'uuid' })
+  instanceUid!: string;
+
+  @Column({ type: 'varchar', length: 255, default: '' })
+  displayName!: string;
+
+  @Column({ type: 'varchar', length: 255, default: '' })
+  agentType!: string;
+
+  @Column({ type: 'varchar', length: 100, default: '' })
+  agentVersion!: string;
+
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  identifyingAttributes!: Record<string, unknown>;
+
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  nonIdentifyingAttributes!: Record<string, unknown>;
+
+  /** Ampora-side labels (from the bootstrap token or operators), not part of the agent description. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  tags!: Record<string, string>;
+
+  /** Everything selectors and label filters see: description attributes and tags, merged. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  labels!: Record<string, unknown>;
+
+  @Column({ type: 'bigint', default: 0 })
+  capabilities!: string;
+
+  @Column({ type: 'boolean', nullable: true })
+  healthy!: boolean | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  health!: unknown;
+
+  @Column({ type: 'jsonb', nullable: true })
+  effectiveConfig!: StoredConfigFiles | null;
+
+  @Column({ type: 'char', length: 64, nullable: true })
+  effectiveConfigHash!: string | null;
+
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  remoteConfigStatus!: string | null;
+
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  remoteConfigHash!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  remoteConfigError!: string | null;
+
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  failedConfigHash!: string | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  assignedConfig!: StoredConfigFiles | null;
+
+  @Column({ type: 'char', length: 64, nullable: true })
+  assignedConfigHash!: string | null;
+
+  @Column({ type: 'char', length: 64, nullable: true })
+  assignedContentHash!: string | null;
+
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  assignedAt!: Date | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  packageStatuses!: unknown;
+
+  @Column({ type: 'jsonb', nullable: true })
+  availableComponents!: unknown;
+
+  @Column({ type: 'jsonb', nullable: true })
+  customCapabilities!: string[] | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  connectionSettingsStatus!: unknown;
+
+  @Column({ type: 'varchar', length: 16 })
+  identityKind!: 'token' | 'certificate';
+
+  @Column({ type: 'uuid', nullable: true })
+  bootstrapTokenId!: string | null;
+
+  @Column({ type: 'char', length: 64, nullable: true })
+  certFingerprint!: string | null;
+
+  @Column({ type: 'uuid', nullable: true })
+  groupId!: string | null;
+
+  @Column({ type: 'boolean', default: false })
+  connected!: boolean;
+
+  @Column({ type: 'varchar', length: 8, nullable: true })
+  transport!: string | null;
+
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  ownerInstance!: string | null;
+
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  lastSeenAt!: Date | null;
+
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  connectedAt!: Date | null;
+
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  disconnectedAt!: Date | null;
+
+  @Column({ type: 'timestamptz', precision: 3, default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column({ type: 'timestamptz', precision: 3, default: () => 'now()' })
+  updatedAt!: Date;
+}

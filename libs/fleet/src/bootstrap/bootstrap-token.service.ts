@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService, createLogger, hashToken, mintToken, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { FleetErrorCode, FleetException } from '../fleet.errors';
+import { BootstrapTokenRepository } from './bootstrap-token.repository';
+import { BOOTSTRAP_TTL_MINUTES, toBootstrapTokenResponse } from './dto/bootstrap-token.dto';
+import { BootstrapTokenEntity } from './entities/bootstrap-token.entity';
+
+/** Issues, lists and revokes the tokens agents enrol with (`amp-bs.<secret>.<check>`, stored hashed). */
+@Injectable()
+export class BootstrapTokenService {
+  private readonly log = createLogger('Ampora.Fleet.Bootstrap.BootstrapTokenService');
+  private readonly revokedListeners: Array<(tokenHash: string) => void> = [];
+
+  constructor(
+    private readonly tokens: BootstrapTokenRepository,
+    private readonly tx: TransactionRunner,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Lets caches of this instance forget a token the moment it is revoked. */
+  onRevoked(listener: (tokenHash: string) => void): void {
+    this.revokedListeners.push(listener);
+  }
+
+  async issue(
+    caller: Principal,
+    input: { label: string; ttlMinutes?: number; groupId?: string; labels?: Record<string, string> },
+  ): Promise<{ token: BootstrapTokenEntity; plaintext: string }> {
+    const plaintext = mintToken('amp-bs');
+    const ttl = input.ttlMinutes ?? BOOTSTRAP_TTL_MINUTES.default;
+    const token = await this.tx.run(async ({ manager }) => {
+      const row = await this.tokens.insert(manager, {
+        tenantId: caller.tenantId,
+        label: input.label,
+        tokenHash: hashToken(plaintext),
+        groupId: input.groupId ?? null,
+        labels: input.labels ?? {},
+        createdBy: caller.actor,
+        expiresAt: new Date(Date.now() + ttl * 60_000),
+      });
+      await this.audit.record(manager, { entityType: 'BootstrapToken', entityId: row.id, action: 'Created', after: toBootstrapTokenResponse(row) });
+      return row;
+    });
+    this.log.info('Issued bootstrap token {TokenId} ({Label}), valid until {ExpiresAt}', { TokenId: token.id, Label: token.label, ExpiresAt: token.expiresAt.toISOString() });
+    return { token, plaintext };
+  }
+
+  list(tenantId: string, page: PageQuery): Promise<Page<BootstrapTokenEntity>> {
+    return this.tokens.list(tenantId, page);
+  }
+
+  async revoke(caller: Principal, id: string): Promise<void> {
+    const tokenHash = await this.tx.run(async ({ manager }) => {
+      const row = await this.tokens.findInTenant(caller.tenantId, id, manager);
+      if (!row) throw new FleetException(FleetErrorCode.BOOTSTRAP_TOKEN_NOT_FOUND, `Bootstrap token ${id} was not found`);
+      if (row.revokedAt) throw new FleetException(FleetErrorCode.BOOTSTRAP_TOKEN_ALREADY_REVOKED, `Bootstrap token ${id} is already revoked`);
+      const before = toBootstrapTokenResponse(row);
+      row.revokedAt = new Date();
+      await this.tokens.markRevoked(manager, id, row.revokedAt);
+      await this.audit.record(manager, { entityType: 'BootstrapToken', entityId: id, action: 'Revoked', before, after: toBootstrapTokenResponse(row) });
+      return row.tokenHash;
+    });
+    for (const l of this.revokedListeners) l(tokenHash);
+    this.log.info('Revoked bootstrap token {TokenId}', { TokenId: id });
+  }
+}

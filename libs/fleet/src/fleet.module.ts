@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AGENT_AUTHENTICATOR, AGENT_STATE_SINK, OpampModule } from '@ampora/opamp';
+import { AgentAuthenticatorProviders } from './agents/agent-authenticator.providers';
+import { AgentRepository } from './agents/agent.repository';
+import { AgentStateWriter } from './agents/agent-state.writer';
+import { AgentsService } from './agents/agents.service';
+import { AgentEntity } from './agents/entities/agent.entity';
+import { BootstrapTokenRepository } from './bootstrap/bootstrap-token.repository';
+import { BootstrapTokenService } from './bootstrap/bootstrap-token.service';
+import { BootstrapTokenEntity } from './bootstrap/entities/bootstrap-token.entity';
+
+/** The fleet: agents (inventory, enrolment, state) and, as they land, configurations and groups. */
+@Module({
+  imports: [TypeOrmModule.forFeature([AgentEntity, BootstrapTokenEntity]), OpampModule],
+  providers: [
+    AgentRepository,
+    AgentStateWriter,
+    AgentsService,
+    BootstrapTokenRepository,
+    BootstrapTokenService,
+    ...AgentAuthenticatorProviders,
+    { provide: AGENT_STATE_SINK, useExisting: AgentStateWriter },
+  ],
+  exports: [AgentsService, BootstrapTokenService, AgentStateWriter, AGENT_AUTHENTICATOR, AGENT_STATE_SINK],
+})
+export class FleetModule {}

@@ -1,0 +1,68 @@
+import type { ServerToAgent } from '../generated/opamp_pb';
+import type { AgentCredential, AttachedAgent, DesiredConfig, Transport } from '../ports';
+import { uidToString } from '../protocol/instance-uid';
+
+/** How the core talks back on a live connection (WebSocket); HTTP connections have neither. */
+export interface ConnectionHandle {
+  readonly id: string;
+  readonly transport: Transport;
+  send?(message: ServerToAgent): boolean;
+  close?(code: number, reason: string): void;
+}
+
+/** What this instance knows about one connected agent. */
+export class AgentSession {
+  readonly agentId: string;
+  readonly tenantId: string;
+  agentType: string;
+  instanceUid: Buffer;
+  /** The uid before the server assigned a new one; frames already in flight may still carry it. */
+  previousUid?: Buffer;
+  capabilities = 0n;
+  lastSeq?: bigint;
+  /** Frames received in this session. */
+  frames = 0;
+  desired?: DesiredConfig;
+  failedConfigHash?: string;
+  reportedConfigHash?: string;
+  reportedStatus?: string;
+  offeredHash?: string;
+  offeredAt = 0;
+  /** When each config hash was first pushed, for the push → APPLIED histogram. */
+  readonly pushedAt = new Map<string, number>();
+  /** Messages waiting for the next HTTP poll. */
+  readonly outbox: Array<Partial<ServerToAgent>> = [];
+  lastSeen = Date.now();
+  /** Set per connection: the first reply of a connection carries the capabilities and the offers. */
+  firstReplyPending = true;
+  connectionSettingsHash?: string;
+  closed = false;
+
+  constructor(
+    agent: AttachedAgent,
+    readonly credential: AgentCredential,
+    readonly transport: Transport,
+    public connection: ConnectionHandle | undefined,
+  ) {
+    this.agentId = agent.agentId;
+    this.tenantId = agent.tenantId;
+    this.agentType = agent.agentType;
+    this.instanceUid = agent.instanceUid;
+    this.desired = agent.desired;
+    this.failedConfigHash = agent.failedConfigHash;
+    this.reportedConfigHash = agent.reportedConfigHash;
+  }
+
+  get uidText(): string {
+    return uidToString(this.instanceUid);
+  }
+
+  /** A stable key for the credential, to check that later HTTP polls present the same one. */
+  get credentialKey(): string {
+    return credentialKey(this.credential);
+  }
+}
+
+export function credentialKey(c: AgentCredential): string {
+  return c.kind === 'bootstrap' ? `bs:${c.tokenId}` : `cert:${c.fingerprint}`;
+}

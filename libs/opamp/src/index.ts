@@ -1,0 +1,12 @@
+export * from './ports';
+export * from './protocol';
+export * from './opamp.module';
+export * from './opamp-api.module';
+export * from './dispatch/agent-dispatcher';
+export { OpampCore, ConnectionState, HandleResult, desiredConfig, toRemoteConfig } from './core/opamp-core.service';
+export { SessionRegistry } from './core/session-registry';
+export { AgentSession } from './core/agent-session';
+export { shouldOfferRemoteConfig } from './core/offer-policy';
+export { OpampTransportService, acceptsGzip, PROTOBUF } from './transport/opamp-transport.service';
+export * as pb from './generated/opamp_pb';
+export * as pbAny from './generated/anyvalue_pb';

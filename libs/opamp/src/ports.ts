@@ -1,0 +1,137 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { ConnectionSettingsOffersSchema } from './generated/opamp_pb';
+import type { HealthJson, JsonValue } from './protocol/codec';
+import type { ConfigFiles } from './protocol/config-hash';
+
+/**
+ * The seams of the OpAMP library. `libs/opamp` knows the protocol and the sessions; who an agent is,
+ * where its state is kept and what it should run are provided by other domains (fleet, pki) under
+ * these injection tokens. Ports are looked up in the whole application at start-up.
+ */
+export const AGENT_AUTHENTICATOR = Symbol('ampora.opamp.AgentAuthenticator');
+export const AGENT_STATE_SINK = Symbol('ampora.opamp.AgentStateSink');
+/** Optional: validates client certificates on the TLS listener (PKI). */
+export const CLIENT_CERTIFICATE_VERIFIER = Symbol('ampora.opamp.ClientCertificateVerifier');
+/** Optional: issues certificates and other connection settings (PKI). */
+export const CONNECTION_SETTINGS_PROVIDER = Symbol('ampora.opamp.ConnectionSettingsProvider');
+
+export type Transport = 'ws' | 'http';
+
+export interface ClientCertificate {
+  /** DER of the leaf. */
+  der: Buffer;
+  /** SHA-256 of the DER, lower-case hex. */
+  fingerprint: string;
+  /** The rest of the chain the client sent, DER, leaf's issuer first. */
+  chain: Buffer[];
+}
+
+export interface ConnectInput {
+  transport: Transport;
+  headers: IncomingHttpHeaders;
+  remoteAddress?: string;
+  /** Present on the TLS listener when the client presented a certificate that the verifier accepted. */
+  clientCertificate?: ClientCertificate;
+}
+
+/** What a connection proved about itself before its first frame. */
+export type AgentCredential =
+  | { kind: 'bootstrap'; tokenId: string; tenantId: string; boundAgentId?: string }
+  | { kind: 'certificate'; fingerprint: string; tenantId: string; agentId: string };
+
+export type AuthOutcome = { ok: true; credential: AgentCredential } | { ok: false; reason: string; tenantId?: string };
+
+export interface DesiredConfig {
+  files: ConfigFiles;
+  /** config_hash sent with it (configMapHash), hex. */
+  hash: string;
+}
+
+export interface AttachRequest {
+  credential: AgentCredential;
+  instanceUid: Uint8Array;
+  /** The agent set RequestInstanceUid. */
+  requestNewUid: boolean;
+  capabilities: bigint;
+  transport: Transport;
+}
+
+/** An agent as the protocol layer needs to know it. */
+export interface AttachedAgent {
+  agentId: string;
+  tenantId: string;
+  agentType: string;
+  /** The uid the agent must use from now on (a new one when duplicate or requested). */
+  instanceUid: Buffer;
+  uidChanged: boolean;
+  desired?: DesiredConfig;
+  /** Hash (hex) of a config this agent reported FAILED for: not offered again until it changes. */
+  failedConfigHash?: string;
+  /** Last remote config status the agent reported (hash hex and status), as stored. */
+  reportedConfigHash?: string;
+}
+
+export type AttachOutcome = { ok: true; agent: AttachedAgent } | { ok: false; reason: string };
+
+export interface AgentAuthenticator {
+  /** Checks the credentials of a new connection (headers, client certificate). */
+  authenticate(input: ConnectInput): Promise<AuthOutcome>;
+  /** Binds a connection's first frame to an agent: redeems a bootstrap token, finds a certificate's agent. */
+  attach(request: AttachRequest): Promise<AttachOutcome>;
+  /** Gives an attached agent a new instance uid (RequestInstanceUid on a later frame). */
+  reassignInstanceUid(agentId: string): Promise<Buffer>;
+}
+
+export type RemoteConfigStatusName = 'UNSET' | 'APPLIED' | 'APPLYING' | 'FAILED';
+
+/** A status report, already decoded; only what the frame carried is set. */
+export interface AgentReport {
+  capabilities?: bigint;
+  instanceUid?: Buffer;
+  description?: { identifying: Record<string, JsonValue>; nonIdentifying: Record<string, JsonValue> };
+  health?: HealthJson;
+  effectiveConfig?: { files: ConfigFiles; contentHash: string };
+  remoteConfigStatus?: { status: RemoteConfigStatusName; hash: string; errorMessage: string };
+  /** The hash of a config the agent reported FAILED for (rollback trap memory); '' clears it. */
+  failedConfigHash?: string;
+  packageStatuses?: JsonValue;
+  availableComponents?: JsonValue;
+  connectionSettingsStatus?: { status: string; hash: string; errorMessage: string };
+  customCapabilities?: string[];
+}
+
+/**
+ * Where agent state goes. Implementations coalesce: a heartbeat must not cost a write of its own.
+ */
+export interface AgentStateSink {
+  connected(agentId: string, info: { tenantId: string; transport: Transport; instanceId: string; at: Date }): void;
+  report(agentId: string, report: AgentReport, at: Date): void;
+  disconnected(agentId: string, at: Date): void;
+}
+
+export interface ClientCertificateVerifier {
+  /** Accepts a certificate only if it chains to a trusted Ampora CA key, is in date and not revoked. */
+  verify(certificate: ClientCertificate): Promise<{ ok: true } | { ok: false; reason: string }>;
+}
+
+export interface ConnectionSettingsContext {
+  agentId: string;
+  tenantId: string;
+  capabilities: bigint;
+  credential: AgentCredential;
+  /** PEM CSR when the agent asked for a certificate (ConnectionSettingsRequest). */
+  csr?: Uint8Array;
+  /** The agent was just enrolled with a bootstrap token on this frame. */
+  justEnrolled: boolean;
+}
+
+export interface ConnectionSettingsProvider {
+  /** Whether agents may send certificate requests (the AcceptsConnectionSettingsRequest bit). */
+  readonly acceptsCertificateRequests: boolean;
+  /**
+   * Connection settings to offer on this frame (a certificate at enrolment or renewal, say), or
+   * undefined. Throwing refuses a CSR with a BadRequest error response.
+   */
+  offer(context: ConnectionSettingsContext): Promise<MessageInitShape<typeof ConnectionSettingsOffersSchema> | undefined>;
+}

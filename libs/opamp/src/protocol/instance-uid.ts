@@ -1,0 +1,22 @@
+import { randomBytes } from 'node:crypto';
+
+/** A new UUIDv7 as 16 bytes (time-ordered, as the OpAMP spec recommends for instance_uid). */
+export function newInstanceUid(now = Date.now()): Buffer {
+  const b = randomBytes(16);
+  b.writeUIntBE(now, 0, 6);
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  return b;
+}
+
+/** 16 bytes → canonical UUID text. */
+export function uidToString(uid: Uint8Array): string {
+  const hex = Buffer.from(uid.buffer, uid.byteOffset, uid.byteLength).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Canonical UUID text → 16 bytes, or undefined when it is not a UUID. */
+export function uidFromString(text: string): Buffer | undefined {
+  const hex = text.trim().replace(/-/g, '');
+  return /^[0-9a-fA-F]{32}$/.test(hex) ? Buffer.from(hex, 'hex') : undefined;
+}

@@ -1,0 +1,401 @@
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { Readable } from 'node:stream';
+import { createGunzip, createInflate, gzipSync } from 'node:zlib';
+import { WebSocket, WebSocketServer } from 'ws';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, Metrics, TenantLabels } from '@ampora/platform';
+import { ServerErrorResponseType } from '../generated/opamp_pb';
+import { AgentSession } from '../core/agent-session';
+import { ConnectionState, HandleResult, OpampCore } from '../core/opamp-core.service';
+import { CLIENT_CERTIFICATE_VERIFIER, ClientCertificate, ClientCertificateVerifier, ConnectInput, Transport } from '../ports';
+import { decodeAgentToServer, encodeServerToAgent, errorReply } from '../protocol/codec';
+import { decodeWsFrame, encodeWsFrame } from '../protocol/framing';
+import { uidFromString } from '../protocol/instance-uid';
+
+export const PROTOBUF = 'application/x-protobuf';
+type RejectReason = 'oversize' | 'malformed' | 'cap_mismatch' | 'auth_failed';
+
+/**
+ * Both OpAMP transports on `/v1/opamp`: WebSocket (binary frames with the varint header) and plain
+ * HTTP POST of `application/x-protobuf`, on the main HTTP port and, when configured, on a TLS port
+ * that asks for client certificates. Everything protocol-level happens in OpampCore.
+ */
+@Injectable()
+export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
+  private readonly log = createLogger('Ampora.OpAmp.Transport');
+  private readonly wss: WebSocketServer;
+  private tlsServer?: HttpsServer;
+  private sweeper?: NodeJS.Timeout;
+  private pinger?: NodeJS.Timeout;
+  private accepting = true;
+  private readonly alive = new WeakMap<WebSocket, boolean>();
+
+  constructor(
+    private readonly core: OpampCore,
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    @Optional() @Inject(CLIENT_CERTIFICATE_VERIFIER) private readonly verifier?: ClientCertificateVerifier,
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: config.opamp.maxMessageBytes, perMessageDeflate: false, clientTracking: true });
+  }
+
+  /** Mounted during module init: before Nest registers its not-found handler. */
+  onModuleInit(): void {
+    const adapter = this.adapterHost.httpAdapter;
+    if (!adapter) return; // an application context without HTTP (worker, CLI)
+    const express = adapter.getInstance() as {
+      use: (path: string, fn: (req: IncomingMessage, res: ServerResponse & { locals: Record<string, unknown> }, next: () => void) => void) => void;
+    };
+    express.use(this.config.opamp.path, (req, res, next) => {
+      // Express strips the mount path; only the endpoint itself is OpAMP
+      if (req.url !== '/' && !req.url?.startsWith('/?')) return next();
+      res.locals.route = this.config.opamp.path;
+      void this.onHttpRequest(req, res);
+    });
+    const server = adapter.getHttpServer() as HttpServer;
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.startTls();
+    this.sweeper = setInterval(() => this.sweep(), Math.min(5000, this.config.opamp.heartbeatWindowSeconds * 250));
+    this.sweeper.unref();
+    this.pinger = setInterval(() => this.ping(), 30_000);
+    this.pinger.unref();
+  }
+
+  /** The TLS listener's port (useful when configured as 0). */
+  get tlsPort(): number | undefined {
+    return (this.tlsServer?.address() as AddressInfo | null)?.port;
+  }
+
+  /** Stops taking new agents (graceful shutdown); existing sessions stay until closed. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Closes every WebSocket so agents reconnect (elsewhere). */
+  async drain(code = 1012, reason = 'server restarting'): Promise<void> {
+    for (const ws of this.wss.clients) ws.close(code, reason);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.sweeper);
+    clearInterval(this.pinger);
+    // record every agent as disconnected before the state writer's final flush
+    this.core.endAll();
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+    if (this.tlsServer) await new Promise<void>((r) => this.tlsServer!.close(() => r()));
+  }
+
+  // ---- TLS listener ---------------------------------------------------------------------------
+
+  private startTls(): void {
+    const { tlsPort, tlsCertFile, tlsKeyFile } = this.config.opamp;
+    if (tlsPort === undefined || !tlsCertFile || !tlsKeyFile) return;
+    this.tlsServer = createHttpsServer(
+      { cert: readFileSync(tlsCertFile), key: readFileSync(tlsKeyFile), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+      (req, res) => {
+        const path = (req.url ?? '').split('?')[0];
+        if (path !== this.config.opamp.path) {
+          res.writeHead(404).end();
+          return;
+        }
+        void this.onHttpRequest(req, res);
+      },
+    );
+    this.tlsServer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.tlsServer.on('tlsClientError', (err) => this.log.debug('TLS handshake failed: {Error}', { Error: err.message }));
+    this.tlsServer.listen(tlsPort, this.config.http.host, () => {
+      this.log.info('OpAMP TLS listener on port {Port} asks for client certificates', { Port: this.tlsPort });
+    });
+  }
+
+  // ---- authentication -------------------------------------------------------------------------
+
+  private async connectInput(req: IncomingMessage, transport: Transport): Promise<{ ok: true; input: ConnectInput } | { ok: false; reason: string }> {
+    const input: ConnectInput = { transport, headers: req.headers, remoteAddress: req.socket.remoteAddress };
+    const tls = req.socket as TLSSocket;
+    if (typeof tls.getPeerCertificate === 'function') {
+      const peer = tls.getPeerCertificate(true);
+      if (peer && peer.raw) {
+        const chain: Buffer[] = [];
+        let issuer = peer.issuerCertificate;
+        while (issuer && issuer.raw && issuer !== issuer.issuerCertificate && chain.length < 8) {
+          chain.push(issuer.raw);
+          issuer = issuer.issuerCertificate;
+        }
+        const certificate: ClientCertificate = { der: peer.raw, fingerprint: createHash('sha256').update(peer.raw).digest('hex'), chain };
+        if (!this.verifier) return { ok: false, reason: 'client certificates are not accepted: no CA is configured' };
+        const verdict = await this.verifier.verify(certificate);
+        if (!verdict.ok) return { ok: false, reason: `client certificate refused: ${verdict.reason}` };
+        input.clientCertificate = certificate;
+      }
+    }
+    return { ok: true, input };
+  }
+
+  private async authenticate(req: IncomingMessage, transport: Transport): Promise<{ ok: true; state: ConnectionState } | { ok: false; reason: string; tenantId?: string }> {
+    const prepared = await this.connectInput(req, transport);
+    if (!prepared.ok) return prepared;
+    const outcome = await this.core.authenticatorPort.authenticate(prepared.input);
+    if (!outcome.ok) return outcome;
+    return { ok: true, state: { handle: { id: randomUUID(), transport }, credential: outcome.credential } };
+  }
+
+  // ---- plain HTTP -----------------------------------------------------------------------------
+
+  private async onHttpRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST' }).end();
+        return;
+      }
+      if (!this.accepting) {
+        res.writeHead(503, { 'retry-after': '30' }).end();
+        return;
+      }
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== PROTOBUF) {
+        this.reject('none', 'malformed');
+        res.writeHead(415, { 'content-type': 'text/plain' }).end(`OpAMP over HTTP needs Content-Type: ${PROTOBUF}`);
+        return;
+      }
+      const auth = await this.authenticate(req, 'http');
+      if (!auth.ok) {
+        this.reject(auth.tenantId, 'auth_failed');
+        this.log.debug('Refused an HTTP agent: {Reason}', { Reason: auth.reason });
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('unauthorized');
+        return;
+      }
+      const state = auth.state;
+      const body = await readBody(req, this.config.opamp.maxMessageBytes);
+      if (body === 'oversize') {
+        this.reject(state.credential.tenantId, 'oversize');
+        res.writeHead(413, { connection: 'close' }).end();
+        return;
+      }
+      if (body === 'unreadable') {
+        this.reject(state.credential.tenantId, 'malformed');
+        this.sendHttp(req, res, 400, errorReply(new Uint8Array(), ServerErrorResponseType.ServerErrorResponseType_BadRequest, 'the body could not be decompressed'));
+        return;
+      }
+      const decoded = decodeAgentToServer(body);
+      if (!decoded.ok) {
+        this.reject(state.credential.tenantId, 'malformed');
+        this.sendHttp(req, res, 400, errorReply(new Uint8Array(), ServerErrorResponseType.ServerErrorResponseType_BadRequest, `undecodable AgentToServer: ${decoded.reason}`));
+        return;
+      }
+      const uid = decoded.message.instanceUid.length ? decoded.message.instanceUid : uidFromString(String(req.headers['opamp-instance-uid'] ?? '')) ?? decoded.message.instanceUid;
+      decoded.message.instanceUid = uid;
+      const existing = this.core.registry.byInstanceUid(uid);
+      if (existing && !existing.closed && existing.credentialKey === credentialKeyOf(state)) state.session = existing;
+      const result = await this.core.handle(state, decoded.message, body.length);
+      this.finishHttp(req, res, state, result);
+    } catch (error) {
+      this.log.error('OpAMP HTTP request failed', {}, error);
+      if (!res.headersSent) res.writeHead(500).end();
+    }
+  }
+
+  private finishHttp(req: IncomingMessage, res: ServerResponse, state: ConnectionState, result: HandleResult): void {
+    if (result.kind === 'reject') {
+      this.reject(state.session?.tenantId ?? state.credential.tenantId, result.reason);
+      if (result.reason === 'auth_failed') {
+        res.writeHead(401, { 'content-type': 'text/plain' }).end(result.message);
+        return;
+      }
+      this.sendHttp(req, res, 400, result.reply ?? errorReply(new Uint8Array(), ServerErrorResponseType.ServerErrorResponseType_BadRequest, result.message));
+      return;
+    }
+    this.sendHttp(req, res, 200, result.reply);
+  }
+
+  private sendHttp(req: IncomingMessage, res: ServerResponse, status: number, message: Parameters<typeof encodeServerToAgent>[0]): void {
+    let body: Buffer = Buffer.from(encodeServerToAgent(message));
+    if (body.length > this.config.opamp.maxMessageBytes) {
+      this.log.error('Dropped a ServerToAgent of {Bytes} bytes: above the message limit', { Bytes: body.length });
+      res.writeHead(500).end();
+      return;
+    }
+    const headers: Record<string, string> = { 'content-type': PROTOBUF };
+    if (acceptsGzip(req.headers['accept-encoding'])) {
+      body = gzipSync(body);
+      headers['content-encoding'] = 'gzip';
+    }
+    headers['content-length'] = String(body.length);
+    res.writeHead(status, headers).end(body);
+  }
+
+  // ---- WebSocket ------------------------------------------------------------------------------
+
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== this.config.opamp.path) {
+      socket.destroy();
+      return;
+    }
+    void (async () => {
+      try {
+        if (!this.accepting) return refuseUpgrade(socket, 503, 'Service Unavailable');
+        const auth = await this.authenticate(req, 'ws');
+        if (!auth.ok) {
+          this.reject(auth.tenantId, 'auth_failed');
+          this.log.debug('Refused a WebSocket agent: {Reason}', { Reason: auth.reason });
+          return refuseUpgrade(socket, 401, 'Unauthorized');
+        }
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, auth.state));
+      } catch (error) {
+        this.log.error('OpAMP upgrade failed', {}, error);
+        refuseUpgrade(socket, 500, 'Internal Server Error');
+      }
+    })();
+  }
+
+  private onSocket(ws: WebSocket, state: ConnectionState): void {
+    this.alive.set(ws, true);
+    state.handle = {
+      id: state.handle.id,
+      transport: 'ws',
+      send: (message) => {
+        if (ws.readyState !== WebSocket.OPEN) return false;
+        const frame = encodeWsFrame(encodeServerToAgent(message));
+        if (frame.length > this.config.opamp.maxMessageBytes) {
+          this.log.error('Dropped a ServerToAgent of {Bytes} bytes: above the message limit', { Bytes: frame.length });
+          return false;
+        }
+        ws.send(frame, { binary: true });
+        return true;
+      },
+      close: (code, reason) => ws.close(code, reason),
+    };
+    let chain: Promise<void> = Promise.resolve();
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      chain = chain.then(() => this.onWsMessage(ws, state, data, isBinary)).catch((error: unknown) => this.log.error('OpAMP frame handling failed', {}, error));
+    });
+    ws.on('pong', () => this.alive.set(ws, true));
+    ws.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.reject(state.session?.tenantId ?? state.credential.tenantId, 'oversize');
+      else this.log.debug('WebSocket error: {Error}', { Error: error.message });
+    });
+    ws.on('close', () => {
+      void chain.then(() => {
+        if (state.session) this.core.end(state.session, new Date());
+      });
+    });
+  }
+
+  private async onWsMessage(ws: WebSocket, state: ConnectionState, data: Buffer, isBinary: boolean): Promise<void> {
+    const tenantId = state.session?.tenantId ?? state.credential.tenantId;
+    const uid = state.session?.instanceUid ?? new Uint8Array();
+    if (!isBinary) {
+      this.reject(tenantId, 'malformed');
+      state.handle.send!(errorReply(uid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, 'OpAMP needs binary frames; text frames are refused'));
+      return;
+    }
+    const frame = decodeWsFrame(data);
+    const decoded = frame.ok ? decodeAgentToServer(frame.payload) : { ok: false as const, reason: frame.reason };
+    if (!decoded.ok) {
+      this.reject(tenantId, 'malformed');
+      state.handle.send!(errorReply(uid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, `undecodable AgentToServer: ${decoded.reason}`));
+      return;
+    }
+    const result = await this.core.handle(state, decoded.message, data.length);
+    if (result.kind === 'reject') {
+      this.reject(state.session?.tenantId ?? tenantId, result.reason);
+      if (result.reason === 'auth_failed') {
+        ws.close(1008, 'not authorized for this agent');
+        return;
+      }
+      state.handle.send!(result.reply ?? errorReply(decoded.message.instanceUid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, result.message));
+      return;
+    }
+    state.handle.send!(result.reply);
+    if (result.closeAfter) ws.close(1000, 'agent disconnected');
+  }
+
+  // ---- housekeeping ---------------------------------------------------------------------------
+
+  private reject(tenantId: string | undefined, reason: RejectReason): void {
+    Metrics.add('ampora_opamp_frames_rejected_total', 1, { tenant: TenantLabels.of(tenantId), reason });
+  }
+
+  /** HTTP agents have no socket: an agent that stops polling for a heartbeat window has left. */
+  private sweep(): void {
+    const cutoff = Date.now() - this.config.opamp.heartbeatWindowSeconds * 1000;
+    const idle: AgentSession[] = [];
+    for (const s of this.core.registry.all()) if (s.transport === 'http' && s.lastSeen < cutoff) idle.push(s);
+    for (const s of idle) this.core.end(s, new Date(s.lastSeen));
+  }
+
+  private ping(): void {
+    for (const ws of this.wss.clients) {
+      if (this.alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      this.alive.set(ws, false);
+      ws.ping();
+    }
+  }
+}
+
+function credentialKeyOf(state: ConnectionState): string {
+  const c = state.credential;
+  return c.kind === 'bootstrap' ? `bs:${c.tokenId}` : `cert:${c.fingerprint}`;
+}
+
+function refuseUpgrade(socket: Socket, status: number, text: string): void {
+  if (socket.destroyed) return;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${status === 401 ? 'WWW-Authenticate: Bearer\r\n' : ''}\r\n`);
+  socket.destroy();
+}
+
+/** Reads a request body, inflating gzip/deflate, and stops as soon as it exceeds `limit` bytes. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'oversize' | 'unreadable'> {
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+  let stream: Readable = req;
+  if (encoding === 'gzip' || encoding === 'x-gzip') stream = req.pipe(createGunzip());
+  else if (encoding === 'deflate') stream = req.pipe(createInflate());
+  else if (encoding !== 'identity' && encoding !== '') return 'unreadable';
+  const declared = Number(req.headers['content-length']);
+  if (stream === req && Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return 'oversize';
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      total += (chunk as Buffer).length;
+      if (total > limit) {
+        stream.destroy();
+        req.resume();
+        return 'oversize';
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch {
+    return 'unreadable';
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** True when Accept-Encoding allows gzip (q-values honoured). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  if (!header) return false;
+  const value = Array.isArray(header) ? header.join(',') : header;
+  for (const part of value.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== 'x-gzip' && coding !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (!q || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}
