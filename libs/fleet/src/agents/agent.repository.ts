@@ -62,12 +62,12 @@ export class AgentRepository {
     if (filter.status === 'disconnected') qb.andWhere('a.connected = false');
     if (filter.status === 'connected') qb.andWhere('a.connected = true AND a.lastSeenAt >= :cutoff', { cutoff });
     if (filter.status === 'stale') qb.andWhere('a.connected = true AND (a.lastSeenAt IS NULL OR a.lastSeenAt < :cutoff)', { cutoff });
-    filter.labels?.forEach((l, i) => qb.andWhere(`a.labels @> :label${i}::jsonb`, { [`label${i}`]: JSON.stringify({ [l.key]: l.value }) }));
+    filter.labels?.forEach((l, i) => qb.andWhere(`a.labels @> CAST(:label${i} AS jsonb)`, { [`label${i}`]: JSON.stringify({ [l.key]: l.value }) }));
     if (filter.text) {
       const like = `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       qb.andWhere(
         new Brackets((b) =>
-          b.where('a.displayName ILIKE :like', { like }).orWhere('a.agentType ILIKE :like').orWhere('a.instanceUid::text ILIKE :like').orWhere('a.labels::text ILIKE :like'),
+          b.where('a.displayName ILIKE :like', { like }).orWhere('a.agentType ILIKE :like').orWhere('CAST(a.instanceUid AS text) ILIKE :like').orWhere('CAST(a.labels AS text) ILIKE :like'),
         ),
       );
     }

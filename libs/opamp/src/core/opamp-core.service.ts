@@ -251,10 +251,13 @@ export class OpampCore implements OnApplicationBootstrap {
       this.log.info('Agent {AgentId} connected again; closing its older connection', { AgentId: agent.agentId });
       replaced.connection.close?.(4000, 'superseded by a newer connection');
     }
-    if (replaced) {
-      // keep what the previous session of this agent learnt
-      session.pushedAt.clear();
-      for (const [k, v] of replaced.pushedAt) session.pushedAt.set(k, v);
+    // keep what an earlier session of this agent learnt (it may not be in the database yet)
+    const memory = replaced ? undefined : this.registry.recall(agent.agentId);
+    const earlier = replaced ?? memory;
+    if (earlier) {
+      session.failedConfigHash = earlier.failedConfigHash ?? session.failedConfigHash;
+      session.reportedConfigHash = earlier.reportedConfigHash ?? session.reportedConfigHash;
+      for (const [k, v] of earlier.pushedAt) session.pushedAt.set(k, v);
     }
     conn.session = session;
     if (conn.credential.kind === 'bootstrap' && !conn.credential.boundAgentId) conn.credential.boundAgentId = agent.agentId;

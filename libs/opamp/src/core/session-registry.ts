@@ -2,11 +2,28 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AMPORA_CONFIG, AmporaConfig, Metrics, TenantLabels } from '@ampora/platform';
 import { AgentSession } from './agent-session';
 
-/** The live agent sessions of this instance, by agent id and by instance uid. */
+/** What the protocol learnt about an agent, kept a while after its session ended. */
+export interface SessionMemory {
+  failedConfigHash?: string;
+  reportedConfigHash?: string;
+  pushedAt: Map<string, number>;
+  endedAt: number;
+}
+
+const MEMORY_TTL_MS = 10 * 60_000;
+const MEMORY_MAX = 50_000;
+
+/**
+ * The live agent sessions of this instance, by agent id and by instance uid. It also remembers,
+ * for a few minutes, what ended sessions learnt (a FAILED config, the last reported hash): an agent
+ * that reconnects at once must not be sent a config it just rolled back from, even before the
+ * coalesced state reached the database.
+ */
 @Injectable()
 export class SessionRegistry {
   private readonly byAgent = new Map<string, AgentSession>();
   private readonly byUid = new Map<string, string>();
+  private readonly memory = new Map<string, SessionMemory>();
 
   constructor(@Inject(AMPORA_CONFIG) private readonly config: AmporaConfig) {}
 
@@ -50,7 +67,33 @@ export class SessionRegistry {
     return this.byAgent.size;
   }
 
+  /** What an ended session of this agent learnt, if it ended recently on this instance. */
+  recall(agentId: string): SessionMemory | undefined {
+    const m = this.memory.get(agentId);
+    if (!m) return undefined;
+    if (Date.now() - m.endedAt > MEMORY_TTL_MS) {
+      this.memory.delete(agentId);
+      return undefined;
+    }
+    return m;
+  }
+
+  private remember(session: AgentSession): void {
+    if (this.memory.size >= MEMORY_MAX) {
+      // drop the oldest entries (insertion order)
+      for (const key of [...this.memory.keys()].slice(0, MEMORY_MAX / 10)) this.memory.delete(key);
+    }
+    this.memory.delete(session.agentId);
+    this.memory.set(session.agentId, {
+      failedConfigHash: session.failedConfigHash,
+      reportedConfigHash: session.reportedConfigHash,
+      pushedAt: new Map(session.pushedAt),
+      endedAt: Date.now(),
+    });
+  }
+
   private forget(session: AgentSession, counted: boolean): void {
+    this.remember(session);
     session.closed = true;
     this.byAgent.delete(session.agentId);
     const uidKey = session.instanceUid.toString('hex');
