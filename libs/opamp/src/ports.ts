@@ -104,10 +104,15 @@ export interface AgentReport {
 /**
  * Where agent state goes. Implementations coalesce: a heartbeat must not cost a write of its own.
  */
+export interface AgentRef {
+  agentId: string;
+  tenantId: string;
+}
+
 export interface AgentStateSink {
-  connected(agentId: string, info: { tenantId: string; transport: Transport; instanceId: string; at: Date }): void;
-  report(agentId: string, report: AgentReport, at: Date): void;
-  disconnected(agentId: string, at: Date): void;
+  connected(agent: AgentRef, info: { transport: Transport; instanceId: string; at: Date }): void;
+  report(agent: AgentRef, report: AgentReport, at: Date): void;
+  disconnected(agent: AgentRef, at: Date): void;
 }
 
 export interface ClientCertificateVerifier {

@@ -18,3 +18,4 @@ export { TenantService, TenantInfo, DEFAULT_TENANT } from './auth/tenant.service
 export { TokenService, CreatedToken } from './auth/token.service';
 export { AuditService, AuditInput } from './audit/audit.service';
 export { Principal } from './context/request-context';
+export * from './realtime';

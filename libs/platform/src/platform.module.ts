@@ -28,6 +28,7 @@ import { HealthService } from './health/health.service';
 import { AuditDisciplineInterceptor } from './http/audit-discipline.interceptor';
 import { QueueModule } from './queue/queue.module';
 import { RedisService } from './redis/redis.service';
+import { LiveBus } from './realtime/live-bus';
 import { MetricsController } from './telemetry/metrics.controller';
 
 /** Registers the readiness checks of the platform's own dependencies. */
@@ -63,6 +64,7 @@ const SERVICES = [
   AuditService,
   RedisService,
   HealthService,
+  LiveBus,
 ];
 
 /** Configuration, storage, queues, tenancy, tokens and audit: what every process needs. */

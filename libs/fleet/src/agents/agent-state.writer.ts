@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AMPORA_CONFIG, AmporaConfig, createLogger } from '@ampora/platform';
-import { AgentReport, AgentStateSink, Transport, uidToString } from '@ampora/opamp';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus } from '@ampora/platform';
+import { AgentRef, AgentReport, AgentStateSink, Transport, uidToString } from '@ampora/opamp';
 import { AgentDerivations } from './domain/agent-derivations';
 import { toStoredFiles } from './domain/stored-config';
 
@@ -67,6 +67,7 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly bus: LiveBus,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -84,15 +85,18 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     return this.pending.size;
   }
 
-  connected(agentId: string, info: { tenantId: string; transport: Transport; instanceId: string; at: Date }): void {
-    this.merge(agentId, { connected: true, transport: info.transport, owner_instance: info.instanceId, connected_at: info.at, last_seen_at: info.at });
+  connected(agent: AgentRef, info: { transport: Transport; instanceId: string; at: Date }): void {
+    this.merge(agent.agentId, { connected: true, transport: info.transport, owner_instance: info.instanceId, connected_at: info.at, last_seen_at: info.at });
+    this.bus.publish({ type: 'agent.connected', tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, transport: info.transport, instance: info.instanceId } });
   }
 
-  disconnected(agentId: string, at: Date): void {
-    this.merge(agentId, { connected: false, disconnected_at: at });
+  disconnected(agent: AgentRef, at: Date): void {
+    this.merge(agent.agentId, { connected: false, disconnected_at: at });
+    this.bus.publish({ type: 'agent.disconnected', tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, at: at.toISOString() } });
   }
 
-  report(agentId: string, report: AgentReport, at: Date): void {
+  report(agent: AgentRef, report: AgentReport, at: Date): void {
+    const agentId = agent.agentId;
     const row: Pending = { last_seen_at: at };
     if (report.capabilities !== undefined) row.capabilities = report.capabilities.toString();
     if (report.instanceUid) row.instance_uid = uidToString(report.instanceUid);
@@ -123,6 +127,21 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     if (report.customCapabilities) row.custom_capabilities = report.customCapabilities;
     if (report.connectionSettingsStatus) row.connection_settings_status = report.connectionSettingsStatus;
     this.merge(agentId, row);
+    if (report.remoteConfigStatus || report.health || report.effectiveConfig || report.description) {
+      // what live views and rollout gates react to; heartbeats publish nothing
+      this.bus.publish({
+        type: 'agent.status_changed',
+        tenantId: agent.tenantId,
+        entityId: agentId,
+        payload: {
+          agentId,
+          remoteConfigStatus: report.remoteConfigStatus,
+          healthy: report.health?.healthy,
+          effectiveConfigHash: report.effectiveConfig?.contentHash,
+          descriptionChanged: Boolean(report.description),
+        },
+      });
+    }
   }
 
   /** Writes everything pending now. Concurrent callers share one flush. */

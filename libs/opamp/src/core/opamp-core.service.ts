@@ -208,7 +208,7 @@ export class OpampCore implements OnApplicationBootstrap {
     }
     if (message.customCapabilities) report.customCapabilities = [...message.customCapabilities.capabilities];
 
-    this.sink.report(session.agentId, report, new Date(now));
+    this.sink.report(session, report, new Date(now));
 
     const reply = serverToAgent({ instanceUid: uid, capabilities: this.serverCapabilities, flags });
     if (newUid && !newUid.equals(uid)) reply.agentIdentification = { $typeName: 'opamp.proto.v1.AgentIdentification', newInstanceUid: newUid };
@@ -261,7 +261,7 @@ export class OpampCore implements OnApplicationBootstrap {
     }
     conn.session = session;
     if (conn.credential.kind === 'bootstrap' && !conn.credential.boundAgentId) conn.credential.boundAgentId = agent.agentId;
-    this.sink.connected(agent.agentId, { tenantId: agent.tenantId, transport: conn.handle.transport, instanceId: this.config.app.instanceId, at: new Date() });
+    this.sink.connected(agent, { transport: conn.handle.transport, instanceId: this.config.app.instanceId, at: new Date() });
     this.log.debug('Agent {AgentId} attached over {Transport}', { AgentId: agent.agentId, Transport: conn.handle.transport });
     return { ok: true, session, newUid: agent.uidChanged ? agent.instanceUid : undefined };
   }
@@ -397,7 +397,7 @@ export class OpampCore implements OnApplicationBootstrap {
 
   /** The session ended (socket closed, AgentDisconnect, idle HTTP agent). */
   end(session: AgentSession, at: Date): void {
-    if (this.registry.remove(session)) this.sink.disconnected(session.agentId, at);
+    if (this.registry.remove(session)) this.sink.disconnected(session, at);
   }
 
   private sendOn(session: AgentSession, message: ServerToAgent): void {
