@@ -1,5 +1,5 @@
-import { Inject, Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
@@ -36,17 +36,25 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
   private accepting = true;
   private readonly alive = new WeakMap<WebSocket, boolean>();
 
+  private verifier?: ClientCertificateVerifier;
+
   constructor(
     private readonly core: OpampCore,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly moduleRef: ModuleRef,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
-    @Optional() @Inject(CLIENT_CERTIFICATE_VERIFIER) private readonly verifier?: ClientCertificateVerifier,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: config.opamp.maxMessageBytes, perMessageDeflate: false, clientTracking: true });
   }
 
   /** Mounted during module init: before Nest registers its not-found handler. */
   onModuleInit(): void {
+    // the certificate verifier (PKI) may be provided by any module of the application
+    try {
+      this.verifier = this.moduleRef.get<ClientCertificateVerifier>(CLIENT_CERTIFICATE_VERIFIER, { strict: false });
+    } catch {
+      this.verifier = undefined;
+    }
     const adapter = this.adapterHost.httpAdapter;
     if (!adapter) return; // an application context without HTTP (worker, CLI)
     const express = adapter.getInstance() as {
