@@ -36,3 +36,24 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10000,
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/**
+ * Reads a metric of THIS process straight from the Prometheus reader (for in-process servers): the
+ * sum over data points whose attributes include `labels`; for histograms, their count.
+ */
+export async function collectMetric(name: string, labels: Record<string, string> = {}): Promise<number> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { prometheusExporter } = require('@ampora/platform') as typeof import('@ampora/platform');
+  const { resourceMetrics } = await prometheusExporter().collect();
+  let sum = 0;
+  for (const scope of resourceMetrics.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      if (metric.descriptor.name !== name) continue;
+      for (const point of metric.dataPoints as Array<{ attributes: Record<string, unknown>; value: number | { count: number } }>) {
+        if (!Object.entries(labels).every(([k, v]) => point.attributes[k] === v)) continue;
+        sum += typeof point.value === 'number' ? point.value : point.value.count;
+      }
+    }
+  }
+  return sum;
+}

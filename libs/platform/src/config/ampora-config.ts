@@ -183,7 +183,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxMessageBytes: r.int('AMPORA_OPAMP_MAX_MESSAGE_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       heartbeatWindowSeconds: r.int('AMPORA_OPAMP_HEARTBEAT_WINDOW_SECONDS', 90, 1, 86400),
       heartbeatIntervalSeconds: r.int('AMPORA_OPAMP_HEARTBEAT_INTERVAL_SECONDS', 30, 1, 86400),
-      flushIntervalMs: r.int('AMPORA_OPAMP_FLUSH_INTERVAL_MS', 1000, 10, 60000),
+      flushIntervalMs: r.int('AMPORA_OPAMP_FLUSH_INTERVAL_MS', 1000, 10, 3_600_000),
       tlsPort,
       tlsCertFile,
       tlsKeyFile,
