@@ -1,7 +1,10 @@
 import { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { AmporaConfig, startTelemetry } from '@ampora/platform';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AmporaConfig, closeStorage, startTelemetry } from '@ampora/platform';
 import { createTestDatabase, TestDatabase, testEnv } from '@ampora/testing';
 import { createServer } from '../../apps/server/src/server.factory';
 
@@ -24,10 +27,24 @@ export interface TestServer {
  * cloned from the migrated template and a Redis prefix of its own.
  */
 export async function startTestServer(
-  options: { env?: Record<string, string>; db?: TestDatabase; modules?: Array<Type | DynamicModule> } = {},
+  options: {
+    env?: Record<string, string>;
+    db?: TestDatabase;
+    modules?: Array<Type | DynamicModule>;
+    /** Embedded storage (PGlite in this process) in this data directory (a new temporary one by default). */
+    embedded?: { dataDir?: string; keep?: boolean };
+  } = {},
 ): Promise<TestServer> {
-  const db = options.db ?? (await createTestDatabase());
-  const { env, config, adminToken } = testEnv(db.url, options.env);
+  let db: TestDatabase;
+  let envBase: Record<string, string> = {};
+  if (options.embedded) {
+    const dataDir = options.embedded.dataDir ?? mkdtempSync(join(tmpdir(), 'ampora-embedded-'));
+    envBase = { AMPORA_STORAGE: 'embedded', AMPORA_DATA_DIR: dataDir };
+    db = { name: 'embedded', url: dataDir, drop: async () => (options.embedded?.keep ? undefined : rmSync(dataDir, { recursive: true, force: true })) };
+  } else {
+    db = options.db ?? (await createTestDatabase());
+  }
+  const { env, config, adminToken } = testEnv(options.embedded ? undefined : db.url, { ...envBase, ...options.env });
   startTelemetry(config, 'server');
   const app = await createServer(config, options.modules);
   await app.listen(0, '127.0.0.1');
@@ -53,6 +70,7 @@ export async function startTestServer(
     as,
     async close() {
       await app.close();
+      await closeStorage(config);
       if (!options.db) await db.drop();
     },
   };

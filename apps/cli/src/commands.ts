@@ -1,6 +1,6 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AmporaConfig, parseRole, prepareDatabase, TenantService, TokenService } from '@ampora/platform';
+import { AmporaConfig, closeStorage, parseRole, prepareDatabase, TenantService, TokenService } from '@ampora/platform';
 import { ParsedArgs, UsageError } from './args';
 import { CliModule } from './cli.module';
 
@@ -21,6 +21,7 @@ export async function runCommand(config: AmporaConfig, args: ParsedArgs, out: Ou
   switch (`${group ?? ''} ${verb ?? ''}`.trim()) {
     case 'migrate': {
       const applied = await prepareDatabase(config);
+      await closeStorage(config);
       out(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The schema is up to date.');
       return;
     }
@@ -65,5 +66,6 @@ async function withApp(config: AmporaConfig, fn: (app: INestApplicationContext) 
     await fn(app);
   } finally {
     await app.close();
+    await closeStorage(config);
   }
 }

@@ -2,14 +2,17 @@ import { DynamicModule, Module, Type } from '@nestjs/common';
 import { AmporaConfig, PlatformApiModule, PlatformModule } from '@ampora/platform';
 import { OpampApiModule } from '@ampora/opamp';
 import { FleetApiModule } from '@ampora/fleet';
+import { WORKER_MODULES } from '../../worker/src/worker-modules';
 
 /** The HTTP + OpAMP process: the platform plus every domain's API module. */
 @Module({})
 export class AppModule {
   static forRoot(config: AmporaConfig, extra: Array<Type | DynamicModule> = []): DynamicModule {
+    // the embedded store belongs to one process: the server then also runs the worker's processors
+    const worker = config.storage.mode === 'embedded' ? WORKER_MODULES : [];
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config), PlatformApiModule, OpampApiModule, FleetApiModule, ...extra],
+      imports: [PlatformModule.forRoot(config), PlatformApiModule, OpampApiModule, FleetApiModule, ...worker, ...extra],
     };
   }
 }

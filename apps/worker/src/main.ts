@@ -1,5 +1,5 @@
 import { config } from './instrument';
-import { createLogger, shutdownTelemetry } from '@ampora/platform';
+import { closeStorage, createLogger, shutdownTelemetry } from '@ampora/platform';
 import { createWorker } from './worker.factory';
 
 const log = createLogger('Ampora.Worker');
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     log.info('Received {Signal}; finishing running jobs', { Signal: signal });
     clearInterval(keepAlive);
     await app.close();
+    await closeStorage(config);
     await shutdownTelemetry();
     process.exit(0);
   };

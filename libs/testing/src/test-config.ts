@@ -12,11 +12,11 @@ export interface TestEnv {
  * Environment for one test instance: its database, a Redis key prefix of its own (so parallel test
  * files never see each other's queues or channels), port 0, and a bootstrap Admin token.
  */
-export function testEnv(databaseUrl: string, overrides: Record<string, string> = {}): TestEnv {
+export function testEnv(databaseUrl: string | undefined, overrides: Record<string, string> = {}): TestEnv {
   const adminToken = mintToken('amp-pat');
   const env: Record<string, string> = {
     NODE_ENV: 'test',
-    DATABASE_URL: databaseUrl,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     REDIS_URL: TEST_REDIS_URL,
     AMPORA_REDIS_PREFIX: `ampora-test-${randomBytes(5).toString('hex')}`,
     AMPORA_HTTP_PORT: '0',

@@ -17,6 +17,15 @@ export class ApiTokenRepository {
     return repo.findOne({ where: { tenantId, id } });
   }
 
+  /** Whether the tenant has a usable token with this role (not revoked, not expired). */
+  async hasUsable(tenantId: string, role: string): Promise<boolean> {
+    const n = await this.repo
+      .createQueryBuilder('t')
+      .where('t.tenantId = :tenantId AND t.role = :role AND t.revokedAt IS NULL AND (t.expiresAt IS NULL OR t.expiresAt > now())', { tenantId, role })
+      .getCount();
+    return n > 0;
+  }
+
   list(tenantId: string, page: PageQuery): Promise<Page<ApiTokenEntity>> {
     const qb = this.repo.createQueryBuilder('t').where('t.tenantId = :tenantId', { tenantId });
     return paginate(qb, { alias: 't', column: 'createdAt', direction: 'DESC', query: page, key: (r) => r.createdAt.toISOString() });

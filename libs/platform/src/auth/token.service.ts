@@ -48,6 +48,17 @@ export class TokenService implements OnApplicationBootstrap {
     if (inserted) this.log.info('Registered the bootstrap admin token for tenant {Tenant}', { Tenant: tenant.name });
   }
 
+  /**
+   * First run of an embedded deployment: when the default tenant has no usable Admin token, creates
+   * one and returns it (shown once); undefined otherwise.
+   */
+  async createFirstRunToken(): Promise<string | undefined> {
+    const tenant = await this.tenants.getByName(DEFAULT_TENANT);
+    if (await this.tokens.hasUsable(tenant.id, Role.Admin)) return undefined;
+    const { plaintext } = await this.createInTenant(tenant.id, 'cli', { name: `first-run-admin-${Date.now().toString(36)}`, role: Role.Admin });
+    return plaintext;
+  }
+
   /** Resolves a bearer PAT to its principal, or undefined when it is unknown, revoked, expired or garbled. */
   async authenticate(plaintext: string): Promise<Principal | undefined> {
     if (!isWellFormedToken(plaintext, 'amp-pat')) return undefined;

@@ -236,7 +236,7 @@ function parseLogLevel(r: EnvReader): LogLevelName {
   return level;
 }
 
-/** Until the embedded store lands, PostgreSQL is the default even without DATABASE_URL. */
+/** Without DATABASE_URL, Ampora runs on its embedded database (nothing to install). */
 function defaultStorageMode(): StorageMode {
-  return 'postgres';
+  return 'embedded';
 }

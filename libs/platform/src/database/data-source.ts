@@ -1,5 +1,6 @@
 import { DataSourceOptions } from 'typeorm';
 import { AmporaConfig } from '../config/ampora-config';
+import { EmbeddedPostgres } from './embedded/embedded-postgres';
 import { instrumentedPg } from './instrumented-pg';
 import { MIGRATIONS } from './migrations';
 import { SnakeNamingStrategy } from './naming.strategy';
@@ -11,10 +12,12 @@ export const MIGRATIONS_TABLE = 'ampora_migrations';
  * migrator's) is built from these options.
  */
 export function buildDataSourceOptions(config: AmporaConfig, overrides: Partial<DataSourceOptions> = {}): DataSourceOptions {
+  const embedded = config.storage.mode === 'embedded';
   return {
     type: 'postgres',
-    url: config.database.url,
-    driver: instrumentedPg,
+    // embedded: one in-process PGlite (opened by prepareDatabase), reached through a pg.Pool look-alike
+    url: embedded ? 'postgres://embedded/ampora' : config.database.url,
+    driver: embedded ? EmbeddedPostgres.current(config.storage.dataDir).pgModule('public') : instrumentedPg,
     schema: 'public',
     synchronize: false,
     migrationsRun: false,

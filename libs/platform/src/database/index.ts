@@ -4,3 +4,4 @@ export * from './migrator';
 export * from './transaction-runner';
 export { queryLabel, registerPoolStats, PoolStats } from './instrumented-pg';
 export { MIGRATIONS } from './migrations';
+export * from './embedded';

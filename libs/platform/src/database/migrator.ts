@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AmporaConfig } from '../config/ampora-config';
 import { createLogger } from '../logging/logger';
 import { buildDataSourceOptions } from './data-source';
+import { EmbeddedPostgres } from './embedded/embedded-postgres';
 
 const log = createLogger('Ampora.Platform.Database.Migrator');
 
@@ -58,14 +59,51 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   }
 }
 
-/** Makes sure the database exists and its schema is current; used at start-up and by the CLI. */
+/** The schema BullMQ's PostgreSQL backend keeps its tables in. */
+export const QUEUE_SCHEMA = 'bullmq';
+
+/**
+ * Makes sure the database exists and its schema is current; used at start-up and by the CLI. In
+ * embedded mode it opens the in-process database first (and creates it on the first run); when the
+ * queues live in PostgreSQL it also applies BullMQ's own migrations.
+ */
 export async function prepareDatabase(config: AmporaConfig): Promise<string[]> {
-  await ensureDatabaseExists(config.database.url);
+  if (config.storage.mode === 'embedded') await EmbeddedPostgres.get(config.storage.dataDir);
+  else await ensureDatabaseExists(config.database.url);
   const dataSource = new DataSource(buildDataSourceOptions(config, { entities: [], extra: { max: 2 } }));
   await dataSource.initialize();
   try {
-    return await runMigrations(dataSource);
+    const applied = await runMigrations(dataSource);
+    if (config.queue.kind === 'postgres') await migrateQueueSchema(config, dataSource);
+    return applied;
   } finally {
     await dataSource.destroy();
   }
+}
+
+/** BullMQ's PostgreSQL backend: its schema, migrated on one dedicated session (its own advisory lock). */
+async function migrateQueueSchema(config: AmporaConfig, dataSource: DataSource): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runMigrations: runQueueMigrations } = require('bullmq') as typeof import('bullmq');
+  if (config.storage.mode === 'embedded') {
+    const client = await EmbeddedPostgres.current(config.storage.dataDir).pool(QUEUE_SCHEMA).connect();
+    try {
+      await runQueueMigrations(client as unknown as Parameters<typeof runQueueMigrations>[0], QUEUE_SCHEMA);
+    } finally {
+      client.release();
+    }
+    return;
+  }
+  const runner = dataSource.createQueryRunner();
+  try {
+    const client = (await runner.connect()) as Parameters<typeof runQueueMigrations>[0];
+    await runQueueMigrations(client, QUEUE_SCHEMA);
+  } finally {
+    await runner.release();
+  }
+}
+
+/** Closes what prepareDatabase opened for this process (the embedded database); call after the app closed. */
+export async function closeStorage(config: AmporaConfig): Promise<void> {
+  if (config.storage.mode === 'embedded') await EmbeddedPostgres.current(config.storage.dataDir).close();
 }

@@ -1,18 +1,31 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { createPostgresBackend, setDefaultBackendFactory } from 'bullmq';
 import { AmporaConfig } from '../config/ampora-config';
+import { EmbeddedPostgres } from '../database/embedded/embedded-postgres';
+import { QUEUE_SCHEMA } from '../database/migrator';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { injectTraceContext } from '../telemetry/tracing';
 import { createLogger } from '../logging/logger';
 import { JobProducer } from './job.producer';
 import { JobRegistry, QueueDefinition } from './job-registry';
 
-/** BullMQ connection settings for this deployment. */
+/**
+ * BullMQ settings for this deployment: Redis, or BullMQ's PostgreSQL backend (the deployment's
+ * PostgreSQL, or the embedded database). The PostgreSQL schema is migrated by prepareDatabase.
+ */
 export function bullRootOptions(config: AmporaConfig) {
-  return {
-    connection: { url: config.redis.url, maxRetriesPerRequest: null, connectTimeout: 5000 },
-    prefix: `${config.redis.keyPrefix}:bull`,
-  };
+  const prefix = `${config.redis.keyPrefix}:bull`;
+  if (config.queue.kind === 'redis') {
+    setDefaultBackendFactory();
+    return { connection: { url: config.redis.url, maxRetriesPerRequest: null, connectTimeout: 5000 }, prefix };
+  }
+  setDefaultBackendFactory(createPostgresBackend);
+  const connection =
+    config.storage.mode === 'embedded'
+      ? EmbeddedPostgres.current(config.storage.dataDir).pool(QUEUE_SCHEMA)
+      : { connectionString: config.database.url, schema: QUEUE_SCHEMA, max: 5 };
+  return { connection: connection as never, prefix };
 }
 
 @Global()

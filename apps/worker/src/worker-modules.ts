@@ -1,0 +1,8 @@
+import { DynamicModule, Type } from '@nestjs/common';
+import { QueueWorkerModule } from '@ampora/platform';
+
+/**
+ * Everything the worker runs: the job registry check and every domain's *WorkerModule (BullMQ
+ * processors). The embedded storage mode runs these inside the server process.
+ */
+export const WORKER_MODULES: Array<Type | DynamicModule> = [QueueWorkerModule];
