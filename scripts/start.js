@@ -45,6 +45,8 @@ function stop(code = 0) {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
+// embedded storage belongs to one process: the server then runs the worker's jobs too
+const embedded = config.storage.mode === 'embedded';
 run('server', (line) => {
   let record;
   try {
@@ -60,11 +62,13 @@ run('server', (line) => {
         `  Ampora is running at ${url}`,
         `  API docs:          ${url}/docs`,
         `  OpAMP endpoint:    ${url.replace(/^http/, 'ws')}/v1/opamp`,
-        `  Operator token:    npm run cli -- tokens create --tenant default --role Admin --name me`,
+        embedded
+          ? `  Mode:              embedded (one process; data in ${require('node:path').resolve(config.storage.dataDir)})`
+          : `  Operator token:    npm run cli -- tokens create --tenant default --role Admin --name me`,
         '',
         '',
       ].join('\n'),
     );
   }
 });
-run('worker');
+if (!embedded) run('worker');
