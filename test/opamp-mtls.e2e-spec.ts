@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { X509Certificate } from 'node:crypto';
-import { Client } from 'pg';
-import { CLIENT_CERTIFICATE_VERIFIER, ClientCertificate, ClientCertificateVerifier, OpampTransportService, uidToString } from '@ampora/opamp';
+import { AGENT_CERTIFICATES, AgentCertificates, CLIENT_CERTIFICATE_VERIFIER, ClientCertificate, ClientCertificateVerifier, OpampTransportService, uidToString } from '@ampora/opamp';
 import { eventually, makeTestPki, metricValue, scrape, TestAgent, TestPki } from '@ampora/testing';
 import { startTestServer, TestServer } from './support/test-server';
 
@@ -20,7 +19,23 @@ class TestCaVerifier implements ClientCertificateVerifier {
   }
 }
 
-@Module({ providers: [{ provide: CLIENT_CERTIFICATE_VERIFIER, useClass: TestCaVerifier }] })
+/** Stands in for the PKI's certificate ↔ agent binding: what the test "issued". */
+const issued = new Map<string, { agentId: string; tenantId: string }>();
+class TestCertificates implements AgentCertificates {
+  async agentFor(fingerprint: string) {
+    return issued.get(fingerprint);
+  }
+  async holdsCertificate(agentId: string) {
+    return [...issued.values()].some((a) => a.agentId === agentId);
+  }
+}
+
+@Module({
+  providers: [
+    { provide: CLIENT_CERTIFICATE_VERIFIER, useClass: TestCaVerifier },
+    { provide: AGENT_CERTIFICATES, useClass: TestCertificates },
+  ],
+})
 class TestCaModule {}
 
 describe('OpAMP over the mTLS listener', () => {
@@ -60,12 +75,9 @@ describe('OpAMP over the mTLS listener', () => {
     const id = await eventually(async () => (await server.as().get(`/api/agents?text=${enrolled.uid.toString('hex').slice(0, 8)}`).expect(200)).body.items[0]?.id as string);
     await enrolled.close();
 
-    // the PKI issue will issue certificates; here the seam is exercised with a test CA
+    // the PKI domain issues certificates; here the seams are exercised with a test CA
     const leaf = pki.issue(`agent-${id}`);
-    const db = new Client({ connectionString: server.db.url });
-    await db.connect();
-    await db.query(`UPDATE agents SET cert_fingerprint = $1, identity_kind = 'certificate' WHERE id = $2`, [leaf.fingerprint, id]);
-    await db.end();
+    issued.set(leaf.fingerprint, { agentId: id, tenantId: (await server.as().get(`/api/agents/${id}`).expect(200)).body.tenantId });
 
     // same certificate, a different instance uid: still the same agent
     const withCert = new TestAgent({ url: tlsUrl, ...tls(leaf) });
@@ -75,9 +87,9 @@ describe('OpAMP over the mTLS listener', () => {
     expect((await withCert.next()).error_response).toBeUndefined();
     const detail = await eventually(async () => {
       const d = (await server.as().get(`/api/agents/${id}`).expect(200)).body;
-      return d.instanceUid === uidToString(withCert.uid) ? d : undefined;
+      return d.instanceUid === uidToString(withCert.uid) && d.connection.connected ? d : undefined;
     });
-    expect(detail.identity).toMatchObject({ kind: 'certificate', certificateFingerprint: leaf.fingerprint });
+    expect(detail.status).toBe('connected');
     expect((await server.as().get('/api/agents').expect(200)).body.items.filter((a: { id: string }) => a.id === id)).toHaveLength(1);
 
     // with mTLS required, the bootstrap token alone no longer gets this agent in

@@ -15,6 +15,8 @@ export const AGENT_STATE_SINK = Symbol('ampora.opamp.AgentStateSink');
 export const CLIENT_CERTIFICATE_VERIFIER = Symbol('ampora.opamp.ClientCertificateVerifier');
 /** Optional: issues certificates and other connection settings (PKI). */
 export const CONNECTION_SETTINGS_PROVIDER = Symbol('ampora.opamp.ConnectionSettingsProvider');
+/** Optional: which agent a certificate belongs to, and who holds one (PKI). */
+export const AGENT_CERTIFICATES = Symbol('ampora.opamp.AgentCertificates');
 
 export type Transport = 'ws' | 'http';
 
@@ -113,6 +115,17 @@ export interface AgentStateSink {
   connected(agent: AgentRef, info: { transport: Transport; instanceId: string; at: Date }): void;
   report(agent: AgentRef, report: AgentReport, at: Date): void;
   disconnected(agent: AgentRef, at: Date): void;
+}
+
+/**
+ * The binding between agents and their certificates, kept by whoever issues them (the PKI domain).
+ * Agents with a certificate are identified by its SHA-256 fingerprint, never by instance uid.
+ */
+export interface AgentCertificates {
+  /** The agent a verified certificate belongs to, or undefined. */
+  agentFor(fingerprint: string): Promise<{ agentId: string; tenantId: string } | undefined>;
+  /** Whether the agent holds a certificate that is in date and not revoked (then mTLS may be required). */
+  holdsCertificate(agentId: string): Promise<boolean>;
 }
 
 export interface ClientCertificateVerifier {

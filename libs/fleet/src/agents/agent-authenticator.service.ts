@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import {
   AMPORA_CONFIG,
   AmporaConfig,
@@ -11,7 +12,9 @@ import {
   TransactionRunner,
 } from '@ampora/platform';
 import {
+  AGENT_CERTIFICATES,
   AgentAuthenticator,
+  AgentCertificates,
   AttachedAgent,
   AttachOutcome,
   AttachRequest,
@@ -40,11 +43,14 @@ const TOKEN_CACHE_MS = 5000;
  * are found by its SHA-256 fingerprint, never by instance uid.
  */
 @Injectable()
-export class FleetAgentAuthenticator implements AgentAuthenticator {
+export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicationBootstrap {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentAuthenticator');
   private readonly tokenCache = new Map<string, { row: BootstrapTokenEntity; at: number }>();
+  /** The PKI's agent ↔ certificate binding; without it, certificates identify nobody. */
+  private certificates?: AgentCertificates;
 
   constructor(
+    private readonly moduleRef: ModuleRef,
     private readonly tokens: BootstrapTokenRepository,
     private readonly agents: AgentRepository,
     private readonly tx: TransactionRunner,
@@ -55,11 +61,19 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     bootstrapTokens.onRevoked((hash) => this.tokenCache.delete(hash));
   }
 
+  onApplicationBootstrap(): void {
+    try {
+      this.certificates = this.moduleRef.get<AgentCertificates>(AGENT_CERTIFICATES, { strict: false });
+    } catch {
+      this.certificates = undefined;
+    }
+  }
+
   async authenticate(input: ConnectInput): Promise<AuthOutcome> {
     if (input.clientCertificate) {
-      const agent = await this.agents.findByFingerprint(input.clientCertificate.fingerprint);
-      if (!agent) return { ok: false, reason: 'the client certificate belongs to no agent' };
-      return { ok: true, credential: { kind: 'certificate', fingerprint: input.clientCertificate.fingerprint, tenantId: agent.tenantId, agentId: agent.id } };
+      const owner = await this.certificates?.agentFor(input.clientCertificate.fingerprint);
+      if (!owner) return { ok: false, reason: 'the client certificate belongs to no agent' };
+      return { ok: true, credential: { kind: 'certificate', fingerprint: input.clientCertificate.fingerprint, tenantId: owner.tenantId, agentId: owner.agentId } };
     }
     const header = input.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
@@ -85,7 +99,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     if (credential.boundAgentId) {
       const agent = await this.agents.findById(credential.boundAgentId);
       if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
-      if (agent.certFingerprint && this.config.opamp.requireMtls) {
+      if (this.config.opamp.requireMtls && (await this.certificates?.holdsCertificate(agent.id))) {
         return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
       }
       if (agent.instanceUid !== uid) {

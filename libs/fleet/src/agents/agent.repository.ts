@@ -31,10 +31,6 @@ export class AgentRepository {
     return this.r(manager).findOne({ where: { tenantId, id } });
   }
 
-  findByFingerprint(certFingerprint: string): Promise<AgentEntity | null> {
-    return this.repo.findOne({ where: { certFingerprint } });
-  }
-
   async uidTaken(tenantId: string, instanceUid: string, exceptAgentId: string | undefined, manager?: EntityManager): Promise<boolean> {
     const row = await this.r(manager).findOne({ where: { tenantId, instanceUid }, select: { id: true } });
     return Boolean(row && row.id !== exceptAgentId);
