@@ -6,3 +6,4 @@ export * from './processes';
 export * from './files';
 export * from './metrics';
 export * from './opamp-test-agent';
+export * from './sse-client';
