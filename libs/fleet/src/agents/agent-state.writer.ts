@@ -215,11 +215,13 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
       sets.push(`labels = ${nonIdent} || ${ident} || a.tags`);
     }
     sets.push('updated_at = now()');
-    // Several instances: a disconnect recorded here must not overwrite the connect of the instance the
-    // agent moved to. It applies only while this instance is still the agent's recorded owner.
+    // Several instances write the same agent when it moves between them, each in its own flush: a
+    // connect applies only if it is not older than the recorded one, and a disconnect only while this
+    // instance is still the recorded owner (the agent may already be connected elsewhere).
     let where = 'a.id = v.id';
     if (columns.includes('connected')) {
-      where += ` AND (v.connected OR a.owner_instance IS NULL OR a.owner_instance = $${params.push(this.config.app.instanceId)})`;
+      const newer = columns.includes('connected_at') ? '(a.connected_at IS NULL OR a.connected_at <= v.connected_at)' : 'true';
+      where += ` AND CASE WHEN v.connected THEN ${newer} ELSE (a.owner_instance IS NULL OR a.owner_instance = $${params.push(this.config.app.instanceId)}) END`;
     }
     await this.dataSource.query(`UPDATE agents AS a SET ${sets.join(', ')} FROM (VALUES ${tuples.join(', ')}) AS v(id, ${columns.join(', ')}) WHERE ${where}`, params);
   }
