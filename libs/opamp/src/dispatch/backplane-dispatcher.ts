@@ -30,6 +30,7 @@ export class BackplaneDispatcher implements AgentDispatcher, OnModuleInit, OnMod
   private readonly log = createLogger('Ampora.OpAmp.Dispatch.BackplaneDispatcher');
   private readonly pending = new Map<string, (outcome: ReceiverOutcome) => void>();
   private stopListening?: () => void;
+  private lastMisconfigWarning = 0;
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -100,6 +101,13 @@ export class BackplaneDispatcher implements AgentDispatcher, OnModuleInit, OnMod
   /** Sends the envelope to the lease holder and waits (bounded) for its answer. */
   private forward(span: Span, lease: Lease, target: DispatchTarget, command: DispatchCommand): Promise<ReceiverOutcome> {
     span.setAttribute('dispatch.target_instance', lease.instanceId);
+    if (this.backplane.kind === 'inprocess' && lease.instanceId !== this.config.app.instanceId && Date.now() - this.lastMisconfigWarning > 60_000) {
+      this.lastMisconfigWarning = Date.now();
+      this.log.warn('Agent {AgentId} is held by instance {TargetInstance}, which AMPORA_BACKPLANE=inprocess cannot reach: several instances need redis or postgres', {
+        AgentId: target.agentId,
+        TargetInstance: lease.instanceId,
+      });
+    }
     const envelope: DispatchEnvelope = {
       v: 1,
       id: randomUUID(),

@@ -54,7 +54,14 @@ export class DispatchReceiver implements OnModuleInit, OnModuleDestroy {
           attributes: { 'agent.id': envelope.agentId, 'dispatch.kind': envelope.command.kind, 'dispatch.source_instance': envelope.from, 'dispatch.target_instance': this.config.app.instanceId, 'dispatch.envelope_age_ms': ageMs },
         },
         async (span) => {
-          const result = this.handle(envelope, tenant);
+          let result: ReceiverOutcome;
+          try {
+            result = this.handle(envelope, tenant);
+          } catch (error) {
+            // a command this instance could not carry out (a malformed offer, say): the sender must not wait
+            this.log.error('Delivering a push for agent {AgentId} from {Instance} failed', { AgentId: envelope.agentId, Instance: envelope.from }, error);
+            result = 'unconfirmed';
+          }
           span.setAttribute('dispatch.outcome', result);
           return result;
         },
