@@ -156,6 +156,18 @@ describe('GET /api/live', () => {
     expect(metricValue(metrics, 'ampora_live_bus_events_total', { tenant: 'default', event_type: 'flood', direction: 'consumed' })).toBe(2 * total);
   }, 90000);
 
+  it('ends a stream whose token is revoked', async () => {
+    server.app.get(LiveStreamService).reauthIntervalMs = 200;
+    const created = (await server.as().post('/api/tokens').send({ name: 'short-lived', role: 'Viewer' }).expect(201)).body as { id: string; token: string };
+    const stream = await open({ token: created.token });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(stream.ended).toBe(false);
+    await server.as().delete(`/api/tokens/${created.id}`).expect((res) => expect(res.status).toBeLessThan(300));
+    await stream.waitForEnd(5000);
+    expect(stream.ended).toBe(true);
+    await expect(SseClient.open(`${server.url}/api/live`, { token: created.token })).rejects.toMatchObject({ status: 401 });
+  });
+
   it('ends every stream when the server shuts down, so clients reconnect elsewhere', async () => {
     const own = await startTestServer();
     const token = await createToken(own, 'Viewer');

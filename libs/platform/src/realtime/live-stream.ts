@@ -29,6 +29,9 @@ export interface LiveStreamOptions {
   types?: string[];
   lastEventId?: string;
   capacity: number;
+  /** How often the caller's credentials are checked again, and how. */
+  reauthIntervalMs: number;
+  stillAuthorized: () => Promise<boolean>;
 }
 
 /**
@@ -47,6 +50,7 @@ export class LiveStream {
   private closed = false;
   private unsubscribe?: () => void;
   private keepAlive?: NodeJS.Timeout;
+  private reauth?: NodeJS.Timeout;
   private lastDelivered?: string;
   private lastDropLog = 0;
   /** Totals of this stream, for diagnostics. */
@@ -88,6 +92,14 @@ export class LiveStream {
       if (!this.waitingForDrain && !this.closed) this.res.write(': keep-alive\n\n');
     }, KEEP_ALIVE_MS);
     this.keepAlive.unref();
+    this.reauth = setInterval(() => {
+      void this.options.stillAuthorized().then((ok) => {
+        if (ok || this.closed) return;
+        this.log.info('Ended the live stream of {Subscriber}: its token is no longer valid', { Subscriber: this.subscriber });
+        this.close();
+      });
+    }, this.options.reauthIntervalMs);
+    this.reauth.unref();
     this.req.once('close', () => this.close());
     this.res.once('error', () => this.close());
     this.log.debug('Live stream opened for {Subscriber} (types {Types})', { Subscriber: this.subscriber, Types: this.options.types?.join(',') ?? '*' });
@@ -100,6 +112,7 @@ export class LiveStream {
     this.closed = true;
     this.unsubscribe?.();
     clearInterval(this.keepAlive);
+    clearInterval(this.reauth);
     if (!this.res.writableEnded) this.res.end();
     this.log.debug('Live stream of {Subscriber} closed after {Sent} events ({Dropped} dropped)', { Subscriber: this.subscriber, Sent: this.totals.sent, Dropped: this.totals.dropped });
     this.onClose(this);
