@@ -48,10 +48,10 @@ describe('health endpoints', () => {
     await db.drop();
   });
 
-  it('is live and ready while PostgreSQL and Redis answer, anonymously', async () => {
+  it('is live and ready while PostgreSQL, Redis and the backplane answer, anonymously', async () => {
     await server.http.get('/health/live').expect(200, { status: 'ok' });
     const ready = await server.http.get('/health/ready').expect(200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { database: { status: 'up' }, redis: { status: 'up' } } });
+    expect(ready.body).toEqual({ status: 'ok', checks: { database: { status: 'up' }, redis: { status: 'up' }, backplane: { status: 'up' } } });
   });
 
   it('is 503 with the database unreachable and 200 again once it is back', async () => {
@@ -60,6 +60,7 @@ describe('health endpoints', () => {
     expect(down.body.status).toBe('unavailable');
     expect(down.body.checks.database.status).toBe('down');
     expect(down.body.checks.redis.status).toBe('up');
+    expect(down.body.checks.backplane.status).toBe('up'); // the Redis backplane does not need PostgreSQL
     await server.http.get('/health/live').expect(200);
     await proxy.open();
     let status = 0;

@@ -6,6 +6,7 @@ export const OPENAPI_TAGS: OpenApiTag[] = [
   { name: 'bootstrap-tokens', description: 'Tokens agents enrol with over OpAMP (Operator)' },
   { name: 'tokens', description: 'Personal access tokens for the REST API (Admin)' },
   { name: 'audit', description: 'The append-only audit log of every change' },
+  { name: 'live', description: 'Live updates of your tenant as Server-Sent Events (Viewer)' },
   { name: 'health', description: 'Liveness and readiness probes (anonymous)' },
   { name: 'telemetry', description: 'Prometheus metrics of this instance (anonymous)' },
 ];

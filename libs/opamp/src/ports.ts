@@ -111,10 +111,18 @@ export interface AgentRef {
   tenantId: string;
 }
 
+export interface DisconnectInfo {
+  /**
+   * The session was closed because a newer session of the agent holds its lease on another instance:
+   * the agent is not disconnected, it moved (nothing should be recorded).
+   */
+  superseded?: boolean;
+}
+
 export interface AgentStateSink {
   connected(agent: AgentRef, info: { transport: Transport; instanceId: string; at: Date }): void;
   report(agent: AgentRef, report: AgentReport, at: Date): void;
-  disconnected(agent: AgentRef, at: Date): void;
+  disconnected(agent: AgentRef, at: Date, info?: DisconnectInfo): void;
 }
 
 /**

@@ -19,3 +19,4 @@ export { TokenService, CreatedToken } from './auth/token.service';
 export { AuditService, AuditInput } from './audit/audit.service';
 export { Principal } from './context/request-context';
 export * from './realtime';
+export * from './backplane';

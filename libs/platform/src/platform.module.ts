@@ -29,6 +29,11 @@ import { AuditDisciplineInterceptor } from './http/audit-discipline.interceptor'
 import { QueueModule } from './queue/queue.module';
 import { RedisService } from './redis/redis.service';
 import { LiveBus } from './realtime/live-bus';
+import { LiveController } from './realtime/live.controller';
+import { LiveStreamService } from './realtime/live-stream.service';
+import { Backplane } from './backplane/backplane';
+import { BackplaneLifecycle, BackplaneProvider } from './backplane/backplane.providers';
+import { DispatchEnvelopeEntity } from './backplane/entities/dispatch-envelope.entity';
 import { MetricsController } from './telemetry/metrics.controller';
 
 /** Registers the readiness checks of the platform's own dependencies. */
@@ -38,6 +43,7 @@ class PlatformHealthChecks implements OnModuleInit {
     private readonly health: HealthService,
     private readonly dataSource: DataSource,
     private readonly redis: RedisService,
+    private readonly backplane: Backplane,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -46,6 +52,7 @@ class PlatformHealthChecks implements OnModuleInit {
       await this.dataSource.query('SELECT 1');
     });
     if (usesRedis(this.config)) this.health.register('redis', () => this.redis.ping());
+    this.health.register('backplane', () => this.backplane.check());
   }
 }
 
@@ -77,12 +84,12 @@ export class PlatformModule {
       imports: [
         ConfigModule.forRoot(config),
         DatabaseModule,
-        TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity]),
+        TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, DispatchEnvelopeEntity]),
         QueueModule.forRoot(),
         EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: false }),
       ],
-      providers: [...SERVICES, PlatformHealthChecks],
-      exports: [...SERVICES],
+      providers: [...SERVICES, BackplaneProvider, BackplaneLifecycle, PlatformHealthChecks],
+      exports: [...SERVICES, Backplane],
     };
   }
 }
@@ -94,8 +101,9 @@ const ValidationPipe = createZodValidationPipe({
 
 /** The HTTP face of the platform: guard, problem filter, validation, and the platform's routes. */
 @Module({
-  controllers: [TokensController, AuditController, HealthController, MetricsController],
+  controllers: [TokensController, AuditController, HealthController, MetricsController, LiveController],
   providers: [
+    LiveStreamService,
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ProblemFilter },
     { provide: APP_PIPE, useClass: ValidationPipe },

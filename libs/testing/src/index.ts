@@ -7,3 +7,5 @@ export * from './files';
 export * from './metrics';
 export * from './opamp-test-agent';
 export * from './test-pki';
+export * from './sse-client';
+export * from './otlp-receiver';

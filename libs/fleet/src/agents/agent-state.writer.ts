@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus } from '@ampora/platform';
-import { AgentRef, AgentReport, AgentStateSink, Transport, uidToString } from '@ampora/opamp';
+import { AgentRef, AgentReport, AgentStateSink, DisconnectInfo, Transport, uidToString } from '@ampora/opamp';
 import { AgentDerivations } from './domain/agent-derivations';
 import { toStoredFiles } from './domain/stored-config';
 
@@ -90,9 +90,11 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     this.bus.publish({ type: 'agent.connected', tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, transport: info.transport, instance: info.instanceId } });
   }
 
-  disconnected(agent: AgentRef, at: Date): void {
+  disconnected(agent: AgentRef, at: Date, info: DisconnectInfo = {}): void {
+    // a session superseded by a newer one on another instance: the agent did not disconnect
+    if (info.superseded) return;
     this.merge(agent.agentId, { connected: false, disconnected_at: at });
-    this.bus.publish({ type: 'agent.disconnected', tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, at: at.toISOString() } });
+    this.bus.publish({ type: 'agent.disconnected', tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, at: at.toISOString(), instance: this.config.app.instanceId } });
   }
 
   report(agent: AgentRef, report: AgentReport, at: Date): void {
@@ -213,9 +215,14 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
       sets.push(`labels = ${nonIdent} || ${ident} || a.tags`);
     }
     sets.push('updated_at = now()');
-    await this.dataSource.query(
-      `UPDATE agents AS a SET ${sets.join(', ')} FROM (VALUES ${tuples.join(', ')}) AS v(id, ${columns.join(', ')}) WHERE a.id = v.id`,
-      params,
-    );
+    // Several instances write the same agent when it moves between them, each in its own flush: a
+    // connect applies only if it is not older than the recorded one, and a disconnect only while this
+    // instance is still the recorded owner (the agent may already be connected elsewhere).
+    let where = 'a.id = v.id';
+    if (columns.includes('connected')) {
+      const newer = columns.includes('connected_at') ? '(a.connected_at IS NULL OR a.connected_at <= v.connected_at)' : 'true';
+      where += ` AND CASE WHEN v.connected THEN ${newer} ELSE (a.owner_instance IS NULL OR a.owner_instance = $${params.push(this.config.app.instanceId)}) END`;
+    }
+    await this.dataSource.query(`UPDATE agents AS a SET ${sets.join(', ')} FROM (VALUES ${tuples.join(', ')}) AS v(id, ${columns.join(', ')}) WHERE ${where}`, params);
   }
 }

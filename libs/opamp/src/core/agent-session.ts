@@ -37,6 +37,10 @@ export class AgentSession {
   firstReplyPending = true;
   connectionSettingsHash?: string;
   closed = false;
+  /** The fencing token of this instance's lease on the agent, once acquired. */
+  fencingToken?: bigint;
+  /** A newer session of the agent holds the lease elsewhere: this one must not be pushed to. */
+  superseded = false;
 
   constructor(
     agent: AttachedAgent,

@@ -34,6 +34,7 @@ import {
   CONNECTION_SETTINGS_PROVIDER,
   ConnectionSettingsProvider,
   DesiredConfig,
+  DisconnectInfo,
   RemoteConfigStatusName,
   Transport,
 } from '../ports';
@@ -389,6 +390,16 @@ export class OpampCore implements OnApplicationBootstrap {
     this.end(session, new Date());
   }
 
+  /**
+   * A newer session of this agent holds its lease on another instance: this one is stale. Nothing
+   * more is sent on it, its socket is closed, and the agent is not recorded as disconnected.
+   */
+  supersede(session: AgentSession, reason: string): void {
+    session.superseded = true;
+    session.connection?.close?.(4002, reason);
+    this.end(session, new Date(), { superseded: true });
+  }
+
   /** Ends every session of this instance (shutdown): their agents are recorded as disconnected. */
   endAll(): void {
     const at = new Date();
@@ -396,8 +407,8 @@ export class OpampCore implements OnApplicationBootstrap {
   }
 
   /** The session ended (socket closed, AgentDisconnect, idle HTTP agent). */
-  end(session: AgentSession, at: Date): void {
-    if (this.registry.remove(session)) this.sink.disconnected(session, at);
+  end(session: AgentSession, at: Date, info?: DisconnectInfo): void {
+    if (this.registry.remove(session)) this.sink.disconnected(session, at, info ?? (session.superseded ? { superseded: true } : undefined));
   }
 
   private sendOn(session: AgentSession, message: ServerToAgent): void {

@@ -10,6 +10,13 @@ export interface SessionMemory {
   endedAt: number;
 }
 
+/** Told when sessions of this instance open and close (session ownership leases follow them). */
+export interface SessionLifecycleListener {
+  opened(session: AgentSession): void;
+  /** `replaced`: a newer session of the same agent on this instance took its place. */
+  closed(session: AgentSession, info: { replaced: boolean }): void;
+}
+
 const MEMORY_TTL_MS = 10 * 60_000;
 const MEMORY_MAX = 50_000;
 
@@ -24,6 +31,7 @@ export class SessionRegistry {
   private readonly byAgent = new Map<string, AgentSession>();
   private readonly byUid = new Map<string, string>();
   private readonly memory = new Map<string, SessionMemory>();
+  private readonly listeners: SessionLifecycleListener[] = [];
 
   constructor(@Inject(AMPORA_CONFIG) private readonly config: AmporaConfig) {}
 
@@ -36,6 +44,10 @@ export class SessionRegistry {
     return agentId ? this.byAgent.get(agentId) : undefined;
   }
 
+  onLifecycle(listener: SessionLifecycleListener): void {
+    this.listeners.push(listener);
+  }
+
   /** Adds a session; returns the session it replaces (same agent, older connection), if any. */
   add(session: AgentSession): AgentSession | undefined {
     const previous = this.byAgent.get(session.agentId);
@@ -43,6 +55,10 @@ export class SessionRegistry {
     this.byAgent.set(session.agentId, session);
     this.byUid.set(session.instanceUid.toString('hex'), session.agentId);
     if (!previous) this.gauge(session, 1);
+    for (const l of this.listeners) {
+      if (previous) l.closed(previous, { replaced: true });
+      l.opened(session);
+    }
     return previous;
   }
 
@@ -56,6 +72,7 @@ export class SessionRegistry {
   remove(session: AgentSession): boolean {
     if (this.byAgent.get(session.agentId) !== session) return false;
     this.forget(session, true);
+    for (const l of this.listeners) l.closed(session, { replaced: false });
     return true;
   }
 

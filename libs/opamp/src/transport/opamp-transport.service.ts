@@ -9,10 +9,11 @@ import type { TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
 import { createGunzip, createInflate, gzipSync } from 'node:zlib';
 import { WebSocket, WebSocketServer } from 'ws';
-import { AMPORA_CONFIG, AmporaConfig, createLogger, Metrics, TenantLabels } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, HealthService, Metrics, TenantLabels } from '@ampora/platform';
 import { ServerErrorResponseType } from '../generated/opamp_pb';
 import { AgentSession } from '../core/agent-session';
 import { ConnectionState, HandleResult, OpampCore } from '../core/opamp-core.service';
+import { SessionLeaseKeeper } from '../ownership/session-lease-keeper';
 import { CLIENT_CERTIFICATE_VERIFIER, ClientCertificate, ClientCertificateVerifier, ConnectInput, Transport } from '../ports';
 import { decodeAgentToServer, encodeServerToAgent, errorReply } from '../protocol/codec';
 import { decodeWsFrame, encodeWsFrame } from '../protocol/framing';
@@ -42,6 +43,8 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
     private readonly core: OpampCore,
     private readonly adapterHost: HttpAdapterHost,
     private readonly moduleRef: ModuleRef,
+    private readonly leases: SessionLeaseKeeper,
+    private readonly health: HealthService,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: config.opamp.maxMessageBytes, perMessageDeflate: false, clientTracking: true });
@@ -85,16 +88,26 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
     this.accepting = false;
   }
 
-  /** Closes every WebSocket so agents reconnect (elsewhere). */
-  async drain(code = 1012, reason = 'server restarting'): Promise<void> {
-    for (const ws of this.wss.clients) ws.close(code, reason);
-    await new Promise((r) => setTimeout(r, 50));
+  /** Closes every WebSocket so agents reconnect (elsewhere), and waits (bounded) for the closes. */
+  async drain(code = 1012, reason = 'server restarting', waitMs = 1000): Promise<void> {
+    const clients = [...this.wss.clients];
+    const closed = clients.map((ws) => new Promise<void>((r) => (ws.readyState === WebSocket.CLOSED ? r() : ws.once('close', () => r()))));
+    for (const ws of clients) ws.close(code, reason);
+    await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, waitMs).unref())]);
   }
 
+  /**
+   * Graceful shutdown: readiness goes down, no new agents, the leases are released, and every
+   * WebSocket is closed with 1012 (service restart) so its agent reconnects to another instance at
+   * once and takes its lease there without waiting for it to expire.
+   */
   async onModuleDestroy(): Promise<void> {
     this.accepting = false;
+    this.health.startDraining();
     clearInterval(this.sweeper);
     clearInterval(this.pinger);
+    await this.leases.releaseAll();
+    await this.drain(1012, 'server shutting down');
     // record every agent as disconnected before the state writer's final flush
     this.core.endAll();
     for (const ws of this.wss.clients) ws.terminate();

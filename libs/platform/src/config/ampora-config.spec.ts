@@ -51,4 +51,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AMPORA_OIDC_ISSUER: 'https://idp.example.com' })).toThrow(/AMPORA_OIDC_AUDIENCE/);
     expect(() => loadConfig({ AMPORA_BOOTSTRAP_ADMIN_TOKEN: 'hunter2' })).toThrow(/AMPORA_BOOTSTRAP_ADMIN_TOKEN/);
   });
+
+  it('reads the backplane and live-update settings, with their defaults and bounds', () => {
+    const d = loadConfig({});
+    expect(d.dispatch).toEqual({ backplane: 'redis', ownershipTtlSeconds: 60, forwardTimeoutMs: 5000 });
+    expect(d.live).toEqual({ subscriberBuffer: 1000, replayEvents: 1000, replaySeconds: 300 });
+    const c = loadConfig({ AMPORA_BACKPLANE: 'Postgres', AMPORA_DISPATCH_FORWARD_TIMEOUT_MS: '250', AMPORA_LIVE_SUBSCRIBER_BUFFER: '16', AMPORA_LIVE_REPLAY_EVENTS: '0' });
+    expect(c.dispatch.backplane).toBe('postgres');
+    expect(c.dispatch.forwardTimeoutMs).toBe(250);
+    expect(c.live.subscriberBuffer).toBe(16);
+    expect(c.live.replayEvents).toBe(0);
+    let error: unknown;
+    try {
+      loadConfig({ AMPORA_BACKPLANE: 'kafka', AMPORA_LIVE_SUBSCRIBER_BUFFER: '0', AMPORA_DISPATCH_FORWARD_TIMEOUT_MS: 'soon' });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ConfigValidationError).issues.map((i) => i.variable).sort()).toEqual(['AMPORA_BACKPLANE', 'AMPORA_DISPATCH_FORWARD_TIMEOUT_MS', 'AMPORA_LIVE_SUBSCRIBER_BUFFER']);
+  });
 });

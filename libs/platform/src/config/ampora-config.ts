@@ -57,7 +57,20 @@ export interface AmporaConfig {
     tlsKeyFile?: string;
     requireMtls: boolean;
   };
-  dispatch: { backplane: BackplaneKind; ownershipTtlSeconds: number };
+  dispatch: {
+    backplane: BackplaneKind;
+    ownershipTtlSeconds: number;
+    /** How long a forwarded push waits for the owning instance's answer. */
+    forwardTimeoutMs: number;
+  };
+  /** The live-update bus and its Server-Sent Events stream (`GET /api/live`). */
+  live: {
+    /** Events queued per SSE subscriber before the oldest are dropped. */
+    subscriberBuffer: number;
+    /** Events kept per tenant for `Last-Event-ID` resumption, and for how long. */
+    replayEvents: number;
+    replaySeconds: number;
+  };
   pki: {
     provider: SigningProviderKind;
     caCommonName: string;
@@ -192,6 +205,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     dispatch: {
       backplane,
       ownershipTtlSeconds: r.int('AMPORA_DISPATCH_OWNERSHIP_TTL_SECONDS', 60, 2, 3600),
+      forwardTimeoutMs: r.int('AMPORA_DISPATCH_FORWARD_TIMEOUT_MS', 5000, 50, 120000),
+    },
+    live: {
+      subscriberBuffer: r.int('AMPORA_LIVE_SUBSCRIBER_BUFFER', 1000, 1, 1000000),
+      replayEvents: r.int('AMPORA_LIVE_REPLAY_EVENTS', 1000, 0, 1000000),
+      replaySeconds: r.int('AMPORA_LIVE_REPLAY_SECONDS', 300, 0, 86400),
     },
     pki: {
       provider,

@@ -1,63 +1,141 @@
-import { Injectable } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { Backplane } from '../backplane/backplane';
+import { AmporaConfig } from '../config/ampora-config';
+import { AMPORA_CONFIG } from '../config/config.module';
 import { RequestContext } from '../context/request-context';
 import { TenantLabels } from '../context/tenant-labels';
+import { createLogger } from '../logging/logger';
 import { Metrics } from '../telemetry/catalogue';
-import { injectTraceContext, TraceCarrier } from '../telemetry/tracing';
+import { extractTraceContext, injectTraceContext, SpanKind, withSpanSync } from '../telemetry/tracing';
+import { LiveEvent, liveEventId, PublishedLiveEvent } from './live-event';
+import { ReplayHistory, ReplayResult } from './replay-history';
 
-/**
- * A domain event for operators' live views (and for reactions in other processes): agent connected,
- * configuration version published, rollout progressed, ... `type` is dotted (`agent.connected`).
- */
-export interface LiveEvent<T = unknown> {
-  type: string;
-  tenantId: string;
-  /** The entity the event is about, when there is one (agent id, rollout id, ...). */
-  entityId?: string;
-  payload: T;
-  /** Set by the bus: when, where from, and the trace it belongs to. */
-  id?: string;
-  at?: string;
-  origin?: string;
-  trace?: TraceCarrier;
+export { LiveEvent, PublishedLiveEvent } from './live-event';
+
+export type LiveListener = (event: PublishedLiveEvent) => void;
+
+export interface LiveSubscriptionOptions {
+  /** Names the subscriber in spans (`live_update.consume`) and metrics; `anonymous` by default. */
+  name?: string;
+  /** Only events for which this returns true are delivered (and counted as consumed). */
+  filter?: (event: PublishedLiveEvent) => boolean;
 }
 
-export type LiveListener = (event: LiveEvent) => void;
+/** The backplane topic that carries bus events. */
+export const LIVE_TOPIC = 'live';
+
+interface Subscription {
+  listener: LiveListener;
+  name: string;
+  filter?: (event: PublishedLiveEvent) => boolean;
+}
 
 /**
- * The live-update bus. Publishers call `publish`; listeners in this process `subscribe`. The default
- * implementation delivers within the process; a deployment with several instances replaces it with
- * one that fans events out across instances.
+ * The live-update bus. `publish` delivers to this process's subscribers at once and broadcasts the
+ * event over the backplane, so every server and worker of the deployment delivers it to theirs: a
+ * subscriber sees the events of every instance. Each event gets an id ordered by publish time, the
+ * publishing instance and the trace context of its `live_update.publish` span, which the
+ * `live_update.consume` spans of every subscriber (on any instance) continue. The last events of
+ * each tenant are kept for subscribers that resume with `Last-Event-ID`.
  */
 @Injectable()
-export class LiveBus {
-  protected readonly emitter = new EventEmitter();
+export class LiveBus implements OnModuleInit, OnModuleDestroy {
+  private readonly log = createLogger('Ampora.Platform.Realtime.LiveBus');
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly history: ReplayHistory;
+  private readonly node = randomBytes(3).toString('hex');
+  private readonly instanceId: string;
   private seq = 0;
+  private lastBroadcastWarning = 0;
+  private stopListening?: () => void;
 
-  constructor() {
-    this.emitter.setMaxListeners(0);
+  constructor(
+    private readonly backplane: Backplane,
+    @Inject(AMPORA_CONFIG) config: AmporaConfig,
+  ) {
+    this.instanceId = config.app.instanceId;
+    this.history = new ReplayHistory(config.live.replayEvents, config.live.replaySeconds * 1000);
   }
 
-  publish<T>(event: LiveEvent<T>): void {
-    const full: LiveEvent<T> = {
-      ...event,
-      id: event.id ?? `${Date.now().toString(36)}-${(this.seq++).toString(36)}`,
-      at: event.at ?? new Date().toISOString(),
-      trace: event.trace ?? injectTraceContext(),
-    };
-    Metrics.add('ampora_live_bus_events_total', 1, { tenant: TenantLabels.of(full.tenantId), event_type: full.type, direction: 'published' });
-    this.deliver(full);
+  onModuleInit(): void {
+    this.stopListening = this.backplane.on(LIVE_TOPIC, (body) => this.fromBackplane(body));
   }
 
-  /** Subscribes to every event delivered in this process; returns the unsubscribe function. */
-  subscribe(listener: LiveListener): () => void {
-    this.emitter.on('event', listener);
-    return () => this.emitter.off('event', listener);
+  onModuleDestroy(): void {
+    this.stopListening?.();
   }
 
-  /** Hands an event to this process's listeners. */
-  protected deliver(event: LiveEvent): void {
-    this.emitter.emit('event', event);
+  /** Publishes an event to every subscriber of the deployment; returns it as delivered. */
+  publish<T>(event: LiveEvent<T>): PublishedLiveEvent<T> {
+    const tenant = TenantLabels.of(event.tenantId);
+    return withSpanSync(
+      'live_update.publish',
+      { kind: SpanKind.PRODUCER, attributes: { 'event.type': event.type, tenant }, parent: event.trace ? extractTraceContext(event.trace) : undefined },
+      () => {
+        const now = Date.now();
+        const full: PublishedLiveEvent<T> = {
+          type: event.type,
+          tenantId: event.tenantId,
+          entityId: event.entityId,
+          payload: event.payload,
+          id: event.id ?? liveEventId(now, this.node, this.seq++),
+          at: event.at ?? new Date(now).toISOString(),
+          origin: event.origin ?? this.instanceId,
+          trace: injectTraceContext(),
+        };
+        Metrics.add('ampora_live_bus_events_total', 1, { tenant, event_type: full.type, direction: 'published' });
+        this.deliver(full);
+        this.backplane.broadcast(LIVE_TOPIC, full).catch((error: unknown) => {
+          if (Date.now() - this.lastBroadcastWarning < 10_000) return;
+          this.lastBroadcastWarning = Date.now();
+          this.log.warn('Live event {EventType} reached this instance only: the backplane refused it', { EventType: full.type }, error);
+        });
+        return full;
+      },
+    );
+  }
+
+  /** Subscribes to the events of every instance; returns the unsubscribe function. */
+  subscribe(listener: LiveListener, options: LiveSubscriptionOptions = {}): () => void {
+    const subscription: Subscription = { listener, name: options.name ?? 'anonymous', filter: options.filter };
+    this.subscriptions.add(subscription);
+    return () => this.subscriptions.delete(subscription);
+  }
+
+  /** The events of a tenant published after `lastEventId`, if this instance still knows them all. */
+  replay(tenantId: string, lastEventId: string): ReplayResult {
+    return this.history.since(tenantId, lastEventId);
+  }
+
+  get subscriberCount(): number {
+    return this.subscriptions.size;
+  }
+
+  private fromBackplane(body: unknown): void {
+    const e = body as Partial<PublishedLiveEvent> | null;
+    if (!e || typeof e.type !== 'string' || typeof e.tenantId !== 'string' || typeof e.id !== 'string' || typeof e.at !== 'string') {
+      this.log.warn('Ignored a malformed live event from the backplane');
+      return;
+    }
+    this.deliver({ ...e, origin: e.origin ?? 'unknown' } as PublishedLiveEvent);
+  }
+
+  /** Hands an event to this process's subscribers. */
+  protected deliver(event: PublishedLiveEvent): void {
+    this.history.add(event);
+    if (this.subscriptions.size === 0) return;
+    const tenant = TenantLabels.of(event.tenantId);
+    const parent = extractTraceContext(event.trace);
+    for (const s of [...this.subscriptions]) {
+      try {
+        if (s.filter && !s.filter(event)) continue;
+        withSpanSync('live_update.consume', { kind: SpanKind.CONSUMER, parent, attributes: { 'event.type': event.type, subscriber: s.name, 'event.origin': event.origin } }, () => s.listener(event));
+        Metrics.add('ampora_live_bus_events_total', 1, { tenant, event_type: event.type, direction: 'consumed' });
+      } catch (error) {
+        this.log.error('Live subscriber {Subscriber} failed on {EventType}', { Subscriber: s.name, EventType: event.type }, error);
+      }
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { PageQuerySchema, pageSchema } from '@ampora/platform';
-import { capabilityNames } from '@ampora/opamp';
+import { capabilityNames, DISPATCH_OUTCOMES } from '@ampora/opamp';
 import { agentStatus } from '../domain/agent-derivations';
 import { AgentEntity, StoredConfigFiles } from '../entities/agent.entity';
 
@@ -76,12 +76,14 @@ export const AssignResultSchema = z.object({
   agentId: z.uuid(),
   configHash: z.string().describe('config_hash sent to the agent (hex)'),
   delivery: z
-    .enum(['delivered', 'queued', 'unchanged', 'no_session', 'cap_mismatch'])
-    .describe('delivered on a live WebSocket; queued for the next HTTP poll; no_session: sent when the agent connects; cap_mismatch: the agent does not accept remote config'),
+    .enum(DISPATCH_OUTCOMES)
+    .describe(
+      'delivered on a live WebSocket (on whichever instance holds it); queued for the next HTTP poll; no_session: sent when the agent connects; cap_mismatch: the agent does not accept remote config; unconfirmed: handed to the instance holding the agent, which did not answer in time',
+    ),
 });
 export class AssignResultDto extends createZodDto(AssignResultSchema) {}
 
-export const DisconnectResultSchema = z.object({ agentId: z.uuid(), delivery: z.enum(['delivered', 'queued', 'unchanged', 'no_session', 'cap_mismatch']) });
+export const DisconnectResultSchema = z.object({ agentId: z.uuid(), delivery: z.enum(DISPATCH_OUTCOMES) });
 export class DisconnectResultDto extends createZodDto(DisconnectResultSchema) {}
 
 function files(stored: StoredConfigFiles | null): Array<z.infer<typeof ConfigFileSchema>> {

@@ -1,0 +1,188 @@
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { AMPORA_CONFIG, AmporaConfig, Backplane, createLogger, Metrics, RequestContext } from '@ampora/platform';
+import { AgentSession } from '../core/agent-session';
+import { OpampCore } from '../core/opamp-core.service';
+import { SessionRegistry } from '../core/session-registry';
+import { SessionOwnershipRepository } from './session-ownership.repository';
+
+/** Backplane topic: "a newer session of this agent holds the lease now" (to the previous holder). */
+export const LEASE_REVOKED_TOPIC = 'lease.revoked';
+
+interface RevokedNotice {
+  agentId: string;
+  fencingToken: string;
+}
+
+/**
+ * Holds this instance's leases on its agents' sessions. A session that opens takes the lease (taking
+ * it over from another instance if need be, and telling that instance so); all leases are renewed
+ * together every third of the lease time, in one statement; a session that ends gives its lease up.
+ * A session whose lease moved to a newer session elsewhere (a notice, or a renewal that no longer
+ * returns it) is superseded: nothing more is sent on it and its socket is closed. Lease operations
+ * for one agent run one after the other. On shutdown every lease is released at once, so agents that
+ * reconnect elsewhere acquire without waiting.
+ */
+@Injectable()
+export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
+  private readonly log = createLogger('Ampora.OpAmp.Ownership.SessionLeaseKeeper');
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly instanceId: string;
+  private readonly ttlSeconds: number;
+  private timer?: NodeJS.Timeout;
+  private renewing?: Promise<void>;
+  private stopped = false;
+  private stopListening?: () => void;
+  /** Totals since start, for diagnostics and tests. */
+  readonly totals = { renewals: 0, superseded: 0 };
+
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly core: OpampCore,
+    private readonly leases: SessionOwnershipRepository,
+    private readonly backplane: Backplane,
+    @Inject(AMPORA_CONFIG) config: AmporaConfig,
+  ) {
+    this.instanceId = config.app.instanceId;
+    this.ttlSeconds = config.dispatch.ownershipTtlSeconds;
+  }
+
+  onModuleInit(): void {
+    this.registry.onLifecycle({
+      opened: (session) => this.serialize(session.agentId, () => this.acquire(session)),
+      closed: (session, info) => {
+        if (!info.replaced && !session.superseded) this.serialize(session.agentId, () => this.release(session));
+      },
+    });
+    this.stopListening = this.backplane.on(LEASE_REVOKED_TOPIC, (body) => {
+      const notice = body as Partial<RevokedNotice> | null;
+      if (typeof notice?.agentId !== 'string' || typeof notice.fencingToken !== 'string' || !/^\d+$/.test(notice.fencingToken)) return;
+      const token = BigInt(notice.fencingToken);
+      this.serialize(notice.agentId, async () => this.revoked(notice.agentId!, token));
+    });
+    this.timer = setInterval(() => void this.renew(), Math.max(500, (this.ttlSeconds * 1000) / 3));
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.releaseAll();
+  }
+
+  /** Stops renewing and gives every lease of this instance up (graceful shutdown). */
+  async releaseAll(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.stopListening?.();
+    await this.renewing?.catch(() => undefined);
+    try {
+      const n = await this.leases.releaseAll(this.instanceId);
+      this.log.info('Released {Count} agent session leases', { Count: n });
+    } catch (error) {
+      this.log.warn('Releasing the agent session leases failed; they expire in {Seconds} s', { Seconds: this.ttlSeconds }, error);
+    }
+  }
+
+  /** Waits until every queued lease operation has run (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.chains.size) await Promise.all([...this.chains.values()]);
+  }
+
+  /** Renews now (also runs on a timer). */
+  renew(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.renewing ??= this.renewOnce().finally(() => (this.renewing = undefined));
+    return this.renewing;
+  }
+
+  private serialize(agentId: string, task: () => Promise<void>): void {
+    const previous = this.chains.get(agentId) ?? Promise.resolve();
+    const next = previous.then(task).catch((error: unknown) => this.log.warn('A lease operation for agent {AgentId} failed', { AgentId: agentId }, error));
+    this.chains.set(agentId, next);
+    void next.then(() => {
+      if (this.chains.get(agentId) === next) this.chains.delete(agentId);
+    });
+  }
+
+  private async acquire(session: AgentSession): Promise<void> {
+    if (session.closed || this.stopped) return;
+    const result = await this.leases.acquire(session.agentId, this.instanceId, this.ttlSeconds);
+    session.fencingToken = result.fencingToken;
+    Metrics.add('ampora_session_ownership_acquires_total', 1, { outcome: result.outcome });
+    RequestContext.run({ tenantId: session.tenantId }, () =>
+      this.log.debug('Lease on agent {AgentId}: {Outcome} with token {FencingToken}', { AgentId: session.agentId, Outcome: result.outcome, FencingToken: result.fencingToken.toString() }),
+    );
+    if (result.outcome === 'taken_over' && result.previousInstance && result.previousInstance !== this.instanceId) {
+      const notice: RevokedNotice = { agentId: session.agentId, fencingToken: result.fencingToken.toString() };
+      this.backplane.send(result.previousInstance, LEASE_REVOKED_TOPIC, notice).catch((error: unknown) => {
+        this.log.debug('Could not tell {Instance} that it lost agent {AgentId}: {Error}', { Instance: result.previousInstance, AgentId: session.agentId, Error: String(error) });
+      });
+    }
+  }
+
+  private async release(session: AgentSession): Promise<void> {
+    if (session.fencingToken === undefined || this.stopped) return;
+    await this.leases.release(session.agentId, this.instanceId, session.fencingToken);
+  }
+
+  /** Another instance took the lease over with `token`: an older local session is stale. */
+  private revoked(agentId: string, token: bigint): void {
+    const session = this.registry.get(agentId);
+    if (!session || session.closed) return;
+    if (session.fencingToken !== undefined && session.fencingToken >= token) return;
+    this.supersede(session, token);
+  }
+
+  /** Closes a local session whose lease a newer session holds elsewhere. */
+  supersede(session: AgentSession, newerToken?: bigint): void {
+    if (session.closed) return;
+    this.totals.superseded += 1;
+    Metrics.add('ampora_session_ownership_acquires_total', 1, { outcome: 'lost' });
+    RequestContext.run({ tenantId: session.tenantId }, () =>
+      this.log.info('Agent {AgentId} now has a newer session on another instance (token {FencingToken}); closing the stale one here', {
+        AgentId: session.agentId,
+        FencingToken: newerToken?.toString() ?? 'unknown',
+      }),
+    );
+    this.core.supersede(session, 'the agent has a newer session on another instance');
+  }
+
+  private async renewOnce(): Promise<void> {
+    // judge only sessions whose lease was acquired before the renewal statement started
+    const known = new Map<AgentSession, bigint>();
+    for (const s of this.registry.all()) if (s.fencingToken !== undefined && !s.closed) known.set(s, s.fencingToken);
+    let held: Map<string, bigint>;
+    try {
+      held = await this.leases.renewAll(this.instanceId, this.ttlSeconds);
+    } catch (error) {
+      this.log.warn('Renewing {Count} agent session leases failed; retrying in {Seconds} s', { Count: known.size, Seconds: Math.round(this.ttlSeconds / 3) }, error);
+      return;
+    }
+    this.totals.renewals += 1;
+    if (held.size) Metrics.add('ampora_session_ownership_acquires_total', held.size, { outcome: 'renewed' });
+    for (const [session, token] of known) {
+      if (session.closed) continue;
+      const current = held.get(session.agentId);
+      if (current === undefined) this.serialize(session.agentId, async () => this.lostAtRenewal(session, token));
+      else if (current !== token) session.fencingToken = current;
+    }
+    // leases this instance holds without a session (a release that failed): give them up
+    const orphans = new Map<string, bigint>();
+    for (const [agentId, token] of held) if (!this.registry.get(agentId)) orphans.set(agentId, token);
+    if (orphans.size) {
+      const n = await this.leases.releaseMany(this.instanceId, orphans).catch(() => 0);
+      if (n) this.log.info('Released {Count} leases whose sessions had ended', { Count: n });
+    }
+  }
+
+  private async lostAtRenewal(session: AgentSession, token: bigint): Promise<void> {
+    // a queued acquire may have run meanwhile: look again before giving the session up
+    if (session.closed || session.fencingToken !== token) return;
+    const lease = await this.leases.owner(session.agentId);
+    if (lease && lease.instanceId === this.instanceId) {
+      session.fencingToken = lease.fencingToken;
+      return;
+    }
+    // another instance took the lease (and may have released it since): this socket is stale
+    this.supersede(session, lease?.fencingToken);
+  }
+}

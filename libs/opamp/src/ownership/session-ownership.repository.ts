@@ -1,0 +1,132 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+/** Rows of a raw query: TypeORM answers UPDATE and DELETE with `[rows, rowCount]`. */
+function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
+}
+
+/**
+ * Takes a lease: the previous row is locked and read first (so its holder is known), then upserted.
+ * The token is kept when the same instance already holds a live lease, drawn from the sequence
+ * otherwise. `updated` with no previous row means a concurrent acquire inserted it meanwhile.
+ */
+export const ACQUIRE_SQL = `
+  WITH prev AS MATERIALIZED (
+    SELECT instance_id, lease_expires_at > now() AS live FROM agent_session_ownership WHERE agent_id = $1 FOR UPDATE
+  )
+  INSERT INTO agent_session_ownership AS o (agent_id, instance_id, fencing_token, lease_expires_at, acquired_at, renewed_at)
+  SELECT $1, $2, nextval('agent_session_fencing_seq'), now() + make_interval(secs => $3), now(), now()
+  FROM (SELECT 1) AS one LEFT JOIN prev ON true
+  ON CONFLICT (agent_id) DO UPDATE SET
+    fencing_token = CASE WHEN o.instance_id = EXCLUDED.instance_id AND o.lease_expires_at > now() THEN o.fencing_token ELSE EXCLUDED.fencing_token END,
+    acquired_at = CASE WHEN o.instance_id = EXCLUDED.instance_id AND o.lease_expires_at > now() THEN o.acquired_at ELSE now() END,
+    instance_id = EXCLUDED.instance_id,
+    lease_expires_at = EXCLUDED.lease_expires_at,
+    renewed_at = now()
+  RETURNING o.fencing_token::text AS token, (o.xmax <> 0) AS updated,
+    (SELECT instance_id FROM prev) AS prev_instance, (SELECT live FROM prev) AS prev_live`;
+
+/** A live lease: who holds the agent's session, under which token. */
+export interface Lease {
+  agentId: string;
+  instanceId: string;
+  fencingToken: bigint;
+}
+
+/**
+ * - `acquired`: nobody held a live lease (first connect, released, or expired after a crash);
+ * - `renewed`: this instance already held it (a reconnect to the same instance keeps the token);
+ * - `taken_over`: another instance held a live lease (a reconnect elsewhere);
+ * - `conflict`: another instance acquired the same agent at the same moment; the later statement won.
+ */
+export type AcquireOutcome = 'acquired' | 'renewed' | 'taken_over' | 'conflict';
+
+export interface Acquired {
+  fencingToken: bigint;
+  outcome: AcquireOutcome;
+  /** The instance that held a live lease before (taken over), if known. */
+  previousInstance?: string;
+}
+
+/**
+ * The `agent_session_ownership` table. Every statement is one round trip; renewing all leases of an
+ * instance is a single UPDATE however many sessions it holds.
+ */
+@Injectable()
+export class SessionOwnershipRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Takes the lease on an agent for `instanceId` (see ACQUIRE_SQL). */
+  async acquire(agentId: string, instanceId: string, ttlSeconds: number): Promise<Acquired> {
+    const rows: Array<{ token: string; updated: boolean; prev_instance: string | null; prev_live: boolean | null }> = await this.dataSource.query(
+      ACQUIRE_SQL,
+      [agentId, instanceId, ttlSeconds],
+    );
+    const row = rows[0]!;
+    const fencingToken = BigInt(row.token);
+    if (row.prev_instance === null) {
+      // no row when we looked, yet the insert met one: a concurrent acquire got there first
+      return { fencingToken, outcome: row.updated ? 'conflict' : 'acquired' };
+    }
+    if (!row.prev_live) return { fencingToken, outcome: 'acquired' };
+    if (row.prev_instance === instanceId) return { fencingToken, outcome: 'renewed' };
+    return { fencingToken, outcome: 'taken_over', previousInstance: row.prev_instance };
+  }
+
+  /** Extends every lease `instanceId` still holds; returns them (agent id → token). One statement. */
+  async renewAll(instanceId: string, ttlSeconds: number): Promise<Map<string, bigint>> {
+    const rows = rowsOf<{ agent_id: string; token: string }>(
+      await this.dataSource.query(
+        `UPDATE agent_session_ownership SET lease_expires_at = now() + make_interval(secs => $2), renewed_at = now()
+         WHERE instance_id = $1 RETURNING agent_id, fencing_token::text AS token`,
+        [instanceId, ttlSeconds],
+      ),
+    );
+    const held = new Map<string, bigint>();
+    for (const r of rows) held.set(r.agent_id, BigInt(r.token));
+    return held;
+  }
+
+  /** Gives a lease up, if it is still this one. */
+  async release(agentId: string, instanceId: string, fencingToken: bigint): Promise<boolean> {
+    const rows = rowsOf(
+      await this.dataSource.query(`DELETE FROM agent_session_ownership WHERE agent_id = $1 AND instance_id = $2 AND fencing_token = $3 RETURNING agent_id`, [
+        agentId,
+        instanceId,
+        fencingToken.toString(),
+      ]),
+    );
+    return rows.length > 0;
+  }
+
+  /** Gives up several leases (agent id → token), those still held under that token. */
+  async releaseMany(instanceId: string, leases: Map<string, bigint>): Promise<number> {
+    if (leases.size === 0) return 0;
+    const rows = rowsOf(
+      await this.dataSource.query(
+        `DELETE FROM agent_session_ownership o USING unnest($2::uuid[], $3::bigint[]) AS l(agent_id, token)
+         WHERE o.agent_id = l.agent_id AND o.fencing_token = l.token AND o.instance_id = $1 RETURNING o.agent_id`,
+        [instanceId, [...leases.keys()], [...leases.values()].map(String)],
+      ),
+    );
+    return rows.length;
+  }
+
+  /** Gives up every lease of an instance (graceful shutdown). */
+  async releaseAll(instanceId: string): Promise<number> {
+    const rows = rowsOf(await this.dataSource.query(`DELETE FROM agent_session_ownership WHERE instance_id = $1 RETURNING agent_id`, [instanceId]));
+    return rows.length;
+  }
+
+  /** The live lease on an agent, if any instance holds one. */
+  async owner(agentId: string): Promise<Lease | undefined> {
+    const rows: Array<{ instance_id: string; token: string }> = await this.dataSource.query(
+      `SELECT instance_id, fencing_token::text AS token FROM agent_session_ownership WHERE agent_id = $1 AND lease_expires_at > now()`,
+      [agentId],
+    );
+    const row = rows[0];
+    return row ? { agentId, instanceId: row.instance_id, fencingToken: BigInt(row.token) } : undefined;
+  }
+}

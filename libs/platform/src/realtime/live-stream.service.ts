@@ -1,0 +1,66 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AmporaConfig } from '../config/ampora-config';
+import { AMPORA_CONFIG } from '../config/config.module';
+import { OidcVerifier } from '../auth/oidc.verifier';
+import { TokenService } from '../auth/token.service';
+import { Principal } from '../context/request-context';
+import { createLogger } from '../logging/logger';
+import { LiveBus } from './live-bus';
+import { LiveStream } from './live-stream';
+
+/**
+ * The open Server-Sent Events streams of this instance (`GET /api/live`). The credentials of each
+ * stream are checked again every `reauthIntervalMs`: a revoked or expired token's stream ends.
+ */
+@Injectable()
+export class LiveStreamService implements OnModuleDestroy {
+  private readonly log = createLogger('Ampora.Platform.Realtime.LiveStream');
+  private readonly streams = new Set<LiveStream>();
+  reauthIntervalMs = 60_000;
+
+  constructor(
+    private readonly bus: LiveBus,
+    private readonly tokens: TokenService,
+    private readonly oidc: OidcVerifier,
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+  ) {}
+
+  open(principal: Principal, options: { types?: string[]; lastEventId?: string }, req: IncomingMessage, res: ServerResponse): void {
+    const authorization = req.headers.authorization;
+    const stream = new LiveStream(
+      this.bus,
+      principal,
+      { ...options, capacity: this.config.live.subscriberBuffer, reauthIntervalMs: this.reauthIntervalMs, stillAuthorized: () => this.stillAuthorized(authorization) },
+      req,
+      res,
+      this.log,
+      (s) => this.streams.delete(s),
+    );
+    this.streams.add(stream);
+    stream.start();
+  }
+
+  /** False when the bearer token is no longer valid (revoked, expired); errors count as valid. */
+  private async stillAuthorized(authorization: string | undefined): Promise<boolean> {
+    const token = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
+    if (!token) return false;
+    try {
+      if (token.startsWith('amp-pat.')) return (await this.tokens.authenticate(token)) !== undefined;
+      if (!this.oidc.enabled) return false;
+      return (await this.oidc.verify(token)).ok;
+    } catch (error) {
+      this.log.debug('Could not check a live stream\'s token again: {Error}', { Error: error instanceof Error ? error.message : String(error) });
+      return true;
+    }
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /** Ends every stream, so the HTTP server can close and clients reconnect to another instance. */
+  onModuleDestroy(): void {
+    for (const stream of [...this.streams]) stream.close();
+  }
+}
