@@ -44,7 +44,7 @@ describe('embedded storage', () => {
     expect(server.config.queue.kind).toBe('postgres');
     expect(server.config.dispatch.backplane).toBe('inprocess');
     const ready = await server.http.get('/health/ready').expect(200);
-    expect(ready.body.checks).toEqual({ database: { status: 'up' } });
+    expect(ready.body.checks).toEqual({ database: { status: 'up' }, backplane: { status: 'up' } });
   });
 
   it('enrols the real HTTP client and a WebSocket agent, assigns, and records APPLIED', async () => {

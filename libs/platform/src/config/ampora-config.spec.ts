@@ -53,8 +53,11 @@ describe('loadConfig', () => {
   });
 
   it('reads the backplane and live-update settings, with their defaults and bounds', () => {
-    const d = loadConfig({});
+    const d = loadConfig({ DATABASE_URL: 'postgres://db/ampora' });
     expect(d.dispatch).toEqual({ backplane: 'redis', ownershipTtlSeconds: 60, forwardTimeoutMs: 5000 });
+    // without DATABASE_URL, Ampora is embedded: one process, in-process backplane, queues in PostgreSQL
+    expect(loadConfig({}).dispatch.backplane).toBe('inprocess');
+    expect(loadConfig({}).queue.kind).toBe('postgres');
     expect(d.live).toEqual({ subscriberBuffer: 1000, replayEvents: 1000, replaySeconds: 300 });
     const c = loadConfig({ AMPORA_BACKPLANE: 'Postgres', AMPORA_DISPATCH_FORWARD_TIMEOUT_MS: '250', AMPORA_LIVE_SUBSCRIBER_BUFFER: '16', AMPORA_LIVE_REPLAY_EVENTS: '0' });
     expect(c.dispatch.backplane).toBe('postgres');
