@@ -51,7 +51,13 @@ class WorkerLikeModule {
  * forwarding with its trace, no-session pushes, a crash and the takeover of its leases, fencing, and
  * a graceful shutdown.
  */
-describe.each<BackplaneKind>(['redis', 'postgres'])('two server instances over the %s backplane', (kind) => {
+/** The PostgreSQL run uses no Redis at all: queues on BullMQ's PostgreSQL backend, Redis unreachable. */
+const MODES: Array<{ kind: BackplaneKind; extra: Record<string, string> }> = [
+  { kind: 'redis', extra: {} },
+  { kind: 'postgres', extra: { AMPORA_QUEUE: 'postgres', REDIS_URL: 'redis://127.0.0.1:1' } },
+];
+
+describe.each(MODES)('two server instances over the $kind backplane', ({ kind, extra }) => {
   const otlp = new OtlpReceiver();
   let db: TestDatabase;
   let env: Record<string, string>;
@@ -126,6 +132,7 @@ describe.each<BackplaneKind>(['redis', 'postgres'])('two server instances over t
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       OTEL_BSP_SCHEDULE_DELAY: '200',
       LOG_LEVEL: 'Information',
+      ...extra,
     });
     env = base.env;
     admin = base.adminToken;
