@@ -9,10 +9,13 @@ import { AgentEntity } from './agents/entities/agent.entity';
 import { BootstrapTokenRepository } from './bootstrap/bootstrap-token.repository';
 import { BootstrapTokenService } from './bootstrap/bootstrap-token.service';
 import { BootstrapTokenEntity } from './bootstrap/entities/bootstrap-token.entity';
+import { ConfigurationVersionEntity } from './configurations/entities/configuration-version.entity';
+import { ConfigurationEntity } from './configurations/entities/configuration.entity';
+import { GroupEntity } from './groups/entities/group.entity';
 
 /** The fleet: agents (inventory, enrolment, state) and, as they land, configurations and groups. */
 @Module({
-  imports: [TypeOrmModule.forFeature([AgentEntity, BootstrapTokenEntity]), OpampModule],
+  imports: [TypeOrmModule.forFeature([AgentEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule],
   providers: [
     AgentRepository,
     AgentStateWriter,
