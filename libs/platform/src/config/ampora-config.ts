@@ -58,6 +58,14 @@ export interface AmporaConfig {
     requireMtls: boolean;
   };
   dispatch: { backplane: BackplaneKind; ownershipTtlSeconds: number };
+  fleet: {
+    /** How often the worker re-evaluates dynamic group membership. */
+    reconcileIntervalSeconds: number;
+    /** Agents per second reached by paced pushes (bulk force-push, large assignments, bulk disconnect). */
+    dispatchRatePerSecond: number;
+    /** Assignments reaching at most this many agents push at once; more are paced by the worker. */
+    inlinePushMax: number;
+  };
   pki: {
     provider: SigningProviderKind;
     caCommonName: string;
@@ -192,6 +200,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     dispatch: {
       backplane,
       ownershipTtlSeconds: r.int('AMPORA_DISPATCH_OWNERSHIP_TTL_SECONDS', 60, 2, 3600),
+    },
+    fleet: {
+      reconcileIntervalSeconds: r.int('AMPORA_FLEET_RECONCILE_INTERVAL_SECONDS', 30, 1, 3600),
+      dispatchRatePerSecond: r.int('AMPORA_FLEET_DISPATCH_RATE', 100, 1, 10000),
+      inlinePushMax: r.int('AMPORA_FLEET_INLINE_PUSH_MAX', 100, 0, 5000),
     },
     pki: {
       provider,
