@@ -19,6 +19,7 @@ import { ConfigurationsService } from './configurations/configurations.service';
 import { ConfigurationVersionEntity } from './configurations/entities/configuration-version.entity';
 import { ConfigurationEntity } from './configurations/entities/configuration.entity';
 import { FLEET_QUEUE } from './fleet.jobs';
+import { FleetTransactions } from './fleet-transactions';
 import { GroupEntity } from './groups/entities/group.entity';
 import { GroupPreviewService } from './groups/group-preview.service';
 import { GroupReconcileTrigger } from './groups/group-reconcile.trigger';
@@ -49,6 +50,7 @@ import { GroupsService } from './groups/groups.service';
     GroupReconcileTrigger,
     AssignmentService,
     FleetDispatchService,
+    FleetTransactions,
     ...AgentAuthenticatorProviders,
     { provide: AGENT_STATE_SINK, useExisting: AgentStateWriter },
   ],

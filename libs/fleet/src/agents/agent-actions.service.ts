@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditService, createLogger, Principal, TransactionRunner } from '@ampora/platform';
+import { AuditService, createLogger, Principal } from '@ampora/platform';
 import { DispatchOutcome } from '@ampora/opamp';
 import { AssignmentService, PlacementResult } from '../assignment/assignment.service';
 import { DispatchReport, FleetDispatchService, REPORT_ID_LIMIT } from '../assignment/fleet-dispatch.service';
+import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { GroupEntity } from '../groups/entities/group.entity';
 import { GroupReconcileTrigger } from '../groups/group-reconcile.trigger';
@@ -27,7 +28,7 @@ export class AgentActionsService {
     private readonly assignment: AssignmentService,
     private readonly dispatch: FleetDispatchService,
     private readonly reconcile: GroupReconcileTrigger,
-    private readonly tx: TransactionRunner,
+    private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
   ) {}
 

@@ -120,6 +120,12 @@ export class AgentRepository {
     }));
   }
 
+  /** Locks the members of a group, in id order (rows that left it meanwhile are not returned). */
+  async lockMembers(manager: EntityManager, tenantId: string, groupId: string): Promise<LockedAgent[]> {
+    const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM agents WHERE tenant_id = $1 AND group_id = $2 ORDER BY id FOR UPDATE`, [tenantId, groupId]);
+    return (await this.lockForChange(manager, tenantId, rows.map((r) => r.id))).filter((a) => a.groupId === groupId);
+  }
+
   /**
    * Puts agents into `groupId` (or no group) and materialises the group's version on those whose
    * assignment comes from their group; direct and rollout assignments are kept. Returns each agent's
@@ -208,17 +214,6 @@ export class AgentRepository {
       [tenantId, afterId, limit],
     );
     return rows.map((r) => ({ id: r.id, labels: r.labels ?? {}, groupId: r.group_id, groupPinned: r.group_pinned }));
-  }
-
-  /** Static members of a group (released when it is deleted). */
-  async pinnedMembers(manager: EntityManager, groupId: string): Promise<string[]> {
-    const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM agents WHERE group_id = $1 AND group_pinned ORDER BY id`, [groupId]);
-    return rows.map((r) => r.id);
-  }
-
-  async members(manager: EntityManager, groupId: string): Promise<string[]> {
-    const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM agents WHERE group_id = $1 ORDER BY id`, [groupId]);
-    return rows.map((r) => r.id);
   }
 
   /** Of `ids`, those still in no group (restoring a group takes back only those). */

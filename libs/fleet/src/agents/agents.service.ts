@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { parseDocument } from 'yaml';
-import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, Page, PageQuery, Principal } from '@ampora/platform';
 import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
 import { ConfigDiff, configDiff } from '../configurations/domain/config-diff';
 import { yamlConfig } from '../configurations/domain/config-files';
+import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { AgentFilter, AgentRepository } from './agent.repository';
 import { AgentStatus } from './domain/agent-derivations';
@@ -26,7 +27,7 @@ export class AgentsService {
     private readonly agents: AgentRepository,
     private readonly versions: ConfigurationVersionRepository,
     private readonly assignment: AssignmentService,
-    private readonly tx: TransactionRunner,
+    private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
     @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,

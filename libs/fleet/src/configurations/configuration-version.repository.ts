@@ -26,9 +26,9 @@ export class ConfigurationVersionRepository {
   }
 
   /** Version number and configuration of each id (for showing assignments). */
-  async describe(ids: string[]): Promise<Map<string, { configurationId: string; number: number; status: VersionStatus }>> {
+  async describe(ids: string[], manager?: EntityManager): Promise<Map<string, { configurationId: string; number: number; status: VersionStatus }>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.repo.find({ where: { id: In([...new Set(ids)]) }, select: { id: true, configurationId: true, number: true, status: true } });
+    const rows = await this.r(manager).find({ where: { id: In([...new Set(ids)]) }, select: { id: true, configurationId: true, number: true, status: true } });
     return new Map(rows.map((r) => [r.id, { configurationId: r.configurationId, number: r.number, status: r.status }]));
   }
 

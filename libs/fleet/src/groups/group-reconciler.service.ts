@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Expression } from '@ampora/dsl';
-import { AuditService, createLogger, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { AuditService, createLogger, TenantLabels } from '@ampora/platform';
+import { FleetTransactions } from '../fleet-transactions';
 import { AgentRepository } from '../agents/agent.repository';
 import { AssignmentService, Move, PlacementResult } from '../assignment/assignment.service';
 import { REPORT_ID_LIMIT } from '../assignment/fleet-dispatch.service';
@@ -50,7 +51,7 @@ export class GroupReconciler {
     private readonly groups: GroupRepository,
     private readonly agents: AgentRepository,
     private readonly assignment: AssignmentService,
-    private readonly tx: TransactionRunner,
+    private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
   ) {}
 

@@ -72,9 +72,9 @@ export class GroupRepository {
     return paginate(qb, { alias: 'g', column: 'createdAt', direction: 'DESC', query: page, key: (r) => r.createdAt.toISOString() });
   }
 
-  async memberCounts(ids: string[]): Promise<Map<string, number>> {
+  async memberCounts(ids: string[], manager?: EntityManager): Promise<Map<string, number>> {
     if (ids.length === 0) return new Map();
-    const rows: Array<{ group_id: string; n: string }> = await this.repo.query(`SELECT group_id, count(*) AS n FROM agents WHERE group_id = ANY($1::uuid[]) GROUP BY group_id`, [ids]);
+    const rows: Array<{ group_id: string; n: string }> = await (manager ?? this.repo.manager).query(`SELECT group_id, count(*) AS n FROM agents WHERE group_id = ANY($1::uuid[]) GROUP BY group_id`, [ids]);
     return new Map(rows.map((r) => [r.group_id, Number(r.n)]));
   }
 

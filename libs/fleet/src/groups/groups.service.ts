@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditService, createLogger, LiveBus, Page, PageQuery, PlatformException, Principal, TransactionRunner } from '@ampora/platform';
+import { AuditService, createLogger, LiveBus, Page, PageQuery, PlatformException, Principal } from '@ampora/platform';
 import { AgentRepository } from '../agents/agent.repository';
 import { AssignmentService, PlacementResult } from '../assignment/assignment.service';
 import { DispatchReport, emptyReport, FleetDispatchService, REPORT_ID_LIMIT } from '../assignment/fleet-dispatch.service';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
+import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { compileSelector } from './domain/selector';
 import { GroupAssignmentSchema, toGroupResponse } from './dto/group.dto';
@@ -36,15 +37,15 @@ export class GroupsService {
     private readonly assignment: AssignmentService,
     private readonly dispatch: FleetDispatchService,
     private readonly reconcile: GroupReconcileTrigger,
-    private readonly tx: TransactionRunner,
+    private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
     private readonly bus: LiveBus,
   ) {}
 
   /** Responses for groups: member counts and assigned versions, in two queries. */
-  async describe(groups: GroupEntity[]): Promise<Array<ReturnType<typeof toGroupResponse>>> {
-    const counts = await this.groups.memberCounts(groups.map((g) => g.id));
-    const versions = await this.versions.describe(groups.flatMap((g) => (g.assignedVersionId ? [g.assignedVersionId] : [])));
+  async describe(groups: GroupEntity[], manager?: EntityManager): Promise<Array<ReturnType<typeof toGroupResponse>>> {
+    const counts = await this.groups.memberCounts(groups.map((g) => g.id), manager);
+    const versions = await this.versions.describe(groups.flatMap((g) => (g.assignedVersionId ? [g.assignedVersionId] : [])), manager);
     return groups.map((g) => toGroupResponse(g, counts.get(g.id) ?? 0, assignmentOf(g, versions)));
   }
 
@@ -80,7 +81,7 @@ export class GroupsService {
     try {
       return await this.tx.run(async ({ manager, afterCommit }) => {
         const g = await this.live(manager, caller.tenantId, id, 'update');
-        const before = (await this.describe([g]))[0];
+        const before = (await this.describe([g], manager))[0];
         if (patch.selector !== undefined) g.selector = checkSelector(g.kind, patch.selector);
         if (patch.name !== undefined && patch.name !== g.name) {
           const other = await this.groups.findLiveByName(caller.tenantId, patch.name, manager);
@@ -90,7 +91,7 @@ export class GroupsService {
         if (patch.priority !== undefined) g.priority = patch.priority;
         if (patch.description !== undefined) g.description = patch.description;
         const saved = await this.groups.save(manager, g);
-        await this.audit.record(manager, { entityType: 'Group', entityId: g.id, action: 'Updated', before, after: (await this.describe([saved]))[0] });
+        await this.audit.record(manager, { entityType: 'Group', entityId: g.id, action: 'Updated', before, after: (await this.describe([saved], manager))[0] });
         if (g.kind === 'Dynamic' && (patch.selector !== undefined || patch.priority !== undefined)) afterCommit(() => this.reconcile.request(caller.tenantId, 'group selector changed'));
         return saved;
       });
@@ -105,8 +106,8 @@ export class GroupsService {
     let result: PlacementResult = { moves: [], configChanged: [] };
     const group = await this.tx.run(async ({ manager, afterCommit }) => {
       const g = await this.live(manager, caller.tenantId, id, 'update');
-      const before = (await this.describe([g]))[0];
-      const members = await this.agents.lockForChange(manager, caller.tenantId, await this.agents.members(manager, g.id));
+      const before = (await this.describe([g], manager))[0];
+      const members = await this.agents.lockMembers(manager, caller.tenantId, g.id);
       const pinned = members.filter((a) => a.groupPinned).map((a) => a.id);
       result = await this.assignment.place(manager, caller.tenantId, members, null, false);
       g.deletedAt = new Date();
@@ -147,7 +148,7 @@ export class GroupsService {
         const saved = await this.groups.save(manager, g);
         const locked = (await this.agents.lockForChange(manager, caller.tenantId, candidates)).filter((a) => a.groupId === null);
         const result = await this.assignment.place(manager, caller.tenantId, locked, saved, true);
-        await this.audit.record(manager, { entityType: 'Group', entityId: g.id, action: 'Restored', before, after: (await this.describe([saved]))[0], additional: { restoredMembers: locked.length } });
+        await this.audit.record(manager, { entityType: 'Group', entityId: g.id, action: 'Restored', before, after: (await this.describe([saved], manager))[0], additional: { restoredMembers: locked.length } });
         afterCommit(async () => {
           await this.assignment.afterPlacement(caller.tenantId, result, `group ${g.id} restored`);
           if (g.kind === 'Dynamic') this.reconcile.request(caller.tenantId, 'group restored');
@@ -210,11 +211,13 @@ export class GroupsService {
     let changed: string[] = [];
     const group = await this.tx.run(async ({ manager, afterCommit }) => {
       const g = await this.live(manager, caller.tenantId, id, 'update');
-      const before = (await this.describe([g]))[0];
+      const before = (await this.describe([g], manager))[0];
       const version = ref ? await this.assignment.publishedVersion(manager, caller.tenantId, ref.configurationId, ref.version) : null;
       g.assignedVersionId = version?.id ?? null;
       g.assignedAt = version ? new Date() : null;
       const saved = await this.groups.save(manager, g);
+      // lock the members in id order first, as every other fleet writer does (no deadlocks)
+      await this.agents.lockMembers(manager, caller.tenantId, g.id);
       changed = await this.agents.applyGroupVersion(manager, caller.tenantId, g.id, version ? AssignmentService.material(version) : null);
       await this.audit.record(manager, {
         entityType: 'Group',
