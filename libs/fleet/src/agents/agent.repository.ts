@@ -42,6 +42,12 @@ export interface SelectorRow {
 
 const OVERRIDES = `a.assignment_source IN ('direct', 'rollout')`;
 
+/** The rows of an `UPDATE ... RETURNING` (TypeORM answers `[rows, rowCount]` for updates). */
+function returned<T>(raw: unknown): T[] {
+  if (Array.isArray(raw) && raw.length === 2 && Array.isArray(raw[0]) && typeof raw[1] === 'number') return raw[0] as T[];
+  return raw as T[];
+}
+
 export interface AgentFilter {
   tenantId: string;
   status?: AgentStatus;
@@ -139,7 +145,8 @@ export class AgentRepository {
   ): Promise<Map<string, string | null>> {
     if (ids.length === 0) return new Map();
     const m = target.material;
-    const rows: Array<{ id: string; assigned_config_hash: string | null }> = await manager.query(
+    const rows = returned<{ id: string; assigned_config_hash: string | null }>(
+      await manager.query(
       `UPDATE agents a SET
          group_id = $3::uuid,
          group_pinned = $4::boolean,
@@ -154,6 +161,7 @@ export class AgentRepository {
        WHERE a.tenant_id = $1 AND a.id = ANY($2::uuid[])
        RETURNING a.id, a.assigned_config_hash`,
       [tenantId, ids, target.groupId, target.pinned, m?.versionId ?? null, m ? JSON.stringify(m.files) : null, m?.configHash ?? null, m?.contentHash ?? null],
+      ),
     );
     return new Map(rows.map((r) => [r.id, r.assigned_config_hash]));
   }
@@ -164,7 +172,8 @@ export class AgentRepository {
    */
   async applyGroupVersion(manager: EntityManager, tenantId: string, groupId: string, material: AssignedMaterial | null): Promise<string[]> {
     const m = material;
-    const rows: Array<{ id: string }> = await manager.query(
+    const rows = returned<{ id: string }>(
+      await manager.query(
       `UPDATE agents a SET
          assignment_source = CASE WHEN $6::char(64) IS NULL THEN NULL ELSE 'group' END,
          assigned_version_id = $3::uuid, assigned_config = $4::jsonb, assigned_config_hash = $6::char(64), assigned_content_hash = $5::char(64),
@@ -173,6 +182,7 @@ export class AgentRepository {
          AND (a.assigned_version_id IS DISTINCT FROM $3::uuid OR a.assigned_config_hash IS DISTINCT FROM $6::char(64))
        RETURNING a.id`,
       [tenantId, groupId, m?.versionId ?? null, m ? JSON.stringify(m.files) : null, m?.contentHash ?? null, m?.configHash ?? null],
+      ),
     );
     return rows.map((r) => r.id);
   }
