@@ -48,6 +48,7 @@ describe('the linear-time pattern matcher', () => {
     ['a{0}b', 'b', true],
     ['(a|ab)(c|bcd)(d*)', 'abcd', true],
     ['x*?y', 'xxy', true],
+    ['a\\;b\\_\\ c', 'a;b_ c', true],
     ['[]a]', ']', false],
   ])('%s against %j → %s', (pattern, input, expected) => {
     if (pattern === '[]a]') {

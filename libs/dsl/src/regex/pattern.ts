@@ -69,7 +69,6 @@ const SPACE: Range[] = [
   [0x3000, 0x3000],
   [0xfeff, 0xfeff],
 ];
-const META = new Set('\\.[]()|*+?{}^$/-'.split('').map((c) => c.codePointAt(0)!));
 
 function complement(ranges: Range[]): Range[] {
   const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
@@ -310,9 +309,8 @@ class Parser {
       case 'u':
         return this.hex(4, at);
       default:
-        if (META.has(c) || c === 0x20 || c === 0x22 || c === 0x27 || c === 0x2c || c === 0x3a || c === 0x3d || c === 0x21 || c === 0x3c || c === 0x3e || c === 0x23 || c === 0x26 || c === 0x7e || c === 0x40 || c === 0x25) {
-          return this.set([[c, c]]);
-        }
+        // any ASCII punctuation (or a space) escaped is itself
+        if (c < 0x80 && !/[A-Za-z0-9]/.test(String.fromCodePoint(c)) && c >= 0x20) return this.set([[c, c]]);
         if (c >= 0x31 && c <= 0x39) throw this.error('backreferences are not supported', at);
         throw this.error(`unknown escape \\${String.fromCodePoint(c)}`, at);
     }
@@ -454,10 +452,23 @@ function charMatches(inst: Extract<Inst, { op: Op.Char }>, c: number): boolean {
 
 /** A compiled pattern. `test` is linear in the input (times the program size), never exponential. */
 export class Pattern {
+  private readonly mark: Int32Array;
+  private generation = 0;
+
   private constructor(
     readonly source: string,
     private readonly prog: Inst[],
-  ) {}
+  ) {
+    this.mark = new Int32Array(prog.length);
+  }
+
+  private nextGeneration(): number {
+    if (this.generation >= 0x7fffffff) {
+      this.mark.fill(0);
+      this.generation = 0;
+    }
+    return ++this.generation;
+  }
 
   static compile(source: string): Pattern {
     if (source.length > MAX_PATTERN_LENGTH) throw new PatternError(`a pattern is limited to ${MAX_PATTERN_LENGTH} characters`, MAX_PATTERN_LENGTH);
@@ -483,11 +494,12 @@ export class Pattern {
     const search = options.mode === 'search';
     const budget = options.budget ?? UNLIMITED;
     const prog = this.prog;
-    const mark = new Int32Array(prog.length).fill(-1);
+    // the visited marks are kept between calls: each closure uses a fresh generation number
+    const mark = this.mark;
     let clist: number[] = [];
     let nlist: number[] = [];
     const stack: number[] = [];
-    let gen = 0;
+    let gen = this.nextGeneration();
 
     // the epsilon closure of `pc` at a position between `prev` and `cur` (-1 = none)
     const add = (list: number[], start: number, prev: number, cur: number): boolean => {
@@ -538,7 +550,7 @@ export class Pattern {
       budget.spend(1);
       const width = cur > 0xffff ? 2 : 1;
       const next = at(i + width);
-      gen++;
+      gen = this.nextGeneration();
       for (const pc of clist) {
         const inst = prog[pc]!;
         if (inst.op === Op.Char && charMatches(inst, cur)) {
