@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { LiveBus, LiveEvent } from '@ampora/platform';
-import { captureLogs, LogCapture } from '@ampora/testing';
+import { captureLogs, eventually, LogCapture, TestAgent } from '@ampora/testing';
 import { createToken, startTestServer, TestServer } from './support/test-server';
 
 /** A configuration whose exact bytes matter: comments, an anchor and alias, odd spacing, unicode, CRLF-free. */
@@ -159,6 +159,39 @@ describe('configurations and versions', () => {
     expect(same).toMatchObject({ identical: true, unified: '', semantic: [] });
     await server.as(viewer).get(`/api/configurations/${id}/versions/compare?from=1&to=9`).expect(404);
     await server.as(viewer).get(`/api/configurations/${id}/versions/compare?from=1`).expect(400);
+  });
+
+  it('checks a version against the components an agent reported it has', async () => {
+    const id = await configuration();
+    await server.as(operator).post(`/api/configurations/${id}/versions`).send({ yaml: YAML }).expect(201);
+    const token = (await server.as().post('/api/bootstrap-tokens').send({ label: 'components' }).expect(201)).body.token;
+    const agent = new TestAgent({ url: `${server.url.replace('http', 'ws')}/v1/opamp`, token, capabilities: 0x1 | 0x4000 });
+    try {
+      await agent.connect();
+      agent.hello({
+        available_components: {
+          hash: Buffer.from('c0ffee', 'hex'),
+          components: {
+            receivers: { sub_component_map: { otlp: {} } },
+            processors: { sub_component_map: { batch: {} } },
+            exporters: { sub_component_map: { otlp: {}, debug: {} } },
+          },
+        },
+      });
+      await agent.next();
+      const agentId = await eventually(async () => {
+        const a = (await server.as().get(`/api/agents?text=${agent.uid.toString('hex').slice(0, 8)}`).expect(200)).body.items[0];
+        return a && (await server.as().get(`/api/agents/${a.id}`).expect(200)).body.availableComponents ? (a.id as string) : undefined;
+      });
+      const res = (await server.as(viewer).get(`/api/configurations/${id}/versions/1/findings?agentId=${agentId}`).expect(200)).body;
+      expect(res.findings).toEqual([
+        expect.objectContaining({ severity: 'Warning', code: 'COMPONENT_UNAVAILABLE', path: 'processors.memory_limiter', message: 'the agent does not report processor memory_limiter among its available components' }),
+      ]);
+      // without an agent: the findings stored with the version
+      expect((await server.as(viewer).get(`/api/configurations/${id}/versions/1/findings`).expect(200)).body.findings).toEqual([]);
+    } finally {
+      await agent.close();
+    }
   });
 
   it('audits every change and announces versions on the live bus', async () => {
