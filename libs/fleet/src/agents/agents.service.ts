@@ -119,14 +119,16 @@ export class AgentsService {
       const [row] = await this.agents.lockForChange(manager, caller.tenantId, [id]);
       if (!row) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${id} was not found`);
       const own = row.assignmentSource === 'direct' || row.assignmentSource === 'rollout';
-      const didChange = own ? await this.assignment.revertToGroup(manager, caller.tenantId, row) : false;
+      const now = own ? await this.assignment.revertToGroup(manager, caller.tenantId, row) : null;
       await this.audit.record(manager, {
         entityType: 'Agent',
         entityId: row.id,
         action: 'AssignmentCleared',
         before: { assignedConfigHash: row.assignedConfigHash, source: row.assignmentSource },
+        after: now ? { assignedConfigHash: now.material?.configHash ?? null, source: now.material ? 'group' : null, versionId: now.material?.versionId ?? null } : { assignedConfigHash: row.assignedConfigHash, source: row.assignmentSource },
         additional: { hadOwnAssignment: own },
       });
+      const didChange = now?.changed ?? false;
       return didChange;
     });
     const agent = await this.get(caller.tenantId, id);

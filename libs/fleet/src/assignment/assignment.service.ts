@@ -145,12 +145,12 @@ export class AssignmentService {
     return locked.filter((a) => a.assignedConfigHash !== version.configHash).map((a) => a.id);
   }
 
-  /** Drops an agent's own assignment: it runs its group's version again (or nothing). Returns whether its config changed. */
-  async revertToGroup(manager: EntityManager, tenantId: string, agent: LockedAgent): Promise<boolean> {
+  /** Drops an agent's own assignment: it runs its group's version again (or nothing). Returns what it is assigned now. */
+  async revertToGroup(manager: EntityManager, tenantId: string, agent: LockedAgent): Promise<{ changed: boolean; material: AssignedMaterial | null }> {
     const group = agent.groupId ? await this.groups.lock(manager, tenantId, agent.groupId, 'share') : null;
     const material = group && !group.deletedAt ? await this.groupMaterial(manager, group) : null;
     await this.agents.setAssignment(manager, tenantId, [agent.id], material, material ? 'group' : null);
-    return (material?.configHash ?? null) !== agent.assignedConfigHash && material !== null;
+    return { changed: material !== null && material.configHash !== agent.assignedConfigHash, material };
   }
 
   /**
