@@ -3,6 +3,8 @@ import { OpenApiTag } from '@ampora/platform';
 /** Every tag of the API, in the order the interactive docs show them. */
 export const OPENAPI_TAGS: OpenApiTag[] = [
   { name: 'agents', description: 'The agent inventory: status, health, effective and assigned configuration' },
+  { name: 'configurations', description: 'Collector configurations and their versions: Draft, Published (immutable), Archived; findings and diffs' },
+  { name: 'groups', description: 'Static and Dynamic (selector) groups of agents, and the configuration version each assigns' },
   { name: 'bootstrap-tokens', description: 'Tokens agents enrol with over OpAMP (Operator)' },
   { name: 'tokens', description: 'Personal access tokens for the REST API (Admin)' },
   { name: 'audit', description: 'The append-only audit log of every change' },

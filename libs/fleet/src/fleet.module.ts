@@ -1,27 +1,73 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { QueueModule } from '@ampora/platform';
 import { AGENT_AUTHENTICATOR, AGENT_STATE_SINK, OpampModule } from '@ampora/opamp';
+import { AgentActionsService } from './agents/agent-actions.service';
 import { AgentAuthenticatorProviders } from './agents/agent-authenticator.providers';
 import { AgentRepository } from './agents/agent.repository';
 import { AgentStateWriter } from './agents/agent-state.writer';
 import { AgentsService } from './agents/agents.service';
 import { AgentEntity } from './agents/entities/agent.entity';
+import { AssignmentService } from './assignment/assignment.service';
+import { FleetDispatchService } from './assignment/fleet-dispatch.service';
 import { BootstrapTokenRepository } from './bootstrap/bootstrap-token.repository';
 import { BootstrapTokenService } from './bootstrap/bootstrap-token.service';
 import { BootstrapTokenEntity } from './bootstrap/entities/bootstrap-token.entity';
+import { ConfigurationVersionRepository } from './configurations/configuration-version.repository';
+import { ConfigurationRepository } from './configurations/configuration.repository';
+import { ConfigurationsService } from './configurations/configurations.service';
+import { ConfigurationVersionEntity } from './configurations/entities/configuration-version.entity';
+import { ConfigurationEntity } from './configurations/entities/configuration.entity';
+import { FLEET_QUEUE } from './fleet.jobs';
+import { FleetTransactions } from './fleet-transactions';
+import { GroupEntity } from './groups/entities/group.entity';
+import { GroupPreviewService } from './groups/group-preview.service';
+import { GroupReconcileTrigger } from './groups/group-reconcile.trigger';
+import { GroupReconciler } from './groups/group-reconciler.service';
+import { GroupRepository } from './groups/group.repository';
+import { GroupsService } from './groups/groups.service';
 
-/** The fleet: agents (inventory, enrolment, state) and, as they land, configurations and groups. */
+/**
+ * The fleet: agents (inventory, enrolment, state), configurations and their versions, groups, and
+ * the assignment of versions to agents. Imported by FleetApiModule (server) and FleetWorkerModule.
+ */
 @Module({
-  imports: [TypeOrmModule.forFeature([AgentEntity, BootstrapTokenEntity]), OpampModule],
+  imports: [TypeOrmModule.forFeature([AgentEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, QueueModule.forFeature(FLEET_QUEUE)],
   providers: [
     AgentRepository,
     AgentStateWriter,
     AgentsService,
+    AgentActionsService,
     BootstrapTokenRepository,
     BootstrapTokenService,
+    ConfigurationRepository,
+    ConfigurationVersionRepository,
+    ConfigurationsService,
+    GroupRepository,
+    GroupsService,
+    GroupPreviewService,
+    GroupReconciler,
+    GroupReconcileTrigger,
+    AssignmentService,
+    FleetDispatchService,
+    FleetTransactions,
     ...AgentAuthenticatorProviders,
     { provide: AGENT_STATE_SINK, useExisting: AgentStateWriter },
   ],
-  exports: [AgentsService, BootstrapTokenService, AgentStateWriter, AGENT_AUTHENTICATOR, AGENT_STATE_SINK],
+  exports: [
+    AgentsService,
+    AgentActionsService,
+    BootstrapTokenService,
+    AgentStateWriter,
+    ConfigurationsService,
+    GroupsService,
+    GroupPreviewService,
+    GroupReconciler,
+    GroupReconcileTrigger,
+    AssignmentService,
+    FleetDispatchService,
+    AGENT_AUTHENTICATOR,
+    AGENT_STATE_SINK,
+  ],
 })
 export class FleetModule {}

@@ -24,6 +24,7 @@ import {
   uidFromString,
   uidToString,
 } from '@ampora/opamp';
+import { AssignmentService } from '../assignment/assignment.service';
 import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
 import { BootstrapTokenService } from '../bootstrap/bootstrap-token.service';
 import { BootstrapTokenEntity } from '../bootstrap/entities/bootstrap-token.entity';
@@ -55,6 +56,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
     private readonly agents: AgentRepository,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
+    private readonly assignment: AssignmentService,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
     bootstrapTokens: BootstrapTokenService,
   ) {
@@ -136,12 +138,17 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
       if (token.expiresAt.getTime() <= Date.now()) return this.refuseAttach('expired', token.tenantId, 'the bootstrap token expired');
       let instanceUid = uid;
       if (request.requestNewUid || (await this.agents.uidTaken(token.tenantId, uid, undefined, manager))) instanceUid = uidToString(newInstanceUid());
+      // the token's group, if still live, with what it assigns its members
+      const placement = await this.assignment.enrolmentPlacement(manager, token.tenantId, token.groupId);
+      if (token.groupId && !placement.groupId) {
+        this.log.warn('Bootstrap token {TokenId} targets group {GroupId}, which no longer exists; the agent joins no group', { TokenId: token.id, GroupId: token.groupId });
+      }
       const agent = await this.agents.insert(manager, {
         tenantId: token.tenantId,
         instanceUid,
         identityKind: 'token',
         bootstrapTokenId: token.id,
-        groupId: token.groupId,
+        ...placement,
         tags: token.labels,
         labels: token.labels,
         capabilities: request.capabilities.toString(),
@@ -155,12 +162,13 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
         entityType: 'BootstrapToken',
         entityId: token.id,
         action: 'Redeemed',
-        additional: { agentId: agent.id, instanceUid, transport: request.transport },
+        additional: { agentId: agent.id, instanceUid, transport: request.transport, groupId: agent.groupId },
       });
       afterCommit(() => {
         this.count('redeemed', token.tenantId);
         this.tokenCache.set(token.tokenHash, { row: { ...token, redeemedAt: at, agentId: agent.id }, at: Date.now() });
-        this.log.info('Agent {AgentId} enrolled with bootstrap token {TokenId}', { AgentId: agent.id, TokenId: token.id, InstanceUid: instanceUid });
+        this.log.info('Agent {AgentId} enrolled with bootstrap token {TokenId}', { AgentId: agent.id, TokenId: token.id, InstanceUid: instanceUid, GroupId: agent.groupId });
+        if (agent.groupId) this.assignment.publishMembership(token.tenantId, [{ agentId: agent.id, from: null, to: agent.groupId }], 'enrolled with a bootstrap token');
       });
       return { ok: true, agent: this.attached(agent, instanceUid !== uid) };
     });

@@ -23,7 +23,7 @@ const COLUMN_TYPES = {
   healthy: 'boolean',
   health: 'jsonb',
   effective_config: 'jsonb',
-  effective_config_hash: 'char',
+  effective_config_hash: 'text',
   remote_config_status: 'varchar',
   remote_config_hash: 'varchar',
   remote_config_error: 'text',

@@ -1,9 +1,52 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Brackets, EntityManager, Repository } from 'typeorm';
+import { Brackets, EntityManager, In, Repository } from 'typeorm';
 import { Page, PageQuery, paginate } from '@ampora/platform';
 import { AgentStatus } from './domain/agent-derivations';
-import { AgentEntity, StoredConfigFiles } from './entities/agent.entity';
+import { AgentEntity, AssignmentSource, StoredConfigFiles } from './entities/agent.entity';
+
+/** What an agent row copies from a configuration version when it is assigned. */
+export interface AssignedMaterial {
+  versionId: string | null;
+  files: StoredConfigFiles;
+  configHash: string;
+  contentHash: string;
+}
+
+/** An agent row locked for a membership or assignment change. */
+export interface LockedAgent {
+  id: string;
+  groupId: string | null;
+  groupPinned: boolean;
+  assignmentSource: AssignmentSource | null;
+  assignedConfigHash: string | null;
+  capabilities: string;
+}
+
+/** What a push needs of an agent. */
+export interface DispatchTarget {
+  id: string;
+  tenantId: string;
+  assignedConfig: StoredConfigFiles | null;
+  assignedConfigHash: string | null;
+  capabilities: string;
+}
+
+/** An agent as a selector sees it. */
+export interface SelectorRow {
+  id: string;
+  labels: Record<string, unknown>;
+  groupId: string | null;
+  groupPinned: boolean;
+}
+
+const OVERRIDES = `a.assignment_source IN ('direct', 'rollout')`;
+
+/** The rows of an `UPDATE ... RETURNING` (TypeORM answers `[rows, rowCount]` for updates). */
+function returned<T>(raw: unknown): T[] {
+  if (Array.isArray(raw) && raw.length === 2 && Array.isArray(raw[0]) && typeof raw[1] === 'number') return raw[0] as T[];
+  return raw as T[];
+}
 
 export interface AgentFilter {
   tenantId: string;
@@ -11,6 +54,10 @@ export interface AgentFilter {
   /** Each entry must match (`labels @> {key: value}`). */
   labels?: Array<{ key: string; value: string }>;
   text?: string;
+  /** Assigned content hash differs from (true) or equals (false) the effective one; unknown is neither. */
+  drift?: boolean;
+  /** Members of this group, or `none` for agents in no group. */
+  groupId?: string | 'none';
   /** The heartbeat window that separates connected from stale. */
   staleAfterSeconds: number;
 }
@@ -31,6 +78,11 @@ export class AgentRepository {
     return this.r(manager).findOne({ where: { tenantId, id } });
   }
 
+  findManyInTenant(tenantId: string, ids: string[]): Promise<AgentEntity[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.repo.find({ where: { tenantId, id: In(ids) } });
+  }
+
   async uidTaken(tenantId: string, instanceUid: string, exceptAgentId: string | undefined, manager?: EntityManager): Promise<boolean> {
     const row = await this.r(manager).findOne({ where: { tenantId, instanceUid }, select: { id: true } });
     return Boolean(row && row.id !== exceptAgentId);
@@ -45,11 +97,136 @@ export class AgentRepository {
     await this.repo.update({ id }, { instanceUid });
   }
 
-  async setAssignedConfig(manager: EntityManager, id: string, assigned: { files: StoredConfigFiles; hash: string; contentHash: string; at: Date }): Promise<void> {
-    await manager.getRepository(AgentEntity).update(
-      { id },
-      { assignedConfig: assigned.files, assignedConfigHash: assigned.hash, assignedContentHash: assigned.contentHash, assignedAt: assigned.at, failedConfigHash: null },
+  /** Ids of `ids` that exist in the tenant. */
+  async existing(tenantId: string, ids: string[], manager?: EntityManager): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows: Array<{ id: string }> = await (manager ?? this.repo.manager).query(`SELECT id FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [tenantId, ids]);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Locks agent rows for a membership or assignment change, in id order (no deadlocks). */
+  async lockForChange(manager: EntityManager, tenantId: string, ids: string[]): Promise<LockedAgent[]> {
+    if (ids.length === 0) return [];
+    const rows: Array<Record<string, unknown>> = await manager.query(
+      `SELECT id, group_id, group_pinned, assignment_source, assigned_config_hash, capabilities FROM agents
+       WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
+      [tenantId, ids],
     );
+    return rows.map((r) => ({
+      id: r.id as string,
+      groupId: (r.group_id as string | null) ?? null,
+      groupPinned: r.group_pinned as boolean,
+      assignmentSource: (r.assignment_source as AssignmentSource | null) ?? null,
+      assignedConfigHash: (r.assigned_config_hash as string | null) ?? null,
+      capabilities: String(r.capabilities),
+    }));
+  }
+
+  /** Locks the members of a group, in id order (rows that left it meanwhile are not returned). */
+  async lockMembers(manager: EntityManager, tenantId: string, groupId: string): Promise<LockedAgent[]> {
+    const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM agents WHERE tenant_id = $1 AND group_id = $2 ORDER BY id FOR UPDATE`, [tenantId, groupId]);
+    return (await this.lockForChange(manager, tenantId, rows.map((r) => r.id))).filter((a) => a.groupId === groupId);
+  }
+
+  /**
+   * Puts agents into `groupId` (or no group) and materialises the group's version on those whose
+   * assignment comes from their group; direct and rollout assignments are kept. Returns each agent's
+   * assigned config hash afterwards. Callers lock the agents and the group first.
+   */
+  async placeInGroup(
+    manager: EntityManager,
+    tenantId: string,
+    ids: string[],
+    target: { groupId: string | null; pinned: boolean; material: AssignedMaterial | null },
+  ): Promise<Map<string, string | null>> {
+    if (ids.length === 0) return new Map();
+    const m = target.material;
+    const rows = returned<{ id: string; assigned_config_hash: string | null }>(
+      await manager.query(
+      `UPDATE agents a SET
+         group_id = $3::uuid,
+         group_pinned = $4::boolean,
+         assignment_source = CASE WHEN ${OVERRIDES} THEN a.assignment_source WHEN $7::char(64) IS NULL THEN NULL ELSE 'group' END,
+         assigned_version_id = CASE WHEN ${OVERRIDES} THEN a.assigned_version_id ELSE $5::uuid END,
+         assigned_config = CASE WHEN ${OVERRIDES} THEN a.assigned_config ELSE $6::jsonb END,
+         assigned_config_hash = CASE WHEN ${OVERRIDES} THEN a.assigned_config_hash ELSE $7::char(64) END,
+         assigned_content_hash = CASE WHEN ${OVERRIDES} THEN a.assigned_content_hash ELSE $8::char(64) END,
+         assigned_at = CASE WHEN ${OVERRIDES} OR a.assigned_config_hash IS NOT DISTINCT FROM $7::char(64) THEN a.assigned_at ELSE now() END,
+         failed_config_hash = CASE WHEN ${OVERRIDES} OR a.assigned_config_hash IS NOT DISTINCT FROM $7::char(64) THEN a.failed_config_hash ELSE NULL END,
+         updated_at = now()
+       WHERE a.tenant_id = $1 AND a.id = ANY($2::uuid[])
+       RETURNING a.id, a.assigned_config_hash`,
+      [tenantId, ids, target.groupId, target.pinned, m?.versionId ?? null, m ? JSON.stringify(m.files) : null, m?.configHash ?? null, m?.contentHash ?? null],
+      ),
+    );
+    return new Map(rows.map((r) => [r.id, r.assigned_config_hash]));
+  }
+
+  /**
+   * Materialises a group's (new) version on its members whose assignment comes from the group.
+   * Returns the agents whose assigned config changed. Callers hold the group's row lock.
+   */
+  async applyGroupVersion(manager: EntityManager, tenantId: string, groupId: string, material: AssignedMaterial | null): Promise<string[]> {
+    const m = material;
+    const rows = returned<{ id: string }>(
+      await manager.query(
+      `UPDATE agents a SET
+         assignment_source = CASE WHEN $6::char(64) IS NULL THEN NULL ELSE 'group' END,
+         assigned_version_id = $3::uuid, assigned_config = $4::jsonb, assigned_config_hash = $6::char(64), assigned_content_hash = $5::char(64),
+         assigned_at = now(), failed_config_hash = NULL, updated_at = now()
+       WHERE a.tenant_id = $1 AND a.group_id = $2 AND (a.assignment_source IS NULL OR a.assignment_source = 'group')
+         AND (a.assigned_version_id IS DISTINCT FROM $3::uuid OR a.assigned_config_hash IS DISTINCT FROM $6::char(64))
+       RETURNING a.id`,
+      [tenantId, groupId, m?.versionId ?? null, m ? JSON.stringify(m.files) : null, m?.contentHash ?? null, m?.configHash ?? null],
+      ),
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Sets the assignment of agents outright (direct, rollout, or back to their group's). */
+  async setAssignment(manager: EntityManager, tenantId: string, ids: string[], material: AssignedMaterial | null, source: AssignmentSource | null): Promise<void> {
+    if (ids.length === 0) return;
+    const m = material;
+    await manager.query(
+      `UPDATE agents SET assignment_source = $3, assigned_version_id = $4::uuid, assigned_config = $5::jsonb, assigned_config_hash = $6::char(64),
+         assigned_content_hash = $7::char(64),
+         assigned_at = CASE WHEN assigned_config_hash IS NOT DISTINCT FROM $6::char(64) THEN assigned_at ELSE now() END,
+         failed_config_hash = NULL, updated_at = now()
+       WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+      [tenantId, ids, m ? source : null, m?.versionId ?? null, m ? JSON.stringify(m.files) : null, m?.configHash ?? null, m?.contentHash ?? null],
+    );
+  }
+
+  /** What pushes need, for up to a few thousand agents. */
+  async dispatchTargets(ids: string[]): Promise<DispatchTarget[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.repo.find({ where: { id: In(ids) }, select: { id: true, tenantId: true, assignedConfig: true, assignedConfigHash: true, capabilities: true } });
+    return rows.map((r) => ({ id: r.id, tenantId: r.tenantId, assignedConfig: r.assignedConfig, assignedConfigHash: r.assignedConfigHash, capabilities: r.capabilities }));
+  }
+
+  /** Last reported capabilities (decimal text) of each agent. */
+  async capabilitiesOf(ids: string[]): Promise<Array<{ id: string; capabilities: string }>> {
+    if (ids.length === 0) return [];
+    const rows: Array<{ id: string; capabilities: string }> = await this.repo.query(`SELECT id, capabilities::text AS capabilities FROM agents WHERE id = ANY($1::uuid[])`, [ids]);
+    return rows;
+  }
+
+  /** A page of agents for selector evaluation, in id order (`unpinnedOnly` for the reconciler). */
+  async selectorPage(tenantId: string, afterId: string | null, limit: number, unpinnedOnly: boolean): Promise<SelectorRow[]> {
+    const rows: Array<{ id: string; labels: Record<string, unknown>; group_id: string | null; group_pinned: boolean }> = await this.repo.query(
+      `SELECT id, labels, group_id, group_pinned FROM agents
+       WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ${unpinnedOnly ? 'AND NOT group_pinned' : ''}
+       ORDER BY id LIMIT $3`,
+      [tenantId, afterId, limit],
+    );
+    return rows.map((r) => ({ id: r.id, labels: r.labels ?? {}, groupId: r.group_id, groupPinned: r.group_pinned }));
+  }
+
+  /** Of `ids`, those still in no group (restoring a group takes back only those). */
+  async ungrouped(manager: EntityManager, tenantId: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND group_id IS NULL`, [tenantId, ids]);
+    return rows.map((r) => r.id);
   }
 
   list(filter: AgentFilter, page: PageQuery): Promise<Page<AgentEntity>> {
@@ -58,6 +235,10 @@ export class AgentRepository {
     if (filter.status === 'disconnected') qb.andWhere('a.connected = false');
     if (filter.status === 'connected') qb.andWhere('a.connected = true AND a.lastSeenAt >= :cutoff', { cutoff });
     if (filter.status === 'stale') qb.andWhere('a.connected = true AND (a.lastSeenAt IS NULL OR a.lastSeenAt < :cutoff)', { cutoff });
+    if (filter.drift === true) qb.andWhere('a.assignedContentHash IS NOT NULL AND a.effectiveConfigHash IS NOT NULL AND a.assignedContentHash <> a.effectiveConfigHash');
+    if (filter.drift === false) qb.andWhere('a.assignedContentHash IS NOT NULL AND a.assignedContentHash = a.effectiveConfigHash');
+    if (filter.groupId === 'none') qb.andWhere('a.groupId IS NULL');
+    else if (filter.groupId) qb.andWhere('a.groupId = :groupId', { groupId: filter.groupId });
     filter.labels?.forEach((l, i) => qb.andWhere(`a.labels @> CAST(:label${i} AS jsonb)`, { [`label${i}`]: JSON.stringify({ [l.key]: l.value }) }));
     if (filter.text) {
       const like = `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

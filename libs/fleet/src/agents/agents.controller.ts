@@ -1,7 +1,8 @@
-import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
 import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal, Role } from '@ampora/platform';
+import { AgentActionsService } from './agent-actions.service';
 import { AgentsService } from './agents.service';
 import {
   AgentDetailDto,
@@ -9,7 +10,16 @@ import {
   AgentPageDto,
   AssignConfigDto,
   AssignResultDto,
+  BulkDisconnectDto,
+  BulkDispatchResultDto,
+  BulkForcePushDto,
+  BulkMoveDto,
+  BulkMoveResultDto,
+  ClearAssignmentResultDto,
   DisconnectResultDto,
+  DriftDto,
+  MoveAgentDto,
+  MoveResultDto,
   toAgentDetail,
   toAgentSummary,
 } from './dto/agent.dto';
@@ -17,25 +27,70 @@ import {
 @ApiTags('agents')
 @Controller('api/agents')
 export class AgentsController {
-  constructor(private readonly agents: AgentsService) {}
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly actions: AgentActionsService,
+  ) {}
 
   @Get()
   @MinRole(Role.Viewer)
-  @ApiOperation({ operationId: 'listAgents', summary: 'The agent inventory (filters: status, label key=value, text)' })
+  @ApiOperation({ operationId: 'listAgents', summary: 'The agent inventory (filters: status, label key=value, text, drift, groupId)' })
   @ApiProblems(400)
   @ZodResponse({ status: 200, type: AgentPageDto })
   async list(@CurrentPrincipal() p: Principal, @Query() q: AgentListQueryDto) {
-    const page = await this.agents.list(p.tenantId, { status: q.status, labels: q.label, text: q.text }, q);
+    const page = await this.agents.list(p.tenantId, { status: q.status, labels: q.label, text: q.text, drift: q.drift, groupId: q.groupId }, q);
     return mapPage(page, (a) => toAgentSummary(a, this.agents.staleAfterSeconds));
+  }
+
+  // bulk routes come before the `:id` ones so that "bulk" is never taken for an agent id
+  @Post('bulk/move')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'bulkMoveAgents', summary: 'Move up to 10,000 agents into a Static group (or out of any), in one audit event' })
+  @ApiProblems(400, 404, 409, 422)
+  @ZodResponse({ status: 200, type: BulkMoveResultDto })
+  bulkMove(@CurrentPrincipal() p: Principal, @Body() body: BulkMoveDto) {
+    return this.actions.bulkMove(p, body.agentIds, body.groupId);
+  }
+
+  @Post('bulk/force-push')
+  @HttpCode(202)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'bulkForcePushAgents', summary: 'Re-send the assigned config to up to 5,000 agents, paced by the worker' })
+  @ApiProblems(400, 422)
+  @ZodResponse({ status: 202, type: BulkDispatchResultDto })
+  bulkForcePush(@CurrentPrincipal() p: Principal, @Body() body: BulkForcePushDto) {
+    return this.actions.bulkForcePush(p, body.agentIds);
+  }
+
+  @Post('bulk/disconnect')
+  @HttpCode(202)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'bulkDisconnectAgents', summary: 'Close the live sessions of up to 10,000 agents (they reconnect), paced by the worker' })
+  @ApiProblems(400, 422)
+  @ZodResponse({ status: 202, type: BulkDispatchResultDto })
+  bulkDisconnect(@CurrentPrincipal() p: Principal, @Body() body: BulkDisconnectDto) {
+    return this.actions.bulkDisconnect(p, body.agentIds);
   }
 
   @Get(':id')
   @MinRole(Role.Viewer)
-  @ApiOperation({ operationId: 'getAgent', summary: 'One agent: capabilities, health, effective and assigned config, remote config status' })
+  @ApiOperation({ operationId: 'getAgent', summary: 'One agent: capabilities, health, group, assignment, effective and assigned config, remote config status' })
   @ApiProblems(400, 404)
   @ZodResponse({ status: 200, type: AgentDetailDto })
   async get(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
-    return toAgentDetail(await this.agents.get(p.tenantId, id), this.agents.staleAfterSeconds);
+    const agent = await this.agents.get(p.tenantId, id);
+    return toAgentDetail(agent, this.agents.staleAfterSeconds, await this.agents.assignmentOf(agent));
+  }
+
+  @Get(':id/drift')
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'getAgentDrift', summary: 'Assigned vs effective config: drift, unified and semantic diffs' })
+  @ApiProblems(400, 404)
+  @ZodResponse({ status: 200, type: DriftDto })
+  async drift(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    const { agent, ...diff } = await this.agents.drift(p.tenantId, id);
+    return { ...diff, agentId: agent.id, assignedHash: agent.assignedContentHash, effectiveHash: agent.effectiveConfigHash, assignment: await this.agents.assignmentOf(agent) };
   }
 
   @Post(':id/disconnect')
@@ -49,10 +104,30 @@ export class AgentsController {
 
   @Post(':id/assign')
   @MinRole(Role.Operator)
-  @ApiOperation({ operationId: 'assignAgentConfig', summary: 'Assign a configuration to one agent and push it' })
-  @ApiProblems(400, 404, 422)
+  @ApiOperation({ operationId: 'assignAgentConfig', summary: 'Assign a configuration to one agent ({ yaml } or a Published { configurationId, version }) and push it' })
+  @ApiProblems(400, 404, 409, 422)
   @ZodResponse({ status: 200, type: AssignResultDto })
   assign(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Body() body: AssignConfigDto) {
-    return this.agents.assignYaml(p, id, body.yaml);
+    if (body.yaml !== undefined) return this.agents.assignYaml(p, id, body.yaml);
+    return this.agents.assignVersion(p, id, { configurationId: body.configurationId!, version: body.version! });
+  }
+
+  @Delete(':id/assignment')
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'clearAgentAssignment', summary: 'Drop the agent\'s own assignment: it runs its group\'s version again' })
+  @ApiProblems(400, 404)
+  @ZodResponse({ status: 200, type: ClearAssignmentResultDto })
+  clearAssignment(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    return this.agents.clearAssignment(p, id);
+  }
+
+  @Post(':id/move')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'moveAgent', summary: 'Move the agent into a Static group, or out of any group (atomic)' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: MoveResultDto })
+  move(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Body() body: MoveAgentDto) {
+    return this.actions.move(p, id, body.groupId);
   }
 }

@@ -1,25 +1,33 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { parseDocument } from 'yaml';
-import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
-import { AGENT_DISPATCHER, AgentDispatcher, configContentHash, ConfigFiles, desiredConfig, DispatchOutcome } from '@ampora/opamp';
+import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, Page, PageQuery, Principal } from '@ampora/platform';
+import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
+import { AssignmentService } from '../assignment/assignment.service';
+import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
+import { ConfigDiff, configDiff } from '../configurations/domain/config-diff';
+import { yamlConfig } from '../configurations/domain/config-files';
+import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { AgentFilter, AgentRepository } from './agent.repository';
 import { AgentStatus } from './domain/agent-derivations';
-import { toStoredFiles } from './domain/stored-config';
+import { fromStoredFiles } from './domain/stored-config';
+import { AgentAssignment } from './dto/agent.dto';
 import { AgentEntity } from './entities/agent.entity';
 
-/** The content type and file name under which a single YAML config is sent to agents. */
-export const YAML_CONTENT_TYPE = 'text/yaml';
-export const CONFIG_FILE_KEY = '';
+export { YAML_CONTENT_TYPE, CONFIG_FILE_KEY } from '../configurations/domain/config-files';
 
-/** The agent inventory as operators see it, and the first operator actions on agents. */
+export type AgentListFilter = Pick<AgentFilter, 'status' | 'labels' | 'text' | 'drift' | 'groupId'>;
+
+/** The agent inventory as operators see it, and what they assign to one agent. */
 @Injectable()
 export class AgentsService {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentsService');
 
   constructor(
     private readonly agents: AgentRepository,
-    private readonly tx: TransactionRunner,
+    private readonly versions: ConfigurationVersionRepository,
+    private readonly assignment: AssignmentService,
+    private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
     @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
@@ -29,7 +37,7 @@ export class AgentsService {
     return this.config.opamp.heartbeatWindowSeconds;
   }
 
-  list(tenantId: string, filter: { status?: AgentStatus; labels?: AgentFilter['labels']; text?: string }, page: PageQuery): Promise<Page<AgentEntity>> {
+  list(tenantId: string, filter: AgentListFilter, page: PageQuery): Promise<Page<AgentEntity>> {
     return this.agents.list({ tenantId, ...filter, staleAfterSeconds: this.staleAfterSeconds }, page);
   }
 
@@ -37,6 +45,13 @@ export class AgentsService {
     const agent = await this.agents.findInTenant(tenantId, id);
     if (!agent) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${id} was not found`);
     return agent;
+  }
+
+  /** Where the agent's assigned config comes from (configuration and version number when versioned). */
+  async assignmentOf(agent: AgentEntity): Promise<AgentAssignment | null> {
+    if (!agent.assignmentSource) return null;
+    const v = agent.assignedVersionId ? (await this.versions.describe([agent.assignedVersionId])).get(agent.assignedVersionId) : undefined;
+    return { source: agent.assignmentSource, versionId: agent.assignedVersionId, configurationId: v?.configurationId ?? null, version: v?.number ?? null };
   }
 
   /** Closes the agent's live session so it reconnects. */
@@ -51,30 +66,91 @@ export class AgentsService {
    * Assigns a YAML config to one agent and pushes it. The text is kept byte-for-byte; it must parse as
    * YAML. An agent without AcceptsRemoteConfig keeps the assignment and is reported as `cap_mismatch`.
    */
-  async assignYaml(caller: Principal, id: string, yaml: string): Promise<{ agentId: string; configHash: string; delivery: DispatchOutcome }> {
+  async assignYaml(caller: Principal, id: string, yaml: string): Promise<{ agentId: string; versionId: null; configHash: string; delivery: DispatchOutcome }> {
     const doc = parseDocument(yaml, { prettyErrors: false });
     if (doc.errors.length) {
       throw new FleetException(FleetErrorCode.INVALID_CONFIG, 'The configuration is not valid YAML', {
         errors: doc.errors.map((e) => ({ field: 'yaml', message: `${e.message}${e.linePos ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : ''}` })),
       });
     }
-    const files: ConfigFiles = { [CONFIG_FILE_KEY]: { body: Buffer.from(yaml, 'utf8'), contentType: YAML_CONTENT_TYPE } };
-    const desired = desiredConfig(files);
+    const config = yamlConfig(yaml);
     const agent = await this.tx.run(async ({ manager }) => {
-      const row = await this.agents.findInTenant(caller.tenantId, id, manager);
+      const [row] = await this.agents.lockForChange(manager, caller.tenantId, [id]);
       if (!row) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${id} was not found`);
-      await this.agents.setAssignedConfig(manager, row.id, { files: toStoredFiles(files), hash: desired.hash, contentHash: configContentHash(files), at: new Date() });
+      await this.agents.setAssignment(manager, caller.tenantId, [row.id], { versionId: null, files: config.stored, configHash: config.configHash, contentHash: config.contentHash }, 'direct');
       await this.audit.record(manager, {
         entityType: 'Agent',
         entityId: row.id,
         action: 'ConfigAssigned',
-        before: { assignedConfigHash: row.assignedConfigHash },
-        after: { assignedConfigHash: desired.hash },
+        before: { assignedConfigHash: row.assignedConfigHash, source: row.assignmentSource },
+        after: { assignedConfigHash: config.configHash, source: 'direct', versionId: null },
       });
       return row;
     });
-    const delivery = await this.dispatcher.pushRemoteConfig({ agentId: agent.id, tenantId: agent.tenantId }, desired, { force: true });
-    this.log.info('Assigned config {ConfigHash} to agent {AgentId}: {Delivery}', { ConfigHash: desired.hash, AgentId: agent.id, Delivery: delivery });
-    return { agentId: agent.id, configHash: desired.hash, delivery };
+    const delivery = await this.dispatcher.pushRemoteConfig({ agentId: agent.id, tenantId: caller.tenantId }, { files: config.files, hash: config.configHash }, { force: true });
+    this.log.info('Assigned config {ConfigHash} to agent {AgentId}: {Delivery}', { ConfigHash: config.configHash, AgentId: agent.id, Delivery: delivery });
+    return { agentId: agent.id, versionId: null, configHash: config.configHash, delivery };
+  }
+
+  /** Assigns a Published version to one agent directly (it wins over its group's) and pushes it. */
+  async assignVersion(caller: Principal, id: string, ref: { configurationId: string; version: number }): Promise<{ agentId: string; versionId: string; configHash: string; delivery: DispatchOutcome }> {
+    const version = await this.tx.run(async ({ manager }) => {
+      const [row] = await this.agents.lockForChange(manager, caller.tenantId, [id]);
+      if (!row) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${id} was not found`);
+      const v = await this.assignment.publishedVersion(manager, caller.tenantId, ref.configurationId, ref.version);
+      await this.assignment.assignVersion(manager, caller.tenantId, [row.id], v, 'direct');
+      await this.audit.record(manager, {
+        entityType: 'Agent',
+        entityId: row.id,
+        action: 'ConfigAssigned',
+        before: { assignedConfigHash: row.assignedConfigHash, source: row.assignmentSource },
+        after: { assignedConfigHash: v.configHash, source: 'direct', versionId: v.id, configurationId: v.configurationId, version: v.number },
+      });
+      return v;
+    });
+    const delivery = await this.dispatcher.pushRemoteConfig({ agentId: id, tenantId: caller.tenantId }, { files: fromStoredFiles(version.files), hash: version.configHash }, { force: true });
+    this.log.info('Assigned version {VersionId} to agent {AgentId}: {Delivery}', { VersionId: version.id, AgentId: id, Delivery: delivery });
+    return { agentId: id, versionId: version.id, configHash: version.configHash, delivery };
+  }
+
+  /** Drops the agent's own assignment: it runs its group's version again (pushed when that differs). */
+  async clearAssignment(caller: Principal, id: string): Promise<{ agentId: string; assignment: AgentAssignment | null; configHash: string | null; delivery: DispatchOutcome | null }> {
+    const changed = await this.tx.run(async ({ manager }) => {
+      const [row] = await this.agents.lockForChange(manager, caller.tenantId, [id]);
+      if (!row) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${id} was not found`);
+      const own = row.assignmentSource === 'direct' || row.assignmentSource === 'rollout';
+      const now = own ? await this.assignment.revertToGroup(manager, caller.tenantId, row) : null;
+      await this.audit.record(manager, {
+        entityType: 'Agent',
+        entityId: row.id,
+        action: 'AssignmentCleared',
+        before: { assignedConfigHash: row.assignedConfigHash, source: row.assignmentSource },
+        after: now ? { assignedConfigHash: now.material?.configHash ?? null, source: now.material ? 'group' : null, versionId: now.material?.versionId ?? null } : { assignedConfigHash: row.assignedConfigHash, source: row.assignmentSource },
+        additional: { hadOwnAssignment: own },
+      });
+      const didChange = now?.changed ?? false;
+      return didChange;
+    });
+    const agent = await this.get(caller.tenantId, id);
+    let delivery: DispatchOutcome | null = null;
+    if (changed && agent.assignedConfig && agent.assignedConfigHash) {
+      delivery = await this.dispatcher.pushRemoteConfig({ agentId: id, tenantId: caller.tenantId }, { files: fromStoredFiles(agent.assignedConfig), hash: agent.assignedConfigHash }, {});
+    }
+    return { agentId: id, assignment: await this.assignmentOf(agent), configHash: agent.assignedConfigHash, delivery };
+  }
+
+  /** Assigned vs effective config: drift flag, unified and semantic diffs. */
+  async drift(tenantId: string, id: string): Promise<ConfigDiff & { agent: AgentEntity; drift: boolean | null }> {
+    const agent = await this.get(tenantId, id);
+    const text = (files: AgentEntity['assignedConfig']) =>
+      Object.entries(files ?? {})
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([, f]) => Buffer.from(f.body, 'base64').toString('utf8'))
+        .join('\n');
+    const assigned = text(agent.assignedConfig);
+    const effective = text(agent.effectiveConfig);
+    const drift = agent.assignedContentHash && agent.effectiveConfigHash ? agent.assignedContentHash !== agent.effectiveConfigHash : null;
+    const diff = agent.assignedConfig && agent.effectiveConfig ? configDiff(assigned, effective, { from: 'assigned', to: 'effective' }) : { identical: false, unified: '', semantic: null };
+    return { ...diff, identical: drift === false, agent, drift };
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService, createLogger, hashToken, mintToken, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
+import { GroupRepository } from '../groups/group.repository';
 import { BootstrapTokenRepository } from './bootstrap-token.repository';
 import { BOOTSTRAP_TTL_MINUTES, toBootstrapTokenResponse } from './dto/bootstrap-token.dto';
 import { BootstrapTokenEntity } from './entities/bootstrap-token.entity';
@@ -13,6 +14,7 @@ export class BootstrapTokenService {
 
   constructor(
     private readonly tokens: BootstrapTokenRepository,
+    private readonly groups: GroupRepository,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
   ) {}
@@ -29,6 +31,10 @@ export class BootstrapTokenService {
     const plaintext = mintToken('amp-bs');
     const ttl = input.ttlMinutes ?? BOOTSTRAP_TTL_MINUTES.default;
     const token = await this.tx.run(async ({ manager }) => {
+      if (input.groupId) {
+        const group = await this.groups.lock(manager, caller.tenantId, input.groupId, 'share');
+        if (!group || group.deletedAt) throw new FleetException(FleetErrorCode.GROUP_NOT_FOUND, `Group ${input.groupId} was not found`);
+      }
       const row = await this.tokens.insert(manager, {
         tenantId: caller.tenantId,
         label: input.label,

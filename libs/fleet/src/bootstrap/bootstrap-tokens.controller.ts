@@ -19,7 +19,7 @@ export class BootstrapTokensController {
 
   @Post()
   @ApiOperation({ operationId: 'createBootstrapToken', summary: 'Issue a bootstrap token for enrolling agents (shown once)' })
-  @ApiProblems(400)
+  @ApiProblems(400, 404)
   @ZodResponse({ status: 201, type: CreatedBootstrapTokenDto })
   async create(@CurrentPrincipal() p: Principal, @Body() body: CreateBootstrapTokenDto) {
     const { token, plaintext } = await this.tokens.issue(p, body);

@@ -197,7 +197,9 @@ export class OpampCore implements OnApplicationBootstrap {
     if (message.packageStatuses) report.packageStatuses = toJson(PackageStatusesSchema, message.packageStatuses) as AgentReport['packageStatuses'];
     if (message.availableComponents) {
       if (Object.keys(message.availableComponents.components).length > 0) {
-        report.availableComponents = { hash: toHex(message.availableComponents.hash), components: Object.keys(message.availableComponents.components).sort() };
+        const components = message.availableComponents.components;
+        const subComponents = Object.fromEntries(Object.entries(components).map(([k, d]) => [k, Object.keys(d.subComponentMap).sort()]));
+        report.availableComponents = { hash: toHex(message.availableComponents.hash), components: Object.keys(components).sort(), subComponents };
       } else if (message.availableComponents.hash.length > 0) {
         // the handshake sends only the hash first; we keep no catalogue per hash yet, so ask for it
         flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportAvailableComponents);

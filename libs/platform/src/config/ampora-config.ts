@@ -71,6 +71,14 @@ export interface AmporaConfig {
     replayEvents: number;
     replaySeconds: number;
   };
+  fleet: {
+    /** How often the worker re-evaluates dynamic group membership. */
+    reconcileIntervalSeconds: number;
+    /** Agents per second reached by paced pushes (bulk force-push, large assignments, bulk disconnect). */
+    dispatchRatePerSecond: number;
+    /** Assignments reaching at most this many agents push at once; more are paced by the worker. */
+    inlinePushMax: number;
+  };
   pki: {
     provider: SigningProviderKind;
     caCommonName: string;
@@ -211,6 +219,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       subscriberBuffer: r.int('AMPORA_LIVE_SUBSCRIBER_BUFFER', 1000, 1, 1000000),
       replayEvents: r.int('AMPORA_LIVE_REPLAY_EVENTS', 1000, 0, 1000000),
       replaySeconds: r.int('AMPORA_LIVE_REPLAY_SECONDS', 300, 0, 86400),
+    },
+    fleet: {
+      reconcileIntervalSeconds: r.int('AMPORA_FLEET_RECONCILE_INTERVAL_SECONDS', 30, 1, 3600),
+      dispatchRatePerSecond: r.int('AMPORA_FLEET_DISPATCH_RATE', 100, 1, 10000),
+      inlinePushMax: r.int('AMPORA_FLEET_INLINE_PUSH_MAX', 100, 0, 5000),
     },
     pki: {
       provider,

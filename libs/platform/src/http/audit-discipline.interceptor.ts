@@ -1,4 +1,4 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { Observable, tap } from 'rxjs';
@@ -7,6 +7,16 @@ import { RequestContext } from '../context/request-context';
 import { createLogger } from '../logging/logger';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export const READ_ONLY_ROUTE_KEY = 'ampora:read-only-route';
+
+/**
+ * Marks a POST that changes nothing (a query whose input is a body, like a selector preview): the
+ * audit discipline expects no event from it.
+ */
+export function ReadOnlyRoute(): MethodDecorator {
+  return SetMetadata(READ_ONLY_ROUTE_KEY, true);
+}
 
 /**
  * Every successful mutating operator route writes exactly one audit event. This interceptor checks
@@ -23,6 +33,7 @@ export class AuditDisciplineInterceptor implements NestInterceptor {
     const req = ctx.switchToHttp().getRequest<Request>();
     const guarded = this.reflector.getAllAndOverride(MIN_ROLE_KEY, [ctx.getHandler(), ctx.getClass()]);
     if (!MUTATING.has(req.method) || !guarded) return next.handle();
+    if (this.reflector.getAllAndOverride<boolean>(READ_ONLY_ROUTE_KEY, [ctx.getHandler(), ctx.getClass()])) return next.handle();
     return next.handle().pipe(
       tap(() => {
         const writes = RequestContext.current()?.auditWrites ?? 0;

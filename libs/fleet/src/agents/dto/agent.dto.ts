@@ -2,6 +2,8 @@ import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { PageQuerySchema, pageSchema } from '@ampora/platform';
 import { capabilityNames, DISPATCH_OUTCOMES } from '@ampora/opamp';
+import { DispatchReportSchema } from '../../assignment/dto/dispatch-report.dto';
+import { DiffSchema } from '../../configurations/dto/configuration.dto';
 import { agentStatus } from '../domain/agent-derivations';
 import { AgentEntity, StoredConfigFiles } from '../entities/agent.entity';
 
@@ -18,6 +20,12 @@ export const AgentListQuerySchema = PageQuerySchema.extend({
     .optional()
     .describe('key=value; repeat for several (all must match)'),
   text: z.string().min(1).max(200).optional().describe('Matches name, type, instance uid and labels'),
+  drift: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('true: the assigned config differs from the effective one; false: they are equal (agents where either is unknown match neither)'),
+  groupId: z.union([z.uuid(), z.literal('none')]).optional().describe('Members of this group, or none for agents in no group'),
 });
 export class AgentListQueryDto extends createZodDto(AgentListQuerySchema) {}
 
@@ -44,8 +52,20 @@ export class AgentPageDto extends createZodDto(pageSchema(AgentSummarySchema)) {
 
 const ConfigFileSchema = z.object({ name: z.string(), contentType: z.string(), body: z.string().describe('UTF-8 text of the file') });
 
+export const AgentAssignmentSchema = z
+  .object({
+    source: z.enum(['direct', 'rollout', 'group']).describe('Set on the agent directly, by a rollout, or through its group'),
+    versionId: z.uuid().nullable().describe('null for a raw { yaml } assignment'),
+    configurationId: z.uuid().nullable(),
+    version: z.number().int().nullable(),
+  })
+  .meta({ id: 'AgentAssignment' });
+export type AgentAssignment = z.infer<typeof AgentAssignmentSchema>;
+
 export const AgentDetailSchema = AgentSummarySchema.extend({
   tenantId: z.uuid(),
+  groupPinned: z.boolean().describe('Placed by an operator or a bootstrap token (dynamic selectors do not move it)'),
+  assignment: AgentAssignmentSchema.nullable(),
   identifyingAttributes: z.record(z.string(), z.unknown()),
   nonIdentifyingAttributes: z.record(z.string(), z.unknown()),
   tags: z.record(z.string(), z.string()),
@@ -68,12 +88,26 @@ export const AgentDetailSchema = AgentSummarySchema.extend({
 export class AgentDetailDto extends createZodDto(AgentDetailSchema) {}
 
 export const AssignConfigSchema = z
-  .object({ yaml: z.string().min(1).describe('The collector configuration, sent byte-for-byte as given') })
-  .strict();
+  .object({
+    yaml: z.string().min(1).optional().describe('A collector configuration, sent byte-for-byte as given (unversioned)'),
+    configurationId: z.uuid().optional().describe('With version: a Published configuration version'),
+    version: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const byVersion = v.configurationId !== undefined || v.version !== undefined;
+    if (v.yaml !== undefined && byVersion) ctx.addIssue({ code: 'custom', message: 'send either yaml or configurationId and version, not both', path: ['yaml'] });
+    else if (v.yaml === undefined && !byVersion) ctx.addIssue({ code: 'custom', message: 'send yaml, or configurationId and version', path: ['yaml'] });
+    else if (byVersion && (v.configurationId === undefined || v.version === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'configurationId and version go together', path: [v.configurationId === undefined ? 'configurationId' : 'version'] });
+    }
+  })
+  .describe('Either { yaml } or { configurationId, version }');
 export class AssignConfigDto extends createZodDto(AssignConfigSchema) {}
 
 export const AssignResultSchema = z.object({
   agentId: z.uuid(),
+  versionId: z.uuid().nullable().describe('The assigned configuration version (null for a raw { yaml } assignment)'),
   configHash: z.string().describe('config_hash sent to the agent (hex)'),
   delivery: z
     .enum(DISPATCH_OUTCOMES)
@@ -84,6 +118,58 @@ export const AssignResultSchema = z.object({
 export class AssignResultDto extends createZodDto(AssignResultSchema) {}
 
 export const DisconnectResultSchema = z.object({ agentId: z.uuid(), delivery: z.enum(DISPATCH_OUTCOMES) });
+const DeliverySchema = z.enum(DISPATCH_OUTCOMES);
+
+export const ClearAssignmentResultSchema = z.object({
+  agentId: z.uuid(),
+  assignment: AgentAssignmentSchema.nullable().describe('What the agent is assigned now (its group\'s version, or nothing)'),
+  configHash: z.string().nullable(),
+  delivery: DeliverySchema.nullable().describe('null when there was nothing new to push'),
+});
+export class ClearAssignmentResultDto extends createZodDto(ClearAssignmentResultSchema) {}
+
+export const MoveAgentSchema = z.object({ groupId: z.uuid().nullable().describe('A Static group, or null for no group') }).strict();
+export class MoveAgentDto extends createZodDto(MoveAgentSchema) {}
+
+export const MoveResultSchema = z.object({
+  agentId: z.uuid(),
+  groupId: z.uuid().nullable(),
+  configHash: z.string().nullable().describe('The assigned config hash after the move'),
+  delivery: DeliverySchema.nullable().describe('null when the assigned config did not change'),
+});
+export class MoveResultDto extends createZodDto(MoveResultSchema) {}
+
+export const BulkMoveSchema = z
+  .object({ agentIds: z.array(z.uuid()).min(1).max(10_000).describe('At most 10,000 agents'), groupId: z.uuid().nullable().describe('A Static group, or null for no group') })
+  .strict();
+export class BulkMoveDto extends createZodDto(BulkMoveSchema) {}
+
+export class BulkMoveResultDto extends createZodDto(
+  z.object({
+    groupId: z.uuid().nullable(),
+    moved: z.number().int(),
+    alreadyThere: z.number().int(),
+    movedFrom: z.record(z.string(), z.number().int()).describe('Group id (or "none") → agents that left it'),
+    dispatch: DispatchReportSchema,
+  }),
+) {}
+
+export const BulkForcePushSchema = z.object({ agentIds: z.array(z.uuid()).min(1).max(5_000).describe('At most 5,000 agents') }).strict();
+export class BulkForcePushDto extends createZodDto(BulkForcePushSchema) {}
+export const BulkDisconnectSchema = z.object({ agentIds: z.array(z.uuid()).min(1).max(10_000).describe('At most 10,000 agents') }).strict();
+export class BulkDisconnectDto extends createZodDto(BulkDisconnectSchema) {}
+export class BulkDispatchResultDto extends createZodDto(z.object({ agents: z.number().int(), dispatch: DispatchReportSchema })) {}
+
+export class DriftDto extends createZodDto(
+  DiffSchema.extend({
+    agentId: z.uuid(),
+    drift: z.boolean().nullable().describe('null when the assigned or the effective config is unknown'),
+    assignedHash: z.string().nullable().describe('Content hash of the assigned config'),
+    effectiveHash: z.string().nullable(),
+    assignment: AgentAssignmentSchema.nullable(),
+  }),
+) {}
+
 export class DisconnectResultDto extends createZodDto(DisconnectResultSchema) {}
 
 function files(stored: StoredConfigFiles | null): Array<z.infer<typeof ConfigFileSchema>> {
@@ -115,11 +201,13 @@ export function toAgentSummary(a: AgentEntity, staleAfterSeconds: number, now = 
   };
 }
 
-export function toAgentDetail(a: AgentEntity, staleAfterSeconds: number): z.infer<typeof AgentDetailSchema> {
+export function toAgentDetail(a: AgentEntity, staleAfterSeconds: number, assignment: AgentAssignment | null = null): z.infer<typeof AgentDetailSchema> {
   const caps = BigInt(a.capabilities);
   return {
     ...toAgentSummary(a, staleAfterSeconds),
     tenantId: a.tenantId,
+    groupPinned: a.groupPinned,
+    assignment,
     identifyingAttributes: a.identifyingAttributes,
     nonIdentifyingAttributes: a.nonIdentifyingAttributes,
     tags: a.tags,

@@ -7,13 +7,19 @@ export interface StoredConfigFile {
 }
 export type StoredConfigFiles = Record<string, StoredConfigFile>;
 
+/** Where an agent's assigned config comes from: set on it directly, by a rollout, or through its group. */
+export type AssignmentSource = 'direct' | 'rollout' | 'group';
+
 @Entity({ name: 'agents' })
 @Index('ux_agents_tenant_instance_uid', ['tenantId', 'instanceUid'], { unique: true })
 @Index('ux_agents_cert_fingerprint', ['certFingerprint'], { unique: true, where: 'cert_fingerprint IS NOT NULL' })
 @Index('ix_agents_tenant_created', ['tenantId', 'createdAt', 'id'])
 @Index('ix_agents_tenant_last_seen', ['tenantId', 'lastSeenAt'])
 @Index('ix_agents_labels', { synchronize: false })
+@Index('ix_agents_group', ['groupId'])
+@Index('ix_agents_assigned_version', ['assignedVersionId'], { where: 'assigned_version_id IS NOT NULL' })
 @Check('ck_agents_identity_kind', `identity_kind IN ('token', 'certificate')`)
+@Check('ck_agents_assignment_source', `assignment_source IN ('direct', 'group', 'rollout')`)
 export class AgentEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_agents' })
   id!: string;
@@ -90,6 +96,17 @@ export class AgentEntity {
   @Column({ type: 'timestamptz', precision: 3, nullable: true })
   assignedAt!: Date | null;
 
+  /** The configuration version the assigned config is (null for a raw `{ yaml }` assignment). */
+  @Column({ type: 'uuid', nullable: true })
+  assignedVersionId!: string | null;
+
+  @ManyToOne('ConfigurationVersionEntity')
+  @JoinColumn({ name: 'assigned_version_id', foreignKeyConstraintName: 'fk_agents_assigned_version' })
+  assignedVersion?: unknown;
+
+  @Column({ type: 'varchar', length: 8, nullable: true })
+  assignmentSource!: AssignmentSource | null;
+
   @Column({ type: 'jsonb', nullable: true })
   packageStatuses!: unknown;
 
@@ -111,8 +128,17 @@ export class AgentEntity {
   @Column({ type: 'char', length: 64, nullable: true })
   certFingerprint!: string | null;
 
+  /** The agent's one group (the single-group invariant is this column). */
   @Column({ type: 'uuid', nullable: true })
   groupId!: string | null;
+
+  @ManyToOne('GroupEntity', { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'group_id', foreignKeyConstraintName: 'fk_agents_group' })
+  group?: unknown;
+
+  /** Placed by an operator or a bootstrap token: dynamic selectors never move a pinned agent. */
+  @Column({ type: 'boolean', default: false })
+  groupPinned!: boolean;
 
   @Column({ type: 'boolean', default: false })
   connected!: boolean;

@@ -23,6 +23,10 @@ export class BootstrapTokenEntity {
   @Column({ type: 'uuid', nullable: true })
   groupId!: string | null;
 
+  @ManyToOne('GroupEntity', { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'group_id', foreignKeyConstraintName: 'fk_bootstrap_tokens_group' })
+  group?: unknown;
+
   @Column({ type: 'jsonb', default: () => "'{}'" })
   labels!: Record<string, string>;
 

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+
+export const DispatchReportSchema = z
+  .object({
+    agents: z.number().int().describe('Agents to reach'),
+    mode: z.enum(['none', 'inline', 'paced']).describe('inline: pushed now; paced: the worker pushes at AMPORA_FLEET_DISPATCH_RATE agents per second'),
+    outcomes: z
+      .object({ delivered: z.number().int(), queued: z.number().int(), unchanged: z.number().int(), no_session: z.number().int(), cap_mismatch: z.number().int(), unconfirmed: z.number().int() })
+      .describe('Per-agent outcomes of an inline dispatch (zero when paced)'),
+    unassigned: z.number().int().describe('Agents with no assigned config to push'),
+    pacedJobs: z.number().int(),
+    estimatedSeconds: z.number().int(),
+    notAcceptingRemoteConfig: z.array(z.uuid()).describe('Agents whose last reported capabilities lack AcceptsRemoteConfig (first 1,000): they keep the assignment but get no push'),
+    notAcceptingRemoteConfigCount: z.number().int(),
+  })
+  .meta({ id: 'DispatchReport' });

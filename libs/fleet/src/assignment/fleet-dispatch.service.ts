@@ -1,0 +1,122 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, JobProducer, TenantLabels } from '@ampora/platform';
+import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, DispatchOutcome, hasCapability } from '@ampora/opamp';
+import { AgentRepository, DispatchTarget } from '../agents/agent.repository';
+import { fromStoredFiles } from '../agents/domain/stored-config';
+import { DispatchAction, DispatchJob, FLEET_QUEUE } from '../fleet.jobs';
+
+/** Agents whose ids are listed in a report, at most (the count is always exact). */
+export const REPORT_ID_LIMIT = 1000;
+/** Pushes in flight at once during an inline dispatch. */
+const CONCURRENCY = 32;
+/** Agents per paced job, at most. */
+const MAX_JOB_AGENTS = 1000;
+
+export type OutcomeCounts = Record<DispatchOutcome, number>;
+
+/**
+ * What happened to a dispatch: pushed now (`inline`, with the dispatcher's outcomes) or handed to
+ * the worker (`paced`, in slices of the per-second rate). Agents that do not accept remote config
+ * (from their last reported capabilities) are always named: they keep the assignment, never get it
+ * pushed, and are never silently dropped.
+ */
+export interface DispatchReport {
+  agents: number;
+  mode: 'none' | 'inline' | 'paced';
+  outcomes: OutcomeCounts;
+  /** Agents without an assigned config to push (nothing was sent to them). */
+  unassigned: number;
+  pacedJobs: number;
+  /** Roughly how long a paced dispatch takes to reach every agent. */
+  estimatedSeconds: number;
+  notAcceptingRemoteConfig: string[];
+  notAcceptingRemoteConfigCount: number;
+}
+
+const zero = (): OutcomeCounts => ({ delivered: 0, queued: 0, unchanged: 0, no_session: 0, cap_mismatch: 0, unconfirmed: 0 });
+
+export function emptyReport(): DispatchReport {
+  return { agents: 0, mode: 'none', outcomes: zero(), unassigned: 0, pacedJobs: 0, estimatedSeconds: 0, notAcceptingRemoteConfig: [], notAcceptingRemoteConfigCount: 0 };
+}
+
+/**
+ * Reaches agents through the AGENT_DISPATCHER: their assigned config (from their row, read at push
+ * time, so a late slice never pushes an outdated config), or a disconnect. Small sets are reached at
+ * once; large ones (and every bulk force-push) are paced by the worker at AMPORA_FLEET_DISPATCH_RATE
+ * agents per second.
+ */
+@Injectable()
+export class FleetDispatchService {
+  private readonly log = createLogger('Ampora.Fleet.Assignment.FleetDispatchService');
+
+  constructor(
+    private readonly agents: AgentRepository,
+    private readonly producer: JobProducer,
+    @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+  ) {}
+
+  /** Pushes the assigned config of `agentIds` now when they are few, paced otherwise. */
+  async pushAssigned(tenantId: string, agentIds: string[], reason: string, options: { force?: boolean } = {}): Promise<DispatchReport> {
+    if (agentIds.length === 0) return emptyReport();
+    const action: DispatchAction = options.force ? 'force-push' : 'push';
+    if (agentIds.length <= this.config.fleet.inlinePushMax) return this.run(tenantId, action, agentIds, reason);
+    return this.pace(tenantId, action, agentIds, reason);
+  }
+
+  /** Hands a dispatch to the worker, one job per second's worth of agents. */
+  async pace(tenantId: string, action: DispatchAction, agentIds: string[], reason: string): Promise<DispatchReport> {
+    const report = emptyReport();
+    report.agents = agentIds.length;
+    report.mode = 'paced';
+    if (action !== 'disconnect') await this.noteNonAccepting(agentIds, report);
+    const perSecond = this.config.fleet.dispatchRatePerSecond;
+    const size = Math.min(perSecond, MAX_JOB_AGENTS);
+    const intervalMs = Math.round((size / perSecond) * 1000);
+    for (let i = 0, slice = 0; i < agentIds.length; i += size, slice++) {
+      const payload: DispatchJob = { action, agentIds: agentIds.slice(i, i + size), reason };
+      await this.producer.enqueue(FLEET_QUEUE.name, FLEET_QUEUE.jobs.dispatch, payload, { tenantId, delay: slice * intervalMs });
+      report.pacedJobs += 1;
+    }
+    report.estimatedSeconds = Math.ceil(agentIds.length / perSecond);
+    this.log.info('Paced {Action} of {Agents} agents in {Jobs} jobs ({Reason})', { Action: action, Agents: agentIds.length, Jobs: report.pacedJobs, Reason: reason, Tenant: TenantLabels.of(tenantId) });
+    return report;
+  }
+
+  /** Reaches the agents now (inline, or one paced slice in the worker). */
+  async run(tenantId: string, action: DispatchAction, agentIds: string[], reason: string): Promise<DispatchReport> {
+    const report = emptyReport();
+    report.agents = agentIds.length;
+    report.mode = 'inline';
+    const targets = (await this.agents.dispatchTargets(agentIds)).filter((t) => t.tenantId === tenantId);
+    if (action !== 'disconnect') this.noteTargets(targets, report);
+    for (let i = 0; i < targets.length; i += CONCURRENCY) {
+      const outcomes = await Promise.all(targets.slice(i, i + CONCURRENCY).map((t) => this.reach(t, action, reason)));
+      for (const o of outcomes) {
+        if (o === 'unassigned') report.unassigned += 1;
+        else report.outcomes[o] += 1;
+      }
+    }
+    this.log.debug('{Action} reached {Agents} agents: {Outcomes} ({Reason})', { Action: action, Agents: targets.length, Outcomes: JSON.stringify(report.outcomes), Reason: reason });
+    return report;
+  }
+
+  private reach(t: DispatchTarget, action: DispatchAction, reason: string): Promise<DispatchOutcome | 'unassigned'> {
+    const target = { agentId: t.id, tenantId: t.tenantId };
+    if (action === 'disconnect') return this.dispatcher.disconnect(target, reason);
+    if (!t.assignedConfig || !t.assignedConfigHash) return Promise.resolve('unassigned');
+    return this.dispatcher.pushRemoteConfig(target, { files: fromStoredFiles(t.assignedConfig), hash: t.assignedConfigHash }, { force: action === 'force-push' });
+  }
+
+  private async noteNonAccepting(agentIds: string[], report: DispatchReport): Promise<void> {
+    for (let i = 0; i < agentIds.length; i += 5000) this.noteTargets(await this.agents.capabilitiesOf(agentIds.slice(i, i + 5000)), report);
+  }
+
+  private noteTargets(targets: Array<Pick<DispatchTarget, 'id' | 'capabilities'>>, report: DispatchReport): void {
+    for (const t of targets) {
+      if (hasCapability(BigInt(t.capabilities), AgentCap.AcceptsRemoteConfig)) continue;
+      report.notAcceptingRemoteConfigCount += 1;
+      if (report.notAcceptingRemoteConfig.length < REPORT_ID_LIMIT) report.notAcceptingRemoteConfig.push(t.id);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
+import { Page, PageQuery, paginate } from '@ampora/platform';
+import { ConfigurationVersionEntity, VersionStatus } from './entities/configuration-version.entity';
+
+export type NewVersion = Pick<
+  ConfigurationVersionEntity,
+  'tenantId' | 'configurationId' | 'number' | 'yaml' | 'contentHash' | 'configHash' | 'files' | 'findings' | 'errorCount' | 'warningCount' | 'createdBy' | 'sourceRef'
+>;
+
+@Injectable()
+export class ConfigurationVersionRepository {
+  constructor(@InjectRepository(ConfigurationVersionEntity) private readonly repo: Repository<ConfigurationVersionEntity>) {}
+
+  private r(manager?: EntityManager): Repository<ConfigurationVersionEntity> {
+    return manager ? manager.getRepository(ConfigurationVersionEntity) : this.repo;
+  }
+
+  findByNumber(configurationId: string, number: number, manager?: EntityManager): Promise<ConfigurationVersionEntity | null> {
+    return this.r(manager).findOne({ where: { configurationId, number } });
+  }
+
+  findById(tenantId: string, id: string, manager?: EntityManager): Promise<ConfigurationVersionEntity | null> {
+    return this.r(manager).findOne({ where: { tenantId, id } });
+  }
+
+  /** Version number and configuration of each id (for showing assignments). */
+  async describe(ids: string[], manager?: EntityManager): Promise<Map<string, { configurationId: string; number: number; status: VersionStatus }>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.r(manager).find({ where: { id: In([...new Set(ids)]) }, select: { id: true, configurationId: true, number: true, status: true } });
+    return new Map(rows.map((r) => [r.id, { configurationId: r.configurationId, number: r.number, status: r.status }]));
+  }
+
+  insert(manager: EntityManager, row: NewVersion): Promise<ConfigurationVersionEntity> {
+    const repo = manager.getRepository(ConfigurationVersionEntity);
+    return repo.save(repo.create({ ...row, status: 'Draft' }));
+  }
+
+  async save(manager: EntityManager, row: ConfigurationVersionEntity): Promise<ConfigurationVersionEntity> {
+    row.updatedAt = new Date();
+    return manager.getRepository(ConfigurationVersionEntity).save(row);
+  }
+
+  /** Highest published version number of each configuration. */
+  async latestPublished(configurationIds: string[]): Promise<Map<string, number>> {
+    if (configurationIds.length === 0) return new Map();
+    const rows: Array<{ configuration_id: string; n: number }> = await this.repo.query(
+      `SELECT configuration_id, max(number) AS n FROM configuration_versions WHERE configuration_id = ANY($1::uuid[]) AND status = 'Published' GROUP BY configuration_id`,
+      [configurationIds],
+    );
+    return new Map(rows.map((r) => [r.configuration_id, Number(r.n)]));
+  }
+
+  /** How many groups and agents are assigned this version (archiving is refused while any are). */
+  async usage(manager: EntityManager, versionId: string): Promise<{ groups: number; agents: number }> {
+    const [row] = (await manager.query(
+      `SELECT (SELECT count(*) FROM groups WHERE assigned_version_id = $1 AND deleted_at IS NULL) AS groups,
+              (SELECT count(*) FROM agents WHERE assigned_version_id = $1) AS agents`,
+      [versionId],
+    )) as Array<{ groups: string; agents: string }>;
+    return { groups: Number(row!.groups), agents: Number(row!.agents) };
+  }
+
+  list(configurationId: string, page: PageQuery): Promise<Page<ConfigurationVersionEntity>> {
+    const qb = this.repo
+      .createQueryBuilder('v')
+      .select(['v.id', 'v.configurationId', 'v.number', 'v.status', 'v.contentHash', 'v.configHash', 'v.errorCount', 'v.warningCount', 'v.createdBy', 'v.createdAt', 'v.publishedAt', 'v.archivedAt', 'v.sourceRef'])
+      .where('v.configurationId = :configurationId', { configurationId });
+    return paginate(qb, { alias: 'v', column: 'number', direction: 'DESC', query: page, key: (r) => r.number });
+  }
+}

@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import { Page, PageQuery, paginate } from '@ampora/platform';
+import { ConfigurationEntity } from './entities/configuration.entity';
+
+@Injectable()
+export class ConfigurationRepository {
+  constructor(@InjectRepository(ConfigurationEntity) private readonly repo: Repository<ConfigurationEntity>) {}
+
+  private r(manager?: EntityManager): Repository<ConfigurationEntity> {
+    return manager ? manager.getRepository(ConfigurationEntity) : this.repo;
+  }
+
+  findInTenant(tenantId: string, id: string, manager?: EntityManager): Promise<ConfigurationEntity | null> {
+    return this.r(manager).findOne({ where: { tenantId, id } });
+  }
+
+  findByName(tenantId: string, name: string, manager?: EntityManager): Promise<ConfigurationEntity | null> {
+    return this.r(manager).findOne({ where: { tenantId, name } });
+  }
+
+  /** Reads and locks the row (numbering versions, status changes of its versions). */
+  lock(manager: EntityManager, tenantId: string, id: string): Promise<ConfigurationEntity | null> {
+    return manager.getRepository(ConfigurationEntity).findOne({ where: { tenantId, id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  insert(manager: EntityManager, row: Pick<ConfigurationEntity, 'tenantId' | 'name' | 'description' | 'source' | 'createdBy'>): Promise<ConfigurationEntity> {
+    const repo = manager.getRepository(ConfigurationEntity);
+    return repo.save(repo.create(row));
+  }
+
+  async bumpVersion(manager: EntityManager, id: string, latestVersion: number): Promise<void> {
+    await manager.getRepository(ConfigurationEntity).update({ id }, { latestVersion, updatedAt: new Date() });
+  }
+
+  async touch(manager: EntityManager, id: string): Promise<void> {
+    await manager.getRepository(ConfigurationEntity).update({ id }, { updatedAt: new Date() });
+  }
+
+  list(tenantId: string, page: PageQuery): Promise<Page<ConfigurationEntity>> {
+    const qb = this.repo.createQueryBuilder('c').where('c.tenantId = :tenantId', { tenantId });
+    return paginate(qb, { alias: 'c', column: 'createdAt', direction: 'DESC', query: page, key: (r) => r.createdAt.toISOString() });
+  }
+}

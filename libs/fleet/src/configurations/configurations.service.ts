@@ -1,0 +1,227 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AuditService, createLogger, LiveBus, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { AgentRepository } from '../agents/agent.repository';
+import { FleetErrorCode, FleetException } from '../fleet.errors';
+import { ConfigurationVersionRepository } from './configuration-version.repository';
+import { ConfigurationRepository } from './configuration.repository';
+import { availableFromReport, Finding, parseCollectorConfig } from './domain/collector-config';
+import { ConfigDiff, configDiff } from './domain/config-diff';
+import { yamlConfig } from './domain/config-files';
+import { toConfigurationResponse, toVersionResponse } from './dto/configuration.dto';
+import { ConfigurationVersionEntity } from './entities/configuration-version.entity';
+import { ConfigurationEntity } from './entities/configuration.entity';
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const e = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+  const d = e.driverError ?? e;
+  return d.code === '23505' && d.constraint === constraint;
+}
+
+/**
+ * Configurations and their versions: YAML kept byte-for-byte, checked on every new text, numbered
+ * per configuration, Draft → Published (immutable) → Archived. A version with an Error finding is
+ * never published.
+ */
+@Injectable()
+export class ConfigurationsService {
+  private readonly log = createLogger('Ampora.Fleet.Configurations.ConfigurationsService');
+
+  constructor(
+    private readonly configurations: ConfigurationRepository,
+    private readonly versions: ConfigurationVersionRepository,
+    private readonly agents: AgentRepository,
+    private readonly tx: TransactionRunner,
+    private readonly audit: AuditService,
+    private readonly bus: LiveBus,
+  ) {}
+
+  async create(caller: Principal, input: { name: string; description?: string }): Promise<ConfigurationEntity> {
+    try {
+      const row = await this.tx.run(async ({ manager }) => {
+        if (await this.configurations.findByName(caller.tenantId, input.name, manager)) throw this.nameTaken(input.name);
+        const c = await this.configurations.insert(manager, { tenantId: caller.tenantId, name: input.name, description: input.description ?? '', source: 'api', createdBy: caller.actor });
+        await this.audit.record(manager, { entityType: 'Configuration', entityId: c.id, action: 'Created', after: toConfigurationResponse(c, null) });
+        return c;
+      });
+      this.log.info('Configuration {ConfigurationId} ({Name}) created', { ConfigurationId: row.id, Name: row.name });
+      return row;
+    } catch (error) {
+      if (isUniqueViolation(error, 'ux_configurations_tenant_name')) throw this.nameTaken(input.name);
+      throw error;
+    }
+  }
+
+  list(tenantId: string, page: PageQuery): Promise<Page<ConfigurationEntity>> {
+    return this.configurations.list(tenantId, page);
+  }
+
+  async get(tenantId: string, id: string, manager?: EntityManager): Promise<ConfigurationEntity> {
+    const c = await this.configurations.findInTenant(tenantId, id, manager);
+    if (!c) throw new FleetException(FleetErrorCode.CONFIGURATION_NOT_FOUND, `Configuration ${id} was not found`);
+    return c;
+  }
+
+  /** Highest Published version number of each configuration. */
+  publishedNumbers(ids: string[]): Promise<Map<string, number>> {
+    return this.versions.latestPublished(ids);
+  }
+
+  /** Adds a Draft version with the next number; its findings are computed now and kept with it. */
+  async createVersion(caller: Principal, configurationId: string, yaml: string): Promise<ConfigurationVersionEntity> {
+    const findings = parseCollectorConfig(yaml).findings;
+    const hashed = yamlConfig(yaml);
+    const version = await this.tx.run(async ({ manager, afterCommit }) => {
+      const c = await this.configurations.lock(manager, caller.tenantId, configurationId);
+      if (!c) throw new FleetException(FleetErrorCode.CONFIGURATION_NOT_FOUND, `Configuration ${configurationId} was not found`);
+      const number = c.latestVersion + 1;
+      const v = await this.versions.insert(manager, {
+        tenantId: caller.tenantId,
+        configurationId,
+        number,
+        yaml,
+        contentHash: hashed.contentHash,
+        configHash: hashed.configHash,
+        files: hashed.stored,
+        findings,
+        errorCount: count(findings, 'Error'),
+        warningCount: count(findings, 'Warning'),
+        sourceRef: null,
+        createdBy: caller.actor,
+      });
+      await this.configurations.bumpVersion(manager, c.id, number);
+      await this.audit.record(manager, { entityType: 'ConfigurationVersion', entityId: v.id, action: 'Created', after: auditView(v), additional: { configurationId, configurationName: c.name } });
+      afterCommit(() =>
+        this.bus.publish({
+          type: 'configuration.version_created',
+          tenantId: caller.tenantId,
+          entityId: v.id,
+          payload: { configurationId, versionId: v.id, number, status: v.status, hash: v.contentHash, errorCount: v.errorCount, warningCount: v.warningCount },
+        }),
+      );
+      return v;
+    });
+    this.log.info('Configuration {ConfigurationId} version {Number} created with {Errors} errors and {Warnings} warnings', {
+      ConfigurationId: configurationId,
+      Number: version.number,
+      Errors: version.errorCount,
+      Warnings: version.warningCount,
+    });
+    return version;
+  }
+
+  /** Replaces the text of a Draft (checked again). Published and Archived versions never change. */
+  async updateDraft(caller: Principal, configurationId: string, number: number, yaml: string): Promise<ConfigurationVersionEntity> {
+    const findings = parseCollectorConfig(yaml).findings;
+    const hashed = yamlConfig(yaml);
+    return this.tx.run(async ({ manager }) => {
+      const v = await this.lockVersion(manager, caller.tenantId, configurationId, number);
+      if (v.status !== 'Draft') throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_IMMUTABLE, `Version ${number} is ${v.status} and can no longer change; create a new version`, { status: v.status });
+      const before = auditView(v);
+      Object.assign(v, { yaml, contentHash: hashed.contentHash, configHash: hashed.configHash, files: hashed.stored, findings, errorCount: count(findings, 'Error'), warningCount: count(findings, 'Warning') });
+      const saved = await this.versions.save(manager, v);
+      await this.configurations.touch(manager, configurationId);
+      await this.audit.record(manager, { entityType: 'ConfigurationVersion', entityId: v.id, action: 'Updated', before, after: auditView(saved) });
+      return saved;
+    });
+  }
+
+  async listVersions(tenantId: string, configurationId: string, page: PageQuery): Promise<Page<ConfigurationVersionEntity>> {
+    await this.get(tenantId, configurationId);
+    return this.versions.list(configurationId, page);
+  }
+
+  async getVersion(tenantId: string, configurationId: string, number: number, manager?: EntityManager): Promise<ConfigurationVersionEntity> {
+    const c = await this.get(tenantId, configurationId, manager);
+    const v = await this.versions.findByNumber(c.id, number, manager);
+    if (!v) throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_NOT_FOUND, `Configuration ${c.name} has no version ${number}`);
+    return v;
+  }
+
+  async publish(caller: Principal, configurationId: string, number: number): Promise<ConfigurationVersionEntity> {
+    return this.tx.run(async ({ manager, afterCommit }) => {
+      const v = await this.lockVersion(manager, caller.tenantId, configurationId, number);
+      if (v.status !== 'Draft') {
+        throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_INVALID_TRANSITION, `Version ${number} is ${v.status}; only a Draft can be published`, { status: v.status });
+      }
+      if (v.errorCount > 0) {
+        throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_HAS_ERRORS, `Version ${number} has ${v.errorCount} error(s) and cannot be published`, {
+          findings: v.findings.filter((f) => f.severity === 'Error'),
+        });
+      }
+      const before = auditView(v);
+      v.status = 'Published';
+      v.publishedAt = new Date();
+      v.publishedBy = caller.actor;
+      const saved = await this.versions.save(manager, v);
+      await this.configurations.touch(manager, configurationId);
+      await this.audit.record(manager, { entityType: 'ConfigurationVersion', entityId: v.id, action: 'Published', before, after: auditView(saved) });
+      afterCommit(() => {
+        this.bus.publish({ type: 'configuration.version_published', tenantId: caller.tenantId, entityId: v.id, payload: { configurationId, versionId: v.id, number, hash: v.contentHash } });
+        this.log.info('Configuration {ConfigurationId} version {Number} published', { ConfigurationId: configurationId, Number: number });
+      });
+      return saved;
+    });
+  }
+
+  async archive(caller: Principal, configurationId: string, number: number): Promise<ConfigurationVersionEntity> {
+    return this.tx.run(async ({ manager, afterCommit }) => {
+      const v = await this.lockVersion(manager, caller.tenantId, configurationId, number);
+      if (v.status === 'Archived') throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_INVALID_TRANSITION, `Version ${number} is already Archived`, { status: v.status });
+      const usage = await this.versions.usage(manager, v.id);
+      if (usage.groups + usage.agents > 0) {
+        throw new FleetException(
+          FleetErrorCode.CONFIGURATION_VERSION_IN_USE,
+          `Version ${number} is assigned to ${usage.groups} group(s) and ${usage.agents} agent(s); assign another version before archiving it`,
+          usage,
+        );
+      }
+      const before = auditView(v);
+      v.status = 'Archived';
+      v.archivedAt = new Date();
+      v.archivedBy = caller.actor;
+      const saved = await this.versions.save(manager, v);
+      await this.configurations.touch(manager, configurationId);
+      await this.audit.record(manager, { entityType: 'ConfigurationVersion', entityId: v.id, action: 'Archived', before, after: auditView(saved) });
+      afterCommit(() => this.bus.publish({ type: 'configuration.version_archived', tenantId: caller.tenantId, entityId: v.id, payload: { configurationId, versionId: v.id, number } }));
+      return saved;
+    });
+  }
+
+  async compare(tenantId: string, configurationId: string, from: number, to: number): Promise<{ from: ConfigurationVersionEntity; to: ConfigurationVersionEntity; diff: ConfigDiff }> {
+    const c = await this.get(tenantId, configurationId);
+    const a = await this.getVersion(tenantId, configurationId, from);
+    const b = await this.getVersion(tenantId, configurationId, to);
+    return { from: a, to: b, diff: configDiff(a.yaml, b.yaml, { from: `${c.name} v${from}`, to: `${c.name} v${to}` }) };
+  }
+
+  /** The version's findings, checked again against the components an agent reported (when given). */
+  async findingsFor(tenantId: string, configurationId: string, number: number, agentId?: string): Promise<Finding[]> {
+    const v = await this.getVersion(tenantId, configurationId, number);
+    if (!agentId) return v.findings;
+    const agent = await this.agents.findInTenant(tenantId, agentId);
+    if (!agent) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${agentId} was not found`);
+    return parseCollectorConfig(v.yaml, { available: availableFromReport(agent.availableComponents) }).findings;
+  }
+
+  private async lockVersion(manager: EntityManager, tenantId: string, configurationId: string, number: number): Promise<ConfigurationVersionEntity> {
+    const c = await this.get(tenantId, configurationId, manager);
+    const v = await manager.getRepository(ConfigurationVersionEntity).findOne({ where: { configurationId: c.id, number }, lock: { mode: 'pessimistic_write' } });
+    if (!v) throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_NOT_FOUND, `Configuration ${c.name} has no version ${number}`);
+    return v;
+  }
+
+  private nameTaken(name: string): FleetException {
+    return new FleetException(FleetErrorCode.CONFIGURATION_NAME_TAKEN, `A configuration named ${JSON.stringify(name)} already exists`);
+  }
+}
+
+function count(findings: Finding[], severity: Finding['severity']): number {
+  return findings.filter((f) => f.severity === severity).length;
+}
+
+/** A version in the audit log: everything but the YAML text itself (its hash identifies it). */
+function auditView(v: ConfigurationVersionEntity) {
+  const { yaml: _yaml, findings: _findings, ...rest } = toVersionResponse(v);
+  return rest;
+}

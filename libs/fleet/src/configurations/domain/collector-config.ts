@@ -1,0 +1,329 @@
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument } from 'yaml';
+
+/**
+ * An OpenTelemetry Collector configuration as Ampora understands it: parsed from YAML (which is kept
+ * byte-for-byte elsewhere; nothing here reformats it), checked, and compared. Pure: no Nest, no I/O.
+ */
+
+export type Severity = 'Error' | 'Warning' | 'Info';
+
+export interface Finding {
+  severity: Severity;
+  /** Stable rule id: YAML_SYNTAX, UNDEFINED_COMPONENT, UNUSED_COMPONENT, ... */
+  code: string;
+  message: string;
+  /** Where in the document: `service.pipelines.traces.exporters[1]` ('' for the whole document). */
+  path: string;
+  /** 1-based line and column of the offending node, when it can be located. */
+  line?: number;
+  column?: number;
+}
+
+export const SECTIONS = ['receivers', 'processors', 'exporters', 'connectors', 'extensions'] as const;
+export type Section = (typeof SECTIONS)[number];
+export const SIGNALS = ['traces', 'metrics', 'logs', 'profiles'] as const;
+export const PIPELINE_ROLES = ['receivers', 'processors', 'exporters'] as const;
+export type PipelineRole = (typeof PIPELINE_ROLES)[number];
+
+const SINGULAR: Record<Section, string> = { receivers: 'receiver', processors: 'processor', exporters: 'exporter', connectors: 'connector', extensions: 'extension' };
+export const singular = (s: Section | PipelineRole): string => SINGULAR[s];
+
+const TOP_LEVEL = new Set<string>([...SECTIONS, 'service']);
+const PIPELINE_KEYS = new Set<string>(PIPELINE_ROLES);
+/** `type` or `type/name` (the Collector's component id syntax). */
+const COMPONENT_ID = /^[A-Za-z][A-Za-z0-9_]*(\/.+)?$/;
+const PIPELINE_ID = new RegExp(`^(${SIGNALS.join('|')})(\\/.+)?$`);
+
+/** Components an agent reported it has (ReportsAvailableComponents), by section: `{ processors: ['batch', ...] }`. */
+export type AvailableComponents = Partial<Record<Section, string[]>>;
+
+export interface Pipeline {
+  receivers: string[];
+  processors: string[];
+  exporters: string[];
+}
+
+/** The parts of a config the semantic checks and diffs work on. */
+export interface CollectorModel {
+  components: Record<Section, Record<string, unknown>>;
+  pipelines: Record<string, Pipeline>;
+  extensions: string[];
+  /** The rest of `service` (telemetry, ...). */
+  service: Record<string, unknown>;
+  /** Top-level keys Ampora does not know. */
+  other: Record<string, unknown>;
+}
+
+export interface ParsedConfig {
+  /** Undefined when the text is not valid YAML (the findings say why). */
+  model?: CollectorModel;
+  findings: Finding[];
+}
+
+type Located = { path: string; node?: Node | null };
+
+class Checker {
+  readonly findings: Finding[] = [];
+  private readonly lines = new LineCounter();
+  readonly doc: Document.Parsed;
+
+  constructor(text: string) {
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, merge: true, uniqueKeys: true, strict: true });
+  }
+
+  add(severity: Severity, code: string, message: string, at: Located): void {
+    const f: Finding = { severity, code, message, path: at.path };
+    const range = at.node?.range;
+    if (range) {
+      const p = this.lines.linePos(range[0]);
+      f.line = p.line;
+      f.column = p.col;
+    }
+    this.findings.push(f);
+  }
+
+  addAt(severity: Severity, code: string, message: string, offset: number, path = ''): void {
+    const p = this.lines.linePos(offset);
+    this.findings.push({ severity, code, message, path, line: p.line, column: p.col });
+  }
+
+  deref(node: unknown): Node | null | undefined {
+    if (isAlias(node)) return node.resolve(this.doc) as Node | undefined;
+    return node as Node | null | undefined;
+  }
+
+  /** The value node under `key` in a map node (aliases resolved; keys from `<<` merges are not located). */
+  child(map: Node | null | undefined, key: string): Node | null | undefined {
+    const m = this.deref(map);
+    if (!isMap(m)) return undefined;
+    for (const item of m.items) {
+      if (isPair(item) && isScalar(item.key) && String(item.key.value) === key) return (item.value as Node | null) ?? null;
+    }
+    return undefined;
+  }
+
+  keyNode(map: Node | null | undefined, key: string): Node | undefined {
+    const m = this.deref(map);
+    if (!isMap(m)) return undefined;
+    for (const item of m.items) if (isPair(item) && isScalar(item.key) && String(item.key.value) === key) return item.key;
+    return undefined;
+  }
+
+  item(seq: Node | null | undefined, index: number): Node | undefined {
+    const s = this.deref(seq);
+    return isSeq(s) ? ((s.items[index] as Node | undefined) ?? undefined) : undefined;
+  }
+}
+
+const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Parses and checks a configuration: YAML syntax (with line and column), the Collector's structural
+ * rules (every pipeline's components are defined, connectors are used on both sides, pipelines have
+ * receivers and exporters), unused components (warnings), and, when given, the components an agent
+ * reported it has.
+ */
+export function parseCollectorConfig(text: string, options: { available?: AvailableComponents } = {}): ParsedConfig {
+  const c = new Checker(text);
+  for (const e of c.doc.errors) c.addAt('Error', 'YAML_SYNTAX', e.message, e.pos[0]);
+  for (const w of c.doc.warnings) c.addAt('Warning', 'YAML_WARNING', w.message, w.pos[0]);
+  if (c.doc.errors.length) return { findings: c.findings };
+
+  let value: unknown;
+  try {
+    value = c.doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    c.add('Error', 'YAML_SYNTAX', error instanceof Error ? error.message : String(error), { path: '' });
+    return { findings: c.findings };
+  }
+  const root = c.doc.contents as Node | null;
+  if (value === null || value === undefined) {
+    c.add('Error', 'EMPTY_CONFIG', 'The configuration is empty', { path: '' });
+    return { findings: c.findings };
+  }
+  if (!isRecord(value)) {
+    c.add('Error', 'NOT_A_MAP', 'A collector configuration is a map of receivers, processors, exporters, connectors, extensions and service', { path: '', node: root });
+    return { findings: c.findings };
+  }
+
+  const model: CollectorModel = {
+    components: { receivers: {}, processors: {}, exporters: {}, connectors: {}, extensions: {} },
+    pipelines: {},
+    extensions: [],
+    service: {},
+    other: {},
+  };
+
+  for (const key of Object.keys(value)) {
+    if (!TOP_LEVEL.has(key)) {
+      model.other[key] = value[key];
+      c.add('Error', 'UNKNOWN_SECTION', `Unknown top-level key "${key}": the Collector accepts only ${[...TOP_LEVEL].join(', ')}`, { path: key, node: c.keyNode(root, key) });
+    }
+  }
+
+  for (const section of SECTIONS) {
+    const v = value[section];
+    if (v === undefined || v === null) continue;
+    if (!isRecord(v)) {
+      c.add('Error', 'NOT_A_MAP', `${section} must be a map of component ids to settings`, { path: section, node: c.child(root, section) });
+      continue;
+    }
+    for (const [id, settings] of Object.entries(v)) {
+      model.components[section][id] = settings;
+      if (!COMPONENT_ID.test(id)) {
+        c.add('Error', 'INVALID_COMPONENT_ID', `"${id}" is not a valid ${singular(section)} id (type or type/name)`, { path: `${section}.${id}`, node: c.keyNode(c.child(root, section), id) });
+      }
+    }
+  }
+
+  const serviceNode = c.child(root, 'service');
+  const service = value.service;
+  if (service === undefined || service === null) {
+    c.add('Error', 'MISSING_PIPELINES', 'service.pipelines is missing: a collector needs at least one pipeline', { path: 'service', node: root });
+  } else if (!isRecord(service)) {
+    c.add('Error', 'NOT_A_MAP', 'service must be a map', { path: 'service', node: serviceNode });
+  } else {
+    for (const [k, v] of Object.entries(service)) if (k !== 'pipelines' && k !== 'extensions') model.service[k] = v;
+    checkExtensions(c, model, service.extensions, serviceNode);
+    checkPipelines(c, model, service.pipelines, serviceNode);
+  }
+
+  checkUsage(c, model, root);
+  if (options.available) checkAvailable(c, model, options.available, root);
+  return { model, findings: c.findings };
+}
+
+function checkExtensions(c: Checker, model: CollectorModel, extensions: unknown, serviceNode: Node | null | undefined): void {
+  if (extensions === undefined || extensions === null) return;
+  const node = c.child(serviceNode, 'extensions');
+  if (!Array.isArray(extensions)) {
+    c.add('Error', 'NOT_A_LIST', 'service.extensions must be a list of extension ids', { path: 'service.extensions', node });
+    return;
+  }
+  extensions.forEach((id, i) => {
+    const at = { path: `service.extensions[${i}]`, node: c.item(node, i) };
+    if (typeof id !== 'string') return c.add('Error', 'INVALID_COMPONENT_ID', 'an extension id must be a string', at);
+    if (model.extensions.includes(id)) return c.add('Error', 'DUPLICATE_REFERENCE', `extension ${id} is listed twice in service.extensions`, at);
+    model.extensions.push(id);
+    if (!(has(model.components.extensions, id))) c.add('Error', 'UNDEFINED_COMPONENT', `extension ${id} is enabled in service.extensions but not defined under extensions`, at);
+  });
+}
+
+function checkPipelines(c: Checker, model: CollectorModel, pipelines: unknown, serviceNode: Node | null | undefined): void {
+  const pipelinesNode = c.child(serviceNode, 'pipelines');
+  if (pipelines === undefined || pipelines === null) {
+    c.add('Error', 'MISSING_PIPELINES', 'service.pipelines is missing: a collector needs at least one pipeline', { path: 'service', node: serviceNode });
+    return;
+  }
+  if (!isRecord(pipelines) || Object.keys(pipelines).length === 0) {
+    c.add('Error', 'MISSING_PIPELINES', 'service.pipelines must be a map with at least one pipeline', { path: 'service.pipelines', node: pipelinesNode });
+    return;
+  }
+  for (const [id, p] of Object.entries(pipelines)) {
+    const path = `service.pipelines.${id}`;
+    const pNode = c.child(pipelinesNode, id);
+    if (!PIPELINE_ID.test(id)) c.add('Error', 'INVALID_PIPELINE_ID', `"${id}" is not a pipeline id: it must be ${SIGNALS.join(', ')} or one of them followed by /name`, { path, node: c.keyNode(pipelinesNode, id) });
+    const pipeline: Pipeline = { receivers: [], processors: [], exporters: [] };
+    model.pipelines[id] = pipeline;
+    if (!isRecord(p)) {
+      c.add('Error', 'NOT_A_MAP', `pipeline ${id} must be a map with receivers, processors and exporters`, { path, node: pNode });
+      continue;
+    }
+    for (const k of Object.keys(p)) if (!PIPELINE_KEYS.has(k)) c.add('Error', 'UNKNOWN_KEY', `pipeline ${id} has an unknown key "${k}"`, { path: `${path}.${k}`, node: c.keyNode(pNode, k) });
+    for (const role of PIPELINE_ROLES) {
+      const list = p[role];
+      const listNode = c.child(pNode, role);
+      if (list === undefined || list === null) {
+        if (role !== 'processors') c.add('Error', 'EMPTY_PIPELINE', `pipeline ${id} has no ${role}`, { path, node: pNode });
+        continue;
+      }
+      if (!Array.isArray(list)) {
+        c.add('Error', 'NOT_A_LIST', `${role} of pipeline ${id} must be a list of component ids`, { path: `${path}.${role}`, node: listNode });
+        continue;
+      }
+      if (list.length === 0 && role !== 'processors') c.add('Error', 'EMPTY_PIPELINE', `pipeline ${id} has no ${role}`, { path: `${path}.${role}`, node: listNode });
+      list.forEach((ref, i) => {
+        const at = { path: `${path}.${role}[${i}]`, node: c.item(listNode, i) };
+        if (typeof ref !== 'string') return c.add('Error', 'INVALID_COMPONENT_ID', `${role} of pipeline ${id} must list component ids (strings)`, at);
+        if (pipeline[role].includes(ref)) return c.add('Error', 'DUPLICATE_REFERENCE', `${singular(role)} ${ref} is listed twice in pipeline ${id}`, at);
+        pipeline[role].push(ref);
+        const defined = has(model.components[role], ref) || (role !== 'processors' && has(model.components.connectors, ref));
+        if (!defined) {
+          const where = role === 'processors' ? 'processors' : `${role} or connectors`;
+          c.add('Error', 'UNDEFINED_COMPONENT', `${singular(role)} ${ref} is used in pipeline ${id} but not defined under ${where}`, at);
+        }
+      });
+    }
+  }
+}
+
+function checkUsage(c: Checker, model: CollectorModel, root: Node | null): void {
+  const used: Record<Section, Set<string>> = { receivers: new Set(), processors: new Set(), exporters: new Set(), connectors: new Set(), extensions: new Set(model.extensions) };
+  const connectorAsExporter = new Set<string>();
+  const connectorAsReceiver = new Set<string>();
+  for (const p of Object.values(model.pipelines)) {
+    for (const r of p.receivers) {
+      if (has(model.components.receivers, r)) used.receivers.add(r);
+      else if (has(model.components.connectors, r)) {
+        used.connectors.add(r);
+        connectorAsReceiver.add(r);
+      }
+    }
+    for (const r of p.processors) used.processors.add(r);
+    for (const e of p.exporters) {
+      if (has(model.components.exporters, e)) used.exporters.add(e);
+      else if (has(model.components.connectors, e)) {
+        used.connectors.add(e);
+        connectorAsExporter.add(e);
+      }
+    }
+  }
+  for (const section of SECTIONS) {
+    for (const id of Object.keys(model.components[section])) {
+      if (used[section].has(id)) continue;
+      const how = section === 'extensions' ? 'not enabled in service.extensions' : 'not used by any pipeline';
+      c.add('Warning', 'UNUSED_COMPONENT', `${singular(section)} ${id} is defined but ${how}`, { path: `${section}.${id}`, node: c.keyNode(c.child(root, section), id) });
+    }
+  }
+  for (const id of Object.keys(model.components.connectors)) {
+    const asExp = connectorAsExporter.has(id);
+    const asRec = connectorAsReceiver.has(id);
+    if (asExp !== asRec) {
+      const missing = asExp ? 'as a receiver of another pipeline' : 'as an exporter of another pipeline';
+      c.add('Error', 'DANGLING_CONNECTOR', `connector ${id} must also be used ${missing}`, { path: `connectors.${id}`, node: c.keyNode(c.child(root, 'connectors'), id) });
+    }
+  }
+  for (const [id, p] of Object.entries(model.pipelines)) {
+    if (p.processors.length > 0 && !p.processors.some((x) => x.split('/')[0] === 'memory_limiter')) {
+      c.add('Info', 'NO_MEMORY_LIMITER', `pipeline ${id} has no memory_limiter processor (recommended first in every pipeline)`, { path: `service.pipelines.${id}.processors` });
+    }
+  }
+}
+
+function checkAvailable(c: Checker, model: CollectorModel, available: AvailableComponents, root: Node | null): void {
+  for (const section of SECTIONS) {
+    const have = available[section];
+    if (!have) continue;
+    for (const id of Object.keys(model.components[section])) {
+      const type = id.split('/')[0]!;
+      if (!have.includes(type)) {
+        c.add('Warning', 'COMPONENT_UNAVAILABLE', `the agent does not report ${singular(section)} ${type} among its available components`, { path: `${section}.${id}`, node: c.keyNode(c.child(root, section), id) });
+      }
+    }
+  }
+}
+
+/** The agent's reported catalogue (`{ components: [...], subComponents: { receivers: [...] } }`) in section form. */
+export function availableFromReport(report: unknown): AvailableComponents | undefined {
+  if (!isRecord(report) || !isRecord(report.subComponents)) return undefined;
+  const out: AvailableComponents = {};
+  for (const section of SECTIONS) {
+    const list = report.subComponents[section];
+    if (Array.isArray(list)) out[section] = list.filter((x): x is string => typeof x === 'string');
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+export const hasErrors = (findings: Finding[]): boolean => findings.some((f) => f.severity === 'Error');
+

@@ -1,0 +1,17 @@
+import { parseCollectorConfig } from './collector-config';
+import { SemanticChange, semanticDiff } from './semantic-diff';
+import { unifiedDiff } from './text-diff';
+
+export interface ConfigDiff {
+  identical: boolean;
+  unified: string;
+  /** Null when either side is not a valid configuration (its text diff still is). */
+  semantic: SemanticChange[] | null;
+}
+
+/** Textual and semantic differences between two configuration texts. */
+export function configDiff(from: string, to: string, labels: { from: string; to: string }): ConfigDiff {
+  const a = parseCollectorConfig(from).model;
+  const b = parseCollectorConfig(to).model;
+  return { identical: from === to, unified: unifiedDiff(from, to, labels), semantic: a && b ? semanticDiff(a, b) : null };
+}

@@ -1,0 +1,28 @@
+import { Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, injectTraceContext, JobProducer } from '@ampora/platform';
+import { FLEET_QUEUE, RECONCILE_SCHEDULER_ID } from './fleet.jobs';
+import { FleetModule } from './fleet.module';
+import { FleetProcessor } from './fleet.processor';
+
+/** Registers the periodic reconcile of dynamic groups (every AMPORA_FLEET_RECONCILE_INTERVAL_SECONDS). */
+@Injectable()
+export class FleetSchedules implements OnApplicationBootstrap {
+  private readonly log = createLogger('Ampora.Fleet.FleetSchedules');
+
+  constructor(
+    private readonly producer: JobProducer,
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const everyMs = this.config.fleet.reconcileIntervalSeconds * 1000;
+    await this.producer
+      .queue(FLEET_QUEUE.name)
+      .upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: everyMs }, { name: FLEET_QUEUE.jobs.reconcileGroups, data: { trace: injectTraceContext(), payload: {} }, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 7 * 24 * 3600 } } });
+    this.log.debug('Dynamic groups are reconciled every {EveryMs} ms', { EveryMs: everyMs });
+  }
+}
+
+/** The fleet's background processors (worker process only). */
+@Module({ imports: [FleetModule], providers: [FleetProcessor, FleetSchedules] })
+export class FleetWorkerModule {}

@@ -1,0 +1,36 @@
+import { Expression } from '@ampora/dsl';
+import { chooseGroup, compileSelector } from './selector';
+
+const group = (id: string, selector: string) => {
+  const c = compileSelector(selector);
+  if (!c.ok) throw new Error(c.error.message);
+  return { id, expression: c.expression as Expression };
+};
+
+describe('choosing an agent\'s dynamic group', () => {
+  // already in tie-break order: higher priority first, then the older group
+  const ordered = [group('checkout', 'service.name = "checkout"'), group('eu', 'starts-with(region, "eu-")'), group('team', 'team = "payments"')];
+
+  it('takes the first group in order whose selector matches', () => {
+    expect(chooseGroup(ordered, { 'service.name': 'checkout', region: 'eu-west-1' })?.id).toBe('checkout');
+    expect(chooseGroup(ordered, { 'service.name': 'cart', region: 'eu-west-1' })?.id).toBe('eu');
+    expect(chooseGroup(ordered, { 'service.name': 'cart', region: 'us-east-1' })).toBeNull();
+  });
+
+  it('treats a selector that fails on an agent as no match, and reports why', () => {
+    const seen: Array<[string, string | undefined]> = [];
+    const chosen = chooseGroup(ordered, { team: 'payments' }, (g, _ms, failed) => seen.push([g.id, failed]));
+    expect(chosen?.id).toBe('team');
+    expect(seen).toEqual([
+      ['checkout', 'missing'],
+      ['eu', 'missing'],
+      ['team', undefined],
+    ]);
+  });
+
+  it('refuses selectors that do not parse, with a position', () => {
+    const c = compileSelector('region in ("a", ');
+    expect(c.ok).toBe(false);
+    if (!c.ok) expect(c.error).toMatchObject({ kind: 'parse', position: 16 });
+  });
+});

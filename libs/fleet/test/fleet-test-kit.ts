@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { PlatformModule, Principal, RequestContext, Role, startTelemetry } from '@ampora/platform';
+import { ConfigurationsService, FleetModule } from '@ampora/fleet';
+import { createTestDatabase, TestDatabase, testEnv } from '@ampora/testing';
+
+/** A Nest context with the fleet's services on a fresh database and Redis prefix (no HTTP). */
+export interface FleetKit {
+  app: INestApplicationContext;
+  db: TestDatabase;
+  ds: DataSource;
+  tenantId: string;
+  operator: Principal;
+  /** Runs `fn` as an Operator of the default tenant (audit events need an actor). */
+  as<T>(fn: () => Promise<T>): Promise<T>;
+  /** Inserts agents directly (as enrolment would), with the given labels. */
+  insertAgents(labels: Array<Record<string, unknown>>, capabilities?: number): Promise<string[]>;
+  /** Creates a configuration with one Published version and returns its id. */
+  publishedConfig(yaml?: string): Promise<{ configurationId: string; versionId: string; number: number }>;
+  close(): Promise<void>;
+}
+
+export const MINIMAL_YAML = 'receivers:\n  otlp: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n';
+
+export async function startFleetKit(overrides: Record<string, string> = {}): Promise<FleetKit> {
+  const db = await createTestDatabase();
+  const { config } = testEnv(db.url, overrides);
+  startTelemetry(config, 'worker');
+  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), FleetModule] }).compile();
+  const app = moduleRef.createNestApplication();
+  await app.init();
+  const ds = app.get(DataSource);
+  const [{ id: tenantId }] = (await ds.query(`SELECT id FROM tenants WHERE name = 'default'`)) as Array<{ id: string }>;
+  const operator: Principal = { kind: 'pat', tenantId: tenantId!, tenantName: 'default', role: Role.Operator, actor: 'kit-operator' };
+  const as = <T>(fn: () => Promise<T>) => RequestContext.run({ principal: operator, tenantId }, fn);
+  return {
+    app,
+    db,
+    ds,
+    tenantId: tenantId!,
+    operator,
+    as,
+    async insertAgents(labels, capabilities = 0x2 | 0x1000) {
+      const ids = labels.map(() => randomUUID());
+      await ds.query(
+        `INSERT INTO agents (id, tenant_id, instance_uid, identity_kind, labels, capabilities)
+         SELECT unnest($1::uuid[]), $2, gen_random_uuid(), 'token', unnest($3::jsonb[]), $4`,
+        [ids, tenantId, labels.map((l) => JSON.stringify(l)), capabilities],
+      );
+      return ids;
+    },
+    async publishedConfig(yaml = MINIMAL_YAML) {
+      const configs = app.get(ConfigurationsService);
+      return as(async () => {
+        const c = await configs.create(operator, { name: `cfg-${randomUUID().slice(0, 8)}` });
+        const v = await configs.createVersion(operator, c.id, yaml);
+        await configs.publish(operator, c.id, v.number);
+        return { configurationId: c.id, versionId: v.id, number: v.number };
+      });
+    },
+    async close() {
+      await app.close();
+      await db.drop();
+    },
+  };
+}
