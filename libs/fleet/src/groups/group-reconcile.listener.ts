@@ -1,11 +1,12 @@
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { LiveBus, LiveEvent } from '@ampora/platform';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { AMPORA_CONFIG, AmporaConfig, LiveBus, LiveEvent } from '@ampora/platform';
 import { GroupReconcileTrigger } from './group-reconcile.trigger';
 
 /**
  * In the server: when an agent describes itself (first connect, changed attributes), ask for a
  * reconcile of its tenant so it joins its dynamic group within seconds rather than at the next
- * periodic pass. Requests are merged per tenant.
+ * periodic pass. Requests are merged per tenant. Only events published by this instance count: the
+ * bus delivers every instance's events everywhere, and one reconcile request per change is enough.
  */
 @Injectable()
 export class GroupReconcileListener implements OnModuleInit, OnModuleDestroy {
@@ -14,14 +15,17 @@ export class GroupReconcileListener implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly bus: LiveBus,
     private readonly trigger: GroupReconcileTrigger,
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
   onModuleInit(): void {
-    this.unsubscribe = this.bus.subscribe((event: LiveEvent) => {
-      if (event.type !== 'agent.status_changed') return;
-      const payload = event.payload as { descriptionChanged?: boolean } | undefined;
-      if (payload?.descriptionChanged) this.trigger.request(event.tenantId, 'agent described itself');
-    });
+    this.unsubscribe = this.bus.subscribe(
+      (event: LiveEvent) => {
+        const payload = event.payload as { descriptionChanged?: boolean } | undefined;
+        if (payload?.descriptionChanged) this.trigger.request(event.tenantId, 'agent described itself');
+      },
+      { name: 'fleet.group-reconcile', filter: (event) => event.type === 'agent.status_changed' && event.origin === this.config.app.instanceId },
+    );
   }
 
   onModuleDestroy(): void {
