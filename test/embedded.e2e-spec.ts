@@ -120,9 +120,13 @@ describe('embedded storage', () => {
     expect(kept.map((r) => Number(r.name.slice(2))).sort((x, y) => x - y)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
   });
 
-  it('comes back after a restart with its agents and its queued jobs', async () => {
+  it('comes back after a restart with its agents, configurations and queued jobs', async () => {
     const before = (await server.as().get('/api/agents').expect(200)).body.items.map((a: { id: string }) => a.id).sort();
     expect(before.length).toBeGreaterThanOrEqual(2);
+    const yaml = '# kept across restarts\nreceivers:\n  otlp: &otlp\n    protocols: {grpc: {}}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n';
+    const configuration = (await server.as().post('/api/configurations').send({ name: 'survivor' }).expect(201)).body;
+    await server.as().post(`/api/configurations/${configuration.id}/versions`).send({ yaml }).expect(201);
+    await server.as().post(`/api/configurations/${configuration.id}/versions/1/publish`).expect(200);
     const jobId = await server.app.get(JobProducer).enqueue(PARKED.name, 'parked.later', { n: 7 }, { delay: 3_600_000, tenantId: 'x' });
     const adminToken = server.adminToken;
     await server.close();
@@ -130,6 +134,8 @@ describe('embedded storage', () => {
     server = await startTestServer({ embedded: { dataDir, keep: true }, modules: [ParkedModule], env: { AMPORA_BOOTSTRAP_ADMIN_TOKEN: adminToken } });
     const after = (await server.as(adminToken).get('/api/agents').expect(200)).body.items.map((a: { id: string }) => a.id).sort();
     expect(after).toEqual(before);
+    const version = (await server.as(adminToken).get(`/api/configurations/${configuration.id}/versions/1`).expect(200)).body;
+    expect(version).toMatchObject({ number: 1, status: 'Published', yaml });
     const job = await server.app.get(JobProducer).queue(PARKED.name).getJob(jobId!);
     expect(job?.data.payload).toEqual({ n: 7 });
     expect(await job!.getState()).toBe('delayed');
