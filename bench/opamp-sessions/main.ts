@@ -22,6 +22,10 @@ const option = (name: string, fallback: number) => {
 const AGENTS = option('agents', 5000);
 const HEARTBEAT_MS = option('heartbeat-seconds', 10) * 1000;
 const PER_PROCESS = 15_000;
+const serverNodeOptions = (() => {
+  const i = args.indexOf('--server-node-options');
+  return i >= 0 ? args[i + 1] : undefined;
+})();
 const SWARMS = Math.max(2, Math.ceil(AGENTS / PER_PROCESS));
 const EXEC_ARGV = ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'];
 
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
     AMPORA_OPAMP_HEARTBEAT_WINDOW_SECONDS: '600',
     AMPORA_DB_POOL_MAX: '20',
     LOG_LEVEL: 'Warning',
-  });
+  }, [], serverNodeOptions ? serverNodeOptions.split(' ') : []); // e.g. --server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"
   const swarms: Swarm[] = [];
   try {
     const base = `http://127.0.0.1:${port}`;

@@ -24,8 +24,8 @@ export interface RunningProcess {
 }
 
 /** Starts a built app as its own process with exactly the given environment (plus PATH). */
-export function startProcess(app: 'server' | 'worker' | 'cli', env: Record<string, string>, args: string[] = []): RunningProcess {
-  const child = spawn(process.execPath, [distEntry(app), ...args], {
+export function startProcess(app: 'server' | 'worker' | 'cli', env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): RunningProcess {
+  const child = spawn(process.execPath, [...nodeArgs, distEntry(app), ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
