@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { TenantLabels } from '../context/tenant-labels';
 import { TransactionRunner } from '../database/transaction-runner';
 import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
@@ -17,9 +17,13 @@ export interface TenantInfo {
 }
 
 /** Tenants: created by operators through the CLI; every tenant-owned row carries a tenant id. */
+/** How often every process re-reads the tenant list (tenants made elsewhere get their names here). */
+const REFRESH_MS = 60_000;
+
 @Injectable()
-export class TenantService implements OnModuleInit {
+export class TenantService implements OnModuleInit, OnModuleDestroy {
   private readonly byName = new Map<string, TenantInfo>();
+  private refresher?: NodeJS.Timeout;
 
   constructor(
     private readonly tenants: TenantRepository,
@@ -28,6 +32,17 @@ export class TenantService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    await this.refresh();
+    // tenants created by the CLI or another instance get their names (metric labels) within a minute
+    this.refresher = setInterval(() => void this.refresh().catch(() => undefined), REFRESH_MS);
+    this.refresher.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.refresher);
+  }
+
+  private async refresh(): Promise<void> {
     for (const t of await this.tenants.findAll()) this.remember(t);
   }
 
