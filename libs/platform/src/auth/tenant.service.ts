@@ -16,10 +16,10 @@ export interface TenantInfo {
   createdAt: Date;
 }
 
-/** Tenants: created by operators through the CLI; every tenant-owned row carries a tenant id. */
 /** How often every process re-reads the tenant list (tenants made elsewhere get their names here). */
 const REFRESH_MS = 60_000;
 
+/** Tenants: created by operators through the CLI; every tenant-owned row carries a tenant id. */
 @Injectable()
 export class TenantService implements OnModuleInit, OnModuleDestroy {
   private readonly byName = new Map<string, TenantInfo>();
