@@ -4,6 +4,7 @@ import { OpenApiTag } from '@ampora/platform';
 export const OPENAPI_TAGS: OpenApiTag[] = [
   { name: 'agents', description: 'The agent inventory: status, health, effective and assigned configuration' },
   { name: 'bootstrap-tokens', description: 'Tokens agents enrol with over OpAMP (Operator)' },
+  { name: 'pki', description: 'Ampora\'s CA: signing keys (Admin), agent certificates and revocation (Operator), trust bundle, CRL and OCSP (anonymous)' },
   { name: 'tokens', description: 'Personal access tokens for the REST API (Admin)' },
   { name: 'audit', description: 'The append-only audit log of every change' },
   { name: 'health', description: 'Liveness and readiness probes (anonymous)' },

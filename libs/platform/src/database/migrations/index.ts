@@ -1,5 +1,6 @@
 import { Foundation1764000000000 } from './1764000000000-foundation';
 import { Agents1764000001000 } from './1764000001000-agents';
+import { Pki1764000004000 } from './1764000004000-pki';
 
 /** Every migration, in order. New migrations are appended here (the runtime never globs). */
-export const MIGRATIONS = [Foundation1764000000000, Agents1764000001000];
+export const MIGRATIONS = [Foundation1764000000000, Agents1764000001000, Pki1764000004000];
