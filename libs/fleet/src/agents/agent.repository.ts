@@ -45,6 +45,11 @@ export class AgentRepository {
     await this.repo.update({ id }, { instanceUid });
   }
 
+  /** The agent connected with this certificate (its identity is now the certificate). */
+  async setCertificate(id: string, fingerprint: string): Promise<void> {
+    await this.repo.update({ id }, { certFingerprint: fingerprint, identityKind: 'certificate' });
+  }
+
   async setAssignedConfig(manager: EntityManager, id: string, assigned: { files: StoredConfigFiles; hash: string; contentHash: string; at: Date }): Promise<void> {
     await manager.getRepository(AgentEntity).update(
       { id },
