@@ -7,3 +7,4 @@ export * from './files';
 export * from './metrics';
 export * from './opamp-test-agent';
 export * from './test-pki';
+export * from './openssl';
