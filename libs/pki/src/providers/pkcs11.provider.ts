@@ -29,17 +29,17 @@ export class Pkcs11SigningProvider implements SigningProvider {
     if (!tokenLabel) {
       this.crypto = open(slot);
     } else {
-      for (let index = 0; index < 64 && !this.crypto; index++) {
-        let candidate: P11Crypto;
+      // slots without a usable token (uninitialised, removed) refuse a session: skip them
+      const refusals: string[] = [];
+      for (let index = 0; index < 32 && !this.crypto; index++) {
         try {
-          candidate = open(index);
+          const candidate = open(index);
+          if (candidate.token.label.trim() === tokenLabel) this.crypto = candidate;
         } catch (error) {
-          if (index === 0) throw error;
-          break;
+          refusals.push(`slot ${index}: ${error instanceof Error ? error.message : String(error)}`);
         }
-        if (candidate.token.label.trim() === tokenLabel) this.crypto = candidate;
       }
-      if (!this.crypto) throw new Error(`no PKCS#11 token labelled ${tokenLabel} in ${library}`);
+      if (!this.crypto) throw new Error(`no PKCS#11 token labelled ${tokenLabel} in ${library} (${refusals.slice(0, 3).join('; ') || 'no slots'})`);
     }
     this.log.info('Signing keys live in PKCS#11 token {TokenLabel} ({Library})', { TokenLabel: this.crypto.token.label.trim(), Library: library });
     return this.crypto;
