@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { QueueWorkerModule, TransactionRunner } from '@ampora/platform';
 import { OpampTransportService, uidToString } from '@ampora/opamp';
-import { CertificateIssuer, parseCsr, PkiWorkerModule } from '@ampora/pki';
+import { CertificateIssuer, parseCsr, PkiWorkerModule, RenewalSweeper } from '@ampora/pki';
 import { AgentCapability, captureLogs, eventually, makeTestPki, metricValue, openssl, scrape, scratch, TestAgent, TestPki } from '@ampora/testing';
 import { startTestServer, TestServer } from './support/test-server';
 
@@ -258,6 +258,27 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
     await fresh.close();
   });
 
+  it('pushes a renewed certificate to an agent that stays connected, once', async () => {
+    const { agent, reply, id } = await enrol();
+    const offered = reply.connection_settings!.opamp!.certificate!;
+    const live = overTls({ cert: offered.cert!, key: offered.private_key! }, agent.uid);
+    await connects(live);
+    await eventually(async () => (await server.as().get(`/api/agents/${id}`).expect(200)).body.connection.connected);
+
+    // 340 days on, the certificate is inside the 30-day threshold
+    const later = new Date(Date.now() + 340 * 86_400_000);
+    expect(await server.app.get(RenewalSweeper).sweep(later)).toBeGreaterThanOrEqual(1);
+    const pushed = await live.nextMatching((m) => Boolean(m.connection_settings?.opamp?.certificate));
+    expect(pushed.connection_settings!.hash!.length).toBe(32);
+    expect(pushed.connection_settings!.opamp!.heartbeat_interval_seconds).toBe('30');
+    const renewed = new X509Certificate(pushed.connection_settings!.opamp!.certificate!.cert!);
+    expect(renewed.serialNumber).not.toBe(new X509Certificate(offered.cert!).serialNumber);
+    expect(renewed.checkIssued(new X509Certificate(offered.ca_cert!))).toBe(true);
+    // the renewal is pending (the agent has not reconnected with it): the next sweep does not issue another
+    expect(await server.app.get(RenewalSweeper).sweep(later)).toBe(0);
+    await live.close();
+  });
+
   it('signs a CSR through the API; the certificate becomes an agent on its first mTLS connection and stays that agent', async () => {
     await openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'api.key', '-out', 'api.csr', '-subj', '/CN=edge-42'], files.dir);
     const res = await server.as().post('/api/pki/agent-certificates').send({ csr: readFileSync(join(files.dir, 'api.csr'), 'utf8') }).expect(201);
@@ -323,6 +344,10 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
     const audit = JSON.stringify((await server.as().get('/api/audit/events?limit=500').expect(200)).body);
     expect(audit).not.toContain(agentKeyBody.slice(0, 40));
     expect(audit).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('logged no errors: every mutating route wrote exactly one audit event', () => {
+    expect(logs.records.filter((r) => r.level === 'Error' || r.level === 'Critical').map((r) => r.message)).toEqual([]);
   });
 });
 

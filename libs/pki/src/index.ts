@@ -11,3 +11,4 @@ export { CrlService } from './revocation/crl.service';
 export { OcspResponderService } from './revocation/ocsp-responder.service';
 export { SigningProvider, Signer, KeyMaterial } from './providers/signing-provider';
 export { SigningProviders } from './providers/signing-providers';
+export { RenewalSweeper } from './certificates/renewal-sweeper';

@@ -12,6 +12,7 @@ export enum PkiErrorCode {
   CERTIFICATE_ALREADY_REVOKED = 'CERTIFICATE_ALREADY_REVOKED',
   CRL_NOT_PUBLISHED = 'CRL_NOT_PUBLISHED',
   SIGNING_FAILED = 'SIGNING_FAILED',
+  SIGNING_KEY_UNAVAILABLE = 'SIGNING_KEY_UNAVAILABLE',
 }
 
 const STATUS: Record<PkiErrorCode, ProblemStatus> = {
@@ -26,6 +27,7 @@ const STATUS: Record<PkiErrorCode, ProblemStatus> = {
   [PkiErrorCode.CERTIFICATE_ALREADY_REVOKED]: 409,
   [PkiErrorCode.CRL_NOT_PUBLISHED]: 503,
   [PkiErrorCode.SIGNING_FAILED]: 502,
+  [PkiErrorCode.SIGNING_KEY_UNAVAILABLE]: 503,
 };
 
 export class PkiException extends DomainException<PkiErrorCode> {

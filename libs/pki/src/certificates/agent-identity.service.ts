@@ -48,13 +48,26 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
   // ---- OpAMP: connection settings offers ------------------------------------------------------
 
   async offer(ctx: ConnectionSettingsContext): Promise<Offer | undefined> {
-    if (ctx.csr) {
-      // the agent keeps its key: sign its request (enrolment, or renewal over a certificate connection)
-      const csr = await this.checkedCsr(ctx.csr);
-      const replaces = ctx.credential.kind === 'certificate' ? await this.certificates.findByFingerprint(ctx.credential.fingerprint) : null;
-      const issued = await this.issueForAgent(ctx, { publicKey: csr.publicKey, keySource: 'csr', replaces });
-      return certificateOffer(issued);
+    if (ctx.csr) return this.csrOffer(ctx, ctx.csr);
+    try {
+      return await this.serverMadeOffer(ctx);
+    } catch (error) {
+      // the agent keeps working with what it has; it gets a certificate on a later connection
+      this.log.error('Could not issue a certificate to agent {AgentId}', { AgentId: ctx.agentId }, error);
+      return undefined;
     }
+  }
+
+  /** The agent sent a CSR: a failure is answered (BadRequest with the reason) by the OpAMP core. */
+  private async csrOffer(ctx: ConnectionSettingsContext, csrPem: Uint8Array): Promise<Offer> {
+    // the agent keeps its key: sign its request (enrolment, or renewal over a certificate connection)
+    const csr = await this.checkedCsr(csrPem);
+    const replaces = ctx.credential.kind === 'certificate' ? await this.certificates.findByFingerprint(ctx.credential.fingerprint) : null;
+    const issued = await this.issueForAgent(ctx, { publicKey: csr.publicKey, keySource: 'csr', replaces });
+    return certificateOffer(issued);
+  }
+
+  private async serverMadeOffer(ctx: ConnectionSettingsContext): Promise<Offer | undefined> {
     if (ctx.credential.kind === 'bootstrap') {
       const state = ctx.justEnrolled ? 'none' : await this.certificateState(ctx.agentId);
       // an agent that enrols (or still has none, or let its certificate expire) gets one; a revoked one does not
@@ -64,8 +77,23 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
       return certificateOffer(issued, pair.privateKeyPem);
     }
     // a certificate connection: renew when the leaf is close to its end
+    return this.renewalFor(ctx, new Date(), { whilePending: 'reissue' });
+  }
+
+  /**
+   * A renewed certificate for an agent connected with a certificate that is within the renewal
+   * threshold at `at`, or undefined. When a renewal was issued already and the agent still presents
+   * the old certificate, `reissue` supersedes it (a new connection: it did not take the last one) and
+   * `skip` leaves it (the periodic push: it may simply not have reconnected yet).
+   */
+  async renewalFor(ctx: ConnectionSettingsContext, at: Date, options: { whilePending: 'reissue' | 'skip' }): Promise<Offer | undefined> {
+    if (ctx.credential.kind !== 'certificate') return undefined;
     const current = await this.certificates.findByFingerprint(ctx.credential.fingerprint);
-    if (!current || current.revokedAt || !renewalDue(current.notAfter, new Date(), this.config.pki.renewalThresholdDays)) return undefined;
+    if (!current || current.revokedAt || !renewalDue(current.notAfter, at, this.config.pki.renewalThresholdDays)) return undefined;
+    if (current.replacedById && options.whilePending === 'skip') {
+      const pending = await this.certificates.findById(current.replacedById);
+      if (pending && !pending.revokedAt) return undefined;
+    }
     const pair = await this.issuer.agentKeyPair();
     const issued = await this.issueForAgent(ctx, { publicKey: pair.publicKey, keySource: 'server', replaces: current });
     return certificateOffer(issued, pair.privateKeyPem);

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID, webcrypto } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import * as x509 from '@peculiar/x509';
-import { AMPORA_CONFIG, AmporaConfig, Metrics, TenantLabels, TenantService } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Metrics, TenantLabels } from '@ampora/platform';
 import { acceptablePublicKey, LIFETIME_DAYS, newSerialNumber, validity } from '../domain/certificate-rules';
 import { SigningKeysService } from '../keys/signing-keys.service';
 import type { CryptoKeyPair, WebCrypto } from '../providers/webcrypto';
@@ -67,7 +67,6 @@ export class CertificateIssuer {
   constructor(
     private readonly certificates: CertificateRepository,
     private readonly keys: SigningKeysService,
-    private readonly tenants: TenantService,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -77,8 +76,9 @@ export class CertificateIssuer {
     const id = randomUUID();
     const now = new Date();
     const window = input.validity ?? validity(now, LIFETIME_DAYS.agent, signingKey.notAfter);
-    const tenant = await this.tenants.findById(input.tenantId);
-    const subject = new x509.Name([{ CN: [input.agentId ?? `certificate-${id}`] }, ...(tenant ? [{ O: [tenant.name] }] : [])]);
+    // the tenant's name from memory (no query inside the caller's transaction)
+    const tenantName = TenantLabels.of(input.tenantId);
+    const subject = new x509.Name([{ CN: [input.agentId ?? `certificate-${id}`] }, ...(tenantName !== 'none' ? [{ O: [tenantName] }] : [])]);
     const uris = [`urn:ampora:tenant:${input.tenantId}`, `urn:ampora:certificate:${id}`, ...(input.agentId ? [`urn:ampora:agent:${input.agentId}`] : [])];
     const serialNumber = newSerialNumber();
     const issuerCertificate = new x509.X509Certificate(signingKey.certificate);

@@ -77,8 +77,13 @@ export class SigningKeysService implements OnApplicationBootstrap {
     return key;
   }
 
-  signerOf(key: SigningKeyEntity): Promise<Signer> {
-    return this.providers.signer('pki_signing_keys', key, key.algorithm as CaKeyAlgorithm);
+  /** The loaded private key of a CA key; SIGNING_KEY_UNAVAILABLE when its provider cannot open it. */
+  async signerOf(key: SigningKeyEntity): Promise<Signer> {
+    try {
+      return await this.providers.signer('pki_signing_keys', key, key.algorithm as CaKeyAlgorithm);
+    } catch (error) {
+      throw new PkiException(PkiErrorCode.SIGNING_KEY_UNAVAILABLE, `The private key of signing key ${key.id} (${key.provider}) cannot be used: ${error instanceof Error ? error.message : String(error)}`, { signingKeyId: key.id });
+    }
   }
 
   responderSignerOf(responder: OcspResponderEntity): Promise<Signer> {
@@ -230,22 +235,36 @@ export class SigningKeysService implements OnApplicationBootstrap {
   async resealStaleKeys(): Promise<number> {
     let count = 0;
     const tenantId = await this.systemTenantId();
+    const unreadable = (what: string, id: string, error: unknown) =>
+      this.log.error(
+        'The private key of {What} {KeyRowId} cannot be opened with AMPORA_MASTER_KEY or AMPORA_PREVIOUS_MASTER_KEY: certificates cannot be signed with it. Restore the master key it was sealed with (as AMPORA_PREVIOUS_MASTER_KEY during a rotation)',
+        { What: what, KeyRowId: id },
+        error,
+      );
     for (const key of await this.keys.findAll()) {
-      if (!key.wrappedPrivateKey || key.wrappingKeyId === this.providers.box.keyId) continue;
-      await this.tx.run(async ({ manager }) => {
+      if (!key.wrappedPrivateKey || key.wrappingKeyId === this.providers.box.keyId || key.state === 'Retired') continue;
+      try {
         const material = await this.providers.reseal('pki_signing_keys', key, key.algorithm as CaKeyAlgorithm);
-        if (!material) return;
-        await this.keys.update(manager, key.id, { wrappedPrivateKey: material.wrappedPrivateKey, wrappingKeyId: material.wrappingKeyId });
-        await this.audit.record(manager, { tenantId, actor: SYSTEM_ACTOR, actorRole: null, entityType: 'SigningKey', entityId: key.id, action: 'Resealed', additional: { from: key.wrappingKeyId, to: material.wrappingKeyId } });
-      });
-      count++;
+        if (!material) continue;
+        await this.tx.run(async ({ manager }) => {
+          await this.keys.update(manager, key.id, { wrappedPrivateKey: material.wrappedPrivateKey, wrappingKeyId: material.wrappingKeyId });
+          await this.audit.record(manager, { tenantId, actor: SYSTEM_ACTOR, actorRole: null, entityType: 'SigningKey', entityId: key.id, action: 'Resealed', additional: { from: key.wrappingKeyId, to: material.wrappingKeyId } });
+        });
+        count++;
+      } catch (error) {
+        unreadable('signing key', key.id, error);
+      }
     }
     for (const responder of await this.keys.allResponders()) {
-      if (!responder.wrappedPrivateKey || responder.wrappingKeyId === this.providers.box.keyId) continue;
-      const material = await this.providers.reseal('pki_ocsp_responders', responder, RESPONDER_ALGORITHM);
-      if (!material) continue;
-      await this.tx.run(({ manager }) => this.keys.updateResponder(manager, responder.id, { wrappedPrivateKey: material.wrappedPrivateKey, wrappingKeyId: material.wrappingKeyId }));
-      count++;
+      if (!responder.wrappedPrivateKey || responder.wrappingKeyId === this.providers.box.keyId || responder.notAfter.getTime() < Date.now()) continue;
+      try {
+        const material = await this.providers.reseal('pki_ocsp_responders', responder, RESPONDER_ALGORITHM);
+        if (!material) continue;
+        await this.tx.run(({ manager }) => this.keys.updateResponder(manager, responder.id, { wrappedPrivateKey: material.wrappedPrivateKey, wrappingKeyId: material.wrappingKeyId }));
+        count++;
+      } catch (error) {
+        unreadable('OCSP responder', responder.id, error);
+      }
     }
     if (count) this.log.info('Re-sealed {Count} private keys under the current master key', { Count: count });
     return count;
