@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { masterKeyId, SecretBox } from './secret-box';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { masterKeyId, resolveMasterKeys, SecretBox } from './secret-box';
 
 describe('SecretBox', () => {
   const a = randomBytes(32);
@@ -30,5 +33,22 @@ describe('SecretBox', () => {
     expect(rotated.open(rotated.seal(Buffer.from('y'), 'c'), 'c').stale).toBe(false);
     const stranger = new SecretBox({ current: b, source: 'config' });
     expect(() => stranger.open(old, 'c')).toThrow(/neither AMPORA_MASTER_KEY nor AMPORA_PREVIOUS_MASTER_KEY/);
+  });
+});
+
+describe('resolveMasterKeys', () => {
+  it('uses AMPORA_MASTER_KEY when set, and otherwise a generated key file (0600) that stays the same', () => {
+    const configured = randomBytes(32);
+    const base = { security: { masterKey: configured }, storage: { dataDir: '/nonexistent' } } as never;
+    expect(resolveMasterKeys(base)).toMatchObject({ current: configured, source: 'config' });
+
+    const dir = mkdtempSync(join(tmpdir(), 'ampora-mk-'));
+    const dev = { security: {}, storage: { dataDir: dir } } as never;
+    const keys = resolveMasterKeys(dev);
+    expect(keys.source).toBe('file');
+    const file = join(dir, 'master.key');
+    expect(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64').equals(keys.current)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(resolveMasterKeys(dev).current.equals(keys.current)).toBe(true);
   });
 });
