@@ -178,6 +178,7 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
     const good = await openssl(['ocsp', '-issuer', ca, '-cert', leaf, '-url', ocspUrl, '-CAfile', ca], files.dir);
     expect(good.stderr + good.stdout).toContain(`${leaf}: good`);
     expect(good.stderr).toContain('Response verify OK');
+    expect(good.stderr).not.toMatch(/nonce/i);
 
     const revoked = await server.as().post(`/api/agents/${id}/revoke-cert?reason=keyCompromise`).expect(200);
     expect(revoked.body.revoked).toHaveLength(1);

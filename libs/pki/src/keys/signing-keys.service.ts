@@ -17,6 +17,7 @@ import {
   TenantLabels,
   TenantService,
   TransactionRunner,
+  Tx,
 } from '@ampora/platform';
 import * as x509 from '@peculiar/x509';
 import { canActivate, canRetire, trustedUntil, trustWindowOver } from '../domain/key-lifecycle';
@@ -42,6 +43,7 @@ const RESPONDER_ALGORITHM: CaKeyAlgorithm = 'ECDSA-P256';
 @Injectable()
 export class SigningKeysService implements OnApplicationBootstrap {
   private readonly log = createLogger('Ampora.Pki.Keys.SigningKeysService');
+  private readonly changeListeners: Array<() => void> = [];
 
   constructor(
     private readonly keys: SigningKeyRepository,
@@ -110,7 +112,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       if ((await this.keys.count(manager)) > 0) return;
       const now = new Date();
       const key = await this.generate(manager, { algorithm: this.config.pki.caKeyAlgorithm, commonName: this.config.pki.caCommonName, createdBy: SYSTEM_ACTOR, tenantId, state: 'Active', now });
-      const responder = await this.issueResponder(manager, key, tenantId, now);
+      const responder = await this.issueResponder({ manager, afterCommit }, key, tenantId, now);
       await this.audit.record(manager, {
         tenantId,
         actor: SYSTEM_ACTOR,
@@ -123,6 +125,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       });
       afterCommit(async () => {
         this.log.info('Generated Ampora\'s CA key {SigningKeyId} ({Algorithm}, {Provider}) and made it Active', { SigningKeyId: key.id, Algorithm: key.algorithm, Provider: key.provider });
+        this.changed();
         await this.publishSoon();
       });
     });
@@ -163,7 +166,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       await this.keys.update(manager, key.id, { state: 'Active', activatedAt: now });
       key.state = 'Active';
       key.activatedAt = now;
-      const responder = (await this.keys.currentResponder(key.id, manager)) ?? (await this.issueResponder(manager, key, p.tenantId, now));
+      const responder = (await this.keys.currentResponder(key.id, manager)) ?? (await this.issueResponder({ manager, afterCommit }, key, p.tenantId, now));
       await this.audit.record(manager, {
         entityType: 'SigningKey',
         entityId: key.id,
@@ -178,6 +181,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
           PreviousKeyId: previous?.id ?? 'none',
           TrustedUntil: previous?.trustedUntil?.toISOString() ?? '-',
         });
+        this.changed();
         await this.publishSoon();
       });
       return key;
@@ -195,6 +199,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       await this.audit.record(manager, { entityType: 'SigningKey', entityId: key.id, action: 'Retired', before, after: auditView(key) });
       afterCommit(async () => {
         this.log.info('Signing key {SigningKeyId} retired by {Actor}: its certificates are no longer accepted', { SigningKeyId: key.id, Actor: p.actor });
+        this.changed();
         await this.publishSoon();
       });
       return key;
@@ -220,13 +225,15 @@ export class SigningKeysService implements OnApplicationBootstrap {
       }
       const responder = await this.keys.currentResponder(key.id);
       if (!responder || responder.notAfter.getTime() - now.getTime() < OCSP_RENEW_BEFORE_DAYS * DAY_MS) {
-        await this.tx.run(async ({ manager }) => {
-          const fresh = await this.issueResponder(manager, key, tenantId, now);
+        await this.tx.run(async (tx) => {
+          const { manager } = tx;
+          const fresh = await this.issueResponder(tx, key, tenantId, now);
           await this.audit.record(manager, { tenantId, actor: SYSTEM_ACTOR, actorRole: null, entityType: 'SigningKey', entityId: key.id, action: 'OcspResponderRenewed', additional: { serialNumber: fresh.serial, notAfter: fresh.notAfter.toISOString() } });
         });
         respondersRenewed++;
       }
     }
+    if (retired) this.changed();
     if (retired || respondersRenewed) this.log.info('Key maintenance: {Retired} keys retired, {Renewed} OCSP responders renewed', { Retired: retired, Renewed: respondersRenewed });
     return { retired, respondersRenewed };
   }
@@ -268,6 +275,15 @@ export class SigningKeysService implements OnApplicationBootstrap {
     }
     if (count) this.log.info('Re-sealed {Count} private keys under the current master key', { Count: count });
     return count;
+  }
+
+  /** Called after a key changed state in this process (what is served from memory is then stale). */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener();
   }
 
   /** Asks the worker to publish fresh CRLs now (after a revocation or a key change). */
@@ -313,7 +329,8 @@ export class SigningKeysService implements OnApplicationBootstrap {
   }
 
   /** A delegated OCSP signing certificate for `key` (90 days), its key in the same provider. */
-  private async issueResponder(manager: EntityManager, key: SigningKeyEntity, tenantId: string, now: Date): Promise<{ serial: string; notAfter: Date }> {
+  private async issueResponder(tx: Tx, key: SigningKeyEntity, tenantId: string, now: Date): Promise<{ serial: string; notAfter: Date }> {
+    const manager = tx.manager;
     const id = randomUUID();
     const provider = this.providers.of(key.provider);
     const { spki, material } = await provider.generate(RESPONDER_ALGORITHM, `pki_ocsp_responders:${id}`);
@@ -335,7 +352,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       (s) => Metrics.record('ampora_pki_signing_duration_seconds', s, { tenant: TenantLabels.of(tenantId), provider: provider.kind }),
     );
     await this.keys.insertResponder(manager, { id, signingKeyId: key.id, certificate: Buffer.from(certificate.rawData), keyId: keyIdOf(spki), ...material, notBefore, notAfter });
-    Metrics.add('ampora_pki_certs_issued_total', 1, { tenant: TenantLabels.of(tenantId), kind: 'ocsp' });
+    tx.afterCommit(() => Metrics.add('ampora_pki_certs_issued_total', 1, { tenant: TenantLabels.of(tenantId), kind: 'ocsp' }));
     return { serial, notAfter };
   }
 

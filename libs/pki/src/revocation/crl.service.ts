@@ -36,7 +36,9 @@ export class CrlService {
     private readonly keyRows: SigningKeyRepository,
     private readonly keys: SigningKeysService,
     private readonly tx: TransactionRunner,
-  ) {}
+  ) {
+    keys.onChange(() => this.invalidate());
+  }
 
   async publishAll(now = new Date()): Promise<number> {
     let published = 0;
