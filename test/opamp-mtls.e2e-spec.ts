@@ -302,6 +302,14 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
     expect(all.filter((a) => a.id === id)).toHaveLength(1);
     await second.close();
 
+    // an API-signed certificate revoked before anyone used it is refused
+    const unused = await server.as().post('/api/pki/agent-certificates').send({ csr: readFileSync(join(files.dir, 'api.csr'), 'utf8') }).expect(201);
+    const revokedOne = await server.as().post(`/api/pki/certificates/${unused.body.id}/revoke?reason=keyCompromise`).expect(200);
+    expect(revokedOne.body).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise', agentId: null });
+    expect((await server.as().post(`/api/pki/certificates/${unused.body.id}/revoke`).expect(409)).body.code).toBe('CERTIFICATE_ALREADY_REVOKED');
+    await expect(overTls({ cert: unused.body.certificate, key: readFileSync(join(files.dir, 'api.key')) }).connect()).rejects.toMatchObject({ status: 401 });
+    expect((await server.as().get(`/api/pki/certificates/${unused.body.id}`).expect(200)).body.status).toBe('revoked');
+
     const bad = await server.as().post('/api/pki/agent-certificates').send({ csr: 'hello' }).expect(422);
     expect(bad.body.code).toBe('INVALID_CSR');
     await server.as().post('/api/pki/agent-certificates').send({}).expect(400);

@@ -112,9 +112,13 @@ describe('CA signing key rotation', () => {
     // a new enrolment is signed by the new key too
     expect(await authorityKeyId((await enrol()).cert)).toBe(created.keyId);
 
-    // retiring the old key: its leaves are refused, the bundle loses its certificate
+    // retiring the old key: live sessions on its leaves are closed, its leaves are refused, the bundle loses it
+    const liveOld = overTls(old.cert, old.key, old.agent.uid);
+    await connects(liveOld);
     const retired = (await server.as().post(`/api/pki/signing-keys/${first!.id}/retire`).expect(200)).body as Key;
     expect(retired.state).toBe('Retired');
+    expect(await liveOld.closed()).toBe(4001);
+    expect((await server.http.get('/pki/trust-bundle.pem').expect(200)).text.match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
     await expect(overTls(old.cert, old.key, old.agent.uid).connect()).rejects.toMatchObject({ status: 401 });
     await connects(overTls(renewed.cert!, readFileSync(join(files.dir, 'renew.key')), old.agent.uid));
 

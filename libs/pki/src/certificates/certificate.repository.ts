@@ -29,6 +29,10 @@ export class CertificateRepository {
     return this.r(manager).findOne({ where: { id } });
   }
 
+  lockById(manager: EntityManager, tenantId: string, id: string): Promise<CertificateEntity | null> {
+    return manager.getRepository(CertificateEntity).findOne({ where: { tenantId, id }, lock: { mode: 'pessimistic_write' } });
+  }
+
   findInTenant(tenantId: string, id: string): Promise<CertificateEntity | null> {
     return this.repo.findOne({ where: { tenantId, id } });
   }

@@ -2,10 +2,12 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
 import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal, Role } from '@ampora/platform';
+import { PkiErrorCode, PkiException } from '../pki.errors';
 import { RevocationService } from '../revocation/revocation.service';
 import { AgentIdentityService } from './agent-identity.service';
 import { CertificateRepository } from './certificate.repository';
 import {
+  CertificateDto,
   CertificateListQueryDto,
   CertificatePageDto,
   RevokeQueryDto,
@@ -41,6 +43,27 @@ export class CertificatesController {
   @ZodResponse({ status: 200, type: CertificatePageDto })
   async list(@CurrentPrincipal() p: Principal, @Query() q: CertificateListQueryDto) {
     return mapPage(await this.certificates.list(p.tenantId, { agentId: q.agentId }, q), (c) => toCertificateResponse(c));
+  }
+
+  @Get('api/pki/certificates/:id')
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'getCertificate', summary: 'One certificate of your tenant' })
+  @ApiProblems(400, 404)
+  @ZodResponse({ status: 200, type: CertificateDto })
+  async get(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    const row = await this.certificates.findInTenant(p.tenantId, id);
+    if (!row) throw new PkiException(PkiErrorCode.CERTIFICATE_NOT_FOUND, `Certificate ${id} was not found`);
+    return toCertificateResponse(row);
+  }
+
+  @Post('api/pki/certificates/:id/revoke')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'revokeCertificate', summary: 'Revoke one certificate (for example an API-signed one never used); its agent\'s session is closed' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: CertificateDto })
+  async revokeOne(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: RevokeQueryDto) {
+    return toCertificateResponse((await this.revocations.revokeCertificate(p, id, q.reason)).certificate);
   }
 
   @Post('api/agents/:id/revoke-cert')

@@ -32,6 +32,12 @@ import { OcspResponderEntity } from './entities/ocsp-responder.entity';
 import { SigningKeyEntity } from './entities/signing-key.entity';
 import { SigningKeyRepository } from './signing-key.repository';
 
+/** A key changed state in this process. */
+export interface KeyChange {
+  signingKeyId: string;
+  state: SigningKeyEntity['state'];
+}
+
 /** OCSP responder keys are always ECDSA P-256 (small, fast), in the same provider as their CA key. */
 const RESPONDER_ALGORITHM: CaKeyAlgorithm = 'ECDSA-P256';
 
@@ -43,7 +49,7 @@ const RESPONDER_ALGORITHM: CaKeyAlgorithm = 'ECDSA-P256';
 @Injectable()
 export class SigningKeysService implements OnApplicationBootstrap {
   private readonly log = createLogger('Ampora.Pki.Keys.SigningKeysService');
-  private readonly changeListeners: Array<() => void> = [];
+  private readonly changeListeners: Array<(change: KeyChange) => void> = [];
 
   constructor(
     private readonly keys: SigningKeyRepository,
@@ -125,7 +131,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       });
       afterCommit(async () => {
         this.log.info('Generated Ampora\'s CA key {SigningKeyId} ({Algorithm}, {Provider}) and made it Active', { SigningKeyId: key.id, Algorithm: key.algorithm, Provider: key.provider });
-        this.changed();
+        this.changed(key);
         await this.publishSoon();
       });
     });
@@ -181,7 +187,8 @@ export class SigningKeysService implements OnApplicationBootstrap {
           PreviousKeyId: previous?.id ?? 'none',
           TrustedUntil: previous?.trustedUntil?.toISOString() ?? '-',
         });
-        this.changed();
+        this.changed(key);
+        if (previous) this.changed(previous);
         await this.publishSoon();
       });
       return key;
@@ -199,7 +206,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       await this.audit.record(manager, { entityType: 'SigningKey', entityId: key.id, action: 'Retired', before, after: auditView(key) });
       afterCommit(async () => {
         this.log.info('Signing key {SigningKeyId} retired by {Actor}: its certificates are no longer accepted', { SigningKeyId: key.id, Actor: p.actor });
-        this.changed();
+        this.changed(key);
         await this.publishSoon();
       });
       return key;
@@ -213,11 +220,12 @@ export class SigningKeysService implements OnApplicationBootstrap {
     const tenantId = await this.systemTenantId();
     for (const key of await this.keys.findPublished()) {
       if (trustWindowOver(key, now)) {
-        await this.tx.run(async ({ manager }) => {
+        await this.tx.run(async ({ manager, afterCommit }) => {
           const locked = await this.lock(manager, key.id);
           if (!trustWindowOver(locked, now)) return;
           const before = auditView(locked);
           await this.retireIn(manager, locked, now);
+          afterCommit(() => this.changed(locked));
           await this.audit.record(manager, { tenantId, actor: SYSTEM_ACTOR, actorRole: null, entityType: 'SigningKey', entityId: key.id, action: 'Retired', before, after: auditView(locked), additional: { reason: 'trusted window ended' } });
         });
         retired++;
@@ -233,7 +241,6 @@ export class SigningKeysService implements OnApplicationBootstrap {
         respondersRenewed++;
       }
     }
-    if (retired) this.changed();
     if (retired || respondersRenewed) this.log.info('Key maintenance: {Retired} keys retired, {Renewed} OCSP responders renewed', { Retired: retired, Renewed: respondersRenewed });
     return { retired, respondersRenewed };
   }
@@ -278,12 +285,18 @@ export class SigningKeysService implements OnApplicationBootstrap {
   }
 
   /** Called after a key changed state in this process (what is served from memory is then stale). */
-  onChange(listener: () => void): void {
+  onChange(listener: (change: KeyChange) => void): void {
     this.changeListeners.push(listener);
   }
 
-  private changed(): void {
-    for (const listener of this.changeListeners) listener();
+  private changed(key: SigningKeyEntity): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener({ signingKeyId: key.id, state: key.state });
+      } catch (error) {
+        this.log.warn('A key change listener failed', {}, error);
+      }
+    }
   }
 
   /** Asks the worker to publish fresh CRLs now (after a revocation or a key change). */

@@ -68,4 +68,33 @@ export class RevocationService implements OnApplicationBootstrap {
     await this.keys.publishSoon();
     return { agentId, revoked, session };
   }
+
+  /**
+   * Revokes one certificate (an API-signed one that was never used, say); an agent connected with it
+   * is disconnected.
+   */
+  async revokeCertificate(p: Principal, certificateId: string, reason: RevocationReason = 'unspecified'): Promise<{ certificate: CertificateEntity; session: DispatchOutcome }> {
+    const certificate = await this.tx.run(async ({ manager }) => {
+      const row = await this.certificates.lockById(manager, p.tenantId, certificateId);
+      if (!row) throw new PkiException(PkiErrorCode.CERTIFICATE_NOT_FOUND, `Certificate ${certificateId} was not found`, { certificateId });
+      if (row.revokedAt) throw new PkiException(PkiErrorCode.CERTIFICATE_ALREADY_REVOKED, `Certificate ${certificateId} is already revoked`, { certificateId });
+      const at = new Date();
+      await this.certificates.update(manager, row.id, { revokedAt: at, revocationReason: reason });
+      row.revokedAt = at;
+      row.revocationReason = reason;
+      await this.audit.record(manager, {
+        entityType: 'Certificate',
+        entityId: row.id,
+        action: 'Revoked',
+        after: { agentId: row.agentId, serialNumber: row.serialNumber, fingerprint: row.fingerprint },
+        additional: { reason },
+      });
+      return row;
+    });
+    Metrics.add('ampora_pki_certs_revoked_total', 1, { tenant: TenantLabels.of(p.tenantId), kind: certificate.kind });
+    this.log.info('Revoked certificate {CertificateId} ({Reason})', { CertificateId: certificate.id, Reason: reason });
+    const session = certificate.agentId && this.dispatcher ? await this.dispatcher.disconnect({ agentId: certificate.agentId, tenantId: p.tenantId }, 'its certificate was revoked') : 'no_session';
+    await this.keys.publishSoon();
+    return { certificate, session };
+  }
 }

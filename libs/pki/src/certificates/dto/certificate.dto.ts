@@ -36,7 +36,7 @@ export class RevokeResultDto extends createZodDto(
   }),
 ) {}
 
-export const CertificateSchema = z
+const CertificateFields = z
   .object({
     id: z.uuid(),
     agentId: z.uuid().nullable().describe('Empty until a certificate signed through the API is first used by an agent'),
@@ -55,8 +55,9 @@ export const CertificateSchema = z
     replacedById: z.uuid().nullable(),
     certificate: z.string().describe('PEM'),
     createdAt: z.string(),
-  })
-  .meta({ id: 'Certificate' });
+  });
+export const CertificateSchema = CertificateFields.meta({ id: 'Certificate' });
+export class CertificateDto extends createZodDto(CertificateFields) {}
 export class CertificatePageDto extends createZodDto(pageSchema(CertificateSchema)) {}
 export class CertificateListQueryDto extends createZodDto(PageQuerySchema.extend({ agentId: z.uuid().optional().describe('Only this agent\'s certificates') })) {}
 
