@@ -315,6 +315,22 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
     await server.as().post('/api/pki/agent-certificates').send({}).expect(400);
   });
 
+  it('makes one agent of an API-signed certificate even when two first connections race', async () => {
+    await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'race.key', '-out', 'race.csr', '-subj', '/CN=race'], files.dir);
+    const res = await server.as().post('/api/pki/agent-certificates').send({ csr: readFileSync(join(files.dir, 'race.csr'), 'utf8') }).expect(201);
+    const key = readFileSync(join(files.dir, 'race.key'));
+    const racers = [overTls({ cert: res.body.certificate, key }), overTls({ cert: res.body.certificate, key })];
+    await Promise.all(racers.map((r) => r.connect()));
+    for (const r of racers) r.hello();
+    const replies = await Promise.all(racers.map((r) => r.next()));
+    expect(replies.map((r) => r.error_response)).toEqual([undefined, undefined]);
+    const enrolled = (await server.as().get('/api/audit/events?entityType=Agent&action=Enrolled&limit=500').expect(200)).body.items as Array<{ additional: { fingerprint?: string } }>;
+    expect(enrolled.filter((e) => e.additional.fingerprint === res.body.fingerprint)).toHaveLength(1);
+    const certificate = (await server.as().get(`/api/pki/certificates/${res.body.id}`).expect(200)).body;
+    expect(certificate.agentId).toEqual(expect.any(String));
+    for (const r of racers) await r.close();
+  });
+
   it('never stores or logs the CA private key in clear, nor an agent\'s server-made key', async () => {
     const { reply } = await enrol();
     const agentKey = reply.connection_settings!.opamp!.certificate!.private_key!.toString();

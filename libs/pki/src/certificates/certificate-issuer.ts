@@ -10,7 +10,7 @@ import { SigningKeyEntity } from '../keys/entities/signing-key.entity';
 import { PkiErrorCode, PkiException } from '../pki.errors';
 import { CertificateRepository } from './certificate.repository';
 import { CertificateEntity, IssueReason, KeySource } from './entities/certificate.entity';
-import { buildLeaf, keyIdOf, sha256Hex, timed, toPem } from './x509-factory';
+import { buildLeaf, sha256Hex, timed, toPem } from './x509-factory';
 
 export interface IssueInput {
   tenantId: string;
@@ -147,4 +147,3 @@ export class CertificateIssuer {
   }
 }
 
-export { keyIdOf };

@@ -258,13 +258,16 @@ export class SigningKeysService implements OnApplicationBootstrap {
     for (const key of await this.keys.findAll()) {
       if (!key.wrappedPrivateKey || key.wrappingKeyId === this.providers.box.keyId || key.state === 'Retired') continue;
       try {
-        const material = await this.providers.reseal('pki_signing_keys', key, key.algorithm as CaKeyAlgorithm);
-        if (!material) continue;
-        await this.tx.run(async ({ manager }) => {
+        // locked: the server and the worker may start together
+        const resealed = await this.tx.run(async ({ manager }) => {
+          const locked = await this.lock(manager, key.id);
+          const material = await this.providers.reseal('pki_signing_keys', locked, locked.algorithm as CaKeyAlgorithm);
+          if (!material) return false;
           await this.keys.update(manager, key.id, { wrappedPrivateKey: material.wrappedPrivateKey, wrappingKeyId: material.wrappingKeyId });
-          await this.audit.record(manager, { tenantId, actor: SYSTEM_ACTOR, actorRole: null, entityType: 'SigningKey', entityId: key.id, action: 'Resealed', additional: { from: key.wrappingKeyId, to: material.wrappingKeyId } });
+          await this.audit.record(manager, { tenantId, actor: SYSTEM_ACTOR, actorRole: null, entityType: 'SigningKey', entityId: key.id, action: 'Resealed', additional: { from: locked.wrappingKeyId, to: material.wrappingKeyId } });
+          return true;
         });
-        count++;
+        if (resealed) count++;
       } catch (error) {
         unreadable('signing key', key.id, error);
       }
