@@ -3,6 +3,8 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
+# pkcs11js (the PKCS#11 signing provider) builds a native addon at install
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./

@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { AmporaConfig, PlatformApiModule, PlatformModule } from '@ampora/platform';
 import { OpampApiModule } from '@ampora/opamp';
+import { PkiApiModule } from '@ampora/pki';
 import { FleetApiModule } from '@ampora/fleet';
 import { WORKER_MODULES } from '../../worker/src/worker-modules';
 
@@ -12,7 +13,7 @@ export class AppModule {
     const worker = config.storage.mode === 'embedded' ? WORKER_MODULES : [];
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config), PlatformApiModule, OpampApiModule, FleetApiModule, ...worker, ...extra],
+      imports: [PlatformModule.forRoot(config), PlatformApiModule, OpampApiModule, PkiApiModule, FleetApiModule, ...worker, ...extra],
     };
   }
 }

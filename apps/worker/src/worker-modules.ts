@@ -1,9 +1,10 @@
 import { DynamicModule, Type } from '@nestjs/common';
 import { QueueWorkerModule } from '@ampora/platform';
 import { FleetWorkerModule } from '@ampora/fleet';
+import { PkiWorkerModule } from '@ampora/pki';
 
 /**
  * Everything the worker runs: the job registry check and every domain's *WorkerModule (BullMQ
  * processors). The embedded storage mode runs these inside the server process.
  */
-export const WORKER_MODULES: Array<Type | DynamicModule> = [QueueWorkerModule, FleetWorkerModule];
+export const WORKER_MODULES: Array<Type | DynamicModule> = [QueueWorkerModule, PkiWorkerModule, FleetWorkerModule];

@@ -40,7 +40,8 @@ export interface ConnectInput {
 /** What a connection proved about itself before its first frame. */
 export type AgentCredential =
   | { kind: 'bootstrap'; tokenId: string; tenantId: string; boundAgentId?: string }
-  | { kind: 'certificate'; fingerprint: string; tenantId: string; agentId: string };
+  /** `agentId` is absent for a certificate signed for an agent provisioned by other means, until its first connection makes it one. */
+  | { kind: 'certificate'; fingerprint: string; tenantId: string; agentId?: string };
 
 export type AuthOutcome = { ok: true; credential: AgentCredential } | { ok: false; reason: string; tenantId?: string };
 
@@ -126,14 +127,32 @@ export interface AgentStateSink {
 }
 
 /**
+ * What an agent's certificates say about it: `none` (never had one: it may use its bootstrap token),
+ * `valid` (holds an in-date, unrevoked one: with mTLS required its token alone no longer admits it),
+ * `revoked` (an operator revoked it: locked out until it enrols again with a new token), `expired`.
+ */
+export type AgentCertificateState = 'none' | 'valid' | 'revoked' | 'expired';
+
+/**
  * The binding between agents and their certificates, kept by whoever issues them (the PKI domain).
  * Agents with a certificate are identified by its SHA-256 fingerprint, never by instance uid.
  */
 export interface AgentCertificates {
-  /** The agent a verified certificate belongs to, or undefined. */
-  agentFor(fingerprint: string): Promise<{ agentId: string; tenantId: string } | undefined>;
+  /**
+   * The agent a verified certificate belongs to, or undefined. `agentId` is absent for a certificate
+   * that is not bound to an agent yet (signed through the API for an agent provisioned by other means).
+   */
+  agentFor(fingerprint: string): Promise<{ agentId?: string; tenantId: string } | undefined>;
   /** Whether the agent holds a certificate that is in date and not revoked (then mTLS may be required). */
   holdsCertificate(agentId: string): Promise<boolean>;
+  /** The state of the agent's certificates (see AgentCertificateState). */
+  certificateState(agentId: string): Promise<AgentCertificateState>;
+  /**
+   * Binds an unbound certificate to an agent, once: locks the certificate in the caller's transaction
+   * (`manager`, a TypeORM EntityManager) and, when it is still unbound, calls `create` (which creates
+   * the agent in the same transaction) and records the agent. Returns the agent it belongs to.
+   */
+  bindOnce(manager: unknown, fingerprint: string, create: () => Promise<string>): Promise<{ agentId: string; created: boolean }>;
 }
 
 export interface ClientCertificateVerifier {

@@ -9,3 +9,4 @@ export * from './opamp-test-agent';
 export * from './test-pki';
 export * from './sse-client';
 export * from './otlp-receiver';
+export * from './openssl';

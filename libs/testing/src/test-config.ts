@@ -24,6 +24,8 @@ export function testEnv(databaseUrl: string | undefined, overrides: Record<strin
     AMPORA_BOOTSTRAP_ADMIN_TOKEN: adminToken,
     AMPORA_MASTER_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'Information',
+    // a CA key per test server: ECDSA is fast to generate (tests about RSA ask for it)
+    AMPORA_PKI_CA_KEY_ALGORITHM: 'ECDSA-P256',
     ...overrides,
   };
   return { env, config: loadConfig(env), adminToken };

@@ -94,14 +94,18 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
     const credential = request.credential;
     const uid = uidToString(request.instanceUid);
     if (credential.kind === 'certificate') {
+      if (!credential.agentId) return this.enrolByCertificate(credential, request, uid);
       const agent = await this.agents.findById(credential.agentId);
       if (!agent) return { ok: false, reason: 'the certificate\'s agent no longer exists' };
+      if (agent.certFingerprint !== credential.fingerprint) await this.agents.setCertificate(agent.id, credential.fingerprint);
       return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
     }
     if (credential.boundAgentId) {
       const agent = await this.agents.findById(credential.boundAgentId);
       if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
-      if (this.config.opamp.requireMtls && (await this.certificates?.holdsCertificate(agent.id))) {
+      const certificates = await this.certificates?.certificateState(agent.id);
+      if (certificates === 'revoked') return { ok: false, reason: 'this agent\'s certificate was revoked: enrol it again with a new bootstrap token' };
+      if (this.config.opamp.requireMtls && certificates === 'valid') {
         return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
       }
       if (agent.instanceUid !== uid) {
@@ -173,6 +177,44 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
       return { ok: true, agent: this.attached(agent, instanceUid !== uid) };
     });
     return result;
+  }
+
+  /**
+   * The first connection of a certificate signed through the API (no agent yet): one transaction binds
+   * the certificate to a new agent of its tenant (decision 0064). Two racing connections see one agent.
+   */
+  private async enrolByCertificate(credential: Extract<AttachRequest['credential'], { kind: 'certificate' }>, request: AttachRequest, uid: string): Promise<AttachOutcome> {
+    const certificates = this.certificates;
+    if (!certificates) return { ok: false, reason: 'certificates are not accepted: no CA is configured' };
+    return this.tx.run(async ({ manager, afterCommit }): Promise<AttachOutcome> => {
+      let instanceUid = uid;
+      const { agentId, created } = await certificates.bindOnce(manager, credential.fingerprint, async () => {
+        if (request.requestNewUid || (await this.agents.uidTaken(credential.tenantId, uid, undefined, manager))) instanceUid = uidToString(newInstanceUid());
+        const agent = await this.agents.insert(manager, {
+          tenantId: credential.tenantId,
+          instanceUid,
+          identityKind: 'certificate',
+          certFingerprint: credential.fingerprint,
+          capabilities: request.capabilities.toString(),
+        });
+        await this.audit.record(manager, {
+          tenantId: credential.tenantId,
+          actor: `agent:${instanceUid}`,
+          actorRole: null,
+          entityType: 'Agent',
+          entityId: agent.id,
+          action: 'Enrolled',
+          additional: { via: 'certificate', fingerprint: credential.fingerprint, instanceUid, transport: request.transport },
+        });
+        afterCommit(() => this.log.info('Agent {AgentId} enrolled with a certificate signed through the API', { AgentId: agent.id, InstanceUid: instanceUid }));
+        return agent.id;
+      });
+      const agent = await this.agents.findById(agentId, manager);
+      if (!agent) return { ok: false, reason: 'the certificate\'s agent no longer exists' };
+      if (created) return { ok: true, agent: this.attached(agent, instanceUid !== uid) };
+      credential.agentId = agentId;
+      return { ok: true, agent: this.attached(agent, false) };
+    });
   }
 
   /** Attaches with the agent's uid, assigning a new one when asked to or when another agent has it. */

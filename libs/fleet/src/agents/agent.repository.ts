@@ -97,6 +97,11 @@ export class AgentRepository {
     await this.repo.update({ id }, { instanceUid });
   }
 
+  /** The agent connected with this certificate (its identity is now the certificate). */
+  async setCertificate(id: string, fingerprint: string): Promise<void> {
+    await this.repo.update({ id }, { certFingerprint: fingerprint, identityKind: 'certificate' });
+  }
+
   /** Ids of `ids` that exist in the tenant. */
   async existing(tenantId: string, ids: string[], manager?: EntityManager): Promise<Set<string>> {
     if (ids.length === 0) return new Set();

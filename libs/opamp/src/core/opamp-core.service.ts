@@ -338,16 +338,24 @@ export class OpampCore implements OnApplicationBootstrap {
     if (!session.firstReplyPending && !csr && !justEnrolled) return undefined;
     const extra = this.settings ? await this.settings.offer({ agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities, credential, csr: csr?.length ? csr : undefined, justEnrolled }) : undefined;
     const offer = create(ConnectionSettingsOffersSchema, extra ?? {});
-    // Always fill the heartbeat interval when sending OpAMP settings: clients apply 0 as "off".
+    const hash = this.sealOffer(offer);
+    const hasCertificate = Boolean(offer.opamp?.certificate);
+    if (!hasCertificate && session.connectionSettingsHash === hash) return undefined;
+    session.connectionSettingsHash = hash;
+    return offer;
+  }
+
+  /**
+   * Fills what every OpAMP settings offer carries (clients apply a missing heartbeat interval as
+   * "off") and sets its hash over the whole offer, so clients apply it. Returns the hash, hex.
+   */
+  private sealOffer(offer: ConnectionSettingsOffers): string {
     if (offer.opamp) offer.opamp.heartbeatIntervalSeconds = BigInt(this.config.opamp.heartbeatIntervalSeconds);
     else offer.opamp = { $typeName: 'opamp.proto.v1.OpAMPConnectionSettings', destinationEndpoint: '', heartbeatIntervalSeconds: BigInt(this.config.opamp.heartbeatIntervalSeconds) };
     offer.hash = new Uint8Array();
     const hash = createHash('sha256').update(toBinary(ConnectionSettingsOffersSchema, offer)).digest('hex');
-    const hasCertificate = Boolean(offer.opamp.certificate);
-    if (!hasCertificate && session.connectionSettingsHash === hash) return undefined;
     offer.hash = Buffer.from(hash, 'hex');
-    session.connectionSettingsHash = hash;
-    return offer;
+    return hash;
   }
 
   // ---- pushes from the dispatcher -------------------------------------------------------------
@@ -378,6 +386,7 @@ export class OpampCore implements OnApplicationBootstrap {
 
   /** Sends connection settings (a renewed certificate, say) now or with the next poll. */
   pushConnectionSettings(session: AgentSession, offer: ConnectionSettingsOffers): 'delivered' | 'queued' {
+    session.connectionSettingsHash = this.sealOffer(offer);
     if (session.transport === 'http' || !session.connection?.send) {
       session.outbox.push({ connectionSettings: offer });
       return 'queued';

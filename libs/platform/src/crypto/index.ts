@@ -1,1 +1,2 @@
 export * from './token-format';
+export * from './secret-box';

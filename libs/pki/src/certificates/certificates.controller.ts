@@ -1,0 +1,79 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ZodResponse } from 'nestjs-zod';
+import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal, Role } from '@ampora/platform';
+import { PkiErrorCode, PkiException } from '../pki.errors';
+import { RevocationService } from '../revocation/revocation.service';
+import { AgentIdentityService } from './agent-identity.service';
+import { CertificateRepository } from './certificate.repository';
+import {
+  CertificateDto,
+  CertificateListQueryDto,
+  CertificatePageDto,
+  RevokeQueryDto,
+  RevokeResultDto,
+  SignCsrDto,
+  SignedCertificateDto,
+  toCertificateResponse,
+} from './dto/certificate.dto';
+
+@ApiTags('pki')
+@Controller()
+export class CertificatesController {
+  constructor(
+    private readonly identities: AgentIdentityService,
+    private readonly revocations: RevocationService,
+    private readonly certificates: CertificateRepository,
+  ) {}
+
+  @Post('api/pki/agent-certificates')
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'signAgentCsr', summary: 'Sign a CSR for an agent provisioned by other means (it becomes an agent on its first mTLS connection)' })
+  @ApiProblems(400, 422, 503)
+  @ZodResponse({ status: 201, type: SignedCertificateDto })
+  async sign(@CurrentPrincipal() p: Principal, @Body() body: SignCsrDto) {
+    const { row, certificatePem, caCertificatePem } = await this.identities.signCsr(p, body.csr);
+    return { id: row.id, certificate: certificatePem, caCertificate: caCertificatePem, fingerprint: row.fingerprint, notAfter: row.notAfter.toISOString(), serialNumber: row.serialNumber, signingKeyId: row.signingKeyId };
+  }
+
+  @Get('api/pki/certificates')
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'listCertificates', summary: 'Certificates issued to agents of your tenant, newest first' })
+  @ApiProblems(400)
+  @ZodResponse({ status: 200, type: CertificatePageDto })
+  async list(@CurrentPrincipal() p: Principal, @Query() q: CertificateListQueryDto) {
+    return mapPage(await this.certificates.list(p.tenantId, { agentId: q.agentId }, q), (c) => toCertificateResponse(c));
+  }
+
+  @Get('api/pki/certificates/:id')
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'getCertificate', summary: 'One certificate of your tenant' })
+  @ApiProblems(400, 404)
+  @ZodResponse({ status: 200, type: CertificateDto })
+  async get(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    const row = await this.certificates.findInTenant(p.tenantId, id);
+    if (!row) throw new PkiException(PkiErrorCode.CERTIFICATE_NOT_FOUND, `Certificate ${id} was not found`);
+    return toCertificateResponse(row);
+  }
+
+  @Post('api/pki/certificates/:id/revoke')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'revokeCertificate', summary: 'Revoke one certificate (for example an API-signed one never used); its agent\'s session is closed' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: CertificateDto })
+  async revokeOne(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: RevokeQueryDto) {
+    return toCertificateResponse((await this.revocations.revokeCertificate(p, id, q.reason)).certificate);
+  }
+
+  @Post('api/agents/:id/revoke-cert')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'revokeAgentCertificate', summary: 'Revoke the agent\'s certificates at once and close its session (it must enrol again)' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: RevokeResultDto })
+  async revoke(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: RevokeQueryDto) {
+    const r = await this.revocations.revokeAgent(p, id, q.reason);
+    return { agentId: r.agentId, session: r.session, revoked: r.revoked.map((c) => ({ id: c.id, serialNumber: c.serialNumber, fingerprint: c.fingerprint, revokedAt: c.revokedAt!.toISOString() })) };
+  }
+}

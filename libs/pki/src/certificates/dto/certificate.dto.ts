@@ -1,0 +1,85 @@
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+import { PageQuerySchema, pageSchema } from '@ampora/platform';
+import { DISPATCH_OUTCOMES } from '@ampora/opamp';
+import { CertificateEntity } from '../entities/certificate.entity';
+import { toPem } from '../x509-factory';
+
+export const SignCsrSchema = z
+  .object({
+    csr: z.string().min(1).max(64 * 1024).describe('A PEM PKCS#10 certificate request (RSA ≥ 2048 or ECDSA P-256/P-384), signed by the agent\'s key'),
+  })
+  .strict();
+export class SignCsrDto extends createZodDto(SignCsrSchema) {}
+
+export class SignedCertificateDto extends createZodDto(
+  z.object({
+    id: z.uuid(),
+    certificate: z.string().describe('The signed client certificate, PEM'),
+    caCertificate: z.string().describe('The CA certificate that signed it, PEM'),
+    fingerprint: z.string().describe('SHA-256 of the certificate (DER), hex: how Ampora recognises the agent'),
+    notAfter: z.string(),
+    serialNumber: z.string(),
+    signingKeyId: z.uuid(),
+  }),
+) {}
+
+export const RevokeQuerySchema = z.object({
+  reason: z.enum(['unspecified', 'keyCompromise', 'cessationOfOperation']).default('unspecified').describe('RFC 5280 reason written to the CRL and OCSP answers'),
+});
+export class RevokeQueryDto extends createZodDto(RevokeQuerySchema) {}
+
+export class RevokeResultDto extends createZodDto(
+  z.object({
+    agentId: z.uuid(),
+    revoked: z.array(z.object({ id: z.uuid(), serialNumber: z.string(), fingerprint: z.string(), revokedAt: z.string() })),
+    session: z.enum(DISPATCH_OUTCOMES).describe('What happened to its live session: `delivered` means it was closed'),
+  }),
+) {}
+
+const CertificateFields = z
+  .object({
+    id: z.uuid(),
+    agentId: z.uuid().nullable().describe('Empty until a certificate signed through the API is first used by an agent'),
+    kind: z.string(),
+    status: z.enum(['valid', 'expired', 'revoked']),
+    serialNumber: z.string(),
+    fingerprint: z.string(),
+    subject: z.string(),
+    keySource: z.enum(['server', 'csr']),
+    reason: z.enum(['enrolment', 'renewal', 'api']),
+    signingKeyId: z.uuid(),
+    notBefore: z.string(),
+    notAfter: z.string(),
+    revokedAt: z.string().nullable(),
+    revocationReason: z.string().nullable(),
+    replacedById: z.uuid().nullable(),
+    certificate: z.string().describe('PEM'),
+    createdAt: z.string(),
+  });
+export const CertificateSchema = CertificateFields.meta({ id: 'Certificate' });
+export class CertificateDto extends createZodDto(CertificateFields) {}
+export class CertificatePageDto extends createZodDto(pageSchema(CertificateSchema)) {}
+export class CertificateListQueryDto extends createZodDto(PageQuerySchema.extend({ agentId: z.uuid().optional().describe('Only this agent\'s certificates') })) {}
+
+export function toCertificateResponse(c: CertificateEntity, now = Date.now()): z.infer<typeof CertificateSchema> {
+  return {
+    id: c.id,
+    agentId: c.agentId,
+    kind: c.kind,
+    status: c.revokedAt ? 'revoked' : c.notAfter.getTime() < now ? 'expired' : 'valid',
+    serialNumber: c.serialNumber,
+    fingerprint: c.fingerprint,
+    subject: c.subject,
+    keySource: c.keySource,
+    reason: c.reason,
+    signingKeyId: c.signingKeyId,
+    notBefore: c.notBefore.toISOString(),
+    notAfter: c.notAfter.toISOString(),
+    revokedAt: c.revokedAt?.toISOString() ?? null,
+    revocationReason: c.revocationReason,
+    replacedById: c.replacedById,
+    certificate: toPem(c.certificate),
+    createdAt: c.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,66 @@
+import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { create } from '@bufbuild/protobuf';
+import { createLogger } from '@ampora/platform';
+import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, hasCapability, pb, SessionRegistry } from '@ampora/opamp';
+import { AgentIdentityService } from './agent-identity.service';
+
+const HOUR_MS = 3600_000;
+
+/**
+ * Agents that stay connected for months never reach "the next connection": every hour, this instance
+ * pushes a renewed certificate to its own sessions whose certificate entered the renewal threshold
+ * (once: a renewal already issued and not taken yet is not issued again by the sweep).
+ */
+@Injectable()
+export class RenewalSweeper implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly log = createLogger('Ampora.Pki.Certificates.RenewalSweeper');
+  private dispatcher?: AgentDispatcher;
+  private timer?: NodeJS.Timeout;
+  private running = false;
+
+  constructor(
+    private readonly sessions: SessionRegistry,
+    private readonly identities: AgentIdentityService,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    try {
+      this.dispatcher = this.moduleRef.get<AgentDispatcher>(AGENT_DISPATCHER, { strict: false });
+    } catch {
+      return;
+    }
+    this.timer = setInterval(() => void this.sweep().catch((error: unknown) => this.log.error('Certificate renewal sweep failed', {}, error)), HOUR_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Pushes renewals to the live sessions whose certificate is due at `at`; returns how many. */
+  async sweep(at = new Date()): Promise<number> {
+    if (this.running || !this.dispatcher) return 0;
+    this.running = true;
+    let pushed = 0;
+    try {
+      for (const session of [...this.sessions.all()]) {
+        if (session.closed || session.credential.kind !== 'certificate' || !hasCapability(session.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) continue;
+        const ctx = { agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities, credential: session.credential, justEnrolled: false };
+        try {
+          const offer = await this.identities.renewalFor(ctx, at, { whilePending: 'skip' });
+          if (!offer) continue;
+          const outcome = await this.dispatcher.pushConnectionSettings({ agentId: session.agentId, tenantId: session.tenantId }, create(pb.ConnectionSettingsOffersSchema, offer));
+          this.log.info('Pushed a renewed certificate to agent {AgentId}: {Outcome}', { AgentId: session.agentId, Outcome: outcome });
+          pushed++;
+        } catch (error) {
+          this.log.warn('Could not renew the certificate of agent {AgentId}; the next sweep or connection retries', { AgentId: session.agentId }, error);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+    return pushed;
+  }
+}

@@ -1,0 +1,14 @@
+export * from './pki.module';
+export * from './pki-api.module';
+export * from './pki-worker.module';
+export * from './pki.errors';
+export { PKI_QUEUE } from './pki.jobs';
+export { SigningKeysService } from './keys/signing-keys.service';
+export { AgentIdentityService } from './certificates/agent-identity.service';
+export { CertificateIssuer, parseCsr } from './certificates/certificate-issuer';
+export { RevocationService, AgentRevocation } from './revocation/revocation.service';
+export { CrlService } from './revocation/crl.service';
+export { OcspResponderService } from './revocation/ocsp-responder.service';
+export { SigningProvider, Signer, KeyMaterial } from './providers/signing-provider';
+export { SigningProviders } from './providers/signing-providers';
+export { RenewalSweeper } from './certificates/renewal-sweeper';

@@ -1,0 +1,397 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+import {
+  AMPORA_CONFIG,
+  AmporaConfig,
+  AuditService,
+  CaKeyAlgorithm,
+  createLogger,
+  DEFAULT_TENANT,
+  JobProducer,
+  Metrics,
+  Page,
+  PageQuery,
+  Principal,
+  SYSTEM_ACTOR,
+  TenantLabels,
+  TenantService,
+  TransactionRunner,
+  Tx,
+} from '@ampora/platform';
+import * as x509 from '@peculiar/x509';
+import { canActivate, canRetire, trustedUntil, trustWindowOver } from '../domain/key-lifecycle';
+import { LIFETIME_DAYS, newSerialNumber, OCSP_RENEW_BEFORE_DAYS, DAY_MS, validity } from '../domain/certificate-rules';
+import { buildCaCertificate, buildLeaf, keyIdOf, sha256Hex, timed } from '../certificates/x509-factory';
+import { PkiErrorCode, PkiException } from '../pki.errors';
+import { PKI_QUEUE } from '../pki.jobs';
+import { SigningProviders } from '../providers/signing-providers';
+import { Signer } from '../providers/signing-provider';
+import { auditView } from './dto/signing-key.dto';
+import { OcspResponderEntity } from './entities/ocsp-responder.entity';
+import { SigningKeyEntity } from './entities/signing-key.entity';
+import { SigningKeyRepository } from './signing-key.repository';
+
+/** A key changed state in this process. */
+export interface KeyChange {
+  signingKeyId: string;
+  state: SigningKeyEntity['state'];
+}
+
+/** OCSP responder keys are always ECDSA P-256 (small, fast), in the same provider as their CA key. */
+const RESPONDER_ALGORITHM: CaKeyAlgorithm = 'ECDSA-P256';
+
+/**
+ * The CA signing keys: generated on first start, created as Draft, activated (the previous Active key
+ * becomes Trusted for AMPORA_PKI_TRUSTED_WINDOW_DAYS), retired. Private keys never leave their
+ * provider: software keys are sealed under the master key the moment they exist.
+ */
+@Injectable()
+export class SigningKeysService implements OnApplicationBootstrap {
+  private readonly log = createLogger('Ampora.Pki.Keys.SigningKeysService');
+  private readonly changeListeners: Array<(change: KeyChange) => void> = [];
+
+  constructor(
+    private readonly keys: SigningKeyRepository,
+    private readonly providers: SigningProviders,
+    private readonly tx: TransactionRunner,
+    private readonly audit: AuditService,
+    private readonly tenants: TenantService,
+    private readonly jobs: JobProducer,
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.ensureCa();
+    await this.resealStaleKeys();
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  list(page: PageQuery): Promise<Page<SigningKeyEntity>> {
+    return this.keys.list(page);
+  }
+
+  async get(id: string): Promise<SigningKeyEntity> {
+    const key = await this.keys.findById(id);
+    if (!key) throw new PkiException(PkiErrorCode.SIGNING_KEY_NOT_FOUND, `Signing key ${id} was not found`);
+    return key;
+  }
+
+  /** The key that signs new certificates. */
+  async active(manager?: EntityManager): Promise<SigningKeyEntity> {
+    const key = await this.keys.findActive(manager);
+    if (!key) throw new PkiException(PkiErrorCode.NO_ACTIVE_SIGNING_KEY, 'Ampora\'s CA has no Active signing key: create and activate one');
+    return key;
+  }
+
+  /** The loaded private key of a CA key; SIGNING_KEY_UNAVAILABLE when its provider cannot open it. */
+  async signerOf(key: SigningKeyEntity): Promise<Signer> {
+    try {
+      return await this.providers.signer('pki_signing_keys', key, key.algorithm as CaKeyAlgorithm);
+    } catch (error) {
+      throw new PkiException(PkiErrorCode.SIGNING_KEY_UNAVAILABLE, `The private key of signing key ${key.id} (${key.provider}) cannot be used: ${error instanceof Error ? error.message : String(error)}`, { signingKeyId: key.id });
+    }
+  }
+
+  responderSignerOf(responder: OcspResponderEntity): Promise<Signer> {
+    return this.providers.signer('pki_ocsp_responders', responder, RESPONDER_ALGORITHM);
+  }
+
+  /** Active and Trusted (inside their window) CA certificates: the trust bundle. */
+  async published(): Promise<SigningKeyEntity[]> {
+    const now = Date.now();
+    return (await this.keys.findPublished()).filter((k) => k.state === 'Active' || (k.trustedUntil && k.trustedUntil.getTime() > now));
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  /** First start: no key at all → generate one, make it Active, give it an OCSP responder. */
+  async ensureCa(): Promise<void> {
+    if ((await this.keys.count()) > 0) {
+      if (!(await this.keys.findActive())) this.log.warn('Ampora\'s CA has keys but none is Active: agents cannot get certificates until an Admin activates one');
+      return;
+    }
+    const tenantId = await this.systemTenantId();
+    await this.tx.run(async ({ manager, afterCommit }) => {
+      await this.keys.lockBootstrap(manager);
+      if ((await this.keys.count(manager)) > 0) return;
+      const now = new Date();
+      const key = await this.generate(manager, { algorithm: this.config.pki.caKeyAlgorithm, commonName: this.config.pki.caCommonName, createdBy: SYSTEM_ACTOR, tenantId, state: 'Active', now });
+      const responder = await this.issueResponder({ manager, afterCommit }, key, tenantId, now);
+      await this.audit.record(manager, {
+        tenantId,
+        actor: SYSTEM_ACTOR,
+        actorRole: null,
+        entityType: 'SigningKey',
+        entityId: key.id,
+        action: 'Generated',
+        after: auditView(key),
+        additional: { reason: 'first start: no CA key existed', activated: true, ocspResponderSerial: responder.serial },
+      });
+      afterCommit(async () => {
+        this.log.info('Generated Ampora\'s CA key {SigningKeyId} ({Algorithm}, {Provider}) and made it Active', { SigningKeyId: key.id, Algorithm: key.algorithm, Provider: key.provider });
+        this.changed(key);
+        await this.publishSoon();
+      });
+    });
+  }
+
+  async create(p: Principal, input: { algorithm?: CaKeyAlgorithm; commonName?: string }): Promise<SigningKeyEntity> {
+    this.assertCaAdmin(p);
+    return this.tx.run(async ({ manager, afterCommit }) => {
+      const key = await this.generate(manager, {
+        algorithm: input.algorithm ?? this.config.pki.caKeyAlgorithm,
+        commonName: input.commonName ?? this.config.pki.caCommonName,
+        createdBy: p.actor,
+        tenantId: p.tenantId,
+        state: 'Draft',
+        now: new Date(),
+      });
+      await this.audit.record(manager, { entityType: 'SigningKey', entityId: key.id, action: 'Created', after: auditView(key) });
+      afterCommit(() => this.log.info('Signing key {SigningKeyId} created as Draft by {Actor}', { SigningKeyId: key.id, Actor: p.actor }));
+      return key;
+    });
+  }
+
+  async activate(p: Principal, id: string): Promise<SigningKeyEntity> {
+    this.assertCaAdmin(p);
+    return this.tx.run(async ({ manager, afterCommit }) => {
+      const key = await this.lock(manager, id);
+      const verdict = canActivate(key);
+      if (!verdict.ok) throw new PkiException(PkiErrorCode[verdict.code], verdict.message, { signingKeyId: id, state: key.state });
+      const before = auditView(key);
+      const now = new Date();
+      const previous = await this.keys.findActive(manager);
+      if (previous) {
+        const until = trustedUntil(now, this.config.pki.trustedWindowDays);
+        await this.keys.update(manager, previous.id, { state: 'Trusted', trustedUntil: until });
+        previous.state = 'Trusted';
+        previous.trustedUntil = until;
+      }
+      await this.keys.update(manager, key.id, { state: 'Active', activatedAt: now });
+      key.state = 'Active';
+      key.activatedAt = now;
+      const responder = (await this.keys.currentResponder(key.id, manager)) ?? (await this.issueResponder({ manager, afterCommit }, key, p.tenantId, now));
+      await this.audit.record(manager, {
+        entityType: 'SigningKey',
+        entityId: key.id,
+        action: 'Activated',
+        before,
+        after: auditView(key),
+        additional: { previousActiveKeyId: previous?.id ?? null, previousTrustedUntil: previous?.trustedUntil?.toISOString() ?? null, ocspResponderNotAfter: responder.notAfter.toISOString() },
+      });
+      afterCommit(async () => {
+        this.log.info('Signing key {SigningKeyId} is now Active; {PreviousKeyId} stays trusted until {TrustedUntil}', {
+          SigningKeyId: key.id,
+          PreviousKeyId: previous?.id ?? 'none',
+          TrustedUntil: previous?.trustedUntil?.toISOString() ?? '-',
+        });
+        this.changed(key);
+        if (previous) this.changed(previous);
+        await this.publishSoon();
+      });
+      return key;
+    });
+  }
+
+  async retire(p: Principal, id: string): Promise<SigningKeyEntity> {
+    this.assertCaAdmin(p);
+    return this.tx.run(async ({ manager, afterCommit }) => {
+      const key = await this.lock(manager, id);
+      const verdict = canRetire(key);
+      if (!verdict.ok) throw new PkiException(PkiErrorCode[verdict.code], verdict.message, { signingKeyId: id, state: key.state });
+      const before = auditView(key);
+      await this.retireIn(manager, key, new Date());
+      await this.audit.record(manager, { entityType: 'SigningKey', entityId: key.id, action: 'Retired', before, after: auditView(key) });
+      afterCommit(async () => {
+        this.log.info('Signing key {SigningKeyId} retired by {Actor}: its certificates are no longer accepted', { SigningKeyId: key.id, Actor: p.actor });
+        this.changed(key);
+        await this.publishSoon();
+      });
+      return key;
+    });
+  }
+
+  /** Hourly: retire keys whose trusted window ended; renew OCSP responders a month before they expire. */
+  async maintain(now = new Date()): Promise<{ retired: number; respondersRenewed: number }> {
+    let retired = 0;
+    let respondersRenewed = 0;
+    const tenantId = await this.systemTenantId();
+    for (const key of await this.keys.findPublished()) {
+      if (trustWindowOver(key, now)) {
+        await this.tx.run(async ({ manager, afterCommit }) => {
+          const locked = await this.lock(manager, key.id);
+          if (!trustWindowOver(locked, now)) return;
+          const before = auditView(locked);
+          await this.retireIn(manager, locked, now);
+          afterCommit(() => this.changed(locked));
+          await this.audit.record(manager, { tenantId, actor: SYSTEM_ACTOR, actorRole: null, entityType: 'SigningKey', entityId: key.id, action: 'Retired', before, after: auditView(locked), additional: { reason: 'trusted window ended' } });
+        });
+        retired++;
+        continue;
+      }
+      const responder = await this.keys.currentResponder(key.id);
+      if (!responder || responder.notAfter.getTime() - now.getTime() < OCSP_RENEW_BEFORE_DAYS * DAY_MS) {
+        await this.tx.run(async (tx) => {
+          const { manager } = tx;
+          const fresh = await this.issueResponder(tx, key, tenantId, now);
+          await this.audit.record(manager, { tenantId, actor: SYSTEM_ACTOR, actorRole: null, entityType: 'SigningKey', entityId: key.id, action: 'OcspResponderRenewed', additional: { serialNumber: fresh.serial, notAfter: fresh.notAfter.toISOString() } });
+        });
+        respondersRenewed++;
+      }
+    }
+    if (retired || respondersRenewed) this.log.info('Key maintenance: {Retired} keys retired, {Renewed} OCSP responders renewed', { Retired: retired, Renewed: respondersRenewed });
+    return { retired, respondersRenewed };
+  }
+
+  /** After AMPORA_MASTER_KEY was rotated: re-seal every software key still sealed with the previous one. */
+  async resealStaleKeys(): Promise<number> {
+    let count = 0;
+    const tenantId = await this.systemTenantId();
+    const unreadable = (what: string, id: string, error: unknown) =>
+      this.log.error(
+        'The private key of {What} {KeyRowId} cannot be opened with AMPORA_MASTER_KEY or AMPORA_PREVIOUS_MASTER_KEY: certificates cannot be signed with it. Restore the master key it was sealed with (as AMPORA_PREVIOUS_MASTER_KEY during a rotation)',
+        { What: what, KeyRowId: id },
+        error,
+      );
+    for (const key of await this.keys.findAll()) {
+      if (!key.wrappedPrivateKey || key.wrappingKeyId === this.providers.box.keyId || key.state === 'Retired') continue;
+      try {
+        // locked: the server and the worker may start together
+        const resealed = await this.tx.run(async ({ manager }) => {
+          const locked = await this.lock(manager, key.id);
+          const material = await this.providers.reseal('pki_signing_keys', locked, locked.algorithm as CaKeyAlgorithm);
+          if (!material) return false;
+          await this.keys.update(manager, key.id, { wrappedPrivateKey: material.wrappedPrivateKey, wrappingKeyId: material.wrappingKeyId });
+          await this.audit.record(manager, { tenantId, actor: SYSTEM_ACTOR, actorRole: null, entityType: 'SigningKey', entityId: key.id, action: 'Resealed', additional: { from: locked.wrappingKeyId, to: material.wrappingKeyId } });
+          return true;
+        });
+        if (resealed) count++;
+      } catch (error) {
+        unreadable('signing key', key.id, error);
+      }
+    }
+    for (const responder of await this.keys.allResponders()) {
+      if (!responder.wrappedPrivateKey || responder.wrappingKeyId === this.providers.box.keyId || responder.notAfter.getTime() < Date.now()) continue;
+      try {
+        const material = await this.providers.reseal('pki_ocsp_responders', responder, RESPONDER_ALGORITHM);
+        if (!material) continue;
+        await this.tx.run(({ manager }) => this.keys.updateResponder(manager, responder.id, { wrappedPrivateKey: material.wrappedPrivateKey, wrappingKeyId: material.wrappingKeyId }));
+        count++;
+      } catch (error) {
+        unreadable('OCSP responder', responder.id, error);
+      }
+    }
+    if (count) this.log.info('Re-sealed {Count} private keys under the current master key', { Count: count });
+    return count;
+  }
+
+  /** Called after a key changed state in this process (what is served from memory is then stale). */
+  onChange(listener: (change: KeyChange) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(key: SigningKeyEntity): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener({ signingKeyId: key.id, state: key.state });
+      } catch (error) {
+        this.log.warn('A key change listener failed', {}, error);
+      }
+    }
+  }
+
+  /** Asks the worker to publish fresh CRLs now (after a revocation or a key change). */
+  async publishSoon(): Promise<void> {
+    try {
+      await this.jobs.enqueue(PKI_QUEUE.name, PKI_QUEUE.jobs.publishCrls, {}, { tenantId: await this.systemTenantId() });
+    } catch (error) {
+      this.log.warn('Could not enqueue a CRL publication; the periodic one will catch up', {}, error);
+    }
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private async generate(
+    manager: EntityManager,
+    input: { algorithm: CaKeyAlgorithm; commonName: string; createdBy: string; tenantId: string; state: 'Draft' | 'Active'; now: Date },
+  ): Promise<SigningKeyEntity> {
+    const id = randomUUID();
+    const provider = this.providers.configured;
+    const { spki, material } = await provider.generate(input.algorithm, `pki_signing_keys:${id}`);
+    const { signer } = await provider.load(material, input.algorithm, `pki_signing_keys:${id}`);
+    const { notBefore, notAfter } = validity(input.now, LIFETIME_DAYS.ca, new Date(input.now.getTime() + LIFETIME_DAYS.ca * DAY_MS));
+    const certificate = await timed(
+      () => buildCaCertificate(signer, { commonName: input.commonName, serialNumber: newSerialNumber(), notBefore, notAfter, spki }),
+      (s) => Metrics.record('ampora_pki_signing_duration_seconds', s, { tenant: TenantLabels.of(input.tenantId), provider: provider.kind }),
+    );
+    const der = Buffer.from(certificate.rawData);
+    return this.keys.insert(manager, {
+      id,
+      state: input.state,
+      algorithm: input.algorithm,
+      provider: provider.kind,
+      commonName: input.commonName,
+      certificate: der,
+      fingerprint: sha256Hex(der),
+      keyId: keyIdOf(spki),
+      ...material,
+      notBefore,
+      notAfter,
+      activatedAt: input.state === 'Active' ? input.now : null,
+      createdBy: input.createdBy,
+    });
+  }
+
+  /** A delegated OCSP signing certificate for `key` (90 days), its key in the same provider. */
+  private async issueResponder(tx: Tx, key: SigningKeyEntity, tenantId: string, now: Date): Promise<{ serial: string; notAfter: Date }> {
+    const manager = tx.manager;
+    const id = randomUUID();
+    const provider = this.providers.of(key.provider);
+    const { spki, material } = await provider.generate(RESPONDER_ALGORITHM, `pki_ocsp_responders:${id}`);
+    const caSigner = await this.signerOf(key);
+    const { notBefore, notAfter } = validity(now, LIFETIME_DAYS.ocsp, key.notAfter);
+    const serial = newSerialNumber();
+    const certificate = await timed(
+      () =>
+        buildLeaf(caSigner, {
+          publicKey: new x509.PublicKey(spki),
+          subject: new x509.Name([{ CN: [`${key.commonName} OCSP Responder`] }]),
+          serialNumber: serial,
+          notBefore,
+          notAfter,
+          issuer: new x509.X509Certificate(key.certificate),
+          issuerKeyId: key.keyId,
+          usage: 'ocsp',
+        }),
+      (s) => Metrics.record('ampora_pki_signing_duration_seconds', s, { tenant: TenantLabels.of(tenantId), provider: provider.kind }),
+    );
+    await this.keys.insertResponder(manager, { id, signingKeyId: key.id, certificate: Buffer.from(certificate.rawData), keyId: keyIdOf(spki), ...material, notBefore, notAfter });
+    tx.afterCommit(() => Metrics.add('ampora_pki_certs_issued_total', 1, { tenant: TenantLabels.of(tenantId), kind: 'ocsp' }));
+    return { serial, notAfter };
+  }
+
+  private async retireIn(manager: EntityManager, key: SigningKeyEntity, now: Date): Promise<void> {
+    await this.keys.update(manager, key.id, { state: 'Retired', retiredAt: now });
+    key.state = 'Retired';
+    key.retiredAt = now;
+  }
+
+  private async lock(manager: EntityManager, id: string): Promise<SigningKeyEntity> {
+    const key = await this.keys.lockById(manager, id);
+    if (!key) throw new PkiException(PkiErrorCode.SIGNING_KEY_NOT_FOUND, `Signing key ${id} was not found`);
+    return key;
+  }
+
+  /** The CA belongs to the deployment: only Admins of the default tenant change its keys (decision 0060). */
+  private assertCaAdmin(p: Principal): void {
+    if (p.tenantName !== DEFAULT_TENANT) {
+      throw new PkiException(PkiErrorCode.SIGNING_KEYS_FORBIDDEN, `The CA is shared by every tenant: only Admins of the ${DEFAULT_TENANT} tenant manage its keys`);
+    }
+  }
+
+  private async systemTenantId(): Promise<string> {
+    return (await this.tenants.getByName(DEFAULT_TENANT)).id;
+  }
+}

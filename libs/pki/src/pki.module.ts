@@ -1,0 +1,54 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { QueueModule } from '@ampora/platform';
+import { AGENT_CERTIFICATES, CLIENT_CERTIFICATE_VERIFIER, CONNECTION_SETTINGS_PROVIDER } from '@ampora/opamp';
+import { AgentIdentityService } from './certificates/agent-identity.service';
+import { CertificateIssuer } from './certificates/certificate-issuer';
+import { CertificateRepository } from './certificates/certificate.repository';
+import { CertificateEntity } from './certificates/entities/certificate.entity';
+import { OcspResponderEntity } from './keys/entities/ocsp-responder.entity';
+import { SigningKeyEntity } from './keys/entities/signing-key.entity';
+import { SigningKeyRepository } from './keys/signing-key.repository';
+import { SigningKeysService } from './keys/signing-keys.service';
+import { PKI_QUEUE } from './pki.jobs';
+import { SigningProviders } from './providers/signing-providers';
+import { CrlRepository } from './revocation/crl.repository';
+import { CrlService } from './revocation/crl.service';
+import { CrlEntity } from './revocation/entities/crl.entity';
+import { OcspResponderService } from './revocation/ocsp-responder.service';
+import { RevocationService } from './revocation/revocation.service';
+
+/**
+ * Ampora's CA: signing keys and providers, agent certificates (issuance, renewal, verification,
+ * binding), revocation, CRLs and OCSP. Provides the OpAMP identity ports.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([SigningKeyEntity, OcspResponderEntity, CertificateEntity, CrlEntity]), QueueModule.forFeature(PKI_QUEUE)],
+  providers: [
+    SigningProviders,
+    SigningKeyRepository,
+    CertificateRepository,
+    CrlRepository,
+    SigningKeysService,
+    CertificateIssuer,
+    AgentIdentityService,
+    RevocationService,
+    CrlService,
+    OcspResponderService,
+    { provide: CONNECTION_SETTINGS_PROVIDER, useExisting: AgentIdentityService },
+    { provide: CLIENT_CERTIFICATE_VERIFIER, useExisting: AgentIdentityService },
+    { provide: AGENT_CERTIFICATES, useExisting: AgentIdentityService },
+  ],
+  exports: [
+    SigningKeysService,
+    AgentIdentityService,
+    RevocationService,
+    CrlService,
+    OcspResponderService,
+    CertificateRepository,
+    CONNECTION_SETTINGS_PROVIDER,
+    CLIENT_CERTIFICATE_VERIFIER,
+    AGENT_CERTIFICATES,
+  ],
+})
+export class PkiModule {}
