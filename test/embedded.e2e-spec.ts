@@ -129,9 +129,11 @@ describe('embedded storage', () => {
     await server.as().post(`/api/configurations/${configuration.id}/versions/1/publish`).expect(200);
     const jobId = await server.app.get(JobProducer).enqueue(PARKED.name, 'parked.later', { n: 7 }, { delay: 3_600_000, tenantId: 'x' });
     const adminToken = server.adminToken;
+    const masterKey = server.env.AMPORA_MASTER_KEY!;
     await server.close();
 
-    server = await startTestServer({ embedded: { dataDir, keep: true }, modules: [ParkedModule], env: { AMPORA_BOOTSTRAP_ADMIN_TOKEN: adminToken } });
+    // the same deployment again: same data directory, same master key (it unseals the CA key)
+    server = await startTestServer({ embedded: { dataDir, keep: true }, modules: [ParkedModule], env: { AMPORA_BOOTSTRAP_ADMIN_TOKEN: adminToken, AMPORA_MASTER_KEY: masterKey } });
     const after = (await server.as(adminToken).get('/api/agents').expect(200)).body.items.map((a: { id: string }) => a.id).sort();
     expect(after).toEqual(before);
     const version = (await server.as(adminToken).get(`/api/configurations/${configuration.id}/versions/1`).expect(200)).body;
