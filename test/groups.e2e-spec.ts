@@ -1,5 +1,5 @@
-import { QueueWorkerModule } from '@ampora/platform';
-import { FleetWorkerModule } from '@ampora/fleet';
+
+
 import { AgentCapability, captureLogs, eventually, LogCapture, S2A, TestAgent, TestAgentOptions } from '@ampora/testing';
 import { createToken, startTestServer, TestServer } from './support/test-server';
 
@@ -20,7 +20,7 @@ describe('groups, assignment and bulk actions', () => {
     // the worker's processors run in this process too, so paced pushes reach its sessions
     server = await startTestServer({
       env: { AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100', AMPORA_FLEET_RECONCILE_INTERVAL_SECONDS: '1', AMPORA_FLEET_DISPATCH_RATE: '1000', AMPORA_FLEET_INLINE_PUSH_MAX: '2' },
-      modules: [QueueWorkerModule, FleetWorkerModule],
+      withWorker: true,
     });
     wsUrl = `${server.url.replace('http', 'ws')}/v1/opamp`;
     viewer = await createToken(server, 'Viewer');

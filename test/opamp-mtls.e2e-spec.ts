@@ -2,9 +2,9 @@ import { createDecipheriv, createPrivateKey, createPublicKey, X509Certificate } 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { QueueWorkerModule, TransactionRunner } from '@ampora/platform';
+import { TransactionRunner } from '@ampora/platform';
 import { OpampTransportService, uidToString } from '@ampora/opamp';
-import { CertificateIssuer, parseCsr, PkiWorkerModule, RenewalSweeper } from '@ampora/pki';
+import { CertificateIssuer, parseCsr, RenewalSweeper } from '@ampora/pki';
 import { AgentCapability, captureLogs, eventually, makeTestPki, metricValue, openssl, scrape, scratch, TestAgent, TestPki } from '@ampora/testing';
 import { startTestServer, TestServer } from './support/test-server';
 
@@ -28,7 +28,7 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
 
   beforeAll(async () => {
     server = await startTestServer({
-      modules: [PkiWorkerModule, QueueWorkerModule],
+      withWorker: true,
       env: {
         AMPORA_OPAMP_TLS_PORT: '0',
         AMPORA_OPAMP_TLS_CERT_FILE: serverTls.server.certFile,

@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { QueueWorkerModule, Role, TenantService, TokenService } from '@ampora/platform';
+import { Role, TenantService, TokenService } from '@ampora/platform';
 import { OpampTransportService } from '@ampora/opamp';
-import { PkiWorkerModule, SigningKeysService } from '@ampora/pki';
+import { SigningKeysService } from '@ampora/pki';
 import { AgentCapability, eventually, makeTestPki, openssl, scratch, TestAgent, TestPki } from '@ampora/testing';
 import { createToken, startTestServer, TestServer } from './support/test-server';
 
@@ -33,7 +33,7 @@ describe('CA signing key rotation', () => {
 
   beforeAll(async () => {
     server = await startTestServer({
-      modules: [PkiWorkerModule, QueueWorkerModule],
+      withWorker: true,
       env: {
         AMPORA_OPAMP_TLS_PORT: '0',
         AMPORA_OPAMP_TLS_CERT_FILE: serverTls.server.certFile,

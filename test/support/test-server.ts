@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AmporaConfig, closeStorage, startTelemetry } from '@ampora/platform';
 import { createTestDatabase, TestDatabase, testEnv } from '@ampora/testing';
 import { createServer } from '../../apps/server/src/server.factory';
+import { WORKER_MODULES } from '../../apps/worker/src/worker-modules';
 
 export interface TestServer {
   app: INestApplication;
@@ -31,6 +32,8 @@ export async function startTestServer(
     env?: Record<string, string>;
     db?: TestDatabase;
     modules?: Array<Type | DynamicModule>;
+    /** Also run the worker's processors (every queue of the app) in this process. */
+    withWorker?: boolean;
     /** Embedded storage (PGlite in this process) in this data directory (a new temporary one by default). */
     embedded?: { dataDir?: string; keep?: boolean };
   } = {},
@@ -46,7 +49,9 @@ export async function startTestServer(
   }
   const { env, config, adminToken } = testEnv(options.embedded ? undefined : db.url, { ...envBase, ...options.env });
   startTelemetry(config, 'server');
-  const app = await createServer(config, options.modules);
+  // embedded mode already runs the worker's modules inside the server
+  const worker = options.withWorker && config.storage.mode !== 'embedded' ? WORKER_MODULES : [];
+  const app = await createServer(config, [...worker, ...(options.modules ?? [])]);
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
