@@ -9,6 +9,7 @@ import {
   createLogger,
   DEFAULT_TENANT,
   JobProducer,
+  LiveBus,
   Metrics,
   Page,
   PageQuery,
@@ -41,6 +42,9 @@ export interface KeyChange {
 /** OCSP responder keys are always ECDSA P-256 (small, fast), in the same provider as their CA key. */
 const RESPONDER_ALGORITHM: CaKeyAlgorithm = 'ECDSA-P256';
 
+/** Announced on the live-update bus when a CA key changes state (every instance reacts). */
+export const KEY_CHANGED_EVENT = 'pki.signing_key_changed';
+
 /**
  * The CA signing keys: generated on first start, created as Draft, activated (the previous Active key
  * becomes Trusted for AMPORA_PKI_TRUSTED_WINDOW_DAYS), retired. Private keys never leave their
@@ -58,10 +62,16 @@ export class SigningKeysService implements OnApplicationBootstrap {
     private readonly audit: AuditService,
     private readonly tenants: TenantService,
     private readonly jobs: JobProducer,
+    private readonly bus: LiveBus,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // key changes made by other instances reach this one's listeners (caches, sessions to close)
+    this.bus.subscribe((event) => this.notify(event.payload as KeyChange), {
+      name: 'pki.signing-keys',
+      filter: (event) => event.type === KEY_CHANGED_EVENT && event.origin !== this.config.app.instanceId,
+    });
     await this.ensureCa();
     await this.resealStaleKeys();
   }
@@ -293,9 +303,17 @@ export class SigningKeysService implements OnApplicationBootstrap {
   }
 
   private changed(key: SigningKeyEntity): void {
+    const change: KeyChange = { signingKeyId: key.id, state: key.state };
+    this.notify(change);
+    void this.systemTenantId()
+      .then((tenantId) => this.bus.publish({ type: KEY_CHANGED_EVENT, tenantId, entityId: key.id, payload: change }))
+      .catch((error: unknown) => this.log.warn('Could not announce a key change to the other instances', {}, error));
+  }
+
+  private notify(change: KeyChange): void {
     for (const listener of this.changeListeners) {
       try {
-        listener({ signingKeyId: key.id, state: key.state });
+        listener(change);
       } catch (error) {
         this.log.warn('A key change listener failed', {}, error);
       }
