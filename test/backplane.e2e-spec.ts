@@ -8,6 +8,7 @@ import { AGENT_DISPATCHER, AgentDispatcher, desiredConfig, DISPATCH_REPLY_TOPIC,
 import { AmporaConfig, Backplane, BackplaneKind, buildDataSourceOptions, createBackplane, loadConfig, NestLoggerAdapter, PlatformModule, RedisService } from '@ampora/platform';
 import {
   createTestDatabase,
+  encodeAgentToServer,
   eventually,
   metricValue,
   OtlpReceiver,
@@ -223,6 +224,24 @@ describe.each(MODES)('two server instances over the $kind backplane', ({ kind, e
     } finally {
       await worker.close();
     }
+  });
+
+  it('forgets a bootstrap token revoked on another instance at once', async () => {
+    const token = (await api(b, 'POST', '/api/bootstrap-tokens', { label: 'revoked elsewhere' })).body as { id: string; token: string };
+    const uid = randomBytes(16);
+    let seq = 0;
+    const poll = () =>
+      fetch(`${a.url}/v1/opamp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${token.token}` },
+        body: encodeAgentToServer({ instance_uid: uid, sequence_num: ++seq, capabilities: 0x1 | 0x2 | 0x1000, agent_description: { identifying_attributes: [{ key: 'service.name', value: { string_value: 'poller' } }] } }),
+      });
+    expect((await poll()).status).toBe(200);
+    expect((await poll()).status).toBe(200); // A now holds the token in its cache
+    expect((await api(b, 'DELETE', `/api/bootstrap-tokens/${token.id}`)).status).toBe(204);
+    // well inside the 5 s cache lifetime: the revocation travelled over the backplane
+    const refused = await eventually(async () => ((await poll()).status === 401 ? true : undefined), 2000, 50);
+    expect(refused).toBe(true);
   });
 
   it('takes a lease over when the agent reconnects elsewhere: the old instance closes its stale socket and forwards from then on', async () => {

@@ -8,6 +8,7 @@ import {
   hashToken,
   isWellFormedToken,
   Metrics,
+  LiveBus,
   TenantLabels,
   TransactionRunner,
 } from '@ampora/platform';
@@ -26,7 +27,7 @@ import {
 } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
 import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
-import { BootstrapTokenService } from '../bootstrap/bootstrap-token.service';
+import { BOOTSTRAP_TOKEN_REVOKED } from '../bootstrap/bootstrap-token.service';
 import { BootstrapTokenEntity } from '../bootstrap/entities/bootstrap-token.entity';
 import { AgentRepository } from './agent.repository';
 import { fromStoredFiles } from './domain/stored-config';
@@ -58,9 +59,16 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
     private readonly audit: AuditService,
     private readonly assignment: AssignmentService,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
-    bootstrapTokens: BootstrapTokenService,
+    bus: LiveBus,
   ) {
-    bootstrapTokens.onRevoked((hash) => this.tokenCache.delete(hash));
+    // a token revoked on any instance is forgotten here at once (the cache would trust it 5 s more)
+    bus.subscribe(
+      (event) => {
+        const tokenId = (event.payload as { tokenId?: string }).tokenId;
+        for (const [hash, entry] of this.tokenCache) if (entry.row.id === tokenId) this.tokenCache.delete(hash);
+      },
+      { name: 'fleet.bootstrap-token-cache', filter: (event) => event.type === BOOTSTRAP_TOKEN_REVOKED },
+    );
   }
 
   onApplicationBootstrap(): void {

@@ -1,28 +1,26 @@
 import { Injectable } from '@nestjs/common';
-import { AuditService, createLogger, hashToken, mintToken, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { AuditService, createLogger, hashToken, LiveBus, mintToken, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { GroupRepository } from '../groups/group.repository';
 import { BootstrapTokenRepository } from './bootstrap-token.repository';
 import { BOOTSTRAP_TTL_MINUTES, toBootstrapTokenResponse } from './dto/bootstrap-token.dto';
 import { BootstrapTokenEntity } from './entities/bootstrap-token.entity';
 
+/** Published when a bootstrap token is revoked: every instance forgets it at once. */
+export const BOOTSTRAP_TOKEN_REVOKED = 'bootstrap_token.revoked';
+
 /** Issues, lists and revokes the tokens agents enrol with (`amp-bs.<secret>.<check>`, stored hashed). */
 @Injectable()
 export class BootstrapTokenService {
   private readonly log = createLogger('Ampora.Fleet.Bootstrap.BootstrapTokenService');
-  private readonly revokedListeners: Array<(tokenHash: string) => void> = [];
 
   constructor(
     private readonly tokens: BootstrapTokenRepository,
     private readonly groups: GroupRepository,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
+    private readonly bus: LiveBus,
   ) {}
-
-  /** Lets caches of this instance forget a token the moment it is revoked. */
-  onRevoked(listener: (tokenHash: string) => void): void {
-    this.revokedListeners.push(listener);
-  }
 
   async issue(
     caller: Principal,
@@ -56,7 +54,7 @@ export class BootstrapTokenService {
   }
 
   async revoke(caller: Principal, id: string): Promise<void> {
-    const tokenHash = await this.tx.run(async ({ manager }) => {
+    await this.tx.run(async ({ manager, afterCommit }) => {
       const row = await this.tokens.findInTenant(caller.tenantId, id, manager);
       if (!row) throw new FleetException(FleetErrorCode.BOOTSTRAP_TOKEN_NOT_FOUND, `Bootstrap token ${id} was not found`);
       if (row.revokedAt) throw new FleetException(FleetErrorCode.BOOTSTRAP_TOKEN_ALREADY_REVOKED, `Bootstrap token ${id} is already revoked`);
@@ -64,9 +62,8 @@ export class BootstrapTokenService {
       row.revokedAt = new Date();
       await this.tokens.markRevoked(manager, id, row.revokedAt);
       await this.audit.record(manager, { entityType: 'BootstrapToken', entityId: id, action: 'Revoked', before, after: toBootstrapTokenResponse(row) });
-      return row.tokenHash;
+      afterCommit(() => this.bus.publish({ type: BOOTSTRAP_TOKEN_REVOKED, tenantId: caller.tenantId, entityId: id, payload: { tokenId: id } }));
     });
-    for (const l of this.revokedListeners) l(tokenHash);
     this.log.info('Revoked bootstrap token {TokenId}', { TokenId: id });
   }
 }
