@@ -175,3 +175,45 @@ describe('OpAMP over plain HTTP', () => {
     });
   });
 });
+
+describe('HTTP agents are bound to their credential again now and then', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { AMPORA_OPAMP_HTTP_RECHECK_SECONDS: '1', AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100' } });
+  });
+  afterAll(() => server.close());
+
+  it('re-checks a polling agent after the interval without counting a new connection, and refuses it once the check fails', async () => {
+    const { token, id } = (await server.as().post('/api/bootstrap-tokens').send({ label: 'recheck' }).expect(201)).body;
+    const uid = randomBytes(16);
+    let seq = 0;
+    const poll = () =>
+      fetch(`${server.url}/v1/opamp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${token}` },
+        body: encodeAgentToServer({ instance_uid: uid, sequence_num: ++seq, capabilities: 0x1 | 0x2 | 0x1000, agent_description: { identifying_attributes: [{ key: 'service.name', value: { string_value: 'recheck' } }] } }),
+      });
+    const renewed = async () => metricValue(await scrape(server.url), 'ampora_session_ownership_acquires_total', { outcome: 'renewed' });
+    expect((await poll()).status).toBe(200);
+    const before = await renewed();
+    expect((await poll()).status).toBe(200); // within the interval: the same session, no check
+    expect(await renewed()).toBe(before);
+    await new Promise((r) => setTimeout(r, 1100));
+    const reply = await poll(); // after it: attached again (same instance: the lease is renewed)
+    expect(reply.status).toBe(200);
+    expect(decodeServerToAgent(Buffer.from(await reply.arrayBuffer())).flags ?? '0').toBe('0'); // no ReportFullState: same session state
+    expect(await renewed()).toBe(before + 1);
+    const agentId = (await server.as().get('/api/agents?label=service.name=recheck').expect(200)).body.items[0].id as string;
+    const connects = (await server.as().get(`/api/audit/events?entityType=BootstrapToken&entityId=${id}`).expect(200)).body.items.length;
+    expect(connects).toBe(2); // created and redeemed once, never again
+    // the binding check now fails (another uid holds the agent): the next re-check refuses the poller
+    const { Client } = await import('pg');
+    const db = new Client({ connectionString: server.db.url });
+    await db.connect();
+    await db.query(`UPDATE agents SET instance_uid = gen_random_uuid() WHERE id = $1`, [agentId]);
+    await db.end();
+    expect((await poll()).status).toBe(200); // still inside the interval
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await poll()).status).toBe(401);
+  });
+});

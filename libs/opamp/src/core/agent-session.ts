@@ -33,6 +33,8 @@ export class AgentSession {
   /** Messages waiting for the next HTTP poll. */
   readonly outbox: Array<Partial<ServerToAgent>> = [];
   lastSeen = Date.now();
+  /** When the credential was last checked against the agent (HTTP sessions re-check it now and then). */
+  attachedAt = Date.now();
   /** Set per connection: the first reply of a connection carries the capabilities and the offers. */
   firstReplyPending = true;
   connectionSettingsHash?: string;

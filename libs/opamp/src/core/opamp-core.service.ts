@@ -262,9 +262,22 @@ export class OpampCore implements OnApplicationBootstrap {
       session.reportedConfigHash = earlier.reportedConfigHash ?? session.reportedConfigHash;
       for (const [k, v] of earlier.pushedAt) session.pushedAt.set(k, v);
     }
+    // An HTTP agent re-checked after a while (AMPORA_OPAMP_HTTP_RECHECK_SECONDS) keeps its session: same
+    // sequence, same offers; it did not connect again.
+    const recheck = replaced !== undefined && replaced.transport === 'http' && conn.handle.transport === 'http';
+    if (recheck) {
+      session.lastSeq = replaced.lastSeq;
+      session.frames = replaced.frames;
+      session.capabilities = replaced.capabilities;
+      session.offeredHash = replaced.offeredHash;
+      session.offeredAt = replaced.offeredAt;
+      session.firstReplyPending = replaced.firstReplyPending;
+      session.connectionSettingsHash = replaced.connectionSettingsHash;
+      session.outbox.push(...replaced.outbox.splice(0));
+    }
     conn.session = session;
     if (conn.credential.kind === 'bootstrap' && !conn.credential.boundAgentId) conn.credential.boundAgentId = agent.agentId;
-    this.sink.connected(agent, { transport: conn.handle.transport, instanceId: this.config.app.instanceId, at: new Date() });
+    if (!recheck) this.sink.connected(agent, { transport: conn.handle.transport, instanceId: this.config.app.instanceId, at: new Date() });
     this.log.debug('Agent {AgentId} attached over {Transport}', { AgentId: agent.agentId, Transport: conn.handle.transport });
     return { ok: true, session, newUid: agent.uidChanged ? agent.instanceUid : undefined };
   }

@@ -215,8 +215,12 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
       }
       const uid = decoded.message.instanceUid.length ? decoded.message.instanceUid : uidFromString(String(req.headers['opamp-instance-uid'] ?? '')) ?? decoded.message.instanceUid;
       decoded.message.instanceUid = uid;
+      // An HTTP agent keeps its session between polls; its credential is bound to the agent again at
+      // least every AMPORA_OPAMP_HTTP_RECHECK_SECONDS, so what attach refuses (a certificate now
+      // required or revoked) reaches polling agents within that time too.
       const existing = this.core.registry.byInstanceUid(uid);
-      if (existing && !existing.closed && existing.credentialKey === credentialKeyOf(state)) state.session = existing;
+      const fresh = existing !== undefined && Date.now() - existing.attachedAt < this.config.opamp.httpRecheckSeconds * 1000;
+      if (existing && fresh && !existing.closed && existing.credentialKey === credentialKeyOf(state)) state.session = existing;
       const result = await this.core.handle(state, decoded.message, body.length);
       this.finishHttp(req, res, state, result);
     } catch (error) {

@@ -52,6 +52,8 @@ export interface AmporaConfig {
     heartbeatWindowSeconds: number;
     heartbeatIntervalSeconds: number;
     flushIntervalMs: number;
+    /** How long an HTTP agent's session is trusted before its credential is bound to the agent again. */
+    httpRecheckSeconds: number;
     tlsPort?: number;
     tlsCertFile?: string;
     tlsKeyFile?: string;
@@ -205,6 +207,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       heartbeatWindowSeconds: r.int('AMPORA_OPAMP_HEARTBEAT_WINDOW_SECONDS', 90, 1, 86400),
       heartbeatIntervalSeconds: r.int('AMPORA_OPAMP_HEARTBEAT_INTERVAL_SECONDS', 30, 1, 86400),
       flushIntervalMs: r.int('AMPORA_OPAMP_FLUSH_INTERVAL_MS', 1000, 10, 3_600_000),
+      httpRecheckSeconds: r.int('AMPORA_OPAMP_HTTP_RECHECK_SECONDS', 60, 1, 86400),
       tlsPort,
       tlsCertFile,
       tlsKeyFile,
