@@ -3,6 +3,7 @@ import { AmporaConfig, PlatformApiModule, PlatformModule } from '@ampora/platfor
 import { OpampApiModule } from '@ampora/opamp';
 import { PkiApiModule } from '@ampora/pki';
 import { FleetApiModule } from '@ampora/fleet';
+import { RolloutsApiModule } from '@ampora/rollouts';
 import { WORKER_MODULES } from '../../worker/src/worker-modules';
 
 /** The HTTP + OpAMP process: the platform plus every domain's API module. */
@@ -13,7 +14,7 @@ export class AppModule {
     const worker = config.storage.mode === 'embedded' ? WORKER_MODULES : [];
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config), PlatformApiModule, OpampApiModule, PkiApiModule, FleetApiModule, ...worker, ...extra],
+      imports: [PlatformModule.forRoot(config), PlatformApiModule, OpampApiModule, PkiApiModule, FleetApiModule, RolloutsApiModule, ...worker, ...extra],
     };
   }
 }

@@ -2,9 +2,10 @@ import { DynamicModule, Type } from '@nestjs/common';
 import { QueueWorkerModule } from '@ampora/platform';
 import { FleetWorkerModule } from '@ampora/fleet';
 import { PkiWorkerModule } from '@ampora/pki';
+import { RolloutsWorkerModule } from '@ampora/rollouts';
 
 /**
  * Everything the worker runs: the job registry check and every domain's *WorkerModule (BullMQ
  * processors). The embedded storage mode runs these inside the server process.
  */
-export const WORKER_MODULES: Array<Type | DynamicModule> = [QueueWorkerModule, PkiWorkerModule, FleetWorkerModule];
+export const WORKER_MODULES: Array<Type | DynamicModule> = [QueueWorkerModule, PkiWorkerModule, FleetWorkerModule, RolloutsWorkerModule];

@@ -66,6 +66,7 @@ import { GroupsService } from './groups/groups.service';
     GroupReconcileTrigger,
     AssignmentService,
     FleetDispatchService,
+    FleetTransactions,
     AGENT_AUTHENTICATOR,
     AGENT_STATE_SINK,
   ],

@@ -17,3 +17,7 @@ export { GroupPreviewService } from './groups/group-preview.service';
 export { GroupReconciler, ReconcileStats, ReconcileOptions } from './groups/group-reconciler.service';
 export { AssignmentService, Move, PlacementResult, MembershipChangedEvent } from './assignment/assignment.service';
 export { FleetDispatchService, DispatchReport } from './assignment/fleet-dispatch.service';
+export { FleetTransactions } from './fleet-transactions';
+export { fromStoredFiles } from './agents/domain/stored-config';
+export { ConfigurationVersionEntity } from './configurations/entities/configuration-version.entity';
+export { GroupEntity } from './groups/entities/group.entity';

@@ -145,6 +145,34 @@ export class AssignmentService {
     return locked.filter((a) => a.assignedConfigHash !== version.configHash).map((a) => a.id);
   }
 
+  /**
+   * A rollout to `groupId` completed: the group's assignment becomes `version`, members the rollout
+   * assigned it to run it through the group again, and members on the group's old version (late
+   * joiners) are assigned it. Returns the agents whose config changed (push them after the commit).
+   */
+  async adoptGroupVersion(manager: EntityManager, tenantId: string, groupId: string, version: ConfigurationVersionEntity): Promise<string[]> {
+    const group = await this.groups.lock(manager, tenantId, groupId, 'update');
+    if (!group || group.deletedAt) return [];
+    await manager.query(`UPDATE groups SET assigned_version_id = $2, assigned_at = now(), updated_at = now() WHERE id = $1`, [groupId, version.id]);
+    const rows: Array<{ id: string }> = await manager.query(
+      `SELECT id FROM agents WHERE tenant_id = $1 AND group_id = $2 AND (assignment_source = 'group' OR (assignment_source = 'rollout' AND assigned_version_id = $3) OR assignment_source IS NULL)`,
+      [tenantId, groupId, version.id],
+    );
+    const locked = await this.agents.lockForChange(
+      manager,
+      tenantId,
+      rows.map((r) => r.id),
+    );
+    await this.agents.setAssignment(
+      manager,
+      tenantId,
+      locked.map((a) => a.id),
+      AssignmentService.material(version),
+      'group',
+    );
+    return locked.filter((a) => a.assignedConfigHash !== version.configHash).map((a) => a.id);
+  }
+
   /** Drops an agent's own assignment: it runs its group's version again (or nothing). Returns what it is assigned now. */
   async revertToGroup(manager: EntityManager, tenantId: string, agent: LockedAgent): Promise<{ changed: boolean; material: AssignedMaterial | null }> {
     const group = agent.groupId ? await this.groups.lock(manager, tenantId, agent.groupId, 'share') : null;

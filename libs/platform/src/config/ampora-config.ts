@@ -81,6 +81,14 @@ export interface AmporaConfig {
     /** Assignments reaching at most this many agents push at once; more are paced by the worker. */
     inlinePushMax: number;
   };
+  rollouts: {
+    /** How often the worker's tick job looks at each active rollout (dwell timers, timed gates, missed events). */
+    tickMs: number;
+    /** How long a worker owns a rollout it is driving before another may take over. */
+    leaseSeconds: number;
+    /** Pushes of a step in flight at once. */
+    pushConcurrency: number;
+  };
   pki: {
     provider: SigningProviderKind;
     caCommonName: string;
@@ -227,6 +235,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       reconcileIntervalSeconds: r.int('AMPORA_FLEET_RECONCILE_INTERVAL_SECONDS', 30, 1, 3600),
       dispatchRatePerSecond: r.int('AMPORA_FLEET_DISPATCH_RATE', 100, 1, 10000),
       inlinePushMax: r.int('AMPORA_FLEET_INLINE_PUSH_MAX', 100, 0, 5000),
+    },
+    rollouts: {
+      tickMs: r.int('AMPORA_ROLLOUT_TICK_MS', 2000, 50, 600000),
+      leaseSeconds: r.int('AMPORA_ROLLOUT_LEASE_SECONDS', 30, 1, 3600),
+      pushConcurrency: r.int('AMPORA_ROLLOUT_PUSH_CONCURRENCY', 64, 1, 5000),
     },
     pki: {
       provider,

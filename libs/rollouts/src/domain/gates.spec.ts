@@ -1,4 +1,4 @@
-import { evaluateGates, GATE_DEFAULTS, nextGateDeadline, TargetObservation } from './gates';
+import { evaluateGateCounts, evaluateGates, GATE_DEFAULTS, nextGateDeadline, TargetObservation } from './gates';
 
 const now = 1_000_000_000;
 const min = 60_000;
@@ -48,9 +48,22 @@ describe('health gates', () => {
       pushed('d3', { disconnectedAt: push + 90_000, recovered: true }),
       pushed('late', { disconnectedAt: push + 6 * min }),
     ];
-    expect(evaluateGates(targets, now, GATE_DEFAULTS)).toBeUndefined(); // 2/10
+    const noGrace = { ...GATE_DEFAULTS, disconnectGraceSeconds: 0 };
+    expect(evaluateGates(targets, now, noGrace)).toBeUndefined(); // 2/10
     targets.push(pushed('d4', { disconnectedAt: push + 1000 }));
-    expect(evaluateGates(targets, now, GATE_DEFAULTS)).toMatchObject({ gate: 'disconnect-ratio', numerator: 3, denominator: 11, agents: ['d1', 'd2', 'd4'] });
+    expect(evaluateGates(targets, now, noGrace)).toMatchObject({ gate: 'disconnect-ratio', numerator: 3, denominator: 11, agents: ['d1', 'd2', 'd4'] });
+  });
+
+  it('a disconnect counts only once it has lasted the grace period', () => {
+    const targets = [...many(2), pushed('d1', { disconnectedAt: now - 5_000 })];
+    expect(evaluateGates(targets, now, GATE_DEFAULTS)).toBeUndefined(); // 5 s < 15 s grace
+    expect(evaluateGates(targets, now + 10_000, GATE_DEFAULTS)).toMatchObject({ gate: 'disconnect-ratio', numerator: 1, denominator: 3 });
+  });
+
+  it('evaluates precomputed counts with the same order and strict thresholds', () => {
+    expect(evaluateGateCounts({ pushed: 10, failed: 2, unhealthy: 1, mismatched: 2, disconnected: 2 }, GATE_DEFAULTS)).toBeUndefined();
+    expect(evaluateGateCounts({ pushed: 10, failed: 0, unhealthy: 2, mismatched: 3, disconnected: 0 }, GATE_DEFAULTS)).toMatchObject({ gate: 'unhealthy-ratio', observed: 0.2 });
+    expect(evaluateGateCounts({ pushed: 0, failed: 0, unhealthy: 0, mismatched: 0, disconnected: 0 }, GATE_DEFAULTS)).toBeUndefined();
   });
 
   it('reports the first breach in the order apply-failed, unhealthy, effective-mismatch, disconnect', () => {

@@ -9,6 +9,10 @@ export interface GateSettings {
   effectiveMismatchTimeoutSeconds: number;
   unhealthyRatio: number;
   unhealthyTimeoutSeconds: number;
+  /** A disconnect counts once it has lasted this long (a collector restarting to apply is no failure). */
+  disconnectGraceSeconds: number;
+  /** A pushed target still not Applied/Failed after this long is Failed; an unpushed one Skipped. */
+  applyTimeoutSeconds: number;
 }
 
 export const GATE_DEFAULTS: GateSettings = {
@@ -19,7 +23,38 @@ export const GATE_DEFAULTS: GateSettings = {
   effectiveMismatchTimeoutSeconds: 600,
   unhealthyRatio: 0.1,
   unhealthyTimeoutSeconds: 600,
+  disconnectGraceSeconds: 15,
+  applyTimeoutSeconds: 600,
 };
+
+/** The gates' inputs for one step: the denominator and each gate's numerator. */
+export interface GateCounts {
+  /** Agents of the step that received the push (Skipped ones excluded). */
+  pushed: number;
+  failed: number;
+  unhealthy: number;
+  mismatched: number;
+  disconnected: number;
+}
+
+export const GATE_ORDER: readonly GateName[] = ['apply-failed-ratio', 'unhealthy-ratio', 'effective-mismatch-ratio', 'disconnect-ratio'];
+
+/** The first gate (in GATE_ORDER) whose ratio is strictly above its threshold, or undefined. */
+export function evaluateGateCounts(c: GateCounts, g: GateSettings): Omit<GateBreach, 'agents'> | undefined {
+  if (c.pushed === 0) return undefined;
+  const rules: Record<GateName, [number, number]> = {
+    'apply-failed-ratio': [c.failed, g.applyFailedRatio],
+    'unhealthy-ratio': [c.unhealthy, g.unhealthyRatio],
+    'effective-mismatch-ratio': [c.mismatched, g.effectiveMismatchRatio],
+    'disconnect-ratio': [c.disconnected, g.disconnectRatio],
+  };
+  for (const gate of GATE_ORDER) {
+    const [numerator, threshold] = rules[gate];
+    const observed = numerator / c.pushed;
+    if (observed > threshold) return { gate, observed, threshold, numerator, denominator: c.pushed };
+  }
+  return undefined;
+}
 
 export type TargetState = 'Pending' | 'Applying' | 'Applied' | 'Failed' | 'Skipped';
 
@@ -57,24 +92,30 @@ export interface GateBreach {
  */
 export function evaluateGates(targets: TargetObservation[], now: number, g: GateSettings): GateBreach | undefined {
   const pushed = targets.filter((t) => t.pushedAt !== undefined && t.state !== 'Skipped');
-  const n = pushed.length;
-  if (n === 0) return undefined;
-  const check = (gate: GateName, threshold: number, hit: (t: TargetObservation) => boolean): GateBreach | undefined => {
-    const agents = pushed.filter(hit).map((t) => t.agentId);
-    const observed = agents.length / n;
-    return observed > threshold ? { gate, observed, threshold, numerator: agents.length, denominator: n, agents } : undefined;
-  };
-  const after = (t: TargetObservation, seconds: number) => now - t.pushedAt! >= seconds * 1000;
-  return (
-    check('apply-failed-ratio', g.applyFailedRatio, (t) => t.state === 'Failed') ??
-    check('unhealthy-ratio', g.unhealthyRatio, (t) => t.healthy === false && after(t, g.unhealthyTimeoutSeconds)) ??
-    check('effective-mismatch-ratio', g.effectiveMismatchRatio, (t) => t.state === 'Applied' && t.effectiveMatches === false && after(t, g.effectiveMismatchTimeoutSeconds)) ??
-    check(
-      'disconnect-ratio',
-      g.disconnectRatio,
-      (t) => t.disconnectedAt !== undefined && t.disconnectedAt - t.pushedAt! <= g.disconnectWindowSeconds * 1000 && !t.recovered,
-    )
+  const hits = gateHits(pushed, now, g);
+  const breach = evaluateGateCounts(
+    { pushed: pushed.length, failed: hits['apply-failed-ratio'].length, unhealthy: hits['unhealthy-ratio'].length, mismatched: hits['effective-mismatch-ratio'].length, disconnected: hits['disconnect-ratio'].length },
+    g,
   );
+  return breach ? { ...breach, agents: hits[breach.gate] } : undefined;
+}
+
+/** Which pushed agents each gate counts (the rules the engine's SQL mirrors). */
+export function gateHits(pushed: TargetObservation[], now: number, g: GateSettings): Record<GateName, string[]> {
+  const after = (t: TargetObservation, seconds: number) => now - t.pushedAt! >= seconds * 1000;
+  const ids = (hit: (t: TargetObservation) => boolean) => pushed.filter(hit).map((t) => t.agentId);
+  return {
+    'apply-failed-ratio': ids((t) => t.state === 'Failed'),
+    'unhealthy-ratio': ids((t) => t.healthy === false && after(t, g.unhealthyTimeoutSeconds)),
+    'effective-mismatch-ratio': ids((t) => t.state === 'Applied' && t.effectiveMatches === false && after(t, g.effectiveMismatchTimeoutSeconds)),
+    'disconnect-ratio': ids(
+      (t) =>
+        t.disconnectedAt !== undefined &&
+        t.disconnectedAt - t.pushedAt! <= g.disconnectWindowSeconds * 1000 &&
+        now - t.disconnectedAt >= g.disconnectGraceSeconds * 1000 &&
+        !t.recovered,
+    ),
+  };
 }
 
 /** The earliest time (ms) at which a timed gate could change its verdict, for the tick scheduler. */

@@ -1,0 +1,188 @@
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+import { PageQuerySchema, pageSchema } from '@ampora/platform';
+import { GATE_DEFAULTS } from '../domain/gates';
+import { RolloutState } from '../domain/rollout-state';
+import { STRATEGY_DEFAULTS } from '../domain/strategy';
+
+const ratio = (d: number) => z.number().min(0).max(1).describe(`Trips strictly above this fraction (default ${d})`);
+const seconds = (d: number, what: string) => z.number().int().min(0).max(7 * 24 * 3600).describe(`${what} (default ${d} s)`);
+
+export const GatesSchema = z
+  .object({
+    applyFailedRatio: ratio(GATE_DEFAULTS.applyFailedRatio),
+    disconnectRatio: ratio(GATE_DEFAULTS.disconnectRatio),
+    disconnectWindowSeconds: seconds(GATE_DEFAULTS.disconnectWindowSeconds, 'Disconnects this soon after the push count'),
+    disconnectGraceSeconds: seconds(GATE_DEFAULTS.disconnectGraceSeconds, 'A disconnect counts once it lasted this long'),
+    effectiveMismatchRatio: ratio(GATE_DEFAULTS.effectiveMismatchRatio),
+    effectiveMismatchTimeoutSeconds: seconds(GATE_DEFAULTS.effectiveMismatchTimeoutSeconds, 'Mismatches count this long after the push'),
+    unhealthyRatio: ratio(GATE_DEFAULTS.unhealthyRatio),
+    unhealthyTimeoutSeconds: seconds(GATE_DEFAULTS.unhealthyTimeoutSeconds, 'Unhealthy agents count this long after the push'),
+    applyTimeoutSeconds: seconds(GATE_DEFAULTS.applyTimeoutSeconds, 'A pushed agent without APPLIED/FAILED after this long is Failed'),
+  })
+  .meta({ id: 'RolloutGates' });
+
+const canaryStep = z.object({ percent: z.number(), dwellSeconds: z.number().int() }).strict();
+
+export const CreateRolloutSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    configurationId: z.uuid(),
+    version: z.number().int().min(1).describe('A Published version number of the configuration'),
+    groupId: z.uuid(),
+    strategy: z
+      .object({
+        type: z.enum(['Batch', 'Percentage', 'Canary']),
+        batchSize: z.number().int().optional().describe(`Batch: agents per batch (default ${STRATEGY_DEFAULTS.batchSize})`),
+        steps: z
+          .array(z.union([z.number(), canaryStep]))
+          .max(100)
+          .optional()
+          .describe('Percentage: growing percentages ending at 100 (default 5, 25, 50, 100); Canary: { percent, dwellSeconds } (default 5 %/5 min, 25 %/10 min, 50 %/30 min, 100 %)'),
+      })
+      .strict(),
+    gates: GatesSchema.partial().strict().optional().describe('Gate thresholds; unset ones take the defaults'),
+    ordering: z.enum(['random', 'hostname', 'last_seen']).default('random').describe('Order of the group\'s agents across steps (deterministic per group)'),
+    autoAdvance: z.boolean().optional().describe('Start the next step by itself after the dwell (default: true for Canary, false otherwise)'),
+    dwellSeconds: z.number().int().min(0).max(7 * 24 * 3600).default(0).describe('Batch and Percentage with autoAdvance: wait this long after a step settled'),
+  })
+  .strict();
+export class CreateRolloutDto extends createZodDto(CreateRolloutSchema) {}
+
+export const ExtendSchema = z.object({ seconds: z.number().int().min(1).max(7 * 24 * 3600) }).strict();
+export class ExtendDwellDto extends createZodDto(ExtendSchema) {}
+
+export const RolloutListQuerySchema = PageQuerySchema.extend({ state: z.enum(RolloutState).optional() });
+export class RolloutListQueryDto extends createZodDto(RolloutListQuerySchema) {}
+
+export const PreviewQuerySchema = z.object({
+  step: z.coerce.number().int().min(0).max(10_000).optional().describe('One step (0-based); all steps when absent'),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000).describe('Agents listed per step, at most'),
+});
+export class PreviewQueryDto extends createZodDto(PreviewQuerySchema) {}
+
+export const TargetsQuerySchema = z.object({
+  step: z.coerce.number().int().min(0).optional(),
+  state: z.enum(['Pending', 'Applying', 'Applied', 'Failed', 'Skipped']).optional(),
+  after: z.coerce.number().int().min(-1).optional().describe('Position of the last target of the previous page (nextAfter)'),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+});
+export class TargetsQueryDto extends createZodDto(TargetsQuerySchema) {}
+
+export const CountsSchema = z
+  .object({
+    pending: z.number().int(),
+    applying: z.number().int(),
+    applied: z.number().int(),
+    failed: z.number().int(),
+    skipped: z.number().int(),
+    disconnectedSincePush: z.number().int(),
+    total: z.number().int(),
+  })
+  .meta({ id: 'RolloutCounts' });
+
+export const TargetSchema = z
+  .object({
+    agentId: z.uuid(),
+    displayName: z.string(),
+    step: z.number().int(),
+    position: z.number().int(),
+    state: z.enum(['Pending', 'Applying', 'Applied', 'Failed', 'Skipped']),
+    reason: z.string().nullable().describe('Why Skipped, the agent\'s error text when Failed, or what a Pending agent waits for'),
+    pushedAt: z.string().nullable(),
+    appliedAt: z.string().nullable(),
+    disconnectedSincePush: z.boolean(),
+    healthy: z.boolean().nullable(),
+    effectiveMatches: z.boolean().nullable(),
+  })
+  .meta({ id: 'RolloutTarget' });
+
+export const StepSchema = z
+  .object({
+    index: z.number().int(),
+    agents: z.number().int(),
+    startedAt: z.string(),
+    settledAt: z.string().nullable(),
+    dwellUntil: z.string().nullable(),
+    extendedSeconds: z.number().int(),
+    last: z.boolean(),
+    counts: CountsSchema,
+  })
+  .meta({ id: 'RolloutStep' });
+
+export const GateRecordSchema = z
+  .object({
+    gate: z.enum(['apply-failed-ratio', 'unhealthy-ratio', 'effective-mismatch-ratio', 'disconnect-ratio']),
+    observed: z.number(),
+    threshold: z.number(),
+    numerator: z.number().int(),
+    denominator: z.number().int(),
+    agents: z.array(z.uuid()).describe('Agents the gate counted (the first 100)'),
+    step: z.number().int(),
+    at: z.string(),
+  })
+  .meta({ id: 'RolloutGateBreach' });
+
+const StrategySchema = z.union([
+  z.object({ type: z.literal('Batch'), batchSize: z.number().int() }),
+  z.object({ type: z.literal('Percentage'), steps: z.array(z.number()) }),
+  z.object({ type: z.literal('Canary'), steps: z.array(canaryStep) }),
+]);
+
+export const RolloutSummarySchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  kind: z.enum(['Rollout', 'Rollback']),
+  rollbackOf: z.uuid().nullable().describe('A rollback: the rollout it undoes'),
+  rollbackId: z.uuid().nullable().describe('The rollback that undid this rollout'),
+  configurationId: z.uuid(),
+  versionId: z.uuid(),
+  version: z.number().int(),
+  groupId: z.uuid(),
+  strategy: StrategySchema,
+  gates: GatesSchema,
+  ordering: z.enum(['random', 'hostname', 'last_seen']),
+  autoAdvance: z.boolean(),
+  dwellSeconds: z.number().int(),
+  state: z.enum(RolloutState),
+  currentStep: z.number().int().nullable().describe('0-based; null before the first step'),
+  stepCount: z.number().int().describe('Steps of the strategy (for Batch: from the group\'s size now)'),
+  waitingFor: z.enum(['push', 'apply', 'dwell', 'advance']).nullable().describe('What an InProgress rollout waits for'),
+  dwellUntil: z.string().nullable(),
+  gate: GateRecordSchema.nullable().describe('The last gate breach'),
+  counts: CountsSchema,
+  createdBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+
+export const RolloutSchema = RolloutSummarySchema.extend({
+  steps: z.array(StepSchema),
+  targets: z.array(TargetSchema).describe('Per-agent progress, in rollout order (the first 1,000; GET .../targets pages through all)'),
+  targetsTruncated: z.boolean(),
+});
+export class RolloutDto extends createZodDto(RolloutSchema) {}
+export class RolloutPageDto extends createZodDto(pageSchema(RolloutSummarySchema)) {}
+
+export class TargetPageDto extends createZodDto(
+  z.object({ items: z.array(TargetSchema), nextAfter: z.number().int().nullable().describe('Pass as ?after= for the next page; null on the last page') }),
+) {}
+
+export class PreviewResultDto extends createZodDto(
+  z.object({
+    rolloutId: z.uuid(),
+    groupSize: z.number().int(),
+    steps: z.array(
+      z.object({
+        index: z.number().int(),
+        planned: z.boolean().describe('true: computed from the group now; false: the step already started and these are its agents'),
+        cumulative: z.number().int().describe('Agents covered once this step is done'),
+        count: z.number().int(),
+        agents: z.array(z.object({ id: z.uuid(), displayName: z.string(), willSkip: z.boolean().describe('Without AcceptsRemoteConfig: will be Skipped') })),
+        last: z.boolean(),
+      }),
+    ),
+  }),
+) {}

@@ -1,0 +1,124 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { GateName, GateSettings } from '../domain/gates';
+import type { RolloutState } from '../domain/rollout-state';
+import type { Ordering } from '../domain/step-planner';
+import type { Strategy } from '../domain/strategy';
+
+export type RolloutKind = 'Rollout' | 'Rollback';
+
+/** What the engine records about one step once it started. */
+export interface StepRecord {
+  index: number;
+  agents: number;
+  startedAt: string;
+  settledAt: string | null;
+  dwellUntil: string | null;
+  /** Seconds operators added to this step's dwell. */
+  extendedSeconds: number;
+  last: boolean;
+}
+
+/** The last breach of a gate. */
+export interface GateRecord {
+  gate: GateName;
+  observed: number;
+  threshold: number;
+  numerator: number;
+  denominator: number;
+  agents: string[];
+  step: number;
+  at: string;
+}
+
+@Entity({ name: 'rollouts' })
+export class RolloutEntity {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_rollouts' })
+  id!: string;
+
+  @Column({ type: 'uuid' })
+  tenantId!: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  name!: string;
+
+  @Column({ type: 'varchar', length: 10, default: 'Rollout' })
+  kind!: RolloutKind;
+
+  @Column({ type: 'uuid', nullable: true })
+  rollbackOf!: string | null;
+
+  @Column({ type: 'uuid', nullable: true })
+  rollbackId!: string | null;
+
+  @Column({ type: 'uuid' })
+  configurationId!: string;
+
+  @Column({ type: 'uuid' })
+  versionId!: string;
+
+  @Column({ type: 'integer' })
+  versionNumber!: number;
+
+  @Column({ type: 'uuid' })
+  groupId!: string;
+
+  /** A fixed, ordered set of agents (rollbacks), instead of the group's members. */
+  @Column({ type: 'jsonb', nullable: true })
+  cohort!: string[] | null;
+
+  @Column({ type: 'jsonb' })
+  strategy!: Strategy;
+
+  @Column({ type: 'jsonb' })
+  gates!: GateSettings;
+
+  @Column({ type: 'varchar', length: 10, default: 'random' })
+  ordering!: Ordering;
+
+  @Column({ type: 'boolean' })
+  autoAdvance!: boolean;
+
+  @Column({ type: 'integer', default: 0 })
+  dwellSeconds!: number;
+
+  @Column({ type: 'varchar', length: 10, default: 'Pending' })
+  state!: RolloutState;
+
+  @Column({ type: 'integer', nullable: true })
+  currentStep!: number | null;
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  steps!: StepRecord[];
+
+  @Column({ type: 'jsonb', nullable: true })
+  gate!: GateRecord | null;
+
+  /** Resumed after a gate paused this step: its gates no longer judge it. */
+  @Column({ type: 'integer', nullable: true })
+  gatesWaivedStep!: number | null;
+
+  /** An operator asked to advance past this step's dwell (or its manual wait). */
+  @Column({ type: 'integer', nullable: true })
+  advanceStep!: number | null;
+
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  engineOwner!: string | null;
+
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  engineLeaseUntil!: Date | null;
+
+  @Column({ type: 'varchar', length: 200 })
+  createdBy!: string;
+
+  @Column({ type: 'timestamptz', precision: 3, default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column({ type: 'timestamptz', precision: 3, default: () => 'now()' })
+  updatedAt!: Date;
+
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  finishedAt!: Date | null;
+}

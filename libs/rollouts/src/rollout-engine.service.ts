@@ -1,0 +1,312 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus, Metrics, RequestContext, TenantLabels, withSpan } from '@ampora/platform';
+import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, DesiredConfig, hasCapability } from '@ampora/opamp';
+import { AssignmentService, ConfigurationVersionEntity, FleetDispatchService, FleetTransactions, fromStoredFiles } from '@ampora/fleet';
+import { evaluateGateCounts } from './domain/gates';
+import { RolloutState } from './domain/rollout-state';
+import { orderAgents, planStep } from './domain/step-planner';
+import { dwellAfter } from './domain/strategy';
+import { AgentObservation, observeTarget } from './domain/target-observation';
+import { GateRecord, RolloutEntity, StepRecord } from './entities/rollout.entity';
+import { RolloutRepository, TargetChange } from './rollout.repository';
+import { ENGINE_ACTOR, RolloutTransitions } from './rollout-transitions';
+
+const NOT_ACCEPTING = 'the agent does not accept remote configuration (no AcceptsRemoteConfig capability)';
+
+export type TickOutcome = 'inactive' | 'busy' | 'waiting' | 'paused' | 'completed' | 'stopped';
+
+/**
+ * The rollout engine (worker). `drive` is one tick: with the rollout's lease it starts steps, pushes
+ * them, expires slow targets, checks gates, waits out dwells and completes. `observe` applies agents'
+ * live events to the targets of running steps and fires gates at once. Every decision is made from,
+ * and written to, the database, so any worker can pick up where another stopped.
+ */
+@Injectable()
+export class RolloutEngine {
+  private readonly log = createLogger('Ampora.Fleet.Rollouts.RolloutEngine');
+
+  constructor(
+    private readonly repository: RolloutRepository,
+    private readonly transitions: RolloutTransitions,
+    private readonly assignment: AssignmentService,
+    private readonly fleetDispatch: FleetDispatchService,
+    private readonly tx: FleetTransactions,
+    private readonly bus: LiveBus,
+    private readonly dataSource: DataSource,
+    @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+  ) {}
+
+  /** One tick of one rollout. */
+  async drive(rolloutId: string): Promise<TickOutcome> {
+    const found = await this.repository.findById(rolloutId);
+    if (!found || found.state !== RolloutState.InProgress) {
+      if (found && found.state !== RolloutState.Paused && found.state !== RolloutState.Pending) await this.transitions.unschedule(rolloutId);
+      return found?.state === RolloutState.Paused ? 'paused' : 'inactive';
+    }
+    return RequestContext.run({ tenantId: found.tenantId }, () =>
+      withSpan('rollout.tick', { attributes: { 'rollout.id': rolloutId, state: found.state } }, async (span) => {
+        const owner = `${this.config.app.instanceId}/${randomUUID().slice(0, 8)}`;
+        if (!(await this.repository.acquireLease(rolloutId, owner, this.config.rollouts.leaseSeconds))) return 'busy';
+        try {
+          const outcome = await this.run(rolloutId, owner);
+          span.setAttribute('rollout.outcome', outcome);
+          return outcome;
+        } finally {
+          await this.repository.releaseLease(rolloutId, owner).catch(() => undefined);
+        }
+      }),
+    );
+  }
+
+  private async run(rolloutId: string, owner: string): Promise<TickOutcome> {
+    for (let guard = 0; guard < 10_000; guard++) {
+      const r = await this.repository.findById(rolloutId);
+      if (!r || r.state !== RolloutState.InProgress) return r?.state === RolloutState.Paused ? 'paused' : 'stopped';
+      if (r.currentStep === null) {
+        await this.startStep(rolloutId, null);
+        continue;
+      }
+      const step = r.currentStep;
+      const record = r.steps[step]!;
+      await this.reconcile(r, step, new Date(record.startedAt));
+      if (await this.checkGates(r, step)) return 'paused';
+      const unpushed = await this.repository.unpushed(rolloutId, step);
+      if (unpushed.length > 0) {
+        const completed = await this.push(r, step, unpushed, owner);
+        if (!completed) continue; // stopped by a pause: the loop's state check returns
+        await this.publishProgress(r, step);
+        continue;
+      }
+      if ((await this.repository.openCount(rolloutId, step)) > 0) return 'waiting';
+      const settled = record.settledAt ? record : await this.settle(rolloutId, step);
+      if (!settled) continue;
+      const now = Date.now();
+      const advanced = r.advanceStep === step;
+      if (!advanced && settled.dwellUntil && new Date(settled.dwellUntil).getTime() > now) return 'waiting';
+      if (!settled.last && !advanced && !r.autoAdvance) return 'waiting';
+      if (settled.last) return (await this.complete(rolloutId, step)) ? 'completed' : 'stopped';
+      await this.startStep(rolloutId, step);
+    }
+    return 'waiting';
+  }
+
+  /** Plans and records step `after + 1` (0 when `after` is null), once: the row lock decides who does. */
+  private async startStep(rolloutId: string, after: number | null): Promise<void> {
+    const index = after === null ? 0 : after + 1;
+    const started = await this.tx.run(async ({ manager, afterCommit }) => {
+      const r = await this.repository.lock(manager, rolloutId);
+      if (!r || r.state !== RolloutState.InProgress || r.currentStep !== after) return undefined;
+      const candidates = r.cohort ? await this.repository.cohort(r.tenantId, r.cohort, manager) : await this.repository.members(r.tenantId, r.groupId, manager);
+      const ordered = r.cohort ? candidates.map((c) => c.id) : orderAgents(candidates, r.ordering, r.groupId);
+      const covered = await this.repository.coveredAgents(manager, rolloutId);
+      const plan = planStep(r.strategy, index, ordered, covered);
+      const caps = new Map(candidates.map((c) => [c.id, c.capabilities]));
+      let position = await this.repository.nextPosition(manager, rolloutId);
+      await this.repository.insertTargets(
+        manager,
+        plan.agents.map((agentId) => {
+          const accepts = hasCapability(BigInt(caps.get(agentId) ?? '0'), AgentCap.AcceptsRemoteConfig);
+          return { rolloutId, agentId, tenantId: r.tenantId, step: index, position: position++, state: accepts ? 'Pending' : 'Skipped', reason: accepts ? null : NOT_ACCEPTING };
+        }),
+      );
+      const record: StepRecord = { index, agents: plan.agents.length, startedAt: new Date().toISOString(), settledAt: null, dwellUntil: null, extendedSeconds: 0, last: plan.last };
+      r.steps = [...r.steps.slice(0, index), record];
+      r.currentStep = index;
+      await this.repository.save(manager, r);
+      afterCommit(() => {
+        this.log.info('Rollout {RolloutId} started step {Step} with {Agents} agents', { RolloutId: rolloutId, Step: index, Agents: plan.agents.length, Last: plan.last });
+        this.bus.publish({ type: 'rollout.step_started', tenantId: r.tenantId, entityId: rolloutId, payload: { rolloutId, step: index, agents: plan.agents.length, last: plan.last } });
+      });
+      return r;
+    });
+    if (!started) this.log.debug('Rollout {RolloutId}: step {Step} was already started elsewhere', { RolloutId: rolloutId, Step: index });
+  }
+
+  /**
+   * Assigns and pushes a step's agents, `pushConcurrency` at a time. Each chunk is assigned in a
+   * transaction that first checks the rollout still runs this step, so a pause stops the rest.
+   * Returns false when it stopped early.
+   */
+  private async push(r: RolloutEntity, step: number, agentIds: string[], owner: string): Promise<boolean> {
+    const version = await this.version(r);
+    const desired: DesiredConfig = { files: fromStoredFiles(version.files), hash: version.configHash.trim() };
+    const size = this.config.rollouts.pushConcurrency;
+    for (let i = 0; i < agentIds.length; i += size) {
+      const chunk = agentIds.slice(i, i + size);
+      const assigned = await this.tx.run(async ({ manager }) => {
+        const locked = await this.repository.lock(manager, r.id, 'share');
+        if (!locked || locked.state !== RolloutState.InProgress || locked.currentStep !== step) return false;
+        await this.assignment.assignVersion(manager, r.tenantId, chunk, version, 'rollout');
+        await this.repository.markAssigned(manager, r.id, chunk);
+        return true;
+      });
+      if (!assigned) return false;
+      const outcomes = await Promise.all(
+        chunk.map((agentId) =>
+          this.dispatcher.pushRemoteConfig({ agentId, tenantId: r.tenantId }, desired).catch((error: unknown) => {
+            this.log.warn('Pushing rollout {RolloutId} to agent {AgentId} failed; it gets the version when it reconnects', { RolloutId: r.id, AgentId: agentId }, error);
+            return 'no_session' as const;
+          }),
+        ),
+      );
+      const pushed: string[] = [];
+      const waiting: string[] = [];
+      const skipped: Array<{ agentId: string; reason: string }> = [];
+      outcomes.forEach((o, k) => {
+        const agentId = chunk[k]!;
+        if (o === 'no_session') waiting.push(agentId);
+        else if (o === 'cap_mismatch') skipped.push({ agentId, reason: NOT_ACCEPTING });
+        else pushed.push(agentId);
+      });
+      await this.repository.recordPushes(r.id, pushed, waiting, skipped);
+      if (i + size < agentIds.length && !(await this.repository.acquireLease(r.id, owner, this.config.rollouts.leaseSeconds))) return false;
+    }
+    return true;
+  }
+
+  /** Catches up with agents' recorded state (events missed while no worker ran) and expires slow targets. */
+  private async reconcile(r: RolloutEntity, step: number, startedAt: Date): Promise<void> {
+    const version = await this.version(r);
+    const expected = { configHash: version.configHash.trim(), contentHash: version.contentHash.trim() };
+    const rows = await this.repository.stepWithAgents(r.id, step);
+    const now = new Date();
+    const changes: TargetChange[] = [];
+    for (const t of rows) {
+      const a = t.agent;
+      const o: AgentObservation = {
+        remoteConfig: a.status && a.hash ? { status: a.status, hash: a.hash, errorMessage: a.error ?? undefined } : undefined,
+        healthy: a.healthy,
+        effectiveHash: a.effectiveHash,
+        disconnectedAt: !a.connected && a.disconnectedAt ? a.disconnectedAt : undefined,
+      };
+      const after = observeTarget(t, o, expected, now);
+      if (after) changes.push({ rolloutId: t.rolloutId, agentId: t.agentId, tenantId: t.tenantId, before: t.state, after });
+    }
+    if (changes.length) this.count(await this.repository.writeChanges(changes));
+    const expired = await this.repository.expire(r.id, step, startedAt, r.gates.applyTimeoutSeconds);
+    if (expired.failed) Metrics.add('ampora_rollout_targets_failed_total', expired.failed, { tenant: TenantLabels.of(r.tenantId), rollout_id: r.id });
+  }
+
+  /** Evaluates the gates of the step; on a breach pauses the rollout. True when it is (now) paused. */
+  async checkGates(r: RolloutEntity, step: number): Promise<boolean> {
+    if (r.gatesWaivedStep === step) return false;
+    const counts = await this.repository.gateCounts(r.id, step, r.gates);
+    const breach = evaluateGateCounts(counts, r.gates);
+    if (!breach) return false;
+    const agents = await this.repository.gateAgents(r.id, step, breach.gate, r.gates);
+    const gate: GateRecord = { ...breach, agents, step, at: new Date().toISOString() };
+    return this.tx.run(async (tx) => {
+      const locked = await this.repository.lock(tx.manager, r.id);
+      if (!locked || locked.state !== RolloutState.InProgress || locked.currentStep !== step || locked.gatesWaivedStep === step) return locked?.state === RolloutState.Paused;
+      locked.gate = gate;
+      const details = { gate: gate.gate, observed: gate.observed, threshold: gate.threshold, numerator: gate.numerator, denominator: gate.denominator, step, agents: agents.slice(0, 20) };
+      await this.transitions.apply(tx, locked, 'pause', { actor: ENGINE_ACTOR, details });
+      tx.afterCommit(() => {
+        Metrics.add('ampora_rollout_gate_fired_total', 1, { tenant: TenantLabels.of(r.tenantId), gate: gate.gate });
+        this.log.warn('Rollout {RolloutId} paused by gate {Gate}: {Observed} > {Threshold} in step {Step}', {
+          RolloutId: r.id,
+          Gate: gate.gate,
+          Observed: percent(gate.observed),
+          Threshold: percent(gate.threshold),
+          Step: step,
+        });
+        this.bus.publish({ type: 'rollout.gate_fired', tenantId: r.tenantId, entityId: r.id, payload: { rolloutId: r.id, ...gate } });
+      });
+      return true;
+    });
+  }
+
+  /** Marks the step settled and starts its dwell. */
+  private async settle(rolloutId: string, step: number): Promise<StepRecord | undefined> {
+    return this.tx.run(async ({ manager, afterCommit }) => {
+      const r = await this.repository.lock(manager, rolloutId);
+      if (!r || r.state !== RolloutState.InProgress || r.currentStep !== step) return undefined;
+      const record = r.steps[step]!;
+      if (record.settledAt) return record;
+      const now = Date.now();
+      const dwell = r.strategy.type === 'Canary' || r.autoAdvance ? dwellAfter(r.strategy, step, r.dwellSeconds) : 0;
+      const updated: StepRecord = { ...record, settledAt: new Date(now).toISOString(), dwellUntil: new Date(now + (dwell + record.extendedSeconds) * 1000).toISOString() };
+      r.steps = r.steps.map((s, i) => (i === step ? updated : s));
+      await this.repository.save(manager, r);
+      afterCommit(async () => {
+        this.log.info('Rollout {RolloutId} step {Step} settled; dwell until {DwellUntil}', { RolloutId: rolloutId, Step: step, DwellUntil: updated.dwellUntil });
+        await this.publishProgress(r, step);
+      });
+      return updated;
+    });
+  }
+
+  private async complete(rolloutId: string, step: number): Promise<boolean> {
+    return this.tx.run(async (tx) => {
+      const r = await this.repository.lock(tx.manager, rolloutId);
+      if (!r || r.state !== RolloutState.InProgress || r.currentStep !== step) return false;
+      if (r.kind === 'Rollout') {
+        const version = await this.version(r, tx.manager);
+        const changed = await this.assignment.adoptGroupVersion(tx.manager, r.tenantId, r.groupId, version);
+        tx.afterCommit(() => this.fleetDispatch.pushAssigned(r.tenantId, changed, `rollout ${r.id} completed`));
+      }
+      const counts = await this.repository.counts(rolloutId, tx.manager);
+      await this.transitions.apply(tx, r, 'complete', { actor: ENGINE_ACTOR, details: { counts: counts.total } });
+      return true;
+    });
+  }
+
+  /**
+   * Applies agents' observations to the running steps that hold them, counts targets that reached
+   * Applied or Failed, re-evaluates the gates of the rollouts concerned, and kicks a tick when a
+   * step has nothing open any more.
+   */
+  async observe(observations: Map<string, AgentObservation>): Promise<number> {
+    if (observations.size === 0) return 0;
+    const targets = await this.repository.openTargetsOf([...observations.keys()]);
+    const now = new Date();
+    const changes: TargetChange[] = [];
+    for (const t of targets) {
+      const after = observeTarget(t, observations.get(t.agentId)!, t, now);
+      if (after) changes.push({ rolloutId: t.rolloutId, agentId: t.agentId, tenantId: t.tenantId, before: t.state, after });
+    }
+    if (changes.length === 0) return 0;
+    const written = await this.repository.writeChanges(changes);
+    this.count(written);
+    const rollouts = new Map<string, string>();
+    for (const c of written) rollouts.set(c.rolloutId, c.tenantId);
+    for (const [rolloutId, tenantId] of rollouts) {
+      await RequestContext.run({ tenantId }, async () => {
+        const r = await this.repository.findById(rolloutId);
+        if (!r || r.currentStep === null) return;
+        await this.publishProgress(r, r.currentStep);
+        if (r.state !== RolloutState.InProgress) return;
+        if (await this.checkGates(r, r.currentStep)) return;
+        if ((await this.repository.openCount(rolloutId, r.currentStep)) === 0) await this.transitions.kick(tenantId, rolloutId, 'step settled');
+      }).catch((error: unknown) => this.log.warn('Evaluating rollout {RolloutId} after agent events failed; the next tick retries', { RolloutId: rolloutId }, error));
+    }
+    return written.length;
+  }
+
+  private count(written: TargetChange[]): void {
+    for (const c of written) {
+      if (c.after.state === c.before) continue;
+      const labels = { tenant: TenantLabels.of(c.tenantId), rollout_id: c.rolloutId };
+      if (c.after.state === 'Applied') Metrics.add('ampora_rollout_targets_succeeded_total', 1, labels);
+      else if (c.after.state === 'Failed') Metrics.add('ampora_rollout_targets_failed_total', 1, labels);
+    }
+  }
+
+  private async publishProgress(r: RolloutEntity, step: number): Promise<void> {
+    const counts = await this.repository.counts(r.id);
+    this.bus.publish({ type: 'rollout.progress', tenantId: r.tenantId, entityId: r.id, payload: { rolloutId: r.id, step, counts: counts.total, stepCounts: counts.steps.get(step) ?? null } });
+  }
+
+  private async version(r: RolloutEntity, manager: EntityManager = this.dataSource.manager): Promise<ConfigurationVersionEntity> {
+    const v = await manager.getRepository(ConfigurationVersionEntity).findOne({ where: { id: r.versionId } });
+    if (!v) throw new Error(`rollout ${r.id}: version ${r.versionId} is gone`);
+    return v;
+  }
+}
+
+function percent(ratio: number): string {
+  return `${Math.round(ratio * 1000) / 10} %`;
+}

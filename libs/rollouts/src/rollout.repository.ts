@@ -1,0 +1,403 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { Page, PageQuery, paginate } from '@ampora/platform';
+import { GateCounts, GateName, GateSettings, TargetState } from './domain/gates';
+import { Candidate } from './domain/step-planner';
+import { TargetSnapshot } from './domain/target-observation';
+import { RolloutEntity } from './entities/rollout.entity';
+import { RolloutTargetEntity } from './entities/rollout-target.entity';
+
+/** A member the planner orders (with what the step start needs to know). */
+export interface PlanCandidate extends Candidate {
+  capabilities: string;
+}
+
+export interface StepCounts {
+  pending: number;
+  applying: number;
+  applied: number;
+  failed: number;
+  skipped: number;
+  disconnectedSincePush: number;
+  total: number;
+}
+
+export const ZERO_COUNTS = (): StepCounts => ({ pending: 0, applying: 0, applied: 0, failed: 0, skipped: 0, disconnectedSincePush: 0, total: 0 });
+
+/** A target with the keys to write it back. */
+export interface TargetChange {
+  rolloutId: string;
+  agentId: string;
+  tenantId: string;
+  before: TargetState;
+  after: TargetSnapshot;
+}
+
+export interface TargetWithAgent extends TargetSnapshot {
+  rolloutId: string;
+  agentId: string;
+  tenantId: string;
+  step: number;
+}
+
+const SNAPSHOT_COLUMNS = 't.state, t.reason, t.pushed_at, t.applied_at, t.disconnected_at, t.recovered, t.healthy, t.effective_matches';
+
+function snapshot(r: Record<string, any>): TargetSnapshot {
+  return {
+    state: r.state,
+    reason: r.reason ?? null,
+    pushedAt: r.pushed_at ? new Date(r.pushed_at) : null,
+    appliedAt: r.applied_at ? new Date(r.applied_at) : null,
+    disconnectedAt: r.disconnected_at ? new Date(r.disconnected_at) : null,
+    recovered: Boolean(r.recovered),
+    healthy: r.healthy ?? null,
+    effectiveMatches: r.effective_matches ?? null,
+  };
+}
+
+/** Persistence of rollouts and their targets. Set-based SQL: a step can hold tens of thousands of agents. */
+@Injectable()
+export class RolloutRepository {
+  constructor(
+    @InjectRepository(RolloutEntity) private readonly rollouts: Repository<RolloutEntity>,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  private m(manager?: EntityManager): EntityManager {
+    return manager ?? this.dataSource.manager;
+  }
+
+  insert(manager: EntityManager, values: Partial<RolloutEntity>): Promise<RolloutEntity> {
+    const repo = manager.getRepository(RolloutEntity);
+    return repo.save(repo.create(values));
+  }
+
+  save(manager: EntityManager, rollout: RolloutEntity): Promise<RolloutEntity> {
+    rollout.updatedAt = new Date();
+    return manager.getRepository(RolloutEntity).save(rollout);
+  }
+
+  findInTenant(tenantId: string, id: string, manager?: EntityManager): Promise<RolloutEntity | null> {
+    return this.m(manager).getRepository(RolloutEntity).findOne({ where: { tenantId, id } });
+  }
+
+  findById(id: string, manager?: EntityManager): Promise<RolloutEntity | null> {
+    return this.m(manager).getRepository(RolloutEntity).findOne({ where: { id } });
+  }
+
+  /** The rollout, locked against every other transition until the transaction ends. */
+  lock(manager: EntityManager, id: string, mode: 'update' | 'share' = 'update'): Promise<RolloutEntity | null> {
+    return manager.getRepository(RolloutEntity).findOne({ where: { id }, lock: { mode: mode === 'update' ? 'pessimistic_write' : 'pessimistic_read' } });
+  }
+
+  list(tenantId: string, filter: { state?: string }, page: PageQuery): Promise<Page<RolloutEntity>> {
+    const qb = this.rollouts.createQueryBuilder('r').where('r.tenantId = :tenantId', { tenantId });
+    if (filter.state) qb.andWhere('r.state = :state', { state: filter.state });
+    return paginate(qb, { alias: 'r', column: 'createdAt', direction: 'DESC', query: page, key: (r) => r.createdAt.toISOString() });
+  }
+
+  /** An active rollout (any kind) on the group, if there is one. */
+  async activeOnGroup(manager: EntityManager, groupId: string): Promise<string | null> {
+    const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM rollouts WHERE group_id = $1 AND state IN ('Pending', 'InProgress', 'Paused') LIMIT 1`, [groupId]);
+    return rows[0]?.id ?? null;
+  }
+
+  /** Active rollouts (for the worker's start-up sweep). */
+  async activeIds(): Promise<Array<{ id: string; tenantId: string }>> {
+    const rows: Array<{ id: string; tenant_id: string }> = await this.dataSource.query(`SELECT id, tenant_id FROM rollouts WHERE state IN ('InProgress', 'Paused')`);
+    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id }));
+  }
+
+  // ----- the engine's lease -----
+
+  async acquireLease(id: string, owner: string, seconds: number): Promise<boolean> {
+    const rows = await this.dataSource.query(
+      `UPDATE rollouts SET engine_owner = $2, engine_lease_until = now() + make_interval(secs => $3)
+       WHERE id = $1 AND state = 'InProgress' AND (engine_owner IS NULL OR engine_owner = $2 OR engine_lease_until < now())
+       RETURNING id`,
+      [id, owner, seconds],
+    );
+    return (Array.isArray(rows[0]) ? rows[0] : rows).length > 0;
+  }
+
+  async releaseLease(id: string, owner: string): Promise<void> {
+    await this.dataSource.query(`UPDATE rollouts SET engine_owner = NULL, engine_lease_until = NULL WHERE id = $1 AND engine_owner = $2`, [id, owner]);
+  }
+
+  // ----- planning -----
+
+  /** The group's live members, as the planner needs them. */
+  async members(tenantId: string, groupId: string, manager?: EntityManager): Promise<PlanCandidate[]> {
+    const rows: Array<Record<string, any>> = await this.m(manager).query(
+      `SELECT id, display_name, last_seen_at, capabilities FROM agents WHERE tenant_id = $1 AND group_id = $2`,
+      [tenantId, groupId],
+    );
+    return rows.map((r) => ({ id: r.id, hostname: r.display_name ?? '', lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, capabilities: String(r.capabilities ?? '0') }));
+  }
+
+  /** Agents of a fixed cohort that still exist, in the cohort's order. */
+  async cohort(tenantId: string, ids: string[], manager?: EntityManager): Promise<PlanCandidate[]> {
+    if (ids.length === 0) return [];
+    const rows: Array<Record<string, any>> = await this.m(manager).query(`SELECT id, display_name, last_seen_at, capabilities FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [tenantId, ids]);
+    const byId = new Map(rows.map((r) => [r.id as string, r]));
+    return ids.flatMap((id) => {
+      const r = byId.get(id);
+      return r ? [{ id, hostname: r.display_name ?? '', lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, capabilities: String(r.capabilities ?? '0') }] : [];
+    });
+  }
+
+  async coveredAgents(manager: EntityManager, rolloutId: string): Promise<Set<string>> {
+    const rows: Array<{ agent_id: string }> = await manager.query(`SELECT agent_id FROM rollout_targets WHERE rollout_id = $1`, [rolloutId]);
+    return new Set(rows.map((r) => r.agent_id));
+  }
+
+  async nextPosition(manager: EntityManager, rolloutId: string): Promise<number> {
+    const rows: Array<{ n: number | null }> = await manager.query(`SELECT max(position) AS n FROM rollout_targets WHERE rollout_id = $1`, [rolloutId]);
+    return rows[0]?.n === null || rows[0]?.n === undefined ? 0 : Number(rows[0].n) + 1;
+  }
+
+  async insertTargets(manager: EntityManager, rows: Array<{ rolloutId: string; agentId: string; tenantId: string; step: number; position: number; state: TargetState; reason: string | null }>): Promise<void> {
+    for (let i = 0; i < rows.length; i += 5000) {
+      const chunk = rows.slice(i, i + 5000);
+      await manager.query(
+        `INSERT INTO rollout_targets (rollout_id, agent_id, tenant_id, step, position, state, reason)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::int[], $6::varchar[], $7::text[])`,
+        [chunk.map((r) => r.rolloutId), chunk.map((r) => r.agentId), chunk.map((r) => r.tenantId), chunk.map((r) => r.step), chunk.map((r) => r.position), chunk.map((r) => r.state), chunk.map((r) => r.reason)],
+      );
+    }
+  }
+
+  /** Targets of a step nobody has assigned and pushed yet, in order. */
+  async unpushed(rolloutId: string, step: number): Promise<string[]> {
+    const rows: Array<{ agent_id: string }> = await this.dataSource.query(
+      `SELECT agent_id FROM rollout_targets WHERE rollout_id = $1 AND step = $2 AND state = 'Pending' AND NOT assigned ORDER BY position`,
+      [rolloutId, step],
+    );
+    return rows.map((r) => r.agent_id);
+  }
+
+  async markAssigned(manager: EntityManager, rolloutId: string, agentIds: string[]): Promise<void> {
+    await manager.query(`UPDATE rollout_targets SET assigned = true, updated_at = now() WHERE rollout_id = $1 AND agent_id = ANY($2::uuid[])`, [rolloutId, agentIds]);
+  }
+
+  /** Agents the rollout assigned its version to, in order (what a rollback reaches). */
+  async touched(manager: EntityManager, rolloutId: string): Promise<string[]> {
+    const rows: Array<{ agent_id: string }> = await manager.query(`SELECT agent_id FROM rollout_targets WHERE rollout_id = $1 AND assigned ORDER BY position`, [rolloutId]);
+    return rows.map((r) => r.agent_id);
+  }
+
+  /** Records push outcomes: pushed (now Applying, unless an answer already arrived), waiting, or skipped. */
+  async recordPushes(rolloutId: string, pushed: string[], waiting: string[], skipped: Array<{ agentId: string; reason: string }>): Promise<void> {
+    if (pushed.length) {
+      await this.dataSource.query(
+        `UPDATE rollout_targets SET state = CASE WHEN state = 'Pending' THEN 'Applying' ELSE state END, reason = CASE WHEN state = 'Pending' THEN NULL ELSE reason END,
+           pushed_at = COALESCE(pushed_at, now()), updated_at = now()
+         WHERE rollout_id = $1 AND agent_id = ANY($2::uuid[])`,
+        [rolloutId, pushed],
+      );
+    }
+    if (waiting.length) {
+      await this.dataSource.query(
+        `UPDATE rollout_targets SET reason = 'not connected: the agent gets the version when it connects', updated_at = now() WHERE rollout_id = $1 AND agent_id = ANY($2::uuid[]) AND state = 'Pending'`,
+        [rolloutId, waiting],
+      );
+    }
+    if (skipped.length) {
+      await this.dataSource.query(
+        `UPDATE rollout_targets SET state = 'Skipped', reason = v.reason, updated_at = now() FROM unnest($2::uuid[], $3::text[]) AS v(agent_id, reason)
+         WHERE rollout_targets.rollout_id = $1 AND rollout_targets.agent_id = v.agent_id AND rollout_targets.state IN ('Pending', 'Applying')`,
+        [rolloutId, skipped.map((s) => s.agentId), skipped.map((s) => s.reason)],
+      );
+    }
+  }
+
+  // ----- observing agents -----
+
+  /** Targets of the current step of an active rollout, for these agents (live events). */
+  async openTargetsOf(agentIds: string[]): Promise<Array<TargetWithAgent & { configHash: string; contentHash: string }>> {
+    if (agentIds.length === 0) return [];
+    const rows: Array<Record<string, any>> = await this.dataSource.query(
+      `SELECT t.rollout_id, t.agent_id, t.tenant_id, t.step, ${SNAPSHOT_COLUMNS}, v.config_hash, v.content_hash
+       FROM rollout_targets t
+       JOIN rollouts r ON r.id = t.rollout_id AND r.state IN ('InProgress', 'Paused') AND t.step = r.current_step
+       JOIN configuration_versions v ON v.id = r.version_id
+       WHERE t.agent_id = ANY($1::uuid[]) AND t.state <> 'Skipped'`,
+      [agentIds],
+    );
+    return rows.map((r) => ({ rolloutId: r.rollout_id, agentId: r.agent_id, tenantId: r.tenant_id, step: r.step, configHash: String(r.config_hash).trim(), contentHash: String(r.content_hash).trim(), ...snapshot(r) }));
+  }
+
+  /** The step's targets with their agents' recorded state (the tick's backstop for missed events). */
+  async stepWithAgents(rolloutId: string, step: number): Promise<Array<TargetWithAgent & { agent: Record<string, any> }>> {
+    const rows: Array<Record<string, any>> = await this.dataSource.query(
+      `SELECT t.rollout_id, t.agent_id, t.tenant_id, t.step, ${SNAPSHOT_COLUMNS},
+              a.remote_config_status AS a_status, a.remote_config_hash AS a_hash, a.remote_config_error AS a_error, a.healthy AS a_healthy,
+              a.effective_config_hash AS a_effective_hash, a.connected AS a_connected, a.disconnected_at AS a_disconnected_at
+       FROM rollout_targets t JOIN agents a ON a.id = t.agent_id
+       WHERE t.rollout_id = $1 AND t.step = $2 AND t.state <> 'Skipped'`,
+      [rolloutId, step],
+    );
+    return rows.map((r) => ({
+      rolloutId: r.rollout_id,
+      agentId: r.agent_id,
+      tenantId: r.tenant_id,
+      step: r.step,
+      ...snapshot(r),
+      agent: { status: r.a_status, hash: r.a_hash, error: r.a_error, healthy: r.a_healthy, effectiveHash: r.a_effective_hash ? String(r.a_effective_hash).trim() : null, connected: r.a_connected, disconnectedAt: r.a_disconnected_at ? new Date(r.a_disconnected_at) : null },
+    }));
+  }
+
+  /**
+   * Writes changed targets, each only if its state is still the one the change was computed from
+   * (another worker may have written it meanwhile). Returns the changes that were written.
+   */
+  async writeChanges(changes: TargetChange[]): Promise<TargetChange[]> {
+    const written: TargetChange[] = [];
+    for (let i = 0; i < changes.length; i += 2000) {
+      const chunk = changes.slice(i, i + 2000);
+      const iso = (d: Date | null) => (d ? d.toISOString() : null);
+      const rows: Array<{ rollout_id: string; agent_id: string }> = await this.dataSource
+        .query(
+          `UPDATE rollout_targets AS t SET state = v.state, reason = v.reason, pushed_at = v.pushed_at, applied_at = v.applied_at, disconnected_at = v.disconnected_at,
+             recovered = v.recovered, healthy = v.healthy, effective_matches = v.effective_matches, updated_at = now()
+           FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::varchar[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::boolean[], $10::boolean[], $11::boolean[])
+             AS v(rollout_id, agent_id, before, state, reason, pushed_at, applied_at, disconnected_at, recovered, healthy, effective_matches)
+           WHERE t.rollout_id = v.rollout_id AND t.agent_id = v.agent_id AND t.state = v.before
+           RETURNING t.rollout_id, t.agent_id`,
+          [
+            chunk.map((c) => c.rolloutId),
+            chunk.map((c) => c.agentId),
+            chunk.map((c) => c.before),
+            chunk.map((c) => c.after.state),
+            chunk.map((c) => c.after.reason),
+            chunk.map((c) => iso(c.after.pushedAt)),
+            chunk.map((c) => iso(c.after.appliedAt)),
+            chunk.map((c) => iso(c.after.disconnectedAt)),
+            chunk.map((c) => c.after.recovered),
+            chunk.map((c) => c.after.healthy),
+            chunk.map((c) => c.after.effectiveMatches),
+          ],
+        )
+        .then((r: unknown) => (Array.isArray((r as unknown[])[0]) ? ((r as unknown[])[0] as Array<{ rollout_id: string; agent_id: string }>) : (r as Array<{ rollout_id: string; agent_id: string }>)));
+      const done = new Set(rows.map((r) => `${r.rollout_id}/${r.agent_id}`));
+      for (const c of chunk) if (done.has(`${c.rolloutId}/${c.agentId}`)) written.push(c);
+    }
+    return written;
+  }
+
+  /**
+   * Targets of the step that ran out of time: pushed but never Applied/Failed → Failed; never pushed
+   * (the agent was offline) → Skipped. Returns how many of each, with the failed agents.
+   */
+  async expire(rolloutId: string, step: number, stepStartedAt: Date, timeoutSeconds: number): Promise<{ failed: number; skipped: number }> {
+    const failed = await this.dataSource.query(
+      `UPDATE rollout_targets SET state = 'Failed', reason = $4, updated_at = now()
+       WHERE rollout_id = $1 AND step = $2 AND state IN ('Pending', 'Applying') AND pushed_at IS NOT NULL AND pushed_at < now() - make_interval(secs => $3)
+       RETURNING agent_id`,
+      [rolloutId, step, timeoutSeconds, `no APPLIED status within ${timeoutSeconds} s of the push`],
+    );
+    let skipped: unknown[] = [];
+    if (Date.now() - stepStartedAt.getTime() > timeoutSeconds * 1000) {
+      skipped = await this.dataSource.query(
+        `UPDATE rollout_targets SET state = 'Skipped', reason = $3, updated_at = now()
+         WHERE rollout_id = $1 AND step = $2 AND state = 'Pending' AND pushed_at IS NULL AND assigned
+         RETURNING agent_id`,
+        [rolloutId, step, `not connected during the step (${timeoutSeconds} s); it gets the version when it connects`],
+      );
+    }
+    const n = (r: unknown) => (Array.isArray((r as unknown[])[0]) ? ((r as unknown[])[0] as unknown[]).length : (r as unknown[]).length);
+    return { failed: n(failed), skipped: n(skipped) };
+  }
+
+  /** Targets of the step still Pending or Applying. */
+  async openCount(rolloutId: string, step: number): Promise<number> {
+    const rows: Array<{ n: string }> = await this.dataSource.query(`SELECT count(*) AS n FROM rollout_targets WHERE rollout_id = $1 AND step = $2 AND state IN ('Pending', 'Applying')`, [rolloutId, step]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  // ----- gates -----
+
+  private gateFilters(): Record<GateName, string> {
+    return {
+      'apply-failed-ratio': `state = 'Failed'`,
+      'unhealthy-ratio': `healthy = false AND pushed_at <= now() - make_interval(secs => $4)`,
+      'effective-mismatch-ratio': `state = 'Applied' AND effective_matches = false AND pushed_at <= now() - make_interval(secs => $5)`,
+      'disconnect-ratio': `disconnected_at IS NOT NULL AND NOT recovered AND disconnected_at <= pushed_at + make_interval(secs => $6) AND disconnected_at <= now() - make_interval(secs => $7)`,
+    };
+  }
+
+  private gateParams(rolloutId: string, step: number, g: GateSettings): unknown[] {
+    return [rolloutId, step, 0, g.unhealthyTimeoutSeconds, g.effectiveMismatchTimeoutSeconds, g.disconnectWindowSeconds, g.disconnectGraceSeconds];
+  }
+
+  /** The gates' numerators and denominator over the step's pushed agents (the domain's rules, in SQL). */
+  async gateCounts(rolloutId: string, step: number, g: GateSettings): Promise<GateCounts> {
+    const f = this.gateFilters();
+    const rows: Array<Record<string, string>> = await this.dataSource.query(
+      `SELECT count(*) AS pushed,
+              count(*) FILTER (WHERE ${f['apply-failed-ratio']}) AS failed,
+              count(*) FILTER (WHERE ${f['unhealthy-ratio']}) AS unhealthy,
+              count(*) FILTER (WHERE ${f['effective-mismatch-ratio']}) AS mismatched,
+              count(*) FILTER (WHERE ${f['disconnect-ratio']}) AS disconnected
+       FROM rollout_targets WHERE rollout_id = $1 AND step = $2 AND pushed_at IS NOT NULL AND state <> 'Skipped' AND $3 = 0`,
+      this.gateParams(rolloutId, step, g),
+    );
+    const r = rows[0] ?? {};
+    return { pushed: Number(r.pushed ?? 0), failed: Number(r.failed ?? 0), unhealthy: Number(r.unhealthy ?? 0), mismatched: Number(r.mismatched ?? 0), disconnected: Number(r.disconnected ?? 0) };
+  }
+
+  /** The agents a gate counts (the first 100). */
+  async gateAgents(rolloutId: string, step: number, gate: GateName, g: GateSettings): Promise<string[]> {
+    const rows: Array<{ agent_id: string }> = await this.dataSource.query(
+      `SELECT agent_id FROM rollout_targets WHERE rollout_id = $1 AND step = $2 AND pushed_at IS NOT NULL AND state <> 'Skipped' AND $3 = 0 AND ${this.gateFilters()[gate]} ORDER BY position LIMIT 100`,
+      this.gateParams(rolloutId, step, g),
+    );
+    return rows.map((r) => r.agent_id);
+  }
+
+  // ----- progress -----
+
+  /** Counts per step (and in total). */
+  async counts(rolloutId: string, manager?: EntityManager): Promise<{ total: StepCounts; steps: Map<number, StepCounts> }> {
+    const rows: Array<{ step: number; state: TargetState; n: string; d: string }> = await this.m(manager).query(
+      `SELECT step, state, count(*) AS n, count(*) FILTER (WHERE disconnected_at IS NOT NULL AND NOT recovered) AS d FROM rollout_targets WHERE rollout_id = $1 GROUP BY step, state`,
+      [rolloutId],
+    );
+    const total = ZERO_COUNTS();
+    const steps = new Map<number, StepCounts>();
+    const key: Record<TargetState, keyof StepCounts> = { Pending: 'pending', Applying: 'applying', Applied: 'applied', Failed: 'failed', Skipped: 'skipped' };
+    for (const r of rows) {
+      let s = steps.get(r.step);
+      if (!s) steps.set(r.step, (s = ZERO_COUNTS()));
+      for (const c of [s, total]) {
+        c[key[r.state]] += Number(r.n);
+        c.total += Number(r.n);
+        c.disconnectedSincePush += Number(r.d);
+      }
+    }
+    return { total, steps };
+  }
+
+  async targets(rolloutId: string, filter: { step?: number; state?: string }, page: { after?: number; limit: number }): Promise<Array<RolloutTargetEntity & { displayName: string }>> {
+    const params: unknown[] = [rolloutId, page.after ?? -1, page.limit];
+    let where = 't.rollout_id = $1 AND t.position > $2';
+    if (filter.step !== undefined) where += ` AND t.step = $${params.push(filter.step)}`;
+    if (filter.state) where += ` AND t.state = $${params.push(filter.state)}`;
+    const rows: Array<Record<string, any>> = await this.dataSource.query(
+      `SELECT t.*, a.display_name FROM rollout_targets t LEFT JOIN agents a ON a.id = t.agent_id WHERE ${where} ORDER BY t.position LIMIT $3`,
+      params,
+    );
+    return rows.map((r) => ({
+      rolloutId: r.rollout_id,
+      agentId: r.agent_id,
+      tenantId: r.tenant_id,
+      step: r.step,
+      position: r.position,
+      assigned: r.assigned,
+      updatedAt: new Date(r.updated_at),
+      displayName: r.display_name ?? '',
+      ...snapshot(r),
+    }));
+  }
+}

@@ -1,0 +1,128 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ZodResponse } from 'nestjs-zod';
+import { ApiProblems, CurrentPrincipal, IdParamDto, MinRole, Principal, Role } from '@ampora/platform';
+import { CreateRolloutDto, ExtendDwellDto, PreviewQueryDto, PreviewResultDto, RolloutDto, RolloutListQueryDto, RolloutPageDto, TargetPageDto, TargetsQueryDto } from './dto/rollout.dto';
+import { RolloutsService } from './rollouts.service';
+
+@ApiTags('rollouts')
+@Controller('api/rollouts')
+export class RolloutsController {
+  constructor(private readonly rollouts: RolloutsService) {}
+
+  @Get()
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'listRollouts', summary: 'Rollouts of your tenant, newest first' })
+  @ApiProblems(400)
+  @ZodResponse({ status: 200, type: RolloutPageDto })
+  async list(@CurrentPrincipal() p: Principal, @Query() q: RolloutListQueryDto) {
+    const page = await this.rollouts.list(p.tenantId, { state: q.state }, q);
+    return { items: await this.rollouts.summaries(page.items), nextCursor: page.nextCursor };
+  }
+
+  @Post()
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'createRollout', summary: 'Create a rollout (Pending) of a Published version to a group, with a strategy and gates' })
+  @ApiProblems(400, 404, 409, 422)
+  @ZodResponse({ status: 201, type: RolloutDto })
+  async create(@CurrentPrincipal() p: Principal, @Body() body: CreateRolloutDto) {
+    return this.rollouts.detail(await this.rollouts.create(p, body));
+  }
+
+  @Get(':id')
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'getRollout', summary: 'A rollout: state, gate breach, progress per step and per agent' })
+  @ApiProblems(400, 404)
+  @ZodResponse({ status: 200, type: RolloutDto })
+  async get(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    return this.rollouts.detail(await this.rollouts.get(p.tenantId, id));
+  }
+
+  @Get(':id/targets')
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'listRolloutTargets', summary: 'Every agent of a rollout, in rollout order (filter by step and state)' })
+  @ApiProblems(400, 404)
+  @ZodResponse({ status: 200, type: TargetPageDto })
+  async targets(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: TargetsQueryDto) {
+    return this.rollouts.targets(await this.rollouts.get(p.tenantId, id), { step: q.step, state: q.state }, { after: q.after, limit: q.limit });
+  }
+
+  @Get(':id/preview')
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'previewRollout', summary: 'Which agents step N takes (all steps without ?step): started steps as they ran, the rest from the group now' })
+  @ApiProblems(400, 404)
+  @ZodResponse({ status: 200, type: PreviewResultDto })
+  async preview(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: PreviewQueryDto) {
+    return this.rollouts.preview(await this.rollouts.get(p.tenantId, id), q.step, q.limit);
+  }
+
+  @Post(':id/start')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'startRollout', summary: 'Pending → InProgress: the worker starts the first step' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: RolloutDto })
+  async start(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    return this.rollouts.detail(await this.rollouts.start(p, id));
+  }
+
+  @Post(':id/pause')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'pauseRollout', summary: 'InProgress → Paused: in-flight pushes complete, no new ones' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: RolloutDto })
+  async pause(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    return this.rollouts.detail(await this.rollouts.pause(p, id));
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'resumeRollout', summary: 'Paused → InProgress: continues the current step (after a gate pause its gates are waived for that step)' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: RolloutDto })
+  async resume(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    return this.rollouts.detail(await this.rollouts.resume(p, id));
+  }
+
+  @Post(':id/advance')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'advanceRollout', summary: 'Start the next step now: skips the rest of the dwell, or the wait for an operator' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: RolloutDto })
+  async advance(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    return this.rollouts.detail(await this.rollouts.advance(p, id));
+  }
+
+  @Post(':id/extend')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'extendRolloutDwell', summary: 'Add { seconds } to the current step\'s dwell' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: RolloutDto })
+  async extend(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Body() body: ExtendDwellDto) {
+    return this.rollouts.detail(await this.rollouts.extend(p, id, body.seconds));
+  }
+
+  @Post(':id/abort')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'abortRollout', summary: '→ Failed for good: pushed agents keep the new version, the others their old one' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: RolloutDto })
+  async abort(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    return this.rollouts.detail(await this.rollouts.abort(p, id));
+  }
+
+  @Post(':id/rollback')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'rollbackRollout', summary: '→ RolledBack: the previous Published version goes to every agent this rollout touched, as a rollback rollout (rollbackId) with the same strategy and gates' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: RolloutDto })
+  async rollback(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    return this.rollouts.detail(await this.rollouts.rollback(p, id));
+  }
+}

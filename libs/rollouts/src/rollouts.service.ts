@@ -1,0 +1,328 @@
+import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
+import { AuditService, createLogger, Page, PageQuery, Principal, Tx } from '@ampora/platform';
+import { AgentCap, hasCapability } from '@ampora/opamp';
+import { AssignmentService, FleetErrorCode, FleetException, FleetTransactions, GroupEntity } from '@ampora/fleet';
+import { CreateRolloutSchema, GateRecordSchema, RolloutSchema, RolloutSummarySchema, StepSchema } from './dto/rollout.dto';
+import { GATE_DEFAULTS, GateSettings } from './domain/gates';
+import { rollbackPath, RolloutAction, RolloutState } from './domain/rollout-state';
+import { orderAgents, planStep } from './domain/step-planner';
+import { normalizeStrategy, stepCount, StrategyInput } from './domain/strategy';
+import { RolloutEntity } from './entities/rollout.entity';
+import { RolloutRepository, StepCounts, ZERO_COUNTS } from './rollout.repository';
+import { illegal, RolloutTransitions } from './rollout-transitions';
+import { RolloutErrorCode, RolloutException } from './rollouts.errors';
+
+type CreateInput = z.infer<typeof CreateRolloutSchema>;
+type Summary = z.infer<typeof RolloutSummarySchema>;
+type Detail = z.infer<typeof RolloutSchema>;
+
+/** Targets listed in a rollout's detail, at most. */
+const DETAIL_TARGETS = 1000;
+
+/**
+ * Rollouts as operators see them: create, inspect, preview and control. The controls move the state
+ * machine in a transaction holding the rollout row; the worker's engine (RolloutEngine) does the
+ * stepping and pushing.
+ */
+@Injectable()
+export class RolloutsService {
+  private readonly log = createLogger('Ampora.Fleet.Rollouts.RolloutsService');
+
+  constructor(
+    private readonly repository: RolloutRepository,
+    private readonly transitions: RolloutTransitions,
+    private readonly assignment: AssignmentService,
+    private readonly tx: FleetTransactions,
+    private readonly audit: AuditService,
+  ) {}
+
+  async create(caller: Principal, input: CreateInput): Promise<RolloutEntity> {
+    const normalized = normalizeStrategy(input.strategy as StrategyInput);
+    if (!normalized.ok) {
+      throw new RolloutException(RolloutErrorCode.ROLLOUT_INVALID_STRATEGY, `The strategy is not valid: ${normalized.problems.map((p) => `${p.field} ${p.message}`).join('; ')}`, { problems: normalized.problems });
+    }
+    const gates: GateSettings = { ...GATE_DEFAULTS, ...(input.gates ?? {}) };
+    const rollout = await this.tx.run(async ({ manager }) => {
+      const group = await manager.getRepository(GroupEntity).findOne({ where: { tenantId: caller.tenantId, id: input.groupId } });
+      if (!group || group.deletedAt) throw new FleetException(FleetErrorCode.GROUP_NOT_FOUND, `Group ${input.groupId} was not found`);
+      const version = await this.assignment.publishedVersion(manager, caller.tenantId, input.configurationId, input.version);
+      await manager.query(`SELECT id FROM groups WHERE id = $1 FOR UPDATE`, [group.id]);
+      const busy = await this.repository.activeOnGroup(manager, group.id);
+      if (busy) throw new RolloutException(RolloutErrorCode.ROLLOUT_GROUP_BUSY, `Group ${group.name} already has an active rollout (${busy}); finish, abort or roll it back first`, { rolloutId: busy });
+      const r = await this.repository.insert(manager, {
+        tenantId: caller.tenantId,
+        name: input.name,
+        kind: 'Rollout',
+        configurationId: input.configurationId,
+        versionId: version.id,
+        versionNumber: version.number,
+        groupId: group.id,
+        strategy: normalized.strategy,
+        gates,
+        ordering: input.ordering,
+        autoAdvance: input.autoAdvance ?? normalized.strategy.type === 'Canary',
+        dwellSeconds: input.dwellSeconds,
+        state: RolloutState.Pending,
+        createdBy: caller.actor,
+      });
+      await this.audit.record(manager, { entityType: 'Rollout', entityId: r.id, action: 'Created', after: { name: r.name, version: r.versionNumber, groupId: r.groupId, strategy: r.strategy, gates, ordering: r.ordering, autoAdvance: r.autoAdvance } });
+      return r;
+    });
+    this.log.info('Rollout {RolloutId} ({Name}) created: version {Version} to group {GroupId}, {Strategy}', { RolloutId: rollout.id, Name: rollout.name, Version: rollout.versionNumber, GroupId: rollout.groupId, Strategy: rollout.strategy.type });
+    return rollout;
+  }
+
+  list(tenantId: string, filter: { state?: string }, page: PageQuery): Promise<Page<RolloutEntity>> {
+    return this.repository.list(tenantId, filter, page);
+  }
+
+  async get(tenantId: string, id: string): Promise<RolloutEntity> {
+    const r = await this.repository.findInTenant(tenantId, id);
+    if (!r) throw notFound(id);
+    return r;
+  }
+
+  // ----- controls -----
+
+  start(caller: Principal, id: string): Promise<RolloutEntity> {
+    return this.control(caller, id, 'start', async (tx, r) => this.transitions.apply(tx, r, 'start'));
+  }
+
+  pause(caller: Principal, id: string): Promise<RolloutEntity> {
+    return this.control(caller, id, 'pause', async (tx, r) => this.transitions.apply(tx, r, 'pause', { details: { by: 'operator' } }));
+  }
+
+  /** Resume; after a gate paused the current step, its gates are waived for the rest of the step. */
+  resume(caller: Principal, id: string): Promise<RolloutEntity> {
+    return this.control(caller, id, 'resume', async (tx, r) => {
+      const afterGate = r.gate !== null && r.gate.step === r.currentStep;
+      if (afterGate && r.currentStep !== null) r.gatesWaivedStep = r.currentStep;
+      return this.transitions.apply(tx, r, 'resume', { details: afterGate ? { waivedGate: r.gate!.gate, step: r.currentStep } : undefined });
+    });
+  }
+
+  /** Skips the rest of the current step's dwell (or its wait for an operator). */
+  advance(caller: Principal, id: string): Promise<RolloutEntity> {
+    return this.control(caller, id, 'advance', async (tx, r) => {
+      if (r.state !== RolloutState.InProgress) throw illegal(r, 'advance');
+      const step = r.currentStep;
+      const record = step === null ? undefined : r.steps[step];
+      if (step === null || !record?.settledAt) {
+        throw new RolloutException(RolloutErrorCode.ROLLOUT_STEP_NOT_SETTLED, `Step ${step ?? 0} of rollout ${r.id} has agents still Pending or Applying; it can advance once every agent Applied, Failed or was Skipped`, { step });
+      }
+      r.advanceStep = step;
+      await this.repository.save(tx.manager, r);
+      await this.audit.record(tx.manager, { entityType: 'Rollout', entityId: r.id, action: 'Advanced', additional: { step, dwellUntil: record.dwellUntil } });
+      tx.afterCommit(() => this.transitions.kick(r.tenantId, r.id, 'advance'));
+      return r;
+    });
+  }
+
+  /** Adds to the current step's dwell. */
+  extend(caller: Principal, id: string, seconds: number): Promise<RolloutEntity> {
+    return this.control(caller, id, 'extend', async (tx, r) => {
+      if ((r.state !== RolloutState.InProgress && r.state !== RolloutState.Paused) || r.currentStep === null) throw illegal(r, 'extend');
+      const step = r.currentStep;
+      r.steps = r.steps.map((s, i) => (i === step ? { ...s, extendedSeconds: s.extendedSeconds + seconds, dwellUntil: s.dwellUntil ? new Date(new Date(s.dwellUntil).getTime() + seconds * 1000).toISOString() : null } : s));
+      if (r.advanceStep === step) r.advanceStep = null;
+      await this.repository.save(tx.manager, r);
+      await this.audit.record(tx.manager, { entityType: 'Rollout', entityId: r.id, action: 'DwellExtended', additional: { step, seconds, dwellUntil: r.steps[step]!.dwellUntil } });
+      return r;
+    });
+  }
+
+  abort(caller: Principal, id: string): Promise<RolloutEntity> {
+    return this.control(caller, id, 'abort', async (tx, r) => this.transitions.apply(tx, r, 'abort', { details: { by: 'operator' } }));
+  }
+
+  /**
+   * The previous Published version to every agent the rollout assigned its version to, as a child
+   * rollout (same strategy and gates) over that cohort; this rollout ends RolledBack.
+   */
+  rollback(caller: Principal, id: string): Promise<RolloutEntity> {
+    return this.control(caller, id, 'rollback', async (tx, r) => {
+      if (![RolloutState.InProgress, RolloutState.Paused, RolloutState.Failed].includes(r.state) || r.kind === 'Rollback') throw illegal(r, 'rollback');
+      const previous: Array<{ number: number }> = await tx.manager.query(
+        `SELECT number FROM configuration_versions WHERE configuration_id = $1 AND status = 'Published' AND number < $2 ORDER BY number DESC LIMIT 1`,
+        [r.configurationId, r.versionNumber],
+      );
+      if (!previous[0]) {
+        throw new RolloutException(RolloutErrorCode.ROLLOUT_NO_PREVIOUS_VERSION, `Configuration ${r.configurationId} has no Published version before ${r.versionNumber} to roll back to`, { version: r.versionNumber });
+      }
+      const version = await this.assignment.publishedVersion(tx.manager, r.tenantId, r.configurationId, previous[0].number);
+      const cohort = await this.repository.touched(tx.manager, r.id);
+      const child = await this.repository.insert(tx.manager, {
+        tenantId: r.tenantId,
+        name: `${r.name} (rollback)`.slice(0, 200),
+        kind: 'Rollback',
+        rollbackOf: r.id,
+        configurationId: r.configurationId,
+        versionId: version.id,
+        versionNumber: version.number,
+        groupId: r.groupId,
+        cohort,
+        strategy: r.strategy,
+        gates: r.gates,
+        ordering: r.ordering,
+        autoAdvance: true,
+        dwellSeconds: r.dwellSeconds,
+        state: RolloutState.Pending,
+        createdBy: caller.actor,
+      });
+      await this.audit.record(tx.manager, { entityType: 'Rollout', entityId: child.id, action: 'Created', after: { name: child.name, rollbackOf: r.id, version: version.number, agents: cohort.length } });
+      for (const [, to] of rollbackPath(r.state)) {
+        if (to === RolloutState.RolledBack) r.rollbackId = child.id;
+        await this.transitions.apply(tx, r, to === RolloutState.Failed ? 'abort' : 'rollback', { details: to === RolloutState.RolledBack ? { rollbackId: child.id, version: version.number, agents: cohort.length } : { by: 'rollback' } });
+      }
+      await this.transitions.apply(tx, child, 'start', { details: { rollbackOf: r.id } });
+      return r;
+    });
+  }
+
+  private async control(caller: Principal, id: string, action: RolloutAction | 'advance' | 'extend', fn: (tx: Tx, r: RolloutEntity) => Promise<RolloutEntity>): Promise<RolloutEntity> {
+    const result = await this.tx.run(async (tx) => {
+      const r = await this.repository.lock(tx.manager, id);
+      if (!r || r.tenantId !== caller.tenantId) throw notFound(id);
+      return fn(tx, r);
+    });
+    this.log.debug('Rollout {RolloutId}: {Action} by {Actor}', { RolloutId: id, Action: action, Actor: caller.actor });
+    return result;
+  }
+
+  // ----- reading -----
+
+  async summaries(rollouts: RolloutEntity[]): Promise<Summary[]> {
+    const out: Summary[] = [];
+    for (const r of rollouts) out.push((await this.summarize(r)).summary);
+    return out;
+  }
+
+  async detail(r: RolloutEntity): Promise<Detail> {
+    const { summary, steps } = await this.summarize(r);
+    const targets = await this.repository.targets(r.id, {}, { limit: DETAIL_TARGETS + 1 });
+    return {
+      ...summary,
+      steps: r.steps.map((s): z.infer<typeof StepSchema> => ({ ...s, counts: steps.get(s.index) ?? ZERO_COUNTS() })),
+      targets: targets.slice(0, DETAIL_TARGETS).map(toTarget),
+      targetsTruncated: targets.length > DETAIL_TARGETS,
+    };
+  }
+
+  async targets(r: RolloutEntity, filter: { step?: number; state?: string }, page: { after?: number; limit: number }) {
+    const rows = await this.repository.targets(r.id, filter, { after: page.after, limit: page.limit + 1 });
+    const items = rows.slice(0, page.limit);
+    return { items: items.map(toTarget), nextAfter: rows.length > page.limit ? items[items.length - 1]!.position : null };
+  }
+
+  /** Who each step takes: started steps as they ran, later ones planned from the group as it is now. */
+  async preview(r: RolloutEntity, onlyStep: number | undefined, limit: number) {
+    const candidates = r.cohort ? await this.repository.cohort(r.tenantId, r.cohort) : await this.repository.members(r.tenantId, r.groupId);
+    const info = new Map(candidates.map((c) => [c.id, c]));
+    const ordered = r.cohort ? candidates.map((c) => c.id) : orderAgents(candidates, r.ordering, r.groupId);
+    const started = await this.repository.targets(r.id, {}, { limit: 1_000_000 });
+    const covered = new Set(started.map((t) => t.agentId));
+    const steps: Array<{ index: number; planned: boolean; cumulative: number; count: number; agents: Array<{ id: string; displayName: string; willSkip: boolean }>; last: boolean }> = [];
+    const total = Math.max(stepCount(r.strategy, ordered.length), r.steps.length);
+    let cumulative = 0;
+    for (let index = 0; index < total + 1; index++) {
+      let ids: string[];
+      let last: boolean;
+      let planned = false;
+      if (index < r.steps.length) {
+        ids = started.filter((t) => t.step === index).map((t) => t.agentId);
+        last = r.steps[index]!.last;
+      } else {
+        const plan = planStep(r.strategy, index, ordered, covered);
+        ids = plan.agents;
+        last = plan.last;
+        planned = true;
+        ids.forEach((id) => covered.add(id));
+      }
+      cumulative += ids.length;
+      if (onlyStep === undefined || onlyStep === index) {
+        steps.push({
+          index,
+          planned,
+          cumulative,
+          count: ids.length,
+          last,
+          agents: ids.slice(0, limit).map((id) => ({ id, displayName: info.get(id)?.hostname ?? '', willSkip: !hasCapability(BigInt(info.get(id)?.capabilities ?? '0'), AgentCap.AcceptsRemoteConfig) })),
+        });
+      }
+      if (last) break;
+    }
+    return { rolloutId: r.id, groupSize: ordered.length, steps };
+  }
+
+  private async summarize(r: RolloutEntity): Promise<{ summary: Summary; steps: Map<number, StepCounts> }> {
+    const counts = await this.repository.counts(r.id);
+    const size = r.cohort ? r.cohort.length : (await this.repository.members(r.tenantId, r.groupId)).length;
+    const current = r.currentStep !== null ? r.steps[r.currentStep] : undefined;
+    const stepCounts = r.currentStep !== null ? counts.steps.get(r.currentStep) : undefined;
+    let waitingFor: Summary['waitingFor'] = null;
+    if (r.state === RolloutState.InProgress) {
+      if (!current) waitingFor = 'push';
+      else if (!current.settledAt) waitingFor = (stepCounts?.pending ?? 0) + (stepCounts?.applying ?? 0) > 0 ? 'apply' : 'push';
+      else if (r.advanceStep !== r.currentStep && current.dwellUntil && new Date(current.dwellUntil).getTime() > Date.now()) waitingFor = 'dwell';
+      else if (r.advanceStep !== r.currentStep && !current.last && !r.autoAdvance) waitingFor = 'advance';
+    }
+    const summary: Summary = {
+      id: r.id,
+      name: r.name,
+      kind: r.kind,
+      rollbackOf: r.rollbackOf,
+      rollbackId: r.rollbackId,
+      configurationId: r.configurationId,
+      versionId: r.versionId,
+      version: r.versionNumber,
+      groupId: r.groupId,
+      strategy: r.strategy,
+      gates: r.gates,
+      ordering: r.ordering,
+      autoAdvance: r.autoAdvance,
+      dwellSeconds: r.dwellSeconds,
+      state: r.state,
+      currentStep: r.currentStep,
+      stepCount: totalSteps(r, size, counts.total.total),
+      waitingFor,
+      dwellUntil: current?.dwellUntil ?? null,
+      gate: r.gate as z.infer<typeof GateRecordSchema> | null,
+      counts: counts.total,
+      createdBy: r.createdBy,
+      createdAt: r.createdAt.toISOString(),
+      updatedAt: r.updatedAt.toISOString(),
+      startedAt: r.startedAt?.toISOString() ?? null,
+      finishedAt: r.finishedAt?.toISOString() ?? null,
+    };
+    return { summary, steps: counts.steps };
+  }
+}
+
+/** Steps the rollout has or will have: Batch depends on how many agents are still uncovered. */
+function totalSteps(r: RolloutEntity, groupSize: number, covered: number): number {
+  if (r.strategy.type !== 'Batch') return r.strategy.steps.length;
+  if (r.steps.length === 0) return stepCount(r.strategy, groupSize);
+  const current = r.steps[r.steps.length - 1]!;
+  return r.steps.length + (current.last ? 0 : Math.ceil(Math.max(0, groupSize - covered) / r.strategy.batchSize));
+}
+
+function toTarget(t: Awaited<ReturnType<RolloutRepository['targets']>>[number]) {
+  return {
+    agentId: t.agentId,
+    displayName: t.displayName,
+    step: t.step,
+    position: t.position,
+    state: t.state,
+    reason: t.reason,
+    pushedAt: t.pushedAt?.toISOString() ?? null,
+    appliedAt: t.appliedAt?.toISOString() ?? null,
+    disconnectedSincePush: t.disconnectedAt !== null && !t.recovered,
+    healthy: t.healthy,
+    effectiveMatches: t.effectiveMatches,
+  };
+}
+
+function notFound(id: string): RolloutException {
+  return new RolloutException(RolloutErrorCode.ROLLOUT_NOT_FOUND, `Rollout ${id} was not found`);
+}
