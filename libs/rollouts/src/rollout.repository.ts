@@ -318,30 +318,28 @@ export class RolloutRepository {
 
   // ----- gates -----
 
-  private gateFilters(): Record<GateName, string> {
+  /** Each gate's numerator as a condition (the timeouts are validated whole seconds, inlined as numbers). */
+  private gateFilters(g: GateSettings): Record<GateName, string> {
+    const secs = (n: number) => `make_interval(secs => ${Math.trunc(Number(n))})`;
     return {
       'apply-failed-ratio': `state = 'Failed'`,
-      'unhealthy-ratio': `healthy = false AND pushed_at <= now() - make_interval(secs => $4)`,
-      'effective-mismatch-ratio': `state = 'Applied' AND effective_matches = false AND pushed_at <= now() - make_interval(secs => $5)`,
-      'disconnect-ratio': `disconnected_at IS NOT NULL AND NOT recovered AND disconnected_at <= pushed_at + make_interval(secs => $6) AND disconnected_at <= now() - make_interval(secs => $7)`,
+      'unhealthy-ratio': `healthy = false AND pushed_at <= now() - ${secs(g.unhealthyTimeoutSeconds)}`,
+      'effective-mismatch-ratio': `state = 'Applied' AND effective_matches = false AND pushed_at <= now() - ${secs(g.effectiveMismatchTimeoutSeconds)}`,
+      'disconnect-ratio': `disconnected_at IS NOT NULL AND NOT recovered AND disconnected_at <= pushed_at + ${secs(g.disconnectWindowSeconds)} AND disconnected_at <= now() - ${secs(g.disconnectGraceSeconds)}`,
     };
-  }
-
-  private gateParams(rolloutId: string, step: number, g: GateSettings): unknown[] {
-    return [rolloutId, step, 0, g.unhealthyTimeoutSeconds, g.effectiveMismatchTimeoutSeconds, g.disconnectWindowSeconds, g.disconnectGraceSeconds];
   }
 
   /** The gates' numerators and denominator over the step's pushed agents (the domain's rules, in SQL). */
   async gateCounts(rolloutId: string, step: number, g: GateSettings): Promise<GateCounts> {
-    const f = this.gateFilters();
+    const f = this.gateFilters(g);
     const rows: Array<Record<string, string>> = await this.dataSource.query(
       `SELECT count(*) AS pushed,
               count(*) FILTER (WHERE ${f['apply-failed-ratio']}) AS failed,
               count(*) FILTER (WHERE ${f['unhealthy-ratio']}) AS unhealthy,
               count(*) FILTER (WHERE ${f['effective-mismatch-ratio']}) AS mismatched,
               count(*) FILTER (WHERE ${f['disconnect-ratio']}) AS disconnected
-       FROM rollout_targets WHERE rollout_id = $1 AND step = $2 AND pushed_at IS NOT NULL AND state <> 'Skipped' AND $3 = 0`,
-      this.gateParams(rolloutId, step, g),
+       FROM rollout_targets WHERE rollout_id = $1 AND step = $2 AND pushed_at IS NOT NULL AND state <> 'Skipped'`,
+      [rolloutId, step],
     );
     const r = rows[0] ?? {};
     return { pushed: Number(r.pushed ?? 0), failed: Number(r.failed ?? 0), unhealthy: Number(r.unhealthy ?? 0), mismatched: Number(r.mismatched ?? 0), disconnected: Number(r.disconnected ?? 0) };
@@ -350,8 +348,8 @@ export class RolloutRepository {
   /** The agents a gate counts (the first 100). */
   async gateAgents(rolloutId: string, step: number, gate: GateName, g: GateSettings): Promise<string[]> {
     const rows: Array<{ agent_id: string }> = await this.dataSource.query(
-      `SELECT agent_id FROM rollout_targets WHERE rollout_id = $1 AND step = $2 AND pushed_at IS NOT NULL AND state <> 'Skipped' AND $3 = 0 AND ${this.gateFilters()[gate]} ORDER BY position LIMIT 100`,
-      this.gateParams(rolloutId, step, g),
+      `SELECT agent_id FROM rollout_targets WHERE rollout_id = $1 AND step = $2 AND pushed_at IS NOT NULL AND state <> 'Skipped' AND ${this.gateFilters(g)[gate]} ORDER BY position LIMIT 100`,
+      [rolloutId, step],
     );
     return rows.map((r) => r.agent_id);
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { ApiProblems, CurrentPrincipal, IdParamDto, MinRole, Principal, Role } from '@ampora/platform';
+import { ApiProblems, CompoundAuditRoute, CurrentPrincipal, IdParamDto, MinRole, Principal, Role } from '@ampora/platform';
 import { CreateRolloutDto, ExtendDwellDto, PreviewQueryDto, PreviewResultDto, RolloutDto, RolloutListQueryDto, RolloutPageDto, TargetPageDto, TargetsQueryDto } from './dto/rollout.dto';
 import { RolloutsService } from './rollouts.service';
 
@@ -118,6 +118,7 @@ export class RolloutsController {
 
   @Post(':id/rollback')
   @HttpCode(200)
+  @CompoundAuditRoute()
   @MinRole(Role.Operator)
   @ApiOperation({ operationId: 'rollbackRollout', summary: '→ RolledBack: the previous Published version goes to every agent this rollout touched, as a rollback rollout (rollbackId) with the same strategy and gates' })
   @ApiProblems(400, 404, 409)

@@ -18,6 +18,16 @@ export function ReadOnlyRoute(): MethodDecorator {
   return SetMetadata(READ_ONLY_ROUTE_KEY, true);
 }
 
+export const COMPOUND_AUDIT_KEY = 'ampora:compound-audit-route';
+
+/**
+ * Marks a route that performs several audited changes at once (a rollback: the rollout's
+ * transitions and the rollback it creates): it must write at least one audit event, one per change.
+ */
+export function CompoundAuditRoute(): MethodDecorator {
+  return SetMetadata(COMPOUND_AUDIT_KEY, true);
+}
+
 /**
  * Every successful mutating operator route writes exactly one audit event. This interceptor checks
  * the rule on every such request and reports a breach as an Error log line (tests watch for it).
@@ -34,14 +44,16 @@ export class AuditDisciplineInterceptor implements NestInterceptor {
     const guarded = this.reflector.getAllAndOverride(MIN_ROLE_KEY, [ctx.getHandler(), ctx.getClass()]);
     if (!MUTATING.has(req.method) || !guarded) return next.handle();
     if (this.reflector.getAllAndOverride<boolean>(READ_ONLY_ROUTE_KEY, [ctx.getHandler(), ctx.getClass()])) return next.handle();
+    const compound = this.reflector.getAllAndOverride<boolean>(COMPOUND_AUDIT_KEY, [ctx.getHandler(), ctx.getClass()]);
     return next.handle().pipe(
       tap(() => {
         const writes = RequestContext.current()?.auditWrites ?? 0;
-        if (writes !== 1) {
-          this.log.error('Mutating route {Method} {Route} wrote {AuditWrites} audit events instead of one', {
+        if (compound ? writes < 1 : writes !== 1) {
+          this.log.error('Mutating route {Method} {Route} wrote {AuditWrites} audit events instead of {Expected}', {
             Method: req.method,
             Route: req.route?.path ?? req.path,
             AuditWrites: writes,
+            Expected: compound ? 'at least one' : 'one',
           });
         }
       }),
