@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
 import { ApiProblems, CompoundAuditRoute, CurrentPrincipal, IdParamDto, MinRole, Principal, Role } from '@ampora/platform';
-import { CreateRolloutDto, ExtendDwellDto, PreviewQueryDto, PreviewResultDto, RolloutDto, RolloutListQueryDto, RolloutPageDto, TargetPageDto, TargetsQueryDto } from './dto/rollout.dto';
+import { CreateRolloutDto, ExtendDwellDto, RolloutPreviewQueryDto, RolloutPreviewResultDto, RolloutDto, RolloutListQueryDto, RolloutPageDto, RolloutTargetPageDto, RolloutTargetsQueryDto } from './dto/rollout.dto';
 import { RolloutsService } from './rollouts.service';
 
 @ApiTags('rollouts')
@@ -42,8 +42,8 @@ export class RolloutsController {
   @MinRole(Role.Viewer)
   @ApiOperation({ operationId: 'listRolloutTargets', summary: 'Every agent of a rollout, in rollout order (filter by step and state)' })
   @ApiProblems(400, 404)
-  @ZodResponse({ status: 200, type: TargetPageDto })
-  async targets(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: TargetsQueryDto) {
+  @ZodResponse({ status: 200, type: RolloutTargetPageDto })
+  async targets(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: RolloutTargetsQueryDto) {
     return this.rollouts.targets(await this.rollouts.get(p.tenantId, id), { step: q.step, state: q.state }, { after: q.after, limit: q.limit });
   }
 
@@ -51,8 +51,8 @@ export class RolloutsController {
   @MinRole(Role.Viewer)
   @ApiOperation({ operationId: 'previewRollout', summary: 'Which agents step N takes (all steps without ?step): started steps as they ran, the rest from the group now' })
   @ApiProblems(400, 404)
-  @ZodResponse({ status: 200, type: PreviewResultDto })
-  async preview(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: PreviewQueryDto) {
+  @ZodResponse({ status: 200, type: RolloutPreviewResultDto })
+  async preview(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: RolloutPreviewQueryDto) {
     return this.rollouts.preview(await this.rollouts.get(p.tenantId, id), q.step, q.limit);
   }
 

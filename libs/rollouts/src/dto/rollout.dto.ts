@@ -59,7 +59,7 @@ export const PreviewQuerySchema = z.object({
   step: z.coerce.number().int().min(0).max(10_000).optional().describe('One step (0-based); all steps when absent'),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000).describe('Agents listed per step, at most'),
 });
-export class PreviewQueryDto extends createZodDto(PreviewQuerySchema) {}
+export class RolloutPreviewQueryDto extends createZodDto(PreviewQuerySchema) {}
 
 export const TargetsQuerySchema = z.object({
   step: z.coerce.number().int().min(0).optional(),
@@ -67,7 +67,7 @@ export const TargetsQuerySchema = z.object({
   after: z.coerce.number().int().min(-1).optional().describe('Position of the last target of the previous page (nextAfter)'),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
-export class TargetsQueryDto extends createZodDto(TargetsQuerySchema) {}
+export class RolloutTargetsQueryDto extends createZodDto(TargetsQuerySchema) {}
 
 export const CountsSchema = z
   .object({
@@ -166,11 +166,11 @@ export const RolloutSchema = RolloutSummarySchema.extend({
 export class RolloutDto extends createZodDto(RolloutSchema) {}
 export class RolloutPageDto extends createZodDto(pageSchema(RolloutSummarySchema)) {}
 
-export class TargetPageDto extends createZodDto(
+export class RolloutTargetPageDto extends createZodDto(
   z.object({ items: z.array(TargetSchema), nextAfter: z.number().int().nullable().describe('Pass as ?after= for the next page; null on the last page') }),
 ) {}
 
-export class PreviewResultDto extends createZodDto(
+export class RolloutPreviewResultDto extends createZodDto(
   z.object({
     rolloutId: z.uuid(),
     groupSize: z.number().int(),
