@@ -168,10 +168,14 @@ export class RolloutRepository {
     }
   }
 
-  /** Targets of a step nobody has assigned and pushed yet, in order. */
+  /**
+   * Targets of a step whose push has no recorded outcome yet, in order: never assigned, or assigned by
+   * a worker that stopped before it pushed (pushing again is harmless). Agents found without a session
+   * carry a reason and wait for their connection instead.
+   */
   async unpushed(rolloutId: string, step: number): Promise<string[]> {
     const rows: Array<{ agent_id: string }> = await this.dataSource.query(
-      `SELECT agent_id FROM rollout_targets WHERE rollout_id = $1 AND step = $2 AND state = 'Pending' AND NOT assigned ORDER BY position`,
+      `SELECT agent_id FROM rollout_targets WHERE rollout_id = $1 AND step = $2 AND state = 'Pending' AND pushed_at IS NULL AND reason IS NULL ORDER BY position`,
       [rolloutId, step],
     );
     return rows.map((r) => r.agent_id);
