@@ -108,7 +108,8 @@ async function main(): Promise<number> {
   }
   const members = await until('six agents in the group', async () => {
     const page = await api(`GET`, `/api/agents?groupId=${group.id}&limit=50`);
-    return page.items.length === 6 ? page.items : undefined;
+    // descriptions reach the inventory with the next batched write
+    return page.items.length === 6 && page.items.every((a: { displayName: string }) => a.displayName) ? page.items : undefined;
   });
   say(`• 6 agents connected: ${members.map((a: { displayName: string }) => a.displayName).sort().join(', ')}`);
 
