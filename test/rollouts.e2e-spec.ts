@@ -212,6 +212,12 @@ describe('rollouts end to end', () => {
     expect(step1.state).toBe('InProgress');
     expect(step1.steps[0]).toMatchObject({ counts: { total: 5, failed: 3, applied: 2 } });
     expect(step1.steps[1]).toMatchObject({ counts: { total: 5, applied: 5, failed: 0 } });
+    // step 1 dwells (5 s): extend adds to it
+    const dwellUntil = Date.parse(step1.steps[1]!.dwellUntil!);
+    const extended = await act(api, created.id, 'extend', { seconds: 30 });
+    expect(Date.parse(extended.steps[1]!.dwellUntil!) - dwellUntil).toBe(30000);
+    expect(extended).toMatchObject({ state: 'InProgress', currentStep: 1, waitingFor: 'dwell' });
+    expect((await api('POST', `/api/rollouts/${created.id}/extend`, { seconds: -5 })).status).toBe(400);
     // hold it in step 1's dwell, then roll back
     expect((await act(api, created.id, 'pause')).state).toBe('Paused');
     const touched = (await allTargets(api, created.id)).filter((t) => t.pushedAt !== null && t.state !== 'Skipped');
@@ -323,9 +329,9 @@ describe('rollouts end to end', () => {
 
   it('previews the cohort before start and runs the same agents in step 0; skips agents without AcceptsRemoteConfig with a reason', async () => {
     // agents 2 and 5 cannot take remote configs
-    const { v2, group, sims: fleet8 } = await fleet(8, 'preview', { capabilities: (i) => (i === 2 || i === 5 ? NO_REMOTE_CONFIG : undefined) });
-    const mute = new Set([fleet8[2]!.id, fleet8[5]!.id]);
-    for (const s of fleet8) s.delayMs = 1500;
+    const { v2, group, sims: fleet9 } = await fleet(9, 'preview', { capabilities: (i) => (i === 2 || i === 5 ? NO_REMOTE_CONFIG : undefined) });
+    const mute = new Set([fleet9[2]!.id, fleet9[5]!.id]);
+    for (const s of fleet9) s.delayMs = 1500;
     const created = await createRollout(api, {
       configurationId: v2.configurationId,
       version: v2.number,
@@ -334,15 +340,17 @@ describe('rollouts end to end', () => {
     });
     expect(created).toMatchObject({ autoAdvance: false, stepCount: 2 });
     const preview0 = previewAgentIds((await expectStatus(api, 'GET', `/api/rollouts/${created.id}/preview?step=0`, 200)).body, 0);
-    expect(preview0).toHaveLength(4);
+    // ceil(50 % of 9) = 5
+    expect(preview0).toHaveLength(5);
     // deterministic: asked again, the same agents in the same order
     expect(previewAgentIds((await expectStatus(api, 'GET', `/api/rollouts/${created.id}/preview?step=0`, 200)).body, 0)).toEqual(preview0);
     const all = (await expectStatus(api, 'GET', `/api/rollouts/${created.id}/preview`, 200)).body;
     const p0 = previewAgentIds(all, 0);
     const p1 = previewAgentIds(all, 1);
     expect(p0).toEqual(preview0);
+    expect(all.groupSize).toBe(9);
     expect(p1).toHaveLength(4);
-    expect(new Set([...p0, ...p1])).toEqual(new Set(fleet8.map((s) => s.id)));
+    expect(new Set([...p0, ...p1])).toEqual(new Set(fleet9.map((s) => s.id)));
     // the group's members are visible to Viewers in the preview too
     const viewer = apiClient(server.url, await createToken(server, 'Viewer'));
     await expectStatus(viewer, 'GET', `/api/rollouts/${created.id}/preview?step=0`, 200);
@@ -365,7 +373,8 @@ describe('rollouts end to end', () => {
     expect(await getRollout(api, created.id)).toMatchObject({ state: 'InProgress', currentStep: 0 });
     await act(api, created.id, 'advance');
     const done = await waitState(api, created.id, 'Completed', 30000);
-    expect(done.counts).toMatchObject({ total: 8, applied: 6, skipped: 2, failed: 0 });
+    expect(done.counts).toMatchObject({ total: 9, applied: 7, skipped: 2, failed: 0 });
+    expect(done.steps.map((s) => s.counts.total)).toEqual([5, 4]);
     for (const t of done.targets) {
       if (mute.has(t.agentId)) {
         expect(t.state).toBe('Skipped');
@@ -375,8 +384,8 @@ describe('rollouts end to end', () => {
         expect(t.state).toBe('Applied');
       }
     }
-    for (const s of fleet8.filter((x) => mute.has(x.id))) expect(s.pushesSince(mark)).toEqual([]);
-    for (const s of fleet8.filter((x) => !mute.has(x.id))) expect(s.pushesSince(mark).map((p) => p.hash)).toEqual([v2.configHash]);
+    for (const s of fleet9.filter((x) => mute.has(x.id))) expect(s.pushesSince(mark)).toEqual([]);
+    for (const s of fleet9.filter((x) => !mute.has(x.id))) expect(s.pushesSince(mark).map((p) => p.hash)).toEqual([v2.configHash]);
   }, 90000);
 
   it('rolls a version out to the real Elastic OpAMP client (HTTP) alongside WebSocket agents', async () => {
