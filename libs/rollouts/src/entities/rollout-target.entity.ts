@@ -1,14 +1,25 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import type { TargetState } from '../domain/gates';
 
 /** One agent a step of a rollout took. */
 @Entity({ name: 'rollout_targets' })
+@Index('ix_rollout_targets_step', ['rolloutId', 'step', 'position'])
+@Index('ix_rollout_targets_agent', ['agentId'])
+@Check('ck_rollout_targets_state', `state IN ('Pending', 'Applying', 'Applied', 'Failed', 'Skipped')`)
 export class RolloutTargetEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'pk_rollout_targets' })
   rolloutId!: string;
 
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'pk_rollout_targets' })
   agentId!: string;
+
+  @ManyToOne('RolloutEntity', { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'rollout_id', foreignKeyConstraintName: 'fk_rollout_targets_rollout' })
+  rollout?: unknown;
+
+  @ManyToOne('AgentEntity', { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'agent_id', foreignKeyConstraintName: 'fk_rollout_targets_agent' })
+  agent?: unknown;
 
   @Column({ type: 'uuid' })
   tenantId!: string;

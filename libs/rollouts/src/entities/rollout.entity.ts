@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { GateName, GateSettings } from '../domain/gates';
 import type { RolloutState } from '../domain/rollout-state';
 import type { Ordering } from '../domain/step-planner';
@@ -31,12 +31,22 @@ export interface GateRecord {
 }
 
 @Entity({ name: 'rollouts' })
+@Index('ix_rollouts_tenant_created', ['tenantId', 'createdAt', 'id'])
+@Index('ux_rollouts_active_group', ['groupId'], { unique: true, where: `state IN ('Pending', 'InProgress', 'Paused') AND kind = 'Rollout'` })
+@Index('ix_rollouts_active', ['state'], { where: `state IN ('InProgress', 'Paused')` })
+@Check('ck_rollouts_state', `state IN ('Pending', 'InProgress', 'Paused', 'Completed', 'Failed', 'RolledBack')`)
+@Check('ck_rollouts_kind', `kind IN ('Rollout', 'Rollback')`)
+@Check('ck_rollouts_ordering', `ordering IN ('random', 'hostname', 'last_seen')`)
 export class RolloutEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_rollouts' })
   id!: string;
 
   @Column({ type: 'uuid' })
   tenantId!: string;
+
+  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_rollouts_tenant' })
+  tenant?: unknown;
 
   @Column({ type: 'varchar', length: 200 })
   name!: string;
@@ -47,20 +57,36 @@ export class RolloutEntity {
   @Column({ type: 'uuid', nullable: true })
   rollbackOf!: string | null;
 
+  @ManyToOne('RolloutEntity')
+  @JoinColumn({ name: 'rollback_of', foreignKeyConstraintName: 'fk_rollouts_rollback_of' })
+  rollbackOfRollout?: unknown;
+
   @Column({ type: 'uuid', nullable: true })
   rollbackId!: string | null;
 
   @Column({ type: 'uuid' })
   configurationId!: string;
 
+  @ManyToOne('ConfigurationEntity')
+  @JoinColumn({ name: 'configuration_id', foreignKeyConstraintName: 'fk_rollouts_configuration' })
+  configuration?: unknown;
+
   @Column({ type: 'uuid' })
   versionId!: string;
+
+  @ManyToOne('ConfigurationVersionEntity')
+  @JoinColumn({ name: 'version_id', foreignKeyConstraintName: 'fk_rollouts_version' })
+  version?: unknown;
 
   @Column({ type: 'integer' })
   versionNumber!: number;
 
   @Column({ type: 'uuid' })
   groupId!: string;
+
+  @ManyToOne('GroupEntity')
+  @JoinColumn({ name: 'group_id', foreignKeyConstraintName: 'fk_rollouts_group' })
+  group?: unknown;
 
   /** A fixed, ordered set of agents (rollbacks), instead of the group's members. */
   @Column({ type: 'jsonb', nullable: true })
