@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { createTestDatabase, eventually, RunningProcess, startProcess, TestDatabase, testEnv } from '@ampora/testing';
+import { createTestDatabase, eventually, freePort, RemoteConfigStatus, RunningProcess, startProcess, TestDatabase, testEnv } from '@ampora/testing';
 import {
   act,
   agentDetail,
@@ -34,6 +34,7 @@ describe('the rollout engine across worker processes', () => {
   let api: Api;
   let wsUrl: string;
   let server: RunningProcess;
+  let serverEnv: Record<string, string>;
   const workers: RunningProcess[] = [];
   const sims: SimAgent[] = [];
 
@@ -55,7 +56,9 @@ describe('the rollout engine across worker processes', () => {
       AMPORA_AUTO_MIGRATE: 'false',
     });
     env = t.env;
-    server = startProcess('server', { ...env, AMPORA_INSTANCE_ID: 'rollout-server' });
+    // a fixed port: the server is restarted in one test and its agents reconnect to the same URL
+    serverEnv = { ...env, AMPORA_INSTANCE_ID: 'rollout-server', AMPORA_HTTP_PORT: String(await freePort()) };
+    server = startProcess('server', serverEnv);
     const listening = await server.waitFor((r) => typeof r.Port === 'number', 60000);
     const url = `http://127.0.0.1:${listening.Port as number}`;
     api = apiClient(url, t.adminToken);
@@ -181,4 +184,52 @@ describe('the rollout engine across worker processes', () => {
     // both workers are still alive
     expect(workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null).length).toBeGreaterThanOrEqual(2);
   }, 120000);
+  it('survives a server restart mid-step: agents reconnect and the rollout completes', async () => {
+    if (!workers.some((w) => w.child.exitCode === null && w.child.signalCode === null)) await startWorker('rollout-worker-d');
+    const { v2, group, sims: fleet8 } = await fleet(8, 'srv');
+    for (const s of fleet8) s.delayMs = 1500;
+    const created = await createRollout(api, {
+      configurationId: v2.configurationId,
+      version: v2.number,
+      groupId: group.id,
+      strategy: { type: 'Batch', batchSize: 4 },
+      autoAdvance: true,
+      dwellSeconds: 0,
+    });
+    await act(api, created.id, 'start');
+    await waitRollout(api, created.id, (r) => r.currentStep === 0 && r.targets.some((t) => t.step === 0 && t.pushedAt !== null), 30000, 'step 0 pushed');
+
+    // the server goes away without a goodbye while step 0's agents are still applying
+    expect(await server.stop('SIGKILL')).toBe(-1);
+    server = startProcess('server', serverEnv);
+    await server.waitFor((r) => typeof r.Port === 'number', 60000);
+    for (const s of fleet8) {
+      await s.agent.closed(10000).catch(() => s.agent.ws?.terminate());
+      await s.agent.connect();
+      // a collector reports what it runs when it comes back
+      const applied = s.agent.appliedHash;
+      s.agent.hello(applied ? { remote_config_status: { status: RemoteConfigStatus.APPLIED, last_remote_config_hash: applied } } : {});
+    }
+
+    const done = await waitState(api, created.id, 'Completed', 60000);
+    expect(done.steps.map((s) => s.counts.total)).toEqual([4, 4]);
+    expect(done.counts).toMatchObject({ total: 8, applied: 8, failed: 0, skipped: 0 });
+    for (const s of fleet8) {
+      await eventually(async () => (await agentDetail(api, s.id)).remoteConfig?.hash === v2.configHash, 20000);
+      expect(s.agent.appliedHash?.toString('hex')).toBe(v2.configHash);
+    }
+    expect(await completedTransitions(created.id)).toHaveLength(1);
+  }, 150000);
+  it('leaves a rollout alone while another worker holds its lease, and takes over when the lease runs out', async () => {
+    if (!workers.some((w) => w.child.exitCode === null && w.child.signalCode === null)) await startWorker('rollout-worker-e');
+    const { v2, group } = await fleet(4, 'lease');
+    const created = await createRollout(api, { configurationId: v2.configurationId, version: v2.number, groupId: group.id, strategy: { type: 'Percentage', steps: [100] } });
+    // another (imaginary) worker owns the rollout for 4 s
+    await pg.query(`UPDATE rollouts SET engine_owner = 'elsewhere/1', engine_lease_until = now() + interval '4 seconds' WHERE id = $1`, [created.id]);
+    await act(api, created.id, 'start');
+    await sleep(2500);
+    expect(await getRollout(api, created.id)).toMatchObject({ state: 'InProgress', currentStep: null });
+    const done = await waitState(api, created.id, 'Completed', 30000);
+    expect(done.counts).toMatchObject({ total: 4, applied: 4 });
+  }, 60000);
 });
