@@ -136,6 +136,11 @@ export class RolloutRepository {
     return rows.map((r) => ({ id: r.id, hostname: r.display_name ?? '', lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, capabilities: String(r.capabilities ?? '0') }));
   }
 
+  async memberCount(tenantId: string, groupId: string): Promise<number> {
+    const rows: Array<{ n: string }> = await this.dataSource.query(`SELECT count(*) AS n FROM agents WHERE tenant_id = $1 AND group_id = $2`, [tenantId, groupId]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
   /** Agents of a fixed cohort that still exist, in the cohort's order. */
   async cohort(tenantId: string, ids: string[], manager?: EntityManager): Promise<PlanCandidate[]> {
     if (ids.length === 0) return [];

@@ -257,7 +257,7 @@ export class RolloutsService {
 
   private async summarize(r: RolloutEntity): Promise<{ summary: Summary; steps: Map<number, StepCounts> }> {
     const counts = await this.repository.counts(r.id);
-    const size = r.cohort ? r.cohort.length : (await this.repository.members(r.tenantId, r.groupId)).length;
+    const size = r.cohort ? r.cohort.length : await this.repository.memberCount(r.tenantId, r.groupId);
     const current = r.currentStep !== null ? r.steps[r.currentStep] : undefined;
     const stepCounts = r.currentStep !== null ? counts.steps.get(r.currentStep) : undefined;
     let waitingFor: Summary['waitingFor'] = null;
