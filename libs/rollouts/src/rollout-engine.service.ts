@@ -127,23 +127,33 @@ export class RolloutEngine {
 
   /**
    * Assigns and pushes a step's agents, `pushConcurrency` at a time. Each chunk is assigned in a
-   * transaction that first checks the rollout still runs this step, so a pause stops the rest.
-   * Returns false when it stopped early.
+   * transaction that first checks the rollout still runs this step, so a pause stops the rest (the
+   * next chunk's assignment overlaps the current chunk's pushes: at most that one chunk still goes
+   * out after a pause, like a push in flight). Returns false when it stopped early.
    */
   private async push(r: RolloutEntity, step: number, agentIds: string[], owner: string): Promise<boolean> {
     const version = await this.version(r);
     const desired: DesiredConfig = { files: fromStoredFiles(version.files), hash: version.configHash.trim() };
     const size = this.config.rollouts.pushConcurrency;
-    for (let i = 0; i < agentIds.length; i += size) {
-      const chunk = agentIds.slice(i, i + size);
-      const assigned = await this.tx.run(async ({ manager }) => {
+    const chunks: string[][] = [];
+    for (let i = 0; i < agentIds.length; i += size) chunks.push(agentIds.slice(i, i + size));
+    const assign = (chunk: string[]) =>
+      this.tx.run(async ({ manager }) => {
         const locked = await this.repository.lock(manager, r.id, 'share');
         if (!locked || locked.state !== RolloutState.InProgress || locked.currentStep !== step) return false;
         await this.assignment.assignVersion(manager, r.tenantId, chunk, version, 'rollout');
         await this.repository.markAssigned(manager, r.id, chunk);
         return true;
       });
-      if (!assigned) return false;
+    const renewEveryMs = (this.config.rollouts.leaseSeconds * 1000) / 3;
+    let renewedAt = Date.now();
+    let next: Promise<boolean> | undefined = chunks.length ? assign(chunks[0]!) : undefined;
+    for (let c = 0; c < chunks.length; c++) {
+      const chunk = chunks[c]!;
+      if (!(await next)) return false;
+      next = c + 1 < chunks.length ? assign(chunks[c + 1]!) : undefined;
+      // a failed assignment of the next chunk surfaces when it is awaited
+      next?.catch(() => undefined);
       const outcomes = await Promise.all(
         chunk.map((agentId) =>
           this.dispatcher.pushRemoteConfig({ agentId, tenantId: r.tenantId }, desired).catch((error: unknown) => {
@@ -162,7 +172,13 @@ export class RolloutEngine {
         else pushed.push(agentId);
       });
       await this.repository.recordPushes(r.id, pushed, waiting, skipped);
-      if (i + size < agentIds.length && !(await this.repository.acquireLease(r.id, owner, this.config.rollouts.leaseSeconds))) return false;
+      if (next && Date.now() - renewedAt > renewEveryMs) {
+        if (!(await this.repository.acquireLease(r.id, owner, this.config.rollouts.leaseSeconds))) {
+          await next.catch(() => undefined);
+          return false;
+        }
+        renewedAt = Date.now();
+      }
     }
     return true;
   }

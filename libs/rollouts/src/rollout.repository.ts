@@ -258,8 +258,10 @@ export class RolloutRepository {
   }
 
   /**
-   * Writes changed targets, each only if its state is still the one the change was computed from
-   * (another worker may have written it meanwhile). Returns the changes that were written.
+   * Writes changed targets, each only if its state is still the one the change was computed from, or
+   * still open (Pending and Applying are the same to an answer: the push may have been recorded
+   * meanwhile). Another worker's answer for the same agent finds it closed and writes nothing, so each
+   * outcome is counted once. Returns the changes that were written.
    */
   async writeChanges(changes: TargetChange[]): Promise<TargetChange[]> {
     const written: TargetChange[] = [];
@@ -268,11 +270,15 @@ export class RolloutRepository {
       const iso = (d: Date | null) => (d ? d.toISOString() : null);
       const rows: Array<{ rollout_id: string; agent_id: string }> = await this.dataSource
         .query(
-          `UPDATE rollout_targets AS t SET state = v.state, reason = v.reason, pushed_at = v.pushed_at, applied_at = v.applied_at, disconnected_at = v.disconnected_at,
+          `UPDATE rollout_targets AS t SET
+             state = CASE WHEN t.state = 'Applying' AND v.state = 'Pending' THEN t.state ELSE v.state END,
+             reason = CASE WHEN t.state = 'Applying' AND v.state = 'Pending' THEN t.reason ELSE v.reason END,
+             pushed_at = LEAST(t.pushed_at, v.pushed_at), applied_at = v.applied_at, disconnected_at = v.disconnected_at,
              recovered = v.recovered, healthy = v.healthy, effective_matches = v.effective_matches, updated_at = now()
            FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::varchar[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::boolean[], $10::boolean[], $11::boolean[])
              AS v(rollout_id, agent_id, before, state, reason, pushed_at, applied_at, disconnected_at, recovered, healthy, effective_matches)
-           WHERE t.rollout_id = v.rollout_id AND t.agent_id = v.agent_id AND t.state = v.before
+           WHERE t.rollout_id = v.rollout_id AND t.agent_id = v.agent_id
+             AND (t.state = v.before OR (v.before IN ('Pending', 'Applying') AND t.state IN ('Pending', 'Applying')))
            RETURNING t.rollout_id, t.agent_id`,
           [
             chunk.map((c) => c.rolloutId),
