@@ -6,13 +6,15 @@
  *
  *   npm run bench:opamp -- [--agents 5000] [--heartbeat-seconds 10]
  */
-import { ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { hashToken, mintToken } from '@ampora/platform';
 import { freePort, metricValue, REPO_ROOT, scrape, startProcess, TEST_REDIS_URL, unusedDatabaseName, waitForHttp } from '@ampora/testing';
 import { fmt, machine, percentile, rssBytes } from '../lib/stats';
+import { forkIpcChild, IpcChild, TS_EXEC_ARGV } from '../lib/child';
+import { bucketQuantile, histogramBuckets } from '../lib/histogram';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -27,56 +29,18 @@ const serverNodeOptions = (() => {
   return i >= 0 ? args[i + 1] : undefined;
 })();
 const SWARMS = Math.max(2, Math.ceil(AGENTS / PER_PROCESS));
-const EXEC_ARGV = ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'];
 
-interface Swarm {
-  child: ChildProcess;
-  request<T>(command: Record<string, unknown>, event: string): Promise<T>;
-}
+type Swarm = IpcChild;
 
-function startSwarm(): Promise<Swarm> {
-  const child = fork(join(__dirname, 'swarm.ts'), [], { execArgv: EXEC_ARGV, cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const request = <T>(command: Record<string, unknown>, event: string) =>
-    new Promise<T>((resolve) => {
-      const onMessage = (m: { event: string }) => {
-        if (m.event !== event) return;
-        child.off('message', onMessage);
-        resolve(m as T);
-      };
-      child.on('message', onMessage);
-      child.send(command);
-    });
-  return new Promise((resolve) => child.once('message', () => resolve({ child, request })));
-}
+const startSwarm = () => forkIpcChild(join(__dirname, 'swarm.ts'), REPO_ROOT);
 
 function slices<T>(items: T[], n: number): T[][] {
   return Array.from({ length: n }, (_, i) => items.filter((_x, j) => j % n === i));
 }
 
-/** p-quantile estimated from a Prometheus histogram's cumulative buckets (linear within a bucket). */
+/** p-quantile of a Prometheus histogram in `/metrics` text (every label set merged). */
 function histogramQuantile(text: string, name: string, q: number): number {
-  const buckets: Array<[number, number]> = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}_bucket{`)) continue;
-    const le = /le="([^"]+)"/.exec(line)?.[1];
-    buckets.push([le === '+Inf' ? Infinity : Number(le), Number(line.split(' ').pop())]);
-  }
-  const merged = new Map<number, number>();
-  for (const [le, c] of buckets) merged.set(le, (merged.get(le) ?? 0) + c);
-  const sorted = [...merged].sort((a, b) => a[0] - b[0]);
-  const total = sorted[sorted.length - 1]?.[1] ?? 0;
-  if (!total) return NaN;
-  let prevLe = 0;
-  let prevCount = 0;
-  for (const [le, count] of sorted) {
-    if (count >= q * total) {
-      if (le === Infinity) return prevLe;
-      return prevLe + ((q * total - prevCount) / Math.max(1, count - prevCount)) * (le - prevLe);
-    }
-    prevLe = le;
-    prevCount = count;
-  }
-  return prevLe;
+  return bucketQuantile(histogramBuckets(text, name), q);
 }
 
 async function main(): Promise<void> {
@@ -173,7 +137,7 @@ async function main(): Promise<void> {
     await server.stop();
 
     // 4. the ceiling: bare ws + protobuf decode, the same clients and the same closed loop
-    const baseline = fork(join(__dirname, 'baseline-server.ts'), ['0'], { execArgv: EXEC_ARGV, cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const baseline = fork(join(__dirname, 'baseline-server.ts'), ['0'], { execArgv: TS_EXEC_ARGV, cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const baselinePort = await new Promise<number>((r) => baseline.once('message', (m: { port: number }) => r(m.port)));
     for (let i = 0; i < SWARMS; i++) swarms.push(await startSwarm());
     await Promise.all(slices(new Array<string>(AGENTS).fill(''), SWARMS).map((s, i) => swarms[i]!.request({ cmd: 'connect', url: `ws://127.0.0.1:${baselinePort}`, tokens: s, concurrency: 100 }, 'connected')));

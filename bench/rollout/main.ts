@@ -15,7 +15,6 @@
  *
  *   npm run build && npm run bench:rollout -- [--agents 10000] [--rounds 2] [--tick-ms N] [--push-concurrency N]
  */
-import { ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -23,9 +22,10 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { hashToken, mintToken } from '@ampora/platform';
 import { freePort, REPO_ROOT, RunningProcess, scrape, startProcess, testEnv, unusedDatabaseName } from '@ampora/testing';
+import { forkIpcChild, IpcChild } from '../lib/child';
 import { fmt, machine, percentile } from '../lib/stats';
 import { cpuSample, CpuUsed, cpuUsed } from './cpu';
-import { bucketDifference, bucketQuantile, bucketTotal, histogramBuckets } from './histogram';
+import { bucketDifference, bucketQuantile, bucketTotal, histogramBuckets } from '../lib/histogram';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -41,7 +41,6 @@ const PHASE_TIMEOUT_MS = Number(option('phase-timeout-seconds') ?? 180) * 1000;
 const API_POLL_MS = 1000;
 const PER_PROCESS = 5_000; // sockets per client process (the limit is 20,000 open files per process)
 const CLIENTS = Math.max(2, Math.ceil(AGENTS / PER_PROCESS));
-const EXEC_ARGV = ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'];
 // ReportsStatus | AcceptsRemoteConfig | ReportsEffectiveConfig | ReportsRemoteConfig | ReportsHeartbeat (the test agent's)
 const CAPABILITIES = 0x1 | 0x2 | 0x4 | 0x1000 | 0x2000;
 const HISTOGRAM = 'ampora_opamp_apply_duration_seconds';
@@ -61,25 +60,9 @@ function median(xs: number[]): number {
 const yaml = (n: number) =>
   `# bench/rollout version ${n}\nreceivers:\n  otlp:\n    protocols: {grpc: {}, http: {}}\nprocessors:\n  memory_limiter: {check_interval: 1s, limit_percentage: 80}\n  batch: {timeout: 5s}\nexporters:\n  otlp:\n    endpoint: collector.example:4317\nservice:\n  pipelines:\n    traces: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [otlp]}\n    metrics: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [otlp]}\n`;
 
-interface AgentClient {
-  child: ChildProcess;
-  request<T>(command: Record<string, unknown>, event: string): Promise<T>;
-}
+type AgentClient = IpcChild;
 
-function startClient(): Promise<AgentClient> {
-  const child = fork(join(__dirname, 'agents.ts'), [], { execArgv: EXEC_ARGV, cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const request = <T>(command: Record<string, unknown>, event: string) =>
-    new Promise<T>((resolve) => {
-      const onMessage = (m: { event: string }) => {
-        if (m.event !== event) return;
-        child.off('message', onMessage);
-        resolve(m as T);
-      };
-      child.on('message', onMessage);
-      child.send(command);
-    });
-  return new Promise((resolve) => child.once('message', () => resolve({ child, request })));
-}
+const startClient = () => forkIpcChild(join(__dirname, 'agents.ts'), REPO_ROOT);
 
 interface EngineFigures {
   targets: Record<string, number>;
