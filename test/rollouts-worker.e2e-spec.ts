@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { createTestDatabase, eventually, freePort, RemoteConfigStatus, RunningProcess, startProcess, TestDatabase, testEnv } from '@ampora/testing';
+import { createTestDatabase, eventually, freePort, OtlpReceiver, RemoteConfigStatus, RunningProcess, startProcess, TestDatabase, testEnv } from '@ampora/testing';
 import {
   act,
   agentDetail,
@@ -37,6 +37,8 @@ describe('the rollout engine across worker processes', () => {
   let serverEnv: Record<string, string>;
   const workers: RunningProcess[] = [];
   const sims: SimAgent[] = [];
+  // the processes export their spans here (rollout.tick)
+  const otlp = new OtlpReceiver();
 
   async function startWorker(id: string): Promise<RunningProcess> {
     const worker = startProcess('worker', { ...env, AMPORA_INSTANCE_ID: id });
@@ -49,7 +51,9 @@ describe('the rollout engine across worker processes', () => {
     db = await createTestDatabase();
     pg = new Client({ connectionString: db.url });
     await pg.connect();
+    await otlp.start();
     const t = testEnv(db.url, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       AMPORA_ROLLOUT_TICK_MS: '500',
       AMPORA_ROLLOUT_LEASE_SECONDS: String(LEASE_SECONDS),
       AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100',
@@ -70,6 +74,7 @@ describe('the rollout engine across worker processes', () => {
     await server?.stop();
     await pg?.end();
     await db?.drop();
+    await otlp.stop();
   });
 
   async function fleet(count: number, tag: string) {
@@ -183,6 +188,13 @@ describe('the rollout engine across worker processes', () => {
     expect(workers.flatMap((w) => stepStarts(w, created.id)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
     // both workers are still alive
     expect(workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null).length).toBeGreaterThanOrEqual(2);
+    // every tick is a rollout.tick span with the rollout and its state
+    const ticks = await eventually(() => {
+      const found = otlp.spans.filter((x) => x.name === 'rollout.tick' && x.attributes['rollout.id'] === created.id);
+      return found.length > 0 ? found : undefined;
+    }, 20000);
+    expect(new Set(ticks.map((x) => x.attributes.state))).toContain('InProgress');
+    expect(new Set(ticks.map((x) => x.resource['service.name']))).toEqual(new Set(['ampora-worker']));
   }, 120000);
   it('survives a server restart mid-step: agents reconnect and the rollout completes', async () => {
     if (!workers.some((w) => w.child.exitCode === null && w.child.signalCode === null)) await startWorker('rollout-worker-d');

@@ -1,5 +1,6 @@
 import { AgentCapabilities, createOpAMPClient, RemoteConfigStatuses } from '@elastic/opamp-client-node';
 import { captureLogs, eventually, LogCapture, metricValue, scrape } from '@ampora/testing';
+import { LiveBus, PublishedLiveEvent } from '@ampora/platform';
 import {
   act,
   agentDetail,
@@ -103,6 +104,9 @@ describe('rollouts end to end', () => {
     await sleep(700);
     expect(fleet40.flatMap((s) => s.pushesSince(mark))).toEqual([]);
 
+    // what the live-update bus carries about this rollout
+    const events: PublishedLiveEvent[] = [];
+    const unsubscribe = server.app.get(LiveBus).subscribe((e) => events.push(e), { filter: (e) => e.entityId === created.id });
     const started = await act(api, created.id, 'start');
     expect(started.state).toBe('InProgress');
     // the first step runs alone: 4 agents (ceil 10 % of 40) get the version, then the dwell holds the rest back
@@ -158,6 +162,15 @@ describe('rollouts end to end', () => {
     expect(await metric('ampora_rollout_state_transitions_total', { from: 'InProgress', to: 'Completed' })).toBeGreaterThanOrEqual(transitionsBefore + 1);
     expect(await metric('ampora_rollout_state_transitions_total', { from: 'Pending', to: 'InProgress' })).toBeGreaterThanOrEqual(startsBefore + 1);
     expect(await metric('ampora_rollout_targets_succeeded_total', { rollout_id: created.id })).toBe(40);
+
+    // state changes and progress went on the live-update bus
+    unsubscribe();
+    const changes = events.filter((e) => e.type === 'rollout.state_changed').map((e) => (e.payload as { to: string }).to);
+    expect(changes).toEqual(['InProgress', 'Completed']);
+    expect(events.filter((e) => e.type === 'rollout.step_started').map((e) => (e.payload as { step: number }).step)).toEqual([0, 1, 2]);
+    const progress = events.filter((e) => e.type === 'rollout.progress').map((e) => e.payload as { counts: { applied: number } });
+    expect(progress.length).toBeGreaterThan(0);
+    expect(Math.max(...progress.map((p) => p.counts.applied))).toBe(40);
     expect(await metric('ampora_rollout_targets_failed_total', { rollout_id: created.id })).toBe(0);
   }, 120000);
 
