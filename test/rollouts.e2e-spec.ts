@@ -1,5 +1,6 @@
 import { AgentCapabilities, createOpAMPClient, RemoteConfigStatuses } from '@elastic/opamp-client-node';
 import { captureLogs, eventually, LogCapture, metricValue, scrape } from '@ampora/testing';
+import { Client } from 'pg';
 import { LiveBus, PublishedLiveEvent } from '@ampora/platform';
 import {
   act,
@@ -49,6 +50,8 @@ describe('rollouts end to end', () => {
         AMPORA_ROLLOUT_TICK_MS: '300',
         AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100',
         AMPORA_FLEET_DISPATCH_RATE: '1000',
+        // small chunks: a step's pushes take several rounds, so a pause can land between them
+        AMPORA_ROLLOUT_PUSH_CONCURRENCY: '4',
       },
       withWorker: true,
     });
@@ -264,6 +267,47 @@ describe('rollouts end to end', () => {
     expect(await metric('ampora_rollout_state_transitions_total', { from: 'Failed', to: 'RolledBack' })).toBeGreaterThanOrEqual(1);
     expect(await metric('ampora_rollout_targets_failed_total', { rollout_id: created.id })).toBe(3);
   }, 120000);
+
+  it('a gate that fires mid-step stops the step\'s remaining pushes', async () => {
+    const { v2, group, sims: fleet40 } = await fleet(40, 'midstep');
+    const created = await createRollout(api, { configurationId: v2.configurationId, version: v2.number, groupId: group.id, strategy: { type: 'Percentage', steps: [100] } });
+    // the push order is the preview's order; the first three agents fail: at most the first two
+    // chunks (8 agents) are pushed before the gate is judged, 3/8 > 20 %
+    const order = previewAgentIds((await expectStatus(api, 'GET', `/api/rollouts/${created.id}/preview?step=0`, 200)).body, 0);
+    expect(order).toHaveLength(40);
+    for (const s of fleet40) s.decide = (hash) => (hash === v2.configHash && order.slice(0, 3).includes(s.id) ? 'fail' : 'apply');
+    // hold the 9th agent's row: the engine's third chunk (agents 9-12) cannot be assigned until we let go,
+    // so the step cannot finish before the gate has fired
+    const pg = new Client({ connectionString: server.db.url });
+    await pg.connect();
+    const mark = Date.now();
+    try {
+      await pg.query('BEGIN');
+      // NO KEY UPDATE: the step's target rows (which reference the agent) can still be inserted
+      await pg.query('SELECT id FROM agents WHERE id = $1 FOR NO KEY UPDATE', [order[8]]);
+      await act(api, created.id, 'start');
+      const first = fleet40.find((s) => s.id === order[0])!;
+      await eventually(() => first.pushesSince(mark).length > 0, 10000);
+      await sleep(1000);
+    } finally {
+      await pg.query('ROLLBACK');
+      await pg.end();
+    }
+    const paused = await waitState(api, created.id, 'Paused', 20000);
+    expect(paused.gate).toMatchObject({ gate: 'apply-failed-ratio', step: 0 });
+    // pushes in flight finish; nothing is pushed after that
+    await sleep(1500);
+    const reached = fleet40.filter((s) => s.pushesSince(mark, v2.configHash).length > 0);
+    await sleep(1500);
+    expect(fleet40.filter((s) => s.pushesSince(mark, v2.configHash).length > 0)).toHaveLength(reached.length);
+    // at most the chunk that waited for the row and the one assigned beside it went out after the breach
+    expect(reached.length).toBeGreaterThanOrEqual(1);
+    expect(reached.length).toBeLessThanOrEqual(16);
+    const targets = await allTargets(api, created.id);
+    expect(targets.filter((t) => t.pushedAt !== null)).toHaveLength(reached.length);
+    expect(targets.filter((t) => t.state === 'Pending' && t.pushedAt === null).length).toBe(40 - reached.length);
+    for (const s of fleet40.filter((x) => !reached.includes(x))) expect((await agentDetail(api, s.id)).remoteConfig?.hash).not.toBe(v2.configHash);
+  }, 90000);
 
   it('pauses on disconnect-ratio when agents drop the connection after the push', async () => {
     const { v2, group, sims: fleet10 } = await fleet(10, 'dropping');
