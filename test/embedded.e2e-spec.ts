@@ -32,7 +32,7 @@ describe('embedded storage', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer({ embedded: { dataDir, keep: true }, modules: [ParkedModule], env: { AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100', REDIS_URL: 'redis://127.0.0.1:1' } });
+    server = await startTestServer({ embedded: { dataDir, keep: true }, modules: [ParkedModule], env: { AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100', AMPORA_ROLLOUT_TICK_MS: '300', REDIS_URL: 'redis://127.0.0.1:1' } });
   }, 120_000);
   afterAll(async () => {
     await server?.close();
@@ -118,6 +118,46 @@ describe('embedded storage', () => {
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(10);
     const kept = (await ds.query(`SELECT name FROM tenants WHERE name LIKE 'c-%'`)) as Array<{ name: string }>;
     expect(kept.map((r) => Number(r.name.slice(2))).sort((x, y) => x - y)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+  });
+
+  it('runs a rollout on the embedded store: its ticks, steps and pushes need no Redis', async () => {
+    const yaml = (n: number) => `# rollout v${n}\nreceivers:\n  otlp: {protocols: {grpc: {}}}\nexporters:\n  debug: {verbosity: ${n === 1 ? 'basic' : 'detailed'}}\nservice:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n`;
+    const configuration = (await server.as().post('/api/configurations').send({ name: 'embedded-rollout' }).expect(201)).body;
+    const hashes: string[] = [];
+    for (const n of [1, 2]) {
+      const v = (await server.as().post(`/api/configurations/${configuration.id}/versions`).send({ yaml: yaml(n) }).expect(201)).body;
+      await server.as().post(`/api/configurations/${configuration.id}/versions/${n}/publish`).expect(200);
+      hashes.push(v.configHash);
+    }
+    const group = (await server.as().post('/api/groups').send({ name: 'embedded-rollout', kind: 'Static' }).expect(201)).body;
+    await server.as().put(`/api/groups/${group.id}/assignment`).send({ configurationId: configuration.id, version: 1 }).expect(200);
+    const agents: TestAgent[] = [];
+    for (let i = 0; i < 4; i++) {
+      const token = (await server.as().post('/api/bootstrap-tokens').send({ label: `rollout ${i}`, groupId: group.id }).expect(201)).body.token;
+      const agent = new TestAgent({ url: `${server.url.replace('http', 'ws')}/v1/opamp`, token, autoApply: true, reportEffective: true });
+      await agent.connect();
+      agent.hello();
+      agents.push(agent);
+    }
+    try {
+      await eventually(() => agents.every((a) => a.appliedHash?.toString('hex') === hashes[0]), 20000);
+      const rollout = (
+        await server
+          .as()
+          .post('/api/rollouts')
+          .send({ name: 'embedded', configurationId: configuration.id, version: 2, groupId: group.id, strategy: { type: 'Percentage', steps: [50, 100] }, autoAdvance: true })
+          .expect(201)
+      ).body;
+      await server.as().post(`/api/rollouts/${rollout.id}/start`).expect(200);
+      const done = await eventually(async () => {
+        const r = (await server.as().get(`/api/rollouts/${rollout.id}`).expect(200)).body;
+        return r.state === 'Completed' ? r : undefined;
+      }, 30000);
+      expect(done.steps.map((s: { counts: { applied: number } }) => s.counts.applied)).toEqual([2, 2]);
+      expect(agents.map((a) => a.appliedHash?.toString('hex'))).toEqual(agents.map(() => hashes[1]));
+    } finally {
+      for (const a of agents) await a.close();
+    }
   });
 
   it('comes back after a restart with its agents, configurations and queued jobs', async () => {
