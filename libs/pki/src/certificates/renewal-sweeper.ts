@@ -2,8 +2,9 @@ import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/com
 import { ModuleRef } from '@nestjs/core';
 import { create } from '@bufbuild/protobuf';
 import { createLogger } from '@ampora/platform';
-import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, hasCapability, pb, SessionRegistry } from '@ampora/opamp';
+import { AgentCap, AgentDispatcher, hasCapability, pb, SessionRegistry } from '@ampora/opamp';
 import { AgentIdentityService } from './agent-identity.service';
+import { findAgentDispatcher } from '../agent-dispatcher.lookup';
 
 const HOUR_MS = 3600_000;
 
@@ -26,11 +27,8 @@ export class RenewalSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    try {
-      this.dispatcher = this.moduleRef.get<AgentDispatcher>(AGENT_DISPATCHER, { strict: false });
-    } catch {
-      return;
-    }
+    this.dispatcher = findAgentDispatcher(this.moduleRef);
+    if (!this.dispatcher) return;
     this.timer = setInterval(() => void this.sweep().catch((error: unknown) => this.log.error('Certificate renewal sweep failed', {}, error)), HOUR_MS);
     this.timer.unref();
   }

@@ -1,9 +1,10 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { createLogger } from '@ampora/platform';
-import { AGENT_DISPATCHER, AgentDispatcher, SessionRegistry } from '@ampora/opamp';
+import { AgentDispatcher, SessionRegistry } from '@ampora/opamp';
 import { SigningKeysService } from '../keys/signing-keys.service';
 import { CertificateRepository } from './certificate.repository';
+import { findAgentDispatcher } from '../agent-dispatcher.lookup';
 
 /**
  * When a CA key is retired, the certificates it signed are no longer trusted: this instance closes
@@ -22,11 +23,8 @@ export class RetiredKeySessions implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    try {
-      this.dispatcher = this.moduleRef.get<AgentDispatcher>(AGENT_DISPATCHER, { strict: false });
-    } catch {
-      return;
-    }
+    this.dispatcher = findAgentDispatcher(this.moduleRef);
+    if (!this.dispatcher) return;
     this.keys.onChange((change) => {
       if (change.state === 'Retired') void this.close(change.signingKeyId).catch((error: unknown) => this.log.error('Closing the sessions of retired key {SigningKeyId} failed', { SigningKeyId: change.signingKeyId }, error));
     });

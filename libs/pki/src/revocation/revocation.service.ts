@@ -1,12 +1,13 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { AuditService, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
-import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
+import { AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { RevocationReason } from '../domain/certificate-rules';
 import { CertificateRepository } from '../certificates/certificate.repository';
 import { CertificateEntity } from '../certificates/entities/certificate.entity';
 import { SigningKeysService } from '../keys/signing-keys.service';
 import { PkiErrorCode, PkiException } from '../pki.errors';
+import { findAgentDispatcher } from '../agent-dispatcher.lookup';
 
 export interface AgentRevocation {
   agentId: string;
@@ -34,11 +35,7 @@ export class RevocationService implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    try {
-      this.dispatcher = this.moduleRef.get<AgentDispatcher>(AGENT_DISPATCHER, { strict: false });
-    } catch {
-      this.dispatcher = undefined;
-    }
+    this.dispatcher = findAgentDispatcher(this.moduleRef);
   }
 
   async revokeAgent(p: Principal, agentId: string, reason: RevocationReason = 'unspecified'): Promise<AgentRevocation> {
