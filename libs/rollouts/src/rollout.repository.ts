@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
-import { Page, PageQuery, paginate } from '@ampora/platform';
+import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
 import { GateCounts, GateName, GateSettings, TargetState } from './domain/gates';
 import { Candidate } from './domain/step-planner';
 import { TargetSnapshot } from './domain/target-observation';
@@ -42,6 +42,10 @@ export interface TargetWithAgent extends TargetSnapshot {
 }
 
 const SNAPSHOT_COLUMNS = 't.state, t.reason, t.pushed_at, t.applied_at, t.disconnected_at, t.recovered, t.healthy, t.effective_matches';
+
+function candidate(r: Record<string, any>): PlanCandidate {
+  return { id: r.id, hostname: r.display_name ?? '', lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, capabilities: String(r.capabilities ?? '0') };
+}
 
 function snapshot(r: Record<string, any>): TargetSnapshot {
   return {
@@ -112,13 +116,15 @@ export class RolloutRepository {
   // ----- the engine's lease -----
 
   async acquireLease(id: string, owner: string, seconds: number): Promise<boolean> {
-    const rows = await this.dataSource.query(
-      `UPDATE rollouts SET engine_owner = $2, engine_lease_until = now() + make_interval(secs => $3)
-       WHERE id = $1 AND state = 'InProgress' AND (engine_owner IS NULL OR engine_owner = $2 OR engine_lease_until < now())
-       RETURNING id`,
-      [id, owner, seconds],
+    const rows = returnedRows(
+      await this.dataSource.query(
+        `UPDATE rollouts SET engine_owner = $2, engine_lease_until = now() + make_interval(secs => $3)
+         WHERE id = $1 AND state = 'InProgress' AND (engine_owner IS NULL OR engine_owner = $2 OR engine_lease_until < now())
+         RETURNING id`,
+        [id, owner, seconds],
+      ),
     );
-    return (Array.isArray(rows[0]) ? rows[0] : rows).length > 0;
+    return rows.length > 0;
   }
 
   async releaseLease(id: string, owner: string): Promise<void> {
@@ -133,7 +139,7 @@ export class RolloutRepository {
       `SELECT id, display_name, last_seen_at, capabilities FROM agents WHERE tenant_id = $1 AND group_id = $2`,
       [tenantId, groupId],
     );
-    return rows.map((r) => ({ id: r.id, hostname: r.display_name ?? '', lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, capabilities: String(r.capabilities ?? '0') }));
+    return rows.map(candidate);
   }
 
   async memberCount(tenantId: string, groupId: string): Promise<number> {
@@ -148,7 +154,7 @@ export class RolloutRepository {
     const byId = new Map(rows.map((r) => [r.id as string, r]));
     return ids.flatMap((id) => {
       const r = byId.get(id);
-      return r ? [{ id, hostname: r.display_name ?? '', lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, capabilities: String(r.capabilities ?? '0') }] : [];
+      return r ? [candidate(r)] : [];
     });
   }
 
@@ -268,8 +274,8 @@ export class RolloutRepository {
     for (let i = 0; i < changes.length; i += 2000) {
       const chunk = changes.slice(i, i + 2000);
       const iso = (d: Date | null) => (d ? d.toISOString() : null);
-      const rows: Array<{ rollout_id: string; agent_id: string }> = await this.dataSource
-        .query(
+      const rows = returnedRows<{ rollout_id: string; agent_id: string }>(
+        await this.dataSource.query(
           `UPDATE rollout_targets AS t SET
              state = CASE WHEN t.state = 'Applying' AND v.state = 'Pending' THEN t.state ELSE v.state END,
              reason = CASE WHEN t.state = 'Applying' AND v.state = 'Pending' THEN t.reason ELSE v.reason END,
@@ -293,8 +299,8 @@ export class RolloutRepository {
             chunk.map((c) => c.after.healthy),
             chunk.map((c) => c.after.effectiveMatches),
           ],
-        )
-        .then((r: unknown) => (Array.isArray((r as unknown[])[0]) ? ((r as unknown[])[0] as Array<{ rollout_id: string; agent_id: string }>) : (r as Array<{ rollout_id: string; agent_id: string }>)));
+        ),
+      );
       const done = new Set(rows.map((r) => `${r.rollout_id}/${r.agent_id}`));
       for (const c of chunk) if (done.has(`${c.rolloutId}/${c.agentId}`)) written.push(c);
     }
@@ -321,8 +327,7 @@ export class RolloutRepository {
         [rolloutId, step, `not connected during the step (${timeoutSeconds} s); it gets the version when it connects`],
       );
     }
-    const n = (r: unknown) => (Array.isArray((r as unknown[])[0]) ? ((r as unknown[])[0] as unknown[]).length : (r as unknown[]).length);
-    return { failed: n(failed), skipped: n(skipped) };
+    return { failed: returnedRows(failed).length, skipped: returnedRows(skipped).length };
   }
 
   /** Targets of the step still Pending or Applying. */

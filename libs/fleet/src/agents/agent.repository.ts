@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, EntityManager, In, Repository } from 'typeorm';
-import { Page, PageQuery, paginate } from '@ampora/platform';
+import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
 import { AgentStatus } from './domain/agent-derivations';
 import { AgentEntity, AssignmentSource, StoredConfigFiles } from './entities/agent.entity';
 
@@ -41,12 +41,6 @@ export interface SelectorRow {
 }
 
 const OVERRIDES = `a.assignment_source IN ('direct', 'rollout')`;
-
-/** The rows of an `UPDATE ... RETURNING` (TypeORM answers `[rows, rowCount]` for updates). */
-function returned<T>(raw: unknown): T[] {
-  if (Array.isArray(raw) && raw.length === 2 && Array.isArray(raw[0]) && typeof raw[1] === 'number') return raw[0] as T[];
-  return raw as T[];
-}
 
 export interface AgentFilter {
   tenantId: string;
@@ -146,7 +140,7 @@ export class AgentRepository {
   ): Promise<Map<string, string | null>> {
     if (ids.length === 0) return new Map();
     const m = target.material;
-    const rows = returned<{ id: string; assigned_config_hash: string | null }>(
+    const rows = returnedRows<{ id: string; assigned_config_hash: string | null }>(
       await manager.query(
       `UPDATE agents a SET
          group_id = $3::uuid,
@@ -173,7 +167,7 @@ export class AgentRepository {
    */
   async applyGroupVersion(manager: EntityManager, tenantId: string, groupId: string, material: AssignedMaterial | null): Promise<string[]> {
     const m = material;
-    const rows = returned<{ id: string }>(
+    const rows = returnedRows<{ id: string }>(
       await manager.query(
       `UPDATE agents a SET
          assignment_source = CASE WHEN $6::char(64) IS NULL THEN NULL ELSE 'group' END,

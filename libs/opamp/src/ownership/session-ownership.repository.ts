@@ -1,11 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-
-/** Rows of a raw query: TypeORM answers UPDATE and DELETE with `[rows, rowCount]`. */
-function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
-  return result as T[];
-}
+import { returnedRows } from '@ampora/platform';
 
 /**
  * Takes a lease: the previous row is locked and read first (so its holder is known), then upserted.
@@ -77,7 +72,7 @@ export class SessionOwnershipRepository {
 
   /** Extends every lease `instanceId` still holds; returns them (agent id → token). One statement. */
   async renewAll(instanceId: string, ttlSeconds: number): Promise<Map<string, bigint>> {
-    const rows = rowsOf<{ agent_id: string; token: string }>(
+    const rows = returnedRows<{ agent_id: string; token: string }>(
       await this.dataSource.query(
         `UPDATE agent_session_ownership SET lease_expires_at = now() + make_interval(secs => $2), renewed_at = now()
          WHERE instance_id = $1 RETURNING agent_id, fencing_token::text AS token`,
@@ -91,7 +86,7 @@ export class SessionOwnershipRepository {
 
   /** Gives a lease up, if it is still this one. */
   async release(agentId: string, instanceId: string, fencingToken: bigint): Promise<boolean> {
-    const rows = rowsOf(
+    const rows = returnedRows(
       await this.dataSource.query(`DELETE FROM agent_session_ownership WHERE agent_id = $1 AND instance_id = $2 AND fencing_token = $3 RETURNING agent_id`, [
         agentId,
         instanceId,
@@ -104,7 +99,7 @@ export class SessionOwnershipRepository {
   /** Gives up several leases (agent id → token), those still held under that token. */
   async releaseMany(instanceId: string, leases: Map<string, bigint>): Promise<number> {
     if (leases.size === 0) return 0;
-    const rows = rowsOf(
+    const rows = returnedRows(
       await this.dataSource.query(
         `DELETE FROM agent_session_ownership o USING unnest($2::uuid[], $3::bigint[]) AS l(agent_id, token)
          WHERE o.agent_id = l.agent_id AND o.fencing_token = l.token AND o.instance_id = $1 RETURNING o.agent_id`,
@@ -116,7 +111,7 @@ export class SessionOwnershipRepository {
 
   /** Gives up every lease of an instance (graceful shutdown). */
   async releaseAll(instanceId: string): Promise<number> {
-    const rows = rowsOf(await this.dataSource.query(`DELETE FROM agent_session_ownership WHERE instance_id = $1 RETURNING agent_id`, [instanceId]));
+    const rows = returnedRows(await this.dataSource.query(`DELETE FROM agent_session_ownership WHERE instance_id = $1 RETURNING agent_id`, [instanceId]));
     return rows.length;
   }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
-import { Page, PageQuery, paginate } from '@ampora/platform';
+import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
 import { OcspResponderEntity } from './entities/ocsp-responder.entity';
 import { SigningKeyEntity } from './entities/signing-key.entity';
 
@@ -65,9 +65,8 @@ export class SigningKeyRepository {
 
   /** Takes the next CRL number of a key (monotonic even with several publishers). */
   async nextCrlNumber(manager: EntityManager, id: string): Promise<bigint> {
-    const rows = (await manager.query(`UPDATE pki_signing_keys SET crl_number = crl_number + 1 WHERE id = $1 RETURNING crl_number`, [id])) as [Array<{ crl_number: string }>, number] | Array<{ crl_number: string }>;
-    const list = Array.isArray(rows[0]) ? (rows[0] as Array<{ crl_number: string }>) : (rows as Array<{ crl_number: string }>);
-    return BigInt(list[0]!.crl_number);
+    const rows = returnedRows<{ crl_number: string }>(await manager.query(`UPDATE pki_signing_keys SET crl_number = crl_number + 1 WHERE id = $1 RETURNING crl_number`, [id]));
+    return BigInt(rows[0]!.crl_number);
   }
 
   /** Serialises the first-start key generation of several instances (released at commit). */

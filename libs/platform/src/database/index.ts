@@ -5,3 +5,4 @@ export * from './transaction-runner';
 export { queryLabel, registerPoolStats, PoolStats } from './instrumented-pg';
 export { MIGRATIONS } from './migrations';
 export * from './embedded';
+export { returnedRows } from './raw-query';
