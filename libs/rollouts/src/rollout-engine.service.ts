@@ -13,6 +13,9 @@ import { GateRecord, RolloutEntity, StepRecord } from './entities/rollout.entity
 import { RolloutRepository, TargetChange } from './rollout.repository';
 import { ENGINE_ACTOR, RolloutTransitions } from './rollout-transitions';
 
+/** Agents' answers announce a rollout's progress at most this often (steps and settlement always do). */
+const PROGRESS_EVERY_MS = 1000;
+
 const NOT_ACCEPTING = 'the agent does not accept remote configuration (no AcceptsRemoteConfig capability)';
 
 export type TickOutcome = 'inactive' | 'busy' | 'waiting' | 'paused' | 'completed' | 'stopped';
@@ -26,6 +29,8 @@ export type TickOutcome = 'inactive' | 'busy' | 'waiting' | 'paused' | 'complete
 @Injectable()
 export class RolloutEngine {
   private readonly log = createLogger('Ampora.Fleet.Rollouts.RolloutEngine');
+  /** When agents' answers last announced each rollout's progress. */
+  private readonly progressAt = new Map<string, number>();
 
   constructor(
     private readonly repository: RolloutRepository,
@@ -293,13 +298,23 @@ export class RolloutEngine {
       await RequestContext.run({ tenantId }, async () => {
         const r = await this.repository.findById(rolloutId);
         if (!r || r.currentStep === null) return;
-        await this.publishProgress(r, r.currentStep);
+        if (this.progressDue(rolloutId)) await this.publishProgress(r, r.currentStep);
         if (r.state !== RolloutState.InProgress) return;
         if (await this.checkGates(r, r.currentStep)) return;
         if ((await this.repository.openCount(rolloutId, r.currentStep)) === 0) await this.transitions.kick(tenantId, rolloutId, 'step settled');
       }).catch((error: unknown) => this.log.warn('Evaluating rollout {RolloutId} after agent events failed; the next tick retries', { RolloutId: rolloutId }, error));
     }
     return written.length;
+  }
+
+  /** Whether agents' answers may announce this rollout's progress now (and notes that they do). */
+  private progressDue(rolloutId: string): boolean {
+    const now = Date.now();
+    if (now - (this.progressAt.get(rolloutId) ?? 0) < PROGRESS_EVERY_MS) return false;
+    // rollouts that stopped answering are forgotten
+    if (this.progressAt.size >= 1000) for (const [id, at] of this.progressAt) if (now - at >= PROGRESS_EVERY_MS) this.progressAt.delete(id);
+    this.progressAt.set(rolloutId, now);
+    return true;
   }
 
   private count(written: TargetChange[]): void {
