@@ -179,7 +179,8 @@ describe('OpAMP over plain HTTP', () => {
 describe('HTTP agents are bound to their credential again now and then', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ env: { AMPORA_OPAMP_HTTP_RECHECK_SECONDS: '1', AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100' } });
+    // a long ownership TTL keeps the lease keeper's periodic renewal (every TTL/3) out of the counter read below
+    server = await startTestServer({ env: { AMPORA_OPAMP_HTTP_RECHECK_SECONDS: '1', AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100', AMPORA_DISPATCH_OWNERSHIP_TTL_SECONDS: '3600' } });
   });
   afterAll(() => server.close());
 
@@ -202,6 +203,8 @@ describe('HTTP agents are bound to their credential again now and then', () => {
     const reply = await poll(); // after it: attached again (same instance: the lease is renewed)
     expect(reply.status).toBe(200);
     expect(decodeServerToAgent(Buffer.from(await reply.arrayBuffer())).flags ?? '0').toBe('0'); // no ReportFullState: same session state
+    // the lease is taken after the reply goes out (lease operations are queued per agent), so wait for it
+    await eventually(async () => (await renewed()) >= before + 1);
     expect(await renewed()).toBe(before + 1);
     const agentId = (await server.as().get('/api/agents?label=service.name=recheck').expect(200)).body.items[0].id as string;
     const connects = (await server.as().get(`/api/audit/events?entityType=BootstrapToken&entityId=${id}`).expect(200)).body.items.length;
