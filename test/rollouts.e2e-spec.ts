@@ -122,6 +122,10 @@ describe('rollouts end to end', () => {
     expect(done.currentStep).toBe(2);
     expect(done.steps.map((s) => s.counts.total)).toEqual([4, 16, 20]);
     expect(done.counts).toMatchObject({ total: 40, applied: 40, failed: 0, skipped: 0, pending: 0, applying: 0 });
+    // the list says what the detail says (its counts are read for the whole page at once)
+    const listed = (await api('GET', '/api/rollouts?limit=500')).body.items.find((x: Rollout) => x.id === created.id);
+    const { steps: _steps, targets: _targets, targetsTruncated: _truncated, updatedAt: _updated, ...summary } = done as Rollout & { targetsTruncated: boolean };
+    expect(listed).toEqual({ ...summary, updatedAt: expect.any(String) });
     const targets = await allTargets(api, created.id);
     expect(countBy(targets, (t) => t.step)).toEqual({ 0: 4, 1: 16, 2: 20 });
     expect(new Set(targets.map((t) => t.agentId))).toEqual(new Set(fleet40.map((s) => s.id)));

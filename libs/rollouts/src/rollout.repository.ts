@@ -25,6 +25,12 @@ export interface StepCounts {
 
 export const ZERO_COUNTS = (): StepCounts => ({ pending: 0, applying: 0, applied: 0, failed: 0, skipped: 0, disconnectedSincePush: 0, total: 0 });
 
+/** A rollout's targets counted by state: over all steps, and per step. */
+export interface RolloutCounts {
+  total: StepCounts;
+  steps: Map<number, StepCounts>;
+}
+
 /** A target with the keys to write it back. */
 export interface TargetChange {
   rolloutId: string;
@@ -143,8 +149,17 @@ export class RolloutRepository {
   }
 
   async memberCount(tenantId: string, groupId: string): Promise<number> {
-    const rows: Array<{ n: string }> = await this.dataSource.query(`SELECT count(*) AS n FROM agents WHERE tenant_id = $1 AND group_id = $2`, [tenantId, groupId]);
-    return Number(rows[0]?.n ?? 0);
+    return (await this.memberCounts(tenantId, [groupId])).get(groupId) ?? 0;
+  }
+
+  /** How many agents each group holds now, in one statement (an empty group is left out). */
+  async memberCounts(tenantId: string, groupIds: string[]): Promise<Map<string, number>> {
+    if (groupIds.length === 0) return new Map();
+    const rows: Array<{ group_id: string; n: string }> = await this.dataSource.query(
+      `SELECT group_id, count(*) AS n FROM agents WHERE tenant_id = $1 AND group_id = ANY($2::uuid[]) GROUP BY group_id`,
+      [tenantId, [...new Set(groupIds)]],
+    );
+    return new Map(rows.map((r) => [r.group_id, Number(r.n)]));
   }
 
   /** Agents of a fixed cohort that still exist, in the cohort's order. */
@@ -377,24 +392,32 @@ export class RolloutRepository {
   // ----- progress -----
 
   /** Counts per step (and in total). */
-  async counts(rolloutId: string, manager?: EntityManager): Promise<{ total: StepCounts; steps: Map<number, StepCounts> }> {
-    const rows: Array<{ step: number; state: TargetState; n: string; d: string }> = await this.m(manager).query(
-      `SELECT step, state, count(*) AS n, count(*) FILTER (WHERE disconnected_at IS NOT NULL AND NOT recovered) AS d FROM rollout_targets WHERE rollout_id = $1 GROUP BY step, state`,
-      [rolloutId],
+  async counts(rolloutId: string, manager?: EntityManager): Promise<RolloutCounts> {
+    return (await this.countsOf([rolloutId], manager)).get(rolloutId) ?? { total: ZERO_COUNTS(), steps: new Map() };
+  }
+
+  /** Target counts of several rollouts in one statement (a rollout without targets is left out). */
+  async countsOf(rolloutIds: string[], manager?: EntityManager): Promise<Map<string, RolloutCounts>> {
+    const out = new Map<string, RolloutCounts>();
+    if (rolloutIds.length === 0) return out;
+    const rows: Array<{ rollout_id: string; step: number; state: TargetState; n: string; d: string }> = await this.m(manager).query(
+      `SELECT rollout_id, step, state, count(*) AS n, count(*) FILTER (WHERE disconnected_at IS NOT NULL AND NOT recovered) AS d
+       FROM rollout_targets WHERE rollout_id = ANY($1::uuid[]) GROUP BY rollout_id, step, state`,
+      [rolloutIds],
     );
-    const total = ZERO_COUNTS();
-    const steps = new Map<number, StepCounts>();
     const key: Record<TargetState, keyof StepCounts> = { Pending: 'pending', Applying: 'applying', Applied: 'applied', Failed: 'failed', Skipped: 'skipped' };
     for (const r of rows) {
-      let s = steps.get(r.step);
-      if (!s) steps.set(r.step, (s = ZERO_COUNTS()));
-      for (const c of [s, total]) {
+      let counts = out.get(r.rollout_id);
+      if (!counts) out.set(r.rollout_id, (counts = { total: ZERO_COUNTS(), steps: new Map() }));
+      let s = counts.steps.get(r.step);
+      if (!s) counts.steps.set(r.step, (s = ZERO_COUNTS()));
+      for (const c of [s, counts.total]) {
         c[key[r.state]] += Number(r.n);
         c.total += Number(r.n);
         c.disconnectedSincePush += Number(r.d);
       }
     }
-    return { total, steps };
+    return out;
   }
 
   async targets(rolloutId: string, filter: { step?: number; state?: string }, page: { after?: number; limit: number }): Promise<Array<RolloutTargetEntity & { displayName: string }>> {

@@ -9,7 +9,7 @@ import { rollbackPath, RolloutAction, RolloutState } from './domain/rollout-stat
 import { orderAgents, planStep } from './domain/step-planner';
 import { normalizeStrategy, stepCount, StrategyInput } from './domain/strategy';
 import { RolloutEntity } from './entities/rollout.entity';
-import { RolloutRepository, StepCounts, ZERO_COUNTS } from './rollout.repository';
+import { RolloutCounts, RolloutRepository, ZERO_COUNTS } from './rollout.repository';
 import { illegal, RolloutTransitions } from './rollout-transitions';
 import { RolloutErrorCode, RolloutException } from './rollouts.errors';
 
@@ -192,14 +192,21 @@ export class RolloutsService {
 
   // ----- reading -----
 
+  /** Summaries of a page of rollouts: two statements however many there are. */
   async summaries(rollouts: RolloutEntity[]): Promise<Summary[]> {
-    const out: Summary[] = [];
-    for (const r of rollouts) out.push((await this.summarize(r)).summary);
-    return out;
+    if (rollouts.length === 0) return [];
+    const tenantId = rollouts[0]!.tenantId;
+    const [counts, sizes] = await Promise.all([
+      this.repository.countsOf(rollouts.map((r) => r.id)),
+      this.repository.memberCounts(tenantId, rollouts.filter((r) => !r.cohort).map((r) => r.groupId)),
+    ]);
+    return rollouts.map((r) => summarize(r, counts.get(r.id) ?? { total: ZERO_COUNTS(), steps: new Map() }, r.cohort ? r.cohort.length : (sizes.get(r.groupId) ?? 0)));
   }
 
   async detail(r: RolloutEntity): Promise<Detail> {
-    const { summary, steps } = await this.summarize(r);
+    const [counts, size] = await Promise.all([this.repository.counts(r.id), r.cohort ? r.cohort.length : this.repository.memberCount(r.tenantId, r.groupId)]);
+    const summary = summarize(r, counts, size);
+    const steps = counts.steps;
     const targets = await this.repository.targets(r.id, {}, { limit: DETAIL_TARGETS + 1 });
     return {
       ...summary,
@@ -254,49 +261,48 @@ export class RolloutsService {
     }
     return { rolloutId: r.id, groupSize: ordered.length, steps };
   }
+}
 
-  private async summarize(r: RolloutEntity): Promise<{ summary: Summary; steps: Map<number, StepCounts> }> {
-    const counts = await this.repository.counts(r.id);
-    const size = r.cohort ? r.cohort.length : await this.repository.memberCount(r.tenantId, r.groupId);
-    const current = r.currentStep !== null ? r.steps[r.currentStep] : undefined;
-    const stepCounts = r.currentStep !== null ? counts.steps.get(r.currentStep) : undefined;
-    let waitingFor: Summary['waitingFor'] = null;
-    if (r.state === RolloutState.InProgress) {
-      if (!current) waitingFor = 'push';
-      else if (!current.settledAt) waitingFor = (stepCounts?.pending ?? 0) + (stepCounts?.applying ?? 0) > 0 ? 'apply' : 'push';
-      else if (r.advanceStep !== r.currentStep && current.dwellUntil && new Date(current.dwellUntil).getTime() > Date.now()) waitingFor = 'dwell';
-      else if (r.advanceStep !== r.currentStep && !current.last && !r.autoAdvance) waitingFor = 'advance';
-    }
-    const summary: Summary = {
-      id: r.id,
-      name: r.name,
-      kind: r.kind,
-      rollbackOf: r.rollbackOf,
-      rollbackId: r.rollbackId,
-      configurationId: r.configurationId,
-      versionId: r.versionId,
-      version: r.versionNumber,
-      groupId: r.groupId,
-      strategy: r.strategy,
-      gates: r.gates,
-      ordering: r.ordering,
-      autoAdvance: r.autoAdvance,
-      dwellSeconds: r.dwellSeconds,
-      state: r.state,
-      currentStep: r.currentStep,
-      stepCount: totalSteps(r, size, counts.total.total),
-      waitingFor,
-      dwellUntil: current?.dwellUntil ?? null,
-      gate: r.gate as z.infer<typeof GateRecordSchema> | null,
-      counts: counts.total,
-      createdBy: r.createdBy,
-      createdAt: r.createdAt.toISOString(),
-      updatedAt: r.updatedAt.toISOString(),
-      startedAt: r.startedAt?.toISOString() ?? null,
-      finishedAt: r.finishedAt?.toISOString() ?? null,
-    };
-    return { summary, steps: counts.steps };
+/** What the API says of a rollout, from its row, its target counts and the size of what it covers. */
+function summarize(r: RolloutEntity, counts: RolloutCounts, size: number): Summary {
+  const current = r.currentStep !== null ? r.steps[r.currentStep] : undefined;
+  const stepCounts = r.currentStep !== null ? counts.steps.get(r.currentStep) : undefined;
+  let waitingFor: Summary['waitingFor'] = null;
+  if (r.state === RolloutState.InProgress) {
+    if (!current) waitingFor = 'push';
+    else if (!current.settledAt) waitingFor = (stepCounts?.pending ?? 0) + (stepCounts?.applying ?? 0) > 0 ? 'apply' : 'push';
+    else if (r.advanceStep !== r.currentStep && current.dwellUntil && new Date(current.dwellUntil).getTime() > Date.now()) waitingFor = 'dwell';
+    else if (r.advanceStep !== r.currentStep && !current.last && !r.autoAdvance) waitingFor = 'advance';
   }
+  const summary: Summary = {
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    rollbackOf: r.rollbackOf,
+    rollbackId: r.rollbackId,
+    configurationId: r.configurationId,
+    versionId: r.versionId,
+    version: r.versionNumber,
+    groupId: r.groupId,
+    strategy: r.strategy,
+    gates: r.gates,
+    ordering: r.ordering,
+    autoAdvance: r.autoAdvance,
+    dwellSeconds: r.dwellSeconds,
+    state: r.state,
+    currentStep: r.currentStep,
+    stepCount: totalSteps(r, size, counts.total.total),
+    waitingFor,
+    dwellUntil: current?.dwellUntil ?? null,
+    gate: r.gate as z.infer<typeof GateRecordSchema> | null,
+    counts: counts.total,
+    createdBy: r.createdBy,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+    startedAt: r.startedAt?.toISOString() ?? null,
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+  };
+  return summary;
 }
 
 /** Steps the rollout has or will have: Batch depends on how many agents are still uncovered. */
