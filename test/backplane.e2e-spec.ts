@@ -244,6 +244,31 @@ describe.each(MODES)('two server instances over the $kind backplane', ({ kind, e
     expect(refused).toBe(true);
   });
 
+  it('closes the live WebSocket session of a bootstrap token revoked on another instance, and only that one', async () => {
+    const issued = (await api(b, 'POST', '/api/bootstrap-tokens', { label: 'revoked while connected' })).body as { id: string; token: string };
+    const agent = new TestAgent({ url: a.ws, token: issued.token, autoApply: true });
+    agents.push(agent);
+    await agent.connect();
+    agent.hello();
+    expect((await agent.next()).error_response).toBeUndefined();
+    const bystander = await enroll(a); // another token, same instance
+    const id = await eventually(async () => (await api(a, 'GET', `/api/agents?text=${agent.uid.toString('hex').slice(0, 8)}`)).body.items[0]?.id as string | undefined);
+
+    expect((await api(b, 'DELETE', `/api/bootstrap-tokens/${issued.id}`)).status).toBe(204);
+    expect(await agent.closed(3000)).toBe(4001);
+    await eventually(async () => ((await api(b, 'GET', `/api/agents/${id}`)).body.status === 'disconnected' ? true : undefined), 5000);
+    // the agent cannot come back with the token
+    const again = new TestAgent({ ...agent.opts, url: a.ws, instanceUid: agent.uid });
+    agents.push(again);
+    await expect(again.connect()).rejects.toMatchObject({ status: 401 });
+    // the bystander's session is untouched and still reachable
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bystander.agent.closeCode).toBeUndefined();
+    const yaml = 'receivers: {}\n# still here\n';
+    expect((await api(b, 'POST', `/api/agents/${bystander.id}/assign`, { yaml })).body.delivery).toBe('delivered');
+    expect(configText(await bystander.agent.nextMatching((m) => Boolean(m.remote_config)))).toBe(yaml);
+  });
+
   it('takes a lease over when the agent reconnects elsewhere: the old instance closes its stale socket and forwards from then on', async () => {
     const { agent, id } = await enroll(a);
     await eventually(async () => (await lease(id))?.instance_id === a.id);
