@@ -16,6 +16,8 @@ import { startTestServer, TestServer } from './support/test-server';
  */
 const serverTls: TestPki = makeTestPki('OpAMP listener');
 const foreign: TestPki = makeTestPki('Somebody else');
+/** What agents are told to use with their certificate (the test's agents dial the real port). */
+const MTLS_URL = 'wss://opamp-mtls.example.test:4322/v1/opamp';
 const CAPS = AgentCapability.ReportsStatus | AgentCapability.AcceptsRemoteConfig | AgentCapability.AcceptsOpAMPConnectionSettings | AgentCapability.ReportsHeartbeat;
 
 describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
@@ -34,6 +36,7 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
         AMPORA_OPAMP_TLS_CERT_FILE: serverTls.server.certFile,
         AMPORA_OPAMP_TLS_KEY_FILE: serverTls.server.keyFile,
         AMPORA_OPAMP_REQUIRE_MTLS: 'true',
+        AMPORA_OPAMP_MTLS_URL: MTLS_URL,
         AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100',
         LOG_LEVEL: 'Debug',
       },
@@ -77,6 +80,8 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
     const offered = reply.connection_settings?.opamp?.certificate;
     expect(reply.connection_settings?.hash?.length).toBe(32);
     expect(offered?.cert && offered.private_key && offered.ca_cert).toBeTruthy();
+    // the agent is told where to present it (AMPORA_OPAMP_MTLS_URL)
+    expect(reply.connection_settings?.opamp?.destination_endpoint).toBe(MTLS_URL);
     const leaf = files.write('enrolled.pem', offered!.cert!);
     const bundle = await trustBundle();
 

@@ -39,7 +39,7 @@ export interface S2A {
   instance_uid?: Buffer;
   error_response?: { type?: number; error_message?: string };
   remote_config?: { config?: { config_map?: Record<string, { body?: Buffer; content_type?: string }> }; config_hash?: Buffer };
-  connection_settings?: { hash?: Buffer; opamp?: { heartbeat_interval_seconds?: string; certificate?: { cert?: Buffer; private_key?: Buffer; ca_cert?: Buffer } } };
+  connection_settings?: { hash?: Buffer; opamp?: { destination_endpoint?: string; heartbeat_interval_seconds?: string; certificate?: { cert?: Buffer; private_key?: Buffer; ca_cert?: Buffer } } };
   flags?: string;
   capabilities?: string;
   agent_identification?: { new_instance_uid?: Buffer };

@@ -64,7 +64,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     const csr = await this.checkedCsr(csrPem);
     const replaces = ctx.credential.kind === 'certificate' ? await this.certificates.findByFingerprint(ctx.credential.fingerprint) : null;
     const issued = await this.issueForAgent(ctx, { publicKey: csr.publicKey, keySource: 'csr', replaces });
-    return certificateOffer(issued);
+    return certificateOffer(issued, this.config.opamp.mtlsUrl);
   }
 
   private async serverMadeOffer(ctx: ConnectionSettingsContext): Promise<Offer | undefined> {
@@ -74,7 +74,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
       if (state !== 'none' && state !== 'expired') return undefined;
       const pair = await this.issuer.agentKeyPair();
       const issued = await this.issueForAgent(ctx, { publicKey: pair.publicKey, keySource: 'server', replaces: null });
-      return certificateOffer(issued, pair.privateKeyPem);
+      return certificateOffer(issued, this.config.opamp.mtlsUrl, pair.privateKeyPem);
     }
     // a certificate connection: renew when the leaf is close to its end
     return this.renewalFor(ctx, new Date(), { whilePending: 'reissue' });
@@ -96,7 +96,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     }
     const pair = await this.issuer.agentKeyPair();
     const issued = await this.issueForAgent(ctx, { publicKey: pair.publicKey, keySource: 'server', replaces: current });
-    return certificateOffer(issued, pair.privateKeyPem);
+    return certificateOffer(issued, this.config.opamp.mtlsUrl, pair.privateKeyPem);
   }
 
   private async checkedCsr(csr: Uint8Array): Promise<x509.Pkcs10CertificateRequest> {
@@ -238,10 +238,10 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
 }
 
 /** A ConnectionSettingsOffers carrying a certificate (and the private key when the server made it). */
-function certificateOffer(issued: Issued, privateKeyPem?: string): Offer {
+function certificateOffer(issued: Issued, endpoint: string | undefined, privateKeyPem?: string): Offer {
   return {
     opamp: {
-      destinationEndpoint: '',
+      destinationEndpoint: endpoint ?? '',
       certificate: {
         cert: Buffer.from(issued.certificatePem),
         privateKey: privateKeyPem ? Buffer.from(privateKeyPem) : new Uint8Array(),

@@ -52,6 +52,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AMPORA_BOOTSTRAP_ADMIN_TOKEN: 'hunter2' })).toThrow(/AMPORA_BOOTSTRAP_ADMIN_TOKEN/);
   });
 
+  it('takes the mTLS OpAMP URL for certificate offers only as wss or https', () => {
+    expect(loadConfig({}).opamp.mtlsUrl).toBeUndefined();
+    expect(loadConfig({ AMPORA_OPAMP_MTLS_URL: 'wss://opamp.example.com:4322/v1/opamp' }).opamp.mtlsUrl).toBe('wss://opamp.example.com:4322/v1/opamp');
+    expect(() => loadConfig({ AMPORA_OPAMP_MTLS_URL: 'ws://opamp.example.com/v1/opamp' })).toThrow(/AMPORA_OPAMP_MTLS_URL expected a URL with scheme wss or https/);
+  });
+
   it('reads the backplane and live-update settings, with their defaults and bounds', () => {
     const d = loadConfig({ DATABASE_URL: 'postgres://db/ampora' });
     expect(d.dispatch).toEqual({ backplane: 'redis', ownershipTtlSeconds: 60, forwardTimeoutMs: 5000 });

@@ -58,6 +58,12 @@ export interface AmporaConfig {
     tlsCertFile?: string;
     tlsKeyFile?: string;
     requireMtls: boolean;
+    /**
+     * The OpAMP URL of the mTLS listener as agents reach it: sent as `destination_endpoint` with every
+     * certificate offered, so agents that apply connection settings move there. Unset: agents keep
+     * the endpoint they use (the operator points them at the TLS port).
+     */
+    mtlsUrl?: string;
   };
   dispatch: {
     backplane: BackplaneKind;
@@ -220,6 +226,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       tlsCertFile,
       tlsKeyFile,
       requireMtls: r.bool('AMPORA_OPAMP_REQUIRE_MTLS', production),
+      mtlsUrl: r.url('AMPORA_OPAMP_MTLS_URL', ['wss', 'https']),
     },
     dispatch: {
       backplane,
