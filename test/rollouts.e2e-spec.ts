@@ -388,6 +388,45 @@ describe('rollouts end to end', () => {
     expect(done.counts).toMatchObject({ total: 6, applied: 6, disconnectedSincePush: 0 });
   }, 60000);
 
+  it('an agent moved out of the group mid-rollout runs its new group\'s version, and the rollout skips it', async () => {
+    const { v2, group, sims: six } = await fleet(6, 'moving');
+    const [elsewhere] = await publishVersions(api, [collectorYaml('moving-elsewhere')]);
+    const other = await createStaticGroup(api);
+    await assignGroup(api, other.id, elsewhere!);
+    const created = await createRollout(api, { configurationId: v2.configurationId, version: v2.number, groupId: group.id, strategy: { type: 'Batch', batchSize: 3 } });
+    await act(api, created.id, 'start');
+    const first = await waitRollout(api, created.id, (r) => r.steps[0]?.settledAt != null, 20000, 'step 0 settled');
+    const step0 = new Set(first.targets.filter((t) => t.step === 0).map((t) => t.agentId));
+    const applied = six.find((s) => step0.has(s.id))!;
+    const later = six.find((s) => !step0.has(s.id))!;
+    expect((await agentDetail(api, applied.id)).assignment).toMatchObject({ source: 'rollout', versionId: v2.id });
+
+    // an agent that already runs the rollout's version moves: it gets its new group's version
+    await expectStatus(api, 'POST', `/api/agents/${applied.id}/move`, 200, { groupId: other.id });
+    await eventually(() => applied.agent.appliedHash?.toString('hex') === elsewhere!.configHash, 10000);
+    expect((await agentDetail(api, applied.id)).assignment).toMatchObject({ source: 'group', versionId: elsewhere!.id });
+
+    // an agent of the next step is offline when the step starts (assigned, waiting), then moves
+    await later.close();
+    const second = await act(api, created.id, 'advance');
+    expect(second.state).toBe('InProgress');
+    await waitRollout(api, created.id, (r) => r.targets.some((t) => t.step === 1 && t.agentId === later.id), 10000, 'step 1 planned');
+    await eventually(async () => (await agentDetail(api, later.id)).assignment?.source === 'rollout', 10000);
+    await expectStatus(api, 'POST', `/api/agents/${later.id}/move`, 200, { groupId: other.id });
+    expect((await agentDetail(api, later.id)).assignment).toMatchObject({ source: 'group', versionId: elsewhere!.id });
+
+    // the step does not wait for it (apply timeout 600 s): it is Skipped, and the rollout completes
+    const done = await waitState(api, created.id, 'Completed', 20000);
+    const targets = await allTargets(api, created.id);
+    expect(targets.find((t) => t.agentId === later.id)).toMatchObject({ step: 1, state: 'Skipped', reason: "the agent left the rollout's group" });
+    expect(targets.find((t) => t.agentId === applied.id)).toMatchObject({ step: 0, state: 'Applied' });
+    expect(done.counts).toMatchObject({ applied: 5, skipped: 1, failed: 0 });
+    // completion gives the group the version; the moved agents keep their new group's
+    expect((await agentDetail(api, applied.id)).assignment).toMatchObject({ source: 'group', versionId: elsewhere!.id });
+    expect((await agentDetail(api, later.id)).assignment).toMatchObject({ source: 'group', versionId: elsewhere!.id });
+    for (const s of six.filter((x) => x !== applied && x !== later)) expect((await agentDetail(api, s.id)).assignment).toMatchObject({ source: 'group', versionId: v2.id });
+  }, 60000);
+
   it('previews the cohort before start and runs the same agents in step 0; skips agents without AcceptsRemoteConfig with a reason', async () => {
     // agents 2 and 5 cannot take remote configs
     const { v2, group, sims: fleet9 } = await fleet(9, 'preview', { capabilities: (i) => (i === 2 || i === 5 ? NO_REMOTE_CONFIG : undefined) });

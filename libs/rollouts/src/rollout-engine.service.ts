@@ -17,6 +17,8 @@ import { ENGINE_ACTOR, RolloutTransitions } from './rollout-transitions';
 const PROGRESS_EVERY_MS = 1000;
 
 const NOT_ACCEPTING = 'the agent does not accept remote configuration (no AcceptsRemoteConfig capability)';
+/** An agent moved out of the rollout's group (it runs its new group's version) or was deleted. */
+export const LEFT_GROUP = "the agent left the rollout's group";
 
 export type TickOutcome = 'inactive' | 'busy' | 'waiting' | 'paused' | 'completed' | 'stopped';
 
@@ -143,19 +145,21 @@ export class RolloutEngine {
     const chunks: string[][] = [];
     for (let i = 0; i < agentIds.length; i += size) chunks.push(agentIds.slice(i, i + size));
     const assign = (chunk: string[]) =>
-      this.tx.run(async ({ manager }) => {
+      this.tx.run(async ({ manager }): Promise<string[] | false> => {
         const locked = await this.repository.lock(manager, r.id, 'share');
         if (!locked || locked.state !== RolloutState.InProgress || locked.currentStep !== step) return false;
-        await this.assignment.assignVersion(manager, r.tenantId, chunk, version, 'rollout');
-        await this.repository.markAssigned(manager, r.id, chunk);
-        return true;
+        // an agent that moved to another group since the step was planned is not the rollout's any more
+        const staying = await this.repository.lockStaying(manager, r.tenantId, r.id, r.groupId, chunk, LEFT_GROUP);
+        await this.assignment.assignVersion(manager, r.tenantId, staying, version, 'rollout');
+        await this.repository.markAssigned(manager, r.id, staying);
+        return staying;
       });
     const renewEveryMs = (this.config.rollouts.leaseSeconds * 1000) / 3;
     let renewedAt = Date.now();
-    let next: Promise<boolean> | undefined = chunks.length ? assign(chunks[0]!) : undefined;
+    let next: Promise<string[] | false> | undefined = chunks.length ? assign(chunks[0]!) : undefined;
     for (let c = 0; c < chunks.length; c++) {
-      const chunk = chunks[c]!;
-      if (!(await next)) return false;
+      const chunk = await next;
+      if (!chunk) return false;
       next = c + 1 < chunks.length ? assign(chunks[c + 1]!) : undefined;
       // a failed assignment of the next chunk surfaces when it is awaited
       next?.catch(() => undefined);
@@ -192,6 +196,7 @@ export class RolloutEngine {
   private async reconcile(r: RolloutEntity, step: number, startedAt: Date): Promise<void> {
     const version = await this.version(r);
     const expected = { configHash: version.configHash.trim(), contentHash: version.contentHash.trim() };
+    await this.repository.skipDeparted(r.id, step, r.groupId, LEFT_GROUP);
     const rows = await this.repository.stepWithAgents(r.id, step);
     const now = new Date();
     const changes: TargetChange[] = [];

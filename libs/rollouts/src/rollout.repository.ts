@@ -207,6 +207,37 @@ export class RolloutRepository {
     return rows.map((r) => r.agent_id);
   }
 
+  /**
+   * Locks `agentIds` and returns those still in `groupId`; the others' open targets become Skipped with
+   * `reason` (they left the rollout's group, or no longer exist). Run before assigning them the version.
+   */
+  async lockStaying(manager: EntityManager, tenantId: string, rolloutId: string, groupId: string, agentIds: string[], reason: string): Promise<string[]> {
+    const rows: Array<{ id: string; group_id: string | null }> = await manager.query(`SELECT id, group_id FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`, [tenantId, agentIds]);
+    const staying = new Set(rows.filter((r) => r.group_id === groupId).map((r) => r.id));
+    const departed = agentIds.filter((id) => !staying.has(id));
+    if (departed.length) {
+      await manager.query(
+        `UPDATE rollout_targets SET state = 'Skipped', reason = $3, updated_at = now() WHERE rollout_id = $1 AND agent_id = ANY($2::uuid[]) AND state IN ('Pending', 'Applying')`,
+        [rolloutId, departed, reason],
+      );
+    }
+    return agentIds.filter((id) => staying.has(id));
+  }
+
+  /** Open targets of a step whose agents have left `groupId` become Skipped with `reason`; returns how many. */
+  async skipDeparted(rolloutId: string, step: number, groupId: string, reason: string): Promise<number> {
+    const rows = returnedRows(
+      await this.dataSource.query(
+        `UPDATE rollout_targets t SET state = 'Skipped', reason = $4, updated_at = now()
+         WHERE t.rollout_id = $1 AND t.step = $2 AND t.state IN ('Pending', 'Applying')
+           AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = t.agent_id AND a.group_id = $3)
+         RETURNING t.agent_id`,
+        [rolloutId, step, groupId, reason],
+      ),
+    );
+    return rows.length;
+  }
+
   async markAssigned(manager: EntityManager, rolloutId: string, agentIds: string[]): Promise<void> {
     await manager.query(`UPDATE rollout_targets SET assigned = true, updated_at = now() WHERE rollout_id = $1 AND agent_id = ANY($2::uuid[])`, [rolloutId, agentIds]);
   }

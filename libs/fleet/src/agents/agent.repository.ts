@@ -40,7 +40,12 @@ export interface SelectorRow {
   groupPinned: boolean;
 }
 
-const OVERRIDES = `a.assignment_source IN ('direct', 'rollout')`;
+/**
+ * Assignments a placement keeps: an operator's direct one always; a rollout's only while the agent
+ * stays in the rollout's group ($3 is the target group, a.group_id the current one). An agent that
+ * leaves the group mid-rollout runs its new group's version.
+ */
+const KEPT_ON_PLACEMENT = `(a.assignment_source = 'direct' OR (a.assignment_source = 'rollout' AND a.group_id IS NOT DISTINCT FROM $3::uuid))`;
 
 export interface AgentFilter {
   tenantId: string;
@@ -129,7 +134,8 @@ export class AgentRepository {
 
   /**
    * Puts agents into `groupId` (or no group) and materialises the group's version on those whose
-   * assignment comes from their group; direct and rollout assignments are kept. Returns each agent's
+   * assignment comes from their group; direct assignments are kept, and rollout assignments of agents
+   * that stay in their group (see KEPT_ON_PLACEMENT). Returns each agent's
    * assigned config hash afterwards. Callers lock the agents and the group first.
    */
   async placeInGroup(
@@ -145,13 +151,13 @@ export class AgentRepository {
       `UPDATE agents a SET
          group_id = $3::uuid,
          group_pinned = $4::boolean,
-         assignment_source = CASE WHEN ${OVERRIDES} THEN a.assignment_source WHEN $7::char(64) IS NULL THEN NULL ELSE 'group' END,
-         assigned_version_id = CASE WHEN ${OVERRIDES} THEN a.assigned_version_id ELSE $5::uuid END,
-         assigned_config = CASE WHEN ${OVERRIDES} THEN a.assigned_config ELSE $6::jsonb END,
-         assigned_config_hash = CASE WHEN ${OVERRIDES} THEN a.assigned_config_hash ELSE $7::char(64) END,
-         assigned_content_hash = CASE WHEN ${OVERRIDES} THEN a.assigned_content_hash ELSE $8::char(64) END,
-         assigned_at = CASE WHEN ${OVERRIDES} OR a.assigned_config_hash IS NOT DISTINCT FROM $7::char(64) THEN a.assigned_at ELSE now() END,
-         failed_config_hash = CASE WHEN ${OVERRIDES} OR a.assigned_config_hash IS NOT DISTINCT FROM $7::char(64) THEN a.failed_config_hash ELSE NULL END,
+         assignment_source = CASE WHEN ${KEPT_ON_PLACEMENT} THEN a.assignment_source WHEN $7::char(64) IS NULL THEN NULL ELSE 'group' END,
+         assigned_version_id = CASE WHEN ${KEPT_ON_PLACEMENT} THEN a.assigned_version_id ELSE $5::uuid END,
+         assigned_config = CASE WHEN ${KEPT_ON_PLACEMENT} THEN a.assigned_config ELSE $6::jsonb END,
+         assigned_config_hash = CASE WHEN ${KEPT_ON_PLACEMENT} THEN a.assigned_config_hash ELSE $7::char(64) END,
+         assigned_content_hash = CASE WHEN ${KEPT_ON_PLACEMENT} THEN a.assigned_content_hash ELSE $8::char(64) END,
+         assigned_at = CASE WHEN ${KEPT_ON_PLACEMENT} OR a.assigned_config_hash IS NOT DISTINCT FROM $7::char(64) THEN a.assigned_at ELSE now() END,
+         failed_config_hash = CASE WHEN ${KEPT_ON_PLACEMENT} OR a.assigned_config_hash IS NOT DISTINCT FROM $7::char(64) THEN a.failed_config_hash ELSE NULL END,
          updated_at = now()
        WHERE a.tenant_id = $1 AND a.id = ANY($2::uuid[])
        RETURNING a.id, a.assigned_config_hash`,
