@@ -52,6 +52,8 @@ describe('rollouts end to end', () => {
         AMPORA_FLEET_DISPATCH_RATE: '1000',
         // small chunks: a step's pushes take several rounds, so a pause can land between them
         AMPORA_ROLLOUT_PUSH_CONCURRENCY: '4',
+        // a lease removed by a test is not noticed by the lease keeper's renewal (every TTL/3) meanwhile
+        AMPORA_DISPATCH_OWNERSHIP_TTL_SECONDS: '3600',
       },
       withWorker: true,
     });
@@ -425,6 +427,37 @@ describe('rollouts end to end', () => {
     expect((await agentDetail(api, applied.id)).assignment).toMatchObject({ source: 'group', versionId: elsewhere!.id });
     expect((await agentDetail(api, later.id)).assignment).toMatchObject({ source: 'group', versionId: elsewhere!.id });
     for (const s of six.filter((x) => x !== applied && x !== later)) expect((await agentDetail(api, s.id)).assignment).toMatchObject({ source: 'group', versionId: v2.id });
+  }, 60000);
+
+  it('pushes again to an agent that is connected but was unreachable when its step pushed (no session lease yet)', async () => {
+    const { v2, group, sims: three } = await fleet(3, 'unreachable');
+    const lonely = three[0]!;
+    // the agent is connected, but its session lease is gone for a while, as in the moment between an
+    // agent attaching and its lease being taken: a push from the worker finds no session
+    const pg = new Client({ connectionString: server.db.url });
+    await pg.connect();
+    try {
+      const lease = (await pg.query('DELETE FROM agent_session_ownership WHERE agent_id = $1 RETURNING *', [lonely.id])).rows[0];
+      expect(lease).toBeDefined();
+      const mark = Date.now();
+      const created = await createRollout(api, { configurationId: v2.configurationId, version: v2.number, groupId: group.id, strategy: { type: 'Batch', batchSize: 3 } });
+      await act(api, created.id, 'start');
+      const waiting = await waitRollout(api, created.id, (r) => r.targets.some((t) => t.agentId === lonely.id && t.reason !== null && t.reason.startsWith('not connected')), 10000, 'the push found no session');
+      expect(waiting.targets.find((t) => t.agentId === lonely.id)).toMatchObject({ state: 'Pending', pushedAt: null });
+      await sleep(1000); // several ticks: still unreachable, still waiting
+      expect(lonely.pushesSince(mark, v2.configHash)).toEqual([]);
+      expect((await getRollout(api, created.id)).state).toBe('InProgress');
+      // the lease is back: the next tick pushes again, well before the apply timeout (600 s)
+      await pg.query(
+        'INSERT INTO agent_session_ownership (agent_id, instance_id, fencing_token, lease_expires_at, acquired_at, renewed_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [lease.agent_id, lease.instance_id, lease.fencing_token, lease.lease_expires_at, lease.acquired_at, lease.renewed_at],
+      );
+      const done = await waitState(api, created.id, 'Completed', 15000);
+      expect(done.counts).toMatchObject({ applied: 3, skipped: 0, failed: 0 });
+      expect(lonely.pushesSince(mark, v2.configHash)).toHaveLength(1);
+    } finally {
+      await pg.end();
+    }
   }, 60000);
 
   it('previews the cohort before start and runs the same agents in step 0; skips agents without AcceptsRemoteConfig with a reason', async () => {

@@ -10,7 +10,7 @@ import { orderAgents, planStep } from './domain/step-planner';
 import { dwellAfter } from './domain/strategy';
 import { AgentObservation, observeTarget } from './domain/target-observation';
 import { GateRecord, RolloutEntity, StepRecord } from './entities/rollout.entity';
-import { RolloutRepository, TargetChange } from './rollout.repository';
+import { NOT_CONNECTED_REASON, RolloutRepository, TargetChange } from './rollout.repository';
 import { ENGINE_ACTOR, RolloutTransitions } from './rollout-transitions';
 
 /** Agents' answers announce a rollout's progress at most this often (steps and settlement always do). */
@@ -163,24 +163,7 @@ export class RolloutEngine {
       next = c + 1 < chunks.length ? assign(chunks[c + 1]!) : undefined;
       // a failed assignment of the next chunk surfaces when it is awaited
       next?.catch(() => undefined);
-      const outcomes = await Promise.all(
-        chunk.map((agentId) =>
-          this.dispatcher.pushRemoteConfig({ agentId, tenantId: r.tenantId }, desired).catch((error: unknown) => {
-            this.log.warn('Pushing rollout {RolloutId} to agent {AgentId} failed; it gets the version when it reconnects', { RolloutId: r.id, AgentId: agentId }, error);
-            return 'no_session' as const;
-          }),
-        ),
-      );
-      const pushed: string[] = [];
-      const waiting: string[] = [];
-      const skipped: Array<{ agentId: string; reason: string }> = [];
-      outcomes.forEach((o, k) => {
-        const agentId = chunk[k]!;
-        if (o === 'no_session') waiting.push(agentId);
-        else if (o === 'cap_mismatch') skipped.push({ agentId, reason: NOT_ACCEPTING });
-        else pushed.push(agentId);
-      });
-      await this.repository.recordPushes(r.id, pushed, waiting, skipped);
+      await this.deliver(r, desired, chunk);
       if (next && Date.now() - renewedAt > renewEveryMs) {
         if (!(await this.repository.acquireLease(r.id, owner, this.config.rollouts.leaseSeconds))) {
           await next.catch(() => undefined);
@@ -190,6 +173,28 @@ export class RolloutEngine {
       }
     }
     return true;
+  }
+
+  /** Pushes the version to agents it is assigned to and records each outcome on their targets. */
+  private async deliver(r: RolloutEntity, desired: DesiredConfig, agentIds: string[]): Promise<void> {
+    const outcomes = await Promise.all(
+      agentIds.map((agentId) =>
+        this.dispatcher.pushRemoteConfig({ agentId, tenantId: r.tenantId }, desired).catch((error: unknown) => {
+          this.log.warn('Pushing rollout {RolloutId} to agent {AgentId} failed; it gets the version when it reconnects', { RolloutId: r.id, AgentId: agentId }, error);
+          return 'no_session' as const;
+        }),
+      ),
+    );
+    const pushed: string[] = [];
+    const waiting: string[] = [];
+    const skipped: Array<{ agentId: string; reason: string }> = [];
+    outcomes.forEach((o, k) => {
+      const agentId = agentIds[k]!;
+      if (o === 'no_session') waiting.push(agentId);
+      else if (o === 'cap_mismatch') skipped.push({ agentId, reason: NOT_ACCEPTING });
+      else pushed.push(agentId);
+    });
+    await this.repository.recordPushes(r.id, pushed, waiting, skipped);
   }
 
   /** Catches up with agents' recorded state (events missed while no worker ran) and expires slow targets. */
@@ -212,6 +217,14 @@ export class RolloutEngine {
       if (after) changes.push({ rolloutId: t.rolloutId, agentId: t.agentId, tenantId: t.tenantId, before: t.state, after });
     }
     if (changes.length) this.count(await this.repository.writeChanges(changes));
+    // An agent that had no session when pushed but is connected now, without having answered: it may
+    // have attached just before its assignment (and read the old one), while its lease was not yet
+    // taken, so the push found nobody. Push again, once per tick, until it answers or times out.
+    const answered = new Set(changes.map((c) => c.agentId));
+    const again = rows.filter((t) => t.state === 'Pending' && !t.pushedAt && t.reason === NOT_CONNECTED_REASON && t.agent.connected && !answered.has(t.agentId)).map((t) => t.agentId);
+    for (let i = 0; i < again.length; i += this.config.rollouts.pushConcurrency) {
+      await this.deliver(r, { files: fromStoredFiles(version.files), hash: expected.configHash }, again.slice(i, i + this.config.rollouts.pushConcurrency));
+    }
     const expired = await this.repository.expire(r.id, step, startedAt, r.gates.applyTimeoutSeconds);
     if (expired.failed) Metrics.add('ampora_rollout_targets_failed_total', expired.failed, { tenant: TenantLabels.of(r.tenantId), rollout_id: r.id });
   }

@@ -25,6 +25,9 @@ export interface StepCounts {
 
 export const ZERO_COUNTS = (): StepCounts => ({ pending: 0, applying: 0, applied: 0, failed: 0, skipped: 0, disconnectedSincePush: 0, total: 0 });
 
+/** Why a target's push found no session: the agent gets the version when it connects. */
+export const NOT_CONNECTED_REASON = 'not connected: the agent gets the version when it connects';
+
 /** A rollout's targets counted by state: over all steps, and per step. */
 export interface RolloutCounts {
   total: StepCounts;
@@ -260,8 +263,8 @@ export class RolloutRepository {
     }
     if (waiting.length) {
       await this.dataSource.query(
-        `UPDATE rollout_targets SET reason = 'not connected: the agent gets the version when it connects', updated_at = now() WHERE rollout_id = $1 AND agent_id = ANY($2::uuid[]) AND state = 'Pending'`,
-        [rolloutId, waiting],
+        `UPDATE rollout_targets SET reason = $3, updated_at = now() WHERE rollout_id = $1 AND agent_id = ANY($2::uuid[]) AND state = 'Pending'`,
+        [rolloutId, waiting, NOT_CONNECTED_REASON],
       );
     }
     if (skipped.length) {
