@@ -269,6 +269,37 @@ describe.each(MODES)('two server instances over the $kind backplane', ({ kind, e
     expect(configText(await bystander.agent.nextMatching((m) => Boolean(m.remote_config)))).toBe(yaml);
   });
 
+  it('sends an agent what it was assigned while it connected, when the push from the other instance found no session yet', async () => {
+    // hold the lease table: the agent attaches on A (no assignment yet) but A cannot take its lease
+    const locker = new Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE agent_session_ownership IN SHARE MODE');
+      const token = (await api(a, 'POST', '/api/bootstrap-tokens', { label: 'assigned while connecting' })).body.token as string;
+      const agent = new TestAgent({ url: a.ws, token, autoApply: true });
+      agents.push(agent);
+      await agent.connect();
+      agent.hello();
+      const first = await agent.next();
+      expect(first.error_response).toBeUndefined();
+      expect(first.remote_config).toBeUndefined();
+      const id = await eventually(async () => (await api(b, 'GET', `/api/agents?text=${agent.uid.toString('hex').slice(0, 8)}`)).body.items[0]?.id as string | undefined);
+      // assigned through B meanwhile: B finds no lease, so the push reaches nobody
+      const yaml = 'receivers: {}\n# assigned while connecting\n';
+      const assigned = await api(b, 'POST', `/api/agents/${id}/assign`, { yaml });
+      expect(assigned.body.delivery).toBe('no_session');
+      await expect(agent.nextMatching((m) => Boolean(m.remote_config), 500)).rejects.toThrow();
+      await locker.query('COMMIT');
+      // A takes the lease, reads the agent's assignment again and sends what changed
+      expect(configText(await agent.nextMatching((m) => Boolean(m.remote_config), 5000))).toBe(yaml);
+      await eventually(async () => (await lease(id))?.instance_id === a.id);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+  });
+
   it('takes a lease over when the agent reconnects elsewhere: the old instance closes its stale socket and forwards from then on', async () => {
     const { agent, id } = await enroll(a);
     await eventually(async () => (await lease(id))?.instance_id === a.id);

@@ -84,6 +84,12 @@ export interface AgentAuthenticator {
   attach(request: AttachRequest): Promise<AttachOutcome>;
   /** Gives an attached agent a new instance uid (RequestInstanceUid on a later frame). */
   reassignInstanceUid(agentId: string): Promise<Buffer>;
+  /**
+   * The agent's assigned config as stored now, when its hash is not `knownHash`: `undefined` when it
+   * is (or the agent is gone), `null` when nothing is assigned. Read once the agent's session lease is
+   * taken, to catch an assignment that committed between attach and then (its push found no session).
+   */
+  assignmentSince?(agent: AgentRef, knownHash: string | undefined): Promise<DesiredConfig | null | undefined>;
 }
 
 export type RemoteConfigStatusName = 'UNSET' | 'APPLIED' | 'APPLYING' | 'FAILED';

@@ -16,11 +16,13 @@ import {
   AGENT_CERTIFICATES,
   AgentAuthenticator,
   AgentCertificates,
+  AgentRef,
   AttachedAgent,
   AttachOutcome,
   AttachRequest,
   AuthOutcome,
   ConnectInput,
+  DesiredConfig,
   newInstanceUid,
   uidFromString,
   uidToString,
@@ -129,6 +131,12 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
       // another agent took this uid at the same moment: try once more, now seeing it
       return this.redeem(request, uid);
     }
+  }
+
+  async assignmentSince(agent: AgentRef, knownHash: string | undefined): Promise<DesiredConfig | null | undefined> {
+    const row = await this.agents.assignmentUnless(agent.tenantId, agent.agentId, knownHash);
+    if (!row || row.hash === (knownHash ?? null)) return undefined;
+    return row.hash && row.config ? { files: fromStoredFiles(row.config), hash: row.hash } : null;
   }
 
   async reassignInstanceUid(agentId: string): Promise<Buffer> {

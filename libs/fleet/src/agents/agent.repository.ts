@@ -92,6 +92,15 @@ export class AgentRepository {
     return repo.save(repo.create(row));
   }
 
+  /** An agent's assigned config hash, and the config itself only when that hash is not `knownHash`. */
+  async assignmentUnless(tenantId: string, id: string, knownHash: string | undefined): Promise<{ hash: string | null; config: StoredConfigFiles | null } | undefined> {
+    const rows: Array<{ hash: string | null; config: StoredConfigFiles | null }> = await this.repo.query(
+      `SELECT assigned_config_hash AS hash, CASE WHEN assigned_config_hash IS DISTINCT FROM $3::char(64) THEN assigned_config END AS config FROM agents WHERE id = $1 AND tenant_id = $2`,
+      [id, tenantId, knownHash ?? null],
+    );
+    return rows[0];
+  }
+
   async setInstanceUid(id: string, instanceUid: string): Promise<void> {
     await this.repo.update({ id }, { instanceUid });
   }

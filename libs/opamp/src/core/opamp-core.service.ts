@@ -397,6 +397,23 @@ export class OpampCore implements OnApplicationBootstrap {
     return 'delivered';
   }
 
+  /**
+   * Once the session's lease is taken: sends what the agent was assigned since attach read its
+   * assignment. A push in that window looked for the lease, found none and answered no_session; from
+   * the lease on, pushes find this session. A push that reached the session meanwhile is newer and wins.
+   */
+  async refreshAssignment(session: AgentSession): Promise<'pushed' | 'unchanged'> {
+    if (!this.authenticator.assignmentSince || session.closed || !hasCapability(session.capabilities, AgentCap.AcceptsRemoteConfig)) return 'unchanged';
+    const known = session.desired;
+    const now = await this.authenticator.assignmentSince({ agentId: session.agentId, tenantId: session.tenantId }, known?.hash);
+    if (!now || session.closed || session.desired !== known) return 'unchanged';
+    const outcome = this.pushRemoteConfig(session, now, false);
+    RequestContext.run({ tenantId: session.tenantId }, () =>
+      this.log.info('Agent {AgentId} was assigned config {ConfigHash} while it connected; sent it ({Outcome})', { AgentId: session.agentId, ConfigHash: now.hash, Outcome: outcome }),
+    );
+    return outcome === 'unchanged' ? 'unchanged' : 'pushed';
+  }
+
   /** Sends connection settings (a renewed certificate, say) now or with the next poll. */
   pushConnectionSettings(session: AgentSession, offer: ConnectionSettingsOffers): 'delivered' | 'queued' {
     session.connectionSettingsHash = this.sealOffer(offer);

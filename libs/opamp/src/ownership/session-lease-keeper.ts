@@ -117,6 +117,8 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
         this.log.debug('Could not tell {Instance} that it lost agent {AgentId}: {Error}', { Instance: result.previousInstance, AgentId: session.agentId, Error: String(error) });
       });
     }
+    // an assignment that committed between attach and now was pushed to nobody: catch up with it
+    await this.core.refreshAssignment(session).catch((error: unknown) => this.log.warn('Reading the assignment of agent {AgentId} after its lease failed', { AgentId: session.agentId }, error));
   }
 
   private async release(session: AgentSession): Promise<void> {
