@@ -17,6 +17,7 @@ import {
   rolloutAudit,
   SimAgent,
   sleep,
+  waitApplied,
   waitRollout,
   waitState,
 } from './support/rollout-kit';
@@ -131,8 +132,8 @@ describe('the rollout engine across worker processes', () => {
       const pushes = s.pushesSince(mark);
       expect(pushes.length).toBeGreaterThanOrEqual(1);
       expect(new Set(pushes.map((p) => p.hash))).toEqual(new Set([v2.configHash]));
-      expect((await agentDetail(api, s.id)).remoteConfig).toMatchObject({ status: 'APPLIED', hash: v2.configHash });
     }
+    await waitApplied(api, fleet12.map((s) => s.id), v2.configHash);
     // step 2 was started only by the second worker: exactly one push each
     for (const t of targets.filter((x) => x.step === 2)) expect(fleet12.find((s) => s.id === t.agentId)!.pushesSince(mark)).toHaveLength(1);
     expect(await completedTransitions(created.id)).toHaveLength(1);

@@ -24,6 +24,7 @@ import {
   SimAgent,
   sleep,
   waitRollout,
+  waitApplied,
   waitState,
 } from './support/rollout-kit';
 import { createToken, startTestServer, TestServer } from './support/test-server';
@@ -149,8 +150,7 @@ describe('rollouts end to end', () => {
 
     // every agent got the new version exactly once and reports its hash
     for (const s of fleet40) expect(s.pushesSince(mark).map((p) => p.hash)).toEqual([v2.configHash]);
-    const details = await Promise.all(fleet40.map((s) => agentDetail(api, s.id)));
-    for (const d of details) expect(d.remoteConfig).toMatchObject({ status: 'APPLIED', hash: v2.configHash });
+    await waitApplied(api, fleet40.map((s) => s.id), v2.configHash);
 
     // completed: the group now runs the version, so later members get it
     const g = (await expectStatus(api, 'GET', `/api/groups/${group.id}`, 200)).body;
@@ -263,8 +263,7 @@ describe('rollouts end to end', () => {
     // touched agents run v1 again (the failed ones too); the others never heard of the rollout
     for (const id of touchedIds) expect(byId.get(id)!.pushesSince(rollbackMark).map((p) => p.hash)).toEqual([v1.configHash]);
     for (const s of untouched) expect(s.pushesSince(mark)).toEqual([]);
-    const details = await Promise.all(fleet20.map((s) => agentDetail(api, s.id)));
-    for (const d of details) expect(d.remoteConfig).toMatchObject({ status: 'APPLIED', hash: v1.configHash });
+    await waitApplied(api, fleet20.map((s) => s.id), v1.configHash);
     const g = (await expectStatus(api, 'GET', `/api/groups/${group.id}`, 200)).body;
     expect(g.assignment).toMatchObject({ versionId: v1.id });
 
@@ -563,8 +562,7 @@ describe('rollouts end to end', () => {
     expect(target).toMatchObject({ state: 'Applied', pushedAt: expect.any(String), appliedAt: expect.any(String) });
     expect(received.map((r) => r.hash)).toContain(v2.configHash);
     expect(received.find((r) => r.hash === v2.configHash)!.body).toBe(v2.yaml);
-    expect((await agentDetail(api, elastic.id)).remoteConfig).toMatchObject({ status: 'APPLIED', hash: v2.configHash });
-    for (const s of ws) expect((await agentDetail(api, s.id)).remoteConfig).toMatchObject({ status: 'APPLIED', hash: v2.configHash });
+    await waitApplied(api, [elastic.id, ...ws.map((s) => s.id)], v2.configHash);
   }, 90000);
 
   it('answers illegal transitions and bad strategies with stable problem codes', async () => {

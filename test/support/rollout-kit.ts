@@ -307,3 +307,16 @@ export async function agentDetail(api: Api, id: string): Promise<{ remoteConfig:
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until every agent's inventory row reports `hash` APPLIED. The rows trail what the engine saw:
+ * answers reach it over the live-update bus before the coalescing state writer's next flush.
+ */
+export async function waitApplied(api: Api, ids: string[], hash: string, timeoutMs = 5000): Promise<void> {
+  const stale = async () => {
+    const details = await Promise.all(ids.map(async (id) => ({ id, remoteConfig: (await agentDetail(api, id)).remoteConfig })));
+    return details.filter((d) => d.remoteConfig.status !== 'APPLIED' || d.remoteConfig.hash !== hash);
+  };
+  const ok = await eventually(async () => ((await stale()).length === 0 ? true : undefined), timeoutMs).catch(() => false);
+  if (!ok) throw new Error(`agents not reporting ${hash} APPLIED after ${timeoutMs} ms: ${JSON.stringify(await stale())}`);
+}
