@@ -1,4 +1,4 @@
-import { createDecipheriv, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { createDecipheriv, createPrivateKey, createPublicKey, randomUUID, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -224,6 +224,58 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
     await expect(again.connect()).rejects.toMatchObject({ status: 401 });
     expect(await authFailed()).toBe(before + 1);
     expect(metricValue(await scrape(server.url), 'ampora_pki_certs_revoked_total', { kind: 'agent' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('revokes the certificates of several agents in one request: sessions closed, OCSP revoked, the rest reported, one audit event', async () => {
+    const one = await enrol();
+    const two = await enrol();
+    const untouched = await enrol();
+    const lives = [one, two].map(({ agent, reply }) => overTls({ cert: reply.connection_settings!.opamp!.certificate!.cert!, key: reply.connection_settings!.opamp!.certificate!.private_key! }, agent.uid));
+    for (const l of lives) await connects(l);
+    const bystander = overTls({ cert: untouched.reply.connection_settings!.opamp!.certificate!.cert!, key: untouched.reply.connection_settings!.opamp!.certificate!.private_key! }, untouched.agent.uid);
+    await connects(bystander);
+    await eventually(async () => {
+      for (const { id } of [one, two]) if (!(await server.as().get(`/api/agents/${id}`).expect(200)).body.connection.connected) return undefined;
+      return true;
+    });
+    // and an agent that never had a certificate (it does not accept connection settings)
+    const token = (await server.as().post('/api/bootstrap-tokens').send({ label: 'no certificate' }).expect(201)).body.token as string;
+    const plain = track(new TestAgent({ url: wsUrl, token, capabilities: AgentCapability.ReportsStatus | AgentCapability.AcceptsRemoteConfig }));
+    await connects(plain);
+    const noCert = { id: await agentByUid(plain.uid) };
+    const revokedBefore = metricValue(await scrape(server.url), 'ampora_pki_certs_revoked_total', { kind: 'agent' });
+    const auditBefore = (await server.as().get('/api/audit/events?entityType=Agent&entityId=bulk&limit=500').expect(200)).body.items.length;
+
+    const ids = [one.id, two.id, one.id, noCert.id];
+    const res = await server.as().post('/api/agents/bulk/revoke-cert').send({ agentIds: ids, reason: 'cessationOfOperation' }).expect(200);
+    expect(res.body.certificates).toBe(2);
+    expect(res.body.agents.map((a: { agentId: string }) => a.agentId).sort()).toEqual([one.id, two.id].sort());
+    for (const a of res.body.agents) expect(a).toMatchObject({ session: 'delivered', revoked: [{ serialNumber: expect.any(String), revokedAt: expect.any(String) }] });
+    expect(res.body.skipped).toEqual([{ agentId: noCert.id, reason: 'no_certificate' }]);
+    expect(plain.closeCode).toBeUndefined();
+    for (const l of lives) expect(await l.closed()).toBe(4001);
+    expect(bystander.closeCode).toBeUndefined();
+    expect(metricValue(await scrape(server.url), 'ampora_pki_certs_revoked_total', { kind: 'agent' })).toBe(revokedBefore + 2);
+    const audit = (await server.as().get('/api/audit/events?entityType=Agent&entityId=bulk&limit=500').expect(200)).body.items;
+    expect(audit).toHaveLength(auditBefore + 1);
+
+    // OCSP answers revoked with the reason for both
+    const ocspUrl = `${server.url}/pki/ocsp`;
+    for (const [i, { reply }] of [one, two].entries()) {
+      const leaf = files.write(`bulk-${i}.pem`, reply.connection_settings!.opamp!.certificate!.cert!);
+      const ca = files.write(`bulk-ca-${i}.pem`, reply.connection_settings!.opamp!.certificate!.ca_cert!);
+      const answer = await openssl(['ocsp', '-issuer', ca, '-cert', leaf, '-url', ocspUrl, '-CAfile', ca], files.dir);
+      expect(answer.stdout).toContain(`${leaf}: revoked`);
+      expect(answer.stdout).toContain('Reason: cessationOfOperation');
+    }
+    // again: nothing left to revoke, reported rather than refused
+    const again = await server.as().post('/api/agents/bulk/revoke-cert').send({ agentIds: [one.id] }).expect(200);
+    expect(again.body).toEqual({ certificates: 0, agents: [], skipped: [{ agentId: one.id, reason: 'already_revoked' }] });
+    // more than 1,000 agents, or none, is a validation problem
+    const tooMany = await server.as().post('/api/agents/bulk/revoke-cert').send({ agentIds: Array.from({ length: 1001 }, () => randomUUID()) }).expect(400);
+    expect(tooMany.body.code).toBe('VALIDATION_FAILED');
+    await server.as().post('/api/agents/bulk/revoke-cert').send({ agentIds: [] }).expect(400);
+    await bystander.close();
   });
 
   it('answers unknown for a serial it never issued and refuses garbage as malformedRequest', async () => {

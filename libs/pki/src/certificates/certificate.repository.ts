@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, IsNull, MoreThan, Not, Repository } from 'typeorm';
+import { EntityManager, In, IsNull, MoreThan, Not, Repository } from 'typeorm';
 import { Page, PageQuery, paginate } from '@ampora/platform';
 import { CertificateEntity } from './entities/certificate.entity';
 
@@ -49,6 +49,16 @@ export class CertificateRepository {
   /** Locks the agent's certificates of a tenant (revocation). */
   lockForAgent(manager: EntityManager, tenantId: string, agentId: string): Promise<CertificateEntity[]> {
     return manager.getRepository(CertificateEntity).find({ where: { tenantId, agentId }, order: { createdAt: 'DESC' }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /** The certificates of several agents, locked in one order (agent, then newest first). */
+  lockForAgents(manager: EntityManager, tenantId: string, agentIds: string[]): Promise<CertificateEntity[]> {
+    return manager.getRepository(CertificateEntity).find({ where: { tenantId, agentId: In(agentIds) }, order: { agentId: 'ASC', createdAt: 'DESC' }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /** Revokes certificates in one statement. */
+  async revokeMany(manager: EntityManager, ids: string[], at: Date, reason: string): Promise<void> {
+    if (ids.length) await manager.getRepository(CertificateEntity).update({ id: In(ids) }, { revokedAt: at, revocationReason: reason } as never);
   }
 
   /** Revoked certificates of a key that have not expired yet (what a CRL lists). */

@@ -6,7 +6,10 @@ import { PkiErrorCode, PkiException } from '../pki.errors';
 import { RevocationService } from '../revocation/revocation.service';
 import { AgentIdentityService } from './agent-identity.service';
 import { CertificateRepository } from './certificate.repository';
+import { CertificateEntity } from './entities/certificate.entity';
 import {
+  BulkRevokeDto,
+  BulkRevokeResultDto,
   CertificateDto,
   CertificateListQueryDto,
   CertificatePageDto,
@@ -66,6 +69,22 @@ export class CertificatesController {
     return toCertificateResponse((await this.revocations.revokeCertificate(p, id, q.reason)).certificate);
   }
 
+  // before the `:id` route, so that "bulk" is never taken for an agent id
+  @Post('api/agents/bulk/revoke-cert')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'bulkRevokeAgentCertificates', summary: 'Revoke the certificates of up to 1,000 agents at once and close their sessions, in one audit event' })
+  @ApiProblems(400)
+  @ZodResponse({ status: 200, type: BulkRevokeResultDto })
+  async revokeMany(@CurrentPrincipal() p: Principal, @Body() body: BulkRevokeDto) {
+    const r = await this.revocations.revokeAgents(p, body.agentIds, body.reason);
+    return {
+      certificates: r.certificates,
+      agents: r.agents.map((a) => ({ agentId: a.agentId, session: a.session, revoked: a.revoked.map(revokedView) })),
+      skipped: r.skipped,
+    };
+  }
+
   @Post('api/agents/:id/revoke-cert')
   @HttpCode(200)
   @MinRole(Role.Operator)
@@ -74,6 +93,10 @@ export class CertificatesController {
   @ZodResponse({ status: 200, type: RevokeResultDto })
   async revoke(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: RevokeQueryDto) {
     const r = await this.revocations.revokeAgent(p, id, q.reason);
-    return { agentId: r.agentId, session: r.session, revoked: r.revoked.map((c) => ({ id: c.id, serialNumber: c.serialNumber, fingerprint: c.fingerprint, revokedAt: c.revokedAt!.toISOString() })) };
+    return { agentId: r.agentId, session: r.session, revoked: r.revoked.map(revokedView) };
   }
+}
+
+function revokedView(c: CertificateEntity) {
+  return { id: c.id, serialNumber: c.serialNumber, fingerprint: c.fingerprint, revokedAt: c.revokedAt!.toISOString() };
 }

@@ -16,6 +16,15 @@ export interface AgentRevocation {
   session: DispatchOutcome;
 }
 
+export interface BulkRevocation {
+  certificates: number;
+  agents: AgentRevocation[];
+  skipped: Array<{ agentId: string; reason: 'no_certificate' | 'already_revoked' }>;
+}
+
+/** Sessions closed at once after a bulk revocation (each may be a forward to another instance). */
+const BULK_DISCONNECT_CONCURRENCY = 50;
+
 /**
  * Revokes an agent's certificates at once: the TLS listener refuses them on the next handshake (it
  * reads the revocation from the database), OCSP answers `revoked` from the same row, the live session
@@ -64,6 +73,66 @@ export class RevocationService implements OnApplicationBootstrap {
     const session = this.dispatcher ? await this.dispatcher.disconnect({ agentId, tenantId: p.tenantId }, 'its certificate was revoked') : 'no_session';
     await this.keys.publishSoon();
     return { agentId, revoked, session };
+  }
+
+  /**
+   * Revokes the certificates of up to BULK_REVOKE_MAX agents in one transaction and one audit event,
+   * then closes their sessions and publishes the CRL once. Agents without a live certificate are
+   * reported, not refused: a bulk action over a fleet view should not fail on one agent.
+   */
+  async revokeAgents(p: Principal, agentIds: string[], reason: RevocationReason = 'unspecified'): Promise<BulkRevocation> {
+    const ids = [...new Set(agentIds)];
+    const { revoked, skipped } = await this.tx.run(async ({ manager }) => {
+      const rows = await this.certificates.lockForAgents(manager, p.tenantId, ids);
+      const byAgent = new Map<string, CertificateEntity[]>();
+      for (const row of rows) byAgent.set(row.agentId!, [...(byAgent.get(row.agentId!) ?? []), row]);
+      const at = new Date();
+      const revoked = new Map<string, CertificateEntity[]>();
+      const skipped: BulkRevocation['skipped'] = [];
+      for (const agentId of ids) {
+        const held = byAgent.get(agentId) ?? [];
+        const live = held.filter((r) => !r.revokedAt);
+        if (live.length === 0) {
+          skipped.push({ agentId, reason: held.length ? 'already_revoked' : 'no_certificate' });
+          continue;
+        }
+        for (const row of live) {
+          row.revokedAt = at;
+          row.revocationReason = reason;
+        }
+        revoked.set(agentId, live);
+      }
+      const certificates = [...revoked.values()].flat();
+      await this.certificates.revokeMany(manager, certificates.map((c) => c.id), at, reason);
+      // one event even when every agent was skipped: the attempt is the operator's action
+      await this.audit.record(manager, {
+        entityType: 'Agent',
+        entityId: 'bulk',
+        action: 'CertificatesRevoked',
+        after: { agents: revoked.size, certificates: certificates.length },
+        additional: { reason, agentIds: [...revoked.keys()], serialNumbers: certificates.map((c) => c.serialNumber), skipped },
+      });
+      return { revoked, skipped };
+    });
+    const count = [...revoked.values()].reduce((n, list) => n + list.length, 0);
+    if (count) Metrics.add('ampora_pki_certs_revoked_total', count, { tenant: TenantLabels.of(p.tenantId), kind: 'agent' });
+    this.log.info('Revoked {Count} certificates of {Agents} agents in bulk ({Reason}); {Skipped} agents skipped', { Count: count, Agents: revoked.size, Reason: reason, Skipped: skipped.length });
+    const agents: AgentRevocation[] = [];
+    const list = [...revoked.entries()];
+    for (let i = 0; i < list.length; i += BULK_DISCONNECT_CONCURRENCY) {
+      const chunk = list.slice(i, i + BULK_DISCONNECT_CONCURRENCY);
+      agents.push(
+        ...(await Promise.all(
+          chunk.map(async ([agentId, certs]) => ({
+            agentId,
+            revoked: certs,
+            session: this.dispatcher ? await this.dispatcher.disconnect({ agentId, tenantId: p.tenantId }, 'its certificate was revoked').catch((): DispatchOutcome => 'unconfirmed') : ('no_session' as const),
+          })),
+        )),
+      );
+    }
+    if (count) await this.keys.publishSoon();
+    return { certificates: count, agents, skipped };
   }
 
   /**

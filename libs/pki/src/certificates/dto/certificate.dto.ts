@@ -29,11 +29,31 @@ export const RevokeQuerySchema = z.object({
 });
 export class RevokeQueryDto extends createZodDto(RevokeQuerySchema) {}
 
-export class RevokeResultDto extends createZodDto(
+const RevokeResultSchema = z.object({
+  agentId: z.uuid(),
+  revoked: z.array(z.object({ id: z.uuid(), serialNumber: z.string(), fingerprint: z.string(), revokedAt: z.string() })),
+  session: z.enum(DISPATCH_OUTCOMES).describe('What happened to its live session: `delivered` means it was closed'),
+});
+export class RevokeResultDto extends createZodDto(RevokeResultSchema) {}
+
+/** The most agents one bulk revocation takes (signing with a KMS or HSM key is rate-limited). */
+export const BULK_REVOKE_MAX = 1000;
+
+export const BulkRevokeSchema = z
+  .object({
+    agentIds: z.array(z.uuid()).min(1).max(BULK_REVOKE_MAX).describe('At most 1,000 agents'),
+    reason: RevokeQuerySchema.shape.reason,
+  })
+  .strict();
+export class BulkRevokeDto extends createZodDto(BulkRevokeSchema) {}
+
+export class BulkRevokeResultDto extends createZodDto(
   z.object({
-    agentId: z.uuid(),
-    revoked: z.array(z.object({ id: z.uuid(), serialNumber: z.string(), fingerprint: z.string(), revokedAt: z.string() })),
-    session: z.enum(DISPATCH_OUTCOMES).describe('What happened to its live session: `delivered` means it was closed'),
+    certificates: z.number().int().describe('How many certificates were revoked'),
+    agents: z.array(RevokeResultSchema).describe('The agents whose certificates were revoked, and what happened to their sessions'),
+    skipped: z
+      .array(z.object({ agentId: z.uuid(), reason: z.enum(['no_certificate', 'already_revoked']) }))
+      .describe('Agents left as they were: no certificate of this tenant, or every one already revoked'),
   }),
 ) {}
 
