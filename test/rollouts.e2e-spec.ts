@@ -565,6 +565,49 @@ describe('rollouts end to end', () => {
     await waitApplied(api, [elastic.id, ...ws.map((s) => s.id)], v2.configHash);
   }, 90000);
 
+  it('takes what a rollout leaves out from the tenant\'s defaults, which Admins set and reset', async () => {
+    const builtIn = (await expectStatus(api, 'GET', '/api/rollouts/defaults', 200)).body;
+    expect(builtIn).toMatchObject({
+      source: 'built-in',
+      strategy: { type: 'Canary', steps: [{ percent: 5, dwellSeconds: 300 }, { percent: 25, dwellSeconds: 600 }, { percent: 50, dwellSeconds: 1800 }, { percent: 100, dwellSeconds: 0 }] },
+      gates: { applyFailedRatio: 0.2, disconnectRatio: 0.2, effectiveMismatchRatio: 0.2, unhealthyRatio: 0.1, applyTimeoutSeconds: 600 },
+      ordering: 'random',
+      updatedBy: null,
+    });
+    const operator = apiClient(server.url, await createToken(server, 'Operator'));
+    expect((await operator('PUT', '/api/rollouts/defaults', { strategy: { type: 'Batch' } })).status).toBe(403);
+    const bad = await api('PUT', '/api/rollouts/defaults', { strategy: { type: 'Percentage', steps: [50, 20] } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.code).toBe('ROLLOUT_INVALID_STRATEGY');
+    expect((await api('PUT', '/api/rollouts/defaults', { gates: { applyFailedRatio: 3 } })).status).toBe(400);
+    const [v] = await publishVersions(api, [collectorYaml('defaults')]);
+    const base = { configurationId: v!.configurationId, version: v!.number };
+    try {
+      const set = (await expectStatus(api, 'PUT', '/api/rollouts/defaults', 200, { strategy: { type: 'Batch', batchSize: 2 }, gates: { applyFailedRatio: 0.5 }, ordering: 'hostname' })).body;
+      expect(set).toMatchObject({ source: 'tenant', strategy: { type: 'Batch', batchSize: 2 }, gates: { applyFailedRatio: 0.5, disconnectRatio: 0.2 }, ordering: 'hostname', updatedBy: expect.any(String), updatedAt: expect.any(String) });
+      expect((await operator('GET', '/api/rollouts/defaults')).body).toEqual(set);
+
+      // a rollout that leaves them out takes them; what it sets wins
+      const plain = await createRollout(api, { ...base, groupId: (await createStaticGroup(api)).id });
+      expect(plain).toMatchObject({ strategy: { type: 'Batch', batchSize: 2 }, gates: { applyFailedRatio: 0.5, disconnectRatio: 0.2 }, ordering: 'hostname', autoAdvance: false });
+      const own = await createRollout(api, { ...base, groupId: (await createStaticGroup(api)).id, strategy: { type: 'Percentage' }, gates: { applyFailedRatio: 0.1 }, ordering: 'last_seen' });
+      expect(own).toMatchObject({ strategy: { type: 'Percentage', steps: [5, 25, 50, 100] }, gates: { applyFailedRatio: 0.1, disconnectRatio: 0.2 }, ordering: 'last_seen' });
+
+      // new defaults do not change existing rollouts
+      await expectStatus(api, 'PUT', '/api/rollouts/defaults', 200, { strategy: { type: 'Batch', batchSize: 9 } });
+      expect((await getRollout(api, plain.id)).strategy).toEqual({ type: 'Batch', batchSize: 2 });
+      const actions = (await expectStatus(api, 'GET', '/api/audit/events?entityType=RolloutDefaults&limit=50', 200)).body.items.map((e: { action: string }) => e.action);
+      expect(actions.filter((a: string) => /(^|\.)Updated$/.test(a))).toHaveLength(2);
+    } finally {
+      const reset = await api('DELETE', '/api/rollouts/defaults');
+      expect(reset.status).toBe(200);
+      expect(reset.body).toEqual(builtIn);
+    }
+    // back to the built-in Canary, which advances by itself
+    const canary = await createRollout(api, { ...base, groupId: (await createStaticGroup(api)).id });
+    expect(canary).toMatchObject({ strategy: { type: 'Canary' }, gates: builtIn.gates, ordering: 'random', autoAdvance: true });
+  });
+
   it('answers illegal transitions and bad strategies with stable problem codes', async () => {
     const { v2, group, sims: stuck } = await fleet(2, 'illegal');
     // these agents never answer the new version: step 0 stays Applying

@@ -12,3 +12,5 @@ export { RolloutsService } from './rollouts.service';
 export { RolloutEngine, TickOutcome } from './rollout-engine.service';
 export { RolloutEntity, StepRecord, GateRecord } from './entities/rollout.entity';
 export { RolloutTargetEntity } from './entities/rollout-target.entity';
+export { RolloutDefaultsService, EffectiveRolloutDefaults, BUILT_IN_STRATEGY } from './rollout-defaults.service';
+export { RolloutDefaultsEntity } from './entities/rollout-defaults.entity';

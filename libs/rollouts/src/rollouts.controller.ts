@@ -1,14 +1,18 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
 import { ApiProblems, CompoundAuditRoute, CurrentPrincipal, IdParamDto, MinRole, Principal, Role } from '@ampora/platform';
-import { CreateRolloutDto, ExtendDwellDto, RolloutPreviewQueryDto, RolloutPreviewResultDto, RolloutDto, RolloutListQueryDto, RolloutPageDto, RolloutTargetPageDto, RolloutTargetsQueryDto } from './dto/rollout.dto';
+import { CreateRolloutDto, ExtendDwellDto, RolloutDefaultsDto, RolloutDefaultsInputDto, RolloutPreviewQueryDto, RolloutPreviewResultDto, RolloutDto, RolloutListQueryDto, RolloutPageDto, RolloutTargetPageDto, RolloutTargetsQueryDto } from './dto/rollout.dto';
+import { EffectiveRolloutDefaults, RolloutDefaultsService } from './rollout-defaults.service';
 import { RolloutsService } from './rollouts.service';
 
 @ApiTags('rollouts')
 @Controller('api/rollouts')
 export class RolloutsController {
-  constructor(private readonly rollouts: RolloutsService) {}
+  constructor(
+    private readonly rollouts: RolloutsService,
+    private readonly defaults: RolloutDefaultsService,
+  ) {}
 
   @Get()
   @MinRole(Role.Viewer)
@@ -27,6 +31,34 @@ export class RolloutsController {
   @ZodResponse({ status: 201, type: RolloutDto })
   async create(@CurrentPrincipal() p: Principal, @Body() body: CreateRolloutDto) {
     return this.rollouts.detail(await this.rollouts.create(p, body));
+  }
+
+  // the defaults come before the `:id` routes, so that "defaults" is never taken for a rollout id
+  @Get('defaults')
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'getRolloutDefaults', summary: 'What a new rollout takes for the strategy, gates and ordering it leaves out' })
+  @ApiProblems(400)
+  @ZodResponse({ status: 200, type: RolloutDefaultsDto })
+  async getDefaults(@CurrentPrincipal() p: Principal) {
+    return defaultsView(await this.defaults.effective(p.tenantId));
+  }
+
+  @Put('defaults')
+  @MinRole(Role.Admin)
+  @ApiOperation({ operationId: 'setRolloutDefaults', summary: 'Set the tenant\'s rollout defaults (fields left out or null: the built-in ones); existing rollouts keep theirs' })
+  @ApiProblems(400, 422)
+  @ZodResponse({ status: 200, type: RolloutDefaultsDto })
+  async setDefaults(@CurrentPrincipal() p: Principal, @Body() body: RolloutDefaultsInputDto) {
+    return defaultsView(await this.defaults.put(p, body));
+  }
+
+  @Delete('defaults')
+  @MinRole(Role.Admin)
+  @ApiOperation({ operationId: 'resetRolloutDefaults', summary: 'Back to the built-in rollout defaults' })
+  @ApiProblems(400)
+  @ZodResponse({ status: 200, type: RolloutDefaultsDto })
+  async resetDefaults(@CurrentPrincipal() p: Principal) {
+    return defaultsView(await this.defaults.reset(p));
   }
 
   @Get(':id')
@@ -126,4 +158,8 @@ export class RolloutsController {
   async rollback(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
     return this.rollouts.detail(await this.rollouts.rollback(p, id));
   }
+}
+
+function defaultsView(d: EffectiveRolloutDefaults) {
+  return { ...d, updatedAt: d.updatedAt?.toISOString() ?? null };
 }

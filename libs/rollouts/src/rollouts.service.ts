@@ -4,12 +4,13 @@ import { AuditService, createLogger, Page, PageQuery, Principal, Tx } from '@amp
 import { AgentCap, hasCapability } from '@ampora/opamp';
 import { AssignmentService, FleetErrorCode, FleetException, FleetTransactions, GroupEntity } from '@ampora/fleet';
 import { CreateRolloutSchema, GateRecordSchema, RolloutSchema, RolloutSummarySchema, StepSchema } from './dto/rollout.dto';
-import { GATE_DEFAULTS, GateSettings } from './domain/gates';
+import { GateSettings } from './domain/gates';
 import { rollbackPath, RolloutAction, RolloutState } from './domain/rollout-state';
 import { orderAgents, planStep } from './domain/step-planner';
-import { normalizeStrategy, stepCount, StrategyInput } from './domain/strategy';
+import { stepCount, StrategyInput } from './domain/strategy';
 import { RolloutEntity } from './entities/rollout.entity';
 import { RolloutCounts, RolloutRepository, ZERO_COUNTS } from './rollout.repository';
+import { RolloutDefaultsService, validStrategy } from './rollout-defaults.service';
 import { illegal, RolloutTransitions } from './rollout-transitions';
 import { RolloutErrorCode, RolloutException } from './rollouts.errors';
 
@@ -35,15 +36,16 @@ export class RolloutsService {
     private readonly assignment: AssignmentService,
     private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
+    private readonly defaults: RolloutDefaultsService,
   ) {}
 
   async create(caller: Principal, input: CreateInput): Promise<RolloutEntity> {
-    const normalized = normalizeStrategy(input.strategy as StrategyInput);
-    if (!normalized.ok) {
-      throw new RolloutException(RolloutErrorCode.ROLLOUT_INVALID_STRATEGY, `The strategy is not valid: ${normalized.problems.map((p) => `${p.field} ${p.message}`).join('; ')}`, { problems: normalized.problems });
-    }
-    const gates: GateSettings = { ...GATE_DEFAULTS, ...(input.gates ?? {}) };
+    const requested = input.strategy ? validStrategy(input.strategy as StrategyInput) : undefined;
     const rollout = await this.tx.run(async ({ manager }) => {
+      // what the request leaves out comes from the tenant's defaults (copied: later changes do not apply)
+      const defaults = await this.defaults.effective(caller.tenantId, manager);
+      const strategy = requested ?? defaults.strategy;
+      const gates: GateSettings = { ...defaults.gates, ...(input.gates ?? {}) };
       const group = await manager.getRepository(GroupEntity).findOne({ where: { tenantId: caller.tenantId, id: input.groupId } });
       if (!group || group.deletedAt) throw new FleetException(FleetErrorCode.GROUP_NOT_FOUND, `Group ${input.groupId} was not found`);
       const version = await this.assignment.publishedVersion(manager, caller.tenantId, input.configurationId, input.version);
@@ -58,10 +60,10 @@ export class RolloutsService {
         versionId: version.id,
         versionNumber: version.number,
         groupId: group.id,
-        strategy: normalized.strategy,
+        strategy,
         gates,
-        ordering: input.ordering,
-        autoAdvance: input.autoAdvance ?? normalized.strategy.type === 'Canary',
+        ordering: input.ordering ?? defaults.ordering,
+        autoAdvance: input.autoAdvance ?? strategy.type === 'Canary',
         dwellSeconds: input.dwellSeconds,
         state: RolloutState.Pending,
         createdBy: caller.actor,

@@ -24,30 +24,42 @@ export const GatesSchema = z
 
 const canaryStep = z.object({ percent: z.number(), dwellSeconds: z.number().int() }).strict();
 
+const StrategyInputSchema = z
+  .object({
+    type: z.enum(['Batch', 'Percentage', 'Canary']),
+    batchSize: z.number().int().optional().describe(`Batch: agents per batch (default ${STRATEGY_DEFAULTS.batchSize})`),
+    steps: z
+      .array(z.union([z.number(), canaryStep]))
+      .max(100)
+      .optional()
+      .describe('Percentage: growing percentages ending at 100 (default 5, 25, 50, 100); Canary: { percent, dwellSeconds } (default 5 %/5 min, 25 %/10 min, 50 %/30 min, 100 %)'),
+  })
+  .strict();
+const OrderingSchema = z.enum(['random', 'hostname', 'last_seen']);
+
 export const CreateRolloutSchema = z
   .object({
     name: z.string().trim().min(1).max(200),
     configurationId: z.uuid(),
     version: z.number().int().min(1).describe('A Published version number of the configuration'),
     groupId: z.uuid(),
-    strategy: z
-      .object({
-        type: z.enum(['Batch', 'Percentage', 'Canary']),
-        batchSize: z.number().int().optional().describe(`Batch: agents per batch (default ${STRATEGY_DEFAULTS.batchSize})`),
-        steps: z
-          .array(z.union([z.number(), canaryStep]))
-          .max(100)
-          .optional()
-          .describe('Percentage: growing percentages ending at 100 (default 5, 25, 50, 100); Canary: { percent, dwellSeconds } (default 5 %/5 min, 25 %/10 min, 50 %/30 min, 100 %)'),
-      })
-      .strict(),
-    gates: GatesSchema.partial().strict().optional().describe('Gate thresholds; unset ones take the defaults'),
-    ordering: z.enum(['random', 'hostname', 'last_seen']).default('random').describe('Order of the group\'s agents across steps (deterministic per group)'),
+    strategy: StrategyInputSchema.optional().describe('Default: the tenant\'s default strategy (GET /api/rollouts/defaults), else Canary with its default steps'),
+    gates: GatesSchema.partial().strict().optional().describe('Gate thresholds; unset ones take the tenant\'s defaults, else the built-in ones'),
+    ordering: OrderingSchema.optional().describe('Order of the group\'s agents across steps (deterministic per group); default: the tenant\'s, else random'),
     autoAdvance: z.boolean().optional().describe('Start the next step by itself after the dwell (default: true for Canary, false otherwise)'),
     dwellSeconds: z.number().int().min(0).max(7 * 24 * 3600).default(0).describe('Batch and Percentage with autoAdvance: wait this long after a step settled'),
   })
   .strict();
 export class CreateRolloutDto extends createZodDto(CreateRolloutSchema) {}
+
+export const RolloutDefaultsInputSchema = z
+  .object({
+    strategy: StrategyInputSchema.nullable().optional().describe('The strategy of rollouts created without one (null: the built-in Canary)'),
+    gates: GatesSchema.partial().strict().nullable().optional().describe('Thresholds for rollouts that do not set them (null: the built-in ones)'),
+    ordering: OrderingSchema.nullable().optional().describe('Ordering of rollouts created without one (null: random)'),
+  })
+  .strict();
+export class RolloutDefaultsInputDto extends createZodDto(RolloutDefaultsInputSchema) {}
 
 export const ExtendSchema = z.object({ seconds: z.number().int().min(1).max(7 * 24 * 3600) }).strict();
 export class ExtendDwellDto extends createZodDto(ExtendSchema) {}
@@ -128,6 +140,17 @@ const StrategySchema = z.union([
   z.object({ type: z.literal('Percentage'), steps: z.array(z.number()) }),
   z.object({ type: z.literal('Canary'), steps: z.array(canaryStep) }),
 ]);
+
+export class RolloutDefaultsDto extends createZodDto(
+  z.object({
+    source: z.enum(['tenant', 'built-in']).describe('`built-in` until an Admin sets the tenant\'s defaults'),
+    strategy: StrategySchema.describe('What a rollout created without a strategy gets'),
+    gates: GatesSchema.describe('What a rollout gets for the thresholds it does not set'),
+    ordering: OrderingSchema,
+    updatedBy: z.string().nullable(),
+    updatedAt: z.string().nullable(),
+  }),
+) {}
 
 export const RolloutSummarySchema = z.object({
   id: z.uuid(),
