@@ -399,7 +399,7 @@ describe('rollouts end to end', () => {
     const first = await waitRollout(api, created.id, (r) => r.steps[0]?.settledAt != null, 20000, 'step 0 settled');
     const step0 = new Set(first.targets.filter((t) => t.step === 0).map((t) => t.agentId));
     const applied = six.find((s) => step0.has(s.id))!;
-    const later = six.find((s) => !step0.has(s.id))!;
+    const [later, reassigned] = six.filter((s) => !step0.has(s.id)) as [SimAgent, SimAgent];
     expect((await agentDetail(api, applied.id)).assignment).toMatchObject({ source: 'rollout', versionId: v2.id });
 
     // an agent that already runs the rollout's version moves: it gets its new group's version
@@ -407,25 +407,39 @@ describe('rollouts end to end', () => {
     await eventually(() => applied.agent.appliedHash?.toString('hex') === elsewhere!.configHash, 10000);
     expect((await agentDetail(api, applied.id)).assignment).toMatchObject({ source: 'group', versionId: elsewhere!.id });
 
-    // an agent of the next step is offline when the step starts (assigned, waiting), then moves
+    // two agents of the next step are offline when the step starts (assigned, waiting)
     await later.close();
+    await reassigned.close();
     const second = await act(api, created.id, 'advance');
     expect(second.state).toBe('InProgress');
-    await waitRollout(api, created.id, (r) => r.targets.some((t) => t.step === 1 && t.agentId === later.id), 10000, 'step 1 planned');
-    await eventually(async () => (await agentDetail(api, later.id)).assignment?.source === 'rollout', 10000);
+    await waitRollout(api, created.id, (r) => [later, reassigned].every((a) => r.targets.some((t) => t.step === 1 && t.agentId === a.id)), 10000, 'step 1 planned');
+    await eventually(async () => (await agentDetail(api, later.id)).assignment?.source === 'rollout' && (await agentDetail(api, reassigned.id)).assignment?.source === 'rollout', 10000);
+    // one moves to another group
     await expectStatus(api, 'POST', `/api/agents/${later.id}/move`, 200, { groupId: other.id });
     expect((await agentDetail(api, later.id)).assignment).toMatchObject({ source: 'group', versionId: elsewhere!.id });
+    // the other is assigned another version by an operator, then comes back: it runs that one, and
+    // the rollout does not push its own version over it
+    await expectStatus(api, 'POST', `/api/agents/${reassigned.id}/assign`, 200, { configurationId: elsewhere!.configurationId, version: elsewhere!.number });
+    const back = Date.now();
+    await reassigned.agent.connect();
+    reassigned.agent.hello();
+    await eventually(() => reassigned.agent.appliedHash?.toString('hex') === elsewhere!.configHash, 10000);
 
-    // the step does not wait for it (apply timeout 600 s): it is Skipped, and the rollout completes
+    // the step does not wait for them (apply timeout 600 s): they are Skipped, and the rollout completes
     const done = await waitState(api, created.id, 'Completed', 20000);
     const targets = await allTargets(api, created.id);
     expect(targets.find((t) => t.agentId === later.id)).toMatchObject({ step: 1, state: 'Skipped', reason: "the agent left the rollout's group" });
+    expect(targets.find((t) => t.agentId === reassigned.id)).toMatchObject({ step: 1, state: 'Skipped', reason: expect.stringContaining("the agent's assignment changed") });
     expect(targets.find((t) => t.agentId === applied.id)).toMatchObject({ step: 0, state: 'Applied' });
-    expect(done.counts).toMatchObject({ applied: 5, skipped: 1, failed: 0 });
-    // completion gives the group the version; the moved agents keep their new group's
+    expect(done.counts).toMatchObject({ applied: 4, skipped: 2, failed: 0 });
+    await sleep(700); // a few more ticks would have re-pushed
+    expect(reassigned.pushesSince(back, v2.configHash)).toEqual([]);
+    expect(reassigned.agent.appliedHash?.toString('hex')).toBe(elsewhere!.configHash);
+    // completion gives the group the version; the moved agents keep their new group's, the reassigned one its own
     expect((await agentDetail(api, applied.id)).assignment).toMatchObject({ source: 'group', versionId: elsewhere!.id });
     expect((await agentDetail(api, later.id)).assignment).toMatchObject({ source: 'group', versionId: elsewhere!.id });
-    for (const s of six.filter((x) => x !== applied && x !== later)) expect((await agentDetail(api, s.id)).assignment).toMatchObject({ source: 'group', versionId: v2.id });
+    expect((await agentDetail(api, reassigned.id)).assignment).toMatchObject({ source: 'direct', versionId: elsewhere!.id });
+    for (const s of six.filter((x) => x !== applied && x !== later && x !== reassigned)) expect((await agentDetail(api, s.id)).assignment).toMatchObject({ source: 'group', versionId: v2.id });
   }, 60000);
 
   it('pushes again to an agent that is connected but was unreachable when its step pushed (no session lease yet)', async () => {

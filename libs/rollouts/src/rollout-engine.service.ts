@@ -10,15 +10,18 @@ import { orderAgents, planStep } from './domain/step-planner';
 import { dwellAfter } from './domain/strategy';
 import { AgentObservation, observeTarget } from './domain/target-observation';
 import { GateRecord, RolloutEntity, StepRecord } from './entities/rollout.entity';
-import { NOT_CONNECTED_REASON, RolloutRepository, TargetChange } from './rollout.repository';
+import { NOT_CONNECTED_REASON, ObsoleteReasons, RolloutRepository, TargetChange } from './rollout.repository';
 import { ENGINE_ACTOR, RolloutTransitions } from './rollout-transitions';
 
 /** Agents' answers announce a rollout's progress at most this often (steps and settlement always do). */
 const PROGRESS_EVERY_MS = 1000;
 
 const NOT_ACCEPTING = 'the agent does not accept remote configuration (no AcceptsRemoteConfig capability)';
-/** An agent moved out of the rollout's group (it runs its new group's version) or was deleted. */
-export const LEFT_GROUP = "the agent left the rollout's group";
+/** Why a target stopped being the rollout's: it left the group, or it runs another assignment now. */
+export const OBSOLETE: ObsoleteReasons = {
+  leftGroup: "the agent left the rollout's group",
+  reassigned: "the agent's assignment changed during the rollout (assigned directly, cleared, or moved out and back)",
+};
 
 export type TickOutcome = 'inactive' | 'busy' | 'waiting' | 'paused' | 'completed' | 'stopped';
 
@@ -149,7 +152,7 @@ export class RolloutEngine {
         const locked = await this.repository.lock(manager, r.id, 'share');
         if (!locked || locked.state !== RolloutState.InProgress || locked.currentStep !== step) return false;
         // an agent that moved to another group since the step was planned is not the rollout's any more
-        const staying = await this.repository.lockStaying(manager, r.tenantId, r.id, r.groupId, chunk, LEFT_GROUP);
+        const staying = await this.repository.lockStaying(manager, r.tenantId, r.id, r.groupId, chunk, OBSOLETE.leftGroup);
         await this.assignment.assignVersion(manager, r.tenantId, staying, version, 'rollout');
         await this.repository.markAssigned(manager, r.id, staying);
         return staying;
@@ -175,8 +178,13 @@ export class RolloutEngine {
     return true;
   }
 
-  /** Pushes the version to agents it is assigned to and records each outcome on their targets. */
-  private async deliver(r: RolloutEntity, desired: DesiredConfig, agentIds: string[]): Promise<void> {
+  /**
+   * Pushes the version to agents it is assigned to and records each outcome on their targets. Agents
+   * moved or reassigned since their assignment are not pushed (their targets are Skipped): a stale
+   * push would override what they run now.
+   */
+  private async deliver(r: RolloutEntity, desired: DesiredConfig, assigned: string[]): Promise<void> {
+    const agentIds = await this.repository.stillAssigned(r.id, r.tenantId, r.groupId, desired.hash, assigned, OBSOLETE);
     const outcomes = await Promise.all(
       agentIds.map((agentId) =>
         this.dispatcher.pushRemoteConfig({ agentId, tenantId: r.tenantId }, desired).catch((error: unknown) => {
@@ -201,7 +209,7 @@ export class RolloutEngine {
   private async reconcile(r: RolloutEntity, step: number, startedAt: Date): Promise<void> {
     const version = await this.version(r);
     const expected = { configHash: version.configHash.trim(), contentHash: version.contentHash.trim() };
-    await this.repository.skipDeparted(r.id, step, r.groupId, LEFT_GROUP);
+    await this.repository.skipObsolete(r.id, step, r.groupId, expected.configHash, OBSOLETE);
     const rows = await this.repository.stepWithAgents(r.id, step);
     const now = new Date();
     const changes: TargetChange[] = [];

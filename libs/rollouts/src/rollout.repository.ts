@@ -28,6 +28,12 @@ export const ZERO_COUNTS = (): StepCounts => ({ pending: 0, applying: 0, applied
 /** Why a target's push found no session: the agent gets the version when it connects. */
 export const NOT_CONNECTED_REASON = 'not connected: the agent gets the version when it connects';
 
+/** Why a target stopped being the rollout's (see skipObsolete). */
+export interface ObsoleteReasons {
+  leftGroup: string;
+  reassigned: string;
+}
+
 /** A rollout's targets counted by state: over all steps, and per step. */
 export interface RolloutCounts {
   total: StepCounts;
@@ -227,18 +233,55 @@ export class RolloutRepository {
     return agentIds.filter((id) => staying.has(id));
   }
 
-  /** Open targets of a step whose agents have left `groupId` become Skipped with `reason`; returns how many. */
-  async skipDeparted(rolloutId: string, step: number, groupId: string, reason: string): Promise<number> {
+  /**
+   * Open targets of a step whose agent is no longer the rollout's: it left `groupId` (reason
+   * `reasons.leftGroup`), or it was assigned this rollout's version and runs something else now — an
+   * operator assigned it directly, cleared the assignment, or it moved out and back (`reasons.reassigned`).
+   * They become Skipped; returns how many.
+   */
+  async skipObsolete(rolloutId: string, step: number, groupId: string, configHash: string, reasons: ObsoleteReasons): Promise<number> {
     const rows = returnedRows(
       await this.dataSource.query(
-        `UPDATE rollout_targets t SET state = 'Skipped', reason = $4, updated_at = now()
-         WHERE t.rollout_id = $1 AND t.step = $2 AND t.state IN ('Pending', 'Applying')
-           AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = t.agent_id AND a.group_id = $3)
+        `UPDATE rollout_targets t SET state = 'Skipped', reason = CASE WHEN a.group_id IS DISTINCT FROM $3::uuid THEN $5 ELSE $6 END, updated_at = now()
+         FROM agents a
+         WHERE a.id = t.agent_id AND t.rollout_id = $1 AND t.step = $2 AND t.state IN ('Pending', 'Applying')
+           AND (a.group_id IS DISTINCT FROM $3::uuid
+                OR (t.assigned AND (a.assignment_source IS DISTINCT FROM 'rollout' OR a.assigned_config_hash IS DISTINCT FROM $4::char(64))))
          RETURNING t.agent_id`,
-        [rolloutId, step, groupId, reason],
+        [rolloutId, step, groupId, configHash, reasons.leftGroup, reasons.reassigned],
       ),
     );
     return rows.length;
+  }
+
+  /**
+   * Of `agentIds`, those that still run this rollout's assignment (in `groupId`, source `rollout`, the
+   * version's hash), in order; the open targets of the others become Skipped. Read right before a push,
+   * so that a move or an operator's assignment since the chunk was assigned is not pushed over.
+   */
+  async stillAssigned(rolloutId: string, tenantId: string, groupId: string, configHash: string, agentIds: string[], reasons: ObsoleteReasons): Promise<string[]> {
+    if (agentIds.length === 0) return [];
+    const rows: Array<{ id: string; group_id: string | null; assignment_source: string | null; hash: string | null }> = await this.dataSource.query(
+      `SELECT id, group_id, assignment_source, assigned_config_hash AS hash FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+      [tenantId, agentIds],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const keep: string[] = [];
+    const gone: Array<{ agentId: string; reason: string }> = [];
+    for (const id of agentIds) {
+      const a = byId.get(id);
+      if (!a || a.group_id !== groupId) gone.push({ agentId: id, reason: reasons.leftGroup });
+      else if (a.assignment_source !== 'rollout' || a.hash?.trim() !== configHash) gone.push({ agentId: id, reason: reasons.reassigned });
+      else keep.push(id);
+    }
+    if (gone.length) {
+      await this.dataSource.query(
+        `UPDATE rollout_targets SET state = 'Skipped', reason = v.reason, updated_at = now() FROM unnest($2::uuid[], $3::text[]) AS v(agent_id, reason)
+         WHERE rollout_targets.rollout_id = $1 AND rollout_targets.agent_id = v.agent_id AND rollout_targets.state IN ('Pending', 'Applying')`,
+        [rolloutId, gone.map((g) => g.agentId), gone.map((g) => g.reason)],
+      );
+    }
+    return keep;
   }
 
   async markAssigned(manager: EntityManager, rolloutId: string, agentIds: string[]): Promise<void> {
