@@ -597,7 +597,11 @@ describe('rollouts end to end', () => {
     const [v] = await publishVersions(api, [collectorYaml('defaults')]);
     const base = { configurationId: v!.configurationId, version: v!.number };
     try {
-      const set = (await expectStatus(api, 'PUT', '/api/rollouts/defaults', 200, { strategy: { type: 'Batch', batchSize: 2 }, gates: { applyFailedRatio: 0.5 }, ordering: 'hostname' })).body;
+      // two first PUTs at once (no row to lock yet) both succeed
+      const body = { strategy: { type: 'Batch', batchSize: 2 }, gates: { applyFailedRatio: 0.5 }, ordering: 'hostname' };
+      const both = await Promise.all([api('PUT', '/api/rollouts/defaults', body), api('PUT', '/api/rollouts/defaults', body)]);
+      expect(both.map((r) => r.status)).toEqual([200, 200]);
+      const set = both[1]!.body;
       expect(set).toMatchObject({ source: 'tenant', strategy: { type: 'Batch', batchSize: 2 }, gates: { applyFailedRatio: 0.5, disconnectRatio: 0.2 }, ordering: 'hostname', updatedBy: expect.any(String), updatedAt: expect.any(String) });
       expect((await operator('GET', '/api/rollouts/defaults')).body).toEqual(set);
 
@@ -611,7 +615,7 @@ describe('rollouts end to end', () => {
       await expectStatus(api, 'PUT', '/api/rollouts/defaults', 200, { strategy: { type: 'Batch', batchSize: 9 } });
       expect((await getRollout(api, plain.id)).strategy).toEqual({ type: 'Batch', batchSize: 2 });
       const actions = (await expectStatus(api, 'GET', '/api/audit/events?entityType=RolloutDefaults&limit=50', 200)).body.items.map((e: { action: string }) => e.action);
-      expect(actions.filter((a: string) => /(^|\.)Updated$/.test(a))).toHaveLength(2);
+      expect(actions.filter((a: string) => /(^|\.)Updated$/.test(a))).toHaveLength(3);
     } finally {
       const reset = await api('DELETE', '/api/rollouts/defaults');
       expect(reset.status).toBe(200);

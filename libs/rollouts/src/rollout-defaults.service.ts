@@ -68,7 +68,8 @@ export class RolloutDefaultsService {
         updatedBy: caller.actor,
         updatedAt: new Date(),
       });
-      await repo.save(row);
+      // an upsert: two first PUTs of a tenant (no row to lock yet) must not collide on the key
+      await repo.upsert(row as never, { conflictPaths: ['tenantId'] });
       const after = effectiveOf(row);
       await this.audit.record(manager, { entityType: 'RolloutDefaults', entityId: caller.tenantId, action: 'Updated', before: auditView(effectiveOf(before)), after: auditView(after) });
       return after;
