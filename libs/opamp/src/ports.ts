@@ -175,6 +175,8 @@ export interface ConnectionSettingsContext {
   csr?: Uint8Array;
   /** The agent was just enrolled with a bootstrap token on this frame. */
   justEnrolled: boolean;
+  /** How the agent is connected (an endpoint offered to it should use the same transport). */
+  transport?: Transport;
 }
 
 export interface ConnectionSettingsProvider {

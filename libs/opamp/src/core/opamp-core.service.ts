@@ -349,7 +349,7 @@ export class OpampCore implements OnApplicationBootstrap {
     if (!hasCapability(session.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) return undefined;
     const csr = message.connectionSettingsRequest?.opamp?.certificateRequest?.csr;
     if (!session.firstReplyPending && !csr && !justEnrolled) return undefined;
-    const extra = this.settings ? await this.settings.offer({ agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities, credential, csr: csr?.length ? csr : undefined, justEnrolled }) : undefined;
+    const extra = this.settings ? await this.settings.offer({ agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities, credential, csr: csr?.length ? csr : undefined, justEnrolled, transport: session.transport }) : undefined;
     const offer = create(ConnectionSettingsOffersSchema, extra ?? {});
     const hash = this.sealOffer(offer);
     const hasCertificate = Boolean(offer.opamp?.certificate);

@@ -13,6 +13,7 @@ import {
   pb,
 } from '@ampora/opamp';
 import { inValidityWindow, renewalDue } from '../domain/certificate-rules';
+import { mtlsEndpoint } from '../domain/mtls-endpoint';
 import { isTrusted } from '../domain/key-lifecycle';
 import { SigningKeyRepository } from '../keys/signing-key.repository';
 import { SigningKeyEntity } from '../keys/entities/signing-key.entity';
@@ -64,7 +65,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     const csr = await this.checkedCsr(csrPem);
     const replaces = ctx.credential.kind === 'certificate' ? await this.certificates.findByFingerprint(ctx.credential.fingerprint) : null;
     const issued = await this.issueForAgent(ctx, { publicKey: csr.publicKey, keySource: 'csr', replaces });
-    return certificateOffer(issued, this.config.opamp.mtlsUrl);
+    return certificateOffer(issued, mtlsEndpoint(this.config.opamp.mtlsUrl, ctx.transport));
   }
 
   private async serverMadeOffer(ctx: ConnectionSettingsContext): Promise<Offer | undefined> {
@@ -74,7 +75,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
       if (state !== 'none' && state !== 'expired') return undefined;
       const pair = await this.issuer.agentKeyPair();
       const issued = await this.issueForAgent(ctx, { publicKey: pair.publicKey, keySource: 'server', replaces: null });
-      return certificateOffer(issued, this.config.opamp.mtlsUrl, pair.privateKeyPem);
+      return certificateOffer(issued, mtlsEndpoint(this.config.opamp.mtlsUrl, ctx.transport), pair.privateKeyPem);
     }
     // a certificate connection: renew when the leaf is close to its end
     return this.renewalFor(ctx, new Date(), { whilePending: 'reissue' });
@@ -96,7 +97,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     }
     const pair = await this.issuer.agentKeyPair();
     const issued = await this.issueForAgent(ctx, { publicKey: pair.publicKey, keySource: 'server', replaces: current });
-    return certificateOffer(issued, this.config.opamp.mtlsUrl, pair.privateKeyPem);
+    return certificateOffer(issued, mtlsEndpoint(this.config.opamp.mtlsUrl, ctx.transport), pair.privateKeyPem);
   }
 
   private async checkedCsr(csr: Uint8Array): Promise<x509.Pkcs10CertificateRequest> {
