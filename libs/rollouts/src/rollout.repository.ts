@@ -223,13 +223,7 @@ export class RolloutRepository {
   async lockStaying(manager: EntityManager, tenantId: string, rolloutId: string, groupId: string, agentIds: string[], reason: string): Promise<string[]> {
     const rows: Array<{ id: string; group_id: string | null }> = await manager.query(`SELECT id, group_id FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`, [tenantId, agentIds]);
     const staying = new Set(rows.filter((r) => r.group_id === groupId).map((r) => r.id));
-    const departed = agentIds.filter((id) => !staying.has(id));
-    if (departed.length) {
-      await manager.query(
-        `UPDATE rollout_targets SET state = 'Skipped', reason = $3, updated_at = now() WHERE rollout_id = $1 AND agent_id = ANY($2::uuid[]) AND state IN ('Pending', 'Applying')`,
-        [rolloutId, departed, reason],
-      );
-    }
+    await this.skipTargets(rolloutId, agentIds.filter((id) => !staying.has(id)).map((agentId) => ({ agentId, reason })), manager);
     return agentIds.filter((id) => staying.has(id));
   }
 
@@ -274,13 +268,7 @@ export class RolloutRepository {
       else if (a.assignment_source !== 'rollout' || a.hash?.trim() !== configHash) gone.push({ agentId: id, reason: reasons.reassigned });
       else keep.push(id);
     }
-    if (gone.length) {
-      await this.dataSource.query(
-        `UPDATE rollout_targets SET state = 'Skipped', reason = v.reason, updated_at = now() FROM unnest($2::uuid[], $3::text[]) AS v(agent_id, reason)
-         WHERE rollout_targets.rollout_id = $1 AND rollout_targets.agent_id = v.agent_id AND rollout_targets.state IN ('Pending', 'Applying')`,
-        [rolloutId, gone.map((g) => g.agentId), gone.map((g) => g.reason)],
-      );
-    }
+    await this.skipTargets(rolloutId, gone);
     return keep;
   }
 
@@ -310,13 +298,17 @@ export class RolloutRepository {
         [rolloutId, waiting, NOT_CONNECTED_REASON],
       );
     }
-    if (skipped.length) {
-      await this.dataSource.query(
-        `UPDATE rollout_targets SET state = 'Skipped', reason = v.reason, updated_at = now() FROM unnest($2::uuid[], $3::text[]) AS v(agent_id, reason)
-         WHERE rollout_targets.rollout_id = $1 AND rollout_targets.agent_id = v.agent_id AND rollout_targets.state IN ('Pending', 'Applying')`,
-        [rolloutId, skipped.map((s) => s.agentId), skipped.map((s) => s.reason)],
-      );
-    }
+    await this.skipTargets(rolloutId, skipped);
+  }
+
+  /** Open (Pending, Applying) targets of these agents become Skipped, each with its reason. */
+  private async skipTargets(rolloutId: string, skipped: Array<{ agentId: string; reason: string }>, manager?: EntityManager): Promise<void> {
+    if (skipped.length === 0) return;
+    await this.m(manager).query(
+      `UPDATE rollout_targets SET state = 'Skipped', reason = v.reason, updated_at = now() FROM unnest($2::uuid[], $3::text[]) AS v(agent_id, reason)
+       WHERE rollout_targets.rollout_id = $1 AND rollout_targets.agent_id = v.agent_id AND rollout_targets.state IN ('Pending', 'Applying')`,
+      [rolloutId, skipped.map((s) => s.agentId), skipped.map((s) => s.reason)],
+    );
   }
 
   // ----- observing agents -----
