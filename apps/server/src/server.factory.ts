@@ -6,6 +6,7 @@ import {
   buildOpenApiDocument,
   configureLogging,
   httpTelemetryMiddleware,
+  jsonBodiesOnly,
   mountOpenApi,
   NestLoggerAdapter,
   prepareDatabase,
@@ -26,6 +27,8 @@ export async function createServer(config: AmporaConfig, extraModules: Array<Typ
     abortOnError: false,
   });
   app.use(httpTelemetryMiddleware);
+  // /api takes JSON only: other media types are 415 before any parser reads them (decision 0142)
+  app.use(jsonBodiesOnly);
   // configurations travel in JSON bodies: allow up to the OpAMP message limit
   app.useBodyParser('json', { limit: config.opamp.maxMessageBytes });
   app.getHttpAdapter().getInstance().disable('x-powered-by');

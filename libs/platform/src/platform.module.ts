@@ -2,9 +2,8 @@ import { DynamicModule, Global, Inject, Injectable, Module, OnModuleInit } from 
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { createZodValidationPipe, ZodSerializerInterceptor } from 'nestjs-zod';
+import { ZodSerializerInterceptor } from 'nestjs-zod';
 import { DataSource } from 'typeorm';
-import { ZodError } from 'zod';
 import { AuditController } from './audit/audit.controller';
 import { AuditRepository } from './audit/audit.repository';
 import { AuditService } from './audit/audit.service';
@@ -21,11 +20,12 @@ import { TokensController } from './auth/tokens.controller';
 import { AmporaConfig } from './config/ampora-config';
 import { AMPORA_CONFIG, ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
-import { PlatformException } from './errors/domain.exception';
-import { fieldErrorsFromZod, ProblemFilter } from './errors/problem.filter';
+import { ProblemFilter } from './errors/problem.filter';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { AuditDisciplineInterceptor } from './http/audit-discipline.interceptor';
+import { EdgeInputInterceptor, EdgeValidationPipe } from './http/edge-validation';
+import { useCursorKeysOf } from './pagination/cursor-keys';
 import { QueueModule } from './queue/queue.module';
 import { RedisService } from './redis/redis.service';
 import { LiveBus } from './realtime/live-bus';
@@ -79,6 +79,8 @@ const SERVICES = [
 @Module({})
 export class PlatformModule {
   static forRoot(config: AmporaConfig): DynamicModule {
+    // list cursors are signed with a key derived from the master key (decision 0141)
+    useCursorKeysOf(config);
     return {
       module: PlatformModule,
       imports: [
@@ -94,11 +96,6 @@ export class PlatformModule {
   }
 }
 
-const ValidationPipe = createZodValidationPipe({
-  createValidationException: (error: unknown) =>
-    error instanceof ZodError ? PlatformException.validation(fieldErrorsFromZod(error)) : PlatformException.validation([{ field: '(body)', message: String(error) }]),
-});
-
 /** The HTTP face of the platform: guard, problem filter, validation, and the platform's routes. */
 @Module({
   controllers: [TokensController, AuditController, HealthController, MetricsController, LiveController],
@@ -106,7 +103,9 @@ const ValidationPipe = createZodValidationPipe({
     LiveStreamService,
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ProblemFilter },
-    { provide: APP_PIPE, useClass: ValidationPipe },
+    // validation at the edge, for every route (decision 0140)
+    { provide: APP_INTERCEPTOR, useClass: EdgeInputInterceptor },
+    { provide: APP_PIPE, useClass: EdgeValidationPipe },
     { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },
     { provide: APP_INTERCEPTOR, useClass: AuditDisciplineInterceptor },
   ],

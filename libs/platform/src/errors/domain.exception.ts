@@ -1,5 +1,5 @@
 /** HTTP statuses a domain error code may map to. */
-export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 410 | 412 | 413 | 422 | 423 | 429 | 500 | 502 | 503;
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 410 | 412 | 413 | 415 | 422 | 423 | 429 | 500 | 502 | 503;
 
 /**
  * Base of every domain error. Each domain declares its own code enum and a `Record<Code, status>`
@@ -52,7 +52,7 @@ const PLATFORM_STATUS: Record<PlatformErrorCode, ProblemStatus> = {
   [PlatformErrorCode.METHOD_NOT_ALLOWED]: 404,
   [PlatformErrorCode.CONFLICT]: 409,
   [PlatformErrorCode.PAYLOAD_TOO_LARGE]: 413,
-  [PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE]: 400,
+  [PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
   [PlatformErrorCode.TENANT_NOT_FOUND]: 404,
   [PlatformErrorCode.TENANT_EXISTS]: 409,
   [PlatformErrorCode.TOKEN_NOT_FOUND]: 404,

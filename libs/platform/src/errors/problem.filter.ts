@@ -44,14 +44,53 @@ export function toDomainException(error: unknown): { exception: DomainException;
     }
   }
   // body-parser errors (malformed JSON, too large) carry `type` and `status`
-  const bodyError = error as { type?: string; status?: number; message?: string };
+  const bodyError = error as { type?: string; status?: number; message?: string; body?: unknown };
   if (bodyError && typeof bodyError.type === 'string' && typeof bodyError.status === 'number') {
     if (bodyError.status === 413) return { exception: new PlatformException(PlatformErrorCode.PAYLOAD_TOO_LARGE, 'Request body is too large'), unexpected: false };
-    if (bodyError.status === 400 || bodyError.status === 415) {
-      return { exception: PlatformException.validation([{ field: '(body)', message: bodyError.message ?? 'Unreadable request body' }]), unexpected: false };
+    if (bodyError.status === 415) return { exception: new PlatformException(PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE, bodyError.message ?? 'Unsupported request body'), unexpected: false };
+    if (bodyError.status === 400) {
+      const scalar = bodyError.type === 'entity.parse.failed' ? jsonScalar(bodyError.body) : null;
+      const message = scalar ? `The body is JSON ${scalar}; this route takes a JSON object` : (bodyError.message ?? 'Unreadable request body');
+      return { exception: PlatformException.validation([{ field: '(body)', message }]), unexpected: false };
     }
   }
+  // express could not decode a path parameter (a malformed %-escape, or one that is not UTF-8)
+  if (error instanceof URIError && (error as { status?: number }).status === 400) {
+    return { exception: PlatformException.validation([{ field: '(path)', message: 'A path segment is not valid percent-encoded UTF-8' }]), unexpected: false };
+  }
   return { exception: new PlatformException(PlatformErrorCode.INTERNAL_ERROR, 'An unexpected error occurred'), unexpected: true };
+}
+
+/**
+ * What a JSON body that the strict parser refused actually is, when it is valid JSON but not an
+ * object or array (`null`, a number, a string, a boolean), so the answer can say so.
+ */
+function jsonScalar(body: unknown): string | null {
+  if (typeof body !== 'string' || body.length > 1024) return null;
+  const text = body.trim();
+  if (text.startsWith('{') || text.startsWith('[')) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value === null) return 'null';
+    return typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : typeof value === 'boolean' ? 'a boolean' : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The realm of Ampora's bearer challenges (RFC 6750). */
+export const BEARER_REALM = 'ampora';
+
+/**
+ * The `WWW-Authenticate` challenge of a 401 (RFC 6750 section 3): only the realm when the request
+ * carried no bearer credentials, `error="invalid_token"` with a description when it carried one that
+ * was refused.
+ */
+export function bearerChallenge(authorization: string | undefined, detail: string): string {
+  const hasBearer = typeof authorization === 'string' && /^Bearer\s+\S/i.test(authorization);
+  if (!hasBearer) return `Bearer realm="${BEARER_REALM}"`;
+  const description = detail.replace(/[^\x20-\x7e]|["\\]/g, '');
+  return `Bearer realm="${BEARER_REALM}", error="invalid_token", error_description="${description}"`;
 }
 
 function httpMessage(error: HttpException): string {
@@ -94,6 +133,7 @@ export class ProblemFilter implements ExceptionFilter {
       res.end();
       return;
     }
+    if (exception.status === 401) res.setHeader('WWW-Authenticate', bearerChallenge(req.headers.authorization, exception.message));
     res.status(exception.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(toProblem(exception, extra)));
   }
 }

@@ -1,1 +1,2 @@
 export * from './pagination';
+export { useCursorKeysOf, assertIssuedCursor } from './cursor-keys';

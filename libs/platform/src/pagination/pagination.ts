@@ -1,6 +1,7 @@
 import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { z } from 'zod';
 import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
+import { cursorScopeTag, openCursor, signCursor } from './cursor-keys';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
@@ -30,25 +31,24 @@ export function pageSchema<T extends z.ZodType>(item: T) {
 
 type KeyValue = string | number;
 
-export function encodeCursor(key: KeyValue, id: string): string {
-  return Buffer.from(JSON.stringify([key, id]), 'utf8').toString('base64url');
+/** A cursor for the row after (key, id) in the list sorted by `scope`, signed (decision 0141). */
+export function encodeCursor(scope: string, key: KeyValue, id: string): string {
+  return signCursor([cursorScopeTag(scope), key, id]);
 }
 
-export function decodeCursor(cursor: string): [KeyValue, string] {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 2 &&
-      (typeof parsed[0] === 'string' || typeof parsed[0] === 'number') &&
-      typeof parsed[1] === 'string'
-    ) {
-      return [parsed[0], parsed[1]];
-    }
-  } catch {
-    // fall through
+/** The (key, id) of a cursor this deployment issued for the list sorted by `scope`; INVALID_CURSOR otherwise. */
+export function decodeCursor(scope: string, cursor: string): [KeyValue, string] {
+  const parsed = openCursor(cursor);
+  if (
+    Array.isArray(parsed) &&
+    parsed.length === 3 &&
+    parsed[0] === cursorScopeTag(scope) &&
+    (typeof parsed[1] === 'string' || typeof parsed[1] === 'number') &&
+    typeof parsed[2] === 'string'
+  ) {
+    return [parsed[1], parsed[2]];
   }
-  throw new PlatformException(PlatformErrorCode.INVALID_CURSOR, 'The cursor is not one this API issued');
+  throw new PlatformException(PlatformErrorCode.INVALID_CURSOR, 'The cursor belongs to another list; pass nextCursor from the previous page of this list');
 }
 
 /**
@@ -60,8 +60,9 @@ export async function paginate<E extends ObjectLiteral & { id: string }>(
   options: { alias: string; column: string; direction: 'ASC' | 'DESC'; query: PageQuery; key: (row: E) => KeyValue },
 ): Promise<Page<E>> {
   const { alias, column, direction, query } = options;
+  const scope = `${alias}.${column}:${direction}`;
   if (query.cursor) {
-    const [key, id] = decodeCursor(query.cursor);
+    const [key, id] = decodeCursor(scope, query.cursor);
     const op = direction === 'ASC' ? '>' : '<';
     qb.andWhere(`(${alias}.${column}, ${alias}.id) ${op} (:__cursorKey, :__cursorId)`, { __cursorKey: key, __cursorId: id });
   }
@@ -70,7 +71,7 @@ export async function paginate<E extends ObjectLiteral & { id: string }>(
   const hasMore = rows.length > query.limit;
   const items = hasMore ? rows.slice(0, query.limit) : rows;
   const last = items[items.length - 1];
-  return { items, nextCursor: hasMore && last ? encodeCursor(options.key(last), last.id) : null };
+  return { items, nextCursor: hasMore && last ? encodeCursor(scope, options.key(last), last.id) : null };
 }
 
 export function mapPage<A, B>(page: Page<A>, fn: (a: A) => B): Page<B> {

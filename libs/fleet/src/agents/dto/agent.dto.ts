@@ -9,14 +9,13 @@ import { AgentEntity, StoredConfigFiles } from '../entities/agent.entity';
 
 const labelFilter = z
   .string()
-  .regex(/^[^=]+=.*$/, 'a label filter is key=value')
+  .regex(/^[^=]+=/, 'a label filter is key=value (for example ?label=env=prod): a label key, then =, then the value to match')
   .transform((s) => ({ key: s.slice(0, s.indexOf('=')), value: s.slice(s.indexOf('=') + 1) }));
 
 export const AgentListQuerySchema = PageQuerySchema.extend({
   status: z.enum(['connected', 'stale', 'disconnected']).optional(),
   label: z
-    .union([labelFilter, z.array(labelFilter)])
-    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(labelFilter, { error: 'a label filter is key=value; repeat label= for several' }))
     .optional()
     .describe('key=value; repeat for several (all must match)'),
   text: z.string().min(1).max(200).optional().describe('Matches name, type, instance uid and labels'),

@@ -1,0 +1,30 @@
+import type { NextFunction, Request, Response } from 'express';
+import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
+import { toProblem } from '../errors/problem.filter';
+import { PROBLEM_CONTENT_TYPE } from '../errors/problem';
+
+const JSON_TYPE = /^application\/(?:[a-z0-9.+-]*\+)?json\s*(?:;|$)/i;
+
+function hasBody(req: Request): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && length !== '0';
+}
+
+/**
+ * Every REST route under `/api` takes JSON (configurations travel as `{ "yaml": "..." }`). A request
+ * whose body is of another media type (YAML, plain text, a form, none named) is answered 415
+ * UNSUPPORTED_MEDIA_TYPE before any parser reads it, instead of reaching validation as an empty body
+ * (decision 0142). Mounted before the body parsers.
+ */
+export function jsonBodiesOnly(req: Request, res: Response, next: NextFunction): void {
+  if (!(req.path === '/api' || req.path.startsWith('/api/')) || !hasBody(req)) return next();
+  const type = req.headers['content-type'];
+  if (type !== undefined && JSON_TYPE.test(type)) return next();
+  const named = type ? `was sent as ${type.split(';')[0]!.trim().slice(0, 100)}` : 'names no Content-Type';
+  const yamlHint = type && /yaml/i.test(type) ? ' (a configuration version is sent as {"yaml": "<the YAML text>"})' : '';
+  const exception = new PlatformException(PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE, `This API takes JSON bodies: send Content-Type: application/json; this request ${named}${yamlHint}`);
+  res.status(415).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(toProblem(exception)));
+  // the unread body is drained by Node; the connection stays usable
+  req.resume();
+}
