@@ -5,6 +5,7 @@ import {
   AmporaConfig,
   buildOpenApiDocument,
   configureLogging,
+  describeRefusedJsonBodies,
   httpTelemetryMiddleware,
   jsonBodiesOnly,
   mountOpenApi,
@@ -31,6 +32,7 @@ export async function createServer(config: AmporaConfig, extraModules: Array<Typ
   app.use(jsonBodiesOnly);
   // configurations travel in JSON bodies: allow up to the OpAMP message limit
   app.useBodyParser('json', { limit: config.opamp.maxMessageBytes });
+  app.use(describeRefusedJsonBodies);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   const document = buildOpenApiDocument(app, { version, tags: OPENAPI_TAGS });
   mountOpenApi(app, document);

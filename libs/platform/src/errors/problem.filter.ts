@@ -44,14 +44,12 @@ export function toDomainException(error: unknown): { exception: DomainException;
     }
   }
   // body-parser errors (malformed JSON, too large) carry `type` and `status`
-  const bodyError = error as { type?: string; status?: number; message?: string; body?: unknown };
+  const bodyError = error as { type?: string; status?: number; message?: string };
   if (bodyError && typeof bodyError.type === 'string' && typeof bodyError.status === 'number') {
     if (bodyError.status === 413) return { exception: new PlatformException(PlatformErrorCode.PAYLOAD_TOO_LARGE, 'Request body is too large'), unexpected: false };
     if (bodyError.status === 415) return { exception: new PlatformException(PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE, bodyError.message ?? 'Unsupported request body'), unexpected: false };
     if (bodyError.status === 400) {
-      const scalar = bodyError.type === 'entity.parse.failed' ? jsonScalar(bodyError.body) : null;
-      const message = scalar ? `The body is JSON ${scalar}; this route takes a JSON object` : (bodyError.message ?? 'Unreadable request body');
-      return { exception: PlatformException.validation([{ field: '(body)', message }]), unexpected: false };
+      return { exception: PlatformException.validation([{ field: '(body)', message: bodyError.message ?? 'Unreadable request body' }]), unexpected: false };
     }
   }
   // express could not decode a path parameter (a malformed %-escape, or one that is not UTF-8)
@@ -59,23 +57,6 @@ export function toDomainException(error: unknown): { exception: DomainException;
     return { exception: PlatformException.validation([{ field: '(path)', message: 'A path segment is not valid percent-encoded UTF-8' }]), unexpected: false };
   }
   return { exception: new PlatformException(PlatformErrorCode.INTERNAL_ERROR, 'An unexpected error occurred'), unexpected: true };
-}
-
-/**
- * What a JSON body that the strict parser refused actually is, when it is valid JSON but not an
- * object or array (`null`, a number, a string, a boolean), so the answer can say so.
- */
-function jsonScalar(body: unknown): string | null {
-  if (typeof body !== 'string' || body.length > 1024) return null;
-  const text = body.trim();
-  if (text.startsWith('{') || text.startsWith('[')) return null;
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value === null) return 'null';
-    return typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : typeof value === 'boolean' ? 'a boolean' : null;
-  } catch {
-    return null;
-  }
 }
 
 /** The realm of Ampora's bearer challenges (RFC 6750). */

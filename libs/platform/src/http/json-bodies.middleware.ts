@@ -1,9 +1,9 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
 import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
 import { toProblem } from '../errors/problem.filter';
 import { PROBLEM_CONTENT_TYPE } from '../errors/problem';
 
-const JSON_TYPE = /^application\/(?:[a-z0-9.+-]*\+)?json\s*(?:;|$)/i;
+const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 
 function hasBody(req: Request): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true;
@@ -28,3 +28,32 @@ export function jsonBodiesOnly(req: Request, res: Response, next: NextFunction):
   // the unread body is drained by Node; the connection stays usable
   req.resume();
 }
+
+/**
+ * What a JSON body that the strict parser refused actually is, when it is valid JSON but not an
+ * object or array (`null`, a number, a string, a boolean), so the answer can say so.
+ */
+function jsonScalar(body: unknown): string | null {
+  if (typeof body !== 'string' || body.length > 1024) return null;
+  const text = body.trim();
+  if (text.startsWith('{') || text.startsWith('[')) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value === null) return 'null';
+    return typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : typeof value === 'boolean' ? 'a boolean' : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * An error handler mounted right after the JSON body parser: a body the strict parser refused because
+ * it is a JSON scalar (`null`, a number, a string, a boolean) is reported as what it is, not as "not
+ * valid JSON". (Nest would otherwise turn the parser's error into a bare 400 message.)
+ */
+export const describeRefusedJsonBodies: ErrorRequestHandler = (error: unknown, _req, _res, next) => {
+  const e = error as { type?: string; body?: unknown } | null;
+  const scalar = e && e.type === 'entity.parse.failed' ? jsonScalar(e.body) : null;
+  if (!scalar) return next(error);
+  next(PlatformException.validation([{ field: '(body)', message: `The body is JSON ${scalar}; this route takes a JSON object` }]));
+};
