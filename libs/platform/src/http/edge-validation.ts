@@ -37,7 +37,11 @@ function stringProblem(s: string): string | null {
   return (s as string & { isWellFormed(): boolean }).isWellFormed() ? null : SURROGATE_MESSAGE;
 }
 
+/** Field paths are cut at this length (deeply nested input would otherwise make a huge answer). */
+const MAX_PATH = 200;
+
 function join(path: string, key: string | number): string {
+  if (path.length >= MAX_PATH) return path.endsWith('…') ? path : `${path}…`;
   return path ? `${path}.${key}` : String(key);
 }
 
