@@ -23,7 +23,8 @@ export function buildOpenApiDocument(app: INestApplication, options: OpenApiOpti
     .setDescription(
       'REST API of Ampora, the control plane for fleets of OpenTelemetry Collectors. ' +
         'Authenticate with `Authorization: Bearer <token>` (a personal access token `amp-pat.*` or an OIDC JWT). ' +
-        'Errors are `application/problem+json` with a stable `code`. Lists page with `?limit=&cursor=`.',
+        'Errors are `application/problem+json` with a stable `code`. Lists page with `?limit=&cursor=` (the cursor is opaque and signed: pass `nextCursor` back unchanged). ' +
+          'Request bodies are `application/json` (others: 415). Strings must not contain U+0000 or lone surrogates, integers fit 32 bits, dates lie in years 1-9999 (400 otherwise).',
     )
     .setOpenAPIVersion('3.1.0')
     .setVersion(options.version)
