@@ -25,7 +25,7 @@ export function jsonBodiesOnly(req: Request, res: Response, next: NextFunction):
   const yamlHint = type && /yaml/i.test(type) ? ' (a configuration version is sent as {"yaml": "<the YAML text>"})' : '';
   const exception = new PlatformException(PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE, `This API takes JSON bodies: send Content-Type: application/json; this request ${named}${yamlHint}`);
   res.status(415).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(toProblem(exception)));
-  // the unread body is drained by Node; the connection stays usable
+  // drain the unread body so a keep-alive connection stays usable
   req.resume();
 }
 
@@ -39,8 +39,8 @@ function jsonScalar(body: unknown): string | null {
   if (text.startsWith('{') || text.startsWith('[')) return null;
   try {
     const value: unknown = JSON.parse(text);
-    if (value === null) return 'null';
-    return typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : typeof value === 'boolean' ? 'a boolean' : null;
+    if (value === null) return 'JSON null';
+    return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? `a JSON ${typeof value}` : null;
   } catch {
     return null;
   }
@@ -55,5 +55,5 @@ export const describeRefusedJsonBodies: ErrorRequestHandler = (error: unknown, _
   const e = error as { type?: string; body?: unknown } | null;
   const scalar = e && e.type === 'entity.parse.failed' ? jsonScalar(e.body) : null;
   if (!scalar) return next(error);
-  next(PlatformException.validation([{ field: '(body)', message: `The body is JSON ${scalar}; this route takes a JSON object` }]));
+  next(PlatformException.validation([{ field: '(body)', message: `The body is ${scalar}; this route takes a JSON object` }]));
 };
