@@ -8,6 +8,7 @@ import { AgentRepository } from './agents/agent.repository';
 import { AgentStateWriter } from './agents/agent-state.writer';
 import { AgentsService } from './agents/agents.service';
 import { AgentEntity } from './agents/entities/agent.entity';
+import { AgentConfigEventEntity } from './agents/entities/agent-config-event.entity';
 import { AssignmentService } from './assignment/assignment.service';
 import { FleetDispatchService } from './assignment/fleet-dispatch.service';
 import { BootstrapTokenRepository } from './bootstrap/bootstrap-token.repository';
@@ -32,7 +33,7 @@ import { GroupsService } from './groups/groups.service';
  * the assignment of versions to agents. Imported by FleetApiModule (server) and FleetWorkerModule.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([AgentEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, QueueModule.forFeature(FLEET_QUEUE)],
+  imports: [TypeOrmModule.forFeature([AgentEntity, AgentConfigEventEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, QueueModule.forFeature(FLEET_QUEUE)],
   providers: [
     AgentRepository,
     AgentStateWriter,
