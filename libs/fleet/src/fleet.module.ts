@@ -6,6 +6,8 @@ import { AgentActionsService } from './agents/agent-actions.service';
 import { AgentAuthenticatorProviders } from './agents/agent-authenticator.providers';
 import { AgentRepository } from './agents/agent.repository';
 import { AgentStateWriter } from './agents/agent-state.writer';
+import { AgentConfigEventRepository } from './agents/agent-config-event.repository';
+import { AgentDriftService } from './agents/agent-drift';
 import { AgentsService } from './agents/agents.service';
 import { AgentEntity } from './agents/entities/agent.entity';
 import { AgentConfigEventEntity } from './agents/entities/agent-config-event.entity';
@@ -36,6 +38,8 @@ import { GroupsService } from './groups/groups.service';
   imports: [TypeOrmModule.forFeature([AgentEntity, AgentConfigEventEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, QueueModule.forFeature(FLEET_QUEUE)],
   providers: [
     AgentRepository,
+    AgentConfigEventRepository,
+    AgentDriftService,
     AgentStateWriter,
     AgentsService,
     AgentActionsService,
@@ -57,6 +61,7 @@ import { GroupsService } from './groups/groups.service';
   ],
   exports: [
     AgentsService,
+    AgentDriftService,
     AgentActionsService,
     BootstrapTokenService,
     AgentStateWriter,

@@ -152,7 +152,7 @@ function semanticPart(i: DriftInput): { verdict: DriftVerdict; reason: string; d
   if (i.assignedContentHash && i.effectiveContentHash && i.assignedContentHash.trim() === i.effectiveContentHash.trim()) {
     return { verdict: false, reason: 'the effective config is the assigned one', differences: [] };
   }
-  const assigned = parseCollectorConfig(i.assignedText).model;
+  const assigned = parseCollectorConfig(i.assignedText ?? '').model;
   const effective = parseCollectorConfig(i.effectiveText).model;
   if (!assigned || !effective) {
     return { verdict: 'unknown', reason: `the ${assigned ? 'effective' : 'assigned'} config is not a configuration that can be compared`, differences: [] };

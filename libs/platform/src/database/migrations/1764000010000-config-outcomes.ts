@@ -17,6 +17,7 @@ export class ConfigOutcomes1764000010000 implements MigrationInterface {
         ADD COLUMN last_failure_message text NULL,
         ADD COLUMN last_failure_at timestamptz(3) NULL`);
     await q.query(`ALTER TABLE rollout_targets ADD COLUMN assigned_at timestamptz(3) NULL`);
+    await q.query(`UPDATE rollout_targets SET assigned_at = COALESCE(pushed_at, updated_at) WHERE assigned`);
     await q.query(`
       CREATE TABLE agent_config_events (
         id bigserial NOT NULL,
