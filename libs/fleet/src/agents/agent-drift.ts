@@ -3,9 +3,9 @@ import { DataSource } from 'typeorm';
 import { assessDrift, DriftAssessment, DriftInput, DriftVerdict } from './domain/config-drift';
 import { AgentEntity, StoredConfigFiles } from './entities/agent.entity';
 
-/** The text of a stored config map: files in name order, joined (what drift and diffs compare). */
+/** The text of a stored config map: files in name order, joined (what drift and diffs compare); null for none or an empty map. */
 export function configText(files: StoredConfigFiles | null): string | null {
-  if (!files) return null;
+  if (!files || Object.keys(files).length === 0) return null;
   return Object.entries(files)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([, f]) => Buffer.from(f.body, 'base64').toString('utf8'))

@@ -64,10 +64,16 @@ describe('drift', () => {
     expect(d.differences.filter((x) => x.counts).map((x) => x.kind)).toContain('pipeline_component_added');
   });
 
+  it('counts a component neither the assignment states nor a Supervisor adds (a local edit)', () => {
+    const d = assessDrift(input({ effectiveText: supervised.replace('exporters:\n    debug:', 'exporters:\n    otlp/local:\n        endpoint: x:4317\n    debug:') }));
+    expect(d.drift).toBe(true);
+    expect(d.differences.filter((x) => x.counts)).toEqual([expect.objectContaining({ kind: 'component_added', component: 'otlp/local' })]);
+  });
+
   it('counts an extension the agent runs that neither the assignment nor a Supervisor enables', () => {
     const d = assessDrift(input({ effectiveText: supervised.replace('        - opamp\n', '        - opamp\n        - pprof\n').replace('extensions:\n    health_check', 'extensions:\n    pprof: {}\n    health_check') }));
     expect(d.drift).toBe(true);
-    expect(d.differences.find((x) => x.counts)).toMatchObject({ kind: 'extension_enabled', component: 'pprof' });
+    expect(d.differences.filter((x) => x.counts).map((x) => `${x.kind} ${x.component}`).sort()).toEqual(['component_added pprof', 'extension_enabled pprof']);
   });
 
   it('containment: empty settings are contained in anything; scalars compare by text', () => {

@@ -5,7 +5,8 @@ import { SemanticChange, semanticDiff } from '../../configurations/domain/semant
  * Drift (pure, decision 0112): an agent is in drift when what it runs is not what it was assigned.
  * The assigned config must be contained in the effective one — every component, key and value the
  * assigned config states is present with the same value, and the pipelines are the same — while keys
- * the Collector filled with defaults and the sections an OpAMP Supervisor adds are not drift. A
+ * the Collector filled with defaults and the sections an OpAMP Supervisor adds are not drift (any other
+ * component the agent runs beyond the assigned ones is: a local edit). A
  * reported remote config hash other than the assigned one is drift. Either side missing: "unknown".
  */
 export type DriftVerdict = boolean | 'unknown';
@@ -89,7 +90,7 @@ function mark(change: SemanticChange, assigned: CollectorModel, effective: Colle
   switch (change.kind) {
     case 'component_added':
       if (change.section === 'extensions' && isSupervisorExtension(change.component ?? '')) return no('added by the OpAMP Supervisor');
-      return no('not in the assigned config; it counts only where a pipeline or service.extensions uses it');
+      return yes('a component the assigned config does not state (a Collector fills in keys, not components; nor is it one a Supervisor adds)');
     case 'component_removed':
       return yes('the assigned config states this component; the agent does not run it');
     case 'component_changed': {
