@@ -155,6 +155,32 @@ describe('agent config outcomes (issue 26)', () => {
     expect((await api('GET', '/api/agents/00000000-0000-4000-8000-000000000000/config-history')).status).toBe(404);
   }, 90000);
 
+  it('an abort puts the agents the rollout touched back on their group\'s version and pushes it', async () => {
+    const [v1, v2] = await publishVersions(api, [collectorYaml('before'), collectorYaml('aborted')]);
+    const group = await createStaticGroup(api);
+    await assignGroup(api, group.id, v1!);
+    const fleet = await agents(3, group.id);
+    await waitApplied(api, fleet.map((s) => s.id), v1!.configHash, 10000);
+    for (const s of fleet) s.decide = (hash) => (hash === v2!.configHash ? 'ignore' : 'apply');
+    const rollout = await createRollout(api, { configurationId: v2!.configurationId, version: v2!.number, groupId: group.id, strategy: { type: 'Batch', batchSize: 2 } });
+    await act(api, rollout.id, 'start');
+    const running = await eventually(async () => {
+      const r = await getRollout(api, rollout.id);
+      return r.counts.applying === 2 ? r : undefined;
+    }, 10000);
+    const touched = running.targets.map((t) => t.agentId);
+    for (const id of touched) expect((await agentDetail(api, id)).assignment).toMatchObject({ source: 'rollout', version: v2!.number });
+    const mark = Date.now();
+    expect((await act(api, rollout.id, 'abort')).state).toBe('Failed');
+    for (const id of touched) expect((await agentDetail(api, id)).assignment).toMatchObject({ source: 'group', version: v1!.number });
+    const byId = new Map(fleet.map((s) => [s.id, s]));
+    await eventually(async () => touched.every((id) => byId.get(id)!.pushesSince(mark, v1!.configHash).length === 1) || undefined, 10000);
+    // the agent the rollout never reached is left alone
+    const other = fleet.find((s) => !touched.includes(s.id))!;
+    expect(other.pushesSince(mark)).toEqual([]);
+    await waitApplied(api, touched, v1!.configHash);
+  }, 60000);
+
   it('drift: false for a Supervisor\'s merged effective config, true for another reported hash, unknown without an effective config', async () => {
     const group = await createStaticGroup(api);
     const [supervised, silent] = await agents(2, group.id);
