@@ -102,6 +102,15 @@ describe('agent config outcomes (issue 26)', () => {
       expect(Date.parse(d.remoteConfig.lastFailure.at)).toBeGreaterThan(0);
     }
 
+    // what the rollback's pushes ask for besides the config
+    const fullStateAsked = new Set<string>();
+    for (const s of canary) {
+      const inner = s.agent.onRemoteConfig!;
+      s.agent.onRemoteConfig = (m, at) => {
+        if (Buffer.from(m.remote_config!.config_hash!).toString('hex') === v1!.configHash && (BigInt(m.flags ?? '0') & 1n) === 1n) fullStateAsked.add(s.id);
+        inner(m, at);
+      };
+    }
     const mark = Date.now();
     await act(api, rollout.id, 'rollback');
     const parent = await waitState(api, rollout.id, 'RolledBack', 10000);
@@ -109,6 +118,8 @@ describe('agent config outcomes (issue 26)', () => {
     // v1 is assigned to both and pushed, although they report it already
     await eventually(async () => canary.every((s) => s.pushesSince(mark, v1!.configHash).length > 0) || undefined, 15000);
     for (const id of ids) expect((await agentDetail(api, id)).assignment).toMatchObject({ source: 'rollout', version: v1!.number });
+    // forced, and asking for the agents' full state: an agent that runs the version already reports it again
+    expect([...fullStateAsked].sort()).toEqual([...ids].sort());
     // nobody answered the rollback's push: it is not complete (it was, in 0.25 s, before the fix)
     await sleep(2500);
     const waiting = await getRollout(api, childId);

@@ -269,6 +269,7 @@ export class OpampCore implements OnApplicationBootstrap {
       session.capabilities = replaced.capabilities;
       session.offeredHash = replaced.offeredHash;
       session.offeredAt = replaced.offeredAt;
+      session.askFullState = replaced.askFullState;
       session.firstReplyPending = replaced.firstReplyPending;
       session.connectionSettingsHash = replaced.connectionSettingsHash;
       session.outbox.push(...replaced.outbox.splice(0));
@@ -340,6 +341,12 @@ export class OpampCore implements OnApplicationBootstrap {
     reply.remoteConfig = toRemoteConfig(desired);
     session.offeredHash = desired.hash;
     session.offeredAt = now;
+    if (session.askFullState) {
+      // a forced push asks the agent to report its state again: an agent that already runs this hash
+      // (a Supervisor restored it by itself) may not report an unchanged status otherwise
+      reply.flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState);
+      session.askFullState = false;
+    }
     if (!session.pushedAt.has(desired.hash)) session.pushedAt.set(desired.hash, now);
     this.sink.remoteConfigSent?.(session, desired.hash, new Date(now));
   }
@@ -380,6 +387,7 @@ export class OpampCore implements OnApplicationBootstrap {
     const now = Date.now();
     session.desired = desired;
     if (force) {
+      session.askFullState = true;
       session.offeredHash = undefined;
       if (session.failedConfigHash === desired.hash) session.failedConfigHash = undefined;
       if (session.reportedConfigHash === desired.hash) session.reportedConfigHash = undefined;
