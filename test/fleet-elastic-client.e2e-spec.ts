@@ -88,7 +88,7 @@ describe('a group assignment reaches the real OpAMP client; drift', () => {
       assignedConfig: { hash: version.configHash, contentHash: version.hash },
       assignment: { source: 'group', versionId: version.id, configurationId: configuration.id, version: version.number },
       // the client applied what it was sent and cannot report an effective config: no drift shown
-      drift: null,
+      drift: 'unknown',
     });
     expect((await server.as().get('/api/agents?drift=true').expect(200)).body.items).toEqual([]);
 

@@ -6,8 +6,11 @@ import { AgentActionsService } from './agents/agent-actions.service';
 import { AgentAuthenticatorProviders } from './agents/agent-authenticator.providers';
 import { AgentRepository } from './agents/agent.repository';
 import { AgentStateWriter } from './agents/agent-state.writer';
+import { AgentConfigEventRepository } from './agents/agent-config-event.repository';
+import { AgentDriftService } from './agents/agent-drift';
 import { AgentsService } from './agents/agents.service';
 import { AgentEntity } from './agents/entities/agent.entity';
+import { AgentConfigEventEntity } from './agents/entities/agent-config-event.entity';
 import { AssignmentService } from './assignment/assignment.service';
 import { FleetDispatchService } from './assignment/fleet-dispatch.service';
 import { BootstrapTokenRepository } from './bootstrap/bootstrap-token.repository';
@@ -32,9 +35,11 @@ import { GroupsService } from './groups/groups.service';
  * the assignment of versions to agents. Imported by FleetApiModule (server) and FleetWorkerModule.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([AgentEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, QueueModule.forFeature(FLEET_QUEUE)],
+  imports: [TypeOrmModule.forFeature([AgentEntity, AgentConfigEventEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, QueueModule.forFeature(FLEET_QUEUE)],
   providers: [
     AgentRepository,
+    AgentConfigEventRepository,
+    AgentDriftService,
     AgentStateWriter,
     AgentsService,
     AgentActionsService,
@@ -56,6 +61,7 @@ import { GroupsService } from './groups/groups.service';
   ],
   exports: [
     AgentsService,
+    AgentDriftService,
     AgentActionsService,
     BootstrapTokenService,
     AgentStateWriter,

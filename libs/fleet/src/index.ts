@@ -21,3 +21,5 @@ export { FleetTransactions } from './fleet-transactions';
 export { fromStoredFiles } from './agents/domain/stored-config';
 export { ConfigurationVersionEntity } from './configurations/entities/configuration-version.entity';
 export { GroupEntity } from './groups/entities/group.entity';
+export { AgentDriftService, DriftMemo, agentDrift } from './agents/agent-drift';
+export { assessDrift, DriftVerdict, DriftAssessment, DriftInput } from './agents/domain/config-drift';

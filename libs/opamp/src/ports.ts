@@ -130,6 +130,8 @@ export interface AgentStateSink {
   connected(agent: AgentRef, info: { transport: Transport; instanceId: string; at: Date }): void;
   report(agent: AgentRef, report: AgentReport, at: Date): void;
   disconnected(agent: AgentRef, at: Date, info?: DisconnectInfo): void;
+  /** A remote config (hash, hex) was sent to the agent (its config history). */
+  remoteConfigSent?(agent: AgentRef, hash: string, at: Date): void;
 }
 
 /**

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus, Metrics, RequestContext, TenantLabels, withSpan } from '@ampora/platform';
 import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, DesiredConfig, hasCapability } from '@ampora/opamp';
-import { AssignmentService, ConfigurationVersionEntity, FleetDispatchService, FleetTransactions, fromStoredFiles } from '@ampora/fleet';
+import { AgentDriftService, AssignmentService, ConfigurationVersionEntity, FleetDispatchService, FleetTransactions, fromStoredFiles } from '@ampora/fleet';
 import { evaluateGateCounts } from './domain/gates';
 import { RolloutState } from './domain/rollout-state';
 import { orderAgents, planStep } from './domain/step-planner';
@@ -42,6 +42,7 @@ export class RolloutEngine {
     private readonly transitions: RolloutTransitions,
     private readonly assignment: AssignmentService,
     private readonly fleetDispatch: FleetDispatchService,
+    private readonly drift: AgentDriftService,
     private readonly tx: FleetTransactions,
     private readonly bus: LiveBus,
     private readonly dataSource: DataSource,
@@ -154,7 +155,7 @@ export class RolloutEngine {
         // an agent that moved to another group since the step was planned is not the rollout's any more
         const staying = await this.repository.lockStaying(manager, r.tenantId, r.id, r.groupId, chunk, OBSOLETE.leftGroup);
         await this.assignment.assignVersion(manager, r.tenantId, staying, version, 'rollout');
-        await this.repository.markAssigned(manager, r.id, staying);
+        await this.repository.markAssigned(manager, r.id, staying, new Date());
         return staying;
       });
     const renewEveryMs = (this.config.rollouts.leaseSeconds * 1000) / 3;
@@ -187,7 +188,9 @@ export class RolloutEngine {
     const agentIds = await this.repository.stillAssigned(r.id, r.tenantId, r.groupId, desired.hash, assigned, OBSOLETE);
     const outcomes = await Promise.all(
       agentIds.map((agentId) =>
-        this.dispatcher.pushRemoteConfig({ agentId, tenantId: r.tenantId }, desired).catch((error: unknown) => {
+        // a rollback is sent whatever the agent reports now (it may report the version's hash already,
+        // restored by itself): the rollback waits for a status given after this push
+        this.dispatcher.pushRemoteConfig({ agentId, tenantId: r.tenantId }, desired, { force: r.kind === 'Rollback' }).catch((error: unknown) => {
           this.log.warn('Pushing rollout {RolloutId} to agent {AgentId} failed; it gets the version when it reconnects', { RolloutId: r.id, AgentId: agentId }, error);
           return 'no_session' as const;
         }),
@@ -208,15 +211,17 @@ export class RolloutEngine {
   /** Catches up with agents' recorded state (events missed while no worker ran) and expires slow targets. */
   private async reconcile(r: RolloutEntity, step: number, startedAt: Date): Promise<void> {
     const version = await this.version(r);
-    const expected = { configHash: version.configHash.trim(), contentHash: version.contentHash.trim() };
+    const expected = { configHash: version.configHash.trim(), contentHash: version.contentHash.trim(), freshOnly: r.kind === 'Rollback' };
     await this.repository.skipObsolete(r.id, step, r.groupId, expected.configHash, OBSOLETE);
     const rows = await this.repository.stepWithAgents(r.id, step);
+    const drift = await this.drift.verdicts(rows.filter((t) => t.assigned).map((t) => t.agentId));
     const now = new Date();
     const changes: TargetChange[] = [];
     for (const t of rows) {
       const a = t.agent;
       const o: AgentObservation = {
-        remoteConfig: a.status && a.hash ? { status: a.status, hash: a.hash, errorMessage: a.error ?? undefined } : undefined,
+        remoteConfig: a.status && a.hash ? { status: a.status, hash: a.hash, errorMessage: a.error ?? undefined, at: a.statusAt ?? undefined } : undefined,
+        inDrift: drift.get(t.agentId),
         healthy: a.healthy,
         effectiveHash: a.effectiveHash,
         disconnectedAt: !a.connected && a.disconnectedAt ? a.disconnectedAt : undefined,
@@ -309,10 +314,13 @@ export class RolloutEngine {
   async observe(observations: Map<string, AgentObservation>): Promise<number> {
     if (observations.size === 0) return 0;
     const targets = await this.repository.openTargetsOf([...observations.keys()]);
+    const judged = targets.filter((t) => t.assigned && (observations.get(t.agentId)!.effectiveHash || observations.get(t.agentId)!.remoteConfig));
+    const drift = await this.drift.verdicts(judged.map((t) => t.agentId));
     const now = new Date();
     const changes: TargetChange[] = [];
     for (const t of targets) {
-      const after = observeTarget(t, observations.get(t.agentId)!, t, now);
+      const o = observations.get(t.agentId)!;
+      const after = observeTarget(t, drift.has(t.agentId) ? { ...o, inDrift: drift.get(t.agentId) } : o, t, now);
       if (after) changes.push({ rolloutId: t.rolloutId, agentId: t.agentId, tenantId: t.tenantId, before: t.state, after });
     }
     if (changes.length === 0) return 0;

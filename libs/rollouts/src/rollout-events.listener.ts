@@ -61,7 +61,7 @@ export class RolloutEventsListener implements OnApplicationBootstrap, OnModuleDe
     if (e.type === 'agent.disconnected') {
       o.disconnectedAt = new Date(payload.at ?? e.at);
     } else {
-      if (payload.remoteConfigStatus) o.remoteConfig = payload.remoteConfigStatus;
+      if (payload.remoteConfigStatus) o.remoteConfig = { ...payload.remoteConfigStatus, at: new Date(payload.at ?? e.at) };
       if (payload.healthy !== undefined) o.healthy = payload.healthy;
       if (payload.effectiveConfigHash) o.effectiveHash = payload.effectiveConfigHash;
       if (!payload.remoteConfigStatus && payload.healthy === undefined && !payload.effectiveConfigHash) return;

@@ -56,7 +56,7 @@ export interface TargetWithAgent extends TargetSnapshot {
   step: number;
 }
 
-const SNAPSHOT_COLUMNS = 't.state, t.reason, t.pushed_at, t.applied_at, t.disconnected_at, t.recovered, t.healthy, t.effective_matches';
+const SNAPSHOT_COLUMNS = 't.state, t.assigned, t.assigned_at, t.reason, t.pushed_at, t.applied_at, t.disconnected_at, t.recovered, t.healthy, t.effective_matches';
 
 function candidate(r: Record<string, any>): PlanCandidate {
   return { id: r.id, hostname: r.display_name ?? '', lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, capabilities: String(r.capabilities ?? '0') };
@@ -65,6 +65,8 @@ function candidate(r: Record<string, any>): PlanCandidate {
 function snapshot(r: Record<string, any>): TargetSnapshot {
   return {
     state: r.state,
+    assigned: Boolean(r.assigned),
+    assignedAt: r.assigned_at ? new Date(r.assigned_at) : null,
     reason: r.reason ?? null,
     pushedAt: r.pushed_at ? new Date(r.pushed_at) : null,
     appliedAt: r.applied_at ? new Date(r.applied_at) : null,
@@ -272,8 +274,9 @@ export class RolloutRepository {
     return keep;
   }
 
-  async markAssigned(manager: EntityManager, rolloutId: string, agentIds: string[]): Promise<void> {
-    await manager.query(`UPDATE rollout_targets SET assigned = true, updated_at = now() WHERE rollout_id = $1 AND agent_id = ANY($2::uuid[])`, [rolloutId, agentIds]);
+  /** The version was assigned to these agents at `at` (statuses of a rollback count from then on). */
+  async markAssigned(manager: EntityManager, rolloutId: string, agentIds: string[], at: Date = new Date()): Promise<void> {
+    await manager.query(`UPDATE rollout_targets SET assigned = true, assigned_at = $3, updated_at = now() WHERE rollout_id = $1 AND agent_id = ANY($2::uuid[])`, [rolloutId, agentIds, at.toISOString()]);
   }
 
   /** Agents the rollout assigned its version to, in order (what a rollback reaches). */
@@ -314,17 +317,17 @@ export class RolloutRepository {
   // ----- observing agents -----
 
   /** Targets of the current step of an active rollout, for these agents (live events). */
-  async openTargetsOf(agentIds: string[]): Promise<Array<TargetWithAgent & { configHash: string; contentHash: string }>> {
+  async openTargetsOf(agentIds: string[]): Promise<Array<TargetWithAgent & { configHash: string; contentHash: string; freshOnly: boolean }>> {
     if (agentIds.length === 0) return [];
     const rows: Array<Record<string, any>> = await this.dataSource.query(
-      `SELECT t.rollout_id, t.agent_id, t.tenant_id, t.step, ${SNAPSHOT_COLUMNS}, v.config_hash, v.content_hash
+      `SELECT t.rollout_id, t.agent_id, t.tenant_id, t.step, ${SNAPSHOT_COLUMNS}, v.config_hash, v.content_hash, r.kind
        FROM rollout_targets t
        JOIN rollouts r ON r.id = t.rollout_id AND r.state IN ('InProgress', 'Paused') AND t.step = r.current_step
        JOIN configuration_versions v ON v.id = r.version_id
        WHERE t.agent_id = ANY($1::uuid[]) AND t.state <> 'Skipped'`,
       [agentIds],
     );
-    return rows.map((r) => ({ rolloutId: r.rollout_id, agentId: r.agent_id, tenantId: r.tenant_id, step: r.step, configHash: String(r.config_hash).trim(), contentHash: String(r.content_hash).trim(), ...snapshot(r) }));
+    return rows.map((r) => ({ rolloutId: r.rollout_id, agentId: r.agent_id, tenantId: r.tenant_id, step: r.step, configHash: String(r.config_hash).trim(), contentHash: String(r.content_hash).trim(), freshOnly: r.kind === 'Rollback', ...snapshot(r) }));
   }
 
   /** The step's targets with their agents' recorded state (the tick's backstop for missed events). */
@@ -332,7 +335,7 @@ export class RolloutRepository {
     const rows: Array<Record<string, any>> = await this.dataSource.query(
       `SELECT t.rollout_id, t.agent_id, t.tenant_id, t.step, ${SNAPSHOT_COLUMNS},
               a.remote_config_status AS a_status, a.remote_config_hash AS a_hash, a.remote_config_error AS a_error, a.healthy AS a_healthy,
-              a.effective_config_hash AS a_effective_hash, a.connected AS a_connected, a.disconnected_at AS a_disconnected_at
+              a.effective_config_hash AS a_effective_hash, a.connected AS a_connected, a.disconnected_at AS a_disconnected_at, a.remote_config_at AS a_status_at
        FROM rollout_targets t JOIN agents a ON a.id = t.agent_id
        WHERE t.rollout_id = $1 AND t.step = $2 AND t.state <> 'Skipped'`,
       [rolloutId, step],
@@ -343,7 +346,7 @@ export class RolloutRepository {
       tenantId: r.tenant_id,
       step: r.step,
       ...snapshot(r),
-      agent: { status: r.a_status, hash: r.a_hash, error: r.a_error, healthy: r.a_healthy, effectiveHash: r.a_effective_hash ? String(r.a_effective_hash).trim() : null, connected: r.a_connected, disconnectedAt: r.a_disconnected_at ? new Date(r.a_disconnected_at) : null },
+      agent: { status: r.a_status, hash: r.a_hash, error: r.a_error, statusAt: r.a_status_at ? new Date(r.a_status_at) : null, healthy: r.a_healthy, effectiveHash: r.a_effective_hash ? String(r.a_effective_hash).trim() : null, connected: r.a_connected, disconnectedAt: r.a_disconnected_at ? new Date(r.a_disconnected_at) : null },
     }));
   }
 
@@ -504,7 +507,6 @@ export class RolloutRepository {
       tenantId: r.tenant_id,
       step: r.step,
       position: r.position,
-      assigned: r.assigned,
       updatedAt: new Date(r.updated_at),
       displayName: r.display_name ?? '',
       ...snapshot(r),

@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { AuditService, createLogger, Page, PageQuery, Principal, Tx } from '@ampora/platform';
 import { AgentCap, hasCapability } from '@ampora/opamp';
-import { AssignmentService, FleetErrorCode, FleetException, FleetTransactions, GroupEntity } from '@ampora/fleet';
+import { AssignmentService, FleetDispatchService, FleetErrorCode, FleetException, FleetTransactions, GroupEntity } from '@ampora/fleet';
 import { CreateRolloutSchema, GateRecordSchema, RolloutSchema, RolloutSummarySchema, StepSchema } from './dto/rollout.dto';
 import { GateSettings } from './domain/gates';
-import { rollbackPath, RolloutAction, RolloutState } from './domain/rollout-state';
+import { canDo, rollbackPath, RolloutAction, RolloutState } from './domain/rollout-state';
 import { orderAgents, planStep } from './domain/step-planner';
 import { stepCount, StrategyInput } from './domain/strategy';
 import { RolloutEntity } from './entities/rollout.entity';
@@ -34,6 +34,7 @@ export class RolloutsService {
     private readonly repository: RolloutRepository,
     private readonly transitions: RolloutTransitions,
     private readonly assignment: AssignmentService,
+    private readonly fleetDispatch: FleetDispatchService,
     private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
     private readonly defaults: RolloutDefaultsService,
@@ -134,8 +135,17 @@ export class RolloutsService {
     });
   }
 
+  /**
+   * Stops the rollout, and every agent it touched that still runs its assignment goes back to its
+   * group's version (what it had before), pushed whatever it reports now (decision 0110).
+   */
   abort(caller: Principal, id: string): Promise<RolloutEntity> {
-    return this.control(caller, id, 'abort', async (tx, r) => this.transitions.apply(tx, r, 'abort', { details: { by: 'operator' } }));
+    return this.control(caller, id, 'abort', async (tx, r) => {
+      if (!canDo(r.state, 'abort')) throw illegal(r, 'abort');
+      const reverted = r.kind === 'Rollout' ? await this.assignment.revertRolloutAssignment(tx.manager, r.tenantId, await this.repository.touched(tx.manager, r.id), r.versionId) : [];
+      tx.afterCommit(() => this.fleetDispatch.pushAssigned(r.tenantId, reverted, `rollout ${r.id} aborted`, { force: true }).then(() => undefined));
+      return this.transitions.apply(tx, r, 'abort', { details: { by: 'operator', reverted: reverted.length } });
+    });
   }
 
   /**

@@ -4,6 +4,7 @@ import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus } from '@ampora/plat
 import { AgentRef, AgentReport, AgentStateSink, DisconnectInfo, Transport, uidToString } from '@ampora/opamp';
 import { AgentDerivations } from './domain/agent-derivations';
 import { toStoredFiles } from './domain/stored-config';
+import { AgentConfigEventRepository, NewConfigEvent } from './agent-config-event.repository';
 
 /** Column → SQL type, for the casts of the batched UPDATE ... FROM (VALUES ...). */
 const COLUMN_TYPES = {
@@ -28,6 +29,10 @@ const COLUMN_TYPES = {
   remote_config_hash: 'varchar',
   remote_config_error: 'text',
   failed_config_hash: 'varchar',
+  remote_config_at: 'timestamptz',
+  last_failure_hash: 'varchar',
+  last_failure_message: 'text',
+  last_failure_at: 'timestamptz',
   package_statuses: 'jsonb',
   available_components: 'jsonb',
   custom_capabilities: 'jsonb',
@@ -59,6 +64,9 @@ export const FLUSH_BATCH_ROWS = 1000;
 export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApplicationShutdown {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentStateWriter');
   private pending = new Map<string, Pending>();
+  private events: Array<NewConfigEvent & { retried?: boolean }> = [];
+  /** Each agent's last history entry (kind, hash, message), to skip repeats. */
+  private readonly lastEvent = new Map<string, string>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<FlushStats>;
   /** Totals since start, for tests and diagnostics. */
@@ -68,6 +76,7 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
   constructor(
     private readonly dataSource: DataSource,
     private readonly bus: LiveBus,
+    private readonly history: AgentConfigEventRepository,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -119,9 +128,18 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
       row.effective_config_hash = report.effectiveConfig.contentHash;
     }
     if (report.remoteConfigStatus) {
-      row.remote_config_status = report.remoteConfigStatus.status;
-      row.remote_config_hash = report.remoteConfigStatus.hash;
-      row.remote_config_error = report.remoteConfigStatus.errorMessage;
+      const s = report.remoteConfigStatus;
+      row.remote_config_status = s.status;
+      row.remote_config_hash = s.hash;
+      row.remote_config_error = s.errorMessage;
+      row.remote_config_at = at;
+      if (s.status === 'FAILED' && s.hash) {
+        // the last failure stays on the agent after later statuses of other hashes
+        row.last_failure_hash = s.hash;
+        row.last_failure_message = s.errorMessage || null;
+        row.last_failure_at = at;
+      }
+      if (s.hash) this.event(agent, { at, kind: s.status, configHash: s.hash, message: s.errorMessage || null });
     }
     if (report.failedConfigHash !== undefined) row.failed_config_hash = report.failedConfigHash || null;
     if (report.packageStatuses !== undefined) row.package_statuses = report.packageStatuses;
@@ -138,6 +156,7 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
         payload: {
           agentId,
           remoteConfigStatus: report.remoteConfigStatus,
+          at: at.toISOString(),
           healthy: report.health?.healthy,
           effectiveConfigHash: report.effectiveConfig?.contentHash,
           descriptionChanged: Boolean(report.description),
@@ -146,14 +165,45 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     }
   }
 
+  remoteConfigSent(agent: AgentRef, hash: string, at: Date): void {
+    this.event(agent, { at, kind: 'PUSHED', configHash: hash, message: null });
+  }
+
+  /**
+   * Notes a history entry unless it repeats the agent's previous one (a full-state report repeats the
+   * status; a re-offer repeats the push). Written with the next flush, after the agents' rows.
+   */
+  private event(agent: AgentRef, e: Omit<NewConfigEvent, 'tenantId' | 'agentId'>): void {
+    const key = `${e.kind}|${e.configHash}|${e.message ?? ''}`;
+    if (this.lastEvent.get(agent.agentId) === key) return;
+    if (this.lastEvent.size >= 100_000) this.lastEvent.clear();
+    this.lastEvent.set(agent.agentId, key);
+    this.events.push({ tenantId: agent.tenantId, agentId: agent.agentId, ...e });
+  }
+
   /** Writes everything pending now. Concurrent callers share one flush. */
   async flush(): Promise<FlushStats> {
     if (this.flushing) await this.flushing.catch(() => undefined);
-    if (this.pending.size === 0) return { rows: 0, statements: 0 };
+    if (this.pending.size === 0 && this.events.length === 0) return { rows: 0, statements: 0 };
     const batch = this.pending;
+    const events = this.events;
     this.pending = new Map();
-    this.flushing = this.write(batch).finally(() => (this.flushing = undefined));
+    this.events = [];
+    this.flushing = this.write(batch)
+      .finally(() => this.writeEvents(events))
+      .finally(() => (this.flushing = undefined));
     return this.flushing;
+  }
+
+  private async writeEvents(events: Array<NewConfigEvent & { retried?: boolean }>): Promise<void> {
+    if (events.length === 0) return;
+    try {
+      await this.history.append(events);
+    } catch (error) {
+      // history is best effort: a failed write is retried once with the next flush, then dropped
+      if (events.length <= FLUSH_BATCH_ROWS * 5) this.events.unshift(...events.filter((e) => !e.retried).map((e) => ({ ...e, retried: true })));
+      this.log.warn('Writing {Events} remote-config history entries failed', { Events: events.length }, error);
+    }
   }
 
   private merge(agentId: string, row: Pending): void {

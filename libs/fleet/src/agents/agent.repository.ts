@@ -53,8 +53,8 @@ export interface AgentFilter {
   /** Each entry must match (`labels @> {key: value}`). */
   labels?: Array<{ key: string; value: string }>;
   text?: string;
-  /** Assigned content hash differs from (true) or equals (false) the effective one; unknown is neither. */
-  drift?: boolean;
+  /** Only agents with an assigned config (what a drift filter reads before judging each row). */
+  assignedOnly?: boolean;
   /** Members of this group, or `none` for agents in no group. */
   groupId?: string | 'none';
   /** The heartbeat window that separates connected from stale. */
@@ -249,8 +249,7 @@ export class AgentRepository {
     if (filter.status === 'disconnected') qb.andWhere('a.connected = false');
     if (filter.status === 'connected') qb.andWhere('a.connected = true AND a.lastSeenAt >= :cutoff', { cutoff });
     if (filter.status === 'stale') qb.andWhere('a.connected = true AND (a.lastSeenAt IS NULL OR a.lastSeenAt < :cutoff)', { cutoff });
-    if (filter.drift === true) qb.andWhere('a.assignedContentHash IS NOT NULL AND a.effectiveConfigHash IS NOT NULL AND a.assignedContentHash <> a.effectiveConfigHash');
-    if (filter.drift === false) qb.andWhere('a.assignedContentHash IS NOT NULL AND a.assignedContentHash = a.effectiveConfigHash');
+    if (filter.assignedOnly) qb.andWhere('a.assignedConfigHash IS NOT NULL');
     if (filter.groupId === 'none') qb.andWhere('a.groupId IS NULL');
     else if (filter.groupId) qb.andWhere('a.groupId = :groupId', { groupId: filter.groupId });
     filter.labels?.forEach((l, i) => qb.andWhere(`a.labels @> CAST(:label${i} AS jsonb)`, { [`label${i}`]: JSON.stringify({ [l.key]: l.value }) }));

@@ -15,6 +15,9 @@ import {
   BulkForcePushDto,
   BulkMoveDto,
   BulkMoveResultDto,
+  ConfigHistoryPageDto,
+  ConfigHistoryQueryDto,
+  driftHashes,
   ClearAssignmentResultDto,
   DisconnectResultDto,
   DriftDto,
@@ -80,7 +83,17 @@ export class AgentsController {
   @ZodResponse({ status: 200, type: AgentDetailDto })
   async get(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
     const agent = await this.agents.get(p.tenantId, id);
-    return toAgentDetail(agent, this.agents.staleAfterSeconds, await this.agents.assignmentOf(agent));
+    const failed = agent.lastFailureHash ? (await this.agents.versionsOf(p.tenantId, [agent.lastFailureHash])).get(agent.lastFailureHash) : undefined;
+    return toAgentDetail(agent, this.agents.staleAfterSeconds, await this.agents.assignmentOf(agent), failed ?? null);
+  }
+
+  @Get(':id/config-history')
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'getAgentConfigHistory', summary: 'The agent\'s remote-config history, newest first: pushes and the statuses it reported (APPLYING, APPLIED, FAILED with its message)' })
+  @ApiProblems(400, 404)
+  @ZodResponse({ status: 200, type: ConfigHistoryPageDto })
+  configHistory(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: ConfigHistoryQueryDto) {
+    return this.agents.configHistory(p.tenantId, id, q);
   }
 
   @Get(':id/drift')
@@ -90,7 +103,7 @@ export class AgentsController {
   @ZodResponse({ status: 200, type: DriftDto })
   async drift(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
     const { agent, ...diff } = await this.agents.drift(p.tenantId, id);
-    return { ...diff, agentId: agent.id, assignedHash: agent.assignedContentHash, effectiveHash: agent.effectiveConfigHash, assignment: await this.agents.assignmentOf(agent) };
+    return { ...diff, ...driftHashes(agent), assignment: await this.agents.assignmentOf(agent) };
   }
 
   @Post(':id/disconnect')

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { parseDocument } from 'yaml';
-import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, Page, PageQuery, Principal } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, encodeCursor, mapPage, Page, PageQuery, Principal } from '@ampora/platform';
 import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
@@ -9,6 +9,9 @@ import { yamlConfig } from '../configurations/domain/config-files';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { AgentFilter, AgentRepository } from './agent.repository';
+import { AgentConfigEventRepository } from './agent-config-event.repository';
+import { agentDrift, configText, DRIFT_MEMO } from './agent-drift';
+import { DriftAssessment, DriftVerdict } from './domain/config-drift';
 import { AgentStatus } from './domain/agent-derivations';
 import { fromStoredFiles } from './domain/stored-config';
 import { AgentAssignment } from './dto/agent.dto';
@@ -16,7 +19,10 @@ import { AgentEntity } from './entities/agent.entity';
 
 export { YAML_CONTENT_TYPE, CONFIG_FILE_KEY } from '../configurations/domain/config-files';
 
-export type AgentListFilter = Pick<AgentFilter, 'status' | 'labels' | 'text' | 'drift' | 'groupId'>;
+export type AgentListFilter = Pick<AgentFilter, 'status' | 'labels' | 'text' | 'groupId'> & { drift?: DriftVerdict };
+
+/** Rows read at a time while a drift filter looks for a page of matches. */
+const DRIFT_SCAN_ROWS = 500;
 
 /** The agent inventory as operators see it, and what they assign to one agent. */
 @Injectable()
@@ -25,6 +31,7 @@ export class AgentsService {
 
   constructor(
     private readonly agents: AgentRepository,
+    private readonly history: AgentConfigEventRepository,
     private readonly versions: ConfigurationVersionRepository,
     private readonly assignment: AssignmentService,
     private readonly tx: FleetTransactions,
@@ -37,8 +44,44 @@ export class AgentsService {
     return this.config.opamp.heartbeatWindowSeconds;
   }
 
-  list(tenantId: string, filter: AgentListFilter, page: PageQuery): Promise<Page<AgentEntity>> {
-    return this.agents.list({ tenantId, ...filter, staleAfterSeconds: this.staleAfterSeconds }, page);
+  /**
+   * A page of the inventory. With a drift filter the rows are read in keyset order and kept when their
+   * drift (the drift view's verdict, memoised per assigned/effective pair) is the one asked for, until
+   * the page is full; the cursor is the last kept row's, so paging stays exact.
+   */
+  async list(tenantId: string, filter: AgentListFilter, page: PageQuery): Promise<Page<AgentEntity>> {
+    const { drift: want, ...rest } = filter;
+    const base = { tenantId, ...rest, staleAfterSeconds: this.staleAfterSeconds };
+    if (want === undefined) return this.agents.list(base, page);
+    const items: AgentEntity[] = [];
+    let cursor = page.cursor;
+    for (;;) {
+      const chunk = await this.agents.list({ ...base, assignedOnly: want !== 'unknown' }, { limit: DRIFT_SCAN_ROWS, cursor });
+      for (let i = 0; i < chunk.items.length; i++) {
+        const a = chunk.items[i]!;
+        if (DRIFT_MEMO.verdict(a) !== want) continue;
+        items.push(a);
+        if (items.length === page.limit) {
+          const more = i < chunk.items.length - 1 || chunk.nextCursor !== null;
+          return { items, nextCursor: more ? encodeCursor(a.createdAt.toISOString(), a.id) : null };
+        }
+      }
+      if (!chunk.nextCursor) return { items, nextCursor: null };
+      cursor = chunk.nextCursor;
+    }
+  }
+
+  /** The version (configuration and number) each config hash is, in this tenant. */
+  versionsOf(tenantId: string, hashes: string[]) {
+    return this.versions.byConfigHashes(tenantId, hashes);
+  }
+
+  /** The agent's remote-config history, newest first: pushes and the statuses it reported. */
+  async configHistory(tenantId: string, id: string, page: PageQuery) {
+    await this.get(tenantId, id);
+    const events = await this.history.list(tenantId, id, page);
+    const versions = await this.versions.byConfigHashes(tenantId, events.items.map((e) => e.configHash));
+    return mapPage(events, (e) => ({ at: e.at.toISOString(), kind: e.kind, configHash: e.configHash, version: versions.get(e.configHash) ?? null, message: e.message }));
   }
 
   async get(tenantId: string, id: string): Promise<AgentEntity> {
@@ -139,18 +182,17 @@ export class AgentsService {
     return { agentId: id, assignment: await this.assignmentOf(agent), configHash: agent.assignedConfigHash, delivery };
   }
 
-  /** Assigned vs effective config: drift flag, unified and semantic diffs. */
-  async drift(tenantId: string, id: string): Promise<ConfigDiff & { agent: AgentEntity; drift: boolean | null }> {
+  /**
+   * Assigned vs effective config: the drift verdict and why, every difference marked as counting or
+   * not, and the unified and semantic diffs of the texts. `identical`: the two texts are the same.
+   */
+  async drift(tenantId: string, id: string): Promise<ConfigDiff & DriftAssessment & { agent: AgentEntity }> {
     const agent = await this.get(tenantId, id);
-    const text = (files: AgentEntity['assignedConfig']) =>
-      Object.entries(files ?? {})
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([, f]) => Buffer.from(f.body, 'base64').toString('utf8'))
-        .join('\n');
-    const assigned = text(agent.assignedConfig);
-    const effective = text(agent.effectiveConfig);
-    const drift = agent.assignedContentHash && agent.effectiveConfigHash ? agent.assignedContentHash !== agent.effectiveConfigHash : null;
-    const diff = agent.assignedConfig && agent.effectiveConfig ? configDiff(assigned, effective, { from: 'assigned', to: 'effective' }) : { identical: false, unified: '', semantic: null };
-    return { ...diff, identical: drift === false, agent, drift };
+    const assessment = agentDrift(agent);
+    DRIFT_MEMO.verdict(agent);
+    const assigned = configText(agent.assignedConfig);
+    const effective = configText(agent.effectiveConfig);
+    const diff = assigned !== null && effective !== null ? configDiff(assigned, effective, { from: 'assigned', to: 'effective' }) : { identical: false, unified: '', semantic: null };
+    return { ...diff, ...assessment, agent };
   }
 }

@@ -182,6 +182,26 @@ export class AssignmentService {
   }
 
   /**
+   * An aborted rollout's agents go back to what they ran before it: those of `agentIds` still on the
+   * rollout's assignment (source `rollout`, `versionId`) take their group's version again (or nothing,
+   * without one). Returns the agents that now have a config to push.
+   */
+  async revertRolloutAssignment(manager: EntityManager, tenantId: string, agentIds: string[], versionId: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await manager.query(
+      `SELECT id FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND assignment_source = 'rollout' AND assigned_version_id = $3`,
+      [tenantId, agentIds, versionId],
+    );
+    const locked = await this.agents.lockForChange(manager, tenantId, rows.map((r) => r.id));
+    const back: string[] = [];
+    for (const a of locked) {
+      if (a.assignmentSource !== 'rollout') continue;
+      const { material } = await this.revertToGroup(manager, tenantId, a);
+      if (material) back.push(a.id);
+    }
+    return back;
+  }
+
+  /**
    * Where an agent enrolling with a bootstrap token lands: the token's group if it is still live
    * (pinned when the group is Static), with the group's version materialised.
    */

@@ -32,6 +32,18 @@ export class ConfigurationVersionRepository {
     return new Map(rows.map((r) => [r.id, { configurationId: r.configurationId, number: r.number, status: r.status }]));
   }
 
+  /** The version each config hash is in this tenant (the newest, when several configurations share a text). */
+  async byConfigHashes(tenantId: string, hashes: string[]): Promise<Map<string, { versionId: string; configurationId: string; version: number }>> {
+    const wanted = [...new Set(hashes.filter((h) => /^[0-9a-f]{64}$/i.test(h)).map((h) => h.toLowerCase()))];
+    if (wanted.length === 0) return new Map();
+    const rows: Array<{ id: string; configuration_id: string; number: number; config_hash: string }> = await this.r().query(
+      `SELECT DISTINCT ON (config_hash) id, configuration_id, number, config_hash FROM configuration_versions
+       WHERE tenant_id = $1 AND config_hash = ANY($2::char(64)[]) ORDER BY config_hash, created_at DESC`,
+      [tenantId, wanted],
+    );
+    return new Map(rows.map((r) => [r.config_hash.trim(), { versionId: r.id, configurationId: r.configuration_id, version: r.number }]));
+  }
+
   insert(manager: EntityManager, row: NewVersion): Promise<ConfigurationVersionEntity> {
     const repo = manager.getRepository(ConfigurationVersionEntity);
     return repo.save(repo.create({ ...row, status: 'Draft' }));

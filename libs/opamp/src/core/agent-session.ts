@@ -28,6 +28,8 @@ export class AgentSession {
   reportedStatus?: string;
   offeredHash?: string;
   offeredAt = 0;
+  /** The next remote config sent asks for the agent's full state (a forced push: hear what it runs now). */
+  askFullState = false;
   /** When each config hash was first pushed, for the push → APPLIED histogram. */
   readonly pushedAt = new Map<string, number>();
   /** Messages waiting for the next HTTP poll. */

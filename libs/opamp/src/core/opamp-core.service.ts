@@ -39,7 +39,7 @@ import {
   Transport,
 } from '../ports';
 import { AgentCap, hasCapability, ServerCap } from '../protocol/capabilities';
-import { configMapToFiles, errorReply, healthToJson, keyValuesToJson, serverToAgent } from '../protocol/codec';
+import { availableComponentsToJson, configMapToFiles, errorReply, healthToJson, JsonValue, keyValuesToJson, serverToAgent } from '../protocol/codec';
 import { configContentHash, configMapHash, toHex } from '../protocol/config-hash';
 import { agentFrameKind, serverFrameKind } from '../protocol/frame-kind';
 import { AgentSession, ConnectionHandle, credentialKey } from './agent-session';
@@ -197,9 +197,7 @@ export class OpampCore implements OnApplicationBootstrap {
     if (message.packageStatuses) report.packageStatuses = toJson(PackageStatusesSchema, message.packageStatuses) as AgentReport['packageStatuses'];
     if (message.availableComponents) {
       if (Object.keys(message.availableComponents.components).length > 0) {
-        const components = message.availableComponents.components;
-        const subComponents = Object.fromEntries(Object.entries(components).map(([k, d]) => [k, Object.keys(d.subComponentMap).sort()]));
-        report.availableComponents = { hash: toHex(message.availableComponents.hash), components: Object.keys(components).sort(), subComponents };
+        report.availableComponents = availableComponentsToJson(message.availableComponents) as unknown as JsonValue;
       } else if (message.availableComponents.hash.length > 0) {
         // the handshake sends only the hash first; we keep no catalogue per hash yet, so ask for it
         flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportAvailableComponents);
@@ -271,6 +269,7 @@ export class OpampCore implements OnApplicationBootstrap {
       session.capabilities = replaced.capabilities;
       session.offeredHash = replaced.offeredHash;
       session.offeredAt = replaced.offeredAt;
+      session.askFullState = replaced.askFullState;
       session.firstReplyPending = replaced.firstReplyPending;
       session.connectionSettingsHash = replaced.connectionSettingsHash;
       session.outbox.push(...replaced.outbox.splice(0));
@@ -342,7 +341,14 @@ export class OpampCore implements OnApplicationBootstrap {
     reply.remoteConfig = toRemoteConfig(desired);
     session.offeredHash = desired.hash;
     session.offeredAt = now;
+    if (session.askFullState) {
+      // a forced push asks the agent to report its state again: an agent that already runs this hash
+      // (a Supervisor restored it by itself) may not report an unchanged status otherwise
+      reply.flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState);
+      session.askFullState = false;
+    }
     if (!session.pushedAt.has(desired.hash)) session.pushedAt.set(desired.hash, now);
+    this.sink.remoteConfigSent?.(session, desired.hash, new Date(now));
   }
 
   private async connectionSettingsFor(session: AgentSession, credential: AgentCredential, message: AgentToServer, justEnrolled: boolean): Promise<ConnectionSettingsOffers | undefined> {
@@ -381,6 +387,7 @@ export class OpampCore implements OnApplicationBootstrap {
     const now = Date.now();
     session.desired = desired;
     if (force) {
+      session.askFullState = true;
       session.offeredHash = undefined;
       if (session.failedConfigHash === desired.hash) session.failedConfigHash = undefined;
       if (session.reportedConfigHash === desired.hash) session.reportedConfigHash = undefined;

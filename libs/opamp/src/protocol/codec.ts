@@ -4,6 +4,8 @@ import {
   AgentConfigMap,
   AgentToServer,
   AgentToServerSchema,
+  AvailableComponents,
+  ComponentDetails,
   ComponentHealth,
   ServerErrorResponseType,
   ServerToAgent,
@@ -100,4 +102,46 @@ export function configMapToFiles(map: AgentConfigMap | undefined): ConfigFiles {
   const files: ConfigFiles = {};
   for (const [k, v] of Object.entries(map?.configMap ?? {})) files[k] = { body: v.body, contentType: v.contentType };
   return files;
+}
+
+/** One reported component: its metadata (e.g. `code.namespace`) and what is nested under it. */
+export interface ComponentNodeJson {
+  metadata: Record<string, JsonValue>;
+  subComponents: Record<string, ComponentNodeJson>;
+}
+
+export interface AvailableComponentsJson {
+  hash: string;
+  /** The top-level names (for a Collector, its kinds: receivers, processors, ...). */
+  components: string[];
+  /** Top-level name → names nested directly under it. */
+  subComponents: Record<string, string[]>;
+  /** Everything reported, at every nesting level. */
+  tree: Record<string, ComponentNodeJson>;
+}
+
+/** Nesting levels and components kept of one report (a Collector sends two levels, a few hundred components). */
+const COMPONENT_DEPTH = 8;
+const COMPONENT_MAX = 10_000;
+
+/** AvailableComponents → JSON, at every nesting level ComponentDetails allows (bounded). */
+export function availableComponentsToJson(ac: AvailableComponents): AvailableComponentsJson {
+  let budget = COMPONENT_MAX;
+  const node = (d: ComponentDetails, depth: number): ComponentNodeJson => {
+    const subComponents: Record<string, ComponentNodeJson> = {};
+    if (depth < COMPONENT_DEPTH) {
+      for (const name of Object.keys(d.subComponentMap).sort()) {
+        if (budget-- <= 0) break;
+        subComponents[name] = node(d.subComponentMap[name]!, depth + 1);
+      }
+    }
+    return { metadata: keyValuesToJson(d.metadata), subComponents };
+  };
+  const tree: Record<string, ComponentNodeJson> = {};
+  for (const name of Object.keys(ac.components).sort()) {
+    if (budget-- <= 0) break;
+    tree[name] = node(ac.components[name]!, 1);
+  }
+  const names = Object.keys(tree);
+  return { hash: Buffer.from(ac.hash).toString('hex'), components: names, subComponents: Object.fromEntries(names.map((k) => [k, Object.keys(tree[k]!.subComponents)])), tree };
 }

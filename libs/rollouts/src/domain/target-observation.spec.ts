@@ -5,6 +5,8 @@ const t0 = new Date('2026-11-25T10:00:00Z');
 const later = (s: number) => new Date(t0.getTime() + s * 1000);
 const target = (fields: Partial<TargetSnapshot> = {}): TargetSnapshot => ({
   state: 'Applying',
+  assigned: true,
+  assignedAt: t0,
   reason: null,
   pushedAt: t0,
   appliedAt: null,
@@ -47,5 +49,33 @@ describe('observeTarget', () => {
     expect(observeTarget(target(), { healthy: false }, expected, later(1))).toMatchObject({ healthy: false });
     expect(observeTarget(target({ healthy: false }), { healthy: false }, expected, later(1))).toBeUndefined();
     expect(observeTarget(target(), {}, expected, later(1))).toBeUndefined();
+  });
+
+  it('takes no status for an answer before the rollout assigned the target (a Supervisor that restored the previous version by itself)', () => {
+    const pending = target({ state: 'Pending', pushedAt: null, assigned: false, assignedAt: null });
+    expect(observeTarget(pending, { remoteConfig: { status: 'APPLIED', hash: 'c0ffee', at: later(1) } }, expected, later(1))).toBeUndefined();
+    expect(observeTarget(pending, { remoteConfig: { status: 'FAILED', hash: 'c0ffee', at: later(1) } }, expected, later(1))).toBeUndefined();
+  });
+
+  it('for a rollback, counts only statuses reported after the assignment', () => {
+    const rollback = { ...expected, freshOnly: true };
+    const assigned = target({ assignedAt: later(10), pushedAt: later(10) });
+    expect(observeTarget(assigned, { remoteConfig: { status: 'APPLIED', hash: 'c0ffee', at: later(5) } }, rollback, later(11))).toBeUndefined();
+    expect(observeTarget(assigned, { remoteConfig: { status: 'APPLIED', hash: 'c0ffee' } }, rollback, later(11))).toBeUndefined();
+    expect(observeTarget(assigned, { remoteConfig: { status: 'APPLIED', hash: 'c0ffee', at: later(12) } }, rollback, later(12))).toMatchObject({ state: 'Applied' });
+    // a plain rollout takes the agent's standing status once assigned
+    expect(observeTarget(assigned, { remoteConfig: { status: 'APPLIED', hash: 'c0ffee', at: later(5) } }, expected, later(11))).toMatchObject({ state: 'Applied' });
+  });
+
+  it('never counts another hash as applied: an open target says what the agent runs, an Applied one counts as a mismatch', () => {
+    const other = { remoteConfig: { status: 'APPLIED', hash: 'deadbeef0123456789', at: later(2) } };
+    expect(observeTarget(target(), other, expected, later(2))).toMatchObject({ state: 'Applying', reason: expect.stringContaining('deadbeef0123') });
+    expect(observeTarget(target({ state: 'Applied', appliedAt: later(1), effectiveMatches: true }), other, expected, later(2))).toMatchObject({ state: 'Applied', effectiveMatches: false });
+  });
+
+  it('takes the drift verdict for the effective-mismatch gate, and leaves it alone while drift is unknown', () => {
+    expect(observeTarget(target({ state: 'Applied' }), { inDrift: false, effectiveHash: 'other' }, expected, later(2))).toMatchObject({ effectiveMatches: true });
+    expect(observeTarget(target({ state: 'Applied' }), { inDrift: true }, expected, later(2))).toMatchObject({ effectiveMatches: false });
+    expect(observeTarget(target({ state: 'Applied', effectiveMatches: null }), { inDrift: 'unknown' }, expected, later(2))).toBeUndefined();
   });
 });

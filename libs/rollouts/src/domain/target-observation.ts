@@ -3,6 +3,9 @@ import type { TargetState } from './gates';
 /** What the engine tracks per agent of a step (the columns of rollout_targets that change). */
 export interface TargetSnapshot {
   state: TargetState;
+  /** The rollout's version was assigned to the agent; statuses count only from then on. */
+  assigned: boolean;
+  assignedAt: Date | null;
   reason: string | null;
   pushedAt: Date | null;
   appliedAt: Date | null;
@@ -14,7 +17,10 @@ export interface TargetSnapshot {
 
 /** What an agent said or did (a live event, or its inventory row). Absent fields: nothing new. */
 export interface AgentObservation {
-  remoteConfig?: { status: string; hash: string; errorMessage?: string };
+  /** `at`: when the agent reported it (unknown for old rows: then it counts as before any assignment). */
+  remoteConfig?: { status: string; hash: string; errorMessage?: string; at?: Date };
+  /** The agent's drift against its assignment (the drift view's verdict); counted by the effective-mismatch gate. */
+  inDrift?: boolean | 'unknown';
   healthy?: boolean | null;
   effectiveHash?: string | null;
   /** The agent's session closed at this time. */
@@ -26,22 +32,32 @@ export interface ExpectedConfig {
   configHash: string;
   /** The hash of the config content (what the effective config hashes to). */
   contentHash: string;
+  /**
+   * Only statuses reported after the target was assigned count (a rollback: whatever the agents
+   * reported before, each must report APPLIED for the version after the rollback assigned it).
+   */
+  freshOnly?: boolean;
 }
 
 const OPEN: ReadonlySet<TargetState> = new Set(['Pending', 'Applying']);
 
 /**
  * The target after an observation, or undefined when nothing changed. A target only moves forward
- * (Pending → Applying → Applied | Failed); statuses for another hash than the rollout's are ignored; a
- * disconnect is recorded once, after the push; the agent "recovers" when it is back with the version
- * applied (its status or its effective config).
+ * (Pending → Applying → Applied | Failed), and only once the rollout assigned it its version: a status
+ * before that is about something else (a Supervisor that restored its last good config reports the
+ * previous version's hash, which a rollback must not take for its own answer). Statuses for another
+ * hash than the rollout's never count as an answer; an Applied agent that reports another hash (or
+ * drifts) is counted by the effective-mismatch gate. A disconnect is recorded once, after the push;
+ * the agent "recovers" when it is back with the version applied.
  */
 export function observeTarget(t: TargetSnapshot, o: AgentObservation, expected: ExpectedConfig, now: Date): TargetSnapshot | undefined {
   if (t.state === 'Skipped') return undefined;
   const next: TargetSnapshot = { ...t };
   let applied = false;
-  if (o.remoteConfig && o.remoteConfig.hash === expected.configHash) {
-    const { status } = o.remoteConfig;
+  const rc = o.remoteConfig;
+  const counts = rc !== undefined && t.assigned && (!expected.freshOnly || (rc.at !== undefined && t.assignedAt !== null && rc.at.getTime() >= t.assignedAt.getTime()));
+  if (rc && counts && rc.hash === expected.configHash) {
+    const { status } = rc;
     if (status === 'APPLIED') {
       applied = true;
       if (OPEN.has(t.state)) {
@@ -52,16 +68,23 @@ export function observeTarget(t: TargetSnapshot, o: AgentObservation, expected: 
       }
     } else if (status === 'FAILED' && OPEN.has(t.state)) {
       next.state = 'Failed';
-      next.reason = o.remoteConfig.errorMessage || 'the agent reported FAILED without an error message';
+      next.reason = rc.errorMessage || 'the agent reported FAILED without an error message';
       next.pushedAt = t.pushedAt ?? now;
     } else if (status === 'APPLYING' && t.state === 'Pending') {
       next.state = 'Applying';
       next.reason = null;
       next.pushedAt = t.pushedAt ?? now;
     }
+  } else if (rc && counts && rc.hash && rc.status === 'APPLIED') {
+    // it runs something else than the rollout's version
+    if (t.state === 'Applying') next.reason = `the agent reports running config ${rc.hash.slice(0, 12)}…, not this rollout's version`;
+    if (t.state === 'Applied') next.effectiveMatches = false;
   }
   if (o.healthy !== undefined && o.healthy !== null) next.healthy = o.healthy;
-  if (o.effectiveHash) {
+  if (t.assigned && o.inDrift !== undefined && o.inDrift !== 'unknown') {
+    next.effectiveMatches = !o.inDrift;
+    if (next.effectiveMatches) applied = true;
+  } else if (o.effectiveHash && o.inDrift === undefined) {
     next.effectiveMatches = o.effectiveHash === expected.contentHash;
     if (next.effectiveMatches) applied = true;
   }

@@ -41,6 +41,10 @@ export class RolloutTargetEntity {
   @Column({ type: 'boolean', default: false })
   assigned!: boolean;
 
+  /** When the version was assigned to the agent: a Rollback counts only statuses reported after it. */
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  assignedAt!: Date | null;
+
   @Column({ type: 'timestamptz', precision: 3, nullable: true })
   pushedAt!: Date | null;
 

@@ -3,8 +3,10 @@ import { z } from 'zod';
 import { PageQuerySchema, pageSchema } from '@ampora/platform';
 import { capabilityNames, DISPATCH_OUTCOMES } from '@ampora/opamp';
 import { DispatchReportSchema } from '../../assignment/dto/dispatch-report.dto';
-import { DiffSchema } from '../../configurations/dto/configuration.dto';
+import { DiffSchema, SemanticChangeSchema } from '../../configurations/dto/configuration.dto';
+import { DRIFT_MEMO } from '../agent-drift';
 import { agentStatus } from '../domain/agent-derivations';
+import { availableComponentsView } from '../domain/available-components';
 import { AgentEntity, StoredConfigFiles } from '../entities/agent.entity';
 
 const labelFilter = z
@@ -20,13 +22,18 @@ export const AgentListQuerySchema = PageQuerySchema.extend({
     .describe('key=value; repeat for several (all must match)'),
   text: z.string().min(1).max(200).optional().describe('Matches name, type, instance uid and labels'),
   drift: z
-    .enum(['true', 'false'])
-    .transform((v) => v === 'true')
+    .enum(['true', 'false', 'unknown'])
+    .transform((v): boolean | 'unknown' => (v === 'unknown' ? v : v === 'true'))
     .optional()
-    .describe('true: the assigned config differs from the effective one; false: they are equal (agents where either is unknown match neither)'),
+    .describe('true: the agent runs something other than its assigned config (the drift view\'s meaning); false: it runs it; unknown: either side is missing'),
   groupId: z.union([z.uuid(), z.literal('none')]).optional().describe('Members of this group, or none for agents in no group'),
 });
 export class AgentListQueryDto extends createZodDto(AgentListQuerySchema) {}
+
+export const DriftVerdictSchema = z
+  .union([z.boolean(), z.literal('unknown')])
+  .describe('true: what the agent runs is not what it was assigned (see GET /api/agents/{id}/drift for why); false: it runs the assigned config; "unknown": the assigned or the effective config is missing')
+  .meta({ id: 'DriftVerdict' });
 
 const CapabilitiesSchema = z.object({ bits: z.string().describe('hex bitmask'), names: z.array(z.string()) });
 
@@ -40,7 +47,7 @@ export const AgentSummarySchema = z
     status: z.enum(['connected', 'stale', 'disconnected']),
     healthy: z.boolean().nullable(),
     remoteConfigStatus: z.string().nullable(),
-    drift: z.boolean().nullable().describe('Assigned config differs from the effective one (null when either is unknown)'),
+    drift: DriftVerdictSchema,
     groupId: z.uuid().nullable(),
     labels: z.record(z.string(), z.unknown()),
     lastSeenAt: z.string().nullable(),
@@ -61,6 +68,31 @@ export const AgentAssignmentSchema = z
   .meta({ id: 'AgentAssignment' });
 export type AgentAssignment = z.infer<typeof AgentAssignmentSchema>;
 
+const VersionRefSchema = z.object({ versionId: z.uuid(), configurationId: z.uuid(), version: z.number().int() }).meta({ id: 'ConfigVersionRef' });
+
+export const AvailableComponentsSchema = z
+  .object({
+    hash: z.string().describe('hex'),
+    components: z.array(z.string()).describe('The top-level entries (for a Collector its kinds: receivers, processors, ...)'),
+    subComponents: z.record(z.string(), z.array(z.string())).describe('kind → the names of its components'),
+    byKind: z
+      .record(
+        z.string(),
+        z.array(
+          z.object({
+            name: z.string().describe('The component type, e.g. otlp'),
+            module: z.string().nullable().describe('The Go module that provides it (code.namespace), without the version'),
+            version: z.string().nullable().describe('The module version, when reported'),
+            metadata: z.record(z.string(), z.unknown()),
+            subComponents: z.array(z.string()).describe('Names of components nested under it, if any'),
+          }),
+        ),
+      )
+      .describe('kind → its components with module and version'),
+    tree: z.record(z.string(), z.unknown()).describe('Everything reported, at every nesting level: name → { metadata, subComponents }'),
+  })
+  .meta({ id: 'AvailableComponents' });
+
 export const AgentDetailSchema = AgentSummarySchema.extend({
   tenantId: z.uuid(),
   groupPinned: z.boolean().describe('Placed by an operator or a bootstrap token (dynamic selectors do not move it)'),
@@ -76,13 +108,23 @@ export const AgentDetailSchema = AgentSummarySchema.extend({
     hash: z.string().nullable(),
     errorMessage: z.string().nullable(),
     failedHash: z.string().nullable().describe('A config the agent failed to apply; not offered again until the assignment changes'),
+    reportedAt: z.string().nullable().describe('When the agent last reported a remote config status'),
+    lastFailure: z
+      .object({
+        hash: z.string(),
+        version: VersionRefSchema.nullable().describe('The configuration version with that hash, when it is one'),
+        message: z.string().nullable(),
+        at: z.string().nullable(),
+      })
+      .nullable()
+      .describe('The last config the agent reported FAILED for; stays after later APPLIED statuses of other hashes'),
   }),
   assignedConfig: z.object({ hash: z.string(), contentHash: z.string(), assignedAt: z.string().nullable(), files: z.array(ConfigFileSchema) }).nullable(),
   identity: z.object({ kind: z.enum(['token', 'certificate']), bootstrapTokenId: z.uuid().nullable(), certificateFingerprint: z.string().nullable() }),
   connection: z.object({ connected: z.boolean(), transport: z.string().nullable(), ownerInstance: z.string().nullable(), connectedAt: z.string().nullable(), disconnectedAt: z.string().nullable() }),
   customCapabilities: z.array(z.string()),
   packageStatuses: z.unknown(),
-  availableComponents: z.unknown(),
+  availableComponents: AvailableComponentsSchema.nullable(),
 });
 export class AgentDetailDto extends createZodDto(AgentDetailSchema) {}
 
@@ -159,10 +201,20 @@ export const BulkDisconnectSchema = z.object({ agentIds: z.array(z.uuid()).min(1
 export class BulkDisconnectDto extends createZodDto(BulkDisconnectSchema) {}
 export class BulkDispatchResultDto extends createZodDto(z.object({ agents: z.number().int(), dispatch: DispatchReportSchema })) {}
 
+export const DriftDifferenceSchema = SemanticChangeSchema.extend({
+  kind: z.enum([...SemanticChangeSchema.shape.kind.options, 'remote_config_hash']),
+  counts: z.boolean().describe('Whether this difference makes the agent drift'),
+  why: z.string(),
+}).meta({ id: 'DriftDifference' });
+
 export class DriftDto extends createZodDto(
   DiffSchema.extend({
     agentId: z.uuid(),
-    drift: z.boolean().nullable().describe('null when the assigned or the effective config is unknown'),
+    drift: DriftVerdictSchema,
+    reason: z.string().describe('Why drift is what it is'),
+    differences: z.array(DriftDifferenceSchema).describe('Every difference between the assigned and the effective config (and the reported hash), each marked counts/why'),
+    assignedConfigHash: z.string().nullable().describe('config_hash of the assigned config'),
+    reportedHash: z.string().nullable().describe('last_remote_config_hash the agent reported'),
     assignedHash: z.string().nullable().describe('Content hash of the assigned config'),
     effectiveHash: z.string().nullable(),
     assignment: AgentAssignmentSchema.nullable(),
@@ -177,10 +229,6 @@ function files(stored: StoredConfigFiles | null): Array<z.infer<typeof ConfigFil
     .map(([name, f]) => ({ name, contentType: f.contentType, body: Buffer.from(f.body, 'base64').toString('utf8') }));
 }
 
-export function drift(a: AgentEntity): boolean | null {
-  if (!a.assignedContentHash || !a.effectiveConfigHash) return null;
-  return a.assignedContentHash !== a.effectiveConfigHash;
-}
 
 export function toAgentSummary(a: AgentEntity, staleAfterSeconds: number, now = Date.now()): z.infer<typeof AgentSummarySchema> {
   return {
@@ -192,7 +240,7 @@ export function toAgentSummary(a: AgentEntity, staleAfterSeconds: number, now = 
     status: agentStatus(a, now, staleAfterSeconds),
     healthy: a.healthy,
     remoteConfigStatus: a.remoteConfigStatus,
-    drift: drift(a),
+    drift: DRIFT_MEMO.verdict(a),
     groupId: a.groupId,
     labels: a.labels,
     lastSeenAt: a.lastSeenAt?.toISOString() ?? null,
@@ -200,7 +248,9 @@ export function toAgentSummary(a: AgentEntity, staleAfterSeconds: number, now = 
   };
 }
 
-export function toAgentDetail(a: AgentEntity, staleAfterSeconds: number, assignment: AgentAssignment | null = null): z.infer<typeof AgentDetailSchema> {
+export type VersionRef = z.infer<typeof VersionRefSchema>;
+
+export function toAgentDetail(a: AgentEntity, staleAfterSeconds: number, assignment: AgentAssignment | null = null, failedVersion: VersionRef | null = null): z.infer<typeof AgentDetailSchema> {
   const caps = BigInt(a.capabilities);
   return {
     ...toAgentSummary(a, staleAfterSeconds),
@@ -213,7 +263,14 @@ export function toAgentDetail(a: AgentEntity, staleAfterSeconds: number, assignm
     capabilities: { bits: `0x${caps.toString(16)}`, names: capabilityNames(caps) },
     health: a.health ?? null,
     effectiveConfig: a.effectiveConfig ? { files: files(a.effectiveConfig), hash: a.effectiveConfigHash } : null,
-    remoteConfig: { status: a.remoteConfigStatus, hash: a.remoteConfigHash || null, errorMessage: a.remoteConfigError || null, failedHash: a.failedConfigHash },
+    remoteConfig: {
+      status: a.remoteConfigStatus,
+      hash: a.remoteConfigHash || null,
+      errorMessage: a.remoteConfigError || null,
+      failedHash: a.failedConfigHash,
+      reportedAt: a.remoteConfigAt?.toISOString() ?? null,
+      lastFailure: a.lastFailureHash ? { hash: a.lastFailureHash, version: failedVersion, message: a.lastFailureMessage || null, at: a.lastFailureAt?.toISOString() ?? null } : null,
+    },
     assignedConfig:
       a.assignedConfig && a.assignedConfigHash
         ? { hash: a.assignedConfigHash, contentHash: a.assignedContentHash ?? '', assignedAt: a.assignedAt?.toISOString() ?? null, files: files(a.assignedConfig) }
@@ -228,6 +285,24 @@ export function toAgentDetail(a: AgentEntity, staleAfterSeconds: number, assignm
     },
     customCapabilities: a.customCapabilities ?? [],
     packageStatuses: a.packageStatuses ?? null,
-    availableComponents: a.availableComponents ?? null,
+    availableComponents: availableComponentsView(a.availableComponents),
   };
 }
+
+/** The hashes the drift view names. */
+export function driftHashes(a: AgentEntity) {
+  return { agentId: a.id, assignedHash: a.assignedContentHash, effectiveHash: a.effectiveConfigHash, assignedConfigHash: a.assignedConfigHash, reportedHash: a.remoteConfigHash || null };
+}
+
+export class ConfigHistoryQueryDto extends createZodDto(PageQuerySchema) {}
+
+export const ConfigHistoryEntrySchema = z
+  .object({
+    at: z.string(),
+    kind: z.enum(['PUSHED', 'APPLYING', 'APPLIED', 'FAILED', 'UNSET']).describe('PUSHED: Ampora sent the config; otherwise the status the agent reported for it'),
+    configHash: z.string().describe('config_hash (hex)'),
+    version: VersionRefSchema.nullable().describe('The configuration version with that hash, when it is one'),
+    message: z.string().nullable().describe("The agent's error message (FAILED)"),
+  })
+  .meta({ id: 'ConfigHistoryEntry' });
+export class ConfigHistoryPageDto extends createZodDto(pageSchema(ConfigHistoryEntrySchema)) {}

@@ -84,6 +84,20 @@ export class AgentEntity {
   @Column({ type: 'varchar', length: 128, nullable: true })
   failedConfigHash!: string | null;
 
+  /** When the agent last reported a remote config status (what the status columns say). */
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  remoteConfigAt!: Date | null;
+
+  /** The last config the agent reported FAILED for; kept after later APPLIED statuses of other hashes. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  lastFailureHash!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  lastFailureMessage!: string | null;
+
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  lastFailureAt!: Date | null;
+
   @Column({ type: 'jsonb', nullable: true })
   assignedConfig!: StoredConfigFiles | null;
 

@@ -1,0 +1,113 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { assessDrift, DriftAssessment, DriftInput, DriftVerdict } from './domain/config-drift';
+import { AgentEntity, StoredConfigFiles } from './entities/agent.entity';
+
+/** The text of a stored config map: files in name order, joined (what drift and diffs compare); null for none or an empty map. */
+export function configText(files: StoredConfigFiles | null): string | null {
+  if (!files || Object.keys(files).length === 0) return null;
+  return Object.entries(files)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, f]) => Buffer.from(f.body, 'base64').toString('utf8'))
+    .join('\n');
+}
+
+type DriftColumns = Pick<AgentEntity, 'assignedConfigHash' | 'assignedContentHash' | 'assignedConfig' | 'effectiveConfigHash' | 'effectiveConfig' | 'remoteConfigHash'>;
+
+export function driftInputOf(a: DriftColumns): DriftInput {
+  return {
+    assignedHash: a.assignedConfigHash?.trim() || null,
+    assignedContentHash: a.assignedContentHash?.trim() || null,
+    assignedText: configText(a.assignedConfig),
+    effectiveContentHash: a.effectiveConfigHash?.trim() || null,
+    effectiveText: configText(a.effectiveConfig),
+    reportedHash: a.remoteConfigHash || null,
+  };
+}
+
+/** The full assessment of one agent (the drift view). */
+export function agentDrift(a: DriftColumns): DriftAssessment {
+  return assessDrift(driftInputOf(a));
+}
+
+/**
+ * Drift verdicts, memoised by (assigned content, effective content): a fleet runs few distinct pairs,
+ * so lists and the rollout engine parse each pair once. The reported-hash rule needs no parsing and is
+ * checked first; it gives the same answer as assessDrift.
+ */
+export class DriftMemo {
+  private readonly memo = new Map<string, DriftVerdict>();
+
+  constructor(private readonly max = 5000) {}
+
+  /** The verdict from hashes alone, or undefined when the contents must be compared. */
+  quick(a: Pick<AgentEntity, 'assignedConfigHash' | 'assignedContentHash' | 'effectiveConfigHash' | 'remoteConfigHash'>): DriftVerdict | undefined {
+    const assigned = a.assignedConfigHash?.trim().toLowerCase();
+    if (!assigned || !a.assignedContentHash) return 'unknown';
+    const reported = a.remoteConfigHash?.trim().toLowerCase();
+    if (reported && reported !== assigned) return true;
+    if (!a.effectiveConfigHash) return 'unknown';
+    if (a.effectiveConfigHash.trim() === a.assignedContentHash.trim()) return false;
+    return this.memo.get(DriftMemo.key(a));
+  }
+
+  verdict(a: DriftColumns): DriftVerdict {
+    const quick = this.quick(a);
+    if (quick !== undefined) return quick;
+    const verdict = agentDrift(a).drift;
+    this.remember(a, verdict);
+    return verdict;
+  }
+
+  remember(a: Pick<AgentEntity, 'assignedContentHash' | 'effectiveConfigHash'>, verdict: DriftVerdict): void {
+    if (this.memo.size >= this.max) this.memo.delete(this.memo.keys().next().value!);
+    this.memo.set(DriftMemo.key(a), verdict);
+  }
+
+  static key(a: Pick<AgentEntity, 'assignedContentHash' | 'effectiveConfigHash'>): string {
+    return `${a.assignedContentHash?.trim()}|${a.effectiveConfigHash?.trim()}`;
+  }
+}
+
+/** One memo per process: every view of drift shares it. */
+export const DRIFT_MEMO = new DriftMemo();
+
+/** Drift verdicts of many agents for the rollout engine (configs are read only for pairs not yet seen). */
+@Injectable()
+export class AgentDriftService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async verdicts(agentIds: string[]): Promise<Map<string, DriftVerdict>> {
+    const out = new Map<string, DriftVerdict>();
+    if (agentIds.length === 0) return out;
+    const rows: Array<Record<string, string | null>> = await this.dataSource.query(
+      `SELECT id, assigned_config_hash, assigned_content_hash, effective_config_hash, remote_config_hash FROM agents WHERE id = ANY($1::uuid[])`,
+      [agentIds],
+    );
+    const misses = new Map<string, string>();
+    const hashes = (r: Record<string, string | null>) => ({ assignedConfigHash: r.assigned_config_hash, assignedContentHash: r.assigned_content_hash, effectiveConfigHash: r.effective_config_hash, remoteConfigHash: r.remote_config_hash });
+    for (const r of rows) {
+      const quick = DRIFT_MEMO.quick(hashes(r));
+      if (quick !== undefined) out.set(r.id!, quick);
+      else misses.set(DriftMemo.key(hashes(r)), r.id!);
+    }
+    if (misses.size) {
+      const full: Array<Record<string, any>> = await this.dataSource.query(
+        `SELECT id, assigned_config_hash, assigned_content_hash, assigned_config, effective_config_hash, effective_config, remote_config_hash FROM agents WHERE id = ANY($1::uuid[])`,
+        [[...misses.values()]],
+      );
+      for (const f of full) {
+        DRIFT_MEMO.verdict({
+          assignedConfigHash: f.assigned_config_hash,
+          assignedContentHash: f.assigned_content_hash,
+          assignedConfig: f.assigned_config,
+          effectiveConfigHash: f.effective_config_hash,
+          effectiveConfig: f.effective_config,
+          remoteConfigHash: f.remote_config_hash,
+        });
+      }
+      for (const r of rows) if (!out.has(r.id!)) out.set(r.id!, DRIFT_MEMO.quick(hashes(r)) ?? 'unknown');
+    }
+    return out;
+  }
+}
