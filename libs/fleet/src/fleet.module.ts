@@ -2,7 +2,10 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '@ampora/platform';
 import { AGENT_AUTHENTICATOR, AGENT_STATE_SINK, OpampModule } from '@ampora/opamp';
+import { PkiModule } from '@ampora/pki';
 import { AgentActionsService } from './agents/agent-actions.service';
+import { AgentForgetService } from './agents/agent-forget.service';
+import { AgentTagsService } from './agents/agent-tags.service';
 import { AgentAuthenticatorProviders } from './agents/agent-authenticator.providers';
 import { AgentRepository } from './agents/agent.repository';
 import { AgentStateWriter } from './agents/agent-state.writer';
@@ -32,12 +35,14 @@ import { GroupsService } from './groups/groups.service';
  * the assignment of versions to agents. Imported by FleetApiModule (server) and FleetWorkerModule.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([AgentEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, QueueModule.forFeature(FLEET_QUEUE)],
+  imports: [TypeOrmModule.forFeature([AgentEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, PkiModule, QueueModule.forFeature(FLEET_QUEUE)],
   providers: [
     AgentRepository,
     AgentStateWriter,
     AgentsService,
     AgentActionsService,
+    AgentForgetService,
+    AgentTagsService,
     BootstrapTokenRepository,
     BootstrapTokenService,
     ConfigurationRepository,
@@ -57,6 +62,8 @@ import { GroupsService } from './groups/groups.service';
   exports: [
     AgentsService,
     AgentActionsService,
+    AgentForgetService,
+    AgentTagsService,
     BootstrapTokenService,
     AgentStateWriter,
     ConfigurationsService,

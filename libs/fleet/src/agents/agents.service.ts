@@ -16,7 +16,7 @@ import { AgentEntity } from './entities/agent.entity';
 
 export { YAML_CONTENT_TYPE, CONFIG_FILE_KEY } from '../configurations/domain/config-files';
 
-export type AgentListFilter = Pick<AgentFilter, 'status' | 'labels' | 'text' | 'drift' | 'groupId'>;
+export type AgentListFilter = Pick<AgentFilter, 'status' | 'labels' | 'tags' | 'text' | 'drift' | 'groupId'>;
 
 /** The agent inventory as operators see it, and what they assign to one agent. */
 @Injectable()

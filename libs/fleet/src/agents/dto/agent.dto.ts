@@ -19,6 +19,11 @@ export const AgentListQuerySchema = PageQuerySchema.extend({
     .transform((v) => (Array.isArray(v) ? v : [v]))
     .optional()
     .describe('key=value; repeat for several (all must match)'),
+  tag: z
+    .union([labelFilter, z.array(labelFilter)])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .optional()
+    .describe('Operator tag key=value; repeat for several (all must match)'),
   text: z.string().min(1).max(200).optional().describe('Matches name, type, instance uid and labels'),
   drift: z
     .enum(['true', 'false'])
