@@ -18,6 +18,7 @@ import { BootstrapTokenService } from './bootstrap/bootstrap-token.service';
 import { BootstrapTokenEntity } from './bootstrap/entities/bootstrap-token.entity';
 import { ConfigurationVersionRepository } from './configurations/configuration-version.repository';
 import { ConfigurationRepository } from './configurations/configuration.repository';
+import { ConfigurationLifecycleService } from './configurations/configuration-lifecycle.service';
 import { ConfigurationsService } from './configurations/configurations.service';
 import { ConfigurationVersionEntity } from './configurations/entities/configuration-version.entity';
 import { ConfigurationEntity } from './configurations/entities/configuration.entity';
@@ -48,6 +49,7 @@ import { GroupsService } from './groups/groups.service';
     ConfigurationRepository,
     ConfigurationVersionRepository,
     ConfigurationsService,
+    ConfigurationLifecycleService,
     GroupRepository,
     GroupsService,
     GroupPreviewService,
