@@ -69,6 +69,7 @@ import { GroupsService } from './groups/groups.service';
     BootstrapTokenService,
     AgentStateWriter,
     ConfigurationsService,
+    ConfigurationLifecycleService,
     GroupsService,
     GroupPreviewService,
     GroupReconciler,

@@ -161,7 +161,7 @@ export class AgentForgetService {
   private announce(tenantId: string, f: Forgotten, reason: ForgetReason): void {
     if (f.agents.length === 0) return;
     Metrics.add('ampora_fleet_agents_forgotten_total', f.agents.length, { tenant: TenantLabels.of(tenantId), reason });
-    this.bus.publish({ type: AGENTS_FORGOTTEN, tenantId, entityId: f.agents.length === 1 ? f.agents[0]!.id : undefined, payload: { agentIds: f.agents.map((a) => a.id), reason } });
+    this.bus.publish({ type: AGENTS_FORGOTTEN, tenantId, entityId: f.agents.length === 1 ? f.agents[0]!.id : undefined, payload: { agentIds: f.agents.map((a) => a.id), tokenIds: f.tokenIds, reason } });
     this.log.info('Forgot {Count} agents ({Reason}): {Certificates} certificates and {Tokens} bootstrap tokens revoked', {
       Count: f.agents.length,
       Reason: reason,
