@@ -96,6 +96,23 @@ describe('everyday operations on agents, configurations and tokens', () => {
       expect((await server.as().get(byUid(agent)).expect(200)).body.items).toEqual([]);
     });
 
+    it('closes the session on the instance that holds it when another instance forgets the agent', async () => {
+      // a second server of the same deployment (database, Redis, master key), another instance id
+      const other = await startTestServer({
+        db: server.db,
+        env: { AMPORA_REDIS_PREFIX: server.env.AMPORA_REDIS_PREFIX!, AMPORA_MASTER_KEY: server.env.AMPORA_MASTER_KEY!, AMPORA_BOOTSTRAP_ADMIN_TOKEN: server.adminToken, AMPORA_INSTANCE_ID: `agent-ops-b-${process.pid}` },
+      });
+      try {
+        const { agent, id } = await enrol();
+        expect((await detail(id)).connection.ownerInstance).not.toBe(`agent-ops-b-${process.pid}`);
+        await other.as(server.adminToken).delete(`/api/agents/${id}`).expect(200);
+        expect(await agent.closed()).toBe(4001);
+        await server.as().get(`/api/agents/${id}`).expect(404);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('revokes its certificate: the mTLS session closes and the same certificate is refused', async () => {
       const { agent, first, id } = await enrol({ capabilities: CERT_CAPS });
       const offered = first.connection_settings?.opamp?.certificate;
