@@ -60,9 +60,9 @@ describe('everyday operations on agents, configurations and tokens', () => {
   const audit = async (query: string) => (await server.as().get(`/api/audit/events?${query}&limit=100`).expect(200)).body.items as Array<Record<string, any>>;
   const forgottenTotal = async (reason: string) => metricValue(await scrape(server.url), 'ampora_fleet_agents_forgotten_total', { reason }) ?? 0;
 
-  async function enrol(options: { capabilities?: number; tokenBody?: Record<string, unknown> } = {}) {
+  async function enrol(options: { capabilities?: number; autoApply?: boolean; tokenBody?: Record<string, unknown> } = {}) {
     const token = (await server.as().post('/api/bootstrap-tokens').send({ label: 'agent operations', ...(options.tokenBody ?? {}) }).expect(201)).body.token as string;
-    const agent = track(new TestAgent({ url: wsUrl, token, capabilities: options.capabilities }));
+    const agent = track(new TestAgent({ url: wsUrl, token, capabilities: options.capabilities, autoApply: options.autoApply }));
     await agent.connect();
     agent.hello();
     const first = await agent.next();
@@ -137,6 +137,38 @@ describe('everyday operations on agents, configurations and tokens', () => {
       const again = track(new TestAgent({ url: tlsUrl, capabilities: CERT_CAPS, instanceUid: agent.uid, wsOptions }));
       await expect(again.connect()).rejects.toMatchObject({ status: 401 });
       expect((await server.as().get(byUid(agent)).expect(200)).body.items).toEqual([]);
+    });
+
+    it('takes its rollout targets with it: a rollout waiting for the agent to apply completes without it', async () => {
+      const g = (await server.as().post('/api/groups').send({ name: `rollout-${randomUUID().slice(0, 8)}`, kind: 'Static' }).expect(201)).body;
+      const applies = await enrol({ autoApply: true, tokenBody: { groupId: g.id } });
+      const token = (await server.as().post('/api/bootstrap-tokens').send({ label: 'never applies', groupId: g.id }).expect(201)).body.token as string;
+      // accepts remote config but never answers it: the step waits for it
+      const stuck = track(new TestAgent({ url: wsUrl, token }));
+      await stuck.connect();
+      stuck.hello();
+      expect((await stuck.next()).error_response).toBeUndefined();
+      const stuckId = await eventually(async () => (await server.as().get(byUid(stuck)).expect(200)).body.items[0]?.id as string | undefined);
+
+      const c = (await server.as().post('/api/configurations').send({ name: `rolled-${randomUUID().slice(0, 8)}` }).expect(201)).body;
+      await server.as().post(`/api/configurations/${c.id}/versions`).send({ yaml }).expect(201);
+      await server.as().post(`/api/configurations/${c.id}/versions/1/publish`).expect(200);
+      const r = (await server.as().post('/api/rollouts').send({ name: 'forget mid-step', configurationId: c.id, version: 1, groupId: g.id, strategy: { type: 'Batch', batchSize: 10 } }).expect(201)).body;
+      await server.as().post(`/api/rollouts/${r.id}/start`).expect(200);
+      const waiting = await eventually(async () => {
+        const d = (await server.as().get(`/api/rollouts/${r.id}`).expect(200)).body;
+        return d.counts.applied === 1 && d.counts.applying === 1 ? d : undefined;
+      }, 20000, 200);
+      expect(waiting).toMatchObject({ state: 'InProgress', waitingFor: 'apply' });
+
+      await server.as().delete(`/api/agents/${stuckId}`).expect(200);
+      const done = await eventually(async () => {
+        const d = (await server.as().get(`/api/rollouts/${r.id}`).expect(200)).body;
+        return d.state === 'Completed' ? d : undefined;
+      }, 20000, 200);
+      expect(done.counts).toMatchObject({ applied: 1, applying: 0, total: 1 });
+      const targets = (await server.as().get(`/api/rollouts/${r.id}/targets`).expect(200)).body.items as Array<{ agentId: string }>;
+      expect(targets.map((t) => t.agentId)).toEqual([applies.id]);
     });
 
     it('forgets up to 1,000 agents in one request and one audit event, reporting unknown ids', async () => {
@@ -215,6 +247,8 @@ describe('everyday operations on agents, configurations and tokens', () => {
       await server.as().patch(`/api/agents/${id}`).send({}).expect(400);
       await server.as().patch(`/api/agents/${id}`).send({ tags: {}, labels: {} }).expect(400);
       await server.as().patch(`/api/agents/${randomUUID()}`).send({ tags: {} }).expect(404);
+      const badFilter = await server.as().get('/api/agents?tag=nokv').expect(400);
+      expect(badFilter.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'tag' }] });
     });
   });
 
