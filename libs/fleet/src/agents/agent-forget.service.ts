@@ -79,7 +79,7 @@ export class AgentForgetService {
       afterCommit(() => this.announce(caller.tenantId, f, 'operator'));
       return f;
     });
-    await this.revocations.publishRevocations(caller.tenantId, done.serialNumbers.length);
+    await this.publish(caller.tenantId, done.serialNumbers.length);
     return { agentId: id, certificatesRevoked: done.serialNumbers.length, bootstrapTokensRevoked: done.tokenIds.length };
   }
 
@@ -101,7 +101,7 @@ export class AgentForgetService {
       afterCommit(() => this.announce(caller.tenantId, f, 'operator'));
       return { f, skipped };
     });
-    await this.revocations.publishRevocations(caller.tenantId, done.f.serialNumbers.length);
+    await this.publish(caller.tenantId, done.f.serialNumbers.length);
     return { forgotten: done.f.agents.length, certificatesRevoked: done.f.serialNumbers.length, bootstrapTokensRevoked: done.f.tokenIds.length, skipped: done.skipped };
   }
 
@@ -139,7 +139,7 @@ export class AgentForgetService {
             return f;
           }),
         );
-        await this.revocations.publishRevocations(tenantId, f.serialNumbers.length);
+        await this.publish(tenantId, f.serialNumbers.length);
         forgotten[tenantId] = (forgotten[tenantId] ?? 0) + f.agents.length;
         progressed += f.agents.length;
       }
@@ -156,6 +156,13 @@ export class AgentForgetService {
     const tokenIds = await this.tokens.revokeForAgents(manager, tenantId, found, new Date());
     await this.agents.deleteMany(manager, tenantId, found);
     return { agents, serialNumbers: certificates.map((c) => c.serialNumber), tokenIds };
+  }
+
+  /** After the commit: the revocations are counted and the CRL published soon (a failure there does not undo the forget). */
+  private async publish(tenantId: string, revoked: number): Promise<void> {
+    await this.revocations
+      .publishRevocations(tenantId, revoked)
+      .catch((error: unknown) => this.log.warn('Could not publish the CRL after revoking {Count} certificates of forgotten agents; the next publication lists them', { Count: revoked }, error));
   }
 
   private announce(tenantId: string, f: Forgotten, reason: ForgetReason): void {

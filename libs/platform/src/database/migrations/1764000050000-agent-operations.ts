@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { suffixedName } from '../unique-names';
 
 /**
  * Everyday operations on agents and tokens (decisions 0160–0166):
@@ -35,14 +36,5 @@ export class AgentOperations1764000050000 implements MigrationInterface {
     await q.query(`DROP INDEX ix_agents_disconnected`);
     await q.query(`DROP INDEX ix_agents_tags`);
     await q.query(`DROP INDEX ux_api_tokens_tenant_name`);
-  }
-}
-
-/** `name-2`, `name-3`, ... (the first one not taken), cut so that it fits in 100 characters. */
-export function suffixedName(name: string, taken: (candidate: string) => boolean): string {
-  for (let n = 2; ; n++) {
-    const suffix = `-${n}`;
-    const candidate = name.slice(0, 100 - suffix.length) + suffix;
-    if (!taken(candidate)) return candidate;
   }
 }

@@ -1,4 +1,4 @@
-import { suffixedName } from './1764000050000-agent-operations';
+import { suffixedName } from './unique-names';
 
 describe('de-duplicating token names in the migration', () => {
   it('takes the first free suffix from -2', () => {
