@@ -26,14 +26,14 @@ export class FleetSchedules implements OnApplicationBootstrap {
     await this.scheduleRetention();
   }
 
-  /** The retention sweep runs while AMPORA_AGENT_RETENTION_DAYS > 0; set to 0, its scheduler is removed. */
+  /**
+   * The retention sweep runs while AMPORA_AGENT_RETENTION_DAYS > 0. Set back to 0, nothing is
+   * registered; a scheduler left from an earlier setting keeps firing and the sweep does nothing.
+   */
   private async scheduleRetention(): Promise<void> {
     const queue = this.producer.queue(FLEET_QUEUE.name);
     const days = this.config.fleet.agentRetentionDays;
-    if (days <= 0) {
-      await queue.removeJobScheduler(RETENTION_SCHEDULER_ID);
-      return;
-    }
+    if (days <= 0) return;
     const everyMs = this.config.fleet.agentRetentionIntervalSeconds * 1000;
     await queue.upsertJobScheduler(RETENTION_SCHEDULER_ID, { every: everyMs }, { name: FLEET_QUEUE.jobs.forgetDeparted, data: { trace: injectTraceContext(), payload: {} }, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 7 * 24 * 3600 } } });
     this.log.info('Agents disconnected for more than {Days} days are forgotten (checked every {EveryMs} ms)', { Days: days, EveryMs: everyMs });
