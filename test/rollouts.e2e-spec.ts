@@ -177,9 +177,18 @@ describe('rollouts end to end', () => {
     const changes = events.filter((e) => e.type === 'rollout.state_changed').map((e) => (e.payload as { to: string }).to);
     expect(changes).toEqual(['InProgress', 'Completed']);
     expect(events.filter((e) => e.type === 'rollout.step_started').map((e) => (e.payload as { step: number }).step)).toEqual([0, 1, 2]);
-    const progress = events.filter((e) => e.type === 'rollout.progress').map((e) => e.payload as { counts: { applied: number } });
+    type Counts = { applied: number; total: number };
+    const progress = events.filter((e) => e.type === 'rollout.progress').map((e) => e.payload as { step: number; counts: Counts; rolloutCounts: Counts; rolloutTotal: number; stepCounts: Counts | null; stepTotal: number });
     expect(progress.length).toBeGreaterThan(0);
     expect(Math.max(...progress.map((p) => p.counts.applied))).toBe(40);
+    // rollout-level numbers under rollout-level names, the step's under step names (decision 0165)
+    const stepAgents = new Map(events.filter((e) => e.type === 'rollout.step_started').map((e) => [(e.payload as { step: number }).step, (e.payload as { agents: number }).agents]));
+    for (const p of progress) {
+      expect(p.rolloutTotal).toBe(40);
+      expect(p.rolloutCounts).toEqual(p.counts);
+      expect(p.stepTotal).toBe(stepAgents.get(p.step));
+      expect(p.stepCounts?.total).toBe(p.stepTotal);
+    }
     expect(await metric('ampora_rollout_targets_failed_total', { rollout_id: created.id })).toBe(0);
   }, 120000);
 

@@ -141,13 +141,14 @@ async function main(): Promise<number> {
       ordering: 'hostname',
     });
     await api('POST', `/api/rollouts/${rollout.id}/start`);
-    say(`• rollout demo-${TAG} started: canary 34 % (dwell 5 s), then 100 %`);
+    // steps are counted from 0, as the API counts them (currentStep, rollout.step_started)
+    say(`• rollout demo-${TAG} started: step 0 canary 34 % (dwell 5 s), then step 1 100 %`);
     let last = '';
     const done = await until(
       'the rollout to finish',
       async () => {
         const r = await api('GET', `/api/rollouts/${rollout.id}`);
-        const line = `  ${r.state}${r.currentStep !== undefined && r.currentStep !== null ? `, step ${Number(r.currentStep) + 1}` : ''}`;
+        const line = `  ${r.state}${r.currentStep !== undefined && r.currentStep !== null ? `, step ${r.currentStep} of steps 0–${Number(r.stepCount) - 1}` : ''}`;
         if (line !== last) say((last = line));
         return ['Completed', 'Failed', 'Paused', 'RolledBack'].includes(r.state) ? r : undefined;
       },

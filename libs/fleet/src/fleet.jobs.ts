@@ -4,10 +4,14 @@ import { defineQueue } from '@ampora/platform';
 export const FLEET_QUEUE = defineQueue('fleet', {
   reconcileGroups: 'fleet.reconcile-groups',
   dispatch: 'fleet.dispatch',
+  forgetDeparted: 'fleet.forget-departed',
 });
 
 /** The periodic reconcile (a BullMQ job scheduler registered by the worker). */
 export const RECONCILE_SCHEDULER_ID = 'fleet-reconcile-groups';
+
+/** The retention sweep (a job scheduler registered by the worker while AMPORA_AGENT_RETENTION_DAYS > 0). */
+export const RETENTION_SCHEDULER_ID = 'fleet-agent-retention';
 
 /** Re-evaluate dynamic group membership: one tenant (on demand) or every tenant (the schedule). */
 export interface ReconcileGroupsJob {

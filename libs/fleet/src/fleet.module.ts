@@ -2,7 +2,10 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '@ampora/platform';
 import { AGENT_AUTHENTICATOR, AGENT_STATE_SINK, OpampModule } from '@ampora/opamp';
+import { PkiModule } from '@ampora/pki';
 import { AgentActionsService } from './agents/agent-actions.service';
+import { AgentForgetService } from './agents/agent-forget.service';
+import { AgentTagsService } from './agents/agent-tags.service';
 import { AgentAuthenticatorProviders } from './agents/agent-authenticator.providers';
 import { AgentRepository } from './agents/agent.repository';
 import { AgentStateWriter } from './agents/agent-state.writer';
@@ -18,6 +21,7 @@ import { BootstrapTokenService } from './bootstrap/bootstrap-token.service';
 import { BootstrapTokenEntity } from './bootstrap/entities/bootstrap-token.entity';
 import { ConfigurationVersionRepository } from './configurations/configuration-version.repository';
 import { ConfigurationRepository } from './configurations/configuration.repository';
+import { ConfigurationLifecycleService } from './configurations/configuration-lifecycle.service';
 import { ConfigurationsService } from './configurations/configurations.service';
 import { ConfigurationVersionEntity } from './configurations/entities/configuration-version.entity';
 import { ConfigurationEntity } from './configurations/entities/configuration.entity';
@@ -35,7 +39,7 @@ import { GroupsService } from './groups/groups.service';
  * the assignment of versions to agents. Imported by FleetApiModule (server) and FleetWorkerModule.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([AgentEntity, AgentConfigEventEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, QueueModule.forFeature(FLEET_QUEUE)],
+  imports: [TypeOrmModule.forFeature([AgentEntity, AgentConfigEventEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, PkiModule, QueueModule.forFeature(FLEET_QUEUE)],
   providers: [
     AgentRepository,
     AgentConfigEventRepository,
@@ -43,11 +47,14 @@ import { GroupsService } from './groups/groups.service';
     AgentStateWriter,
     AgentsService,
     AgentActionsService,
+    AgentForgetService,
+    AgentTagsService,
     BootstrapTokenRepository,
     BootstrapTokenService,
     ConfigurationRepository,
     ConfigurationVersionRepository,
     ConfigurationsService,
+    ConfigurationLifecycleService,
     GroupRepository,
     GroupsService,
     GroupPreviewService,
@@ -63,9 +70,12 @@ import { GroupsService } from './groups/groups.service';
     AgentsService,
     AgentDriftService,
     AgentActionsService,
+    AgentForgetService,
+    AgentTagsService,
     BootstrapTokenService,
     AgentStateWriter,
     ConfigurationsService,
+    ConfigurationLifecycleService,
     GroupsService,
     GroupPreviewService,
     GroupReconciler,

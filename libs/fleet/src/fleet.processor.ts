@@ -1,5 +1,6 @@
 import { Processor } from '@nestjs/bullmq';
 import { JobProcessor, JobRegistry, RequestContext } from '@ampora/platform';
+import { AgentForgetService } from './agents/agent-forget.service';
 import { FleetDispatchService } from './assignment/fleet-dispatch.service';
 import { DispatchJob, FLEET_QUEUE, ReconcileGroupsJob } from './fleet.jobs';
 import { GroupReconciler } from './groups/group-reconciler.service';
@@ -11,6 +12,7 @@ export class FleetProcessor extends JobProcessor<typeof FLEET_QUEUE> {
     registry: JobRegistry,
     private readonly reconciler: GroupReconciler,
     private readonly dispatch: FleetDispatchService,
+    private readonly forgetting: AgentForgetService,
   ) {
     super(registry, FLEET_QUEUE);
   }
@@ -24,6 +26,7 @@ export class FleetProcessor extends JobProcessor<typeof FLEET_QUEUE> {
         if (!tenantId) throw new Error('a dispatch job carries no tenant');
         return this.dispatch.run(tenantId, payload.action, payload.agentIds, payload.reason);
       },
+      'fleet.forget-departed': async () => this.forgetting.forgetDeparted(),
     };
   }
 }

@@ -5,6 +5,8 @@ export * from './fleet.errors';
 export * from './fleet.jobs';
 export { AgentsService, YAML_CONTENT_TYPE, CONFIG_FILE_KEY } from './agents/agents.service';
 export { AgentActionsService } from './agents/agent-actions.service';
+export { AgentForgetService, AGENTS_FORGOTTEN, RETENTION_ACTOR } from './agents/agent-forget.service';
+export { AgentTagsService, AGENT_TAGS_CHANGED } from './agents/agent-tags.service';
 export { AgentStateWriter, FlushStats, FLUSH_BATCH_ROWS } from './agents/agent-state.writer';
 export { BootstrapTokenService } from './bootstrap/bootstrap-token.service';
 export { AgentStatus, agentStatus } from './agents/domain/agent-derivations';

@@ -12,3 +12,4 @@ export { OcspResponderService } from './revocation/ocsp-responder.service';
 export { SigningProvider, Signer, KeyMaterial } from './providers/signing-provider';
 export { SigningProviders } from './providers/signing-providers';
 export { RenewalSweeper } from './certificates/renewal-sweeper';
+export { RevocationReason } from './domain/certificate-rules';

@@ -5,6 +5,7 @@ import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus, Metrics, RequestCon
 import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, DesiredConfig, hasCapability } from '@ampora/opamp';
 import { AgentDriftService, AssignmentService, ConfigurationVersionEntity, FleetDispatchService, FleetTransactions, fromStoredFiles } from '@ampora/fleet';
 import { evaluateGateCounts } from './domain/gates';
+import { progressPayload } from './domain/progress-event';
 import { RolloutState } from './domain/rollout-state';
 import { orderAgents, planStep } from './domain/step-planner';
 import { dwellAfter } from './domain/strategy';
@@ -361,8 +362,8 @@ export class RolloutEngine {
   }
 
   private async publishProgress(r: RolloutEntity, step: number): Promise<void> {
-    const counts = await this.repository.counts(r.id);
-    this.bus.publish({ type: 'rollout.progress', tenantId: r.tenantId, entityId: r.id, payload: { rolloutId: r.id, step, counts: counts.total, stepCounts: counts.steps.get(step) ?? null } });
+    const [counts, size] = await Promise.all([this.repository.counts(r.id), r.cohort ? r.cohort.length : this.repository.memberCount(r.tenantId, r.groupId)]);
+    this.bus.publish({ type: 'rollout.progress', tenantId: r.tenantId, entityId: r.id, payload: progressPayload(r.id, step, counts, size) });
   }
 
   private async version(r: RolloutEntity, manager: EntityManager = this.dataSource.manager): Promise<ConfigurationVersionEntity> {

@@ -31,6 +31,7 @@ import { AssignmentService } from '../assignment/assignment.service';
 import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
 import { BOOTSTRAP_TOKEN_REVOKED } from '../bootstrap/bootstrap-token.service';
 import { BootstrapTokenEntity } from '../bootstrap/entities/bootstrap-token.entity';
+import { AGENTS_FORGOTTEN } from './agent-forget.service';
 import { AgentRepository } from './agent.repository';
 import { fromStoredFiles } from './domain/stored-config';
 import { AgentEntity } from './entities/agent.entity';
@@ -66,10 +67,12 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
     // a token revoked on any instance is forgotten here at once (the cache would trust it 5 s more)
     bus.subscribe(
       (event) => {
-        const tokenId = (event.payload as { tokenId?: string }).tokenId;
-        for (const [hash, entry] of this.tokenCache) if (entry.row.id === tokenId) this.tokenCache.delete(hash);
+        // a revoked token, or the tokens of forgotten agents (revoked with them)
+        const p = event.payload as { tokenId?: string; tokenIds?: string[] };
+        const ids = new Set([p.tokenId, ...(Array.isArray(p.tokenIds) ? p.tokenIds : [])]);
+        for (const [hash, entry] of this.tokenCache) if (ids.has(entry.row.id)) this.tokenCache.delete(hash);
       },
-      { name: 'fleet.bootstrap-token-cache', filter: (event) => event.type === BOOTSTRAP_TOKEN_REVOKED },
+      { name: 'fleet.bootstrap-token-cache', filter: (event) => event.type === BOOTSTRAP_TOKEN_REVOKED || event.type === AGENTS_FORGOTTEN },
     );
   }
 

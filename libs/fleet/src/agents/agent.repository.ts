@@ -36,6 +36,8 @@ export interface DispatchTarget {
 export interface SelectorRow {
   id: string;
   labels: Record<string, unknown>;
+  /** Operator tags (`tag.*` in selectors). */
+  tags: Record<string, string>;
   groupId: string | null;
   groupPinned: boolean;
 }
@@ -47,11 +49,27 @@ export interface SelectorRow {
  */
 const KEPT_ON_PLACEMENT = `(a.assignment_source = 'direct' OR (a.assignment_source = 'rollout' AND a.group_id IS NOT DISTINCT FROM $3::uuid))`;
 
+/** An agent row locked to be forgotten, with what its audit event keeps. */
+export interface ForgettableAgent {
+  id: string;
+  instanceUid: string;
+  displayName: string;
+  groupId: string | null;
+  identityKind: string;
+  certFingerprint: string | null;
+  tags: Record<string, string>;
+}
+
+/** Past the retention (see pastRetention in domain/agent-retention.ts); $N is the cutoff. */
+const DEPARTED = (n: number) => `connected = false AND (disconnected_at < $${n} OR (disconnected_at IS NULL AND COALESCE(last_seen_at, created_at) < $${n}))`;
+
 export interface AgentFilter {
   tenantId: string;
   status?: AgentStatus;
   /** Each entry must match (`labels @> {key: value}`). */
   labels?: Array<{ key: string; value: string }>;
+  /** Each entry must match an operator tag (`tags @> {key: value}`). */
+  tags?: Array<{ key: string; value: string }>;
   text?: string;
   /** Only agents with an assigned config (what a drift filter reads before judging each row). */
   assignedOnly?: boolean;
@@ -227,13 +245,13 @@ export class AgentRepository {
 
   /** A page of agents for selector evaluation, in id order (`unpinnedOnly` for the reconciler). */
   async selectorPage(tenantId: string, afterId: string | null, limit: number, unpinnedOnly: boolean): Promise<SelectorRow[]> {
-    const rows: Array<{ id: string; labels: Record<string, unknown>; group_id: string | null; group_pinned: boolean }> = await this.repo.query(
-      `SELECT id, labels, group_id, group_pinned FROM agents
+    const rows: Array<{ id: string; labels: Record<string, unknown>; tags: Record<string, string>; group_id: string | null; group_pinned: boolean }> = await this.repo.query(
+      `SELECT id, labels, tags, group_id, group_pinned FROM agents
        WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ${unpinnedOnly ? 'AND NOT group_pinned' : ''}
        ORDER BY id LIMIT $3`,
       [tenantId, afterId, limit],
     );
-    return rows.map((r) => ({ id: r.id, labels: r.labels ?? {}, groupId: r.group_id, groupPinned: r.group_pinned }));
+    return rows.map((r) => ({ id: r.id, labels: r.labels ?? {}, tags: r.tags ?? {}, groupId: r.group_id, groupPinned: r.group_pinned }));
   }
 
   /** Of `ids`, those still in no group (restoring a group takes back only those). */
@@ -253,6 +271,7 @@ export class AgentRepository {
     if (filter.groupId === 'none') qb.andWhere('a.groupId IS NULL');
     else if (filter.groupId) qb.andWhere('a.groupId = :groupId', { groupId: filter.groupId });
     filter.labels?.forEach((l, i) => qb.andWhere(`a.labels @> CAST(:label${i} AS jsonb)`, { [`label${i}`]: JSON.stringify({ [l.key]: l.value }) }));
+    filter.tags?.forEach((t, i) => qb.andWhere(`a.tags @> CAST(:tag${i} AS jsonb)`, { [`tag${i}`]: JSON.stringify({ [t.key]: t.value }) }));
     if (filter.text) {
       const like = `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       qb.andWhere(
@@ -262,5 +281,57 @@ export class AgentRepository {
       );
     }
     return paginate(qb, { alias: 'a', column: 'createdAt', direction: 'DESC', query: page, key: (r) => r.createdAt.toISOString() });
+  }
+
+  /**
+   * Locks agents to forget them, in id order (no deadlocks with moves); with `disconnectedBefore`,
+   * only those still past the retention.
+   */
+  async lockForForget(manager: EntityManager, tenantId: string, ids: string[], disconnectedBefore?: Date): Promise<ForgettableAgent[]> {
+    if (ids.length === 0) return [];
+    const params: unknown[] = [tenantId, ids];
+    const departed = disconnectedBefore ? ` AND ${DEPARTED(params.push(disconnectedBefore))}` : '';
+    const rows: Array<Record<string, unknown>> = await manager.query(
+      `SELECT id, instance_uid, display_name, group_id, identity_kind, cert_fingerprint, tags FROM agents
+       WHERE tenant_id = $1 AND id = ANY($2::uuid[])${departed} ORDER BY id FOR UPDATE`,
+      params,
+    );
+    return rows.map((r) => ({
+      id: r.id as string,
+      instanceUid: r.instance_uid as string,
+      displayName: r.display_name as string,
+      groupId: (r.group_id as string | null) ?? null,
+      identityKind: r.identity_kind as string,
+      certFingerprint: (r.cert_fingerprint as string | null) ?? null,
+      tags: (r.tags as Record<string, string>) ?? {},
+    }));
+  }
+
+  /** Deletes agent rows (their rollout targets go with them: ON DELETE CASCADE). */
+  async deleteMany(manager: EntityManager, tenantId: string, ids: string[]): Promise<void> {
+    if (ids.length) await manager.query(`DELETE FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [tenantId, ids]);
+  }
+
+  /** Up to `limit` agents of any tenant past the retention, oldest first. */
+  async departedBefore(cutoff: Date, limit: number): Promise<Array<{ id: string; tenantId: string }>> {
+    const rows: Array<{ id: string; tenant_id: string }> = await this.repo.query(
+      `SELECT id, tenant_id FROM agents WHERE ${DEPARTED(1)} ORDER BY tenant_id, id LIMIT $2`,
+      [cutoff, limit],
+    );
+    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id }));
+  }
+
+  /**
+   * Replaces an agent's operator tags and recomputes its labels (attributes merged with the tags, as
+   * the state writer does). Returns the tags before, or undefined when the agent does not exist.
+   */
+  async replaceTags(manager: EntityManager, tenantId: string, id: string, tags: Record<string, string>): Promise<{ before: Record<string, string> } | undefined> {
+    const rows: Array<{ tags: Record<string, string> }> = await manager.query(`SELECT tags FROM agents WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
+    if (!rows[0]) return undefined;
+    await manager.query(
+      `UPDATE agents SET tags = $3::jsonb, labels = non_identifying_attributes || identifying_attributes || $3::jsonb, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, id, JSON.stringify(tags)],
+    );
+    return { before: rows[0].tags ?? {} };
   }
 }

@@ -1,8 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
 import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal, Role } from '@ampora/platform';
 import { AgentActionsService } from './agent-actions.service';
+import { AgentForgetService } from './agent-forget.service';
+import { AgentTagsService } from './agent-tags.service';
+import { BulkDeleteDto, BulkDeleteResultDto, ForgetAgentResultDto, UpdateAgentDto } from './dto/agent-operations.dto';
 import { AgentsService } from './agents.service';
 import {
   AgentDetailDto,
@@ -33,15 +36,17 @@ export class AgentsController {
   constructor(
     private readonly agents: AgentsService,
     private readonly actions: AgentActionsService,
+    private readonly forgetting: AgentForgetService,
+    private readonly tagging: AgentTagsService,
   ) {}
 
   @Get()
   @MinRole(Role.Viewer)
-  @ApiOperation({ operationId: 'listAgents', summary: 'The agent inventory (filters: status, label key=value, text, drift, groupId)' })
+  @ApiOperation({ operationId: 'listAgents', summary: 'The agent inventory (filters: status, label key=value, tag key=value, text, drift, groupId)' })
   @ApiProblems(400)
   @ZodResponse({ status: 200, type: AgentPageDto })
   async list(@CurrentPrincipal() p: Principal, @Query() q: AgentListQueryDto) {
-    const page = await this.agents.list(p.tenantId, { status: q.status, labels: q.label, text: q.text, drift: q.drift, groupId: q.groupId }, q);
+    const page = await this.agents.list(p.tenantId, { status: q.status, labels: q.label, tags: q.tag, text: q.text, drift: q.drift, groupId: q.groupId }, q);
     return mapPage(page, (a) => toAgentSummary(a, this.agents.staleAfterSeconds));
   }
 
@@ -76,6 +81,16 @@ export class AgentsController {
     return this.actions.bulkDisconnect(p, body.agentIds);
   }
 
+  @Post('bulk/delete')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'bulkDeleteAgents', summary: 'Forget up to 1,000 agents (as DELETE /api/agents/{id} does each) in one transaction and one audit event' })
+  @ApiProblems(400)
+  @ZodResponse({ status: 200, type: BulkDeleteResultDto })
+  bulkDelete(@CurrentPrincipal() p: Principal, @Body() body: BulkDeleteDto) {
+    return this.forgetting.forgetMany(p, body.agentIds);
+  }
+
   @Get(':id')
   @MinRole(Role.Viewer)
   @ApiOperation({ operationId: 'getAgent', summary: 'One agent: capabilities, health, group, assignment, effective and assigned config, remote config status' })
@@ -94,6 +109,25 @@ export class AgentsController {
   @ZodResponse({ status: 200, type: ConfigHistoryPageDto })
   configHistory(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: ConfigHistoryQueryDto) {
     return this.agents.configHistory(p.tenantId, id, q);
+  }
+
+  @Patch(':id')
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'updateAgent', summary: 'Set the agent\'s operator tags (replaced as a whole; selectors see them as tag.*)' })
+  @ApiProblems(400, 404)
+  @ZodResponse({ status: 200, type: AgentDetailDto })
+  async update(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Body() body: UpdateAgentDto) {
+    await this.tagging.replace(p, id, body.tags!);
+    return this.get(p, { id });
+  }
+
+  @Delete(':id')
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'deleteAgent', summary: 'Forget the agent: revoke its certificates and bootstrap token, close its session, delete it (a reconnect with the same credential is refused)' })
+  @ApiProblems(400, 404)
+  @ZodResponse({ status: 200, type: ForgetAgentResultDto })
+  forget(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    return this.forgetting.forget(p, id);
   }
 
   @Get(':id/drift')

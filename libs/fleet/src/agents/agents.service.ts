@@ -19,7 +19,7 @@ import { AgentEntity } from './entities/agent.entity';
 
 export { YAML_CONTENT_TYPE, CONFIG_FILE_KEY } from '../configurations/domain/config-files';
 
-export type AgentListFilter = Pick<AgentFilter, 'status' | 'labels' | 'text' | 'groupId'> & { drift?: DriftVerdict };
+export type AgentListFilter = Pick<AgentFilter, 'status' | 'labels' | 'tags' | 'text' | 'groupId'> & { drift?: DriftVerdict };
 
 /** Rows read at a time while a drift filter looks for a page of matches. */
 const DRIFT_SCAN_ROWS = 500;
@@ -63,7 +63,7 @@ export class AgentsService {
         items.push(a);
         if (items.length === page.limit) {
           const more = i < chunk.items.length - 1 || chunk.nextCursor !== null;
-          return { items, nextCursor: more ? encodeCursor(a.createdAt.toISOString(), a.id) : null };
+          return { items, nextCursor: more ? encodeCursor('a.createdAt:DESC', a.createdAt.toISOString(), a.id) : null };
         }
       }
       if (!chunk.nextCursor) return { items, nextCursor: null };

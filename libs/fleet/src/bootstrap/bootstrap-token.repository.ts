@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import { Page, PageQuery, paginate } from '@ampora/platform';
+import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
 import { BootstrapTokenEntity } from './entities/bootstrap-token.entity';
 
 @Injectable()
@@ -37,5 +37,14 @@ export class BootstrapTokenRepository {
 
   async markRevoked(manager: EntityManager, id: string, at: Date): Promise<void> {
     await manager.getRepository(BootstrapTokenEntity).update({ id }, { revokedAt: at });
+  }
+
+  /** Revokes the live tokens bound to these agents (redeemed by them); returns their ids. */
+  async revokeForAgents(manager: EntityManager, tenantId: string, agentIds: string[], at: Date): Promise<string[]> {
+    if (agentIds.length === 0) return [];
+    const rows = returnedRows<{ id: string }>(
+      await manager.query(`UPDATE bootstrap_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND agent_id = ANY($2::uuid[]) AND revoked_at IS NULL RETURNING id`, [tenantId, agentIds, at]),
+    );
+    return rows.map((r) => r.id);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
-import { Page, PageQuery, paginate } from '@ampora/platform';
+import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
 import { ConfigurationVersionEntity, VersionStatus } from './entities/configuration-version.entity';
 
 export type NewVersion = Pick<
@@ -72,6 +72,28 @@ export class ConfigurationVersionRepository {
       [versionId],
     )) as Array<{ groups: string; agents: string }>;
     return { groups: Number(row!.groups), agents: Number(row!.agents) };
+  }
+
+  /** How many live groups and agents are assigned a version of this configuration (deleting it is refused while any are). */
+  async configurationUsage(manager: EntityManager, configurationId: string): Promise<{ groups: number; agents: number }> {
+    const [row] = (await manager.query(
+      `SELECT (SELECT count(*) FROM groups g JOIN configuration_versions v ON v.id = g.assigned_version_id WHERE v.configuration_id = $1 AND g.deleted_at IS NULL) AS groups,
+              (SELECT count(*) FROM agents a JOIN configuration_versions v ON v.id = a.assigned_version_id WHERE v.configuration_id = $1) AS agents`,
+      [configurationId],
+    )) as Array<{ groups: string; agents: string }>;
+    return { groups: Number(row!.groups), agents: Number(row!.agents) };
+  }
+
+  /** Deleted groups assigned a version of this configuration lose that assignment; returns their ids. */
+  async releaseFromDeletedGroups(manager: EntityManager, configurationId: string): Promise<string[]> {
+    const rows = returnedRows<{ id: string }>(
+      await manager.query(
+        `UPDATE groups SET assigned_version_id = NULL, assigned_at = NULL, updated_at = now()
+         WHERE deleted_at IS NOT NULL AND assigned_version_id IN (SELECT id FROM configuration_versions WHERE configuration_id = $1) RETURNING id`,
+        [configurationId],
+      ),
+    );
+    return rows.map((r) => r.id);
   }
 
   list(configurationId: string, page: PageQuery): Promise<Page<ConfigurationVersionEntity>> {

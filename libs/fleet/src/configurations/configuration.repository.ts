@@ -42,4 +42,15 @@ export class ConfigurationRepository {
     const qb = this.repo.createQueryBuilder('c').where('c.tenantId = :tenantId', { tenantId });
     return paginate(qb, { alias: 'c', column: 'createdAt', direction: 'DESC', query: page, key: (r) => r.createdAt.toISOString() });
   }
+
+  async rename(manager: EntityManager, id: string, values: { name: string; description: string }): Promise<ConfigurationEntity> {
+    const repo = manager.getRepository(ConfigurationEntity);
+    await repo.update({ id }, { ...values, updatedAt: new Date() });
+    return (await repo.findOne({ where: { id } }))!;
+  }
+
+  /** Deletes the configuration and its versions (ON DELETE CASCADE); rows that reference them refuse it. */
+  async delete(manager: EntityManager, id: string): Promise<void> {
+    await manager.query(`DELETE FROM configurations WHERE id = $1`, [id]);
+  }
 }

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
 import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal, Role } from '@ampora/platform';
+import { ConfigurationLifecycleService } from './configuration-lifecycle.service';
 import { ConfigurationsService } from './configurations.service';
 import {
   CompareQueryDto,
@@ -15,6 +16,7 @@ import {
   toConfigurationResponse,
   toVersionResponse,
   toVersionSummary,
+  UpdateConfigurationDto,
   VersionBodyDto,
   VersionDto,
   VersionListQueryDto,
@@ -25,7 +27,10 @@ import {
 @ApiTags('configurations')
 @Controller('api/configurations')
 export class ConfigurationsController {
-  constructor(private readonly configurations: ConfigurationsService) {}
+  constructor(
+    private readonly configurations: ConfigurationsService,
+    private readonly lifecycle: ConfigurationLifecycleService,
+  ) {}
 
   @Get()
   @MinRole(Role.Viewer)
@@ -55,6 +60,26 @@ export class ConfigurationsController {
   async get(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
     const c = await this.configurations.get(p.tenantId, id);
     return toConfigurationResponse(c, (await this.configurations.publishedNumbers([c.id])).get(c.id) ?? null);
+  }
+
+  @Patch(':id')
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'updateConfiguration', summary: 'Rename a configuration or change its description' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: ConfigurationDto })
+  async update(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Body() body: UpdateConfigurationDto) {
+    const c = await this.lifecycle.update(p, id, body);
+    return toConfigurationResponse(c, (await this.configurations.publishedNumbers([c.id])).get(c.id) ?? null);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'deleteConfiguration', summary: 'Delete a configuration and its versions; refused (409 CONFIGURATION_IN_USE) while a group, an agent or a rollout uses it' })
+  @ApiNoContentResponse({ description: 'Deleted with its versions' })
+  @ApiProblems(400, 404, 409)
+  async delete(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto): Promise<void> {
+    await this.lifecycle.delete(p, id);
   }
 
   @Get(':id/versions')

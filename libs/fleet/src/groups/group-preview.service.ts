@@ -31,7 +31,7 @@ export class GroupPreviewService {
     for (;;) {
       const page = await this.agents.selectorPage(tenantId, after, PAGE, false);
       for (const agent of page) {
-        const r = compiled.expression.evaluate(selectorContext(agent.labels));
+        const r = compiled.expression.evaluate(selectorContext(agent.labels, agent.tags));
         result.evaluated += 1;
         if (r.matched) {
           result.matched += 1;

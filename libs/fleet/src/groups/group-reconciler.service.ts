@@ -92,7 +92,7 @@ export class GroupReconciler {
         // agents in a static (or deleted) group stay there: only ungrouped and dynamic members move
         if (agent.groupId !== null && !managed.has(agent.groupId)) continue;
         stats.evaluated += 1;
-        const target = chooseGroup(compiled, selectorContext(agent.labels), observe);
+        const target = chooseGroup(compiled, selectorContext(agent.labels, agent.tags), observe);
         const to = target?.id ?? null;
         if (to !== agent.groupId) changes.push({ agentId: agent.id, from: agent.groupId, to });
       }

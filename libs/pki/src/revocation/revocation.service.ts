@@ -1,5 +1,6 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { EntityManager } from 'typeorm';
 import { AuditService, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
 import { AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { RevocationReason } from '../domain/certificate-rules';
@@ -133,6 +134,32 @@ export class RevocationService implements OnApplicationBootstrap {
     }
     if (count) await this.keys.publishSoon();
     return { certificates: count, agents, skipped };
+  }
+
+  /**
+   * Revokes every live certificate of these agents inside the caller's transaction, without an audit
+   * event of its own: for a caller whose action includes the revocation and audits it (forgetting
+   * agents). Returns the revoked certificates; after the commit call `publishRevocations` once.
+   * Sessions are the caller's business.
+   */
+  async revokeWithin(manager: EntityManager, tenantId: string, agentIds: string[], reason: RevocationReason): Promise<CertificateEntity[]> {
+    const ids = [...new Set(agentIds)];
+    if (ids.length === 0) return [];
+    const live = (await this.certificates.lockForAgents(manager, tenantId, ids)).filter((r) => !r.revokedAt);
+    const at = new Date();
+    await this.certificates.revokeMany(manager, live.map((c) => c.id), at, reason);
+    for (const row of live) {
+      row.revokedAt = at;
+      row.revocationReason = reason;
+    }
+    return live;
+  }
+
+  /** After a committed `revokeWithin`: counts the revocations and publishes the CRL soon. */
+  async publishRevocations(tenantId: string, count: number): Promise<void> {
+    if (count === 0) return;
+    Metrics.add('ampora_pki_certs_revoked_total', count, { tenant: TenantLabels.of(tenantId), kind: 'agent' });
+    await this.keys.publishSoon();
   }
 
   /**

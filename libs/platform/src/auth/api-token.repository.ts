@@ -37,6 +37,11 @@ export class ApiTokenRepository {
   }
 
   /** Inserts unless a token with the same hash exists; true when inserted. */
+  /** Whether a token of the tenant (revoked or not) has this name. */
+  async nameTaken(manager: EntityManager, tenantId: string, name: string): Promise<boolean> {
+    return (await manager.getRepository(ApiTokenEntity).count({ where: { tenantId, name } })) > 0;
+  }
+
   async insertIfAbsent(row: Pick<ApiTokenEntity, 'tenantId' | 'name' | 'role' | 'tokenHash' | 'createdBy'>): Promise<boolean> {
     const result = await this.repo
       .createQueryBuilder()

@@ -91,7 +91,10 @@ export class TokenService implements OnApplicationBootstrap {
       throw PlatformException.validation([{ field: 'expiresAt', message: 'must be in the future' }]);
     }
     const plaintext = mintToken('amp-pat');
+    // names are unique per tenant (the name is the audit actor): a clash is a 409, checked here and
+    // by the unique index (ux_api_tokens_tenant_name) when two requests race
     const token = await this.tx.run(async ({ manager }) => {
+      if (await this.tokens.nameTaken(manager, tenantId, input.name)) throw tokenNameTaken(input.name);
       const row = await this.tokens.insert(manager, {
         tenantId,
         name: input.name,
@@ -109,6 +112,10 @@ export class TokenService implements OnApplicationBootstrap {
         ...(createdBy === 'cli' ? { actor: 'cli', actorRole: null } : {}),
       });
       return row;
+    }).catch((error: unknown) => {
+      const e = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+      const d = e.driverError ?? e;
+      throw d.code === '23505' && d.constraint === 'ux_api_tokens_tenant_name' ? tokenNameTaken(input.name) : error;
     });
     this.log.info('Created token {TokenName} ({TokenId}) with role {Role}', { TokenName: token.name, TokenId: token.id, Role: token.role });
     return { token, plaintext };
@@ -140,4 +147,8 @@ function describe(row: ApiTokenEntity): Record<string, unknown> {
     expiresAt: row.expiresAt?.toISOString() ?? null,
     revokedAt: row.revokedAt?.toISOString() ?? null,
   };
+}
+
+function tokenNameTaken(name: string): PlatformException {
+  return new PlatformException(PlatformErrorCode.TOKEN_NAME_TAKEN, `A token named ${JSON.stringify(name)} already exists in this tenant (token names are the audit actor; revoked tokens keep theirs)`, { name });
 }

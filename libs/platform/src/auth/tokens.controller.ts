@@ -25,8 +25,8 @@ export class TokensController {
   }
 
   @Post()
-  @ApiOperation({ operationId: 'createToken', summary: 'Create a personal access token (shown once)' })
-  @ApiProblems(400)
+  @ApiOperation({ operationId: 'createToken', summary: 'Create a personal access token (shown once); names are unique in the tenant (409 TOKEN_NAME_TAKEN)' })
+  @ApiProblems(400, 409)
   @ZodResponse({ status: 201, type: CreatedTokenDto })
   async create(@CurrentPrincipal() p: Principal, @Body() body: CreateTokenDto) {
     const { token, plaintext } = await this.tokens.create(p, body);

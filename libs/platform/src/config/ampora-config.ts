@@ -86,6 +86,10 @@ export interface AmporaConfig {
     dispatchRatePerSecond: number;
     /** Assignments reaching at most this many agents push at once; more are paced by the worker. */
     inlinePushMax: number;
+    /** Agents disconnected longer than this many days are forgotten by the worker (0: never). */
+    agentRetentionDays: number;
+    /** How often the worker looks for agents past the retention. */
+    agentRetentionIntervalSeconds: number;
   };
   rollouts: {
     /** How often the worker's tick job looks at each active rollout (dwell timers, timed gates, missed events). */
@@ -242,6 +246,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       reconcileIntervalSeconds: r.int('AMPORA_FLEET_RECONCILE_INTERVAL_SECONDS', 30, 1, 3600),
       dispatchRatePerSecond: r.int('AMPORA_FLEET_DISPATCH_RATE', 100, 1, 10000),
       inlinePushMax: r.int('AMPORA_FLEET_INLINE_PUSH_MAX', 100, 0, 5000),
+      agentRetentionDays: r.int('AMPORA_AGENT_RETENTION_DAYS', 0, 0, 36500),
+      agentRetentionIntervalSeconds: r.int('AMPORA_AGENT_RETENTION_INTERVAL_SECONDS', 3600, 1, 86400),
     },
     rollouts: {
       tickMs: r.int('AMPORA_ROLLOUT_TICK_MS', 2000, 50, 600000),

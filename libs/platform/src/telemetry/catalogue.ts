@@ -59,6 +59,8 @@ export const METRIC_CATALOGUE = {
   ampora_pki_crl_publish_duration_seconds: { kind: 'histogram', description: 'Per-publish duration', labels: ['tenant'], unit: 's' },
   // HTTP (OpenTelemetry semantic conventions)
   http_server_request_duration_seconds: { kind: 'histogram', description: 'Duration of HTTP server requests', labels: ['http_request_method', 'http_route', 'http_response_status_code'], unit: 's' },
+  // Fleet (Ampora-specific additions, not part of the published contract)
+  ampora_fleet_agents_forgotten_total: { kind: 'counter', description: 'Agents forgotten: by an operator (DELETE, bulk delete) or by the retention sweep', labels: ['tenant', 'reason'] },
   // Queues (Ampora-specific additions, not part of the published contract)
   ampora_queue_jobs_total: { kind: 'counter', description: 'Background jobs processed', labels: ['queue', 'job', 'outcome'] },
   // Dispatch backplane (Ampora-specific addition)

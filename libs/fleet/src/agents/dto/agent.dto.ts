@@ -14,12 +14,22 @@ const labelFilter = z
   .regex(/^[^=]+=/, 'a label filter is key=value (for example ?label=env=prod): a label key, then =, then the value to match')
   .transform((s) => ({ key: s.slice(0, s.indexOf('=')), value: s.slice(s.indexOf('=') + 1) }));
 
+const tagFilter = z
+  .string()
+  .regex(/^[^=]+=.*$/, 'a tag filter is key=value, e.g. tag=team=payments')
+  .transform((s) => ({ key: s.slice(0, s.indexOf('=')), value: s.slice(s.indexOf('=') + 1) }));
+
 export const AgentListQuerySchema = PageQuerySchema.extend({
   status: z.enum(['connected', 'stale', 'disconnected']).optional(),
   label: z
     .preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(labelFilter, { error: 'a label filter is key=value; repeat label= for several' }))
     .optional()
     .describe('key=value; repeat for several (all must match)'),
+  tag: z
+    .union([tagFilter, z.array(tagFilter)])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .optional()
+    .describe('Operator tag key=value; repeat for several (all must match)'),
   text: z.string().min(1).max(200).optional().describe('Matches name, type, instance uid and labels'),
   drift: z
     .enum(['true', 'false', 'unknown'])
@@ -99,7 +109,7 @@ export const AgentDetailSchema = AgentSummarySchema.extend({
   assignment: AgentAssignmentSchema.nullable(),
   identifyingAttributes: z.record(z.string(), z.unknown()),
   nonIdentifyingAttributes: z.record(z.string(), z.unknown()),
-  tags: z.record(z.string(), z.string()),
+  tags: z.record(z.string(), z.string()).describe('Operator tags (set with PATCH /api/agents/{id}; seeded from the bootstrap token\'s labels); selectors see them as tag.<key>'),
   capabilities: CapabilitiesSchema,
   health: z.unknown().describe('Overall and per-component health as reported, or null'),
   effectiveConfig: z.object({ files: z.array(ConfigFileSchema), hash: z.string().nullable() }).nullable(),

@@ -16,6 +16,8 @@ export type AssignmentSource = 'direct' | 'rollout' | 'group';
 @Index('ix_agents_tenant_created', ['tenantId', 'createdAt', 'id'])
 @Index('ix_agents_tenant_last_seen', ['tenantId', 'lastSeenAt'])
 @Index('ix_agents_labels', { synchronize: false })
+@Index('ix_agents_tags', { synchronize: false })
+@Index('ix_agents_disconnected', ['disconnectedAt'], { where: 'connected = false' })
 @Index('ix_agents_group', ['groupId'])
 @Index('ix_agents_assigned_version', ['assignedVersionId'], { where: 'assigned_version_id IS NOT NULL' })
 @Check('ck_agents_identity_kind', `identity_kind IN ('token', 'certificate')`)
@@ -49,7 +51,10 @@ export class AgentEntity {
   @Column({ type: 'jsonb', default: () => "'{}'" })
   nonIdentifyingAttributes!: Record<string, unknown>;
 
-  /** Ampora-side labels (from the bootstrap token or operators), not part of the agent description. */
+  /**
+   * Operator tags: Ampora-side labels, seeded from the bootstrap token and edited with
+   * `PATCH /api/agents/{id}`; not part of the agent description (selectors see them as `tag.*`).
+   */
   @Column({ type: 'jsonb', default: () => "'{}'" })
   tags!: Record<string, string>;
 

@@ -14,6 +14,15 @@ export const CreateConfigurationSchema = z
   .strict();
 export class CreateConfigurationDto extends createZodDto(CreateConfigurationSchema) {}
 
+export const UpdateConfigurationSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional().describe('A new name, unique in your tenant'),
+    description: z.string().max(2000).optional(),
+  })
+  .strict()
+  .refine((v) => v.name !== undefined || v.description !== undefined, { message: 'send name, description or both', path: ['name'] });
+export class UpdateConfigurationDto extends createZodDto(UpdateConfigurationSchema) {}
+
 export const ConfigurationSchema = z
   .object({
     id: z.uuid(),

@@ -1,5 +1,5 @@
 import { Expression } from '@ampora/dsl';
-import { chooseGroup, compileSelector } from './selector';
+import { chooseGroup, compileSelector, selectorContext } from './selector';
 
 const group = (id: string, selector: string) => {
   const c = compileSelector(selector);
@@ -32,5 +32,32 @@ describe('choosing an agent\'s dynamic group', () => {
     const c = compileSelector('region in ("a", ');
     expect(c.ok).toBe(false);
     if (!c.ok) expect(c.error).toMatchObject({ kind: 'parse', position: 16 });
+  });
+});
+
+describe('operator tags in selectors', () => {
+  const matches = (source: string, labels: Record<string, unknown>, tags: Record<string, string>) => {
+    const c = compileSelector(source);
+    if (!c.ok) throw new Error(c.error.message);
+    return c.expression.evaluate(selectorContext(labels, tags)).matched;
+  };
+
+  it('resolves tag.* to the operator tags, dotted keys included', () => {
+    expect(matches('tag.team = "payments"', { 'service.name': 'x' }, { team: 'payments' })).toBe(true);
+    expect(matches('tag.team = "payments"', {}, { team: 'search' })).toBe(false);
+    expect(matches('tag["example.com/owner"] = "ops"', {}, { 'example.com/owner': 'ops' })).toBe(true);
+    expect(matches('tag.cost.center = "42"', {}, { 'cost.center': '42' })).toBe(true);
+  });
+
+  it('fails closed on a missing tag, and exists() tells', () => {
+    expect(matches('tag.team = "payments"', {}, {})).toBe(false);
+    expect(matches('not exists(tag.team)', {}, {})).toBe(true);
+  });
+
+  it('keeps labels as they were, and reserves the tag namespace for operator tags', () => {
+    expect(matches('region = "eu"', { region: 'eu' }, {})).toBe(true);
+    // an attribute the agent reports as "tag.team" cannot pose as an operator tag
+    expect(matches('tag.team = "payments"', { 'tag.team': 'payments', tag: { team: 'payments' } }, {})).toBe(false);
+    expect(selectorContext({ 'tag.team': 'x', tag: 'y', a: 1 }, { team: 'z' })).toEqual({ a: 1, tag: { team: 'z' } });
   });
 });

@@ -9,9 +9,19 @@ export function compileSelector(source: string): CompileResult {
   return Expression.compile(source);
 }
 
-/** What a selector sees of an agent. */
-export function selectorContext(labels: Record<string, unknown> | null | undefined): Record<string, unknown> {
-  return labels ?? {};
+/** The selector namespace of operator tags (`tag.team = "payments"`). */
+export const TAG_NAMESPACE = 'tag';
+
+/**
+ * What a selector sees of an agent: its labels, and its operator tags under `tag` (`tag.team`). The
+ * `tag` namespace is reserved: a label named `tag` or `tag.<something>` (an attribute the agent
+ * reports) is not visible to selectors, so `tag.*` always means the operator's tags.
+ */
+export function selectorContext(labels: Record<string, unknown> | null | undefined, tags: Record<string, string> | null | undefined = {}): Record<string, unknown> {
+  const context: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(labels ?? {})) if (key !== TAG_NAMESPACE && !key.startsWith(`${TAG_NAMESPACE}.`)) context[key] = value;
+  context[TAG_NAMESPACE] = { ...(tags ?? {}) };
+  return context;
 }
 
 /**

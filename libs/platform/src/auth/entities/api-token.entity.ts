@@ -5,6 +5,7 @@ import { Role } from '../role';
 @Entity({ name: 'api_tokens' })
 @Index('ux_api_tokens_token_hash', ['tokenHash'], { unique: true })
 @Index('ix_api_tokens_tenant_created', ['tenantId', 'createdAt', 'id'])
+@Index('ux_api_tokens_tenant_name', ['tenantId', 'name'], { unique: true })
 @Check('ck_api_tokens_role', `role IN ('Viewer', 'Operator', 'Admin')`)
 export class ApiTokenEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_api_tokens' })

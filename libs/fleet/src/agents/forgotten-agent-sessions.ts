@@ -1,0 +1,48 @@
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { createLogger, LiveBus, RequestContext } from '@ampora/platform';
+import { OpampCore, SessionRegistry } from '@ampora/opamp';
+import { AGENT_FORGOTTEN_REASON, AGENTS_FORGOTTEN } from './agent-forget.service';
+
+/**
+ * Forgotten agents lose their live sessions on every instance: the `agent.forgotten` event goes over
+ * the live-update bus, and each instance closes its own sessions of those agents (WebSocket close
+ * 4001). Their credentials were revoked in the same transaction, so a reconnect is refused.
+ */
+@Injectable()
+export class ForgottenAgentSessions implements OnModuleInit, OnModuleDestroy {
+  private readonly log = createLogger('Ampora.Fleet.Agents.ForgottenAgentSessions');
+  private unsubscribe?: () => void;
+
+  constructor(
+    private readonly bus: LiveBus,
+    private readonly sessions: SessionRegistry,
+    private readonly core: OpampCore,
+  ) {}
+
+  onModuleInit(): void {
+    this.unsubscribe = this.bus.subscribe(
+      (event) => {
+        const ids = (event.payload as { agentIds?: unknown }).agentIds;
+        if (Array.isArray(ids)) this.close(event.tenantId, new Set(ids.filter((x): x is string => typeof x === 'string')));
+      },
+      { name: 'fleet.forgotten-agent-sessions', filter: (event) => event.type === AGENTS_FORGOTTEN },
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  /** Closes this instance's sessions of these agents (of that tenant); returns how many. */
+  close(tenantId: string, agentIds: Set<string>): number {
+    let closed = 0;
+    for (const agentId of agentIds) {
+      const session = this.sessions.get(agentId);
+      if (!session || session.closed || session.tenantId !== tenantId) continue;
+      RequestContext.run({ tenantId }, () => this.log.info('Closing the session of agent {AgentId}: {Reason}', { AgentId: session.agentId, Reason: AGENT_FORGOTTEN_REASON }));
+      this.core.disconnect(session, AGENT_FORGOTTEN_REASON);
+      closed++;
+    }
+    return closed;
+  }
+}
