@@ -43,7 +43,11 @@ export type AgentCredential =
   /** `agentId` is absent for a certificate signed for an agent provisioned by other means, until its first connection makes it one. */
   | { kind: 'certificate'; fingerprint: string; tenantId: string; agentId?: string };
 
-export type AuthOutcome = { ok: true; credential: AgentCredential } | { ok: false; reason: string; tenantId?: string };
+/**
+ * A refusal before the upgrade is answered 401, or 403 when `forbidden` (the credential is known but
+ * may not connect: a revoked token), always with `Retry-After` (decision 0120).
+ */
+export type AuthOutcome = { ok: true; credential: AgentCredential } | { ok: false; reason: string; tenantId?: string; forbidden?: boolean };
 
 export interface DesiredConfig {
   files: ConfigFiles;

@@ -284,7 +284,8 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
 
   private refuse(outcome: Redemption, tenantId: string | undefined, reason: string): AuthOutcome {
     this.count(outcome, tenantId);
-    return { ok: false, reason, tenantId };
+    // a revoked token is known but may not connect (403); the rest did not prove who they are (401)
+    return { ok: false, reason, tenantId, forbidden: outcome === 'revoked' };
   }
 
   private refuseAttach(outcome: Redemption, tenantId: string, reason: string): AttachOutcome {

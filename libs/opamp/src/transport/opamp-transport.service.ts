@@ -18,9 +18,16 @@ import { CLIENT_CERTIFICATE_VERIFIER, ClientCertificate, ClientCertificateVerifi
 import { decodeAgentToServer, encodeServerToAgent, errorReply } from '../protocol/codec';
 import { decodeWsFrame, encodeWsFrame } from '../protocol/framing';
 import { uidFromString } from '../protocol/instance-uid';
+import { RefusalMemory } from './refusal-memory';
+import { refusalKey, retryAfterSeconds } from './refusal-policy';
 
 export const PROTOBUF = 'application/x-protobuf';
 type RejectReason = 'oversize' | 'malformed' | 'cap_mismatch' | 'auth_failed';
+
+/** How a connection was admitted or refused before its first frame. */
+type Admission =
+  | { ok: true; state: ConnectionState }
+  | { ok: false; status: 401 | 403 | 429; retryAfter: number; reason: string; tenantId?: string };
 
 /**
  * Both OpAMP transports on `/v1/opamp`: WebSocket (binary frames with the varint header) and plain
@@ -36,6 +43,8 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
   private pinger?: NodeJS.Timeout;
   private accepting = true;
   private readonly alive = new WeakMap<WebSocket, boolean>();
+  /** What each admitted connection's refusals are remembered by (credential and source). */
+  private readonly refusalKeys = new WeakMap<ConnectionState, string>();
 
   private verifier?: ClientCertificateVerifier;
 
@@ -45,6 +54,7 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
     private readonly moduleRef: ModuleRef,
     private readonly leases: SessionLeaseKeeper,
     private readonly health: HealthService,
+    private readonly refusals: RefusalMemory,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: config.opamp.maxMessageBytes, perMessageDeflate: false, clientTracking: true });
@@ -140,34 +150,62 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
 
   // ---- authentication -------------------------------------------------------------------------
 
-  private async connectInput(req: IncomingMessage, transport: Transport): Promise<{ ok: true; input: ConnectInput } | { ok: false; reason: string }> {
-    const input: ConnectInput = { transport, headers: req.headers, remoteAddress: req.socket.remoteAddress };
+  /** The client certificate the peer presented on the TLS listener (not verified yet), if any. */
+  private peerCertificate(req: IncomingMessage): ClientCertificate | undefined {
     const tls = req.socket as TLSSocket;
-    if (typeof tls.getPeerCertificate === 'function') {
-      const peer = tls.getPeerCertificate(true);
-      if (peer && peer.raw) {
-        const chain: Buffer[] = [];
-        let issuer = peer.issuerCertificate;
-        while (issuer && issuer.raw && issuer !== issuer.issuerCertificate && chain.length < 8) {
-          chain.push(issuer.raw);
-          issuer = issuer.issuerCertificate;
-        }
-        const certificate: ClientCertificate = { der: peer.raw, fingerprint: createHash('sha256').update(peer.raw).digest('hex'), chain };
-        if (!this.verifier) return { ok: false, reason: 'client certificates are not accepted: no CA is configured' };
-        const verdict = await this.verifier.verify(certificate);
-        if (!verdict.ok) return { ok: false, reason: `client certificate refused: ${verdict.reason}` };
-        input.clientCertificate = certificate;
-      }
+    if (typeof tls.getPeerCertificate !== 'function') return undefined;
+    const peer = tls.getPeerCertificate(true);
+    if (!peer || !peer.raw) return undefined;
+    const chain: Buffer[] = [];
+    let issuer = peer.issuerCertificate;
+    while (issuer && issuer.raw && issuer !== issuer.issuerCertificate && chain.length < 8) {
+      chain.push(issuer.raw);
+      issuer = issuer.issuerCertificate;
+    }
+    return { der: peer.raw, fingerprint: createHash('sha256').update(peer.raw).digest('hex'), chain };
+  }
+
+  private async connectInput(req: IncomingMessage, transport: Transport, certificate: ClientCertificate | undefined): Promise<{ ok: true; input: ConnectInput } | { ok: false; reason: string; forbidden?: boolean }> {
+    const input: ConnectInput = { transport, headers: req.headers, remoteAddress: req.socket.remoteAddress };
+    if (certificate) {
+      if (!this.verifier) return { ok: false, reason: 'client certificates are not accepted: no CA is configured' };
+      const verdict = await this.verifier.verify(certificate);
+      if (!verdict.ok) return { ok: false, reason: `client certificate refused: ${verdict.reason}`, forbidden: verdict.reason.startsWith('revoked') };
+      input.clientCertificate = certificate;
     }
     return { ok: true, input };
   }
 
-  private async authenticate(req: IncomingMessage, transport: Transport): Promise<{ ok: true; state: ConnectionState } | { ok: false; reason: string; tenantId?: string }> {
-    const prepared = await this.connectInput(req, transport);
-    if (!prepared.ok) return prepared;
-    const outcome = await this.core.authenticatorPort.authenticate(prepared.input);
-    if (!outcome.ok) return outcome;
-    return { ok: true, state: { handle: { id: randomUUID(), transport }, credential: outcome.credential } };
+  /**
+   * Admits a connection or refuses it before the upgrade (decision 0120): a credential and source
+   * refused recently are answered 429 without looking at the credential again; a credential refused
+   * now is answered 401 (403 when known but not allowed) and remembered; both carry Retry-After.
+   */
+  private async admit(req: IncomingMessage, transport: Transport): Promise<Admission> {
+    const certificate = this.peerCertificate(req);
+    const key = refusalKey(req.headers, certificate?.fingerprint, req.socket.remoteAddress);
+    const now = Date.now();
+    const block = await this.refusals.blocked(key, now);
+    if (block) return { ok: false, status: 429, retryAfter: retryAfterSeconds(block.until - now), reason: `refused ${block.strikes} time(s) recently: wait` };
+    const prepared = await this.connectInput(req, transport, certificate);
+    const outcome = prepared.ok ? await this.core.authenticatorPort.authenticate(prepared.input) : prepared;
+    if (!outcome.ok) {
+      const tenantId = 'tenantId' in outcome ? (outcome.tenantId as string | undefined) : undefined;
+      const strike = await this.refusals.strike(key, now);
+      return { ok: false, status: outcome.forbidden ? 403 : 401, retryAfter: retryAfterSeconds(strike.until - now), reason: outcome.reason, tenantId };
+    }
+    const state: ConnectionState = { handle: { id: randomUUID(), transport }, credential: outcome.credential };
+    this.refusalKeys.set(state, key);
+    return { ok: true, state };
+  }
+
+  /** A refusal on the first frame (attach): remembered, so the next attempts are refused at the upgrade. */
+  private async rememberRefusal(state: ConnectionState): Promise<number | undefined> {
+    const key = this.refusalKeys.get(state);
+    if (!key) return undefined;
+    const now = Date.now();
+    const strike = await this.refusals.strike(key, now);
+    return strike.strikes > 0 ? retryAfterSeconds(strike.until - now) : undefined;
   }
 
   // ---- plain HTTP -----------------------------------------------------------------------------
@@ -188,11 +226,12 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
         res.writeHead(415, { 'content-type': 'text/plain' }).end(`OpAMP over HTTP needs Content-Type: ${PROTOBUF}`);
         return;
       }
-      const auth = await this.authenticate(req, 'http');
+      const auth = await this.admit(req, 'http');
       if (!auth.ok) {
         this.reject(auth.tenantId, 'auth_failed');
-        this.log.debug('Refused an HTTP agent: {Reason}', { Reason: auth.reason });
-        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('unauthorized');
+        this.log.debug('Refused an HTTP agent ({Status}, retry after {RetryAfter} s): {Reason}', { Status: auth.status, RetryAfter: auth.retryAfter, Reason: auth.reason });
+        req.resume();
+        res.writeHead(auth.status, refusalHeaders(auth.status, auth.retryAfter)).end(STATUS_TEXT[auth.status]);
         return;
       }
       const state = auth.state;
@@ -222,18 +261,19 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
       const fresh = existing !== undefined && Date.now() - existing.attachedAt < this.config.opamp.httpRecheckSeconds * 1000;
       if (existing && fresh && !existing.closed && existing.credentialKey === credentialKeyOf(state)) state.session = existing;
       const result = await this.core.handle(state, decoded.message, body.length);
-      this.finishHttp(req, res, state, result);
+      await this.finishHttp(req, res, state, result);
     } catch (error) {
       this.log.error('OpAMP HTTP request failed', {}, error);
       if (!res.headersSent) res.writeHead(500).end();
     }
   }
 
-  private finishHttp(req: IncomingMessage, res: ServerResponse, state: ConnectionState, result: HandleResult): void {
+  private async finishHttp(req: IncomingMessage, res: ServerResponse, state: ConnectionState, result: HandleResult): Promise<void> {
     if (result.kind === 'reject') {
       this.reject(state.session?.tenantId ?? state.credential.tenantId, result.reason);
       if (result.reason === 'auth_failed') {
-        res.writeHead(401, { 'content-type': 'text/plain' }).end(result.message);
+        const retryAfter = await this.rememberRefusal(state);
+        res.writeHead(401, { 'content-type': 'text/plain', ...(retryAfter ? { 'retry-after': String(retryAfter) } : {}) }).end(result.message);
         return;
       }
       this.sendHttp(req, res, 400, result.reply ?? errorReply(new Uint8Array(), ServerErrorResponseType.ServerErrorResponseType_BadRequest, result.message));
@@ -268,12 +308,12 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
     }
     void (async () => {
       try {
-        if (!this.accepting) return refuseUpgrade(socket, 503, 'Service Unavailable');
-        const auth = await this.authenticate(req, 'ws');
+        if (!this.accepting) return refuseUpgrade(socket, 503, 'Service Unavailable', 30);
+        const auth = await this.admit(req, 'ws');
         if (!auth.ok) {
           this.reject(auth.tenantId, 'auth_failed');
-          this.log.debug('Refused a WebSocket agent: {Reason}', { Reason: auth.reason });
-          return refuseUpgrade(socket, 401, 'Unauthorized');
+          this.log.debug('Refused a WebSocket agent ({Status}, retry after {RetryAfter} s): {Reason}', { Status: auth.status, RetryAfter: auth.retryAfter, Reason: auth.reason });
+          return refuseUpgrade(socket, auth.status, STATUS_TEXT[auth.status], auth.retryAfter);
         }
         this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, auth.state));
       } catch (error) {
@@ -335,6 +375,8 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
     if (result.kind === 'reject') {
       this.reject(state.session?.tenantId ?? tenantId, result.reason);
       if (result.reason === 'auth_failed') {
+        // remembered before the close: opamp-go reconnects at once, and that attempt is refused 429
+        await this.rememberRefusal(state);
         ws.close(1008, 'not authorized for this agent');
         return;
       }
@@ -376,9 +418,19 @@ function credentialKeyOf(state: ConnectionState): string {
   return c.kind === 'bootstrap' ? `bs:${c.tokenId}` : `cert:${c.fingerprint}`;
 }
 
-function refuseUpgrade(socket: Socket, status: number, text: string): void {
+const STATUS_TEXT: Record<401 | 403 | 429, string> = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests' };
+
+function refusalHeaders(status: number, retryAfter: number | undefined): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'text/plain' };
+  if (status === 401) headers['www-authenticate'] = 'Bearer';
+  if (retryAfter) headers['retry-after'] = String(retryAfter);
+  return headers;
+}
+
+function refuseUpgrade(socket: Socket, status: number, text: string, retryAfter?: number): void {
   if (socket.destroyed) return;
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${status === 401 ? 'WWW-Authenticate: Bearer\r\n' : ''}\r\n`);
+  const extra = `${status === 401 ? 'WWW-Authenticate: Bearer\r\n' : ''}${retryAfter ? `Retry-After: ${retryAfter}\r\n` : ''}`;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
   socket.destroy();
 }
 
