@@ -19,10 +19,13 @@ import {
   AgentRef,
   AttachedAgent,
   AttachOutcome,
+  AgentCap,
   AttachRequest,
   AuthOutcome,
+  CertificateOfferStatus,
   ConnectInput,
   DesiredConfig,
+  hasCapability,
   newInstanceUid,
   uidFromString,
   uidToString,
@@ -115,7 +118,10 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
       if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
       const certificates = await this.certificates?.certificateState(agent.id);
       if (certificates === 'revoked') return { ok: false, reason: 'this agent\'s certificate was revoked: enrol it again with a new bootstrap token' };
-      if (this.config.opamp.requireMtls && certificates === 'valid') {
+      // Decision 0121: only a certificate the agent has connected with binds it to mTLS ('unused' ones
+      // do not), and an agent that takes connection settings may come back with its token for a new
+      // one (the OpAMP Supervisor forgets offered settings when it restarts).
+      if (this.config.opamp.requireMtls && certificates === 'valid' && !hasCapability(request.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) {
         return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
       }
       if (agent.instanceUid !== uid) {
@@ -131,6 +137,11 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
       // another agent took this uid at the same moment: try once more, now seeing it
       return this.redeem(request, uid);
     }
+  }
+
+  /** The agent's latest certificate offer and what became of it (PKI), shown on the agent. */
+  async certificateOffer(agentId: string): Promise<CertificateOfferStatus | undefined> {
+    return this.certificates?.latestOffer?.(agentId);
   }
 
   async assignmentSince(agent: AgentRef, knownHash: string | undefined): Promise<DesiredConfig | null | undefined> {

@@ -80,7 +80,7 @@ export class AgentsController {
   @ZodResponse({ status: 200, type: AgentDetailDto })
   async get(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
     const agent = await this.agents.get(p.tenantId, id);
-    return toAgentDetail(agent, this.agents.staleAfterSeconds, await this.agents.assignmentOf(agent));
+    return toAgentDetail(agent, this.agents.staleAfterSeconds, await this.agents.assignmentOf(agent), await this.agents.certificateOfferOf(agent));
   }
 
   @Get(':id/drift')

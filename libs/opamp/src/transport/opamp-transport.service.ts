@@ -1,6 +1,6 @@
-import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
@@ -14,10 +14,21 @@ import { ServerErrorResponseType } from '../generated/opamp_pb';
 import { AgentSession } from '../core/agent-session';
 import { ConnectionState, HandleResult, OpampCore } from '../core/opamp-core.service';
 import { SessionLeaseKeeper } from '../ownership/session-lease-keeper';
-import { CLIENT_CERTIFICATE_VERIFIER, ClientCertificate, ClientCertificateVerifier, ConnectInput, Transport } from '../ports';
+import {
+  CLIENT_CERTIFICATE_VERIFIER,
+  ClientCertificate,
+  ClientCertificateVerifier,
+  ConnectInput,
+  LISTENER_CERTIFICATE_ISSUER,
+  ListenerCertificateIssuer,
+  MtlsTarget,
+  Transport,
+} from '../ports';
 import { decodeAgentToServer, encodeServerToAgent, errorReply } from '../protocol/codec';
 import { decodeWsFrame, encodeWsFrame } from '../protocol/framing';
 import { uidFromString } from '../protocol/instance-uid';
+import { certificateCovers, hostOf, listenerTrust } from './listener-trust';
+import { mtlsEndpoint } from './mtls-endpoint';
 import { RefusalMemory } from './refusal-memory';
 import { refusalKey, retryAfterSeconds } from './refusal-policy';
 
@@ -35,10 +46,14 @@ type Admission =
  * that asks for client certificates. Everything protocol-level happens in OpampCore.
  */
 @Injectable()
-export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
+export class OpampTransportService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = createLogger('Ampora.OpAmp.Transport');
   private readonly wss: WebSocketServer;
   private tlsServer?: HttpsServer;
+  /** The listener's own certificate, and the PEM certificates that verify it (sent with certificate offers). */
+  private listenerLeaf?: X509Certificate;
+  private listenerTrustPem?: string;
+  private listenerRenewal?: NodeJS.Timeout;
   private sweeper?: NodeJS.Timeout;
   private pinger?: NodeJS.Timeout;
   private accepting = true;
@@ -81,11 +96,16 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
     });
     const server = adapter.getHttpServer() as HttpServer;
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
-    this.startTls();
     this.sweeper = setInterval(() => this.sweep(), Math.min(5000, this.config.opamp.heartbeatWindowSeconds * 250));
     this.sweeper.unref();
     this.pinger = setInterval(() => this.ping(), 30_000);
     this.pinger.unref();
+  }
+
+  /** The TLS listener starts once every module is ready: its certificate may come from Ampora's CA. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.adapterHost.httpAdapter) return;
+    await this.startTls();
   }
 
   /** The TLS listener's port (useful when configured as 0). */
@@ -116,6 +136,7 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
     this.health.startDraining();
     clearInterval(this.sweeper);
     clearInterval(this.pinger);
+    clearTimeout(this.listenerRenewal);
     await this.leases.releaseAll();
     await this.drain(1012, 'server shutting down');
     // record every agent as disconnected before the state writer's final flush
@@ -127,11 +148,29 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
 
   // ---- TLS listener ---------------------------------------------------------------------------
 
-  private startTls(): void {
-    const { tlsPort, tlsCertFile, tlsKeyFile } = this.config.opamp;
-    if (tlsPort === undefined || !tlsCertFile || !tlsKeyFile) return;
+  private async startTls(): Promise<void> {
+    const { tlsPort, tlsCertFile, tlsKeyFile, tlsCaFile } = this.config.opamp;
+    const caFile = tlsCaFile ? readFileSync(tlsCaFile, 'utf8') : undefined;
+    if (tlsPort === undefined) {
+      // no listener here (another process serves mTLS): the operator's CA file alone is the trust to offer
+      this.listenerTrustPem = caFile;
+      return;
+    }
+    let material: { cert: string; key: string };
+    if (tlsCertFile && tlsKeyFile) {
+      material = { cert: readFileSync(tlsCertFile, 'utf8'), key: readFileSync(tlsKeyFile, 'utf8') };
+      const trust = listenerTrust(material.cert, caFile);
+      if ('problem' in trust) {
+        this.log.warn('No certificate offers: agents could not verify the TLS listener they would be sent to ({Problem})', { Problem: trust.problem });
+      } else this.listenerTrustPem = trust.trustPem;
+    } else {
+      const issued = await this.issueListenerCertificate();
+      if (!issued) return;
+      material = issued;
+    }
+    this.listenerLeaf = new X509Certificate(material.cert);
     this.tlsServer = createHttpsServer(
-      { cert: readFileSync(tlsCertFile), key: readFileSync(tlsKeyFile), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+      { cert: material.cert, key: material.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
       (req, res) => {
         const path = (req.url ?? '').split('?')[0];
         if (path !== this.config.opamp.path) {
@@ -143,9 +182,80 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
     );
     this.tlsServer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
     this.tlsServer.on('tlsClientError', (err) => this.log.debug('TLS handshake failed: {Error}', { Error: err.message }));
-    this.tlsServer.listen(tlsPort, this.config.http.host, () => {
-      this.log.info('OpAMP TLS listener on port {Port} asks for client certificates', { Port: this.tlsPort });
+    await new Promise<void>((resolve, reject) => {
+      this.tlsServer!.once('error', reject);
+      this.tlsServer!.listen(tlsPort, this.config.http.host, () => {
+        this.tlsServer!.off('error', reject);
+        resolve();
+      });
     });
+    this.log.info('OpAMP TLS listener on port {Port} asks for client certificates', { Port: this.tlsPort });
+  }
+
+  /**
+   * No certificate from the operator: Ampora's CA issues the listener's server certificate (for
+   * AMPORA_OPAMP_TLS_HOSTNAMES), renewed in memory at half its life (decision 0120). Offers then carry
+   * that CA, which is all an agent needs to verify the listener.
+   */
+  private async issueListenerCertificate(): Promise<{ cert: string; key: string } | undefined> {
+    let issuer: ListenerCertificateIssuer | undefined;
+    try {
+      issuer = this.moduleRef.get<ListenerCertificateIssuer>(LISTENER_CERTIFICATE_ISSUER, { strict: false });
+    } catch {
+      issuer = undefined;
+    }
+    if (!issuer) {
+      this.log.error('AMPORA_OPAMP_TLS_PORT is set without AMPORA_OPAMP_TLS_CERT_FILE and no CA can issue one: the TLS listener is off');
+      return undefined;
+    }
+    try {
+      const issued = await issuer.issueListenerCertificate(this.config.opamp.tlsHostnames);
+      this.listenerTrustPem = issued.caPem;
+      const renewIn = Math.min(2 ** 31 - 1, Math.max(60_000, (issued.notAfter.getTime() - Date.now()) / 2));
+      this.listenerRenewal = setTimeout(() => void this.renewListenerCertificate(issuer), renewIn);
+      this.listenerRenewal.unref();
+      this.log.info('Ampora\'s CA issued the TLS listener\'s certificate for {Hostnames}, until {NotAfter}', { Hostnames: this.config.opamp.tlsHostnames.join(', '), NotAfter: issued.notAfter.toISOString() });
+      return { cert: issued.certPem, key: issued.keyPem };
+    } catch (error) {
+      this.log.error('Ampora\'s CA could not issue the TLS listener\'s certificate: the TLS listener is off', {}, error);
+      return undefined;
+    }
+  }
+
+  private async renewListenerCertificate(issuer: ListenerCertificateIssuer): Promise<void> {
+    try {
+      const issued = await issuer.issueListenerCertificate(this.config.opamp.tlsHostnames);
+      this.tlsServer?.setSecureContext({ cert: issued.certPem, key: issued.keyPem, minVersion: 'TLSv1.2' });
+      this.listenerLeaf = new X509Certificate(issued.certPem);
+      this.listenerTrustPem = issued.caPem;
+      const renewIn = Math.min(2 ** 31 - 1, Math.max(60_000, (issued.notAfter.getTime() - Date.now()) / 2));
+      this.listenerRenewal = setTimeout(() => void this.renewListenerCertificate(issuer), renewIn);
+    } catch (error) {
+      this.log.error('Could not renew the TLS listener\'s certificate; trying again in an hour', {}, error);
+      this.listenerRenewal = setTimeout(() => void this.renewListenerCertificate(issuer), 3_600_000);
+    }
+    this.listenerRenewal.unref();
+  }
+
+  /**
+   * Where a certificate offered on this connection sends the agent (decision 0121): AMPORA_OPAMP_MTLS_URL,
+   * or else this TLS listener under a name its certificate is valid for (the name the agent used to
+   * reach us, then AMPORA_OPAMP_TLS_HOSTNAMES, then AMPORA_PUBLIC_URL's host), in the scheme of the
+   * agent's transport. Undefined when no such place exists or agents could not verify it.
+   */
+  private mtlsTarget(req: IncomingMessage, transport: Transport): MtlsTarget | undefined {
+    const trust = this.listenerTrustPem;
+    if (!trust) return undefined;
+    const configured = mtlsEndpoint(this.config.opamp.mtlsUrl, transport);
+    if (configured) return { endpoint: configured, serverCaPem: trust };
+    const leaf = this.listenerLeaf;
+    const port = this.tlsPort;
+    if (!leaf || !port) return undefined;
+    const candidates = [hostOf(req.headers.host), ...this.config.opamp.tlsHostnames, hostOf(new URL(this.config.app.publicUrl).host)];
+    const host = candidates.find((h): h is string => Boolean(h) && certificateCovers(leaf, h!));
+    if (!host) return undefined;
+    const shown = host.includes(':') ? `[${host}]` : host;
+    return { endpoint: `${transport === 'http' ? 'https' : 'wss'}://${shown}:${port}${this.config.opamp.path}`, serverCaPem: trust };
   }
 
   // ---- authentication -------------------------------------------------------------------------
@@ -194,7 +304,7 @@ export class OpampTransportService implements OnModuleInit, OnModuleDestroy {
       const strike = await this.refusals.strike(key, now);
       return { ok: false, status: outcome.forbidden ? 403 : 401, retryAfter: retryAfterSeconds(strike.until - now), reason: outcome.reason, tenantId };
     }
-    const state: ConnectionState = { handle: { id: randomUUID(), transport }, credential: outcome.credential };
+    const state: ConnectionState = { handle: { id: randomUUID(), transport }, credential: outcome.credential, mtls: this.mtlsTarget(req, transport) };
     this.refusalKeys.set(state, key);
     return { ok: true, state };
   }
