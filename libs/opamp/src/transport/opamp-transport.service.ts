@@ -169,6 +169,10 @@ export class OpampTransportService implements OnModuleInit, OnApplicationBootstr
       material = issued;
     }
     this.listenerLeaf = new X509Certificate(material.cert);
+    const mtlsHost = this.config.opamp.mtlsUrl ? hostOf(new URL(this.config.opamp.mtlsUrl).host) : undefined;
+    if (mtlsHost && !certificateCovers(this.listenerLeaf, mtlsHost)) {
+      this.log.warn('The TLS listener\'s certificate is not valid for {Host} (AMPORA_OPAMP_MTLS_URL): agents sent there will refuse it', { Host: mtlsHost });
+    }
     this.tlsServer = createHttpsServer(
       { cert: material.cert, key: material.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
       (req, res) => {
