@@ -75,6 +75,29 @@ describe('refusals that slow OpAMP clients down', () => {
     expect(await authFailed()).toBe(before + 4);
   });
 
+  it('shares remembered refusals between instances over Redis: the next attempt at another instance is refused 429', async () => {
+    const other = await startTestServer({ db: server.db, env: { AMPORA_REDIS_PREFIX: server.env.AMPORA_REDIS_PREFIX!, AMPORA_OPAMP_REFUSAL_BACKOFF_SECONDS: '1', AMPORA_OPAMP_REFUSAL_BACKOFF_MAX_SECONDS: '8' } });
+    try {
+      const { token } = await newToken();
+      const owner = track(new TestAgent({ url: wsUrl(), token }));
+      await owner.connect();
+      owner.hello();
+      expect((await owner.next()).error_response).toBeUndefined();
+      await owner.close();
+      const stranger = track(new TestAgent({ url: wsUrl(), token, instanceUid: randomBytes(16) }));
+      await stranger.connect();
+      stranger.hello();
+      expect(await stranger.closed()).toBe(1008);
+      const elsewhere = await track(new TestAgent({ url: `ws://127.0.0.1:${other.port}/v1/opamp`, token })).connect().then(
+        () => ({ status: 101 }),
+        (e: { status?: number; retryAfter?: number }) => ({ status: e.status, retryAfter: e.retryAfter }),
+      );
+      expect(elsewhere).toEqual({ status: 429, retryAfter: 1 });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses a revoked token 403 with Retry-After', async () => {
     const { id, token } = await newToken();
     await server.as().delete(`/api/bootstrap-tokens/${id}`).expect((r) => expect(r.status).toBeLessThan(300));
