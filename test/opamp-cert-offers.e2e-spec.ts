@@ -1,7 +1,8 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { OpampTransportService } from '@ampora/opamp';
-import { AgentCapability, captureLogs, eventually, makeTestPki, metricValue, S2A, scrape, TestAgent, TestPki } from '@ampora/testing';
+import { AgentCapability, captureLogs, decodeServerToAgent, encodeAgentToServer, eventually, makeTestPki, metricValue, S2A, scrape, TestAgent, TestPki } from '@ampora/testing';
 import { startTestServer, TestServer } from './support/test-server';
 
 /**
@@ -121,6 +122,34 @@ describe('certificate offers with the listener certificate issued by Ampora (no 
     const certs = (await server.as().get(`/api/pki/certificates?agentId=${id}`).expect(200)).body.items as Array<{ fingerprint: string; status: string }>;
     expect(certs.find((c) => c.fingerprint === fingerprint(offer.certificate!.cert!))?.status).toBe('revoked');
     expect(certs.find((c) => c.fingerprint === fingerprint(second!.certificate!.cert!))?.status).toBe('valid');
+  });
+
+  it('sends an HTTP agent to the listener over https, where its certificate identifies it', async () => {
+    const token = await h.newToken();
+    const uid = randomBytes(16);
+    const hello = (seq: number) => encodeAgentToServer({ instance_uid: uid, sequence_num: seq, capabilities: CAPS, agent_description: { identifying_attributes: [{ key: 'service.name', value: { string_value: 'http-agent' } }] } });
+    const first = await fetch(`${server.url}/v1/opamp`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${token}` }, body: hello(1) });
+    expect(first.status).toBe(200);
+    const offer = decodeServerToAgent(Buffer.from(await first.arrayBuffer())).connection_settings!.opamp!;
+    expect(offer.destination_endpoint).toBe(`https://127.0.0.1:${tlsPort}/v1/opamp`);
+    const c = offer.certificate!;
+    // a poll over https that trusts only the offer's ca_cert and presents the offered certificate
+    const status = await new Promise<number>((resolve, reject) => {
+      const url = new URL(offer.destination_endpoint!);
+      const req = httpsRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', ca: c.ca_cert, cert: c.cert, key: c.private_key, headers: { 'content-type': 'application/x-protobuf' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(hello(2));
+    });
+    expect(status).toBe(200);
+    const id = await h.agentId(uid);
+    const d = await eventually(async () => {
+      const got = await h.detail(id);
+      return got.identity.kind === 'certificate' ? got : undefined;
+    });
+    expect(d.identity.certificateFingerprint).toBe(fingerprint(c.cert!));
   });
 
   it('an offer the agent never uses is noticed, shown on the agent, not repeated, and never locks the token out', async () => {
