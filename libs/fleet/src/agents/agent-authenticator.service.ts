@@ -121,8 +121,9 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
       // Decision 0121: only a certificate the agent has connected with binds it to mTLS ('unused' ones
       // do not), and an agent that takes connection settings may come back with its token for a new
       // one (the OpAMP Supervisor forgets offered settings when it restarts).
-      if (this.config.opamp.requireMtls && certificates === 'valid' && !hasCapability(request.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) {
-        return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
+      if (this.config.opamp.requireMtls && certificates === 'valid') {
+        if (!hasCapability(request.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
+        if (agent.instanceUid === uid) this.log.info('Agent {AgentId} holds a certificate but came back with its bootstrap token: admitted to take a new one', { AgentId: agent.id });
       }
       if (agent.instanceUid !== uid) {
         this.count('consumed', agent.tenantId);

@@ -147,7 +147,8 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
         reason: renewal ? 'renewal' : 'enrolment',
         replacesId: input.replaces?.id ?? null,
       });
-      if (ctx.mtls) {
+      // a move to the listener is followed; a renewal is not (the agent may keep its connection for long)
+      if (ctx.mtls && !input.replaces) {
         const offer = { offeredAt: new Date(), offerEndpoint: ctx.mtls.endpoint.slice(0, 500), offerSettingsHash: offerSettingsHash(ctx.mtls.endpoint, ctx.mtls.serverCaPem) };
         await this.certificates.update(manager, result.row.id, offer);
         Object.assign(result.row, offer);
