@@ -240,7 +240,7 @@ describe.each(MODES)('two server instances over the $kind backplane', ({ kind, e
     expect((await poll()).status).toBe(200); // A now holds the token in its cache
     expect((await api(b, 'DELETE', `/api/bootstrap-tokens/${token.id}`)).status).toBe(204);
     // well inside the 5 s cache lifetime: the revocation travelled over the backplane
-    const refused = await eventually(async () => ((await poll()).status === 401 ? true : undefined), 2000, 50);
+    const refused = await eventually(async () => ((await poll()).status === 403 ? true : undefined), 2000, 50);
     expect(refused).toBe(true);
   });
 
@@ -260,7 +260,7 @@ describe.each(MODES)('two server instances over the $kind backplane', ({ kind, e
     // the agent cannot come back with the token
     const again = new TestAgent({ ...agent.opts, url: a.ws, instanceUid: agent.uid });
     agents.push(again);
-    await expect(again.connect()).rejects.toMatchObject({ status: 401 });
+    await expect(again.connect()).rejects.toMatchObject({ status: 403 });
     // the bystander's session is untouched and still reachable
     await new Promise((r) => setTimeout(r, 300));
     expect(bystander.agent.closeCode).toBeUndefined();

@@ -35,6 +35,8 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
         AMPORA_OPAMP_TLS_PORT: '0',
         AMPORA_OPAMP_TLS_CERT_FILE: serverTls.server.certFile,
         AMPORA_OPAMP_TLS_KEY_FILE: serverTls.server.keyFile,
+        // what agents need to verify the listener: sent with every certificate offer (decision 0120)
+        AMPORA_OPAMP_TLS_CA_FILE: serverTls.caCertFile,
         AMPORA_OPAMP_REQUIRE_MTLS: 'true',
         AMPORA_OPAMP_MTLS_URL: MTLS_URL,
         AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100',
@@ -159,9 +161,17 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
     const old = overTls({ cert: expired.certificatePem, key: readFileSync(join(files.dir, 'old.key')) }, agent.uid);
     await expect(old.connect()).rejects.toMatchObject({ status: 401 });
 
-    // the agent holds a valid certificate: with mTLS required its bootstrap token alone is refused
-    expect(reply.connection_settings?.opamp?.certificate?.cert).toBeTruthy();
-    const tokenOnly = track(new TestAgent({ url: wsUrl, token, instanceUid: agent.uid, capabilities: CAPS }));
+    // a certificate the agent never connected with does not bind it to mTLS (decision 0121): its token still admits it
+    const offered = reply.connection_settings!.opamp!.certificate!;
+    const NO_SETTINGS = CAPS & ~AgentCapability.AcceptsOpAMPConnectionSettings;
+    const beforeUse = track(new TestAgent({ url: wsUrl, token, instanceUid: agent.uid, capabilities: NO_SETTINGS }));
+    await connects(beforeUse);
+    await beforeUse.close();
+    // once it connected with it, its bootstrap token alone is refused to an agent that cannot take a new certificate
+    const withCert = overTls({ cert: offered.cert!, key: offered.private_key! }, agent.uid);
+    await connects(withCert);
+    await withCert.close();
+    const tokenOnly = track(new TestAgent({ url: wsUrl, token, instanceUid: agent.uid, capabilities: NO_SETTINGS }));
     await tokenOnly.connect();
     tokenOnly.hello();
     expect(await tokenOnly.closed()).toBe(1008);
@@ -221,7 +231,8 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
 
     const before = await authFailed();
     const again = overTls({ cert: offered.cert!, key: offered.private_key! }, agent.uid);
-    await expect(again.connect()).rejects.toMatchObject({ status: 401 });
+    // a revoked credential is known but may not connect: 403, with Retry-After (decision 0120)
+    await expect(again.connect()).rejects.toMatchObject({ status: 403, retryAfter: expect.any(Number) });
     expect(await authFailed()).toBe(before + 1);
     expect(metricValue(await scrape(server.url), 'ampora_pki_certs_revoked_total', { kind: 'agent' })).toBeGreaterThanOrEqual(1);
   });
@@ -364,7 +375,7 @@ describe('agent identities with Ampora\'s CA over the mTLS listener', () => {
     const revokedOne = await server.as().post(`/api/pki/certificates/${unused.body.id}/revoke?reason=keyCompromise`).expect(200);
     expect(revokedOne.body).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise', agentId: null });
     expect((await server.as().post(`/api/pki/certificates/${unused.body.id}/revoke`).expect(409)).body.code).toBe('CERTIFICATE_ALREADY_REVOKED');
-    await expect(overTls({ cert: unused.body.certificate, key: readFileSync(join(files.dir, 'api.key')) }).connect()).rejects.toMatchObject({ status: 401 });
+    await expect(overTls({ cert: unused.body.certificate, key: readFileSync(join(files.dir, 'api.key')) }).connect()).rejects.toMatchObject({ status: 403 });
     expect((await server.as().get(`/api/pki/certificates/${unused.body.id}`).expect(200)).body.status).toBe('revoked');
 
     const bad = await server.as().post('/api/pki/agent-certificates').send({ csr: 'hello' }).expect(422);

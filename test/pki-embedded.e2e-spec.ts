@@ -11,7 +11,8 @@ describe('the PKI on embedded storage', () => {
   const files = scratch();
 
   beforeAll(async () => {
-    server = await startTestServer({ embedded: {}, env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    // the TLS listener (its certificate issued by Ampora's CA) is where certificate offers send agents: without one, none is offered (decision 0121)
+    server = await startTestServer({ embedded: {}, env: { REDIS_URL: 'redis://127.0.0.1:1', AMPORA_OPAMP_TLS_PORT: '0' } });
   }, 120_000);
   afterAll(() => server?.close());
 

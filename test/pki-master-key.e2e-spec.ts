@@ -31,6 +31,9 @@ describe('master key rotation', () => {
     }
   };
 
+  /** A TLS listener whose certificate Ampora's CA issues: certificate offers need a place to send agents (decision 0121). */
+  const TLS = { AMPORA_OPAMP_TLS_PORT: '0' };
+
   async function enrolsWithCertificate(server: Awaited<ReturnType<typeof startTestServer>>): Promise<boolean> {
     const token = (await server.as().post('/api/bootstrap-tokens').send({ label: 'mk' }).expect(201)).body.token as string;
     const agent = new TestAgent({ url: `ws://127.0.0.1:${server.port}/v1/opamp`, token, capabilities: AgentCapability.ReportsStatus | AgentCapability.AcceptsOpAMPConnectionSettings });
@@ -42,12 +45,12 @@ describe('master key rotation', () => {
   }
 
   it('re-seals every key under the new master key when the old one is given as the previous key', async () => {
-    const first = await startTestServer({ db, env: { AMPORA_MASTER_KEY: oldKey } });
+    const first = await startTestServer({ db, env: { ...TLS, AMPORA_MASTER_KEY: oldKey } });
     expect(await enrolsWithCertificate(first)).toBe(true);
     await first.close();
     expect(new Set(await wrappingKeys())).toEqual(new Set([masterKeyId(Buffer.from(oldKey, 'base64'))]));
 
-    const rotating = await startTestServer({ db, env: { AMPORA_MASTER_KEY: newKey, AMPORA_PREVIOUS_MASTER_KEY: oldKey } });
+    const rotating = await startTestServer({ db, env: { ...TLS, AMPORA_MASTER_KEY: newKey, AMPORA_PREVIOUS_MASTER_KEY: oldKey } });
     try {
       expect(new Set(await wrappingKeys())).toEqual(new Set([masterKeyId(Buffer.from(newKey, 'base64'))]));
       const audit = (await rotating.as().get('/api/audit/events?entityType=SigningKey&action=Resealed').expect(200)).body.items;
@@ -57,7 +60,7 @@ describe('master key rotation', () => {
       await rotating.close();
     }
 
-    const after = await startTestServer({ db, env: { AMPORA_MASTER_KEY: newKey } });
+    const after = await startTestServer({ db, env: { ...TLS, AMPORA_MASTER_KEY: newKey } });
     try {
       expect(await enrolsWithCertificate(after)).toBe(true);
     } finally {

@@ -79,6 +79,7 @@ describe('the pkcs11 signing provider on SoftHSM2', () => {
       AMPORA_OPAMP_TLS_PORT: String(tlsPort),
       AMPORA_OPAMP_TLS_CERT_FILE: serverTls.server.certFile,
       AMPORA_OPAMP_TLS_KEY_FILE: serverTls.server.keyFile,
+      AMPORA_OPAMP_TLS_CA_FILE: serverTls.caCertFile,
       LOG_LEVEL: 'Information',
     };
     url = `http://127.0.0.1:${port}`;

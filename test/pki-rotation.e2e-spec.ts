@@ -38,6 +38,8 @@ describe('CA signing key rotation', () => {
         AMPORA_OPAMP_TLS_PORT: '0',
         AMPORA_OPAMP_TLS_CERT_FILE: serverTls.server.certFile,
         AMPORA_OPAMP_TLS_KEY_FILE: serverTls.server.keyFile,
+        // what agents need to verify the listener: sent with every certificate offer (decision 0120)
+        AMPORA_OPAMP_TLS_CA_FILE: serverTls.caCertFile,
         AMPORA_OPAMP_REQUIRE_MTLS: 'true',
         AMPORA_PKI_TRUSTED_WINDOW_DAYS: '30',
       },

@@ -3,6 +3,7 @@ import { DispatchReceiver } from './dispatch/dispatch-receiver';
 import { OpampModule } from './opamp.module';
 import { SessionLeaseKeeper } from './ownership/session-lease-keeper';
 import { OpampTransportService } from './transport/opamp-transport.service';
+import { RefusalMemory } from './transport/refusal-memory';
 
 /**
  * The agent-facing side (server only): the endpoint `/v1/opamp` (WebSocket + HTTP, and the TLS
@@ -10,7 +11,7 @@ import { OpampTransportService } from './transport/opamp-transport.service';
  */
 @Module({
   imports: [OpampModule],
-  providers: [OpampTransportService, SessionLeaseKeeper, DispatchReceiver],
+  providers: [OpampTransportService, SessionLeaseKeeper, DispatchReceiver, RefusalMemory],
   exports: [OpampTransportService, SessionLeaseKeeper],
 })
 export class OpampApiModule {}

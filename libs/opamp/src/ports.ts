@@ -17,6 +17,31 @@ export const CLIENT_CERTIFICATE_VERIFIER = Symbol('ampora.opamp.ClientCertificat
 export const CONNECTION_SETTINGS_PROVIDER = Symbol('ampora.opamp.ConnectionSettingsProvider');
 /** Optional: which agent a certificate belongs to, and who holds one (PKI). */
 export const AGENT_CERTIFICATES = Symbol('ampora.opamp.AgentCertificates');
+/** Optional: issues the TLS listener's server certificate when the operator gives none (PKI). */
+export const LISTENER_CERTIFICATE_ISSUER = Symbol('ampora.opamp.ListenerCertificateIssuer');
+
+/** A server certificate for the TLS listener, its private key, and the CA certificate that verifies it (PEM). */
+export interface ListenerCertificate {
+  certPem: string;
+  keyPem: string;
+  caPem: string;
+  notAfter: Date;
+}
+
+export interface ListenerCertificateIssuer {
+  /** A server certificate valid for `hostnames` (DNS names or IP addresses), signed by Ampora's CA. */
+  issueListenerCertificate(hostnames: string[]): Promise<ListenerCertificate>;
+}
+
+/**
+ * Where an agent's certificate is to be used (decision 0121): the mTLS listener as this agent can
+ * reach it, and the PEM certificates that verify that listener's own certificate. Absent when no
+ * listener can be named or verified: then no certificate is offered.
+ */
+export interface MtlsTarget {
+  endpoint: string;
+  serverCaPem: string;
+}
 
 export type Transport = 'ws' | 'http';
 
@@ -43,7 +68,11 @@ export type AgentCredential =
   /** `agentId` is absent for a certificate signed for an agent provisioned by other means, until its first connection makes it one. */
   | { kind: 'certificate'; fingerprint: string; tenantId: string; agentId?: string };
 
-export type AuthOutcome = { ok: true; credential: AgentCredential } | { ok: false; reason: string; tenantId?: string };
+/**
+ * A refusal before the upgrade is answered 401, or 403 when `forbidden` (the credential is known but
+ * may not connect: a revoked token), always with `Retry-After` (decision 0120).
+ */
+export type AuthOutcome = { ok: true; credential: AgentCredential } | { ok: false; reason: string; tenantId?: string; forbidden?: boolean };
 
 export interface DesiredConfig {
   files: ConfigFiles;
@@ -136,10 +165,28 @@ export interface AgentStateSink {
 
 /**
  * What an agent's certificates say about it: `none` (never had one: it may use its bootstrap token),
- * `valid` (holds an in-date, unrevoked one: with mTLS required its token alone no longer admits it),
+ * `valid` (holds an in-date, unrevoked one it has connected with: with mTLS required its token alone
+ * no longer admits it, unless it can take a new certificate offer), `unused` (holds in-date ones but
+ * never connected with any: its token still admits it, decision 0121),
  * `revoked` (an operator revoked it: locked out until it enrols again with a new token), `expired`.
  */
-export type AgentCertificateState = 'none' | 'valid' | 'revoked' | 'expired';
+export type AgentCertificateState = 'none' | 'valid' | 'unused' | 'revoked' | 'expired';
+
+/**
+ * The agent's latest certificate offer (decision 0121): `pending` (sent, not used yet), `used` (the
+ * agent connected with it), `unusable` (not used within AMPORA_PKI_OFFER_TIMEOUT_SECONDS: not
+ * repeated with the same endpoint and trust), `superseded` (replaced by a later offer before use).
+ */
+export interface CertificateOfferStatus {
+  status: 'pending' | 'used' | 'unusable' | 'superseded';
+  certificateId: string;
+  serialNumber: string;
+  fingerprint: string;
+  endpoint: string | null;
+  offeredAt: Date;
+  usedAt: Date | null;
+  unusableAt: Date | null;
+}
 
 /**
  * The binding between agents and their certificates, kept by whoever issues them (the PKI domain).
@@ -155,6 +202,8 @@ export interface AgentCertificates {
   holdsCertificate(agentId: string): Promise<boolean>;
   /** The state of the agent's certificates (see AgentCertificateState). */
   certificateState(agentId: string): Promise<AgentCertificateState>;
+  /** The agent's latest certificate offer over OpAMP, if it had one. */
+  latestOffer?(agentId: string): Promise<CertificateOfferStatus | undefined>;
   /**
    * Binds an unbound certificate to an agent, once: locks the certificate in the caller's transaction
    * (`manager`, a TypeORM EntityManager) and, when it is still unbound, calls `create` (which creates
@@ -179,6 +228,8 @@ export interface ConnectionSettingsContext {
   justEnrolled: boolean;
   /** How the agent is connected (an endpoint offered to it should use the same transport). */
   transport?: Transport;
+  /** Where a certificate offered to this agent sends it, and what verifies that listener. */
+  mtls?: MtlsTarget;
 }
 
 export interface ConnectionSettingsProvider {

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '@ampora/platform';
-import { AGENT_CERTIFICATES, CLIENT_CERTIFICATE_VERIFIER, CONNECTION_SETTINGS_PROVIDER } from '@ampora/opamp';
+import { AGENT_CERTIFICATES, CLIENT_CERTIFICATE_VERIFIER, CONNECTION_SETTINGS_PROVIDER, LISTENER_CERTIFICATE_ISSUER } from '@ampora/opamp';
 import { AgentIdentityService } from './certificates/agent-identity.service';
 import { CertificateIssuer } from './certificates/certificate-issuer';
 import { CertificateRepository } from './certificates/certificate.repository';
+import { ListenerCertificates } from './certificates/listener-certificates';
 import { CertificateEntity } from './certificates/entities/certificate.entity';
 import { OcspResponderEntity } from './keys/entities/ocsp-responder.entity';
 import { SigningKeyEntity } from './keys/entities/signing-key.entity';
@@ -35,6 +36,8 @@ import { RevocationService } from './revocation/revocation.service';
     RevocationService,
     CrlService,
     OcspResponderService,
+    ListenerCertificates,
+    { provide: LISTENER_CERTIFICATE_ISSUER, useExisting: ListenerCertificates },
     { provide: CONNECTION_SETTINGS_PROVIDER, useExisting: AgentIdentityService },
     { provide: CLIENT_CERTIFICATE_VERIFIER, useExisting: AgentIdentityService },
     { provide: AGENT_CERTIFICATES, useExisting: AgentIdentityService },
@@ -49,6 +52,7 @@ import { RevocationService } from './revocation/revocation.service';
     CONNECTION_SETTINGS_PROVIDER,
     CLIENT_CERTIFICATE_VERIFIER,
     AGENT_CERTIFICATES,
+    LISTENER_CERTIFICATE_ISSUER,
   ],
 })
 export class PkiModule {}

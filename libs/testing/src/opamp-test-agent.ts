@@ -103,7 +103,7 @@ export class TestAgent {
     return this.opts.capabilities ?? AgentCapability.ReportsStatus | AgentCapability.AcceptsRemoteConfig | AgentCapability.ReportsRemoteConfig | AgentCapability.ReportsEffectiveConfig | AgentCapability.ReportsHeartbeat;
   }
 
-  /** Opens the WebSocket; rejects with the HTTP status when the upgrade is refused. */
+  /** Opens the WebSocket; rejects with the HTTP status (and Retry-After, in seconds) when the upgrade is refused. */
   connect(): Promise<void> {
     const headers: Record<string, string> = { ...(this.opts.headers ?? {}) };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
@@ -114,7 +114,8 @@ export class TestAgent {
       ws.binaryType = 'nodebuffer';
       ws.once('open', () => res());
       ws.once('unexpected-response', (_req, response) => {
-        rej(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode }));
+        const retryAfter = response.headers['retry-after'];
+        rej(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode, retryAfter: retryAfter === undefined ? undefined : Number(retryAfter) }));
         response.resume();
         ws.terminate();
       });

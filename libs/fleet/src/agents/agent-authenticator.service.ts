@@ -19,10 +19,13 @@ import {
   AgentRef,
   AttachedAgent,
   AttachOutcome,
+  AgentCap,
   AttachRequest,
   AuthOutcome,
+  CertificateOfferStatus,
   ConnectInput,
   DesiredConfig,
+  hasCapability,
   newInstanceUid,
   uidFromString,
   uidToString,
@@ -118,8 +121,12 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
       if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
       const certificates = await this.certificates?.certificateState(agent.id);
       if (certificates === 'revoked') return { ok: false, reason: 'this agent\'s certificate was revoked: enrol it again with a new bootstrap token' };
+      // Decision 0121: only a certificate the agent has connected with binds it to mTLS ('unused' ones
+      // do not), and an agent that takes connection settings may come back with its token for a new
+      // one (the OpAMP Supervisor forgets offered settings when it restarts).
       if (this.config.opamp.requireMtls && certificates === 'valid') {
-        return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
+        if (!hasCapability(request.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
+        if (agent.instanceUid === uid) this.log.info('Agent {AgentId} holds a certificate but came back with its bootstrap token: admitted to take a new one', { AgentId: agent.id });
       }
       if (agent.instanceUid !== uid) {
         this.count('consumed', agent.tenantId);
@@ -134,6 +141,11 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
       // another agent took this uid at the same moment: try once more, now seeing it
       return this.redeem(request, uid);
     }
+  }
+
+  /** The agent's latest certificate offer and what became of it (PKI), shown on the agent. */
+  async certificateOffer(agentId: string): Promise<CertificateOfferStatus | undefined> {
+    return this.certificates?.latestOffer?.(agentId);
   }
 
   async assignmentSince(agent: AgentRef, knownHash: string | undefined): Promise<DesiredConfig | null | undefined> {
@@ -287,7 +299,8 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
 
   private refuse(outcome: Redemption, tenantId: string | undefined, reason: string): AuthOutcome {
     this.count(outcome, tenantId);
-    return { ok: false, reason, tenantId };
+    // a revoked token is known but may not connect (403); the rest did not prove who they are (401)
+    return { ok: false, reason, tenantId, forbidden: outcome === 'revoked' };
   }
 
   private refuseAttach(outcome: Redemption, tenantId: string, reason: string): AttachOutcome {

@@ -99,7 +99,7 @@ export class AgentsController {
   async get(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
     const agent = await this.agents.get(p.tenantId, id);
     const failed = agent.lastFailureHash ? (await this.agents.versionsOf(p.tenantId, [agent.lastFailureHash])).get(agent.lastFailureHash) : undefined;
-    return toAgentDetail(agent, this.agents.staleAfterSeconds, await this.agents.assignmentOf(agent), failed ?? null);
+    return toAgentDetail(agent, this.agents.staleAfterSeconds, await this.agents.assignmentOf(agent), failed ?? null, await this.agents.certificateOfferOf(agent));
   }
 
   @Get(':id/config-history')

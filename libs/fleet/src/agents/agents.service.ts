@@ -14,7 +14,8 @@ import { agentDrift, configText, DRIFT_MEMO } from './agent-drift';
 import { DriftAssessment, DriftVerdict } from './domain/config-drift';
 import { AgentStatus } from './domain/agent-derivations';
 import { fromStoredFiles } from './domain/stored-config';
-import { AgentAssignment } from './dto/agent.dto';
+import { AgentAssignment, CertificateOfferView, toCertificateOfferView } from './dto/agent.dto';
+import { FleetAgentAuthenticator } from './agent-authenticator.service';
 import { AgentEntity } from './entities/agent.entity';
 
 export { YAML_CONTENT_TYPE, CONFIG_FILE_KEY } from '../configurations/domain/config-files';
@@ -37,6 +38,7 @@ export class AgentsService {
     private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
     @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
+    private readonly authenticator: FleetAgentAuthenticator,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -91,6 +93,12 @@ export class AgentsService {
   }
 
   /** Where the agent's assigned config comes from (configuration and version number when versioned). */
+  /** The agent's latest certificate offer (decision 0121), or null. */
+  async certificateOfferOf(agent: AgentEntity): Promise<CertificateOfferView | null> {
+    const offer = await this.authenticator.certificateOffer(agent.id);
+    return offer ? toCertificateOfferView(offer) : null;
+  }
+
   async assignmentOf(agent: AgentEntity): Promise<AgentAssignment | null> {
     if (!agent.assignmentSource) return null;
     const v = agent.assignedVersionId ? (await this.versions.describe([agent.assignedVersionId])).get(agent.assignedVersionId) : undefined;

@@ -1,5 +1,5 @@
 import type { ServerToAgent } from '../generated/opamp_pb';
-import type { AgentCredential, AttachedAgent, DesiredConfig, Transport } from '../ports';
+import type { AgentCredential, AttachedAgent, DesiredConfig, MtlsTarget, Transport } from '../ports';
 import { uidToString } from '../protocol/instance-uid';
 
 /** How the core talks back on a live connection (WebSocket); HTTP connections have neither. */
@@ -40,6 +40,8 @@ export class AgentSession {
   /** Set per connection: the first reply of a connection carries the capabilities and the offers. */
   firstReplyPending = true;
   connectionSettingsHash?: string;
+  /** Where certificates offered to this agent send it (set by the transport at connection). */
+  mtls?: MtlsTarget;
   closed = false;
   /** The fencing token of this instance's lease on the agent, once acquired. */
   fencingToken?: bigint;

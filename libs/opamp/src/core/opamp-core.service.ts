@@ -35,6 +35,7 @@ import {
   ConnectionSettingsProvider,
   DesiredConfig,
   DisconnectInfo,
+  MtlsTarget,
   RemoteConfigStatusName,
   Transport,
 } from '../ports';
@@ -51,6 +52,8 @@ export interface ConnectionState {
   handle: ConnectionHandle;
   credential: AgentCredential;
   session?: AgentSession;
+  /** Where a certificate offered on this connection sends the agent (the transport knows its listeners). */
+  mtls?: MtlsTarget;
 }
 
 export type HandleResult =
@@ -216,7 +219,7 @@ export class OpampCore implements OnApplicationBootstrap {
 
     // connection settings: at enrolment, on a certificate request, or once per connection
     try {
-      const offer = await this.connectionSettingsFor(session, conn.credential, message, justEnrolled);
+      const offer = await this.connectionSettingsFor(session, conn, message, justEnrolled);
       if (offer) reply.connectionSettings = offer;
     } catch (error) {
       return {
@@ -275,6 +278,7 @@ export class OpampCore implements OnApplicationBootstrap {
       session.outbox.push(...replaced.outbox.splice(0));
     }
     conn.session = session;
+    session.mtls = conn.mtls ?? replaced?.mtls;
     if (conn.credential.kind === 'bootstrap' && !conn.credential.boundAgentId) conn.credential.boundAgentId = agent.agentId;
     if (!recheck) this.sink.connected(agent, { transport: conn.handle.transport, instanceId: this.config.app.instanceId, at: new Date() });
     this.log.debug('Agent {AgentId} attached over {Transport}', { AgentId: agent.agentId, Transport: conn.handle.transport });
@@ -351,11 +355,12 @@ export class OpampCore implements OnApplicationBootstrap {
     this.sink.remoteConfigSent?.(session, desired.hash, new Date(now));
   }
 
-  private async connectionSettingsFor(session: AgentSession, credential: AgentCredential, message: AgentToServer, justEnrolled: boolean): Promise<ConnectionSettingsOffers | undefined> {
+  private async connectionSettingsFor(session: AgentSession, conn: ConnectionState, message: AgentToServer, justEnrolled: boolean): Promise<ConnectionSettingsOffers | undefined> {
+    const credential = conn.credential;
     if (!hasCapability(session.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) return undefined;
     const csr = message.connectionSettingsRequest?.opamp?.certificateRequest?.csr;
     if (!session.firstReplyPending && !csr && !justEnrolled) return undefined;
-    const extra = this.settings ? await this.settings.offer({ agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities, credential, csr: csr?.length ? csr : undefined, justEnrolled, transport: session.transport }) : undefined;
+    const extra = this.settings ? await this.settings.offer({ agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities, credential, csr: csr?.length ? csr : undefined, justEnrolled, transport: session.transport, mtls: conn.mtls }) : undefined;
     const offer = create(ConnectionSettingsOffersSchema, extra ?? {});
     const hash = this.sealOffer(offer);
     const hasCertificate = Boolean(offer.opamp?.certificate);

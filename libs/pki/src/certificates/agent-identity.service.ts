@@ -6,6 +6,7 @@ import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, Metrics, Princ
 import {
   AgentCertificates,
   AgentCertificateState,
+  CertificateOfferStatus,
   ClientCertificate,
   ClientCertificateVerifier,
   ConnectionSettingsContext,
@@ -13,7 +14,7 @@ import {
   pb,
 } from '@ampora/opamp';
 import { inValidityWindow, renewalDue } from '../domain/certificate-rules';
-import { mtlsEndpoint } from '../domain/mtls-endpoint';
+import { joinPem, mayOfferAgain, offerSettingsHash, offerStatus } from '../domain/offer-rules';
 import { isTrusted } from '../domain/key-lifecycle';
 import { SigningKeyRepository } from '../keys/signing-key.repository';
 import { SigningKeyEntity } from '../keys/entities/signing-key.entity';
@@ -65,17 +66,27 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     const csr = await this.checkedCsr(csrPem);
     const replaces = ctx.credential.kind === 'certificate' ? await this.certificates.findByFingerprint(ctx.credential.fingerprint) : null;
     const issued = await this.issueForAgent(ctx, { publicKey: csr.publicKey, keySource: 'csr', replaces });
-    return certificateOffer(issued, mtlsEndpoint(this.config.opamp.mtlsUrl, ctx.transport));
+    return certificateOffer(issued, ctx.mtls);
   }
 
+  /**
+   * A token connection gets a certificate only when it can be told where to use it and how to verify
+   * that listener (`ctx.mtls`), and its last offer does not forbid it (decision 0121): a pending offer
+   * is waited for, an unusable one is not repeated with the same endpoint and trust, a used one is
+   * replaced (the agent came back with its token: it lost what it was offered).
+   */
   private async serverMadeOffer(ctx: ConnectionSettingsContext): Promise<Offer | undefined> {
     if (ctx.credential.kind === 'bootstrap') {
-      const state = ctx.justEnrolled ? 'none' : await this.certificateState(ctx.agentId);
-      // an agent that enrols (or still has none, or let its certificate expire) gets one; a revoked one does not
-      if (state !== 'none' && state !== 'expired') return undefined;
+      if (!ctx.mtls) return undefined;
+      const rows = ctx.justEnrolled ? [] : await this.certificates.forAgent(ctx.agentId);
+      if (stateOf(rows, new Date()) === 'revoked') return undefined;
+      const latest = rows.find((r) => r.offeredAt);
+      const settings = offerSettingsHash(ctx.mtls.endpoint, ctx.mtls.serverCaPem);
+      if (!mayOfferAgain(latest ?? undefined, settings, new Date(), this.config.pki.offerTimeoutSeconds)) return undefined;
       const pair = await this.issuer.agentKeyPair();
-      const issued = await this.issueForAgent(ctx, { publicKey: pair.publicKey, keySource: 'server', replaces: null });
-      return certificateOffer(issued, mtlsEndpoint(this.config.opamp.mtlsUrl, ctx.transport), pair.privateKeyPem);
+      const unused = rows.filter((r) => r.offeredAt && !r.firstUsedAt && !r.revokedAt);
+      const issued = await this.issueForAgent(ctx, { publicKey: pair.publicKey, keySource: 'server', replaces: null, supersedes: unused });
+      return certificateOffer(issued, ctx.mtls, pair.privateKeyPem);
     }
     // a certificate connection: renew when the leaf is close to its end
     return this.renewalFor(ctx, new Date(), { whilePending: 'reissue' });
@@ -97,7 +108,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     }
     const pair = await this.issuer.agentKeyPair();
     const issued = await this.issueForAgent(ctx, { publicKey: pair.publicKey, keySource: 'server', replaces: current });
-    return certificateOffer(issued, mtlsEndpoint(this.config.opamp.mtlsUrl, ctx.transport), pair.privateKeyPem);
+    return certificateOffer(issued, ctx.mtls, pair.privateKeyPem);
   }
 
   private async checkedCsr(csr: Uint8Array): Promise<x509.Pkcs10CertificateRequest> {
@@ -113,9 +124,15 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
    * Issues (and audits) a certificate for a connected agent. A renewal supersedes an earlier renewal of
    * the same certificate that the agent never used (it still presents the old one): that one is revoked.
    */
-  private async issueForAgent(ctx: ConnectionSettingsContext, input: { publicKey: x509.PublicKey; keySource: 'server' | 'csr'; replaces: CertificateEntity | null }): Promise<Issued> {
+  private async issueForAgent(
+    ctx: ConnectionSettingsContext,
+    input: { publicKey: x509.PublicKey; keySource: 'server' | 'csr'; replaces: CertificateEntity | null; supersedes?: CertificateEntity[] },
+  ): Promise<Issued> {
     const renewal = Boolean(input.replaces);
     const issued = await this.tx.run(async ({ manager, afterCommit }) => {
+      // earlier offers the agent never used: their keys existed only in those offers
+      const stale = (input.supersedes ?? []).map((r) => r.id);
+      if (stale.length) await this.certificates.revokeMany(manager, stale, new Date(), 'superseded');
       let superseded: CertificateEntity | null = null;
       if (input.replaces?.replacedById) {
         superseded = await this.certificates.findById(input.replaces.replacedById, manager);
@@ -130,6 +147,12 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
         reason: renewal ? 'renewal' : 'enrolment',
         replacesId: input.replaces?.id ?? null,
       });
+      // a move to the listener is followed; a renewal is not (the agent may keep its connection for long)
+      if (ctx.mtls && !input.replaces) {
+        const offer = { offeredAt: new Date(), offerEndpoint: ctx.mtls.endpoint.slice(0, 500), offerSettingsHash: offerSettingsHash(ctx.mtls.endpoint, ctx.mtls.serverCaPem) };
+        await this.certificates.update(manager, result.row.id, offer);
+        Object.assign(result.row, offer);
+      }
       if (input.replaces) await this.certificates.update(manager, input.replaces.id, { replacedById: result.row.id });
       await this.audit.record(manager, {
         tenantId: ctx.tenantId,
@@ -145,6 +168,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
         const tenant = TenantLabels.of(ctx.tenantId);
         Metrics.add('ampora_pki_certs_issued_total', 1, { tenant, kind: 'agent' });
         if (superseded) Metrics.add('ampora_pki_certs_revoked_total', 1, { tenant, kind: 'agent' });
+        if (stale.length) Metrics.add('ampora_pki_certs_revoked_total', stale.length, { tenant, kind: 'agent' });
         this.log.info(renewal ? 'Renewed the certificate of agent {AgentId}: serial {SerialNumber}, until {NotAfter}' : 'Issued a certificate to agent {AgentId}: serial {SerialNumber}, until {NotAfter}', {
           AgentId: ctx.agentId,
           SerialNumber: result.row.serialNumber,
@@ -195,7 +219,64 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
       signed = false;
     }
     if (!signed) return { ok: false, reason: 'its signature does not verify with the CA key' };
+    if (!row.firstUsedAt) await this.firstUse(row, now);
     return { ok: true };
+  }
+
+  /**
+   * The first TLS connection with a certificate (the handshake proved the key): the offer worked, and
+   * from now on REQUIRE_MTLS holds the agent to it. Earlier server-made offers of the same agent are
+   * superseded: their keys existed only in offers the agent no longer has (decision 0121).
+   */
+  private async firstUse(row: CertificateEntity, now: Date): Promise<void> {
+    const superseded = await this.tx.run(async ({ manager }) => {
+      if (!(await this.certificates.markFirstUse(manager, row.id, now))) return 0;
+      if (!row.agentId || !row.offeredAt) return 0;
+      return this.certificates.supersedeOlderOffers(manager, row.agentId, row.id, row.offeredAt, now);
+    });
+    row.firstUsedAt = now;
+    if (row.offeredAt) {
+      this.log.info('Agent {AgentId} reached the mTLS listener with its offered certificate {SerialNumber} after {Seconds} s', {
+        AgentId: row.agentId,
+        SerialNumber: row.serialNumber,
+        Seconds: Math.round((now.getTime() - row.offeredAt.getTime()) / 1000),
+      });
+    }
+    if (superseded > 0) Metrics.add('ampora_pki_certs_revoked_total', superseded, { tenant: TenantLabels.of(row.tenantId), kind: 'agent' });
+  }
+
+  /** The agent's latest certificate offer and what became of it. */
+  async latestOffer(agentId: string): Promise<CertificateOfferStatus | undefined> {
+    const row = await this.certificates.latestOffer(agentId);
+    if (!row || !row.offeredAt) return undefined;
+    return {
+      status: offerStatus(row, new Date(), this.config.pki.offerTimeoutSeconds),
+      certificateId: row.id,
+      serialNumber: row.serialNumber,
+      fingerprint: row.fingerprint,
+      endpoint: row.offerEndpoint,
+      offeredAt: row.offeredAt,
+      usedAt: row.firstUsedAt,
+      unusableAt: row.offerUnusableAt ?? (row.firstUsedAt || row.revokedAt ? null : new Date(row.offeredAt.getTime() + this.config.pki.offerTimeoutSeconds * 1000)),
+    };
+  }
+
+  /**
+   * Marks the offers not used within AMPORA_PKI_OFFER_TIMEOUT_SECONDS as unusable (each once, whichever
+   * instance gets there first), logs and counts them. Returns how many.
+   */
+  async noticeUnusableOffers(now = new Date()): Promise<number> {
+    const rows = await this.certificates.markUnusableOffers(new Date(now.getTime() - this.config.pki.offerTimeoutSeconds * 1000), now);
+    for (const r of rows) {
+      Metrics.add('ampora_pki_offers_unusable_total', 1, { tenant: TenantLabels.of(r.tenantId) });
+      this.log.warn('Agent {AgentId} never reached {Endpoint} with the certificate offered at {OfferedAt}: the offer is unusable and is not repeated with the same endpoint and trust; the agent keeps its bootstrap token', {
+        AgentId: r.agentId,
+        Endpoint: r.offerEndpoint,
+        OfferedAt: r.offeredAt?.toISOString(),
+        SerialNumber: r.serialNumber,
+      });
+    }
+    return rows.length;
   }
 
   async agentFor(fingerprint: string): Promise<{ agentId?: string; tenantId: string } | undefined> {
@@ -209,12 +290,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
   }
 
   async certificateState(agentId: string): Promise<AgentCertificateState> {
-    const rows = await this.certificates.forAgent(agentId);
-    if (rows.length === 0) return 'none';
-    const now = new Date();
-    if (rows.some((r) => !r.revokedAt && inValidityWindow(r.notBefore, r.notAfter, now))) return 'valid';
-    if (rows.some((r) => r.revokedAt && r.revocationReason !== 'superseded')) return 'revoked';
-    return 'expired';
+    return stateOf(await this.certificates.forAgent(agentId), new Date());
   }
 
   async bindOnce(manager: unknown, fingerprint: string, create: () => Promise<string>): Promise<{ agentId: string; created: boolean }> {
@@ -238,15 +314,32 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
   }
 }
 
-/** A ConnectionSettingsOffers carrying a certificate (and the private key when the server made it). */
-function certificateOffer(issued: Issued, endpoint: string | undefined, privateKeyPem?: string): Offer {
+/**
+ * The state of an agent's certificates: `valid` needs one in date, unrevoked, that the agent has
+ * connected with; in-date ones it never used are `unused` (decision 0121).
+ */
+function stateOf(rows: CertificateEntity[], now: Date): AgentCertificateState {
+  if (rows.length === 0) return 'none';
+  const live = rows.filter((r) => !r.revokedAt && inValidityWindow(r.notBefore, r.notAfter, now));
+  if (live.some((r) => r.firstUsedAt)) return 'valid';
+  if (live.length > 0) return 'unused';
+  if (rows.some((r) => r.revokedAt && r.revocationReason !== 'superseded')) return 'revoked';
+  return 'expired';
+}
+
+/**
+ * A ConnectionSettingsOffers carrying a certificate (and the private key when the server made it).
+ * `ca_cert` holds Ampora's CA and the certificates that verify the listener the agent is sent to: the
+ * OpAMP Supervisor verifies the server against this field alone (decision 0120).
+ */
+function certificateOffer(issued: Issued, target: ConnectionSettingsContext['mtls'], privateKeyPem?: string): Offer {
   return {
     opamp: {
-      destinationEndpoint: endpoint ?? '',
+      destinationEndpoint: target?.endpoint ?? '',
       certificate: {
         cert: Buffer.from(issued.certificatePem),
         privateKey: privateKeyPem ? Buffer.from(privateKeyPem) : new Uint8Array(),
-        caCert: Buffer.from(issued.caCertificatePem),
+        caCert: Buffer.from(joinPem(issued.caCertificatePem, target?.serverCaPem)),
       },
     },
   };

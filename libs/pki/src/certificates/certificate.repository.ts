@@ -70,6 +70,47 @@ export class CertificateRepository {
     });
   }
 
+  /** Sets first_used_at once; true when this call did. */
+  async markFirstUse(manager: EntityManager, id: string, at: Date): Promise<boolean> {
+    const result = await manager.getRepository(CertificateEntity).update({ id, firstUsedAt: IsNull() }, { firstUsedAt: at } as never);
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Revokes (superseded) the agent's unrevoked server-made offers older than `offeredAt`, other than `keepId`. */
+  async supersedeOlderOffers(manager: EntityManager, agentId: string, keepId: string, offeredAt: Date, at: Date): Promise<number> {
+    const result = await manager
+      .createQueryBuilder()
+      .update(CertificateEntity)
+      .set({ revokedAt: at, revocationReason: 'superseded' } as never)
+      .where('agent_id = :agentId AND id <> :keepId AND revoked_at IS NULL AND key_source = :server AND offered_at IS NOT NULL AND offered_at < :offeredAt', { agentId, keepId, server: 'server', offeredAt })
+      .execute();
+    return result.affected ?? 0;
+  }
+
+  /** The agent's newest certificate that was offered over OpAMP. */
+  latestOffer(agentId: string): Promise<CertificateEntity | null> {
+    return this.repo.findOne({ where: { agentId, offeredAt: Not(IsNull()) }, order: { offeredAt: 'DESC' } });
+  }
+
+  /** Marks open offers made before `before` unusable; returns them. */
+  async markUnusableOffers(before: Date, at: Date): Promise<CertificateEntity[]> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .update(CertificateEntity)
+      .set({ offerUnusableAt: at } as never)
+      .where('offered_at IS NOT NULL AND offered_at < :before AND first_used_at IS NULL AND offer_unusable_at IS NULL AND revoked_at IS NULL', { before })
+      .returning(['id', 'tenant_id', 'agent_id', 'serial_number', 'offer_endpoint', 'offered_at'])
+      .execute();
+    return (result.raw as Array<Record<string, unknown>>).map((r) => ({
+      id: r.id,
+      tenantId: r.tenant_id,
+      agentId: r.agent_id,
+      serialNumber: r.serial_number,
+      offerEndpoint: r.offer_endpoint,
+      offeredAt: r.offered_at ? new Date(r.offered_at as string) : null,
+    })) as unknown as CertificateEntity[];
+  }
+
   async update(manager: EntityManager, id: string, patch: Partial<CertificateEntity>): Promise<void> {
     await manager.getRepository(CertificateEntity).update({ id }, patch as never);
   }

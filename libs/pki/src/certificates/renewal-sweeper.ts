@@ -45,7 +45,7 @@ export class RenewalSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       for (const session of [...this.sessions.all()]) {
         if (session.closed || session.credential.kind !== 'certificate' || !hasCapability(session.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) continue;
-        const ctx = { agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities, credential: session.credential, justEnrolled: false, transport: session.transport };
+        const ctx = { agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities, credential: session.credential, justEnrolled: false, transport: session.transport, mtls: session.mtls };
         try {
           const offer = await this.identities.renewalFor(ctx, at, { whilePending: 'skip' });
           if (!offer) continue;

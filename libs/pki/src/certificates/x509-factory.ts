@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { createHash } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CRLNumber, id_ce_cRLNumber, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
@@ -73,27 +74,35 @@ export interface LeafInput {
   /** The issuing CA's certificate. */
   issuer: x509.X509Certificate;
   issuerKeyId: string;
-  usage: 'client' | 'ocsp';
+  usage: 'client' | 'ocsp' | 'server';
   crlUrl?: string;
   ocspUrl?: string;
   uris?: string[];
+  /** DNS names and IP addresses (server certificates). */
+  hostnames?: string[];
 }
 
-/** A leaf signed by a CA key: a client certificate (clientAuth) or an OCSP responder (OCSPSigning). */
+const EXTENDED_USAGE = { client: x509.ExtendedKeyUsage.clientAuth, ocsp: x509.ExtendedKeyUsage.ocspSigning, server: x509.ExtendedKeyUsage.serverAuth } as const;
+
+/** A leaf signed by a CA key: a client certificate (clientAuth), an OCSP responder (OCSPSigning) or the TLS listener (serverAuth). */
 export async function buildLeaf(signer: Signer, input: LeafInput): Promise<x509.X509Certificate> {
   const isRsa = input.publicKey.algorithm.name.startsWith('RSA');
-  const flags = x509.KeyUsageFlags.digitalSignature | (isRsa && input.usage === 'client' ? x509.KeyUsageFlags.keyEncipherment : 0);
+  const flags = x509.KeyUsageFlags.digitalSignature | (isRsa && input.usage !== 'ocsp' ? x509.KeyUsageFlags.keyEncipherment : 0);
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(flags, true),
-    new x509.ExtendedKeyUsageExtension([input.usage === 'client' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.ocspSigning], false),
+    new x509.ExtendedKeyUsageExtension([EXTENDED_USAGE[input.usage]], false),
     new x509.SubjectKeyIdentifierExtension(keyIdOf(input.publicKey.rawData)),
     new x509.AuthorityKeyIdentifierExtension(input.issuerKeyId),
   ];
   if (input.usage === 'ocsp') extensions.push(new x509.Extension('1.3.6.1.5.5.7.48.1.5', false, new Uint8Array([0x05, 0x00]))); // id-pkix-ocsp-nocheck
   if (input.crlUrl) extensions.push(new x509.CRLDistributionPointsExtension([input.crlUrl]));
   if (input.ocspUrl) extensions.push(new x509.AuthorityInfoAccessExtension({ ocsp: input.ocspUrl }));
-  if (input.uris?.length) extensions.push(new x509.SubjectAlternativeNameExtension(input.uris.map((value) => ({ type: 'url' as const, value }))));
+  const names = [
+    ...(input.hostnames ?? []).map((value) => ({ type: (isIP(value) ? 'ip' : 'dns') as 'ip' | 'dns', value })),
+    ...(input.uris ?? []).map((value) => ({ type: 'url' as const, value })),
+  ];
+  if (names.length) extensions.push(new x509.SubjectAlternativeNameExtension(names));
   return x509.X509CertificateGenerator.create(
     {
       serialNumber: input.serialNumber,

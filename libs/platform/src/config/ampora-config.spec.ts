@@ -78,4 +78,16 @@ describe('loadConfig', () => {
     }
     expect((error as ConfigValidationError).issues.map((i) => i.variable).sort()).toEqual(['AMPORA_BACKPLANE', 'AMPORA_DISPATCH_FORWARD_TIMEOUT_MS', 'AMPORA_LIVE_SUBSCRIBER_BUFFER']);
   });
+
+  it('lets the TLS listener run on a certificate Ampora issues, and reads the refusal back-off (decision 0120)', () => {
+    const issued = loadConfig({ AMPORA_OPAMP_TLS_PORT: '4321', AMPORA_PUBLIC_URL: 'https://ampora.example.com' }).opamp;
+    expect(issued.tlsCertFile).toBeUndefined();
+    expect(issued.tlsHostnames.slice(0, 3)).toEqual(['ampora.example.com', 'localhost', '127.0.0.1']);
+    expect(loadConfig({ AMPORA_OPAMP_TLS_HOSTNAMES: 'opamp.internal, 10.0.0.5 ,[::1]' }).opamp.tlsHostnames).toEqual(['opamp.internal', '10.0.0.5', '::1']);
+    expect(() => loadConfig({ AMPORA_OPAMP_TLS_PORT: '4321', AMPORA_OPAMP_TLS_CERT_FILE: '/etc/ampora/tls.crt' })).toThrow(/AMPORA_OPAMP_TLS_KEY_FILE/);
+    const defaults = loadConfig({}).opamp;
+    expect([defaults.refusalBackoffSeconds, defaults.refusalBackoffMaxSeconds]).toEqual([5, 300]);
+    expect(loadConfig({ AMPORA_OPAMP_REFUSAL_BACKOFF_SECONDS: '0' }).opamp.refusalBackoffSeconds).toBe(0);
+    expect(loadConfig({}).pki.offerTimeoutSeconds).toBe(120);
+  });
 });

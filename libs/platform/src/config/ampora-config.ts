@@ -64,6 +64,17 @@ export interface AmporaConfig {
      * the endpoint they use (the operator points them at the TLS port).
      */
     mtlsUrl?: string;
+    /**
+     * PEM certificates that verify the TLS listener's own certificate (the operator's CA): sent with
+     * every certificate offer so agents that verify the server only against the offer's `ca_cert`
+     * (the OpAMP Supervisor) trust the listener they are sent to (decision 0120).
+     */
+    tlsCaFile?: string;
+    /** Names (DNS or IP) the server certificate Ampora issues for its TLS listener is valid for. */
+    tlsHostnames: string[];
+    /** First delay of a refused credential and source; doubled per refusal (0: off). */
+    refusalBackoffSeconds: number;
+    refusalBackoffMaxSeconds: number;
   };
   dispatch: {
     backplane: BackplaneKind;
@@ -107,6 +118,8 @@ export interface AmporaConfig {
     ocspUrl: string;
     renewalThresholdDays: number;
     trustedWindowDays: number;
+    /** How long an agent has to reach the mTLS listener with an offered certificate before the offer counts as unusable. */
+    offerTimeoutSeconds: number;
     pkcs11: { library?: string; slot: number; pin?: string; tokenLabel?: string };
   };
 }
@@ -166,10 +179,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const tlsPort = r.optionalInt('AMPORA_OPAMP_TLS_PORT', 0, 65535);
   const tlsCertFile = r.string('AMPORA_OPAMP_TLS_CERT_FILE');
   const tlsKeyFile = r.string('AMPORA_OPAMP_TLS_KEY_FILE');
-  if (tlsPort !== undefined && (!tlsCertFile || !tlsKeyFile)) {
-    if (!tlsCertFile) r.require('AMPORA_OPAMP_TLS_CERT_FILE', 'when AMPORA_OPAMP_TLS_PORT is set');
-    if (!tlsKeyFile) r.require('AMPORA_OPAMP_TLS_KEY_FILE', 'when AMPORA_OPAMP_TLS_PORT is set');
+  // neither file: Ampora issues the listener's certificate from its own CA (decision 0120)
+  if (tlsPort !== undefined && Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) {
+    if (!tlsCertFile) r.require('AMPORA_OPAMP_TLS_CERT_FILE', 'when AMPORA_OPAMP_TLS_KEY_FILE is set');
+    if (!tlsKeyFile) r.require('AMPORA_OPAMP_TLS_KEY_FILE', 'when AMPORA_OPAMP_TLS_CERT_FILE is set');
   }
+  const mtlsUrl = r.url('AMPORA_OPAMP_MTLS_URL', ['wss', 'https']);
+  const tlsHostnames = (r.string('AMPORA_OPAMP_TLS_HOSTNAMES') ?? [new URL(publicUrl).hostname, mtlsUrl ? new URL(mtlsUrl).hostname : '', 'localhost', '127.0.0.1', hostname()].join(','))
+    .split(',')
+    .map((h) => h.trim().replace(/^\[|\]$/g, ''))
+    .filter((h, i, all) => h.length > 0 && all.indexOf(h) === i);
 
   const queueKind = r.oneOf('AMPORA_QUEUE', QUEUE_KINDS, embedded ? 'postgres' : 'redis');
   const backplane = r.oneOf('AMPORA_BACKPLANE', BACKPLANE_KINDS, embedded ? 'inprocess' : 'redis');
@@ -230,7 +249,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       tlsCertFile,
       tlsKeyFile,
       requireMtls: r.bool('AMPORA_OPAMP_REQUIRE_MTLS', production),
-      mtlsUrl: r.url('AMPORA_OPAMP_MTLS_URL', ['wss', 'https']),
+      mtlsUrl,
+      tlsCaFile: r.string('AMPORA_OPAMP_TLS_CA_FILE'),
+      tlsHostnames,
+      refusalBackoffSeconds: r.int('AMPORA_OPAMP_REFUSAL_BACKOFF_SECONDS', 5, 0, 3600),
+      refusalBackoffMaxSeconds: r.int('AMPORA_OPAMP_REFUSAL_BACKOFF_MAX_SECONDS', 300, 1, 86400),
     },
     dispatch: {
       backplane,
@@ -262,6 +285,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       ocspUrl: r.url('AMPORA_PKI_OCSP_URL', ['http', 'https'], `${publicUrl}/pki/ocsp`),
       renewalThresholdDays: r.int('AMPORA_PKI_RENEWAL_THRESHOLD_DAYS', 30, 0, 3650),
       trustedWindowDays: r.int('AMPORA_PKI_TRUSTED_WINDOW_DAYS', 30, 0, 3650),
+      offerTimeoutSeconds: r.int('AMPORA_PKI_OFFER_TIMEOUT_SECONDS', 120, 5, 86400),
       pkcs11: {
         library: pkcs11Library,
         slot: r.int('AMPORA_PKI_PKCS11_SLOT', 0, 0, 1 << 30),

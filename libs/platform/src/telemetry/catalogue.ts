@@ -55,6 +55,7 @@ export const METRIC_CATALOGUE = {
   // PKI
   ampora_pki_certs_issued_total: { kind: 'counter', description: 'Certificates issued: agent, ocsp, federation', labels: ['tenant', 'kind'] },
   ampora_pki_certs_revoked_total: { kind: 'counter', description: 'Certificates revoked', labels: ['tenant', 'kind'] },
+  ampora_pki_offers_unusable_total: { kind: 'counter', description: 'Certificate offers the agent never used within AMPORA_PKI_OFFER_TIMEOUT_SECONDS', labels: ['tenant'] },
   ampora_pki_signing_duration_seconds: { kind: 'histogram', description: 'Provider-side signing latency', labels: ['tenant', 'provider'], unit: 's' },
   ampora_pki_crl_publish_duration_seconds: { kind: 'histogram', description: 'Per-publish duration', labels: ['tenant'], unit: 's' },
   // HTTP (OpenTelemetry semantic conventions)

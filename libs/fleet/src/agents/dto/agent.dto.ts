@@ -1,7 +1,7 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { PageQuerySchema, pageSchema } from '@ampora/platform';
-import { capabilityNames, DISPATCH_OUTCOMES } from '@ampora/opamp';
+import { capabilityNames, CertificateOfferStatus, DISPATCH_OUTCOMES } from '@ampora/opamp';
 import { DispatchReportSchema } from '../../assignment/dto/dispatch-report.dto';
 import { DiffSchema, SemanticChangeSchema } from '../../configurations/dto/configuration.dto';
 import { DRIFT_MEMO } from '../agent-drift';
@@ -103,6 +103,33 @@ export const AvailableComponentsSchema = z
   })
   .meta({ id: 'AvailableComponents' });
 
+export const CertificateOfferSchema = z
+  .object({
+    status: z.enum(['pending', 'used', 'unusable', 'superseded']).describe('pending: sent, not used yet; used: the agent connected with it; unusable: not used within AMPORA_PKI_OFFER_TIMEOUT_SECONDS (not repeated with the same endpoint and trust); superseded: replaced by a later offer'),
+    certificateId: z.uuid(),
+    serialNumber: z.string(),
+    fingerprint: z.string(),
+    endpoint: z.string().nullable().describe('Where the offer sent the agent (destination_endpoint)'),
+    offeredAt: z.string(),
+    usedAt: z.string().nullable(),
+    unusableAt: z.string().nullable().describe('When it was found unusable, or when it will be if still pending'),
+  })
+  .meta({ id: 'CertificateOffer' });
+export type CertificateOfferView = z.infer<typeof CertificateOfferSchema>;
+
+export function toCertificateOfferView(o: CertificateOfferStatus): CertificateOfferView {
+  return {
+    status: o.status,
+    certificateId: o.certificateId,
+    serialNumber: o.serialNumber,
+    fingerprint: o.fingerprint,
+    endpoint: o.endpoint,
+    offeredAt: o.offeredAt.toISOString(),
+    usedAt: o.usedAt?.toISOString() ?? null,
+    unusableAt: o.unusableAt?.toISOString() ?? null,
+  };
+}
+
 export const AgentDetailSchema = AgentSummarySchema.extend({
   tenantId: z.uuid(),
   groupPinned: z.boolean().describe('Placed by an operator or a bootstrap token (dynamic selectors do not move it)'),
@@ -130,7 +157,12 @@ export const AgentDetailSchema = AgentSummarySchema.extend({
       .describe('The last config the agent reported FAILED for; stays after later APPLIED statuses of other hashes'),
   }),
   assignedConfig: z.object({ hash: z.string(), contentHash: z.string(), assignedAt: z.string().nullable(), files: z.array(ConfigFileSchema) }).nullable(),
-  identity: z.object({ kind: z.enum(['token', 'certificate']), bootstrapTokenId: z.uuid().nullable(), certificateFingerprint: z.string().nullable() }),
+  identity: z.object({
+    kind: z.enum(['token', 'certificate']),
+    bootstrapTokenId: z.uuid().nullable(),
+    certificateFingerprint: z.string().nullable(),
+    certificateOffer: CertificateOfferSchema.nullable().describe('The latest certificate offered to the agent over OpAMP and what became of it'),
+  }),
   connection: z.object({ connected: z.boolean(), transport: z.string().nullable(), ownerInstance: z.string().nullable(), connectedAt: z.string().nullable(), disconnectedAt: z.string().nullable() }),
   customCapabilities: z.array(z.string()),
   packageStatuses: z.unknown(),
@@ -260,7 +292,13 @@ export function toAgentSummary(a: AgentEntity, staleAfterSeconds: number, now = 
 
 export type VersionRef = z.infer<typeof VersionRefSchema>;
 
-export function toAgentDetail(a: AgentEntity, staleAfterSeconds: number, assignment: AgentAssignment | null = null, failedVersion: VersionRef | null = null): z.infer<typeof AgentDetailSchema> {
+export function toAgentDetail(
+  a: AgentEntity,
+  staleAfterSeconds: number,
+  assignment: AgentAssignment | null = null,
+  failedVersion: VersionRef | null = null,
+  certificateOffer: CertificateOfferView | null = null,
+): z.infer<typeof AgentDetailSchema> {
   const caps = BigInt(a.capabilities);
   return {
     ...toAgentSummary(a, staleAfterSeconds),
@@ -285,7 +323,7 @@ export function toAgentDetail(a: AgentEntity, staleAfterSeconds: number, assignm
       a.assignedConfig && a.assignedConfigHash
         ? { hash: a.assignedConfigHash, contentHash: a.assignedContentHash ?? '', assignedAt: a.assignedAt?.toISOString() ?? null, files: files(a.assignedConfig) }
         : null,
-    identity: { kind: a.identityKind, bootstrapTokenId: a.bootstrapTokenId, certificateFingerprint: a.certFingerprint },
+    identity: { kind: a.identityKind, bootstrapTokenId: a.bootstrapTokenId, certificateFingerprint: a.certFingerprint, certificateOffer },
     connection: {
       connected: a.connected,
       transport: a.transport,

@@ -15,6 +15,7 @@ export type IssueReason = 'enrolment' | 'renewal' | 'api';
 @Index('ix_pki_certificates_agent', ['agentId', 'notAfter'], { where: 'agent_id IS NOT NULL' })
 @Index('ix_pki_certificates_revoked', ['signingKeyId', 'revokedAt'], { where: 'revoked_at IS NOT NULL' })
 @Index('ix_pki_certificates_tenant_created', ['tenantId', 'createdAt', 'id'])
+@Index('ix_pki_certificates_open_offers', ['offeredAt'], { where: 'first_used_at IS NULL AND offer_unusable_at IS NULL AND revoked_at IS NULL' })
 @Check('ck_pki_certificates_kind', `kind IN ('agent', 'federation')`)
 @Check('ck_pki_certificates_key_source', `key_source IN ('server', 'csr')`)
 @Check('ck_pki_certificates_reason', `reason IN ('enrolment', 'renewal', 'api')`)
@@ -83,4 +84,23 @@ export class CertificateEntity {
 
   @Column({ type: 'timestamptz', precision: 3, default: () => 'now()' })
   createdAt!: Date;
+
+  /** Offered over OpAMP with a destination endpoint (decision 0121): when, where, with which trust. */
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  offeredAt!: Date | null;
+
+  @Column({ type: 'varchar', length: 500, nullable: true })
+  offerEndpoint!: string | null;
+
+  /** SHA-256 (hex) over the endpoint and the CA bundle the offer carried: an unusable offer is not repeated with the same. */
+  @Column({ type: 'char', length: 64, nullable: true })
+  offerSettingsHash!: string | null;
+
+  /** The first TLS connection that presented this certificate. */
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  firstUsedAt!: Date | null;
+
+  /** The offer was never used within AMPORA_PKI_OFFER_TIMEOUT_SECONDS. */
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  offerUnusableAt!: Date | null;
 }

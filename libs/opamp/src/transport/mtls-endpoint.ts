@@ -1,4 +1,4 @@
-import type { Transport } from '@ampora/opamp';
+import type { Transport } from '../ports';
 
 /**
  * AMPORA_OPAMP_MTLS_URL in the scheme of the agent's transport: the TLS listener serves WebSocket and

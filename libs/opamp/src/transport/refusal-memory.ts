@@ -1,0 +1,94 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, RedisService } from '@ampora/platform';
+import { refusalDelaySeconds } from './refusal-policy';
+
+/** A remembered refusal: until when the credential and source are refused at the upgrade. */
+export interface RefusalBlock {
+  /** Epoch milliseconds. */
+  until: number;
+  strikes: number;
+}
+
+const STRIKE_SCRIPT = `
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local d = math.min(tonumber(ARGV[2]) * 2 ^ math.min(n - 1, 30), tonumber(ARGV[3]))
+local u = tonumber(ARGV[1]) + d * 1000
+redis.call('HSET', KEYS[1], 'u', u)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {n, tostring(u)}
+`;
+
+/**
+ * Refused credentials, by credential and source (decision 0120). With the Redis backplane every
+ * instance shares them (a refused agent that reconnects through another instance is still slowed
+ * down); otherwise they are kept in this process. Failures of Redis never refuse anybody: the
+ * memory is a brake, not a gate.
+ */
+@Injectable()
+export class RefusalMemory {
+  private readonly log = createLogger('Ampora.OpAmp.RefusalMemory');
+  private readonly local = new Map<string, RefusalBlock & { expires: number }>();
+  private readonly shared: boolean;
+
+  constructor(
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    private readonly redis: RedisService,
+  ) {
+    this.shared = config.dispatch.backplane === 'redis';
+  }
+
+  private get base(): number {
+    return this.config.opamp.refusalBackoffSeconds;
+  }
+
+  private get max(): number {
+    return this.config.opamp.refusalBackoffMaxSeconds;
+  }
+
+  /** Strikes are forgotten after this long without a new refusal. */
+  private get memoryMs(): number {
+    return this.max * 4 * 1000;
+  }
+
+  /** The block in force for `key` at `now`, if any. */
+  async blocked(key: string, now = Date.now()): Promise<RefusalBlock | undefined> {
+    if (this.base <= 0) return undefined;
+    if (!this.shared) {
+      const entry = this.local.get(key);
+      if (!entry || entry.expires <= now) return undefined;
+      return entry.until > now ? { until: entry.until, strikes: entry.strikes } : undefined;
+    }
+    try {
+      const [n, u] = await this.redis.client().hmget(this.redisKey(key), 'n', 'u');
+      const until = Number(u);
+      return n && until > now ? { until, strikes: Number(n) } : undefined;
+    } catch (error) {
+      this.log.debug('Refusal memory unavailable: {Error}', { Error: error instanceof Error ? error.message : String(error) });
+      return undefined;
+    }
+  }
+
+  /** Records one more refusal of `key`; returns the block it now has. */
+  async strike(key: string, now = Date.now()): Promise<RefusalBlock> {
+    if (this.base <= 0) return { until: now, strikes: 0 };
+    if (!this.shared) {
+      const previous = this.local.get(key);
+      const strikes = (previous && previous.expires > now ? previous.strikes : 0) + 1;
+      const until = now + refusalDelaySeconds(strikes, this.base, this.max) * 1000;
+      if (this.local.size >= 50_000) this.local.clear();
+      this.local.set(key, { strikes, until, expires: now + this.memoryMs });
+      return { strikes, until };
+    }
+    try {
+      const [n, u] = (await this.redis.client().eval(STRIKE_SCRIPT, 1, this.redisKey(key), String(now), String(this.base), String(this.max), String(this.memoryMs))) as [number, string];
+      return { strikes: Number(n), until: Number(u) };
+    } catch (error) {
+      this.log.debug('Refusal memory unavailable: {Error}', { Error: error instanceof Error ? error.message : String(error) });
+      return { strikes: 1, until: now + refusalDelaySeconds(1, this.base, this.max) * 1000 };
+    }
+  }
+
+  private redisKey(key: string): string {
+    return `${this.redis.prefix}:opamp:refused:${key}`;
+  }
+}
