@@ -35,6 +35,7 @@ describe('everyday operations on agents, configurations and tokens', () => {
         AMPORA_OPAMP_TLS_PORT: '0',
         AMPORA_OPAMP_TLS_CERT_FILE: serverTls.server.certFile,
         AMPORA_OPAMP_TLS_KEY_FILE: serverTls.server.keyFile,
+        AMPORA_OPAMP_TLS_CA_FILE: serverTls.caCertFile, // sent with certificate offers (decision 0120)
         AMPORA_OPAMP_REQUIRE_MTLS: 'false',
       },
     });
@@ -91,7 +92,7 @@ describe('everyday operations on agents, configurations and tokens', () => {
 
       // the same credential and instance uid: refused, and no new agent appears
       const again = track(new TestAgent({ url: wsUrl, token, instanceUid: agent.uid }));
-      await expect(again.connect()).rejects.toMatchObject({ status: 401 });
+      await expect(again.connect()).rejects.toMatchObject({ status: 403 }); // a revoked credential (decision 0120)
       await new Promise((r) => setTimeout(r, 300));
       expect((await server.as().get(byUid(agent)).expect(200)).body.items).toEqual([]);
     });
@@ -135,7 +136,7 @@ describe('everyday operations on agents, configurations and tokens', () => {
       expect(await withCert.closed()).toBe(4001);
       expect((await server.as().get(`/api/pki/certificates/${cert.id}`).expect(200)).body).toMatchObject({ status: 'revoked', revocationReason: 'cessationOfOperation' });
       const again = track(new TestAgent({ url: tlsUrl, capabilities: CERT_CAPS, instanceUid: agent.uid, wsOptions }));
-      await expect(again.connect()).rejects.toMatchObject({ status: 401 });
+      await expect(again.connect()).rejects.toMatchObject({ status: 403 }); // a revoked credential (decision 0120)
       expect((await server.as().get(byUid(agent)).expect(200)).body.items).toEqual([]);
     });
 
