@@ -14,7 +14,7 @@ function frameWith(bytes: number[]): Uint8Array {
     }),
   );
   const buf = Buffer.from(frame);
-  for (let at = buf.indexOf('@@@'); at >= 0; at = buf.indexOf('@@@')) buf.set(bytes, at);
+  for (let at = buf.indexOf('@@@'); at >= 0; at = buf.indexOf('@@@', at + 3)) buf.set(bytes, at);
   return buf;
 }
 
