@@ -152,15 +152,16 @@ class Scrubber {
 export function sanitizeReport(report: AgentReport, limits: ReportLimits = REPORT_LIMITS): SanitizedReport {
   const s = new Scrubber(limits);
   const out: AgentReport = { ...report };
-  if (report.description) out.description = { identifying: s.record(report.description.identifying), nonIdentifying: s.record(report.description.nonIdentifying) };
+  // spread first: a field added to the report later passes through (and should be neutralised here)
+  if (report.description) out.description = { ...report.description, identifying: s.record(report.description.identifying), nonIdentifying: s.record(report.description.nonIdentifying) };
   if (report.health) out.health = s.health(report.health);
-  if (report.effectiveConfig) out.effectiveConfig = { files: s.files(report.effectiveConfig.files), contentHash: report.effectiveConfig.contentHash };
+  if (report.effectiveConfig) out.effectiveConfig = { ...report.effectiveConfig, files: s.files(report.effectiveConfig.files) };
   if (report.remoteConfigStatus) out.remoteConfigStatus = { ...report.remoteConfigStatus, errorMessage: s.message(report.remoteConfigStatus.errorMessage) };
   if (report.packageStatuses !== undefined) out.packageStatuses = s.json(report.packageStatuses);
   if (report.availableComponents !== undefined) out.availableComponents = s.json(report.availableComponents);
   if (report.connectionSettingsStatus) {
     const c = report.connectionSettingsStatus;
-    out.connectionSettingsStatus = { status: s.value(c.status), hash: s.value(c.hash), errorMessage: s.message(c.errorMessage) };
+    out.connectionSettingsStatus = { ...c, status: s.value(c.status), hash: s.value(c.hash), errorMessage: s.message(c.errorMessage) };
   }
   if (report.customCapabilities) out.customCapabilities = s.bounded(report.customCapabilities).map((c) => s.value(c));
   return { report: out, tally: s.tally };
