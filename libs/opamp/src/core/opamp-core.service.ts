@@ -38,7 +38,7 @@ import {
   RemoteConfigStatusName,
   Transport,
 } from '../ports';
-import { neutralisedAny, NeutralisedReason, sanitizeReport } from '../domain/report-sanitizer';
+import { neutralisedAny, neutraliseText, NeutralisedReason, REPORT_LIMITS, sanitizeReport } from '../domain/report-sanitizer';
 import { AgentCap, hasCapability, ServerCap } from '../protocol/capabilities';
 import { configMapToFiles, errorReply, healthToJson, keyValuesToJson, serverToAgent } from '../protocol/codec';
 import { configContentHash, configMapHash, toHex } from '../protocol/config-hash';
@@ -186,6 +186,8 @@ export class OpampCore implements OnApplicationBootstrap {
         identifying: keyValuesToJson(message.agentDescription.identifyingAttributes),
         nonIdentifying: keyValuesToJson(message.agentDescription.nonIdentifyingAttributes),
       };
+      const type = report.description.identifying['service.name'];
+      if (typeof type === 'string' && type) session.agentType = neutraliseText(type, REPORT_LIMITS.valueChars);
     }
     if (message.health) report.health = healthToJson(message.health);
     if (message.effectiveConfig) {
@@ -210,10 +212,7 @@ export class OpampCore implements OnApplicationBootstrap {
     }
     if (message.customCapabilities) report.customCapabilities = [...message.customCapabilities.capabilities];
 
-    const clean = this.neutralise(session, report);
-    const type = clean.description?.identifying['service.name'];
-    if (typeof type === 'string' && type) session.agentType = type;
-    this.sink.report(session, clean, new Date(now));
+    this.sink.report(session, this.neutralise(session, report), new Date(now));
 
     const reply = serverToAgent({ instanceUid: uid, capabilities: this.serverCapabilities, flags });
     if (newUid && !newUid.equals(uid)) reply.agentIdentification = { $typeName: 'opamp.proto.v1.AgentIdentification', newInstanceUid: newUid };
