@@ -1,5 +1,6 @@
 export * from './ports';
 export * from './protocol';
+export { sanitizeReport, neutraliseText, REPORT_LIMITS, ReportLimits, NeutralisedReason, NeutralisedTally } from './domain/report-sanitizer';
 export * from './opamp.module';
 export * from './opamp-api.module';
 export * from './dispatch/agent-dispatcher';

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus, Metrics } from '@ampora/platform';
 import { AgentRef, AgentReport, AgentStateSink, DisconnectInfo, Transport, uidToString } from '@ampora/opamp';
 import { AgentDerivations } from './domain/agent-derivations';
 import { toStoredFiles } from './domain/stored-config';
@@ -70,7 +70,7 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<FlushStats>;
   /** Totals since start, for tests and diagnostics. */
-  readonly totals = { flushes: 0, rows: 0, statements: 0 };
+  readonly totals = { flushes: 0, rows: 0, statements: 0, dropped: 0 };
   lastFlush: FlushStats = { rows: 0, statements: 0 };
 
   constructor(
@@ -223,6 +223,7 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     }
     let statements = 0;
     const failed = new Map<string, Pending>();
+    const dropped = new Set<string>();
     for (const [key, rows] of groups) {
       const columns = key.split(',') as Column[];
       for (let i = 0; i < rows.length; i += FLUSH_BATCH_ROWS) {
@@ -231,6 +232,16 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
           await this.update(columns, chunk);
           statements += 1;
         } catch (error) {
+          if (chunk.length > 1 && isDataError(error)) {
+            // one agent's data must not hold back the others: write the chunk row by row
+            statements += await this.writeEach(columns, chunk, failed, dropped);
+            continue;
+          }
+          if (isDataError(error)) {
+            this.drop(chunk[0]![0], columns, error);
+            dropped.add(chunk[0]![0]);
+            continue;
+          }
           this.log.warn('Writing {Rows} agent updates failed; they will be retried', { Rows: chunk.length }, error);
           for (const [id, row] of chunk) failed.set(id, row);
         }
@@ -238,13 +249,46 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     }
     // put failures back under anything newer that arrived meanwhile
     for (const [id, row] of failed) this.pending.set(id, Object.assign(row, this.pending.get(id) ?? {}));
-    const stats = { rows: batch.size - failed.size, statements };
+    const stats = { rows: batch.size - failed.size - dropped.size, statements };
+    this.totals.dropped += dropped.size;
     this.lastFlush = stats;
     this.totals.flushes += 1;
     this.totals.rows += stats.rows;
     this.totals.statements += statements;
     if (failed.size) throw new Error(`${failed.size} agent updates could not be written`);
     return stats;
+  }
+
+  /** Writes rows one statement each; drops those PostgreSQL refuses for their data, puts back the others that fail. */
+  private async writeEach(columns: Column[], rows: Array<[string, Pending]>, failed: Map<string, Pending>, dropped: Set<string>): Promise<number> {
+    let statements = 0;
+    for (const [id, row] of rows) {
+      try {
+        await this.update(columns, [[id, row]]);
+        statements += 1;
+      } catch (error) {
+        if (isDataError(error)) {
+          this.drop(id, columns, error);
+          dropped.add(id);
+        } else failed.set(id, row);
+      }
+    }
+    return statements;
+  }
+
+  /**
+   * An update PostgreSQL refuses for its data would fail every retry: it is dropped (the agent's next
+   * full report restores its state), counted and logged with the agent and the SQLSTATE only, never
+   * the values (the error's text and position quote them).
+   */
+  private drop(agentId: string, columns: Column[], error: unknown): void {
+    const sqlState = String((error as { code?: unknown }).code ?? 'unknown');
+    Metrics.add('ampora_agent_state_updates_dropped_total', 1, { sqlstate: sqlState });
+    this.log.warn('The state update of agent {AgentId} was refused by the database for its data (SQLSTATE {SqlState}, columns {Columns}); dropped', {
+      AgentId: agentId,
+      SqlState: sqlState,
+      Columns: columns.join(','),
+    });
   }
 
   private async update(columns: Column[], rows: Array<[string, Pending]>): Promise<void> {
@@ -275,4 +319,14 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     }
     await this.dataSource.query(`UPDATE agents AS a SET ${sets.join(', ')} FROM (VALUES ${tuples.join(', ')}) AS v(id, ${columns.join(', ')}) WHERE ${where}`, params);
   }
+}
+
+/**
+ * Errors tied to the values of a row rather than to the database or the statement: data exceptions
+ * (class 22: a NUL or an unpaired surrogate escape, a value out of range), integrity violations (23)
+ * and program limits (54: a jsonb too large). Retrying them cannot succeed.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
 }

@@ -47,6 +47,8 @@ export class AgentSession {
   fencingToken?: bigint;
   /** A newer session of the agent holds the lease elsewhere: this one must not be pushed to. */
   superseded = false;
+  /** A report of this session had strings neutralised and that was logged (once per session). */
+  neutralisedLogged = false;
 
   constructor(
     agent: AttachedAgent,

@@ -39,6 +39,7 @@ import {
   RemoteConfigStatusName,
   Transport,
 } from '../ports';
+import { neutralisedAny, neutraliseText, NeutralisedReason, REPORT_LIMITS, sanitizeReport } from '../domain/report-sanitizer';
 import { AgentCap, hasCapability, ServerCap } from '../protocol/capabilities';
 import { availableComponentsToJson, configMapToFiles, errorReply, healthToJson, JsonValue, keyValuesToJson, serverToAgent } from '../protocol/codec';
 import { configContentHash, configMapHash, toHex } from '../protocol/config-hash';
@@ -189,7 +190,7 @@ export class OpampCore implements OnApplicationBootstrap {
         nonIdentifying: keyValuesToJson(message.agentDescription.nonIdentifyingAttributes),
       };
       const type = report.description.identifying['service.name'];
-      if (typeof type === 'string' && type) session.agentType = type;
+      if (typeof type === 'string' && type) session.agentType = neutraliseText(type, REPORT_LIMITS.valueChars);
     }
     if (message.health) report.health = healthToJson(message.health);
     if (message.effectiveConfig) {
@@ -212,7 +213,7 @@ export class OpampCore implements OnApplicationBootstrap {
     }
     if (message.customCapabilities) report.customCapabilities = [...message.customCapabilities.capabilities];
 
-    this.sink.report(session, report, new Date(now));
+    this.sink.report(session, this.neutralise(session, report), new Date(now));
 
     const reply = serverToAgent({ instanceUid: uid, capabilities: this.serverCapabilities, flags });
     if (newUid && !newUid.equals(uid)) reply.agentIdentification = { $typeName: 'opamp.proto.v1.AgentIdentification', newInstanceUid: newUid };
@@ -237,6 +238,22 @@ export class OpampCore implements OnApplicationBootstrap {
       return { kind: 'reply', reply, closeAfter: true };
     }
     return { kind: 'reply', reply };
+  }
+
+  /** The report with every string made safe to store (NUL, unpaired surrogates, lengths), counted. */
+  private neutralise(session: AgentSession, report: AgentReport): AgentReport {
+    const { report: clean, tally } = sanitizeReport(report);
+    if (!neutralisedAny(tally)) return clean;
+    const tenant = TenantLabels.of(session.tenantId);
+    for (const [reason, n] of Object.entries(tally) as Array<[NeutralisedReason, number]>) if (n > 0) Metrics.add('ampora_opamp_strings_neutralised_total', n, { tenant, reason });
+    if (!session.neutralisedLogged) {
+      session.neutralisedLogged = true;
+      this.log.warn('Agent {AgentId} reported strings that cannot be stored as sent; stored neutralised ({Neutralised})', {
+        AgentId: session.agentId,
+        Neutralised: Object.entries(tally).filter(([, n]) => n > 0).map(([r, n]) => `${r}: ${n}`).join(', '),
+      });
+    }
+    return clean;
   }
 
   private async attach(conn: ConnectionState, message: AgentToServer): Promise<{ ok: true; session: AgentSession; newUid?: Buffer } | { ok: false; reason: string }> {

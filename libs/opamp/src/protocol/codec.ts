@@ -1,4 +1,5 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { configureTextEncoding, getTextEncoding } from '@bufbuild/protobuf/wire';
 import type { AnyValue, KeyValue } from '../generated/anyvalue_pb';
 import {
   AgentConfigMap,
@@ -13,14 +14,38 @@ import {
 } from '../generated/opamp_pb';
 import { ConfigFiles } from './config-hash';
 
-export type DecodeResult = { ok: true; message: AgentToServer } | { ok: false; reason: string };
+/** `invalidUtf8`: some string field was not valid UTF-8 and was decoded with U+FFFD in its place. */
+export type DecodeResult = { ok: true; message: AgentToServer; invalidUtf8?: boolean } | { ok: false; reason: string };
 
 /** Decodes an AgentToServer; never throws. */
 export function decodeAgentToServer(bytes: Uint8Array): DecodeResult {
   try {
     return { ok: true, message: fromBinary(AgentToServerSchema, bytes) };
   } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') {
+      // a Collector with a stray byte in a host name must still be heard: decode it as U+FFFD
+      const lenient = decodeLeniently(bytes);
+      if (lenient) return { ok: true, message: lenient, invalidUtf8: true };
+    }
     return { ok: false, reason: error instanceof Error ? error.message : 'undecodable protobuf' };
+  }
+}
+
+const replacingDecoder = new TextDecoder('utf-8');
+
+/**
+ * protobuf-es validates the UTF-8 of proto3 strings (throws) and offers no per-call option: for this
+ * one synchronous decode its text encoding is swapped for a replacing decoder, and put back.
+ */
+function decodeLeniently(bytes: Uint8Array): AgentToServer | undefined {
+  const strict = getTextEncoding();
+  configureTextEncoding({ encodeUtf8: strict.encodeUtf8, checkUtf8: strict.checkUtf8, decodeUtf8: (b) => replacingDecoder.decode(b) });
+  try {
+    return fromBinary(AgentToServerSchema, bytes);
+  } catch {
+    return undefined;
+  } finally {
+    configureTextEncoding(strict);
   }
 }
 
@@ -65,9 +90,8 @@ export function anyValueToJson(v: AnyValue | undefined): JsonValue {
 
 /** KeyValue list → plain object (later keys win on duplicates). */
 export function keyValuesToJson(values: KeyValue[]): Record<string, JsonValue> {
-  const out: Record<string, JsonValue> = {};
-  for (const kv of values) out[kv.key] = anyValueToJson(kv.value);
-  return out;
+  // fromEntries defines own properties: a key `__proto__` stays an attribute
+  return Object.fromEntries(values.map((kv) => [kv.key, anyValueToJson(kv.value)]));
 }
 
 export interface HealthJson {

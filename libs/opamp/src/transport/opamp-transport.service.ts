@@ -366,6 +366,7 @@ export class OpampTransportService implements OnModuleInit, OnApplicationBootstr
         this.sendHttp(req, res, 400, errorReply(new Uint8Array(), ServerErrorResponseType.ServerErrorResponseType_BadRequest, `undecodable AgentToServer: ${decoded.reason}`));
         return;
       }
+      if (decoded.invalidUtf8) this.invalidUtf8(state.credential.tenantId);
       const uid = decoded.message.instanceUid.length ? decoded.message.instanceUid : uidFromString(String(req.headers['opamp-instance-uid'] ?? '')) ?? decoded.message.instanceUid;
       decoded.message.instanceUid = uid;
       // An HTTP agent keeps its session between polls; its credential is bound to the agent again at
@@ -485,6 +486,7 @@ export class OpampTransportService implements OnModuleInit, OnApplicationBootstr
       state.handle.send!(errorReply(uid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, `undecodable AgentToServer: ${decoded.reason}`));
       return;
     }
+    if (decoded.invalidUtf8) this.invalidUtf8(tenantId);
     const result = await this.core.handle(state, decoded.message, data.length);
     if (result.kind === 'reject') {
       this.reject(state.session?.tenantId ?? tenantId, result.reason);
@@ -505,6 +507,11 @@ export class OpampTransportService implements OnModuleInit, OnApplicationBootstr
 
   private reject(tenantId: string | undefined, reason: RejectReason): void {
     Metrics.add('ampora_opamp_frames_rejected_total', 1, { tenant: TenantLabels.of(tenantId), reason });
+  }
+
+  /** A frame whose strings were not all UTF-8 was decoded with U+FFFD in their place (and is handled). */
+  private invalidUtf8(tenantId: string | undefined): void {
+    Metrics.add('ampora_opamp_strings_neutralised_total', 1, { tenant: TenantLabels.of(tenantId), reason: 'invalid_utf8' });
   }
 
   /** HTTP agents have no socket: an agent that stops polling for a heartbeat window has left. */

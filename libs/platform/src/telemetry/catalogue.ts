@@ -23,6 +23,9 @@ export const METRIC_CATALOGUE = {
   ampora_opamp_frames_rejected_total: { kind: 'counter', description: 'Rejected frames: oversize, malformed, cap_mismatch, auth_failed', labels: ['tenant', 'reason'] },
   ampora_opamp_apply_duration_seconds: { kind: 'histogram', description: 'Push to APPLIED wall-clock', labels: ['tenant', 'agent_type'], unit: 's' },
   ampora_opamp_bootstrap_redemptions_total: { kind: 'counter', description: 'First-connect token redemption', labels: ['tenant', 'outcome'] },
+  // (Ampora-specific additions, not part of the published contract)
+  ampora_opamp_strings_neutralised_total: { kind: 'counter', description: 'Strings agents reported that were changed before storing: nul, surrogate, invalid_utf8, truncated, dropped', labels: ['tenant', 'reason'] },
+  ampora_agent_state_updates_dropped_total: { kind: 'counter', description: 'Agent state updates PostgreSQL refused for their data, dropped so the rest of the batch is written', labels: ['sqlstate'] },
   // Dispatch backplane
   ampora_dispatch_local_total: { kind: 'counter', description: 'Same-instance dispatches', labels: ['tenant'] },
   ampora_dispatch_forwarded_total: { kind: 'counter', description: 'Cross-instance dispatches', labels: ['tenant', 'target_instance'] },
