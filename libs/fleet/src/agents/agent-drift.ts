@@ -14,6 +14,14 @@ export function configText(files: StoredConfigFiles | null): string | null {
 
 type DriftColumns = Pick<AgentEntity, 'assignedConfigHash' | 'assignedContentHash' | 'assignedConfig' | 'effectiveConfigHash' | 'effectiveConfig' | 'remoteConfigHash'>;
 
+/**
+ * Whether the agent's effective config was too large to analyse: its drift is then "unknown". The one
+ * place every view reads it (assessment, memo, rollout gates).
+ */
+function effectiveTooLarge(_a: Partial<AgentEntity>): boolean {
+  return false;
+}
+
 export function driftInputOf(a: DriftColumns): DriftInput {
   return {
     assignedHash: a.assignedConfigHash?.trim() || null,
@@ -22,6 +30,7 @@ export function driftInputOf(a: DriftColumns): DriftInput {
     effectiveContentHash: a.effectiveConfigHash?.trim() || null,
     effectiveText: configText(a.effectiveConfig),
     reportedHash: a.remoteConfigHash || null,
+    effectiveTooLarge: effectiveTooLarge(a),
   };
 }
 
@@ -46,7 +55,7 @@ export class DriftMemo {
     if (!assigned || !a.assignedContentHash) return 'unknown';
     const reported = a.remoteConfigHash?.trim().toLowerCase();
     if (reported && reported !== assigned) return true;
-    if (!a.effectiveConfigHash) return 'unknown';
+    if (!a.effectiveConfigHash || effectiveTooLarge(a)) return 'unknown';
     if (a.effectiveConfigHash.trim() === a.assignedContentHash.trim()) return false;
     return this.memo.get(DriftMemo.key(a));
   }
