@@ -214,7 +214,9 @@ export class RolloutEngine {
     const expected = { configHash: version.configHash.trim(), contentHash: version.contentHash.trim(), freshOnly: r.kind === 'Rollback' };
     await this.repository.skipObsolete(r.id, step, r.groupId, expected.configHash, OBSOLETE);
     const rows = await this.repository.stepWithAgents(r.id, step);
-    const drift = await this.drift.verdicts(rows.filter((t) => t.assigned).map((t) => t.agentId));
+    const drift = await this.drift.verdictsOf(
+      rows.filter((t) => t.assigned).map((t) => ({ id: t.agentId, assignedConfigHash: t.agent.assignedHash, assignedContentHash: t.agent.assignedContentHash, effectiveConfigHash: t.agent.effectiveHash, remoteConfigHash: t.agent.hash })),
+    );
     const now = new Date();
     const changes: TargetChange[] = [];
     for (const t of rows) {
