@@ -95,13 +95,14 @@ export const DRIFT_MEMO = new DriftMemo();
 export class AgentDriftService {
   constructor(private readonly dataSource: DataSource) {}
 
-  async verdicts(agentIds: string[]): Promise<Map<string, DriftVerdict>> {
+  /** `semanticOnly`: leave the reported-hash rule out (the rollout engine judges reports with their time). */
+  async verdicts(agentIds: string[], options: { semanticOnly?: boolean } = {}): Promise<Map<string, DriftVerdict>> {
     if (agentIds.length === 0) return new Map();
     const rows: Array<Record<string, string | null>> = await this.dataSource.query(
       `SELECT id, assigned_config_hash, assigned_content_hash, effective_config_hash, remote_config_hash FROM agents WHERE id = ANY($1::uuid[])`,
       [agentIds],
     );
-    return this.verdictsOf(rows.map((r) => ({ id: r.id!, assignedConfigHash: r.assigned_config_hash, assignedContentHash: r.assigned_content_hash, effectiveConfigHash: r.effective_config_hash, remoteConfigHash: r.remote_config_hash })));
+    return this.verdictsOf(rows.map((r) => ({ id: r.id!, assignedConfigHash: r.assigned_config_hash, assignedContentHash: r.assigned_content_hash, effectiveConfigHash: r.effective_config_hash, remoteConfigHash: options.semanticOnly ? null : r.remote_config_hash })));
   }
 
   /** Verdicts for agents whose hashes the caller already read; configs are read only for pairs not seen yet. */
@@ -125,7 +126,8 @@ export class AgentDriftService {
         assignedConfig: f.assigned_config,
         effectiveConfigHash: f.effective_config_hash,
         effectiveConfig: f.effective_config,
-        remoteConfigHash: f.remote_config_hash,
+        // the memo keeps the contents' verdict (the reported hash is judged before it is read)
+        remoteConfigHash: null,
       });
     }
     for (const r of rows) if (!out.has(r.id)) out.set(r.id, DRIFT_MEMO.quick(r) ?? 'unknown');
