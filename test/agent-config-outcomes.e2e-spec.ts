@@ -166,6 +166,38 @@ describe('agent config outcomes (issue 26)', () => {
     expect((await api('GET', '/api/agents/00000000-0000-4000-8000-000000000000/config-history')).status).toBe(404);
   }, 90000);
 
+  it('an agent that applied the rollout\'s version and then reports another hash is counted by the effective-mismatch gate', async () => {
+    const [v1, v2] = await publishVersions(api, [collectorYaml('steady'), collectorYaml('next')]);
+    const group = await createStaticGroup(api);
+    await assignGroup(api, group.id, v1!);
+    const fleet = await agents(2, group.id);
+    await waitApplied(api, fleet.map((s) => s.id), v1!.configHash, 10000);
+    const rollout = await createRollout(api, {
+      configurationId: v2!.configurationId,
+      version: v2!.number,
+      groupId: group.id,
+      strategy: { type: 'Canary', steps: [{ percent: 50, dwellSeconds: 120 }, { percent: 100, dwellSeconds: 0 }] },
+      gates: { effectiveMismatchTimeoutSeconds: 1, effectiveMismatchRatio: 0.2 },
+    });
+    await act(api, rollout.id, 'start');
+    const dwelling = await waitState(api, rollout.id, 'InProgress').then(() =>
+      eventually(async () => {
+        const r = await getRollout(api, rollout.id);
+        return r.counts.applied === 1 && r.waitingFor === 'dwell' ? r : undefined;
+      }, 15000),
+    );
+    const applied = fleet.find((s) => s.id === dwelling.targets[0]!.agentId)!;
+    // running the version without an effective config to compare is no mismatch (drift unknown), past the gate's timeout too
+    await sleep(2500);
+    expect(await getRollout(api, rollout.id)).toMatchObject({ state: 'InProgress', gate: null });
+    // its Supervisor goes back to v1 by itself: it does not run the rollout's version any more
+    applied.agent.reportRemoteConfig(RemoteConfigStatus.APPLIED, Buffer.from(v1!.configHash, 'hex'));
+    const paused = await waitState(api, rollout.id, 'Paused', 15000);
+    expect(paused.gate).toMatchObject({ gate: 'effective-mismatch-ratio', agents: [applied.id], numerator: 1, denominator: 1 });
+    expect((await expectStatus(api, 'GET', `/api/agents/${applied.id}`, 200)).body).toMatchObject({ drift: true, assignment: { source: 'rollout', version: v2!.number } });
+    await act(api, rollout.id, 'abort');
+  }, 60000);
+
   it('an abort puts the agents the rollout touched back on their group\'s version and pushes it', async () => {
     const [v1, v2] = await publishVersions(api, [collectorYaml('before'), collectorYaml('aborted')]);
     const group = await createStaticGroup(api);

@@ -215,7 +215,9 @@ export class RolloutEngine {
     const expected = { configHash: version.configHash.trim(), contentHash: version.contentHash.trim(), freshOnly: r.kind === 'Rollback' };
     await this.repository.skipObsolete(r.id, step, r.groupId, expected.configHash, OBSOLETE);
     const rows = await this.repository.stepWithAgents(r.id, step);
-    const drift = await this.drift.verdicts(rows.filter((t) => t.assigned).map((t) => t.agentId));
+    const drift = await this.drift.verdictsOf(
+      rows.filter((t) => t.assigned).map((t) => ({ id: t.agentId, assignedConfigHash: t.agent.assignedHash, assignedContentHash: t.agent.assignedContentHash, effectiveConfigHash: t.agent.effectiveHash, remoteConfigHash: null })),
+    );
     const now = new Date();
     const changes: TargetChange[] = [];
     for (const t of rows) {
@@ -316,7 +318,7 @@ export class RolloutEngine {
     if (observations.size === 0) return 0;
     const targets = await this.repository.openTargetsOf([...observations.keys()]);
     const judged = targets.filter((t) => t.assigned && (observations.get(t.agentId)!.effectiveHash || observations.get(t.agentId)!.remoteConfig));
-    const drift = await this.drift.verdicts(judged.map((t) => t.agentId));
+    const drift = await this.drift.verdicts(judged.map((t) => t.agentId), { semanticOnly: true });
     const now = new Date();
     const changes: TargetChange[] = [];
     for (const t of targets) {

@@ -335,7 +335,8 @@ export class RolloutRepository {
     const rows: Array<Record<string, any>> = await this.dataSource.query(
       `SELECT t.rollout_id, t.agent_id, t.tenant_id, t.step, ${SNAPSHOT_COLUMNS},
               a.remote_config_status AS a_status, a.remote_config_hash AS a_hash, a.remote_config_error AS a_error, a.healthy AS a_healthy,
-              a.effective_config_hash AS a_effective_hash, a.connected AS a_connected, a.disconnected_at AS a_disconnected_at, a.remote_config_at AS a_status_at
+              a.effective_config_hash AS a_effective_hash, a.connected AS a_connected, a.disconnected_at AS a_disconnected_at, a.remote_config_at AS a_status_at,
+              a.assigned_config_hash AS a_assigned_hash, a.assigned_content_hash AS a_assigned_content_hash
        FROM rollout_targets t JOIN agents a ON a.id = t.agent_id
        WHERE t.rollout_id = $1 AND t.step = $2 AND t.state <> 'Skipped'`,
       [rolloutId, step],
@@ -346,7 +347,7 @@ export class RolloutRepository {
       tenantId: r.tenant_id,
       step: r.step,
       ...snapshot(r),
-      agent: { status: r.a_status, hash: r.a_hash, error: r.a_error, statusAt: r.a_status_at ? new Date(r.a_status_at) : null, healthy: r.a_healthy, effectiveHash: r.a_effective_hash ? String(r.a_effective_hash).trim() : null, connected: r.a_connected, disconnectedAt: r.a_disconnected_at ? new Date(r.a_disconnected_at) : null },
+      agent: { status: r.a_status, hash: r.a_hash, error: r.a_error, statusAt: r.a_status_at ? new Date(r.a_status_at) : null, assignedHash: r.a_assigned_hash, assignedContentHash: r.a_assigned_content_hash, healthy: r.a_healthy, effectiveHash: r.a_effective_hash ? String(r.a_effective_hash).trim() : null, connected: r.a_connected, disconnectedAt: r.a_disconnected_at ? new Date(r.a_disconnected_at) : null },
     }));
   }
 

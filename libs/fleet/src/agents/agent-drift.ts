@@ -12,7 +12,24 @@ export function configText(files: StoredConfigFiles | null): string | null {
     .join('\n');
 }
 
+/** What a drift verdict needs of an agent before any config is read. */
+export interface DriftHashes {
+  id: string;
+  assignedConfigHash: string | null;
+  assignedContentHash: string | null;
+  effectiveConfigHash: string | null;
+  remoteConfigHash: string | null;
+}
+
 type DriftColumns = Pick<AgentEntity, 'assignedConfigHash' | 'assignedContentHash' | 'assignedConfig' | 'effectiveConfigHash' | 'effectiveConfig' | 'remoteConfigHash'>;
+
+/**
+ * Whether the agent's effective config was too large to analyse: its drift is then "unknown". The one
+ * place every view reads it (assessment, memo, rollout gates).
+ */
+function effectiveTooLarge(_a: Partial<AgentEntity>): boolean {
+  return false;
+}
 
 export function driftInputOf(a: DriftColumns): DriftInput {
   return {
@@ -22,6 +39,7 @@ export function driftInputOf(a: DriftColumns): DriftInput {
     effectiveContentHash: a.effectiveConfigHash?.trim() || null,
     effectiveText: configText(a.effectiveConfig),
     reportedHash: a.remoteConfigHash || null,
+    effectiveTooLarge: effectiveTooLarge(a),
   };
 }
 
@@ -46,7 +64,7 @@ export class DriftMemo {
     if (!assigned || !a.assignedContentHash) return 'unknown';
     const reported = a.remoteConfigHash?.trim().toLowerCase();
     if (reported && reported !== assigned) return true;
-    if (!a.effectiveConfigHash) return 'unknown';
+    if (!a.effectiveConfigHash || effectiveTooLarge(a)) return 'unknown';
     if (a.effectiveConfigHash.trim() === a.assignedContentHash.trim()) return false;
     return this.memo.get(DriftMemo.key(a));
   }
@@ -77,37 +95,42 @@ export const DRIFT_MEMO = new DriftMemo();
 export class AgentDriftService {
   constructor(private readonly dataSource: DataSource) {}
 
-  async verdicts(agentIds: string[]): Promise<Map<string, DriftVerdict>> {
-    const out = new Map<string, DriftVerdict>();
-    if (agentIds.length === 0) return out;
+  /** `semanticOnly`: leave the reported-hash rule out (the rollout engine judges reports with their time). */
+  async verdicts(agentIds: string[], options: { semanticOnly?: boolean } = {}): Promise<Map<string, DriftVerdict>> {
+    if (agentIds.length === 0) return new Map();
     const rows: Array<Record<string, string | null>> = await this.dataSource.query(
       `SELECT id, assigned_config_hash, assigned_content_hash, effective_config_hash, remote_config_hash FROM agents WHERE id = ANY($1::uuid[])`,
       [agentIds],
     );
+    return this.verdictsOf(rows.map((r) => ({ id: r.id!, assignedConfigHash: r.assigned_config_hash, assignedContentHash: r.assigned_content_hash, effectiveConfigHash: r.effective_config_hash, remoteConfigHash: options.semanticOnly ? null : r.remote_config_hash })));
+  }
+
+  /** Verdicts for agents whose hashes the caller already read; configs are read only for pairs not seen yet. */
+  async verdictsOf(rows: DriftHashes[]): Promise<Map<string, DriftVerdict>> {
+    const out = new Map<string, DriftVerdict>();
     const misses = new Map<string, string>();
-    const hashes = (r: Record<string, string | null>) => ({ assignedConfigHash: r.assigned_config_hash, assignedContentHash: r.assigned_content_hash, effectiveConfigHash: r.effective_config_hash, remoteConfigHash: r.remote_config_hash });
     for (const r of rows) {
-      const quick = DRIFT_MEMO.quick(hashes(r));
-      if (quick !== undefined) out.set(r.id!, quick);
-      else misses.set(DriftMemo.key(hashes(r)), r.id!);
+      const quick = DRIFT_MEMO.quick(r);
+      if (quick !== undefined) out.set(r.id, quick);
+      else misses.set(DriftMemo.key(r), r.id);
     }
-    if (misses.size) {
-      const full: Array<Record<string, any>> = await this.dataSource.query(
-        `SELECT id, assigned_config_hash, assigned_content_hash, assigned_config, effective_config_hash, effective_config, remote_config_hash FROM agents WHERE id = ANY($1::uuid[])`,
-        [[...misses.values()]],
-      );
-      for (const f of full) {
-        DRIFT_MEMO.verdict({
-          assignedConfigHash: f.assigned_config_hash,
-          assignedContentHash: f.assigned_content_hash,
-          assignedConfig: f.assigned_config,
-          effectiveConfigHash: f.effective_config_hash,
-          effectiveConfig: f.effective_config,
-          remoteConfigHash: f.remote_config_hash,
-        });
-      }
-      for (const r of rows) if (!out.has(r.id!)) out.set(r.id!, DRIFT_MEMO.quick(hashes(r)) ?? 'unknown');
+    if (misses.size === 0) return out;
+    const full: Array<Record<string, any>> = await this.dataSource.query(
+      `SELECT id, assigned_config_hash, assigned_content_hash, assigned_config, effective_config_hash, effective_config, remote_config_hash FROM agents WHERE id = ANY($1::uuid[])`,
+      [[...misses.values()]],
+    );
+    for (const f of full) {
+      DRIFT_MEMO.verdict({
+        assignedConfigHash: f.assigned_config_hash,
+        assignedContentHash: f.assigned_content_hash,
+        assignedConfig: f.assigned_config,
+        effectiveConfigHash: f.effective_config_hash,
+        effectiveConfig: f.effective_config,
+        // the memo keeps the contents' verdict (the reported hash is judged before it is read)
+        remoteConfigHash: null,
+      });
     }
+    for (const r of rows) if (!out.has(r.id)) out.set(r.id, DRIFT_MEMO.quick(r) ?? 'unknown');
     return out;
   }
 }

@@ -78,4 +78,13 @@ describe('observeTarget', () => {
     expect(observeTarget(target({ state: 'Applied' }), { inDrift: true }, expected, later(2))).toMatchObject({ effectiveMatches: false });
     expect(observeTarget(target({ state: 'Applied', effectiveMatches: null }), { inDrift: 'unknown' }, expected, later(2))).toBeUndefined();
   });
+
+  it('takes nothing from an inventory row that has not caught up (another hash, reported before the assignment or the answer)', () => {
+    const applied = target({ state: 'Applied', appliedAt: later(5), effectiveMatches: null });
+    const stale = { remoteConfig: { status: 'APPLIED', hash: 'deadbeef', at: later(-10) }, inDrift: 'unknown' as const };
+    expect(observeTarget(applied, stale, expected, later(6))).toBeUndefined();
+    expect(observeTarget(target({ state: 'Applying', assignedAt: later(1) }), { remoteConfig: { status: 'APPLIED', hash: 'deadbeef', at: later(0) } }, expected, later(2))).toBeUndefined();
+    // the same report after the answer counts
+    expect(observeTarget(applied, { ...stale, remoteConfig: { ...stale.remoteConfig, at: later(7) } }, expected, later(8))).toMatchObject({ effectiveMatches: false });
+  });
 });

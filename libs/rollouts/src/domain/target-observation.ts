@@ -19,7 +19,11 @@ export interface TargetSnapshot {
 export interface AgentObservation {
   /** `at`: when the agent reported it (unknown for old rows: then it counts as before any assignment). */
   remoteConfig?: { status: string; hash: string; errorMessage?: string; at?: Date };
-  /** The agent's drift against its assignment (the drift view's verdict); counted by the effective-mismatch gate. */
+  /**
+   * Whether the agent's effective config contains its assigned one (the drift view's semantic verdict,
+   * without the reported-hash rule, which is judged here with the report's time); counted by the
+   * effective-mismatch gate.
+   */
   inDrift?: boolean | 'unknown';
   healthy?: boolean | null;
   effectiveHash?: string | null;
@@ -75,15 +79,21 @@ export function observeTarget(t: TargetSnapshot, o: AgentObservation, expected: 
       next.reason = null;
       next.pushedAt = t.pushedAt ?? now;
     }
-  } else if (rc && counts && rc.hash && rc.status === 'APPLIED') {
-    // it runs something else than the rollout's version
+  } else if (rc && counts && rc.hash && rc.status === 'APPLIED' && rc.at && t.assignedAt && rc.at.getTime() >= t.assignedAt.getTime()) {
+    // it runs something else than the rollout's version, said after the assignment (an inventory row
+    // that has not caught up with the agent's answer says nothing new)
     if (t.state === 'Applying') next.reason = `the agent reports running config ${rc.hash.slice(0, 12)}…, not this rollout's version`;
-    if (t.state === 'Applied') next.effectiveMatches = false;
+    if (t.state === 'Applied' && (!t.appliedAt || rc.at.getTime() > t.appliedAt.getTime())) next.effectiveMatches = false;
   }
   if (o.healthy !== undefined && o.healthy !== null) next.healthy = o.healthy;
-  if (t.assigned && o.inDrift !== undefined && o.inDrift !== 'unknown') {
-    next.effectiveMatches = !o.inDrift;
-    if (next.effectiveMatches) applied = true;
+  if (t.assigned && o.inDrift !== undefined) {
+    // the effective config against the assignment (the reported hash is judged above, with its time)
+    if (o.inDrift === 'unknown') {
+      if (next.effectiveMatches !== false || !otherHash(t, o, expected)) next.effectiveMatches = null;
+    } else {
+      next.effectiveMatches = !o.inDrift && !otherHash(t, o, expected);
+      if (next.effectiveMatches) applied = true;
+    }
   } else if (o.effectiveHash && o.inDrift === undefined) {
     next.effectiveMatches = o.effectiveHash === expected.contentHash;
     if (next.effectiveMatches) applied = true;
@@ -95,6 +105,12 @@ export function observeTarget(t: TargetSnapshot, o: AgentObservation, expected: 
     next.recovered = true;
   }
   return same(t, next) ? undefined : next;
+}
+
+/** The agent said, after it was Applied, that it runs another hash. */
+function otherHash(t: TargetSnapshot, o: AgentObservation, expected: ExpectedConfig): boolean {
+  const rc = o.remoteConfig;
+  return Boolean(rc && rc.status === 'APPLIED' && rc.hash && rc.hash !== expected.configHash && rc.at && t.appliedAt && rc.at.getTime() > t.appliedAt.getTime());
 }
 
 function same(a: TargetSnapshot, b: TargetSnapshot): boolean {
