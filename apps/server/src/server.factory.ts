@@ -9,6 +9,7 @@ import {
   mountOpenApi,
   NestLoggerAdapter,
   prepareDatabase,
+  useBoundedJsonBody,
 } from '@ampora/platform';
 import { AppModule } from './app.module';
 import { OPENAPI_TAGS } from './openapi-tags';
@@ -26,8 +27,8 @@ export async function createServer(config: AmporaConfig, extraModules: Array<Typ
     abortOnError: false,
   });
   app.use(httpTelemetryMiddleware);
-  // configurations travel in JSON bodies: allow up to the OpAMP message limit
-  app.useBodyParser('json', { limit: config.opamp.maxMessageBytes });
+  // bounded: size, charset, UTF-8, nesting and member count checked before JSON.parse (decision 0130)
+  useBoundedJsonBody(app, config);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   const document = buildOpenApiDocument(app, { version, tags: OPENAPI_TAGS });
   mountOpenApi(app, document);

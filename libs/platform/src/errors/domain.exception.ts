@@ -1,5 +1,5 @@
 /** HTTP statuses a domain error code may map to. */
-export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 410 | 412 | 413 | 422 | 423 | 429 | 500 | 502 | 503;
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 410 | 412 | 413 | 415 | 422 | 423 | 429 | 500 | 502 | 503;
 
 /**
  * Base of every domain error. Each domain declares its own code enum and a `Record<Code, status>`
@@ -35,6 +35,9 @@ export enum PlatformErrorCode {
   CONFLICT = 'CONFLICT',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
+  INVALID_ENCODING = 'INVALID_ENCODING',
+  JSON_TOO_DEEP = 'JSON_TOO_DEEP',
+  JSON_TOO_MANY_KEYS = 'JSON_TOO_MANY_KEYS',
   TENANT_NOT_FOUND = 'TENANT_NOT_FOUND',
   TENANT_EXISTS = 'TENANT_EXISTS',
   TOKEN_NOT_FOUND = 'TOKEN_NOT_FOUND',
@@ -52,7 +55,10 @@ const PLATFORM_STATUS: Record<PlatformErrorCode, ProblemStatus> = {
   [PlatformErrorCode.METHOD_NOT_ALLOWED]: 404,
   [PlatformErrorCode.CONFLICT]: 409,
   [PlatformErrorCode.PAYLOAD_TOO_LARGE]: 413,
-  [PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE]: 400,
+  [PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [PlatformErrorCode.INVALID_ENCODING]: 400,
+  [PlatformErrorCode.JSON_TOO_DEEP]: 400,
+  [PlatformErrorCode.JSON_TOO_MANY_KEYS]: 400,
   [PlatformErrorCode.TENANT_NOT_FOUND]: 404,
   [PlatformErrorCode.TENANT_EXISTS]: 409,
   [PlatformErrorCode.TOKEN_NOT_FOUND]: 404,
