@@ -16,6 +16,7 @@ import { BootstrapTokenEntity } from './bootstrap/entities/bootstrap-token.entit
 import { ConfigurationVersionRepository } from './configurations/configuration-version.repository';
 import { ConfigurationRepository } from './configurations/configuration.repository';
 import { ConfigurationsService } from './configurations/configurations.service';
+import { ConfigTextLimits } from './configurations/config-limits';
 import { ConfigurationVersionEntity } from './configurations/entities/configuration-version.entity';
 import { ConfigurationEntity } from './configurations/entities/configuration.entity';
 import { FLEET_QUEUE } from './fleet.jobs';
@@ -43,6 +44,7 @@ import { GroupsService } from './groups/groups.service';
     ConfigurationRepository,
     ConfigurationVersionRepository,
     ConfigurationsService,
+    ConfigTextLimits,
     GroupRepository,
     GroupsService,
     GroupPreviewService,

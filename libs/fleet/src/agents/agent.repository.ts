@@ -249,8 +249,8 @@ export class AgentRepository {
     if (filter.status === 'disconnected') qb.andWhere('a.connected = false');
     if (filter.status === 'connected') qb.andWhere('a.connected = true AND a.lastSeenAt >= :cutoff', { cutoff });
     if (filter.status === 'stale') qb.andWhere('a.connected = true AND (a.lastSeenAt IS NULL OR a.lastSeenAt < :cutoff)', { cutoff });
-    if (filter.drift === true) qb.andWhere('a.assignedContentHash IS NOT NULL AND a.effectiveConfigHash IS NOT NULL AND a.assignedContentHash <> a.effectiveConfigHash');
-    if (filter.drift === false) qb.andWhere('a.assignedContentHash IS NOT NULL AND a.assignedContentHash = a.effectiveConfigHash');
+    if (filter.drift === true) qb.andWhere('a.assignedContentHash IS NOT NULL AND a.effectiveConfigHash IS NOT NULL AND NOT a.effectiveConfigTooLarge AND a.assignedContentHash <> a.effectiveConfigHash');
+    if (filter.drift === false) qb.andWhere('a.assignedContentHash IS NOT NULL AND NOT a.effectiveConfigTooLarge AND a.assignedContentHash = a.effectiveConfigHash');
     if (filter.groupId === 'none') qb.andWhere('a.groupId IS NULL');
     else if (filter.groupId) qb.andWhere('a.groupId = :groupId', { groupId: filter.groupId });
     filter.labels?.forEach((l, i) => qb.andWhere(`a.labels @> CAST(:label${i} AS jsonb)`, { [`label${i}`]: JSON.stringify({ [l.key]: l.value }) }));

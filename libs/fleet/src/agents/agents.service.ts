@@ -6,6 +6,7 @@ import { AssignmentService } from '../assignment/assignment.service';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
 import { ConfigDiff, configDiff } from '../configurations/domain/config-diff';
 import { yamlConfig } from '../configurations/domain/config-files';
+import { ConfigTextLimits } from '../configurations/config-limits';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { AgentFilter, AgentRepository } from './agent.repository';
@@ -31,6 +32,7 @@ export class AgentsService {
     private readonly audit: AuditService,
     @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    private readonly limits: ConfigTextLimits,
   ) {}
 
   get staleAfterSeconds(): number {
@@ -67,6 +69,7 @@ export class AgentsService {
    * YAML. An agent without AcceptsRemoteConfig keeps the assignment and is reported as `cap_mismatch`.
    */
   async assignYaml(caller: Principal, id: string, yaml: string): Promise<{ agentId: string; versionId: null; configHash: string; delivery: DispatchOutcome }> {
+    await this.limits.assertWithin(yaml, { tenantId: caller.tenantId, source: 'assignment' });
     const doc = parseDocument(yaml, { prettyErrors: false });
     if (doc.errors.length) {
       throw new FleetException(FleetErrorCode.INVALID_CONFIG, 'The configuration is not valid YAML', {
@@ -149,8 +152,10 @@ export class AgentsService {
         .join('\n');
     const assigned = text(agent.assignedConfig);
     const effective = text(agent.effectiveConfig);
+    // an effective config flagged too large to analyse is never parsed again: drift is unknown (decision 0131)
+    if (agent.effectiveConfigTooLarge) return { identical: false, unified: '', semantic: null, agent, drift: null };
     const drift = agent.assignedContentHash && agent.effectiveConfigHash ? agent.assignedContentHash !== agent.effectiveConfigHash : null;
-    const diff = agent.assignedConfig && agent.effectiveConfig ? configDiff(assigned, effective, { from: 'assigned', to: 'effective' }) : { identical: false, unified: '', semantic: null };
+    const diff = agent.assignedConfig && agent.effectiveConfig ? configDiff(assigned, effective, { from: 'assigned', to: 'effective' }, this.limits.yaml) : { identical: false, unified: '', semantic: null };
     return { ...diff, identical: drift === false, agent, drift };
   }
 }

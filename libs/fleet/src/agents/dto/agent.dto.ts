@@ -71,7 +71,13 @@ export const AgentDetailSchema = AgentSummarySchema.extend({
   tags: z.record(z.string(), z.string()),
   capabilities: CapabilitiesSchema,
   health: z.unknown().describe('Overall and per-component health as reported, or null'),
-  effectiveConfig: z.object({ files: z.array(ConfigFileSchema), hash: z.string().nullable() }).nullable(),
+  effectiveConfig: z
+    .object({
+      files: z.array(ConfigFileSchema),
+      hash: z.string().nullable(),
+      tooLargeToAnalyse: z.boolean().describe('Over the configuration limits: kept as reported, never analysed (drift is null)'),
+    })
+    .nullable(),
   remoteConfig: z.object({
     status: z.string().nullable(),
     hash: z.string().nullable(),
@@ -179,7 +185,7 @@ function files(stored: StoredConfigFiles | null): Array<z.infer<typeof ConfigFil
 }
 
 export function drift(a: AgentEntity): boolean | null {
-  if (!a.assignedContentHash || !a.effectiveConfigHash) return null;
+  if (!a.assignedContentHash || !a.effectiveConfigHash || a.effectiveConfigTooLarge) return null;
   return a.assignedContentHash !== a.effectiveConfigHash;
 }
 
@@ -213,7 +219,7 @@ export function toAgentDetail(a: AgentEntity, staleAfterSeconds: number, assignm
     tags: a.tags,
     capabilities: { bits: `0x${caps.toString(16)}`, names: capabilityNames(caps) },
     health: a.health ?? null,
-    effectiveConfig: a.effectiveConfig ? { files: files(a.effectiveConfig), hash: a.effectiveConfigHash } : null,
+    effectiveConfig: a.effectiveConfig ? { files: files(a.effectiveConfig), hash: a.effectiveConfigHash, tooLargeToAnalyse: a.effectiveConfigTooLarge } : null,
     remoteConfig: { status: a.remoteConfigStatus, hash: a.remoteConfigHash || null, errorMessage: a.remoteConfigError || null, failedHash: a.failedConfigHash },
     assignedConfig:
       a.assignedConfig && a.assignedConfigHash

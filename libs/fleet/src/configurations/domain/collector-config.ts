@@ -1,3 +1,4 @@
+import { YamlLimits, YamlLimitViolation, aliasExpansionViolation, scanYamlLimits } from './yaml-limits';
 import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument } from 'yaml';
 
 /**
@@ -58,6 +59,8 @@ export interface ParsedConfig {
   /** Undefined when the text is not valid YAML (the findings say why). */
   model?: CollectorModel;
   findings: Finding[];
+  /** The limit the text exceeds (then there is no model, and the text must not be accepted). */
+  limit?: YamlLimitViolation;
 }
 
 type Located = { path: string; node?: Node | null };
@@ -124,15 +127,25 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * receivers and exporters), unused components (warnings), and, when given, the components an agent
  * reported it has.
  */
-export function parseCollectorConfig(text: string, options: { available?: AvailableComponents } = {}): ParsedConfig {
+export function parseCollectorConfig(text: string, options: { available?: AvailableComponents; limits?: YamlLimits; scanned?: boolean } = {}): ParsedConfig {
+  const { limits } = options;
+  // limits: nothing is parsed beyond them (decision 0130); `scanned` when the caller already ran the token scan
+  if (limits && !options.scanned) {
+    const limit = scanYamlLimits(text, limits);
+    if (limit) return limitExceeded(limit);
+  }
   const c = new Checker(text);
   for (const e of c.doc.errors) c.addAt('Error', 'YAML_SYNTAX', e.message, e.pos[0]);
   for (const w of c.doc.warnings) c.addAt('Warning', 'YAML_WARNING', w.message, w.pos[0]);
   if (c.doc.errors.length) return { findings: c.findings };
+  if (limits) {
+    const limit = aliasExpansionViolation(c.doc, limits);
+    if (limit) return limitExceeded(limit);
+  }
 
   let value: unknown;
   try {
-    value = c.doc.toJS({ maxAliasCount: 1000 });
+    value = c.doc.toJS({ maxAliasCount: limits ? -1 : 1000 });
   } catch (error) {
     c.add('Error', 'YAML_SYNTAX', error instanceof Error ? error.message : String(error), { path: '' });
     return { findings: c.findings };
@@ -192,6 +205,10 @@ export function parseCollectorConfig(text: string, options: { available?: Availa
   checkUsage(c, model, root);
   if (options.available) checkAvailable(c, model, options.available, root);
   return { model, findings: c.findings };
+}
+
+function limitExceeded(limit: YamlLimitViolation): ParsedConfig {
+  return { limit, findings: [{ severity: 'Error', code: 'LIMIT_EXCEEDED', message: limit.message, path: '' }] };
 }
 
 function checkExtensions(c: Checker, model: CollectorModel, extensions: unknown, serviceNode: Node | null | undefined): void {
