@@ -76,6 +76,7 @@ export class AgentsService {
         errors: doc.errors.map((e) => ({ field: 'yaml', message: `${e.message}${e.linePos ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : ''}` })),
       });
     }
+    this.limits.assertExpansion(doc, { tenantId: caller.tenantId, source: 'assignment' });
     const config = yamlConfig(yaml);
     const agent = await this.tx.run(async ({ manager }) => {
       const [row] = await this.agents.lockForChange(manager, caller.tenantId, [id]);

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Document } from 'yaml';
 import { AMPORA_CONFIG, AmporaConfig, Metrics, TenantLabels } from '@ampora/platform';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { AvailableComponents, parseCollectorConfig, ParsedConfig } from './domain/collector-config';
-import { scanYamlLimitsAsync, YamlLimit, YamlLimits, YamlLimitViolation } from './domain/yaml-limits';
+import { aliasExpansionViolation, scanYamlLimitsAsync, YamlLimit, YamlLimits, YamlLimitViolation } from './domain/yaml-limits';
 
 const CODES: Record<YamlLimit, FleetErrorCode> = {
   size: FleetErrorCode.CONFIG_TOO_LARGE,
@@ -46,6 +47,12 @@ export class ConfigTextLimits {
   /** Refuses an untrusted text over a limit (422, code naming the limit), counted. */
   async assertWithin(text: string, at: { tenantId: string; source: 'version' | 'assignment' }): Promise<void> {
     const v = await this.check(text);
+    if (v) throw this.refusal(v, at);
+  }
+
+  /** Refuses a parsed document whose aliases expand beyond the limit (or into a cycle), counted. */
+  assertExpansion(doc: Document, at: { tenantId: string; source: 'version' | 'assignment' }): void {
+    const v = aliasExpansionViolation(doc, this.yaml);
     if (v) throw this.refusal(v, at);
   }
 
