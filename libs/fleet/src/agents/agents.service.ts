@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, Page, PageQuery, Principal } from '@ampora/platform';
 import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
-import { ConfigDiff, configDiff } from '../configurations/domain/config-diff';
+import type { ConfigDiff } from '../configurations/domain/config-diff';
 import { yamlConfig } from '../configurations/domain/config-files';
+import { duplicateKeys } from '../configurations/domain/collector-config';
 import { ConfigTextLimits } from '../configurations/config-limits';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
@@ -70,10 +71,17 @@ export class AgentsService {
    */
   async assignYaml(caller: Principal, id: string, yaml: string): Promise<{ agentId: string; versionId: null; configHash: string; delivery: DispatchOutcome }> {
     await this.limits.assertWithin(yaml, { tenantId: caller.tenantId, source: 'assignment' });
-    const doc = parseDocument(yaml, { prettyErrors: false });
-    if (doc.errors.length) {
+    // uniqueKeys off: the library's check is quadratic; duplicateKeys() finds them with a set
+    const lines = new LineCounter();
+    const doc = parseDocument(yaml, { prettyErrors: false, uniqueKeys: false, lineCounter: lines });
+    const errors = doc.errors.map((e) => ({ message: e.message, offset: e.pos[0] }));
+    if (!errors.length) errors.push(...duplicateKeys(doc));
+    if (errors.length) {
       throw new FleetException(FleetErrorCode.INVALID_CONFIG, 'The configuration is not valid YAML', {
-        errors: doc.errors.map((e) => ({ field: 'yaml', message: `${e.message}${e.linePos ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : ''}` })),
+        errors: errors.map((e) => {
+          const p = lines.linePos(e.offset);
+          return { field: 'yaml', message: `${e.message} (line ${p.line}, column ${p.col})` };
+        }),
       });
     }
     this.limits.assertExpansion(doc, { tenantId: caller.tenantId, source: 'assignment' });
@@ -156,7 +164,7 @@ export class AgentsService {
     // an effective config flagged too large to analyse is never parsed again: drift is unknown (decision 0131)
     if (agent.effectiveConfigTooLarge) return { identical: false, unified: '', semantic: null, agent, drift: null };
     const drift = agent.assignedContentHash && agent.effectiveConfigHash ? agent.assignedContentHash !== agent.effectiveConfigHash : null;
-    const diff = agent.assignedConfig && agent.effectiveConfig ? configDiff(assigned, effective, { from: 'assigned', to: 'effective' }, this.limits.yaml) : { identical: false, unified: '', semantic: null };
+    const diff = agent.assignedConfig && agent.effectiveConfig ? await this.limits.diff(assigned, effective, { from: 'assigned', to: 'effective' }) : { identical: false, unified: '', semantic: null };
     return { ...diff, identical: drift === false, agent, drift };
   }
 }

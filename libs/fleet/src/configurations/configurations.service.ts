@@ -5,8 +5,8 @@ import { AgentRepository } from '../agents/agent.repository';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { ConfigurationVersionRepository } from './configuration-version.repository';
 import { ConfigurationRepository } from './configuration.repository';
-import { availableFromReport, Finding, parseCollectorConfig } from './domain/collector-config';
-import { ConfigDiff, configDiff } from './domain/config-diff';
+import { availableFromReport, Finding } from './domain/collector-config';
+import type { ConfigDiff } from './domain/config-diff';
 import { yamlConfig } from './domain/config-files';
 import { ConfigTextLimits } from './config-limits';
 import { toConfigurationResponse, toVersionResponse } from './dto/configuration.dto';
@@ -194,7 +194,7 @@ export class ConfigurationsService {
     const c = await this.get(tenantId, configurationId);
     const a = await this.getVersion(tenantId, configurationId, from);
     const b = await this.getVersion(tenantId, configurationId, to);
-    return { from: a, to: b, diff: configDiff(a.yaml, b.yaml, { from: `${c.name} v${from}`, to: `${c.name} v${to}` }, this.limits.yaml) };
+    return { from: a, to: b, diff: await this.limits.diff(a.yaml, b.yaml, { from: `${c.name} v${from}`, to: `${c.name} v${to}` }) };
   }
 
   /** The version's findings, checked again against the components an agent reported (when given). */
@@ -203,7 +203,7 @@ export class ConfigurationsService {
     if (!agentId) return v.findings;
     const agent = await this.agents.findInTenant(tenantId, agentId);
     if (!agent) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${agentId} was not found`);
-    return parseCollectorConfig(v.yaml, { available: availableFromReport(agent.availableComponents), limits: this.limits.yaml }).findings;
+    return this.limits.findings(v.yaml, availableFromReport(agent.availableComponents));
   }
 
   private async lockVersion(manager: EntityManager, tenantId: string, configurationId: string, number: number): Promise<ConfigurationVersionEntity> {

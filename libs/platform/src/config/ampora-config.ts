@@ -119,6 +119,10 @@ export interface AmporaConfig {
     configMaxAliasExpansion: number;
     /** Most lexical tokens (the work measure of one parse: nodes, indicators, comments, line breaks). */
     configMaxTokens: number;
+    /** Time one parse (or diff) may take in the parsing worker thread before it is refused and the worker replaced. */
+    configParseTimeoutMs: number;
+    /** Heap of the parsing worker thread, in MiB (a parse that needs more is refused). */
+    configParseMaxHeapMb: number;
   };
   pki: {
     provider: SigningProviderKind;
@@ -283,6 +287,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       configMaxAliases: r.int('AMPORA_CONFIG_MAX_ALIASES', 200, 0, 1_000_000),
       configMaxAliasExpansion: r.int('AMPORA_CONFIG_MAX_ALIAS_EXPANSION', 100_000, 16, 100_000_000),
       configMaxTokens: r.int('AMPORA_CONFIG_MAX_TOKENS', 250_000, 64, 100_000_000),
+      configParseTimeoutMs: r.int('AMPORA_CONFIG_PARSE_TIMEOUT_MS', 10_000, 100, 600_000),
+      configParseMaxHeapMb: r.int('AMPORA_CONFIG_PARSE_MAX_HEAP_MB', 256, 32, 16_384),
     },
     pki: {
       provider,

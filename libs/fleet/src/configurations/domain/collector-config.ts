@@ -1,5 +1,5 @@
 import { YamlLimits, YamlLimitViolation, aliasExpansionViolation, scanYamlLimits } from './yaml-limits';
-import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument } from 'yaml';
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, Pair, parseDocument, YAMLMap } from 'yaml';
 
 /**
  * An OpenTelemetry Collector configuration as Ampora understands it: parsed from YAML (which is kept
@@ -70,8 +70,22 @@ class Checker {
   private readonly lines = new LineCounter();
   readonly doc: Document.Parsed;
 
+  /** Scalar keys of each map node, indexed once (lookups stay linear over the whole check). */
+  private readonly keys = new WeakMap<object, Map<string, Pair>>();
+
   constructor(text: string) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, merge: true, uniqueKeys: true, strict: true });
+    // uniqueKeys off: the library checks it pairwise (quadratic in a map's size); duplicateKeys() does it with a set
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, merge: true, uniqueKeys: false, strict: true });
+  }
+
+  private index(map: YAMLMap): Map<string, Pair> {
+    let index = this.keys.get(map);
+    if (!index) {
+      index = new Map();
+      for (const item of map.items) if (isPair(item) && isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item);
+      this.keys.set(map, index);
+    }
+    return index;
   }
 
   add(severity: Severity, code: string, message: string, at: Located): void {
@@ -99,17 +113,14 @@ class Checker {
   child(map: Node | null | undefined, key: string): Node | null | undefined {
     const m = this.deref(map);
     if (!isMap(m)) return undefined;
-    for (const item of m.items) {
-      if (isPair(item) && isScalar(item.key) && String(item.key.value) === key) return (item.value as Node | null) ?? null;
-    }
-    return undefined;
+    const pair = this.index(m).get(key);
+    return pair ? ((pair.value as Node | null) ?? null) : undefined;
   }
 
   keyNode(map: Node | null | undefined, key: string): Node | undefined {
     const m = this.deref(map);
     if (!isMap(m)) return undefined;
-    for (const item of m.items) if (isPair(item) && isScalar(item.key) && String(item.key.value) === key) return item.key;
-    return undefined;
+    return (this.index(m).get(key)?.key as Node | undefined) ?? undefined;
   }
 
   item(seq: Node | null | undefined, index: number): Node | undefined {
@@ -138,6 +149,9 @@ export function parseCollectorConfig(text: string, options: { available?: Availa
   for (const e of c.doc.errors) c.addAt('Error', 'YAML_SYNTAX', e.message, e.pos[0]);
   for (const w of c.doc.warnings) c.addAt('Warning', 'YAML_WARNING', w.message, w.pos[0]);
   if (c.doc.errors.length) return { findings: c.findings };
+  const duplicates = duplicateKeys(c.doc);
+  for (const d of duplicates) c.addAt('Error', 'YAML_SYNTAX', d.message, d.offset);
+  if (duplicates.length) return { findings: c.findings };
   if (limits) {
     const limit = aliasExpansionViolation(c.doc, limits);
     if (limit) return limitExceeded(limit);
@@ -207,6 +221,33 @@ export function parseCollectorConfig(text: string, options: { available?: Availa
   return { model, findings: c.findings };
 }
 
+/**
+ * Keys repeated within one map ("Map keys must be unique", as the library says), found with one set
+ * per map: linear, where the library's own check compares every pair. Merge keys (`<<`) may repeat.
+ */
+export function duplicateKeys(doc: Document): Array<{ message: string; offset: number }> {
+  const out: Array<{ message: string; offset: number }> = [];
+  const stack: unknown[] = [doc.contents];
+  while (stack.length) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const item of node.items) {
+        stack.push(item.key, item.value);
+        if (!isScalar(item.key)) continue;
+        const v = item.key.value;
+        if (v === '<<') continue;
+        const id = `${typeof v}:${String(v)}`;
+        if (seen.has(id)) out.push({ message: 'Map keys must be unique', offset: item.key.range?.[0] ?? 0 });
+        else seen.add(id);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push(item);
+    }
+  }
+  return out;
+}
+
 function limitExceeded(limit: YamlLimitViolation): ParsedConfig {
   return { limit, findings: [{ severity: 'Error', code: 'LIMIT_EXCEEDED', message: limit.message, path: '' }] };
 }
@@ -218,10 +259,12 @@ function checkExtensions(c: Checker, model: CollectorModel, extensions: unknown,
     c.add('Error', 'NOT_A_LIST', 'service.extensions must be a list of extension ids', { path: 'service.extensions', node });
     return;
   }
+  const seen = new Set<string>();
   extensions.forEach((id, i) => {
     const at = { path: `service.extensions[${i}]`, node: c.item(node, i) };
     if (typeof id !== 'string') return c.add('Error', 'INVALID_COMPONENT_ID', 'an extension id must be a string', at);
-    if (model.extensions.includes(id)) return c.add('Error', 'DUPLICATE_REFERENCE', `extension ${id} is listed twice in service.extensions`, at);
+    if (seen.has(id)) return c.add('Error', 'DUPLICATE_REFERENCE', `extension ${id} is listed twice in service.extensions`, at);
+    seen.add(id);
     model.extensions.push(id);
     if (!(has(model.components.extensions, id))) c.add('Error', 'UNDEFINED_COMPONENT', `extension ${id} is enabled in service.extensions but not defined under extensions`, at);
   });
@@ -260,10 +303,12 @@ function checkPipelines(c: Checker, model: CollectorModel, pipelines: unknown, s
         continue;
       }
       if (list.length === 0 && role !== 'processors') c.add('Error', 'EMPTY_PIPELINE', `pipeline ${id} has no ${role}`, { path: `${path}.${role}`, node: listNode });
+      const listed = new Set<string>();
       list.forEach((ref, i) => {
         const at = { path: `${path}.${role}[${i}]`, node: c.item(listNode, i) };
         if (typeof ref !== 'string') return c.add('Error', 'INVALID_COMPONENT_ID', `${role} of pipeline ${id} must list component ids (strings)`, at);
-        if (pipeline[role].includes(ref)) return c.add('Error', 'DUPLICATE_REFERENCE', `${singular(role)} ${ref} is listed twice in pipeline ${id}`, at);
+        if (listed.has(ref)) return c.add('Error', 'DUPLICATE_REFERENCE', `${singular(role)} ${ref} is listed twice in pipeline ${id}`, at);
+        listed.add(ref);
         pipeline[role].push(ref);
         const defined = has(model.components[role], ref) || (role !== 'processors' && has(model.components.connectors, ref));
         if (!defined) {
@@ -320,11 +365,12 @@ function checkUsage(c: Checker, model: CollectorModel, root: Node | null): void 
 
 function checkAvailable(c: Checker, model: CollectorModel, available: AvailableComponents, root: Node | null): void {
   for (const section of SECTIONS) {
-    const have = available[section];
-    if (!have) continue;
+    const list = available[section];
+    if (!list) continue;
+    const have = new Set(list);
     for (const id of Object.keys(model.components[section])) {
       const type = id.split('/')[0]!;
-      if (!have.includes(type)) {
+      if (!have.has(type)) {
         c.add('Warning', 'COMPONENT_UNAVAILABLE', `the agent does not report ${singular(section)} ${type} among its available components`, { path: `${section}.${id}`, node: c.keyNode(c.child(root, section), id) });
       }
     }

@@ -1,4 +1,5 @@
 import { parseDocument } from 'yaml';
+import { duplicateKeys, parseCollectorConfig } from './collector-config';
 import { aliasExpansionViolation, scanYamlLimits, scanYamlLimitsAsync, YamlLimits } from './yaml-limits';
 
 const LIMITS: YamlLimits = { maxBytes: 64 * 1024, maxDepth: 8, maxNodes: 500, maxAliases: 10, maxAliasExpansion: 1000, maxTokens: 5000 };
@@ -109,5 +110,25 @@ describe('aliasExpansionViolation', () => {
 
   it('refuses an alias to a node that contains it', () => {
     expect(check('a: &a [x, *a]')).toMatchObject({ limit: 'alias_expansion' });
+  });
+});
+
+describe('work stays linear inside the limits', () => {
+  it('finds duplicate keys with a set: 40,000 repeated keys in well under the time the pairwise check takes', () => {
+    const doc = parseDocument('k: v\n'.repeat(40_000), { uniqueKeys: false });
+    const t = Date.now();
+    expect(duplicateKeys(doc)).toHaveLength(39_999);
+    // the library's pairwise check (800 million comparisons here) took many seconds
+    expect(Date.now() - t).toBeLessThan(1000);
+    expect(duplicateKeys(parseDocument('a: 1\nb: {a: 1, "1": 2, 1: 3}\nc: [{x: 1}, {x: 2}]\n<<: {}\n', { uniqueKeys: false }))).toEqual([]);
+    expect(duplicateKeys(parseDocument('a: 1\nb:\n  x: 1\n  x: 2\n', { uniqueKeys: false }))).toEqual([{ message: 'Map keys must be unique', offset: 17 }]);
+  });
+
+  it('reports every unused component of a large configuration', () => {
+    const components = Array.from({ length: 5000 }, (_, i) => `  debug/${i}: {}`).join('\n');
+    const limits = { ...LIMITS, maxBytes: 1 << 20, maxNodes: 100_000, maxTokens: 500_000 };
+    const unused = parseCollectorConfig(`exporters:\n${components}\nreceivers:\n  otlp: {}\nservice:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug/0]}\n`, { limits });
+    expect(unused.findings.filter((f) => f.code === 'UNUSED_COMPONENT')).toHaveLength(4999);
+    expect(unused.findings.find((f) => f.path === 'exporters.debug/4999')).toMatchObject({ line: 5001, column: 3 });
   });
 });
