@@ -1,12 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { LineCounter, parseDocument } from 'yaml';
 import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, Page, PageQuery, Principal } from '@ampora/platform';
 import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
 import type { ConfigDiff } from '../configurations/domain/config-diff';
 import { yamlConfig } from '../configurations/domain/config-files';
-import { duplicateKeys } from '../configurations/domain/collector-config';
 import { ConfigTextLimits } from '../configurations/config-limits';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
@@ -70,21 +68,13 @@ export class AgentsService {
    * YAML. An agent without AcceptsRemoteConfig keeps the assignment and is reported as `cap_mismatch`.
    */
   async assignYaml(caller: Principal, id: string, yaml: string): Promise<{ agentId: string; versionId: null; configHash: string; delivery: DispatchOutcome }> {
-    await this.limits.assertWithin(yaml, { tenantId: caller.tenantId, source: 'assignment' });
-    // uniqueKeys off: the library's check is quadratic; duplicateKeys() finds them with a set
-    const lines = new LineCounter();
-    const doc = parseDocument(yaml, { prettyErrors: false, uniqueKeys: false, lineCounter: lines });
-    const errors = doc.errors.map((e) => ({ message: e.message, offset: e.pos[0] }));
-    if (!errors.length) errors.push(...duplicateKeys(doc));
-    if (errors.length) {
+    // bounded, and parsed off the event loop (decision 0130); only YAML syntax refuses a raw assignment
+    const syntax = (await this.limits.parse(yaml, { tenantId: caller.tenantId, source: 'assignment' })).findings.filter((f) => f.code === 'YAML_SYNTAX');
+    if (syntax.length) {
       throw new FleetException(FleetErrorCode.INVALID_CONFIG, 'The configuration is not valid YAML', {
-        errors: errors.map((e) => {
-          const p = lines.linePos(e.offset);
-          return { field: 'yaml', message: `${e.message} (line ${p.line}, column ${p.col})` };
-        }),
+        errors: syntax.map((f) => ({ field: 'yaml', message: f.line ? `${f.message} (line ${f.line}, column ${f.column})` : f.message })),
       });
     }
-    this.limits.assertExpansion(doc, { tenantId: caller.tenantId, source: 'assignment' });
     const config = yamlConfig(yaml);
     const agent = await this.tx.run(async ({ manager }) => {
       const [row] = await this.agents.lockForChange(manager, caller.tenantId, [id]);

@@ -65,8 +65,13 @@ export interface ParsedConfig {
 
 type Located = { path: string; node?: Node | null };
 
+/** Findings kept per text: beyond them, one Info finding counts the rest (a text cannot make its findings unbounded). */
+export const MAX_FINDINGS = 200;
+
 class Checker {
   readonly findings: Finding[] = [];
+  /** Findings beyond MAX_FINDINGS, counted but not kept. */
+  dropped = 0;
   private readonly lines = new LineCounter();
   readonly doc: Document.Parsed;
 
@@ -89,6 +94,7 @@ class Checker {
   }
 
   add(severity: Severity, code: string, message: string, at: Located): void {
+    if (this.full()) return;
     const f: Finding = { severity, code, message, path: at.path };
     const range = at.node?.range;
     if (range) {
@@ -100,8 +106,21 @@ class Checker {
   }
 
   addAt(severity: Severity, code: string, message: string, offset: number, path = ''): void {
+    if (this.full()) return;
     const p = this.lines.linePos(offset);
     this.findings.push({ severity, code, message, path, line: p.line, column: p.col });
+  }
+
+  private full(): boolean {
+    if (this.findings.length < MAX_FINDINGS) return false;
+    this.dropped += 1;
+    return true;
+  }
+
+  /** The findings, with the count of those left out. */
+  result(model?: CollectorModel): ParsedConfig {
+    const findings = this.dropped ? [...this.findings, { severity: 'Info' as const, code: 'MORE_FINDINGS', message: `${this.dropped} more findings are not listed`, path: '' }] : this.findings;
+    return model ? { model, findings } : { findings };
   }
 
   deref(node: unknown): Node | null | undefined {
@@ -148,10 +167,10 @@ export function parseCollectorConfig(text: string, options: { available?: Availa
   const c = new Checker(text);
   for (const e of c.doc.errors) c.addAt('Error', 'YAML_SYNTAX', e.message, e.pos[0]);
   for (const w of c.doc.warnings) c.addAt('Warning', 'YAML_WARNING', w.message, w.pos[0]);
-  if (c.doc.errors.length) return { findings: c.findings };
+  if (c.doc.errors.length) return c.result();
   const duplicates = duplicateKeys(c.doc);
   for (const d of duplicates) c.addAt('Error', 'YAML_SYNTAX', d.message, d.offset);
-  if (duplicates.length) return { findings: c.findings };
+  if (duplicates.length) return c.result();
   if (limits) {
     const limit = aliasExpansionViolation(c.doc, limits);
     if (limit) return limitExceeded(limit);
@@ -162,16 +181,16 @@ export function parseCollectorConfig(text: string, options: { available?: Availa
     value = c.doc.toJS({ maxAliasCount: limits ? -1 : 1000 });
   } catch (error) {
     c.add('Error', 'YAML_SYNTAX', error instanceof Error ? error.message : String(error), { path: '' });
-    return { findings: c.findings };
+    return c.result();
   }
   const root = c.doc.contents as Node | null;
   if (value === null || value === undefined) {
     c.add('Error', 'EMPTY_CONFIG', 'The configuration is empty', { path: '' });
-    return { findings: c.findings };
+    return c.result();
   }
   if (!isRecord(value)) {
     c.add('Error', 'NOT_A_MAP', 'A collector configuration is a map of receivers, processors, exporters, connectors, extensions and service', { path: '', node: root });
-    return { findings: c.findings };
+    return c.result();
   }
 
   const model: CollectorModel = {
@@ -218,7 +237,7 @@ export function parseCollectorConfig(text: string, options: { available?: Availa
 
   checkUsage(c, model, root);
   if (options.available) checkAvailable(c, model, options.available, root);
-  return { model, findings: c.findings };
+  return c.result(model);
 }
 
 /**

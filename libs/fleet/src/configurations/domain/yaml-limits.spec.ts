@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import { duplicateKeys, parseCollectorConfig } from './collector-config';
+import { duplicateKeys, MAX_FINDINGS, parseCollectorConfig } from './collector-config';
 import { aliasExpansionViolation, scanYamlLimits, scanYamlLimitsAsync, YamlLimits } from './yaml-limits';
 
 const LIMITS: YamlLimits = { maxBytes: 64 * 1024, maxDepth: 8, maxNodes: 500, maxAliases: 10, maxAliasExpansion: 1000, maxTokens: 5000 };
@@ -124,11 +124,13 @@ describe('work stays linear inside the limits', () => {
     expect(duplicateKeys(parseDocument('a: 1\nb:\n  x: 1\n  x: 2\n', { uniqueKeys: false }))).toEqual([{ message: 'Map keys must be unique', offset: 17 }]);
   });
 
-  it('reports every unused component of a large configuration', () => {
+  it('reports the unused components of a large configuration, keeping a bounded number of findings', () => {
     const components = Array.from({ length: 5000 }, (_, i) => `  debug/${i}: {}`).join('\n');
     const limits = { ...LIMITS, maxBytes: 1 << 20, maxNodes: 100_000, maxTokens: 500_000 };
     const unused = parseCollectorConfig(`exporters:\n${components}\nreceivers:\n  otlp: {}\nservice:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug/0]}\n`, { limits });
-    expect(unused.findings.filter((f) => f.code === 'UNUSED_COMPONENT')).toHaveLength(4999);
-    expect(unused.findings.find((f) => f.path === 'exporters.debug/4999')).toMatchObject({ line: 5001, column: 3 });
+    // the first MAX_FINDINGS are kept, the rest counted
+    expect(unused.findings).toHaveLength(MAX_FINDINGS + 1);
+    expect(unused.findings.find((f) => f.path === 'exporters.debug/150')).toMatchObject({ code: 'UNUSED_COMPONENT', line: 152, column: 3 });
+    expect(unused.findings[MAX_FINDINGS]).toMatchObject({ severity: 'Info', code: 'MORE_FINDINGS', message: `${4999 - MAX_FINDINGS} more findings are not listed` });
   });
 });

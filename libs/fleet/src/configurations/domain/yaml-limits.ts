@@ -152,7 +152,7 @@ export function scanYamlLimits(text: string, limits: YamlLimits): YamlLimitViola
 }
 
 /** Tokens scanned between two yields to the event loop. */
-export const SCAN_SLICE_TOKENS = 2000;
+export const SCAN_SLICE_TOKENS = 1000;
 
 /**
  * The same scan, giving the event loop back every `SCAN_SLICE_TOKENS` tokens, so that scanning the
