@@ -37,8 +37,11 @@ export function errorReply(instanceUid: Uint8Array, type: ServerErrorResponseTyp
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export function anyValueToJson(v: AnyValue | undefined): JsonValue {
-  if (!v) return null;
+/** Nesting kept from an agent's attribute values (like health components): deeper values become null (decision 0130). */
+export const MAX_ANY_VALUE_DEPTH = 16;
+
+export function anyValueToJson(v: AnyValue | undefined, depth = 0): JsonValue {
+  if (!v || depth >= MAX_ANY_VALUE_DEPTH) return null;
   switch (v.value.case) {
     case 'stringValue':
       return v.value.value;
@@ -51,9 +54,9 @@ export function anyValueToJson(v: AnyValue | undefined): JsonValue {
     case 'doubleValue':
       return Number.isFinite(v.value.value) ? v.value.value : String(v.value.value);
     case 'arrayValue':
-      return v.value.value.values.map(anyValueToJson);
+      return v.value.value.values.map((x) => anyValueToJson(x, depth + 1));
     case 'kvlistValue':
-      return keyValuesToJson(v.value.value.values);
+      return keyValuesToJson(v.value.value.values, depth + 1);
     case 'bytesValue':
       return Buffer.from(v.value.value).toString('base64');
     default:
@@ -62,9 +65,9 @@ export function anyValueToJson(v: AnyValue | undefined): JsonValue {
 }
 
 /** KeyValue list → plain object (later keys win on duplicates). */
-export function keyValuesToJson(values: KeyValue[]): Record<string, JsonValue> {
+export function keyValuesToJson(values: KeyValue[], depth = 0): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = {};
-  for (const kv of values) out[kv.key] = anyValueToJson(kv.value);
+  for (const kv of values) out[kv.key] = anyValueToJson(kv.value, depth);
   return out;
 }
 
