@@ -27,10 +27,15 @@ describe('attribute values from agents are bounded in depth', () => {
     expect(cur).toBeNull();
   });
 
-  it('decodes a frame whose description nests 500 deep, and converts it within the bound', () => {
-    const bytes = toBinary(AgentToServerSchema, create(AgentToServerSchema, { instanceUid: new Uint8Array(16), agentDescription: { identifyingAttributes: [{ key: 'deep', value: nested(500) }] } }));
+  it('decodes a frame whose description nests 40 deep, and converts it within the bound', () => {
+    const bytes = toBinary(AgentToServerSchema, create(AgentToServerSchema, { instanceUid: new Uint8Array(16), agentDescription: { identifyingAttributes: [{ key: 'deep', value: nested(40) }] } }));
     const decoded = decodeAgentToServer(bytes);
     if (!decoded.ok) throw new Error(decoded.reason);
     expect(JSON.stringify(keyValuesToJson(decoded.message.agentDescription!.identifyingAttributes)).length).toBeLessThan(200);
+  });
+
+  it('refuses, without throwing, a frame nesting deeper than the protobuf decoder allows (100 messages)', () => {
+    const bytes = toBinary(AgentToServerSchema, create(AgentToServerSchema, { instanceUid: new Uint8Array(16), agentDescription: { identifyingAttributes: [{ key: 'deep', value: nested(200) }] } }));
+    expect(decodeAgentToServer(bytes)).toMatchObject({ ok: false, reason: expect.stringContaining('maximum recursion depth') });
   });
 });
