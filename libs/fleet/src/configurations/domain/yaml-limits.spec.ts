@@ -53,7 +53,7 @@ describe('scanYamlLimits', () => {
     const huge = '['.repeat(n) + ']'.repeat(n);
     const t = Date.now();
     expect(scan(huge, { maxBytes: 1_000_000 })).toMatchObject({ limit: 'depth' });
-    expect(Date.now() - t).toBeLessThan(100);
+    expect(Date.now() - t).toBeLessThan(500);
   });
 
   it('refuses block nesting beyond the depth limit: indented maps and compact sequences', () => {
@@ -104,7 +104,7 @@ describe('aliasExpansionViolation', () => {
     for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
     const t = Date.now();
     expect(check(lines.join('\n'))).toMatchObject({ limit: 'alias_expansion', max: 1000 });
-    expect(Date.now() - t).toBeLessThan(200);
+    expect(Date.now() - t).toBeLessThan(1000);
     expect(check(lines.slice(0, 2).join('\n'))).toBeUndefined();
   });
 
@@ -114,12 +114,12 @@ describe('aliasExpansionViolation', () => {
 });
 
 describe('work stays linear inside the limits', () => {
-  it('finds duplicate keys with a set: 40,000 repeated keys in well under the time the pairwise check takes', () => {
-    const doc = parseDocument('k: v\n'.repeat(40_000), { uniqueKeys: false });
+  it('finds duplicate keys with a set: 80,000 repeated keys in well under the time the pairwise check takes', () => {
+    const doc = parseDocument('k: v\n'.repeat(80_000), { uniqueKeys: false });
     const t = Date.now();
-    expect(duplicateKeys(doc)).toHaveLength(39_999);
-    // the library's pairwise check (800 million comparisons here) took many seconds
-    expect(Date.now() - t).toBeLessThan(1000);
+    expect(duplicateKeys(doc)).toHaveLength(79_999);
+    // the library's pairwise check (3.2 billion comparisons here) takes many seconds
+    expect(Date.now() - t).toBeLessThan(3000);
     expect(duplicateKeys(parseDocument('a: 1\nb: {a: 1, "1": 2, 1: 3}\nc: [{x: 1}, {x: 2}]\n<<: {}\n', { uniqueKeys: false }))).toEqual([]);
     expect(duplicateKeys(parseDocument('a: 1\nb:\n  x: 1\n  x: 2\n', { uniqueKeys: false }))).toEqual([{ message: 'Map keys must be unique', offset: 17 }]);
   });
