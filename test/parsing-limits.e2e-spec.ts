@@ -88,6 +88,12 @@ describe('bounded parsing of untrusted texts', () => {
     expect(res.json?.limit).toEqual(expect.any(String));
   });
 
+  it('refuses them when replacing a Draft too, and keeps the Draft as it was', async () => {
+    const res = await rawRequest(`${versions()}/1`, { method: 'PUT', body: JSON.stringify({ yaml: deepFlow(100_000) }), contentType: 'application/json', token: server.adminToken });
+    expectProblem(res, 422, 'CONFIG_TOO_DEEP');
+    expect((await server.as().get(`/api/configurations/${configId}/versions/1`).expect(200)).body.yaml).toBe(ORDINARY);
+  });
+
   it('refuses the same texts as a raw assignment to an agent', async () => {
     const agentId = await eventually(async () => (await server.as().get(`/api/agents?text=${agent.uid.toString('hex').slice(0, 8)}`).expect(200)).body.items[0]?.id as string | undefined);
     for (const [, text, code] of BAD_YAML) {

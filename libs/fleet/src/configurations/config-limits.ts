@@ -1,11 +1,10 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import type { Document } from 'yaml';
 import { AMPORA_CONFIG, AmporaConfig, Metrics, TenantLabels } from '@ampora/platform';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { ConfigWork, ConfigWorkAborted } from './config-work';
 import type { AvailableComponents, Finding, ParsedConfig } from './domain/collector-config';
 import type { ConfigDiff } from './domain/config-diff';
-import { aliasExpansionViolation, scanYamlLimitsAsync, YamlLimit, YamlLimits, YamlLimitViolation } from './domain/yaml-limits';
+import { scanYamlLimitsAsync, YamlLimit, YamlLimits, YamlLimitViolation } from './domain/yaml-limits';
 
 const CODES: Record<YamlLimit, FleetErrorCode> = {
   size: FleetErrorCode.CONFIG_TOO_LARGE,
@@ -59,12 +58,6 @@ export class ConfigTextLimits implements OnModuleDestroy {
   /** Refuses an untrusted text over a limit (422, code naming the limit), counted. */
   async assertWithin(text: string, at: { tenantId: string; source: Source }): Promise<void> {
     const v = await this.check(text);
-    if (v) throw this.refusal(v, at);
-  }
-
-  /** Refuses a parsed document whose aliases expand beyond the limit (or into a cycle), counted. */
-  assertExpansion(doc: Document, at: { tenantId: string; source: Source }): void {
-    const v = aliasExpansionViolation(doc, this.yaml);
     if (v) throw this.refusal(v, at);
   }
 
