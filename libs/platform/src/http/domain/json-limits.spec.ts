@@ -21,6 +21,9 @@ describe('scanJsonLimits', () => {
 
   it('ignores brackets, colons and commas inside strings, escaped quotes included', () => {
     expect(scan('{"yaml":"[[[[[[[[ {{{{{ :::::: ,,,,,,,,,,,,,,,, \\"[[[[[[ "}')).toBeUndefined();
+    // an escaped backslash before a quote: the quote closes the string, what follows is structure
+    expect(scan('{"a":"x\\\\","b":[[[[[1]]]]]}')).toMatchObject({ limit: 'depth' });
+    expect(scan('{"a":"x\\\\\\"[[[[[[[["}')).toBeUndefined();
   });
 
   it('counts object members and array elements', () => {

@@ -36,19 +36,23 @@ export function scanJsonLimits(body: Uint8Array, limits: JsonLimits): JsonLimitV
   let depth = 0;
   let keys = 0;
   let inString = false;
-  let escaped = false;
   // per open array: whether it has an element yet (members are counted at their colon)
   const arrayHasElement = new Uint8Array(limits.maxDepth + 1);
   const isArray = new Uint8Array(limits.maxDepth + 1);
   const tooMany = (): JsonLimitViolation => ({ limit: 'keys', max: limits.maxKeys, message: `the JSON body has more than ${limits.maxKeys} members and elements` });
   for (let i = 0; i < body.length; i++) {
-    const b = body[i]!;
     if (inString) {
-      if (escaped) escaped = false;
-      else if (b === BACKSLASH) escaped = true;
-      else if (b === QUOTE) inString = false;
+      // jump to the next quote natively; it closes the string unless an odd run of backslashes
+      // precedes it (each run is walked once: it lies between two quotes)
+      const q = body.indexOf(QUOTE, i);
+      if (q < 0) return undefined;
+      let backslashes = 0;
+      for (let k = q - 1; k >= i && body[k] === BACKSLASH; k--) backslashes++;
+      if (backslashes % 2 === 0) inString = false;
+      i = q;
       continue;
     }
+    const b = body[i]!;
     if (depth > 0 && isArray[depth] === 1 && arrayHasElement[depth] === 0 && b !== CLOSE_ARRAY && !SPACE.includes(b)) {
       arrayHasElement[depth] = 1;
       if (++keys > limits.maxKeys) return tooMany();
