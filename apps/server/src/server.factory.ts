@@ -11,6 +11,7 @@ import {
   mountOpenApi,
   NestLoggerAdapter,
   prepareDatabase,
+  useBoundedJsonBody,
 } from '@ampora/platform';
 import { AppModule } from './app.module';
 import { OPENAPI_TAGS } from './openapi-tags';
@@ -30,8 +31,8 @@ export async function createServer(config: AmporaConfig, extraModules: Array<Typ
   app.use(httpTelemetryMiddleware);
   // /api takes JSON only: other media types are 415 before any parser reads them (decision 0142)
   app.use(jsonBodiesOnly);
-  // configurations travel in JSON bodies: allow up to the OpAMP message limit
-  app.useBodyParser('json', { limit: config.opamp.maxMessageBytes });
+  // bounded: size, charset, UTF-8, nesting and member count checked before JSON.parse (decision 0130)
+  useBoundedJsonBody(app, config);
   app.use(describeRefusedJsonBodies);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   const document = buildOpenApiDocument(app, { version, tags: OPENAPI_TAGS });

@@ -21,6 +21,13 @@ export enum FleetErrorCode {
   GROUP_IS_DYNAMIC = 'GROUP_IS_DYNAMIC',
   GROUP_NOT_DELETED = 'GROUP_NOT_DELETED',
   INVALID_SELECTOR = 'INVALID_SELECTOR',
+  /** Configuration text limits (decision 0130): one code per limit. */
+  CONFIG_TOO_LARGE = 'CONFIG_TOO_LARGE',
+  CONFIG_TOO_DEEP = 'CONFIG_TOO_DEEP',
+  CONFIG_TOO_MANY_NODES = 'CONFIG_TOO_MANY_NODES',
+  CONFIG_TOO_MANY_ALIASES = 'CONFIG_TOO_MANY_ALIASES',
+  CONFIG_ALIAS_EXPANSION_TOO_LARGE = 'CONFIG_ALIAS_EXPANSION_TOO_LARGE',
+  CONFIG_TOO_COMPLEX = 'CONFIG_TOO_COMPLEX',
 }
 
 const STATUS: Record<FleetErrorCode, ProblemStatus> = {
@@ -44,6 +51,12 @@ const STATUS: Record<FleetErrorCode, ProblemStatus> = {
   [FleetErrorCode.GROUP_IS_DYNAMIC]: 409,
   [FleetErrorCode.GROUP_NOT_DELETED]: 409,
   [FleetErrorCode.INVALID_SELECTOR]: 422,
+  [FleetErrorCode.CONFIG_TOO_LARGE]: 422,
+  [FleetErrorCode.CONFIG_TOO_DEEP]: 422,
+  [FleetErrorCode.CONFIG_TOO_MANY_NODES]: 422,
+  [FleetErrorCode.CONFIG_TOO_MANY_ALIASES]: 422,
+  [FleetErrorCode.CONFIG_ALIAS_EXPANSION_TOO_LARGE]: 422,
+  [FleetErrorCode.CONFIG_TOO_COMPLEX]: 422,
 };
 
 export class FleetException extends DomainException<FleetErrorCode> {

@@ -23,6 +23,7 @@ import { ConfigurationVersionRepository } from './configurations/configuration-v
 import { ConfigurationRepository } from './configurations/configuration.repository';
 import { ConfigurationLifecycleService } from './configurations/configuration-lifecycle.service';
 import { ConfigurationsService } from './configurations/configurations.service';
+import { ConfigTextLimits } from './configurations/config-limits';
 import { ConfigurationVersionEntity } from './configurations/entities/configuration-version.entity';
 import { ConfigurationEntity } from './configurations/entities/configuration.entity';
 import { FLEET_QUEUE } from './fleet.jobs';
@@ -55,6 +56,7 @@ import { GroupsService } from './groups/groups.service';
     ConfigurationVersionRepository,
     ConfigurationsService,
     ConfigurationLifecycleService,
+    ConfigTextLimits,
     GroupRepository,
     GroupsService,
     GroupPreviewService,

@@ -19,16 +19,18 @@ export interface DriftHashes {
   assignedContentHash: string | null;
   effectiveConfigHash: string | null;
   remoteConfigHash: string | null;
+  /** Over the configuration limits: never parsed, drift "unknown" (decision 0131). */
+  effectiveConfigTooLarge?: boolean;
 }
 
-type DriftColumns = Pick<AgentEntity, 'assignedConfigHash' | 'assignedContentHash' | 'assignedConfig' | 'effectiveConfigHash' | 'effectiveConfig' | 'remoteConfigHash'>;
+type DriftColumns = Pick<AgentEntity, 'assignedConfigHash' | 'assignedContentHash' | 'assignedConfig' | 'effectiveConfigHash' | 'effectiveConfig' | 'remoteConfigHash'> & { effectiveConfigTooLarge?: boolean };
 
 /**
  * Whether the agent's effective config was too large to analyse: its drift is then "unknown". The one
  * place every view reads it (assessment, memo, rollout gates).
  */
-function effectiveTooLarge(_a: Partial<AgentEntity>): boolean {
-  return false;
+function effectiveTooLarge(a: { effectiveConfigTooLarge?: boolean }): boolean {
+  return a.effectiveConfigTooLarge === true;
 }
 
 export function driftInputOf(a: DriftColumns): DriftInput {
@@ -59,7 +61,7 @@ export class DriftMemo {
   constructor(private readonly max = 5000) {}
 
   /** The verdict from hashes alone, or undefined when the contents must be compared. */
-  quick(a: Pick<AgentEntity, 'assignedConfigHash' | 'assignedContentHash' | 'effectiveConfigHash' | 'remoteConfigHash'>): DriftVerdict | undefined {
+  quick(a: Pick<AgentEntity, 'assignedConfigHash' | 'assignedContentHash' | 'effectiveConfigHash' | 'remoteConfigHash'> & { effectiveConfigTooLarge?: boolean }): DriftVerdict | undefined {
     const assigned = a.assignedConfigHash?.trim().toLowerCase();
     if (!assigned || !a.assignedContentHash) return 'unknown';
     const reported = a.remoteConfigHash?.trim().toLowerCase();
@@ -98,11 +100,11 @@ export class AgentDriftService {
   /** `semanticOnly`: leave the reported-hash rule out (the rollout engine judges reports with their time). */
   async verdicts(agentIds: string[], options: { semanticOnly?: boolean } = {}): Promise<Map<string, DriftVerdict>> {
     if (agentIds.length === 0) return new Map();
-    const rows: Array<Record<string, string | null>> = await this.dataSource.query(
-      `SELECT id, assigned_config_hash, assigned_content_hash, effective_config_hash, remote_config_hash FROM agents WHERE id = ANY($1::uuid[])`,
+    const rows: Array<Record<string, any>> = await this.dataSource.query(
+      `SELECT id, assigned_config_hash, assigned_content_hash, effective_config_hash, effective_config_too_large, remote_config_hash FROM agents WHERE id = ANY($1::uuid[])`,
       [agentIds],
     );
-    return this.verdictsOf(rows.map((r) => ({ id: r.id!, assignedConfigHash: r.assigned_config_hash, assignedContentHash: r.assigned_content_hash, effectiveConfigHash: r.effective_config_hash, remoteConfigHash: options.semanticOnly ? null : r.remote_config_hash })));
+    return this.verdictsOf(rows.map((r) => ({ id: r.id!, assignedConfigHash: r.assigned_config_hash, assignedContentHash: r.assigned_content_hash, effectiveConfigHash: r.effective_config_hash, effectiveConfigTooLarge: r.effective_config_too_large === true, remoteConfigHash: options.semanticOnly ? null : r.remote_config_hash })));
   }
 
   /** Verdicts for agents whose hashes the caller already read; configs are read only for pairs not seen yet. */
@@ -116,7 +118,7 @@ export class AgentDriftService {
     }
     if (misses.size === 0) return out;
     const full: Array<Record<string, any>> = await this.dataSource.query(
-      `SELECT id, assigned_config_hash, assigned_content_hash, assigned_config, effective_config_hash, effective_config, remote_config_hash FROM agents WHERE id = ANY($1::uuid[])`,
+      `SELECT id, assigned_config_hash, assigned_content_hash, assigned_config, effective_config_hash, effective_config, remote_config_hash FROM agents WHERE id = ANY($1::uuid[]) AND NOT effective_config_too_large`,
       [[...misses.values()]],
     );
     for (const f of full) {

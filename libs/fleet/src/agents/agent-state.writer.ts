@@ -1,10 +1,11 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus, Metrics } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus, Metrics, TenantLabels } from '@ampora/platform';
 import { AgentRef, AgentReport, AgentStateSink, DisconnectInfo, Transport, uidToString } from '@ampora/opamp';
 import { AgentDerivations } from './domain/agent-derivations';
 import { toStoredFiles } from './domain/stored-config';
 import { AgentConfigEventRepository, NewConfigEvent } from './agent-config-event.repository';
+import { ConfigTextLimits } from '../configurations/config-limits';
 
 /** Column → SQL type, for the casts of the batched UPDATE ... FROM (VALUES ...). */
 const COLUMN_TYPES = {
@@ -25,6 +26,7 @@ const COLUMN_TYPES = {
   health: 'jsonb',
   effective_config: 'jsonb',
   effective_config_hash: 'text',
+  effective_config_too_large: 'boolean',
   remote_config_status: 'varchar',
   remote_config_hash: 'varchar',
   remote_config_error: 'text',
@@ -78,7 +80,11 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     private readonly bus: LiveBus,
     private readonly history: AgentConfigEventRepository,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    private readonly limits: ConfigTextLimits,
   ) {}
+
+  /** Effective configs being checked against the limits, by agent (the latest report wins). */
+  private readonly checking = new Map<string, Promise<void>>();
 
   onModuleInit(): void {
     this.timer = setInterval(() => void this.flush().catch(() => undefined), this.config.opamp.flushIntervalMs);
@@ -123,9 +129,9 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
       row.health = report.health;
       row.healthy = report.health.healthy;
     }
+    let effective: Pending | undefined;
     if (report.effectiveConfig) {
-      row.effective_config = toStoredFiles(report.effectiveConfig.files);
-      row.effective_config_hash = report.effectiveConfig.contentHash;
+      effective = { effective_config: toStoredFiles(report.effectiveConfig.files), effective_config_hash: report.effectiveConfig.contentHash };
     }
     if (report.remoteConfigStatus) {
       const s = report.remoteConfigStatus;
@@ -147,6 +153,7 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     if (report.customCapabilities) row.custom_capabilities = report.customCapabilities;
     if (report.connectionSettingsStatus) row.connection_settings_status = report.connectionSettingsStatus;
     this.merge(agentId, row);
+    if (report.effectiveConfig && effective) this.checkEffective(agent, report.effectiveConfig.files, effective);
     if (report.remoteConfigStatus || report.health || report.effectiveConfig || report.description) {
       // what live views and rollout gates react to; heartbeats publish nothing
       this.bus.publish({
@@ -181,8 +188,34 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     this.events.push({ tenantId: agent.tenantId, agentId: agent.agentId, ...e });
   }
 
-  /** Writes everything pending now. Concurrent callers share one flush. */
+  /**
+   * An effective config is stored with its flag: over the configuration limits it is too large to
+   * analyse (drift unknown, never parsed on read; decision 0131). The scan yields to the event loop,
+   * so the columns are merged when it ends; a newer report of the same agent supersedes it.
+   */
+  private checkEffective(agent: AgentRef, files: Record<string, { body: Uint8Array }>, columns: Pending): void {
+    const text = Object.entries(files)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([, f]) => Buffer.from(f.body).toString('utf8'))
+      .join('\n');
+    const check = this.limits
+      .check(text)
+      .catch(() => ({ limit: 'tokens' as const, max: 0, message: 'the scan failed' }))
+      .then((v) => {
+        if (this.checking.get(agent.agentId) !== check) return;
+        this.checking.delete(agent.agentId);
+        this.merge(agent.agentId, { ...columns, effective_config_too_large: v !== undefined });
+        if (v) {
+          Metrics.add('ampora_config_limit_exceeded_total', 1, { tenant: TenantLabels.of(agent.tenantId), source: 'effective_config', limit: v.limit });
+          this.log.warn('The effective config of agent {AgentId} exceeds the {Limit} limit; it is kept but not analysed', { AgentId: agent.agentId, Limit: v.limit });
+        }
+      });
+    this.checking.set(agent.agentId, check);
+  }
+
+  /** Writes everything pending now (effective configs under check included). Concurrent callers share one flush. */
   async flush(): Promise<FlushStats> {
+    if (this.checking.size) await Promise.all(this.checking.values());
     if (this.flushing) await this.flushing.catch(() => undefined);
     if (this.pending.size === 0 && this.events.length === 0) return { rows: 0, statements: 0 };
     const batch = this.pending;

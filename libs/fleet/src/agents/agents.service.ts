@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { parseDocument } from 'yaml';
 import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, encodeCursor, mapPage, Page, PageQuery, Principal } from '@ampora/platform';
 import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
-import { ConfigDiff, configDiff } from '../configurations/domain/config-diff';
+import type { ConfigDiff } from '../configurations/domain/config-diff';
 import { yamlConfig } from '../configurations/domain/config-files';
+import { ConfigTextLimits } from '../configurations/config-limits';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { AgentFilter, AgentRepository } from './agent.repository';
@@ -40,6 +40,7 @@ export class AgentsService {
     @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
     private readonly authenticator: FleetAgentAuthenticator,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    private readonly limits: ConfigTextLimits,
   ) {}
 
   get staleAfterSeconds(): number {
@@ -118,10 +119,11 @@ export class AgentsService {
    * YAML. An agent without AcceptsRemoteConfig keeps the assignment and is reported as `cap_mismatch`.
    */
   async assignYaml(caller: Principal, id: string, yaml: string): Promise<{ agentId: string; versionId: null; configHash: string; delivery: DispatchOutcome }> {
-    const doc = parseDocument(yaml, { prettyErrors: false });
-    if (doc.errors.length) {
+    // bounded, and parsed off the event loop (decision 0130); only YAML syntax refuses a raw assignment
+    const syntax = (await this.limits.parse(yaml, { tenantId: caller.tenantId, source: 'assignment' })).findings.filter((f) => f.code === 'YAML_SYNTAX');
+    if (syntax.length) {
       throw new FleetException(FleetErrorCode.INVALID_CONFIG, 'The configuration is not valid YAML', {
-        errors: doc.errors.map((e) => ({ field: 'yaml', message: `${e.message}${e.linePos ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : ''}` })),
+        errors: syntax.map((f) => ({ field: 'yaml', message: f.line ? `${f.message} (line ${f.line}, column ${f.column})` : f.message })),
       });
     }
     const config = yamlConfig(yaml);
@@ -198,9 +200,11 @@ export class AgentsService {
     const agent = await this.get(tenantId, id);
     const assessment = agentDrift(agent);
     DRIFT_MEMO.verdict(agent);
+    // an effective config flagged too large to analyse is never parsed again: drift is unknown (decision 0131)
+    if (agent.effectiveConfigTooLarge) return { identical: false, unified: '', semantic: null, ...assessment, agent };
     const assigned = configText(agent.assignedConfig);
     const effective = configText(agent.effectiveConfig);
-    const diff = assigned !== null && effective !== null ? configDiff(assigned, effective, { from: 'assigned', to: 'effective' }) : { identical: false, unified: '', semantic: null };
+    const diff = assigned !== null && effective !== null ? await this.limits.diff(assigned, effective, { from: 'assigned', to: 'effective' }) : { identical: false, unified: '', semantic: null };
     return { ...diff, ...assessment, agent };
   }
 }

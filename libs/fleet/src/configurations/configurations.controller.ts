@@ -94,7 +94,7 @@ export class ConfigurationsController {
   @Post(':id/versions')
   @MinRole(Role.Operator)
   @ApiOperation({ operationId: 'createConfigurationVersion', summary: 'Add a Draft version; answers its findings (syntax, pipelines, unused components)' })
-  @ApiProblems(400, 404)
+  @ApiProblems(400, 404, 413, 415, 422)
   @ZodResponse({ status: 201, type: VersionDto })
   async createVersion(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Body() body: VersionBodyDto) {
     return toVersionResponse(await this.configurations.createVersion(p, id, body.yaml));
@@ -122,7 +122,7 @@ export class ConfigurationsController {
   @Put(':id/versions/:n')
   @MinRole(Role.Operator)
   @ApiOperation({ operationId: 'updateConfigurationVersion', summary: 'Replace the text of a Draft (Published and Archived versions never change)' })
-  @ApiProblems(400, 404, 409)
+  @ApiProblems(400, 404, 409, 413, 415, 422)
   @ZodResponse({ status: 200, type: VersionDto })
   async updateVersion(@CurrentPrincipal() p: Principal, @Param() { id, n }: VersionParamDto, @Body() body: VersionBodyDto) {
     return toVersionResponse(await this.configurations.updateDraft(p, id, n, body.yaml));

@@ -5,9 +5,10 @@ import { AgentRepository } from '../agents/agent.repository';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { ConfigurationVersionRepository } from './configuration-version.repository';
 import { ConfigurationRepository } from './configuration.repository';
-import { availableFromReport, Finding, parseCollectorConfig } from './domain/collector-config';
-import { ConfigDiff, configDiff } from './domain/config-diff';
+import { availableFromReport, Finding } from './domain/collector-config';
+import type { ConfigDiff } from './domain/config-diff';
 import { yamlConfig } from './domain/config-files';
+import { ConfigTextLimits } from './config-limits';
 import { toConfigurationResponse, toVersionResponse } from './dto/configuration.dto';
 import { ConfigurationVersionEntity } from './entities/configuration-version.entity';
 import { ConfigurationEntity } from './entities/configuration.entity';
@@ -34,6 +35,7 @@ export class ConfigurationsService {
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
     private readonly bus: LiveBus,
+    private readonly limits: ConfigTextLimits,
   ) {}
 
   async create(caller: Principal, input: { name: string; description?: string }): Promise<ConfigurationEntity> {
@@ -69,7 +71,7 @@ export class ConfigurationsService {
 
   /** Adds a Draft version with the next number; its findings are computed now and kept with it. */
   async createVersion(caller: Principal, configurationId: string, yaml: string): Promise<ConfigurationVersionEntity> {
-    const findings = parseCollectorConfig(yaml).findings;
+    const findings = (await this.limits.parse(yaml, { tenantId: caller.tenantId, source: 'version' })).findings;
     const hashed = yamlConfig(yaml);
     const version = await this.tx.run(async ({ manager, afterCommit }) => {
       const c = await this.configurations.lock(manager, caller.tenantId, configurationId);
@@ -112,7 +114,7 @@ export class ConfigurationsService {
 
   /** Replaces the text of a Draft (checked again). Published and Archived versions never change. */
   async updateDraft(caller: Principal, configurationId: string, number: number, yaml: string): Promise<ConfigurationVersionEntity> {
-    const findings = parseCollectorConfig(yaml).findings;
+    const findings = (await this.limits.parse(yaml, { tenantId: caller.tenantId, source: 'version' })).findings;
     const hashed = yamlConfig(yaml);
     return this.tx.run(async ({ manager }) => {
       const v = await this.lockVersion(manager, caller.tenantId, configurationId, number);
@@ -192,7 +194,7 @@ export class ConfigurationsService {
     const c = await this.get(tenantId, configurationId);
     const a = await this.getVersion(tenantId, configurationId, from);
     const b = await this.getVersion(tenantId, configurationId, to);
-    return { from: a, to: b, diff: configDiff(a.yaml, b.yaml, { from: `${c.name} v${from}`, to: `${c.name} v${to}` }) };
+    return { from: a, to: b, diff: await this.limits.diff(a.yaml, b.yaml, { from: `${c.name} v${from}`, to: `${c.name} v${to}` }) };
   }
 
   /** The version's findings, checked again against the components an agent reported (when given). */
@@ -201,7 +203,7 @@ export class ConfigurationsService {
     if (!agentId) return v.findings;
     const agent = await this.agents.findInTenant(tenantId, agentId);
     if (!agent) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${agentId} was not found`);
-    return parseCollectorConfig(v.yaml, { available: availableFromReport(agent.availableComponents) }).findings;
+    return this.limits.findings(v.yaml, availableFromReport(agent.availableComponents));
   }
 
   private async lockVersion(manager: EntityManager, tenantId: string, configurationId: string, number: number): Promise<ConfigurationVersionEntity> {

@@ -64,8 +64,11 @@ export function errorReply(instanceUid: Uint8Array, type: ServerErrorResponseTyp
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export function anyValueToJson(v: AnyValue | undefined): JsonValue {
-  if (!v) return null;
+/** Nesting kept from an agent's attribute values (like health components): deeper values become null (decision 0130). */
+export const MAX_ANY_VALUE_DEPTH = 16;
+
+export function anyValueToJson(v: AnyValue | undefined, depth = 0): JsonValue {
+  if (!v || depth >= MAX_ANY_VALUE_DEPTH) return null;
   switch (v.value.case) {
     case 'stringValue':
       return v.value.value;
@@ -78,9 +81,9 @@ export function anyValueToJson(v: AnyValue | undefined): JsonValue {
     case 'doubleValue':
       return Number.isFinite(v.value.value) ? v.value.value : String(v.value.value);
     case 'arrayValue':
-      return v.value.value.values.map(anyValueToJson);
+      return v.value.value.values.map((x) => anyValueToJson(x, depth + 1));
     case 'kvlistValue':
-      return keyValuesToJson(v.value.value.values);
+      return keyValuesToJson(v.value.value.values, depth + 1);
     case 'bytesValue':
       return Buffer.from(v.value.value).toString('base64');
     default:
@@ -89,9 +92,9 @@ export function anyValueToJson(v: AnyValue | undefined): JsonValue {
 }
 
 /** KeyValue list → plain object (later keys win on duplicates). */
-export function keyValuesToJson(values: KeyValue[]): Record<string, JsonValue> {
+export function keyValuesToJson(values: KeyValue[], depth = 0): Record<string, JsonValue> {
   // fromEntries defines own properties: a key `__proto__` stays an attribute
-  return Object.fromEntries(values.map((kv) => [kv.key, anyValueToJson(kv.value)]));
+  return Object.fromEntries(values.map((kv) => [kv.key, anyValueToJson(kv.value, depth)]));
 }
 
 export interface HealthJson {

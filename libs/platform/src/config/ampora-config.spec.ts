@@ -14,6 +14,24 @@ describe('loadConfig', () => {
     expect(c.auth.oidc.tenantClaim).toBe('tenant');
   });
 
+  it('reads the parsing limits, with the documented defaults (README, decision 0130)', () => {
+    expect(loadConfig({}).limits).toEqual({
+      bodyMaxBytes: 1024 * 1024,
+      jsonMaxDepth: 64,
+      jsonMaxKeys: 20_000,
+      configMaxBytes: 512 * 1024,
+      configMaxDepth: 64,
+      configMaxNodes: 25_000,
+      configMaxAliases: 200,
+      configMaxAliasExpansion: 100_000,
+      configMaxTokens: 100_000,
+      configParseTimeoutMs: 10_000,
+      configParseMaxHeapMb: 256,
+    });
+    expect(loadConfig({ AMPORA_CONFIG_MAX_DEPTH: '128', AMPORA_HTTP_MAX_BODY_BYTES: '4194304' }).limits).toMatchObject({ configMaxDepth: 128, bodyMaxBytes: 4 * 1024 * 1024 });
+    expect(() => loadConfig({ AMPORA_CONFIG_MAX_DEPTH: '1' })).toThrow(/AMPORA_CONFIG_MAX_DEPTH/);
+  });
+
   it('reports every bad variable in one error, naming each', () => {
     let error: unknown;
     try {

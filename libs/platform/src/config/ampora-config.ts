@@ -110,6 +110,35 @@ export interface AmporaConfig {
     /** Pushes of a step in flight at once. */
     pushConcurrency: number;
   };
+  /**
+   * Bounds on every untrusted text Ampora parses (decision 0130): JSON request bodies and the YAML of
+   * configuration versions, raw assignments and agents' effective configs. Checked by linear scans
+   * before any parse.
+   */
+  limits: {
+    /** Largest JSON request body, in bytes (413 PAYLOAD_TOO_LARGE). */
+    bodyMaxBytes: number;
+    /** Deepest nesting of objects and arrays in a JSON body (400 JSON_TOO_DEEP). */
+    jsonMaxDepth: number;
+    /** Most object members plus array elements in a JSON body (400 JSON_TOO_MANY_KEYS). */
+    jsonMaxKeys: number;
+    /** Largest collector configuration (YAML), in UTF-8 bytes. */
+    configMaxBytes: number;
+    /** Deepest nesting of block and flow collections in a configuration. */
+    configMaxDepth: number;
+    /** Most keys, values and list items (nodes) in a configuration. */
+    configMaxNodes: number;
+    /** Most alias references (`*name`) in a configuration. */
+    configMaxAliases: number;
+    /** Most nodes a configuration may have once its aliases are expanded. */
+    configMaxAliasExpansion: number;
+    /** Most lexical tokens (the work measure of one parse: nodes, indicators, comments, line breaks). */
+    configMaxTokens: number;
+    /** Time one parse (or diff) may take in the parsing worker thread before it is refused and the worker replaced. */
+    configParseTimeoutMs: number;
+    /** Heap of the parsing worker thread, in MiB (a parse that needs more is refused). */
+    configParseMaxHeapMb: number;
+  };
   pki: {
     provider: SigningProviderKind;
     caCommonName: string;
@@ -276,6 +305,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       tickMs: r.int('AMPORA_ROLLOUT_TICK_MS', 2000, 50, 600000),
       leaseSeconds: r.int('AMPORA_ROLLOUT_LEASE_SECONDS', 30, 1, 3600),
       pushConcurrency: r.int('AMPORA_ROLLOUT_PUSH_CONCURRENCY', 64, 1, 5000),
+    },
+    limits: {
+      bodyMaxBytes: r.int('AMPORA_HTTP_MAX_BODY_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      jsonMaxDepth: r.int('AMPORA_HTTP_MAX_JSON_DEPTH', 64, 4, 10_000),
+      jsonMaxKeys: r.int('AMPORA_HTTP_MAX_JSON_KEYS', 20_000, 16, 10_000_000),
+      configMaxBytes: r.int('AMPORA_CONFIG_MAX_BYTES', 512 * 1024, 1024, 256 * 1024 * 1024),
+      configMaxDepth: r.int('AMPORA_CONFIG_MAX_DEPTH', 64, 4, 10_000),
+      configMaxNodes: r.int('AMPORA_CONFIG_MAX_NODES', 25_000, 16, 10_000_000),
+      configMaxAliases: r.int('AMPORA_CONFIG_MAX_ALIASES', 200, 0, 1_000_000),
+      configMaxAliasExpansion: r.int('AMPORA_CONFIG_MAX_ALIAS_EXPANSION', 100_000, 16, 100_000_000),
+      configMaxTokens: r.int('AMPORA_CONFIG_MAX_TOKENS', 100_000, 64, 100_000_000),
+      configParseTimeoutMs: r.int('AMPORA_CONFIG_PARSE_TIMEOUT_MS', 10_000, 100, 600_000),
+      configParseMaxHeapMb: r.int('AMPORA_CONFIG_PARSE_MAX_HEAP_MB', 256, 32, 16_384),
     },
     pki: {
       provider,

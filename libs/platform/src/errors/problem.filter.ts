@@ -47,7 +47,7 @@ export function toDomainException(error: unknown): { exception: DomainException;
   const bodyError = error as { type?: string; status?: number; message?: string };
   if (bodyError && typeof bodyError.type === 'string' && typeof bodyError.status === 'number') {
     if (bodyError.status === 413) return { exception: new PlatformException(PlatformErrorCode.PAYLOAD_TOO_LARGE, 'Request body is too large'), unexpected: false };
-    if (bodyError.status === 415) return { exception: new PlatformException(PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE, bodyError.message ?? 'Unsupported request body'), unexpected: false };
+    if (bodyError.status === 415) return { exception: new PlatformException(PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE, bodyError.message ?? 'Unsupported request body encoding'), unexpected: false };
     if (bodyError.status === 400) {
       return { exception: PlatformException.validation([{ field: '(body)', message: bodyError.message ?? 'Unreadable request body' }]), unexpected: false };
     }

@@ -4,3 +4,4 @@ export * from './id-param.dto';
 export * from './zod-types';
 export * from './edge-validation';
 export * from './json-bodies.middleware';
+export * from './json-body';

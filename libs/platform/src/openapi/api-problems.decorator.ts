@@ -12,6 +12,7 @@ const DESCRIPTIONS: Record<number, string> = {
   404: 'Not found',
   409: 'Conflicts with the current state',
   413: 'Payload too large',
+  415: 'The body is not UTF-8 JSON',
   422: 'Semantically invalid',
   500: 'Unexpected error; quote `errorId`',
   503: 'A dependency is unavailable',

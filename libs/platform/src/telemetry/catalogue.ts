@@ -67,6 +67,8 @@ export const METRIC_CATALOGUE = {
   ampora_fleet_agents_forgotten_total: { kind: 'counter', description: 'Agents forgotten: by an operator (DELETE, bulk delete) or by the retention sweep', labels: ['tenant', 'reason'] },
   // Queues (Ampora-specific additions, not part of the published contract)
   ampora_queue_jobs_total: { kind: 'counter', description: 'Background jobs processed', labels: ['queue', 'job', 'outcome'] },
+  // Untrusted texts over a limit (Ampora-specific addition, decision 0130): source is version, assignment or effective_config
+  ampora_config_limit_exceeded_total: { kind: 'counter', description: 'Configuration texts refused or flagged for exceeding a parsing limit', labels: ['tenant', 'source', 'limit'] },
   // Dispatch backplane (Ampora-specific addition)
   ampora_dispatch_fenced_total: { kind: 'counter', description: 'Forwarded pushes refused because their fencing token was older than the session\'s', labels: ['tenant'] },
 } as const satisfies Record<string, Definition>;

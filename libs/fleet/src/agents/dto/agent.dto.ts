@@ -139,7 +139,13 @@ export const AgentDetailSchema = AgentSummarySchema.extend({
   tags: z.record(z.string(), z.string()).describe('Operator tags (set with PATCH /api/agents/{id}; seeded from the bootstrap token\'s labels); selectors see them as tag.<key>'),
   capabilities: CapabilitiesSchema,
   health: z.unknown().describe('Overall and per-component health as reported, or null'),
-  effectiveConfig: z.object({ files: z.array(ConfigFileSchema), hash: z.string().nullable() }).nullable(),
+  effectiveConfig: z
+    .object({
+      files: z.array(ConfigFileSchema),
+      hash: z.string().nullable(),
+      tooLargeToAnalyse: z.boolean().describe('Over the configuration limits: kept as reported, never analysed (drift is "unknown")'),
+    })
+    .nullable(),
   remoteConfig: z.object({
     status: z.string().nullable(),
     hash: z.string().nullable(),
@@ -310,7 +316,7 @@ export function toAgentDetail(
     tags: a.tags,
     capabilities: { bits: `0x${caps.toString(16)}`, names: capabilityNames(caps) },
     health: a.health ?? null,
-    effectiveConfig: a.effectiveConfig ? { files: files(a.effectiveConfig), hash: a.effectiveConfigHash } : null,
+    effectiveConfig: a.effectiveConfig ? { files: files(a.effectiveConfig), hash: a.effectiveConfigHash, tooLargeToAnalyse: a.effectiveConfigTooLarge } : null,
     remoteConfig: {
       status: a.remoteConfigStatus,
       hash: a.remoteConfigHash || null,

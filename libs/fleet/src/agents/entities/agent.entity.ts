@@ -77,6 +77,10 @@ export class AgentEntity {
   @Column({ type: 'char', length: 64, nullable: true })
   effectiveConfigHash!: string | null;
 
+  /** The effective config exceeds the configuration limits: stored, never parsed (drift unknown; decision 0131). */
+  @Column({ type: 'boolean', default: false })
+  effectiveConfigTooLarge!: boolean;
+
   @Column({ type: 'varchar', length: 16, nullable: true })
   remoteConfigStatus!: string | null;
 

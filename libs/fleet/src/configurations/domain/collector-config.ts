@@ -1,4 +1,5 @@
-import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument } from 'yaml';
+import { YamlLimits, YamlLimitViolation, aliasExpansionViolation, scanYamlLimits } from './yaml-limits';
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, Pair, parseDocument, YAMLMap } from 'yaml';
 
 /**
  * An OpenTelemetry Collector configuration as Ampora understands it: parsed from YAML (which is kept
@@ -58,20 +59,42 @@ export interface ParsedConfig {
   /** Undefined when the text is not valid YAML (the findings say why). */
   model?: CollectorModel;
   findings: Finding[];
+  /** The limit the text exceeds (then there is no model, and the text must not be accepted). */
+  limit?: YamlLimitViolation;
 }
 
 type Located = { path: string; node?: Node | null };
 
+/** Findings kept per text: beyond them, one Info finding counts the rest (a text cannot make its findings unbounded). */
+export const MAX_FINDINGS = 200;
+
 class Checker {
   readonly findings: Finding[] = [];
+  /** Findings beyond MAX_FINDINGS, counted but not kept. */
+  dropped = 0;
   private readonly lines = new LineCounter();
   readonly doc: Document.Parsed;
 
+  /** Scalar keys of each map node, indexed once (lookups stay linear over the whole check). */
+  private readonly keys = new WeakMap<object, Map<string, Pair>>();
+
   constructor(text: string) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, merge: true, uniqueKeys: true, strict: true });
+    // uniqueKeys off: the library checks it pairwise (quadratic in a map's size); duplicateKeys() does it with a set
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, merge: true, uniqueKeys: false, strict: true });
+  }
+
+  private index(map: YAMLMap): Map<string, Pair> {
+    let index = this.keys.get(map);
+    if (!index) {
+      index = new Map();
+      for (const item of map.items) if (isPair(item) && isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item);
+      this.keys.set(map, index);
+    }
+    return index;
   }
 
   add(severity: Severity, code: string, message: string, at: Located): void {
+    if (this.full()) return;
     const f: Finding = { severity, code, message, path: at.path };
     const range = at.node?.range;
     if (range) {
@@ -83,8 +106,21 @@ class Checker {
   }
 
   addAt(severity: Severity, code: string, message: string, offset: number, path = ''): void {
+    if (this.full()) return;
     const p = this.lines.linePos(offset);
     this.findings.push({ severity, code, message, path, line: p.line, column: p.col });
+  }
+
+  private full(): boolean {
+    if (this.findings.length < MAX_FINDINGS) return false;
+    this.dropped += 1;
+    return true;
+  }
+
+  /** The findings, with the count of those left out. */
+  result(model?: CollectorModel): ParsedConfig {
+    const findings = this.dropped ? [...this.findings, { severity: 'Info' as const, code: 'MORE_FINDINGS', message: `${this.dropped} more findings are not listed`, path: '' }] : this.findings;
+    return model ? { model, findings } : { findings };
   }
 
   deref(node: unknown): Node | null | undefined {
@@ -96,17 +132,14 @@ class Checker {
   child(map: Node | null | undefined, key: string): Node | null | undefined {
     const m = this.deref(map);
     if (!isMap(m)) return undefined;
-    for (const item of m.items) {
-      if (isPair(item) && isScalar(item.key) && String(item.key.value) === key) return (item.value as Node | null) ?? null;
-    }
-    return undefined;
+    const pair = this.index(m).get(key);
+    return pair ? ((pair.value as Node | null) ?? null) : undefined;
   }
 
   keyNode(map: Node | null | undefined, key: string): Node | undefined {
     const m = this.deref(map);
     if (!isMap(m)) return undefined;
-    for (const item of m.items) if (isPair(item) && isScalar(item.key) && String(item.key.value) === key) return item.key;
-    return undefined;
+    return (this.index(m).get(key)?.key as Node | undefined) ?? undefined;
   }
 
   item(seq: Node | null | undefined, index: number): Node | undefined {
@@ -124,27 +157,40 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * receivers and exporters), unused components (warnings), and, when given, the components an agent
  * reported it has.
  */
-export function parseCollectorConfig(text: string, options: { available?: AvailableComponents } = {}): ParsedConfig {
+export function parseCollectorConfig(text: string, options: { available?: AvailableComponents; limits?: YamlLimits; scanned?: boolean } = {}): ParsedConfig {
+  const { limits } = options;
+  // limits: nothing is parsed beyond them (decision 0130); `scanned` when the caller already ran the token scan
+  if (limits && !options.scanned) {
+    const limit = scanYamlLimits(text, limits);
+    if (limit) return limitExceeded(limit);
+  }
   const c = new Checker(text);
   for (const e of c.doc.errors) c.addAt('Error', 'YAML_SYNTAX', e.message, e.pos[0]);
   for (const w of c.doc.warnings) c.addAt('Warning', 'YAML_WARNING', w.message, w.pos[0]);
-  if (c.doc.errors.length) return { findings: c.findings };
+  if (c.doc.errors.length) return c.result();
+  const duplicates = duplicateKeys(c.doc);
+  for (const d of duplicates) c.addAt('Error', 'YAML_SYNTAX', d.message, d.offset);
+  if (duplicates.length) return c.result();
+  if (limits) {
+    const limit = aliasExpansionViolation(c.doc, limits);
+    if (limit) return limitExceeded(limit);
+  }
 
   let value: unknown;
   try {
-    value = c.doc.toJS({ maxAliasCount: 1000 });
+    value = c.doc.toJS({ maxAliasCount: limits ? -1 : 1000 });
   } catch (error) {
     c.add('Error', 'YAML_SYNTAX', error instanceof Error ? error.message : String(error), { path: '' });
-    return { findings: c.findings };
+    return c.result();
   }
   const root = c.doc.contents as Node | null;
   if (value === null || value === undefined) {
     c.add('Error', 'EMPTY_CONFIG', 'The configuration is empty', { path: '' });
-    return { findings: c.findings };
+    return c.result();
   }
   if (!isRecord(value)) {
     c.add('Error', 'NOT_A_MAP', 'A collector configuration is a map of receivers, processors, exporters, connectors, extensions and service', { path: '', node: root });
-    return { findings: c.findings };
+    return c.result();
   }
 
   const model: CollectorModel = {
@@ -191,7 +237,38 @@ export function parseCollectorConfig(text: string, options: { available?: Availa
 
   checkUsage(c, model, root);
   if (options.available) checkAvailable(c, model, options.available, root);
-  return { model, findings: c.findings };
+  return c.result(model);
+}
+
+/**
+ * Keys repeated within one map ("Map keys must be unique", as the library says), found with one set
+ * per map: linear, where the library's own check compares every pair. Merge keys (`<<`) may repeat.
+ */
+export function duplicateKeys(doc: Document): Array<{ message: string; offset: number }> {
+  const out: Array<{ message: string; offset: number }> = [];
+  const stack: unknown[] = [doc.contents];
+  while (stack.length) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const item of node.items) {
+        stack.push(item.key, item.value);
+        if (!isScalar(item.key)) continue;
+        const v = item.key.value;
+        if (v === '<<') continue;
+        const id = `${typeof v}:${String(v)}`;
+        if (seen.has(id)) out.push({ message: 'Map keys must be unique', offset: item.key.range?.[0] ?? 0 });
+        else seen.add(id);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push(item);
+    }
+  }
+  return out;
+}
+
+function limitExceeded(limit: YamlLimitViolation): ParsedConfig {
+  return { limit, findings: [{ severity: 'Error', code: 'LIMIT_EXCEEDED', message: limit.message, path: '' }] };
 }
 
 function checkExtensions(c: Checker, model: CollectorModel, extensions: unknown, serviceNode: Node | null | undefined): void {
@@ -201,10 +278,12 @@ function checkExtensions(c: Checker, model: CollectorModel, extensions: unknown,
     c.add('Error', 'NOT_A_LIST', 'service.extensions must be a list of extension ids', { path: 'service.extensions', node });
     return;
   }
+  const seen = new Set<string>();
   extensions.forEach((id, i) => {
     const at = { path: `service.extensions[${i}]`, node: c.item(node, i) };
     if (typeof id !== 'string') return c.add('Error', 'INVALID_COMPONENT_ID', 'an extension id must be a string', at);
-    if (model.extensions.includes(id)) return c.add('Error', 'DUPLICATE_REFERENCE', `extension ${id} is listed twice in service.extensions`, at);
+    if (seen.has(id)) return c.add('Error', 'DUPLICATE_REFERENCE', `extension ${id} is listed twice in service.extensions`, at);
+    seen.add(id);
     model.extensions.push(id);
     if (!(has(model.components.extensions, id))) c.add('Error', 'UNDEFINED_COMPONENT', `extension ${id} is enabled in service.extensions but not defined under extensions`, at);
   });
@@ -243,10 +322,12 @@ function checkPipelines(c: Checker, model: CollectorModel, pipelines: unknown, s
         continue;
       }
       if (list.length === 0 && role !== 'processors') c.add('Error', 'EMPTY_PIPELINE', `pipeline ${id} has no ${role}`, { path: `${path}.${role}`, node: listNode });
+      const listed = new Set<string>();
       list.forEach((ref, i) => {
         const at = { path: `${path}.${role}[${i}]`, node: c.item(listNode, i) };
         if (typeof ref !== 'string') return c.add('Error', 'INVALID_COMPONENT_ID', `${role} of pipeline ${id} must list component ids (strings)`, at);
-        if (pipeline[role].includes(ref)) return c.add('Error', 'DUPLICATE_REFERENCE', `${singular(role)} ${ref} is listed twice in pipeline ${id}`, at);
+        if (listed.has(ref)) return c.add('Error', 'DUPLICATE_REFERENCE', `${singular(role)} ${ref} is listed twice in pipeline ${id}`, at);
+        listed.add(ref);
         pipeline[role].push(ref);
         const defined = has(model.components[role], ref) || (role !== 'processors' && has(model.components.connectors, ref));
         if (!defined) {
@@ -303,11 +384,12 @@ function checkUsage(c: Checker, model: CollectorModel, root: Node | null): void 
 
 function checkAvailable(c: Checker, model: CollectorModel, available: AvailableComponents, root: Node | null): void {
   for (const section of SECTIONS) {
-    const have = available[section];
-    if (!have) continue;
+    const list = available[section];
+    if (!list) continue;
+    const have = new Set(list);
     for (const id of Object.keys(model.components[section])) {
       const type = id.split('/')[0]!;
-      if (!have.includes(type)) {
+      if (!have.has(type)) {
         c.add('Warning', 'COMPONENT_UNAVAILABLE', `the agent does not report ${singular(section)} ${type} among its available components`, { path: `${section}.${id}`, node: c.keyNode(c.child(root, section), id) });
       }
     }

@@ -1,6 +1,7 @@
 import { parseCollectorConfig } from './collector-config';
 import { SemanticChange, semanticDiff } from './semantic-diff';
 import { unifiedDiff } from './text-diff';
+import type { YamlLimits } from './yaml-limits';
 
 export interface ConfigDiff {
   identical: boolean;
@@ -10,8 +11,8 @@ export interface ConfigDiff {
 }
 
 /** Textual and semantic differences between two configuration texts. */
-export function configDiff(from: string, to: string, labels: { from: string; to: string }): ConfigDiff {
-  const a = parseCollectorConfig(from).model;
-  const b = parseCollectorConfig(to).model;
+export function configDiff(from: string, to: string, labels: { from: string; to: string }, limits?: YamlLimits): ConfigDiff {
+  const a = parseCollectorConfig(from, { limits }).model;
+  const b = parseCollectorConfig(to, { limits }).model;
   return { identical: from === to, unified: unifiedDiff(from, to, labels), semantic: a && b ? semanticDiff(a, b) : null };
 }

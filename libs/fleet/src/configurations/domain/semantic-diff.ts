@@ -116,18 +116,22 @@ export function semanticDiff(from: CollectorModel, to: CollectorModel): Semantic
     for (const role of PIPELINE_ROLES) {
       const la = a![role];
       const lb = b![role];
-      for (const c of lb) if (!la.includes(c)) changes.push({ kind: 'pipeline_component_added', pipeline: id, role, component: c, summary: `${label(to, role, c)} added to ${pipelineName(id)}` });
-      for (const c of la) if (!lb.includes(c)) changes.push({ kind: 'pipeline_component_removed', pipeline: id, role, component: c, summary: `${label(from, role, c)} removed from ${pipelineName(id)}` });
-      const keptA = la.filter((c) => lb.includes(c));
-      const keptB = lb.filter((c) => la.includes(c));
+      const sa = new Set(la);
+      const sb = new Set(lb);
+      for (const c of lb) if (!sa.has(c)) changes.push({ kind: 'pipeline_component_added', pipeline: id, role, component: c, summary: `${label(to, role, c)} added to ${pipelineName(id)}` });
+      for (const c of la) if (!sb.has(c)) changes.push({ kind: 'pipeline_component_removed', pipeline: id, role, component: c, summary: `${label(from, role, c)} removed from ${pipelineName(id)}` });
+      const keptA = la.filter((c) => sb.has(c));
+      const keptB = lb.filter((c) => sa.has(c));
       if (role === 'processors' && keptA.join('\0') !== keptB.join('\0')) {
         changes.push({ kind: 'pipeline_order_changed', pipeline: id, role, summary: `processor order in ${pipelineName(id)} changed: ${keptB.join(' → ')}` });
       }
     }
   }
 
-  for (const e of to.extensions) if (!from.extensions.includes(e)) changes.push({ kind: 'extension_enabled', section: 'extensions', component: e, summary: `extension ${e} enabled` });
-  for (const e of from.extensions) if (!to.extensions.includes(e)) changes.push({ kind: 'extension_disabled', section: 'extensions', component: e, summary: `extension ${e} disabled` });
+  const fromExtensions = new Set(from.extensions);
+  const toExtensions = new Set(to.extensions);
+  for (const e of to.extensions) if (!fromExtensions.has(e)) changes.push({ kind: 'extension_enabled', section: 'extensions', component: e, summary: `extension ${e} enabled` });
+  for (const e of from.extensions) if (!toExtensions.has(e)) changes.push({ kind: 'extension_disabled', section: 'extensions', component: e, summary: `extension ${e} disabled` });
 
   const serviceKeys = changedKeys(from.service, to.service, 'service');
   if (serviceKeys.length) changes.push({ kind: 'setting_changed', keys: serviceKeys, summary: `service settings: ${describeKeys(serviceKeys)}` });
