@@ -145,17 +145,18 @@ describe('bounded parsing of untrusted texts', () => {
       const d = (await server.as().get(`/api/agents/${agentId}`).expect(200)).body;
       return d.effectiveConfig?.tooLargeToAnalyse ? d : undefined;
     });
-    expect(detail.drift).toBeNull();
+    expect(detail.drift).toBe('unknown');
     expect(detail.effectiveConfig.files[0].body).toBe(deepFlow(100_000));
     expect(await collectMetric('ampora_config_limit_exceeded_total', { source: 'effective_config', limit: 'depth' })).toBe(before + 1);
     const started = performance.now();
     const drift = (await server.as().get(`/api/agents/${agentId}/drift`).expect(200)).body;
     expect(performance.now() - started).toBeLessThan(2000);
-    expect(drift).toMatchObject({ drift: null, semantic: null, unified: '' });
-    // the drift filters leave it out both ways
-    const listed = async (d: boolean) => (await server.as().get(`/api/agents?drift=${d}`).expect(200)).body.items.map((a: { id: string }) => a.id);
+    expect(drift).toMatchObject({ drift: 'unknown', semantic: null, unified: '' });
+    // the drift filters list it as unknown only
+    const listed = async (d: boolean | 'unknown') => (await server.as().get(`/api/agents?drift=${d}`).expect(200)).body.items.map((a: { id: string }) => a.id);
     expect(await listed(true)).not.toContain(agentId);
     expect(await listed(false)).not.toContain(agentId);
+    expect(await listed('unknown')).toContain(agentId);
 
     // an ordinary effective config clears the flag and is analysed again
     agent.reportEffective(ORDINARY);
