@@ -2,7 +2,9 @@ import { ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { hashToken } from '@ampora/platform';
-import { createTestDatabase, freePort, REPO_ROOT, startProcess, testEnv, TestDatabase, waitForHttp } from '@ampora/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createTestDatabase, freePort, REPO_ROOT, runCli, startProcess, testEnv, TestDatabase, waitForHttp } from '@ampora/testing';
 
 /**
  * The processes as operators and supervisors run them: `npm start` signalled the way nohup scripts,
@@ -207,6 +209,40 @@ describe('npm run start:server and start:worker', () => {
     }
     expect(errorLines(server)).toEqual([]);
     expect(errorLines(worker!)).toEqual([]);
+  });
+});
+
+describe('the CLI says which store it opened and what is wrong', () => {
+  it('names the PostgreSQL store (no password) or the embedded one on stderr; stdout is the answer alone', async () => {
+    const db = await createTestDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'ampora-cli-'));
+    try {
+      const { env } = testEnv(db.url);
+      const pgToken = await runCli(env, ['tokens', 'create', '--tenant', 'default', '--role', 'Admin', '--name', 'me']);
+      expect(pgToken.code).toBe(0);
+      expect(pgToken.stdout).toMatch(/^amp-pat\.[A-Z2-7]+\.[A-Z2-7]{7}$/);
+      expect(pgToken.stderr).toContain(`ampora: using PostgreSQL at 127.0.0.1:5432/${db.name} (DATABASE_URL)`);
+
+      const { DATABASE_URL: _url, ...embeddedEnv } = env;
+      const embedded = await runCli({ ...embeddedEnv, AMPORA_DATA_DIR: dir }, ['tenants', 'list']);
+      expect(embedded.code).toBe(0);
+      expect(embedded.stderr).toContain(`ampora: using the embedded store in ${dir} (set DATABASE_URL`);
+      expect(embedded.stdout).toMatch(/^default\t/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+
+  it('says why a usage is wrong, precisely (not only the usage text)', async () => {
+    const { env } = testEnv('postgres://postgres@127.0.0.1:5432/never_opened');
+    const root = await runCli(env, ['tokens', 'create', '--tenant', 'default', '--role', 'Root', '--name', 'me']);
+    expect(root.code).toBe(64);
+    expect(root.stderr).toContain('--role "Root" is not a role: use Viewer, Operator or Admin');
+    expect(root.stdout).toBe('');
+    const missing = await runCli(env, ['tokens', 'create', '--role', 'Admin']);
+    expect(missing.code).toBe(64);
+    expect(missing.stderr).toContain('tokens create needs --tenant <name> --name <n>');
   });
 });
 

@@ -23,8 +23,7 @@ const StatusSchema = z
         instances: z.array(z.object({ instanceId: z.string(), startedAt: z.iso.datetime(), lastSeenAt: z.iso.datetime(), alive: z.boolean() })),
       })
       .meta({ id: 'WorkerStatus' }),
-  })
-  .meta({ id: 'DeploymentStatus' });
+  });
 class StatusDto extends createZodDto(StatusSchema) {}
 
 @ApiTags('health')
