@@ -8,6 +8,8 @@
 // exit without waiting for its script, which would orphan it: this script watches its parent and
 // stops when it changes), does the same. The children drain and close on their own; if they are not
 // done within AMPORA_SHUTDOWN_DRAIN_SECONDS + AMPORA_SHUTDOWN_TIMEOUT_SECONDS (+5 s), they are killed.
+// The children watch this script in turn (AMPORA_STOP_WITH_PARENT): if it is killed outright, they
+// shut down gracefully instead of running on.
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { entry, ensureBuilt, root } = require('./dist');
@@ -24,7 +26,7 @@ let stopping = false;
 const graceMs = (config.shutdown.drainSeconds + config.shutdown.timeoutSeconds + 5) * 1000;
 
 function run(app, onLine) {
-  const child = spawn(process.execPath, [entry(app)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: process.env, detached: true });
+  const child = spawn(process.execPath, [entry(app)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, AMPORA_STOP_WITH_PARENT: 'true' }, detached: true });
   let buffer = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => {
     process.stdout.write(chunk);

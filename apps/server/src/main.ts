@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     await closeStorage(config);
     await shutdownTelemetry();
     log.info('Ampora server {InstanceId} stopped', { InstanceId: config.app.instanceId });
-  });
+  }, { withParent: config.shutdown.withParent });
 }
 
 main().catch((error: unknown) => {

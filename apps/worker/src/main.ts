@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     await closeStorage(config);
     await shutdownTelemetry();
     log.info('Ampora worker {InstanceId} stopped', { InstanceId: config.app.instanceId });
-  });
+  }, { withParent: config.shutdown.withParent });
 }
 
 main().catch((error: unknown) => {

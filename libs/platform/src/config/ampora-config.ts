@@ -33,6 +33,11 @@ export interface AmporaConfig {
     drainSeconds: number;
     /** Then the rest of the shutdown (sessions, in-flight requests and jobs, the last writes) may take this long. */
     timeoutSeconds: number;
+    /**
+     * Shut down like on SIGTERM when the parent process goes away: set when npm runs the process
+     * (npm may die of a supervisor's SIGTERM without passing it on) or AMPORA_STOP_WITH_PARENT is true.
+     */
+    withParent: boolean;
   };
   worker: {
     /** The worker's own HTTP port (/health/live, /health/ready, /metrics); 0 turns it off. */
@@ -204,6 +209,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     shutdown: {
       drainSeconds: r.int('AMPORA_SHUTDOWN_DRAIN_SECONDS', 5, 0, 300),
       timeoutSeconds: r.int('AMPORA_SHUTDOWN_TIMEOUT_SECONDS', 20, 1, 600),
+      withParent: r.bool('AMPORA_STOP_WITH_PARENT', r.raw('npm_lifecycle_event') !== undefined),
     },
     worker: {
       httpPort: r.int('AMPORA_WORKER_HTTP_PORT', 4322, 0, 65535),

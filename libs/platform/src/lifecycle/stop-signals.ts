@@ -7,9 +7,9 @@ import type { Logger } from '../logging/logger';
  * database pool twice under work that still needs it. The process exits with 0 when `stop` resolves,
  * 1 when it fails, and 1 with an error line when it takes longer than `timeoutMs`.
  */
-export function onStopSignals(log: Logger, timeoutMs: number, stop: (signal: NodeJS.Signals) => Promise<void>): void {
+export function onStopSignals(log: Logger, timeoutMs: number, stop: (signal: NodeJS.Signals | 'parent exited') => Promise<void>, options: { withParent?: boolean } = {}): void {
   let stopping = false;
-  const handle = (signal: NodeJS.Signals) => {
+  const handle = (signal: NodeJS.Signals | 'parent exited') => {
     if (stopping) {
       log.debug('Received {Signal} again; already shutting down', { Signal: signal });
       return;
@@ -30,6 +30,17 @@ export function onStopSignals(log: Logger, timeoutMs: number, stop: (signal: Nod
   };
   process.on('SIGTERM', handle);
   process.on('SIGINT', handle);
+  if (options.withParent) {
+    // `npm run start:server` under a supervisor: npm dies of the SIGTERM meant for us and does not
+    // pass it on; we notice that our parent changed (we were re-parented) and stop the same way
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(watch);
+      handle('parent exited');
+    }, 250);
+    watch.unref();
+  }
 }
 
 /** Counts the HTTP requests in flight, so a shutdown can wait for them to finish. */
