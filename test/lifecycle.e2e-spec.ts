@@ -2,6 +2,7 @@ import { ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { hashToken } from '@ampora/platform';
+import { act, apiClient, collectorYaml, createRollout, createStaticGroup, expectStatus, publishVersions } from './support/rollout-kit';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createTestDatabase, freePort, REPO_ROOT, runCli, startProcess, testEnv, TestDatabase, waitForHttp } from '@ampora/testing';
@@ -182,6 +183,14 @@ describe('npm run start:server and start:worker', () => {
       };
       expect(await push()).toMatchObject({ mode: 'paced', warnings: ['no_worker'] });
       await server.waitFor((r) => r.level === 'Warning' && typeof r.message === 'string' && r.message.startsWith('No worker is alive'));
+      // a rollout, which the worker drives, says the same when it is started
+      const api = apiClient(base, adminToken);
+      const [v1] = await publishVersions(api, [collectorYaml('lifecycle')]);
+      const group = await createStaticGroup(api);
+      await expectStatus(api, 'POST', `/api/groups/${group.id}/members`, 200, { agentIds: [agentId] });
+      const rollout = await createRollout(api, { configurationId: v1!.configurationId, version: v1!.number, groupId: group.id, strategy: { type: 'Percentage', steps: [100] } });
+      expect(((await act(api, rollout.id, 'start')) as { warnings?: string[] }).warnings).toEqual(['no_worker']);
+      await server.waitFor((r) => r.level === 'Warning' && typeof r.message === 'string' && r.message.includes(`rollout ${rollout.id} waits until one runs`));
 
       worker = npm(['run', '-s', 'start:worker'], env);
       await worker.waitFor((r) => r.category === 'Ampora.Worker' && r.Port === workerPort);
