@@ -18,8 +18,6 @@ ensureBuilt();
 // eslint-disable-next-line import/no-dynamic-require
 const { loadConfigOrExit } = require(path.join(root, 'dist', 'apps', 'cli', 'libs', 'platform', 'src', 'config', 'load-or-exit.js'));
 const config = loadConfigOrExit();
-// eslint-disable-next-line import/no-dynamic-require
-const { cliHint } = require(path.join(path.dirname(entry('server')), 'cli-hint.js'));
 
 const children = [];
 let stopping = false;
@@ -93,9 +91,8 @@ run('server', (line) => {
         `  Ampora is running at ${url}`,
         `  API docs:          ${url}/docs`,
         `  OpAMP endpoint:    ${url.replace(/^http/, 'ws')}/v1/opamp`,
-        embedded
-          ? `  Mode:              embedded (one process; data in ${path.resolve(config.storage.dataDir)})`
-          : `  Operator token:    ${cliHint(config)}`,
+        // (in PostgreSQL mode the server prints the CLI line for an operator token, with DATABASE_URL)
+        embedded ? `  Mode:              embedded (one process; data in ${path.resolve(config.storage.dataDir)})` : `  Mode:              PostgreSQL (${config.database.url.replace(/\/\/[^@/]*@/, '//')}); server and worker`,
         '',
         '',
       ].join('\n'),

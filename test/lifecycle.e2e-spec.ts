@@ -162,6 +162,9 @@ describe('npm run start:server and start:worker', () => {
       const listening = await server.waitFor((r) => r.category === 'Ampora.Server' && typeof r.Port === 'number');
       const base = `http://127.0.0.1:${listening.Port as number}`;
       const auth = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+      // the server's hint for an operator token names this deployment's database
+      for (let i = 0; i < 50 && !server.stderr.join('').includes('Operator token'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(server.stderr.join('')).toContain(`DATABASE_URL=${db.url} npm run -s cli -- tokens create`);
 
       // an agent to push to (paced pushes are what need a worker)
       const pg = new Client({ connectionString: db.url });

@@ -26,6 +26,9 @@ async function main(): Promise<void> {
           ? `  Operator token:    ${token}\n                     shown once; stop Ampora and run \`${cliHint(config)}\` for another\n`
           : `  Operator token:    created on the first run; stop Ampora and run \`${cliHint(config)}\` for a new one\n`),
     );
+  } else {
+    // the CLI must open this deployment's database, not an embedded store of its own
+    process.stderr.write(`\n  Operator token:    ${cliHint(config)}\n\n`);
   }
   const drainMs = config.shutdown.drainSeconds * 1000;
   const timeoutMs = config.shutdown.timeoutSeconds * 1000;
