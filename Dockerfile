@@ -1,5 +1,13 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build of the three Ampora processes (server, worker, cli) from one code base.
+# One image for the three Ampora processes (server, worker, cli), built from one code base.
+#
+#   docker build -t ampora .                                   # the server (the last stage)
+#   docker build --target worker -t ampora-worker .            # the worker: health on AMPORA_WORKER_HTTP_PORT
+#   docker build --target cli -t ampora-cli .                  # the CLI as the entrypoint
+#
+# Every target is the same files; only the command, the exposed port and the health check differ, so
+# `docker run ampora node dist/apps/worker/apps/worker/src/main.js` works too (the health check
+# probes whichever of the two ports answers). scripts/docker-smoke.sh builds and smoke-tests them.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
@@ -14,20 +22,37 @@ COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
+# AMPORA_DATA_DIR: the embedded store (no DATABASE_URL) lives on the /data volume
 ENV NODE_ENV=production \
-    AMPORA_HTTP_PORT=4320
+    AMPORA_HTTP_PORT=4320 \
+    AMPORA_WORKER_HTTP_PORT=4322 \
+    AMPORA_DATA_DIR=/data
 RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates tini \
     && rm -rf /var/lib/apt/lists/* \
-    && groupadd --system ampora && useradd --system --gid ampora --home-dir /app --shell /usr/sbin/nologin ampora
+    && groupadd --system ampora && useradd --system --gid ampora --home-dir /app --shell /usr/sbin/nologin ampora \
+    && mkdir -p /app /data && chown ampora:ampora /app /data
 WORKDIR /app
 COPY --from=build --chown=ampora:ampora /src/package.json ./package.json
 COPY --from=build --chown=ampora:ampora /src/node_modules ./node_modules
 COPY --from=build --chown=ampora:ampora /src/dist ./dist
+# npm run cli / npm start inside the container (scripts/cli.js, scripts/start.js) and the health check
+COPY --from=build --chown=ampora:ampora /src/scripts ./scripts
 USER ampora
-EXPOSE 4320 4321
+VOLUME ["/data"]
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
-# The same image runs every process: override the command for the worker or the CLI, e.g.
-#   docker run ampora node dist/apps/worker/apps/worker/src/main.js
-#   docker run ampora node dist/apps/cli/apps/cli/src/main.js migrate
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["node", "scripts/healthcheck.js"]
+
+FROM runtime AS cli
+# docker run --rm -e DATABASE_URL=... ampora-cli tokens create --tenant default --role Admin --name me
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/apps/cli/apps/cli/src/main.js"]
+CMD ["--help"]
+HEALTHCHECK NONE
+
+FROM runtime AS worker
+EXPOSE 4322
+CMD ["node", "dist/apps/worker/apps/worker/src/main.js"]
+
+FROM runtime AS server
+EXPOSE 4320 4321
 CMD ["node", "dist/apps/server/apps/server/src/main.js"]
-HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+(process.env.AMPORA_HTTP_PORT||4320)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

@@ -11,6 +11,8 @@ function entry(app) {
 
 function newestSource(dir) {
   let newest = 0;
+  // an image (or any install) that ships dist/ without the sources: nothing to compare
+  if (!fs.existsSync(dir)) return 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, e.name);
     if (e.isDirectory()) newest = Math.max(newest, newestSource(full));

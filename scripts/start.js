@@ -1,19 +1,30 @@
 #!/usr/bin/env node
 // npm start: builds if needed, then runs the server and the worker, forwards their logs, and prints
 // where Ampora listens and how to get an operator token.
+//
+// Signals: the children run in their own process group, so a terminal's Ctrl-C (SIGINT to the whole
+// foreground group) reaches npm and this script but not them; this script then asks each child to
+// stop exactly once (SIGTERM) and waits for them. SIGTERM to this script, or to `npm start` (npm may
+// exit without waiting for its script, which would orphan it: this script watches its parent and
+// stops when it changes), does the same. The children drain and close on their own; if they are not
+// done within AMPORA_SHUTDOWN_DRAIN_SECONDS + AMPORA_SHUTDOWN_TIMEOUT_SECONDS (+5 s), they are killed.
+// The children watch this script in turn (AMPORA_STOP_WITH_PARENT): if it is killed outright, they
+// shut down gracefully instead of running on.
 const { spawn } = require('node:child_process');
+const path = require('node:path');
 const { entry, ensureBuilt, root } = require('./dist');
 
 ensureBuilt();
 // eslint-disable-next-line import/no-dynamic-require
-const { loadConfigOrExit } = require(require('node:path').join(root, 'dist', 'apps', 'cli', 'libs', 'platform', 'src', 'config', 'load-or-exit.js'));
+const { loadConfigOrExit } = require(path.join(root, 'dist', 'apps', 'cli', 'libs', 'platform', 'src', 'config', 'load-or-exit.js'));
 const config = loadConfigOrExit();
 
 const children = [];
 let stopping = false;
+const graceMs = (config.shutdown.drainSeconds + config.shutdown.timeoutSeconds + 5) * 1000;
 
 function run(app, onLine) {
-  const child = spawn(process.execPath, [entry(app)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+  const child = spawn(process.execPath, [entry(app)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, AMPORA_STOP_WITH_PARENT: 'true' }, detached: true });
   let buffer = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => {
     process.stdout.write(chunk);
@@ -28,22 +39,40 @@ function run(app, onLine) {
   child.on('exit', (code, signal) => {
     if (!stopping) {
       process.stderr.write(`ampora: the ${app} exited (${signal ?? code}); stopping\n`);
-      stop(code ?? 1);
+      stop(code || 1);
     }
   });
   children.push(child);
   return child;
 }
 
+const running = (c) => c.exitCode === null && c.signalCode === null;
+
 function stop(code = 0) {
+  if (stopping) return;
   stopping = true;
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 10000).unref();
-  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() => process.exit(code));
+  clearInterval(parentWatch);
+  for (const c of children) if (running(c)) c.kill('SIGTERM');
+  setTimeout(() => {
+    for (const c of children) if (running(c)) c.kill('SIGKILL');
+    process.stderr.write('ampora: the processes did not stop in time and were killed\n');
+    process.exit(1);
+  }, graceMs).unref();
+  Promise.all(children.map((c) => (running(c) ? new Promise((r) => c.once('exit', r)) : null))).then(() => {
+    const failed = children.some((c) => c.exitCode !== 0 && c.exitCode !== null);
+    process.exit(code || (failed ? 1 : 0));
+  });
 }
 
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
+process.on('SIGHUP', () => stop(0));
+// the parent (npm) went away without telling us: stop rather than run on orphaned
+const parent = process.ppid;
+const parentWatch = setInterval(() => {
+  if (process.ppid !== parent) stop(0);
+}, 250);
+parentWatch.unref();
 
 // embedded storage belongs to one process: the server then runs the worker's jobs too
 const embedded = config.storage.mode === 'embedded';
@@ -62,9 +91,8 @@ run('server', (line) => {
         `  Ampora is running at ${url}`,
         `  API docs:          ${url}/docs`,
         `  OpAMP endpoint:    ${url.replace(/^http/, 'ws')}/v1/opamp`,
-        embedded
-          ? `  Mode:              embedded (one process; data in ${require('node:path').resolve(config.storage.dataDir)})`
-          : `  Operator token:    npm run cli -- tokens create --tenant default --role Admin --name me`,
+        // (in PostgreSQL mode the server prints the CLI line for an operator token, with DATABASE_URL)
+        embedded ? `  Mode:              embedded (one process; data in ${path.resolve(config.storage.dataDir)})` : `  Mode:              PostgreSQL (${config.database.url.replace(/\/\/[^@/]*@/, '//')}); server and worker`,
         '',
         '',
       ].join('\n'),
@@ -72,3 +100,4 @@ run('server', (line) => {
   }
 });
 if (!embedded) run('worker');
+

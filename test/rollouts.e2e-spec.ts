@@ -115,6 +115,8 @@ describe('rollouts end to end', () => {
     const unsubscribe = server.app.get(LiveBus).subscribe((e) => events.push(e), { filter: (e) => e.entityId === created.id });
     const started = await act(api, created.id, 'start');
     expect(started.state).toBe('InProgress');
+    // a worker runs beside this server (withWorker): nothing to warn about
+    expect((started as typeof started & { warnings?: string[] }).warnings).toEqual([]);
     // the first step runs alone: 4 agents (ceil 10 % of 40) get the version, then the dwell holds the rest back
     const first = await waitRollout(api, created.id, (r) => r.steps[0]?.settledAt != null, 20000, 'step 0 settled');
     expect(first.steps[0]).toMatchObject({ counts: { total: 4, applied: 4 } });

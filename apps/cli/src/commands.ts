@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AmporaConfig, closeStorage, parseRole, prepareDatabase, TenantService, TokenService } from '@ampora/platform';
@@ -15,6 +16,25 @@ Commands:
 `;
 
 type Output = (line: string) => void;
+
+const OPTION_VALUES = { tenant: '<name>', role: '<Viewer|Operator|Admin>', name: '<n>' } as const;
+
+/**
+ * Which store a command is about to open, for stderr: without DATABASE_URL the CLI opens the embedded
+ * store in AMPORA_DATA_DIR, which a PostgreSQL deployment never reads; saying so keeps a token made
+ * against the wrong store from looking like a token for the deployment.
+ */
+export function describeStore(config: AmporaConfig): string {
+  if (config.storage.mode === 'embedded') {
+    return `ampora: using the embedded store in ${resolve(config.storage.dataDir)} (set DATABASE_URL to use your PostgreSQL deployment)`;
+  }
+  try {
+    const u = new URL(config.database.url);
+    return `ampora: using PostgreSQL at ${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname} (DATABASE_URL)`;
+  } catch {
+    return 'ampora: using PostgreSQL (DATABASE_URL)';
+  }
+}
 
 export async function runCommand(config: AmporaConfig, args: ParsedArgs, out: Output): Promise<void> {
   const [group, verb, ...rest] = args.words;
@@ -44,7 +64,10 @@ export async function runCommand(config: AmporaConfig, args: ParsedArgs, out: Ou
       const tenant = args.options.tenant;
       const role = parseRole(args.options.role);
       const name = args.options.name;
-      if (!tenant || !name || !role) throw new UsageError('tokens create needs --tenant <name> --role <Viewer|Operator|Admin> --name <n>');
+      const missing = (['tenant', 'role', 'name'] as const).filter((o) => !args.options[o] || args.options[o] === 'true');
+      if (missing.length) throw new UsageError(`tokens create needs ${missing.map((o) => `--${o} ${OPTION_VALUES[o]}`).join(' ')}`);
+      if (!role) throw new UsageError(`--role ${JSON.stringify(args.options.role)} is not a role: use Viewer, Operator or Admin`);
+      if (!tenant || !name) throw new UsageError('tokens create needs --tenant <name> and --name <n>');
       const expiresAt = args.options['expires-at'] ? new Date(args.options['expires-at']) : undefined;
       if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires-at must be an ISO-8601 time');
       await withApp(config, async (app) => {

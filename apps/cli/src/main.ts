@@ -1,6 +1,6 @@
 import { configureLogging, DomainException, loadConfigOrExit } from '@ampora/platform';
 import { parseArgs, UsageError } from './args';
-import { runCommand, USAGE } from './commands';
+import { describeStore, runCommand, USAGE } from './commands';
 
 async function main(): Promise<number> {
   const config = loadConfigOrExit();
@@ -12,11 +12,14 @@ async function main(): Promise<number> {
     return args.words.length === 0 && !args.options.help ? 64 : 0;
   }
   try {
+    // stderr: which store this is (stdout carries only the answer, for TOKEN=$(npm run -s cli ...))
+    process.stderr.write(describeStore(config) + '\n');
     await runCommand(config, args, (line) => process.stdout.write(line + '\n'));
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`ampora: ${error.message}\n\n${USAGE}`);
+      // the specific problem, then where to read more (the whole usage only when the command is unknown)
+      process.stderr.write(`ampora: ${error.message}\n${error.message.startsWith('unknown command') || error.message === 'no command given' ? `\n${USAGE}` : 'Run `npm run cli -- --help` for the usage.\n'}`);
       return 64;
     }
     if (error instanceof DomainException) {

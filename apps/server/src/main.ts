@@ -1,15 +1,20 @@
 import { config } from './instrument';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { closeStorage, createLogger, shutdownTelemetry, TokenService } from '@ampora/platform';
+import { closeHttpServer, closeStorage, createLogger, HealthService, InFlightRequests, LiveStreamService, onStopSignals, shutdownTelemetry, sleep, TokenService } from '@ampora/platform';
+import { OpampTransportService, SessionLeaseKeeper } from '@ampora/opamp';
 import { createServer } from './server.factory';
+import { cliHint } from './cli-hint';
 
 const log = createLogger('Ampora.Server');
 
 async function main(): Promise<void> {
   const app = await createServer(config);
+  const http = app.getHttpServer() as Server;
+  const inFlight = new InFlightRequests(http);
   await app.listen(config.http.port, config.http.host);
-  const port = (app.getHttpServer().address() as AddressInfo).port;
+  const port = (http.address() as AddressInfo).port;
   const url = config.http.port === 0 ? `http://localhost:${port}` : config.app.publicUrl;
   log.info('Ampora server {InstanceId} listening on port {Port} ({Url})', { InstanceId: config.app.instanceId, Port: port, Url: url, Storage: config.storage.mode });
   if (config.storage.mode === 'embedded') {
@@ -18,19 +23,36 @@ async function main(): Promise<void> {
     process.stderr.write(
       `\n  Embedded storage:  ${resolve(config.storage.dataDir)} (PostgreSQL in-process; set DATABASE_URL to use your own)\n` +
         (token
-          ? `  Operator token:    ${token}\n                     shown once; stop Ampora and run \`npm run cli -- tokens create --tenant default --role Admin --name <n>\` for another\n`
-          : `  Operator token:    created on the first run; stop Ampora and run \`npm run cli -- tokens create ...\` for a new one\n`),
+          ? `  Operator token:    ${token}\n                     shown once; stop Ampora and run \`${cliHint(config)}\` for another\n`
+          : `  Operator token:    created on the first run; stop Ampora and run \`${cliHint(config)}\` for a new one\n`),
     );
+  } else {
+    // the CLI must open this deployment's database, not an embedded store of its own
+    process.stderr.write(`\n  Operator token:    ${cliHint(config)}\n\n`);
   }
-  const stop = async (signal: string) => {
-    log.info('Received {Signal}; shutting down', { Signal: signal });
+  const drainMs = config.shutdown.drainSeconds * 1000;
+  const timeoutMs = config.shutdown.timeoutSeconds * 1000;
+  // Graceful shutdown: readiness 503 and no new agents for the drain window (load balancers notice),
+  // then agents are sent away (1001), in-flight requests finish, the app closes (the agent state
+  // writer flushes before the database closes), and the process exits.
+  onStopSignals(log, drainMs + timeoutMs, async (signal) => {
+    log.info('Received {Signal}; draining for {DrainSeconds} s (readiness 503, no new agents)', { Signal: signal, DrainSeconds: config.shutdown.drainSeconds });
+    const transport = app.get(OpampTransportService);
+    app.get(HealthService).startDraining();
+    transport.stopAccepting();
+    await sleep(drainMs);
+    const deadline = Date.now() + timeoutMs - 2000;
+    // give the leases up first, so the agents sent away are taken over at once where they reconnect
+    await app.get(SessionLeaseKeeper).releaseAll();
+    await transport.drain(1001, 'server shutting down', Math.min(5000, Math.max(0, deadline - Date.now())));
+    app.get(LiveStreamService).closeAll();
+    const { unfinished } = await closeHttpServer(http, inFlight, Math.max(0, deadline - Date.now()));
+    if (unfinished) log.warn('{Requests} HTTP requests were still running at the shutdown deadline; their connections were closed', { Requests: unfinished });
     await app.close();
     await closeStorage(config);
     await shutdownTelemetry();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+    log.info('Ampora server {InstanceId} stopped', { InstanceId: config.app.instanceId });
+  }, { withParent: config.shutdown.withParent });
 }
 
 main().catch((error: unknown) => {

@@ -20,3 +20,5 @@ export { AuditService, AuditInput } from './audit/audit.service';
 export { Principal } from './context/request-context';
 export * from './realtime';
 export * from './backplane';
+export * from './workers';
+export * from './lifecycle';

@@ -35,6 +35,9 @@ import { Backplane } from './backplane/backplane';
 import { BackplaneLifecycle, BackplaneProvider } from './backplane/backplane.providers';
 import { DispatchEnvelopeEntity } from './backplane/entities/dispatch-envelope.entity';
 import { MetricsController } from './telemetry/metrics.controller';
+import { WorkerHeartbeatEntity } from './workers/entities/worker-heartbeat.entity';
+import { WorkerPresence } from './workers/worker-presence';
+import { StatusController } from './workers/status.controller';
 
 /** Registers the readiness checks of the platform's own dependencies. */
 @Injectable()
@@ -44,6 +47,7 @@ class PlatformHealthChecks implements OnModuleInit {
     private readonly dataSource: DataSource,
     private readonly redis: RedisService,
     private readonly backplane: Backplane,
+    private readonly workers: WorkerPresence,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -53,6 +57,10 @@ class PlatformHealthChecks implements OnModuleInit {
     });
     if (usesRedis(this.config)) this.health.register('redis', () => this.redis.ping());
     this.health.register('backplane', () => this.backplane.check());
+    this.health.registerAdvisory('worker', async () => {
+      const status = await this.workers.status();
+      if (!status.alive) throw new Error(status.lastSeenAt ? `no worker alive; the last heartbeat was at ${status.lastSeenAt}` : 'no worker has ever been seen');
+    });
   }
 }
 
@@ -72,6 +80,7 @@ const SERVICES = [
   RedisService,
   HealthService,
   LiveBus,
+  WorkerPresence,
 ];
 
 /** Configuration, storage, queues, tenancy, tokens and audit: what every process needs. */
@@ -86,7 +95,7 @@ export class PlatformModule {
       imports: [
         ConfigModule.forRoot(config),
         DatabaseModule,
-        TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, DispatchEnvelopeEntity]),
+        TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, DispatchEnvelopeEntity, WorkerHeartbeatEntity]),
         QueueModule.forRoot(),
         EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: false }),
       ],
@@ -98,7 +107,7 @@ export class PlatformModule {
 
 /** The HTTP face of the platform: guard, problem filter, validation, and the platform's routes. */
 @Module({
-  controllers: [TokensController, AuditController, HealthController, MetricsController, LiveController],
+  controllers: [TokensController, AuditController, HealthController, MetricsController, LiveController, StatusController],
   providers: [
     LiveStreamService,
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -95,7 +95,7 @@ export class RolloutsController {
   @ApiProblems(400, 404, 409)
   @ZodResponse({ status: 200, type: RolloutDto })
   async start(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
-    return this.rollouts.detail(await this.rollouts.start(p, id));
+    return this.rollouts.detailAfterGo(await this.rollouts.start(p, id));
   }
 
   @Post(':id/pause')
@@ -115,7 +115,7 @@ export class RolloutsController {
   @ApiProblems(400, 404, 409)
   @ZodResponse({ status: 200, type: RolloutDto })
   async resume(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
-    return this.rollouts.detail(await this.rollouts.resume(p, id));
+    return this.rollouts.detailAfterGo(await this.rollouts.resume(p, id));
   }
 
   @Post(':id/advance')

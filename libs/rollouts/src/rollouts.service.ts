@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { AuditService, createLogger, Page, PageQuery, Principal, Tx } from '@ampora/platform';
+import { AuditService, createLogger, NO_WORKER_WARNING, Page, PageQuery, Principal, Tx, WorkerPresence } from '@ampora/platform';
 import { AgentCap, hasCapability } from '@ampora/opamp';
 import { AssignmentService, FleetDispatchService, FleetErrorCode, FleetException, FleetTransactions, GroupEntity } from '@ampora/fleet';
 import { CreateRolloutSchema, GateRecordSchema, RolloutSchema, RolloutSummarySchema, StepSchema } from './dto/rollout.dto';
@@ -38,6 +38,7 @@ export class RolloutsService {
     private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
     private readonly defaults: RolloutDefaultsService,
+    private readonly workers: WorkerPresence,
   ) {}
 
   async create(caller: Principal, input: CreateInput): Promise<RolloutEntity> {
@@ -213,6 +214,14 @@ export class RolloutsService {
       this.repository.memberCounts(tenantId, rollouts.filter((r) => !r.cohort).map((r) => r.groupId)),
     ]);
     return rollouts.map((r) => summarize(r, counts.get(r.id) ?? { total: ZERO_COUNTS(), steps: new Map() }, r.cohort ? r.cohort.length : (sizes.get(r.groupId) ?? 0)));
+  }
+
+  /** The detail of a rollout that was just set going: warns when no worker is alive to drive it. */
+  async detailAfterGo(r: RolloutEntity): Promise<Detail> {
+    const detail = await this.detail(r);
+    if (r.state !== 'InProgress' || (await this.workers.alive())) return { ...detail, warnings: [] };
+    this.log.warn('No worker is alive: rollout {RolloutId} waits until one runs', { RolloutId: r.id });
+    return { ...detail, warnings: [NO_WORKER_WARNING] };
   }
 
   async detail(r: RolloutEntity): Promise<Detail> {

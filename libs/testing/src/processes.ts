@@ -27,7 +27,8 @@ export interface RunningProcess {
 export function startProcess(app: 'server' | 'worker' | 'cli', env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): RunningProcess {
   const child = spawn(process.execPath, [...nodeArgs, distEntry(app), ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // a worker's health port is off unless a test asks for one (parallel runs would share 4322)
+    env: { PATH: process.env.PATH ?? '', AMPORA_WORKER_HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

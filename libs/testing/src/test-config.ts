@@ -26,6 +26,9 @@ export function testEnv(databaseUrl: string | undefined, overrides: Record<strin
     LOG_LEVEL: 'Information',
     // a CA key per test server: ECDSA is fast to generate (tests about RSA ask for it)
     AMPORA_PKI_CA_KEY_ALGORITHM: 'ECDSA-P256',
+    // processes under test stop at once (tests about the drain window set it)
+    AMPORA_SHUTDOWN_DRAIN_SECONDS: '0',
+    AMPORA_WORKER_HTTP_PORT: '0',
     ...overrides,
   };
   return { env, config: loadConfig(env), adminToken };

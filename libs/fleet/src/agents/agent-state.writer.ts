@@ -52,6 +52,9 @@ export interface FlushStats {
   statements: number;
 }
 
+/** Flush attempts on shutdown before pending updates are given up (with an error line). */
+const SHUTDOWN_FLUSH_ATTEMPTS = 5;
+
 /** Rows per UPDATE statement. */
 export const FLUSH_BATCH_ROWS = 1000;
 
@@ -91,9 +94,25 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     this.timer.unref();
   }
 
+  /**
+   * The last writes, before the database closes (Nest closes it in the shutdown hooks that follow):
+   * everything pending is written, a failed batch is retried a few times, and what still could not
+   * be written is named in an error line rather than silently dropped.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.flush();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.flush();
+        if (this.pending.size === 0 && !this.flushing) return;
+      } catch (error) {
+        if (attempt >= SHUTDOWN_FLUSH_ATTEMPTS) {
+          this.log.error('{Rows} agent updates could not be written before the shutdown', { Rows: this.pending.size }, error);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
   }
 
   get pendingAgents(): number {

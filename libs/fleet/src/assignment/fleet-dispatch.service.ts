@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, createLogger, JobProducer, TenantLabels } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, JobProducer, NO_WORKER_WARNING, TenantLabels, WorkerPresence } from '@ampora/platform';
 import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, DispatchOutcome, hasCapability } from '@ampora/opamp';
 import { AgentRepository, DispatchTarget } from '../agents/agent.repository';
 import { fromStoredFiles } from '../agents/domain/stored-config';
@@ -31,12 +31,14 @@ export interface DispatchReport {
   estimatedSeconds: number;
   notAcceptingRemoteConfig: string[];
   notAcceptingRemoteConfigCount: number;
+  /** `no_worker`: the dispatch was paced while no worker was alive; it waits until one runs. */
+  warnings: string[];
 }
 
 const zero = (): OutcomeCounts => ({ delivered: 0, queued: 0, unchanged: 0, no_session: 0, cap_mismatch: 0, unconfirmed: 0 });
 
 export function emptyReport(): DispatchReport {
-  return { agents: 0, mode: 'none', outcomes: zero(), unassigned: 0, pacedJobs: 0, estimatedSeconds: 0, notAcceptingRemoteConfig: [], notAcceptingRemoteConfigCount: 0 };
+  return { agents: 0, mode: 'none', outcomes: zero(), unassigned: 0, pacedJobs: 0, estimatedSeconds: 0, notAcceptingRemoteConfig: [], notAcceptingRemoteConfigCount: 0, warnings: [] };
 }
 
 /**
@@ -52,6 +54,7 @@ export class FleetDispatchService {
   constructor(
     private readonly agents: AgentRepository,
     private readonly producer: JobProducer,
+    private readonly workers: WorkerPresence,
     @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
@@ -79,6 +82,10 @@ export class FleetDispatchService {
       report.pacedJobs += 1;
     }
     report.estimatedSeconds = Math.ceil(agentIds.length / perSecond);
+    if (!(await this.workers.alive())) {
+      report.warnings.push(NO_WORKER_WARNING);
+      this.log.warn('No worker is alive: the paced {Action} of {Agents} agents waits in the queue until one runs ({Reason})', { Action: action, Agents: agentIds.length, Reason: reason, Tenant: TenantLabels.of(tenantId) });
+    }
     this.log.info('Paced {Action} of {Agents} agents in {Jobs} jobs ({Reason})', { Action: action, Agents: agentIds.length, Jobs: report.pacedJobs, Reason: reason, Tenant: TenantLabels.of(tenantId) });
     return report;
   }

@@ -128,8 +128,9 @@ export class OpampTransportService implements OnModuleInit, OnApplicationBootstr
 
   /**
    * Graceful shutdown: readiness goes down, no new agents, the leases are released, and every
-   * WebSocket is closed with 1012 (service restart) so its agent reconnects to another instance at
-   * once and takes its lease there without waiting for it to expire.
+   * WebSocket is closed with 1001 (going away) so its agent reconnects to another instance at once
+   * and takes its lease there without waiting for it to expire. The server's main closes the
+   * sessions itself after its drain window (see onStopSignals); this is what is left by then.
    */
   async onModuleDestroy(): Promise<void> {
     this.accepting = false;
@@ -138,7 +139,7 @@ export class OpampTransportService implements OnModuleInit, OnApplicationBootstr
     clearInterval(this.pinger);
     clearTimeout(this.listenerRenewal);
     await this.leases.releaseAll();
-    await this.drain(1012, 'server shutting down');
+    await this.drain(1001, 'server shutting down');
     // record every agent as disconnected before the state writer's final flush
     this.core.endAll();
     for (const ws of this.wss.clients) ws.terminate();

@@ -28,6 +28,23 @@ export interface AmporaConfig {
     publicUrl: string;
   };
   http: { port: number; host: string };
+  shutdown: {
+    /** After a stop signal: readiness answers 503 and new OpAMP sessions are refused this long before anything closes. */
+    drainSeconds: number;
+    /** Then the rest of the shutdown (sessions, in-flight requests and jobs, the last writes) may take this long. */
+    timeoutSeconds: number;
+    /**
+     * Shut down like on SIGTERM when the parent process goes away: set when npm runs the process
+     * (npm may die of a supervisor's SIGTERM without passing it on) or AMPORA_STOP_WITH_PARENT is true.
+     */
+    withParent: boolean;
+  };
+  worker: {
+    /** The worker's own HTTP port (/health/live, /health/ready, /metrics); 0 turns it off. */
+    httpPort: number;
+    /** How often a worker records that it is alive; servers count a worker alive for three of these. */
+    heartbeatSeconds: number;
+  };
   storage: { mode: StorageMode; dataDir: string };
   database: { url: string; poolMax: number; migrateOnStart: boolean };
   redis: { url: string; keyPrefix: string };
@@ -241,6 +258,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       publicUrl,
     },
     http: { port, host },
+    shutdown: {
+      drainSeconds: r.int('AMPORA_SHUTDOWN_DRAIN_SECONDS', 5, 0, 300),
+      timeoutSeconds: r.int('AMPORA_SHUTDOWN_TIMEOUT_SECONDS', 20, 1, 600),
+      withParent: r.bool('AMPORA_STOP_WITH_PARENT', r.raw('npm_lifecycle_event') !== undefined),
+    },
+    worker: {
+      httpPort: r.int('AMPORA_WORKER_HTTP_PORT', 4322, 0, 65535),
+      heartbeatSeconds: r.int('AMPORA_WORKER_HEARTBEAT_SECONDS', 10, 1, 3600),
+    },
     storage: { mode: storageMode, dataDir: r.string('AMPORA_DATA_DIR', './.ampora') },
     database: {
       url: databaseUrl,

@@ -9,7 +9,10 @@ import { HealthService } from './health.service';
 const ReadinessSchema = z
   .object({
     status: z.enum(['ok', 'unavailable']),
-    checks: z.record(z.string(), z.object({ status: z.enum(['up', 'down']), error: z.string().optional() })),
+    checks: z.record(
+      z.string(),
+      z.object({ status: z.enum(['up', 'down']), error: z.string().optional(), advisory: z.boolean().optional().describe('reported only: does not make the instance unready (e.g. `worker`)') }),
+    ),
   })
 ;
 class ReadinessDto extends createZodDto(ReadinessSchema) {}
@@ -29,7 +32,7 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ operationId: 'ready', summary: 'PostgreSQL, Redis and the backplane answer (503 otherwise)' })
+  @ApiOperation({ operationId: 'ready', summary: 'PostgreSQL, Redis and the backplane answer (503 otherwise, and while shutting down); `worker` (advisory) says whether a worker is alive' })
   @ApiResponse({ status: 200, type: ReadinessDto })
   @ApiResponse({ status: 503, type: ReadinessDto, description: 'A dependency is down' })
   async ready(@Res() res: Response): Promise<void> {

@@ -1,4 +1,4 @@
-import { OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { Job, UnrecoverableError } from 'bullmq';
 import { RequestContext } from '../context/request-context';
@@ -17,7 +17,7 @@ type HandlerMap<D extends QueueDefinition> = { [K in D['jobs'][keyof D['jobs']]]
  * producer's trace and tenant; domain errors that cannot succeed on retry (4xx-like) fail the job
  * at once, anything else is retried with backoff and ends in BullMQ's visible failed set.
  */
-export abstract class JobProcessor<D extends QueueDefinition> extends WorkerHost implements OnModuleInit {
+export abstract class JobProcessor<D extends QueueDefinition> extends WorkerHost implements OnModuleInit, BeforeApplicationShutdown {
   protected readonly log = createLogger(`Ampora.Queue.${this.constructor.name}`);
 
   protected constructor(
@@ -28,6 +28,21 @@ export abstract class JobProcessor<D extends QueueDefinition> extends WorkerHost
   }
 
   protected abstract handlers(): HandlerMap<D>;
+
+  /**
+   * Graceful shutdown: takes no new jobs and waits for the running ones, while the database and Redis
+   * are still open (Nest's BullMQ module closes its workers only in the shutdown hooks, alongside the
+   * database). Closing again later is a no-op.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    let worker: { close(): Promise<void> } | undefined;
+    try {
+      worker = this.worker;
+    } catch {
+      return; // never started
+    }
+    await worker.close();
+  }
 
   onModuleInit(): void {
     this.registry.declare(this.definition);

@@ -8,6 +8,7 @@ import { AMPORA_CONFIG } from '../config/config.module';
 import { injectTraceContext } from '../telemetry/tracing';
 import { createLogger } from '../logging/logger';
 import { JobProducer } from './job.producer';
+import { WorkerHeartbeat } from '../workers/worker-heartbeat';
 import { JobRegistry, QueueDefinition } from './job-registry';
 
 /**
@@ -91,5 +92,5 @@ export class QueueWorkerBootstrap implements OnApplicationBootstrap {
   }
 }
 
-@Module({ providers: [QueueWorkerBootstrap] })
+@Module({ providers: [QueueWorkerBootstrap, WorkerHeartbeat] })
 export class QueueWorkerModule {}

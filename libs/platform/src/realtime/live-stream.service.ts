@@ -60,7 +60,11 @@ export class LiveStreamService implements OnModuleDestroy {
   }
 
   /** Ends every stream, so the HTTP server can close and clients reconnect to another instance. */
-  onModuleDestroy(): void {
+  closeAll(): void {
     for (const stream of [...this.streams]) stream.close();
+  }
+
+  onModuleDestroy(): void {
+    this.closeAll();
   }
 }

@@ -185,6 +185,10 @@ export const RolloutSchema = RolloutSummarySchema.extend({
   steps: z.array(StepSchema),
   targets: z.array(TargetSchema).describe('Per-agent progress, in rollout order (the first 1,000; GET .../targets pages through all)'),
   targetsTruncated: z.boolean(),
+  warnings: z
+    .array(z.string())
+    .optional()
+    .describe('On start and resume: `no_worker` when no worker is alive (see GET /api/status); the worker drives rollouts, so this one waits until a worker runs'),
 });
 export class RolloutDto extends createZodDto(RolloutSchema) {}
 export class RolloutPageDto extends createZodDto(pageSchema(RolloutSummarySchema)) {}

@@ -12,5 +12,8 @@ export const DispatchReportSchema = z
     estimatedSeconds: z.number().int(),
     notAcceptingRemoteConfig: z.array(z.uuid()).describe('Agents whose last reported capabilities lack AcceptsRemoteConfig (first 1,000): they keep the assignment but get no push'),
     notAcceptingRemoteConfigCount: z.number().int(),
+    warnings: z
+      .array(z.string())
+      .describe('`no_worker`: paced while no worker was alive (see GET /api/status); the pushes wait in the queue until a worker runs'),
   })
   .meta({ id: 'DispatchReport' });

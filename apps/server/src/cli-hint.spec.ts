@@ -1,0 +1,15 @@
+import { loadConfig } from '@ampora/platform';
+import { cliHint } from './cli-hint';
+
+describe('the CLI line printed for operators', () => {
+  it('carries DATABASE_URL in PostgreSQL mode, with the password masked', () => {
+    const hint = cliHint(loadConfig({ DATABASE_URL: 'postgres://ampora:s3cret@db:5432/ampora' }));
+    expect(hint).toBe('DATABASE_URL=postgres://ampora:***@db:5432/ampora npm run -s cli -- tokens create --tenant default --role Admin --name <n>');
+    expect(hint).not.toContain('s3cret');
+  });
+
+  it('names a non-default embedded data directory, and nothing else, in embedded mode', () => {
+    expect(cliHint(loadConfig({}))).toBe('npm run -s cli -- tokens create --tenant default --role Admin --name <n>');
+    expect(cliHint(loadConfig({ AMPORA_DATA_DIR: '/var/lib/ampora' }))).toBe('AMPORA_DATA_DIR=/var/lib/ampora npm run -s cli -- tokens create --tenant default --role Admin --name <n>');
+  });
+});

@@ -1,0 +1,1 @@
+export { onStopSignals, InFlightRequests, closeHttpServer, sleep } from './stop-signals';
