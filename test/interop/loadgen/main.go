@@ -58,7 +58,8 @@ type summary struct {
 func main() {
 	url := flag.String("url", "ws://127.0.0.1:4320/v1/opamp", "OpAMP server URL (ws:// or http://)")
 	n := flag.Int("n", 100, "number of agents")
-	token := flag.String("token", "", "bootstrap token sent as Authorization: Bearer")
+	token := flag.String("token", "", "bootstrap token sent as Authorization: Bearer (every agent)")
+	tokensFile := flag.String("tokens", "", "file of bootstrap tokens, one a line: agent i presents line i (a token enrols one agent)")
 	deadline := flag.Duration("deadline", 5*time.Minute, "give up after this long")
 	hold := flag.Duration("hold", 0, "keep the agents connected this long after all applied")
 	heartbeat := flag.Duration("heartbeat", 5*time.Second, "heartbeat interval")
@@ -72,6 +73,20 @@ func main() {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *deadline)
 	defer cancel()
+
+	var tokens []string
+	if *tokensFile != "" {
+		b, err := os.ReadFile(*tokensFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		tokens = strings.Fields(string(b))
+		if len(tokens) < *n {
+			fmt.Fprintf(os.Stderr, "loadgen: %d tokens for %d agents\n", len(tokens), *n)
+			os.Exit(1)
+		}
+	}
 
 	start := time.Now()
 	var connected, connects, configs, applied, errs atomic.Int64
@@ -98,10 +113,16 @@ func main() {
 		})
 		_ = a.c.SetHealth(&protobufs.ComponentHealth{Healthy: true, StartTimeUnixNano: uint64(time.Now().UnixNano()), Status: "StatusOK"})
 		hb := *heartbeat
+		header := http.Header{}
+		if tokens != nil {
+			header.Set("Authorization", "Bearer "+tokens[i])
+		} else if *token != "" {
+			header.Set("Authorization", "Bearer "+*token)
+		}
 		var wasConnected atomic.Bool
 		err := a.c.Start(ctx, types.StartSettings{
 			OpAMPServerURL:    *url,
-			Header:            http.Header{"Authorization": {"Bearer " + *token}},
+			Header:            header,
 			InstanceUid:       types.InstanceUid(id),
 			HeartbeatInterval: &hb,
 			Capabilities: protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus |

@@ -21,13 +21,16 @@ export interface PeerBinaries {
   loadgen: string;
 }
 
-let binaries: PeerBinaries | undefined;
+const binaries: Partial<PeerBinaries> = {};
 
-/** The peers' binaries (built on first use, then taken from the cache outside the work tree). */
-export function peers(): PeerBinaries {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  binaries ??= (require(join(REPO_ROOT, 'scripts', 'interop-build.js')) as { buildPeers(o: { log(l: string): void }): PeerBinaries }).buildPeers({ log: () => undefined });
-  return binaries;
+/** A peer's binary (built on first use, then taken from the cache outside the work tree). */
+export function peer(name: 'testcol' | 'opampsupervisor' | 'loadgen'): string {
+  if (!binaries[name]) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { buildPeers } = require(join(REPO_ROOT, 'scripts', 'interop-build.js')) as { buildPeers(o: { log(l: string): void; only: string[] }): PeerBinaries };
+    Object.assign(binaries, buildPeers({ log: () => undefined, only: [name] }));
+  }
+  return binaries[name]!;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -292,7 +295,7 @@ export class ExtensionCollector {
   }
 
   start(): PeerProcess {
-    this.proc = new PeerProcess('testcol', peers().testcol, ['--config', this.configFile]);
+    this.proc = new PeerProcess('testcol', peer('testcol'), ['--config', this.configFile]);
     return this.proc;
   }
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -382,7 +385,7 @@ export class Supervisor {
   }
 
   start(): PeerProcess {
-    this.proc = new PeerProcess(`supervisor-${this.instanceId.slice(-4)}`, peers().opampsupervisor, ['--config', this.configFile], {}, this.dir);
+    this.proc = new PeerProcess(`supervisor-${this.instanceId.slice(-4)}`, peer('opampsupervisor'), ['--config', this.configFile], {}, this.dir);
     return this.proc;
   }
 
@@ -430,7 +433,7 @@ function supervisorYaml(s: Supervisor, o: SupervisorOptions): string {
     '  reports_heartbeat: true',
     `  accepts_opamp_connection_settings: ${o.acceptsConnectionSettings ? 'true' : 'false'}`,
     'agent:',
-    `  executable: ${q(peers().testcol)}`,
+    `  executable: ${q(peer('testcol'))}`,
     `  instance_id: ${q(s.instanceId)}`,
     `  config_apply_timeout: ${o.configApplyTimeoutSeconds ?? SUPERVISOR_APPLY_TIMEOUT_SECONDS}s`,
     '  bootstrap_timeout: 60s',
