@@ -60,12 +60,12 @@ function cacheRoot() {
   return process.env.AMPORA_INTEROP_CACHE || path.join(os.homedir(), '.cache', 'ampora-interop');
 }
 
-/** Builds what is missing from the cache; returns { go, testcol, opampsupervisor, loadgen } (absolute paths). */
-function buildPeers({ log = (line) => process.stdout.write(`${line}\n`) } = {}) {
+/** Builds what is missing from the cache (all peers, or those named in `only`); returns { go, testcol, opampsupervisor, loadgen } (absolute paths). */
+function buildPeers({ log = (line) => process.stdout.write(`${line}\n`), only } = {}) {
   const go = findGo();
   if (!go) throw new Error('go is not installed (looked on PATH and in /usr/local/go/bin)');
   const result = { go };
-  for (const peer of PEERS) {
+  for (const peer of PEERS.filter((p) => !only || only.includes(p.name))) {
     const hash = peerHash(go, peer);
     const outDir = path.join(cacheRoot(), `${peer.name}-${hash}`);
     const out = path.join(outDir, peer.name);
