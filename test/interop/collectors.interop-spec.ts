@@ -149,7 +149,7 @@ describe('real OpenTelemetry Collectors managed by Ampora', () => {
     expect(agent.capabilities.names).toEqual(expect.arrayContaining(['AcceptsRemoteConfig', 'ReportsRemoteConfig', 'ReportsEffectiveConfig', 'ReportsHealth']));
     expect(await sendOtlpTrace(portOf(0, 'OTLP_PORT_A'))).toBe(0);
 
-    const assigned = (await expectStatus(ampora.api, 'POST', `/api/agents/${agent.id}/assign`, 201, { configurationId: versions.base.configurationId, version: versions.base.number })).body;
+    const assigned = (await expectStatus(ampora.api, 'POST', `/api/agents/${agent.id}/assign`, 200, { configurationId: versions.base.configurationId, version: versions.base.number })).body;
     expect(assigned).toMatchObject({ agentId: agent.id, configHash: versions.base.configHash, delivery: 'delivered' });
     const applied = await ampora.waitAgent(
       agent.id,
@@ -165,7 +165,7 @@ describe('real OpenTelemetry Collectors managed by Ampora', () => {
 
   it('a version the Collector refuses ends FAILED with the Collector\'s own error message on the agent', async () => {
     const id = agentIds[0]!;
-    await expectStatus(ampora.api, 'POST', `/api/agents/${id}/assign`, 201, { configurationId: versions.bad.configurationId, version: versions.bad.number });
+    await expectStatus(ampora.api, 'POST', `/api/agents/${id}/assign`, 200, { configurationId: versions.bad.configurationId, version: versions.bad.number });
     // polled closely: the Supervisor restores its last working config right after the failure
     const failed = await until(
       'FAILED with the Collector\'s message',
