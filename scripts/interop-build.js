@@ -39,7 +39,7 @@ function findGo() {
 
 function goEnv(go) {
   const bin = path.dirname(go);
-  return { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' };
+  return { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, CGO_ENABLED: '0' };
 }
 
 function peerHash(go, peer) {
