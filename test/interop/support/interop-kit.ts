@@ -115,7 +115,8 @@ export class Ampora {
   async startServer(): Promise<void> {
     this.serverRuns += 1;
     this.server = startProcess('server', { ...this.env, AMPORA_INSTANCE_ID: `interop-server-${this.serverRuns}` });
-    await this.server.waitFor((r) => typeof r.Port === 'number', 120_000);
+    // the TLS listener logs a Port of its own first: wait for the HTTP one
+    await this.server.waitFor((r) => typeof r.Port === 'number' && String(r.message ?? '').startsWith('Ampora server'), 120_000);
   }
 
   /** Stops the server (SIGTERM, or SIGKILL for a crash) and starts it again on the same port. */
