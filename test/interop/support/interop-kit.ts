@@ -440,6 +440,10 @@ function supervisorYaml(s: Supervisor, o: SupervisorOptions): string {
     '  bootstrap_timeout: 60s',
     '  orphan_detection_interval: 2s',
     '  collector_crash_log_snippet_kib: 4',
+    // also for the Supervisor's bootstrap run of the Collector, which reads none of the files below:
+    // two bootstraps at once (here, in the other interop file, anywhere on the host) must not both
+    // want the default metrics port 8888
+    '  args: ["--set=service.telemetry.metrics.level=none"]',
     '  config_files:',
     '    - $OWN_TELEMETRY_CONFIG',
     '    - $OPAMP_EXTENSION_CONFIG',
