@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"go.opentelemetry.io/collector/component"
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/provider/envprovider"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/debugexporter"
 	"go.opentelemetry.io/collector/exporter/nopexporter"
@@ -29,13 +31,37 @@ const (
 	contribRel = "v0.158.0"
 )
 
+// nopReceiverFactory is a receiver of type "nop" that receives nothing. The contrib nop receiver
+// module is not served at this release, but the Supervisor needs one: when its probe of the
+// Collector's feature gates loses the Collector's output (a race in v0.158.0's one-shot runner, seen
+// on loaded machines), it bootstraps the Collector with a pipeline of nop receiver and nop exporter.
+func nopReceiverFactory() receiver.Factory {
+	type nopReceiver struct {
+		component.StartFunc
+		component.ShutdownFunc
+	}
+	return receiver.NewFactory(
+		component.MustNewType("nop"),
+		func() component.Config { return &struct{}{} },
+		receiver.WithTraces(func(context.Context, receiver.Settings, component.Config, consumer.Traces) (receiver.Traces, error) {
+			return nopReceiver{}, nil
+		}, component.StabilityLevelStable),
+		receiver.WithMetrics(func(context.Context, receiver.Settings, component.Config, consumer.Metrics) (receiver.Metrics, error) {
+			return nopReceiver{}, nil
+		}, component.StabilityLevelStable),
+		receiver.WithLogs(func(context.Context, receiver.Settings, component.Config, consumer.Logs) (receiver.Logs, error) {
+			return nopReceiver{}, nil
+		}, component.StabilityLevelStable),
+	)
+}
+
 func components() (otelcol.Factories, error) {
 	var err error
 	f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
 	if f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](opampextension.NewFactory()); err != nil {
 		return otelcol.Factories{}, err
 	}
-	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
+	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory(), nopReceiverFactory()); err != nil {
 		return otelcol.Factories{}, err
 	}
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
@@ -47,6 +73,7 @@ func components() (otelcol.Factories, error) {
 	}
 	f.ReceiverModules = map[component.Type]string{
 		otlpreceiver.NewFactory().Type(): "go.opentelemetry.io/collector/receiver/otlpreceiver " + coreBeta,
+		nopReceiverFactory().Type():      "ampora.local/interop/collector",
 	}
 	f.ExporterModules = map[component.Type]string{
 		debugexporter.NewFactory().Type():    "go.opentelemetry.io/collector/exporter/debugexporter " + coreBeta,
