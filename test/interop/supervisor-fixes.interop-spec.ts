@@ -102,10 +102,14 @@ describe('real Supervisors and Collectors: what they showed Ampora gets wrong', 
       expect(done.state).toBe('Completed');
       for (const id of ids) {
         await ampora.waitAgent(id, 'the good version APPLIED', (a) => a.remoteConfig.status === 'APPLIED' && a.remoteConfig.hash === good.configHash, 120_000);
-        const drift = await until(`drift of ${id} known`, async () => {
+        let lastDrift: unknown;
+        const drift = await until(`drift of ${id} false`, async () => {
           const d = (await expectStatus(ampora.api, 'GET', `/api/agents/${id}/drift`, 200)).body as { drift: unknown };
+          lastDrift = d;
           return d.drift === false ? d : undefined;
-        }, 60_000, 1000);
+        }, 60_000, 1000).catch((error: Error) => {
+          throw new Error(`${error.message}; last answer: ${JSON.stringify(lastDrift).slice(0, 3000)}`);
+        });
         expect(drift.drift).toBe(false);
         expect((await ampora.agent(id)).drift).toBe(false);
       }
