@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -312,6 +312,7 @@ describe('real OpenTelemetry Collectors managed by Ampora', () => {
     }, 120_000, 1000);
     expect(members).toHaveLength(N);
     const uids = readFileSync(join(dir, 'uids'), 'utf8').trim().split('\n');
+    rmSync(dir, { recursive: true, force: true });
     expect(new Set(members.map((a) => uidHex(a.instanceUid)))).toEqual(new Set(uids));
   }, 600_000);
 });

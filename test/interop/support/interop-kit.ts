@@ -207,6 +207,13 @@ export interface AgentDetail extends AgentSummary {
 // Peer processes
 
 const running = new Set<PeerProcess>();
+/** Working directories of the peers (configs, Supervisor storage), removed with them. */
+const peerDirs = new Set<string>();
+function peerDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  peerDirs.add(dir);
+  return dir;
+}
 
 /** A peer started in its own process group; `kill()` ends the group (the Supervisor's Collector with it). */
 export class PeerProcess {
@@ -268,9 +275,11 @@ export class PeerProcess {
   }
 }
 
-/** Ends every peer still running (afterAll of each suite). */
+/** Ends every peer still running and removes their directories (afterAll of each suite). */
 export async function killAllPeers(): Promise<void> {
   await Promise.all([...running].map((p) => p.kill('SIGTERM', 5_000)));
+  for (const dir of peerDirs) rmSync(dir, { recursive: true, force: true });
+  peerDirs.clear();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,7 +296,7 @@ export interface ExtensionCollectorOptions {
 
 /** A Collector running its own configuration with the opamp extension reporting to Ampora. */
 export class ExtensionCollector {
-  readonly dir = mkdtempSync(join(tmpdir(), 'ampora-col-'));
+  readonly dir = peerDir('ampora-col-');
   readonly configFile = join(this.dir, 'config.yaml');
   proc?: PeerProcess;
 
@@ -370,7 +379,7 @@ export interface SupervisorOptions {
 export const SUPERVISOR_APPLY_TIMEOUT_SECONDS = 4;
 
 export class Supervisor {
-  readonly dir = mkdtempSync(join(tmpdir(), 'ampora-sup-'));
+  readonly dir = peerDir('ampora-sup-');
   readonly storage = join(this.dir, 'storage');
   readonly configFile = join(this.dir, 'supervisor.yaml');
   readonly localFile = join(this.dir, 'local.yaml');
