@@ -130,6 +130,7 @@ describe('real OpenTelemetry Collectors managed by Ampora', () => {
     expect(proc.alive).toBe(true);
     expect(proc.text()).toMatch(/certificate|tls|bad|closed|EOF|reset/i);
     await col.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
   }, 300_000);
 
   async function startSupervisor(token: string): Promise<{ sup: Supervisor; agent: AgentDetail }> {
