@@ -1,5 +1,7 @@
-/* Three tiers: unit (*.spec.ts beside the code), integration (libs/<lib>/test/*.int-spec.ts against
- * real PostgreSQL and Redis) and end-to-end (test/*.e2e-spec.ts through the full HTTP and WS stack). */
+/* Four tiers: unit (*.spec.ts beside the code), integration (libs/<lib>/test/*.int-spec.ts against
+ * real PostgreSQL and Redis), end-to-end (test/*.e2e-spec.ts through the full HTTP and WS stack) and
+ * interop (test/interop/*.interop-spec.ts: the built apps against real OpenTelemetry Collectors and
+ * OpAMP Supervisors, built with Go; scripts/test.js leaves it out when there is no Go). */
 const fs = require('node:fs');
 const swc = JSON.parse(fs.readFileSync(`${__dirname}/.swcrc.jest.json`, 'utf8'));
 
@@ -28,6 +30,13 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+    },
+    {
+      ...common,
+      displayName: 'interop',
+      testMatch: ['<rootDir>/test/interop/**/*.interop-spec.ts'],
+      // builds the Go peers (or finds them in the cache) before any test starts, then the template database
+      globalSetup: '<rootDir>/test/interop/support/global-setup.ts',
     },
   ],
 };
