@@ -20,7 +20,8 @@ describe('real Supervisors and Collectors: what they showed Ampora gets wrong', 
     ampora = await Ampora.start({
       tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile },
       // the production default: an agent holding a certificate may not come back on its token alone
-      env: { AMPORA_OPAMP_TLS_PORT: String(tlsPort), AMPORA_OPAMP_MTLS_URL: mtlsUrl, AMPORA_OPAMP_REQUIRE_MTLS: 'true' },
+      // the listener's certificate comes from the operator's own CA: the offer carries it (decision 0120)
+      env: { AMPORA_OPAMP_TLS_PORT: String(tlsPort), AMPORA_OPAMP_TLS_CA_FILE: pki.caCertFile, AMPORA_OPAMP_MTLS_URL: mtlsUrl, AMPORA_OPAMP_REQUIRE_MTLS: 'true' },
     });
   }, 300_000);
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assessDrift, contains, DriftInput } from './config-drift';
+import { assessDrift, contains, DriftInput, matchesTemplate } from './config-drift';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '__fixtures__', name), 'utf8');
 const assigned = fixture('assigned.yaml');
@@ -26,7 +26,7 @@ describe('drift', () => {
     expect(d.differences.every((x) => !x.counts)).toBe(true);
     expect(d.differences.find((x) => x.kind === 'component_added' && x.component === 'opamp')?.why).toBe('added by the OpAMP Supervisor');
     expect(d.differences.find((x) => x.kind === 'extension_enabled' && x.component === 'health_check/supervisor')?.why).toBe('enabled by the OpAMP Supervisor');
-    expect(d.differences.find((x) => x.kind === 'component_changed' && x.component === 'otlp')?.why).toBe('only keys the agent filled in with its defaults');
+    expect(d.differences.find((x) => x.kind === 'component_changed' && x.component === 'otlp')?.why).toBe('only keys the agent filled in with its defaults (or settings its report leaves out)');
   });
 
   it('is true when a reported last_remote_config_hash is not the assigned hash, whatever the config says', () => {
@@ -81,6 +81,35 @@ describe('drift', () => {
     expect(contains({ a: { b: 8192 } }, { a: { b: '8192', c: 1 } })).toEqual([]);
     expect(contains({ a: { b: 1, d: [1, 2] } }, { a: { b: 2, d: [1, 2] } })).toEqual(['a.b']);
     expect(contains({ a: { d: [1, 2] } }, { a: { d: [2, 1] } })).toEqual(['a.d']);
-    expect(contains({ a: { x: 'y' } }, { a: {} })).toEqual(['a.x']);
+    expect(contains({ a: { x: 'y' } }, { a: {} })).toEqual([]); // left out of the report: not counted (decision 0114)
+    expect(contains({ a: { x: 'y' } }, { a: { x: 'z' } })).toEqual(['a.x']);
+  });
+});
+
+describe('assigned values with ${...} placeholders', () => {
+  it('agree with what the Collector resolved them to, literal parts in order', () => {
+    expect(matchesTemplate('127.0.0.1:${env:OTLP_PORT}', '127.0.0.1:4318')).toBe(true);
+    expect(matchesTemplate('${env:ENDPOINT}', 'https://example.test:443')).toBe(true);
+    expect(matchesTemplate('${HOST}:${env:PORT:-4317}/v1', 'collector:4317/v1')).toBe(true);
+    expect(matchesTemplate('127.0.0.1:${env:OTLP_PORT}', '0.0.0.0:4318')).toBe(false);
+    expect(matchesTemplate('a${X}b${Y}c', 'abc')).toBe(true);
+    expect(matchesTemplate('a${X}b${Y}c', 'acb')).toBe(false);
+    expect(matchesTemplate('ab${X}ba', 'aba')).toBe(false);
+    expect(matchesTemplate('no placeholders', 'no placeholders')).toBe(true);
+  });
+
+  it('are no drift in a component whose setting the Collector resolved', () => {
+    expect(contains({ http: { endpoint: '127.0.0.1:${env:OTLP_PORT_B}' } }, { http: { endpoint: '127.0.0.1:38715', idle_timeout: '0s' } })).toEqual([]);
+    expect(contains({ http: { endpoint: '127.0.0.1:${env:OTLP_PORT_B}' } }, { http: { endpoint: '10.0.0.1:38715' } })).toEqual(['http.endpoint']);
+    expect(contains({ sampling: '${env:N}' }, { sampling: 2 })).toEqual([]);
+  });
+});
+
+describe('settings a report leaves out', () => {
+  it('do not count (the Collector never writes debug\'s verbosity into its effective config), other values still do', () => {
+    expect(contains({ verbosity: 'basic', sampling_initial: 2 }, { sampling_initial: 2, use_internal_logger: true })).toEqual([]);
+    expect(contains({ verbosity: 'basic', sampling_initial: 5 }, { sampling_initial: 2 })).toEqual(['sampling_initial']);
+    // a whole section the assigned config states is still required
+    expect(contains({ protocols: { grpc: { endpoint: ':4317' } } }, { protocols: { http: {} } })).toEqual(['protocols.grpc']);
   });
 });

@@ -51,9 +51,41 @@ const isSupervisorExtension = (id: string) => SUPERVISOR_EXTENSION_TYPES.include
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
+/**
+ * Whether `value` is what the Collector makes of `template`, an assigned text with `${...}` placeholders
+ * (`${env:PORT}`, `${PORT}`, `${file:/x}`, `${env:A:-b}`) that it resolves at start: each placeholder
+ * stands for any text, the literal parts must appear in order. Linear in both texts; no pattern is
+ * built from either (decision 0114).
+ */
+export function matchesTemplate(template: string, value: string): boolean {
+  const literals: string[] = [];
+  let from = 0;
+  for (let at = template.indexOf('${'); at >= 0; at = template.indexOf('${', from)) {
+    const end = template.indexOf('}', at + 2);
+    if (end < 0) break;
+    literals.push(template.slice(from, at));
+    from = end + 1;
+  }
+  if (literals.length === 0) return template === value;
+  literals.push(template.slice(from));
+  const first = literals[0]!;
+  const last = literals[literals.length - 1]!;
+  if (first.length + last.length > value.length || !value.startsWith(first) || !value.endsWith(last)) return false;
+  let cursor = first.length;
+  const stop = value.length - last.length;
+  for (const middle of literals.slice(1, -1)) {
+    const found = value.indexOf(middle, cursor);
+    if (found < 0 || found + middle.length > stop) return false;
+    cursor = found + middle.length;
+  }
+  return true;
+}
+
 /** Two leaf values are the same setting (YAML scalars compare by their text: 8192 and "8192" agree). */
 function sameLeaf(a: unknown, b: unknown): boolean {
   if (a === b) return true;
+  // an assigned value with placeholders agrees with what the Collector resolved them to
+  if (typeof a === 'string' && a.includes('${') && b !== null && b !== undefined && !isRecord(b) && !Array.isArray(b)) return matchesTemplate(a, String(b));
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => contains(v, b[i]).length === 0 && contains(b[i], v).length === 0);
   if (isRecord(a) || isRecord(b) || Array.isArray(a) || Array.isArray(b)) return false;
   if (a === null || a === undefined || b === null || b === undefined) return false;
@@ -75,6 +107,9 @@ export function contains(assigned: unknown, effective: unknown, prefix = ''): st
       if (!has(effective, k)) {
         const v = assigned[k];
         if (v === null || (isRecord(v) && Object.keys(v).length === 0)) continue;
+        // a setting of a component the agent runs that its report leaves out: the Collector does not
+        // write out every setting (debug's `verbosity` is never in its effective config) (decision 0114)
+        if (!isRecord(v) && !Array.isArray(v)) continue;
         out.push(key);
       } else out.push(...contains(assigned[k], effective[k], key));
     }
@@ -97,7 +132,7 @@ function mark(change: SemanticChange, assigned: CollectorModel, effective: Colle
       const section = change.section!;
       const id = change.component!;
       const wrong = contains(assigned.components[section][id], effective.components[section][id]);
-      return wrong.length ? yes(`settings the assigned config states differ or are missing: ${wrong.slice(0, 10).join(', ')}`) : no('only keys the agent filled in with its defaults');
+      return wrong.length ? yes(`settings the assigned config states differ or are missing: ${wrong.slice(0, 10).join(', ')}`) : no('only keys the agent filled in with its defaults (or settings its report leaves out)');
     }
     case 'pipeline_added':
     case 'pipeline_removed':
