@@ -5,6 +5,7 @@ import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
 import { GateCounts, GateName, GateSettings, TargetState } from './domain/gates';
 import { Candidate } from './domain/step-planner';
 import { TargetSnapshot } from './domain/target-observation';
+import { TargetCounts } from './domain/progress-event';
 import { RolloutEntity } from './entities/rollout.entity';
 import { RolloutTargetEntity } from './entities/rollout-target.entity';
 
@@ -13,15 +14,8 @@ export interface PlanCandidate extends Candidate {
   capabilities: string;
 }
 
-export interface StepCounts {
-  pending: number;
-  applying: number;
-  applied: number;
-  failed: number;
-  skipped: number;
-  disconnectedSincePush: number;
-  total: number;
-}
+/** Targets by state, of a step or a whole rollout. */
+export type StepCounts = TargetCounts;
 
 export const ZERO_COUNTS = (): StepCounts => ({ pending: 0, applying: 0, applied: 0, failed: 0, skipped: 0, disconnectedSincePush: 0, total: 0 });
 

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { createLogger, LiveBus, RequestContext } from '@ampora/platform';
-import { OpampCore, SessionRegistry } from '@ampora/opamp';
+import { createLogger, LiveBus } from '@ampora/platform';
+import { AgentSession, OpampCore, SessionRegistry } from '@ampora/opamp';
+import { closeSessions } from './session-closing';
 import { AGENT_FORGOTTEN_REASON, AGENTS_FORGOTTEN } from './agent-forget.service';
 
 /**
@@ -35,14 +36,7 @@ export class ForgottenAgentSessions implements OnModuleInit, OnModuleDestroy {
 
   /** Closes this instance's sessions of these agents (of that tenant); returns how many. */
   close(tenantId: string, agentIds: Set<string>): number {
-    let closed = 0;
-    for (const agentId of agentIds) {
-      const session = this.sessions.get(agentId);
-      if (!session || session.closed || session.tenantId !== tenantId) continue;
-      RequestContext.run({ tenantId }, () => this.log.info('Closing the session of agent {AgentId}: {Reason}', { AgentId: session.agentId, Reason: AGENT_FORGOTTEN_REASON }));
-      this.core.disconnect(session, AGENT_FORGOTTEN_REASON);
-      closed++;
-    }
-    return closed;
+    const mine = [...agentIds].map((id) => this.sessions.get(id)).filter((s): s is AgentSession => s !== undefined);
+    return closeSessions(mine, this.core, this.log, AGENT_FORGOTTEN_REASON, (s) => s.tenantId === tenantId);
   }
 }

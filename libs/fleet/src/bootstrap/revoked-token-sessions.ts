@@ -1,6 +1,7 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { createLogger, LiveBus, RequestContext } from '@ampora/platform';
+import { createLogger, LiveBus } from '@ampora/platform';
 import { OpampCore, SessionRegistry } from '@ampora/opamp';
+import { closeSessions } from '../agents/session-closing';
 import { BOOTSTRAP_TOKEN_REVOKED } from './bootstrap-token.service';
 
 /** The close reason an agent sees when the token its session runs on is revoked. */
@@ -39,15 +40,6 @@ export class RevokedTokenSessions implements OnModuleInit, OnModuleDestroy {
 
   /** Closes this instance's sessions that authenticated with bootstrap token `tokenId`; returns how many. */
   close(tokenId: string): number {
-    let closed = 0;
-    for (const session of [...this.sessions.all()]) {
-      if (session.closed || session.credential.kind !== 'bootstrap' || session.credential.tokenId !== tokenId) continue;
-      RequestContext.run({ tenantId: session.tenantId }, () =>
-        this.log.info('Closing the session of agent {AgentId}: {Reason}', { AgentId: session.agentId, Reason: TOKEN_REVOKED_REASON }),
-      );
-      this.core.disconnect(session, TOKEN_REVOKED_REASON);
-      closed++;
-    }
-    return closed;
+    return closeSessions(this.sessions.all(), this.core, this.log, TOKEN_REVOKED_REASON, (s) => s.credential.kind === 'bootstrap' && s.credential.tokenId === tokenId);
   }
 }
