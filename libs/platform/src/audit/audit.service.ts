@@ -6,6 +6,7 @@ import { currentTraceId } from '../telemetry/tracing';
 import { Page, PageQuery } from '../pagination/pagination';
 import { AuditFilter, AuditRepository } from './audit.repository';
 import { AuditEventEntity } from './entities/audit-event.entity';
+import { storable } from './storable';
 
 export interface AuditInput {
   entityType: string;
@@ -41,11 +42,11 @@ export class AuditService {
       entityType: input.entityType,
       entityId: input.entityId,
       action: input.action,
-      before: input.before === undefined ? null : redactValue(input.before),
-      after: input.after === undefined ? null : redactValue(input.after),
+      before: input.before === undefined ? null : storable(redactValue(input.before)),
+      after: input.after === undefined ? null : storable(redactValue(input.after)),
       sourceIp: scope?.sourceIp ?? null,
       traceId: currentTraceId() ?? null,
-      additional: input.additional === undefined ? null : redactValue(input.additional),
+      additional: input.additional === undefined ? null : storable(redactValue(input.additional)),
     });
     if (scope) scope.auditWrites += 1;
     return row;

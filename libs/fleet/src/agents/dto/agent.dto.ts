@@ -26,8 +26,7 @@ export const AgentListQuerySchema = PageQuerySchema.extend({
     .optional()
     .describe('key=value; repeat for several (all must match)'),
   tag: z
-    .union([tagFilter, z.array(tagFilter)])
-    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(tagFilter, { error: 'a tag filter is key=value; repeat tag= for several' }))
     .optional()
     .describe('Operator tag key=value; repeat for several (all must match)'),
   text: z.string().min(1).max(200).optional().describe('Matches name, type, instance uid and labels'),
