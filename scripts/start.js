@@ -17,6 +17,18 @@ const { entry, ensureBuilt, root } = require('./dist');
 ensureBuilt();
 // eslint-disable-next-line import/no-dynamic-require
 const { loadConfigOrExit } = require(path.join(root, 'dist', 'apps', 'cli', 'libs', 'platform', 'src', 'config', 'load-or-exit.js'));
+
+/** DATABASE_URL without its password (user info and ?password= / sslpassword / sslkey), for printing. */
+function maskDatabaseUrl(url) {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    for (const key of ['password', 'sslpassword', 'sslkey']) if (u.searchParams.has(key)) u.searchParams.set(key, '***');
+    return u.toString();
+  } catch {
+    return '<DATABASE_URL>';
+  }
+}
 const config = loadConfigOrExit();
 
 const children = [];
@@ -92,7 +104,7 @@ run('server', (line) => {
         `  API docs:          ${url}/docs`,
         `  OpAMP endpoint:    ${url.replace(/^http/, 'ws')}/v1/opamp`,
         // (in PostgreSQL mode the server prints the CLI line for an operator token, with DATABASE_URL)
-        embedded ? `  Mode:              embedded (one process; data in ${path.resolve(config.storage.dataDir)})` : `  Mode:              PostgreSQL (${config.database.url.replace(/\/\/[^@/]*@/, '//')}); server and worker`,
+        embedded ? `  Mode:              embedded (one process; data in ${path.resolve(config.storage.dataDir)})` : `  Mode:              PostgreSQL (${maskDatabaseUrl(config.database.url)}); server and worker`,
         '',
         '',
       ].join('\n'),

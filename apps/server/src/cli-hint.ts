@@ -16,6 +16,8 @@ export function maskPassword(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    // pg also reads the password (and a client key's passphrase) from the query string
+    for (const key of ['password', 'sslpassword', 'sslkey']) if (u.searchParams.has(key)) u.searchParams.set(key, '***');
     return u.toString();
   } catch {
     return '<your DATABASE_URL>';

@@ -102,16 +102,20 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     for (let attempt = 1; ; attempt++) {
+      let failure: unknown;
       try {
         await this.flush();
-        if (this.pending.size === 0 && !this.flushing) return;
       } catch (error) {
-        if (attempt >= SHUTDOWN_FLUSH_ATTEMPTS) {
-          this.log.error('{Rows} agent updates could not be written before the shutdown', { Rows: this.pending.size }, error);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 250 * attempt));
+        failure = error;
       }
+      // write() puts a batch it could not write back into pending: that is a failed attempt too
+      const left = this.pending.size + this.checking.size + this.events.length;
+      if (left === 0 && !this.flushing) return;
+      if (attempt >= SHUTDOWN_FLUSH_ATTEMPTS) {
+        this.log.error('{Rows} agent updates could not be written before the shutdown', { Rows: this.pending.size }, failure);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 250 * attempt));
     }
   }
 
@@ -235,7 +239,7 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
   /** Writes everything pending now (effective configs under check included). Concurrent callers share one flush. */
   async flush(): Promise<FlushStats> {
     if (this.checking.size) await Promise.all(this.checking.values());
-    if (this.flushing) await this.flushing.catch(() => undefined);
+    while (this.flushing) await this.flushing.catch(() => undefined);
     if (this.pending.size === 0 && this.events.length === 0) return { rows: 0, statements: 0 };
     const batch = this.pending;
     const events = this.events;

@@ -24,6 +24,10 @@ export type AgentListFilter = Pick<AgentFilter, 'status' | 'labels' | 'tags' | '
 
 /** Rows read at a time while a drift filter looks for a page of matches. */
 const DRIFT_SCAN_ROWS = 500;
+/** Rows one request reads at most with a drift filter (then it answers with a cursor to go on from). */
+const DRIFT_SCAN_MAX_ROWS = 2_000;
+/** Verdicts parsed between two turns of the event loop. */
+const DRIFT_PARSES_PER_TURN = 8;
 
 /** The agent inventory as operators see it, and what they assign to one agent. */
 @Injectable()
@@ -50,7 +54,10 @@ export class AgentsService {
   /**
    * A page of the inventory. With a drift filter the rows are read in keyset order and kept when their
    * drift (the drift view's verdict, memoised per assigned/effective pair) is the one asked for, until
-   * the page is full; the cursor is the last kept row's, so paging stays exact.
+   * the page is full; the cursor is the last kept row's, so paging stays exact. One request reads at
+   * most DRIFT_SCAN_MAX_ROWS rows: past that it answers the matches so far with a cursor to go on from
+   * (a page may then hold fewer items than asked, yet have a next one). Parsing for a verdict not yet
+   * memoised gives the event loop back every few agents, so heartbeats are not held up.
    */
   async list(tenantId: string, filter: AgentListFilter, page: PageQuery): Promise<Page<AgentEntity>> {
     const { drift: want, ...rest } = filter;
@@ -58,10 +65,14 @@ export class AgentsService {
     if (want === undefined) return this.agents.list(base, page);
     const items: AgentEntity[] = [];
     let cursor = page.cursor;
+    let scanned = 0;
+    let parsed = 0;
     for (;;) {
       const chunk = await this.agents.list({ ...base, assignedOnly: want !== 'unknown' }, { limit: DRIFT_SCAN_ROWS, cursor });
+      scanned += chunk.items.length;
       for (let i = 0; i < chunk.items.length; i++) {
         const a = chunk.items[i]!;
+        if (DRIFT_MEMO.quick(a) === undefined && ++parsed % DRIFT_PARSES_PER_TURN === 0) await new Promise((r) => setImmediate(r));
         if (DRIFT_MEMO.verdict(a) !== want) continue;
         items.push(a);
         if (items.length === page.limit) {
@@ -70,6 +81,7 @@ export class AgentsService {
         }
       }
       if (!chunk.nextCursor) return { items, nextCursor: null };
+      if (scanned >= DRIFT_SCAN_MAX_ROWS) return { items, nextCursor: chunk.nextCursor };
       cursor = chunk.nextCursor;
     }
   }
@@ -199,7 +211,6 @@ export class AgentsService {
   async drift(tenantId: string, id: string): Promise<ConfigDiff & DriftAssessment & { agent: AgentEntity }> {
     const agent = await this.get(tenantId, id);
     const assessment = agentDrift(agent);
-    DRIFT_MEMO.verdict(agent);
     // an effective config flagged too large to analyse is never parsed again: drift is unknown (decision 0131)
     if (agent.effectiveConfigTooLarge) return { identical: false, unified: '', semantic: null, ...assessment, agent };
     const assigned = configText(agent.assignedConfig);

@@ -75,7 +75,16 @@ export class RefusalMemory {
       const previous = this.local.get(key);
       const strikes = (previous && previous.expires > now ? previous.strikes : 0) + 1;
       const until = now + refusalDelaySeconds(strikes, this.base, this.max) * 1000;
-      if (this.local.size >= 50_000) this.local.clear();
+      if (this.local.size >= 50_000) {
+        // forget the expired, then the oldest: never everything at once (a flood of random credentials
+        // must not wipe the back-off of the agents already refused)
+        for (const [k, v] of this.local) if (v.expires <= now) this.local.delete(k);
+        for (const k of this.local.keys()) {
+          if (this.local.size < 45_000) break;
+          this.local.delete(k);
+        }
+      }
+      this.local.delete(key); // re-inserted last: the newest
       this.local.set(key, { strikes, until, expires: now + this.memoryMs });
       return { strikes, until };
     }

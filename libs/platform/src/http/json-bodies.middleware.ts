@@ -18,7 +18,8 @@ function hasBody(req: Request): boolean {
  * (decision 0142). Mounted before the body parsers.
  */
 export function jsonBodiesOnly(req: Request, res: Response, next: NextFunction): void {
-  if (!(req.path === '/api' || req.path.startsWith('/api/')) || !hasBody(req)) return next();
+  const path = req.path.toLowerCase(); // Express routes case-insensitively
+  if (!(path === '/api' || path.startsWith('/api/')) || !hasBody(req)) return next();
   const type = req.headers['content-type'];
   if (type !== undefined && JSON_TYPE.test(type)) return next();
   const named = type ? `was sent as ${type.split(';')[0]!.trim().slice(0, 100)}` : 'names no Content-Type';

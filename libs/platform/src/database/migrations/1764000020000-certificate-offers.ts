@@ -16,6 +16,9 @@ export class CertificateOffers1764000020000 implements MigrationInterface {
         ADD COLUMN offer_settings_hash char(64) NULL,
         ADD COLUMN first_used_at timestamptz(3) NULL,
         ADD COLUMN offer_unusable_at timestamptz(3) NULL`);
+    // certificates issued before this migration that an agent has connected with are used: without
+    // this, REQUIRE_MTLS would treat them as never used and admit those agents on their token again
+    await q.query(`UPDATE pki_certificates c SET first_used_at = c.created_at FROM agents a WHERE a.cert_fingerprint = c.fingerprint`);
     await q.query(`CREATE INDEX ix_pki_certificates_open_offers ON pki_certificates (offered_at) WHERE first_used_at IS NULL AND offer_unusable_at IS NULL AND revoked_at IS NULL`);
   }
 
