@@ -256,3 +256,36 @@ describe('no certificate offer when agents could not verify the listener', () =>
     expect(logs.find((r) => String(r.message ?? r['@m'] ?? '').includes('AMPORA_OPAMP_TLS_CA_FILE') || JSON.stringify(r).includes('AMPORA_OPAMP_TLS_CA_FILE'))).toBeDefined();
   });
 });
+
+describe('with AMPORA_OPAMP_TOKEN_REISSUE=false', () => {
+  let server: TestServer;
+  const h = harness(() => server);
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      env: { AMPORA_OPAMP_TLS_PORT: '0', AMPORA_OPAMP_REQUIRE_MTLS: 'true', AMPORA_OPAMP_TOKEN_REISSUE: 'false', AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100' },
+    });
+    await eventually(() => server.app.get(OpampTransportService).tlsPort);
+  });
+  afterAll(async () => {
+    await h.closeAll();
+    await server.close();
+  });
+
+  it('refuses the token of an agent that has used its certificate, though it takes connection settings', async () => {
+    const token = await h.newToken();
+    const { agent, reply } = await h.tokenConnection(token);
+    const id = await h.agentId(agent.uid);
+    const moved = await h.follow(reply, agent.uid);
+    await eventually(async () => ((await h.detail(id)).identity.certificateOffer?.status === 'used' ? true : undefined));
+    await moved.close();
+
+    const again = h.track(new TestAgent({ url: h.wsUrl(), token, capabilities: CAPS, instanceUid: agent.uid }));
+    await again.connect();
+    again.hello();
+    expect(await again.closed()).toBe(1008);
+    // and its certificate still admits it
+    const back = await h.follow(reply, agent.uid);
+    await back.close();
+  });
+});

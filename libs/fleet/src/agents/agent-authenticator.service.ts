@@ -125,8 +125,10 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
       // do not), and an agent that takes connection settings may come back with its token for a new
       // one (the OpAMP Supervisor forgets offered settings when it restarts).
       if (this.config.opamp.requireMtls && certificates === 'valid') {
-        if (!hasCapability(request.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
-        if (agent.instanceUid === uid) this.log.info('Agent {AgentId} holds a certificate but came back with its bootstrap token: admitted to take a new one', { AgentId: agent.id });
+        if (!this.config.opamp.tokenReissue || !hasCapability(request.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) {
+          return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
+        }
+        if (agent.instanceUid === uid) this.log.warn('Agent {AgentId} holds a certificate but came back with its bootstrap token: admitted to take a new one (AMPORA_OPAMP_TOKEN_REISSUE)', { AgentId: agent.id });
       }
       if (agent.instanceUid !== uid) {
         this.count('consumed', agent.tenantId);

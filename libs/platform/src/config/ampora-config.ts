@@ -76,6 +76,12 @@ export interface AmporaConfig {
     tlsKeyFile?: string;
     requireMtls: boolean;
     /**
+     * With requireMtls: whether an agent that accepts connection settings and has used its certificate
+     * may come back with its bootstrap token for a new one (the OpAMP Supervisor forgets offered
+     * settings when it restarts). Off: such an agent must connect with mTLS, like any other (decision 0121).
+     */
+    tokenReissue: boolean;
+    /**
      * The OpAMP URL of the mTLS listener as agents reach it: sent as `destination_endpoint` with every
      * certificate offered, so agents that apply connection settings move there. Unset: agents keep
      * the endpoint they use (the operator points them at the TLS port).
@@ -304,6 +310,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       tlsCertFile,
       tlsKeyFile,
       requireMtls: r.bool('AMPORA_OPAMP_REQUIRE_MTLS', production),
+      tokenReissue: r.bool('AMPORA_OPAMP_TOKEN_REISSUE', true),
       mtlsUrl,
       tlsCaFile: r.string('AMPORA_OPAMP_TLS_CA_FILE'),
       tlsHostnames,
