@@ -18,17 +18,9 @@ ensureBuilt();
 // eslint-disable-next-line import/no-dynamic-require
 const { loadConfigOrExit } = require(path.join(root, 'dist', 'apps', 'cli', 'libs', 'platform', 'src', 'config', 'load-or-exit.js'));
 
-/** DATABASE_URL without its password (user info and ?password= / sslpassword / sslkey), for printing. */
-function maskDatabaseUrl(url) {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    for (const key of ['password', 'sslpassword', 'sslkey']) if (u.searchParams.has(key)) u.searchParams.set(key, '***');
-    return u.toString();
-  } catch {
-    return '<DATABASE_URL>';
-  }
-}
+// the same masking as the server's CLI hint (libs/platform/src/config/database-url.ts)
+// eslint-disable-next-line import/no-dynamic-require
+const { maskDatabaseUrl } = require(path.join(root, 'dist', 'apps', 'cli', 'libs', 'platform', 'src', 'config', 'database-url.js'));
 const config = loadConfigOrExit();
 
 const children = [];

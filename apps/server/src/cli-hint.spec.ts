@@ -1,5 +1,5 @@
-import { loadConfig } from '@ampora/platform';
-import { cliHint, maskPassword } from './cli-hint';
+import { loadConfig, maskDatabaseUrl as maskPassword } from '@ampora/platform';
+import { cliHint } from './cli-hint';
 
 describe('the CLI line printed for operators', () => {
   it('carries DATABASE_URL in PostgreSQL mode, with the password masked', () => {
@@ -14,7 +14,7 @@ describe('the CLI line printed for operators', () => {
   });
 });
 
-describe('maskPassword', () => {
+describe('maskDatabaseUrl', () => {
   it('masks a password in the user info, with @ in it, and in the query string', () => {
     expect(maskPassword('postgres://u:s3cr@t@db:5432/ampora')).not.toContain('s3cr');
     const masked = maskPassword('postgres://u@db:5432/ampora?password=s3cret&sslpassword=k3y&application_name=x');

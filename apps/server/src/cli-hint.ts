@@ -1,4 +1,4 @@
-import type { AmporaConfig } from '@ampora/platform';
+import { AmporaConfig, maskDatabaseUrl } from '@ampora/platform';
 
 /**
  * The CLI line printed for the operator: in PostgreSQL mode it carries DATABASE_URL (password
@@ -9,17 +9,5 @@ export function cliHint(config: AmporaConfig, command = 'tokens create --tenant 
     const dir = config.storage.dataDir === './.ampora' ? '' : `AMPORA_DATA_DIR=${config.storage.dataDir} `;
     return `${dir}npm run -s cli -- ${command}`;
   }
-  return `DATABASE_URL=${maskPassword(config.database.url)} npm run -s cli -- ${command}`;
-}
-
-export function maskPassword(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    // pg also reads the password (and a client key's passphrase) from the query string
-    for (const key of ['password', 'sslpassword', 'sslkey']) if (u.searchParams.has(key)) u.searchParams.set(key, '***');
-    return u.toString();
-  } catch {
-    return '<your DATABASE_URL>';
-  }
+  return `DATABASE_URL=${maskDatabaseUrl(config.database.url)} npm run -s cli -- ${command}`;
 }
