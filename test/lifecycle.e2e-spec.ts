@@ -5,7 +5,7 @@ import { hashToken } from '@ampora/platform';
 import { act, apiClient, collectorYaml, createRollout, createStaticGroup, expectStatus, publishVersions } from './support/rollout-kit';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createTestDatabase, freePort, REPO_ROOT, runCli, startProcess, testEnv, TestDatabase, waitForHttp } from '@ampora/testing';
+import { collectLines, createTestDatabase, freePort, REPO_ROOT, runCli, startProcess, testEnv, TestDatabase, waitForHttp } from '@ampora/testing';
 
 /**
  * The processes as operators and supervisors run them: `npm start` signalled the way nohup scripts,
@@ -28,21 +28,7 @@ function npm(args: string[], env: Record<string, string>): Launched {
   const records: Array<Record<string, unknown>> = [];
   const stdout: string[] = [];
   const stderr: string[] = [];
-  let buffer = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      stdout.push(line);
-      try {
-        records.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // npm's banner
-      }
-    }
-  });
+  collectLines(child.stdout!, stdout, records);
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
   const exited = new Promise<number | null>((res) => child.once('exit', (code, signal) => res(code ?? (signal ? -1 : null))));
   return {

@@ -23,6 +23,30 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * Splits a child's stdout into lines as they arrive: each line is kept in `lines`, and in `records`
+ * when it is a JSON log record (other lines, such as npm's banner, are only kept as text); `onLine`
+ * runs after each.
+ */
+export function collectLines(stream: NodeJS.ReadableStream, lines: string[], records: Array<Record<string, unknown>>, onLine: () => void = () => undefined): void {
+  let buffer = '';
+  stream.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      lines.push(line);
+      try {
+        records.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a log line
+      }
+      onLine();
+    }
+  });
+}
+
 /** Starts a built app as its own process with exactly the given environment (plus PATH). */
 export function startProcess(app: 'server' | 'worker' | 'cli', env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): RunningProcess {
   const child = spawn(process.execPath, [...nodeArgs, distEntry(app), ...args], {
@@ -35,22 +59,9 @@ export function startProcess(app: 'server' | 'worker' | 'cli', env: Record<strin
   const records: Array<Record<string, unknown>> = [];
   const stderr: string[] = [];
   const waiters = new Set<() => void>();
-  let buffer = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      lines.push(line);
-      if (process.env.LOG_TO_STDOUT === '1') process.stdout.write(`[${app}] ${line}\n`);
-      try {
-        records.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-      for (const w of waiters) w();
-    }
+  collectLines(child.stdout!, lines, records, () => {
+    if (process.env.LOG_TO_STDOUT === '1') process.stdout.write(`[${app}] ${lines[lines.length - 1]}\n`);
+    for (const w of waiters) w();
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr.push(chunk);
