@@ -22,3 +22,4 @@ export * from './realtime';
 export * from './backplane';
 export * from './workers';
 export * from './lifecycle';
+export * from './clock';

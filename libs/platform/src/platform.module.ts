@@ -35,6 +35,7 @@ import { Backplane } from './backplane/backplane';
 import { BackplaneLifecycle, BackplaneProvider } from './backplane/backplane.providers';
 import { DispatchEnvelopeEntity } from './backplane/entities/dispatch-envelope.entity';
 import { MetricsController } from './telemetry/metrics.controller';
+import { Clock, SystemClock } from './clock/clock';
 import { WorkerHeartbeatEntity } from './workers/entities/worker-heartbeat.entity';
 import { WorkerPresence } from './workers/worker-presence';
 import { StatusController } from './workers/status.controller';
@@ -99,8 +100,8 @@ export class PlatformModule {
         QueueModule.forRoot(),
         EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: false }),
       ],
-      providers: [...SERVICES, BackplaneProvider, BackplaneLifecycle, PlatformHealthChecks],
-      exports: [...SERVICES, Backplane],
+      providers: [...SERVICES, { provide: Clock, useClass: SystemClock }, BackplaneProvider, BackplaneLifecycle, PlatformHealthChecks],
+      exports: [...SERVICES, Clock, Backplane],
     };
   }
 }

@@ -10,3 +10,4 @@ export * from './test-pki';
 export * from './sse-client';
 export * from './otlp-receiver';
 export * from './openssl';
+export * from './test-clock';

@@ -8,7 +8,7 @@ import { TenantLabels } from '../context/tenant-labels';
 import { createLogger } from '../logging/logger';
 import { Metrics } from '../telemetry/catalogue';
 import { extractTraceContext, injectTraceContext, SpanKind, withSpanSync } from '../telemetry/tracing';
-import { LiveEvent, liveEventId, PublishedLiveEvent } from './live-event';
+import { DeliveredEvent, DomainEvent, LiveEvent, liveEventId, PublishableEvent, PublishedLiveEvent } from './live-event';
 import { ReplayHistory, ReplayResult } from './replay-history';
 
 export { LiveEvent, PublishedLiveEvent } from './live-event';
@@ -67,7 +67,12 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Publishes an event to every subscriber of the deployment; returns it as delivered. */
-  publish<T>(event: LiveEvent<T>): PublishedLiveEvent<T> {
+  publish<E extends DomainEvent = DomainEvent>(typed: PublishableEvent<E>): DeliveredEvent<E> {
+    const event = typed as unknown as LiveEvent;
+    return this.publishAny(event) as unknown as DeliveredEvent<E>;
+  }
+
+  private publishAny<T>(event: LiveEvent<T>): PublishedLiveEvent<T> {
     const tenant = TenantLabels.of(event.tenantId);
     return withSpanSync(
       'live_update.publish',

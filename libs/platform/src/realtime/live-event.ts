@@ -34,3 +34,31 @@ export function liveEventTime(id: string): number | undefined {
   const ms = parseInt(m[1]!, 36);
   return Number.isFinite(ms) ? ms : undefined;
 }
+
+/**
+ * One kind of domain event: its dotted name and its payload. Each lib declares the events it
+ * publishes as a union of these in one file (`<lib>.events.ts`), and publishes and listens with that
+ * union as the type argument, so no event name is a bare string at a call site.
+ */
+export interface DomainEvent<N extends string = string, P = unknown> {
+  type: N;
+  payload: P;
+}
+
+/** What a publisher hands the bus for one member of an event union: name and payload stay paired. */
+export type PublishableEvent<E extends DomainEvent> = E extends DomainEvent
+  ? Omit<LiveEvent<E['payload']>, 'type'> & { type: E['type'] }
+  : never;
+
+/** An event of the union `E` as delivered, narrowed by `type`. */
+export type DeliveredEvent<E extends DomainEvent> = E extends DomainEvent
+  ? Omit<PublishedLiveEvent<E['payload']>, 'type'> & { type: E['type'] }
+  : never;
+
+/** True when a delivered event is the kind named; narrows its payload. */
+export function isEvent<E extends DomainEvent, N extends E['type']>(
+  event: PublishedLiveEvent,
+  type: N,
+): event is PublishedLiveEvent<Extract<E, { type: N }>['payload']> & { type: N } {
+  return event.type === type;
+}

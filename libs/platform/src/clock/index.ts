@@ -1,0 +1,1 @@
+export { Clock, SystemClock, SYSTEM_CLOCK, TimerHandle } from './clock';
