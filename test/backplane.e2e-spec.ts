@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { FleetModule } from '@ampora/fleet';
 import { AGENT_DISPATCHER, AgentDispatcher, desiredConfig, DISPATCH_REPLY_TOPIC, DISPATCH_TOPIC, DispatchEnvelope, remoteConfigCommand } from '@ampora/opamp';
 import { AmporaConfig, Backplane, BackplaneKind, buildDataSourceOptions, createBackplane, loadConfig, NestLoggerAdapter, PlatformModule, RedisService } from '@ampora/platform';
+import { GovernanceModule } from '@ampora/governance';
 import {
   createTestDatabase,
   encodeAgentToServer,
@@ -43,7 +44,7 @@ interface Instance {
 @Module({})
 class WorkerLikeModule {
   static forRoot(config: AmporaConfig): DynamicModule {
-    return { module: WorkerLikeModule, imports: [PlatformModule.forRoot(config), FleetModule] };
+    return { module: WorkerLikeModule, imports: [PlatformModule.forRoot(config), GovernanceModule, FleetModule] };
   }
 }
 

@@ -1,4 +1,5 @@
-import { LiveBus, LiveStreamService, Role, TenantService, TokenService } from '@ampora/platform';
+import { LiveBus, LiveStreamService } from '@ampora/platform';
+import { Role, TenantService, TokenService } from '@ampora/governance';
 import { eventually, metricValue, scrape, SseClient, sseJson, TestAgent } from '@ampora/testing';
 import { createToken, startTestServer, TestServer } from './support/test-server';
 

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Role, TenantService, TokenService } from '@ampora/platform';
+import { Role, TenantService, TokenService } from '@ampora/governance';
 import { OpampTransportService } from '@ampora/opamp';
 import { SigningKeysService } from '@ampora/pki';
 import { AgentCapability, eventually, makeTestPki, openssl, scratch, TestAgent, TestPki } from '@ampora/testing';

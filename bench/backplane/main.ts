@@ -19,6 +19,7 @@ import { Client } from 'pg';
 import { FleetModule } from '@ampora/fleet';
 import { AGENT_DISPATCHER, AgentDispatcher, desiredConfig, DispatchOutcome } from '@ampora/opamp';
 import { AmporaConfig, BackplaneKind, configureLogging, loadConfig, PlatformModule } from '@ampora/platform';
+import { GovernanceModule } from '@ampora/governance';
 import { metricValue, RunningProcess, startProcess, testEnv, unusedDatabaseName } from '@ampora/testing';
 
 const INSTANCES = 3;
@@ -63,7 +64,7 @@ async function pool(count: number, concurrency: number, task: (i: number) => Pro
 @Module({})
 class WorkerLikeModule {
   static forRoot(config: AmporaConfig): DynamicModule {
-    return { module: WorkerLikeModule, imports: [PlatformModule.forRoot(config), FleetModule] };
+    return { module: WorkerLikeModule, imports: [PlatformModule.forRoot(config), GovernanceModule, FleetModule] };
   }
 }
 

@@ -17,7 +17,8 @@ import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { Expression } from '@ampora/dsl';
 import { ConfigurationsService, FleetModule, GroupReconciler, GroupsService } from '@ampora/fleet';
-import { configureLogging, PlatformModule, Principal, RequestContext, Role, startTelemetry } from '@ampora/platform';
+import { configureLogging, PlatformModule, Principal, RequestContext, startTelemetry } from '@ampora/platform';
+import { GovernanceModule, Role } from '@ampora/governance';
 import { createTestDatabase, REPO_ROOT, testEnv } from '@ampora/testing';
 import globalSetup from '../../libs/testing/src/global-setup';
 
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   const db = await createTestDatabase();
   const { config } = testEnv(db.url, { LOG_LEVEL: 'Warning', AMPORA_DB_POOL_MAX: '10' });
   startTelemetry(config, 'worker');
-  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), FleetModule] }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), GovernanceModule, FleetModule] }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();
   const ds = app.get(DataSource);

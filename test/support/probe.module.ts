@@ -1,5 +1,6 @@
 import { Controller, Delete, Get, Module, Post } from '@nestjs/common';
-import { AuditService, MinRole, Role } from '@ampora/platform';
+import { MinRole } from '@ampora/platform';
+import { AuditService, Role } from '@ampora/governance';
 
 /** Routes at each role level, used to exercise the guard, the filter and the audit discipline. */
 @Controller('api/_probe')

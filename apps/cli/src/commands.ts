@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AmporaConfig, closeStorage, parseRole, prepareDatabase, TenantService, TokenService } from '@ampora/platform';
+import { AmporaConfig, closeStorage, prepareDatabase } from '@ampora/platform';
+import { parseRole, TenantService, TokenService } from '@ampora/governance';
 import { ParsedArgs, UsageError } from './args';
 import { CliModule } from './cli.module';
 

@@ -1,12 +1,13 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { AmporaConfig, PlatformApiModule, PlatformModule } from '@ampora/platform';
+import { GovernanceApiModule, GovernanceModule } from '@ampora/governance';
 import { OpampApiModule } from '@ampora/opamp';
 import { PkiApiModule } from '@ampora/pki';
 import { FleetApiModule } from '@ampora/fleet';
 import { RolloutsApiModule } from '@ampora/rollouts';
 import { WORKER_MODULES } from '../../worker/src/worker-modules';
 
-/** The HTTP + OpAMP process: the platform plus every domain's API module. */
+/** The HTTP + OpAMP process: the platform and governance plus every domain's API module. */
 @Module({})
 export class AppModule {
   static forRoot(config: AmporaConfig, extra: Array<Type | DynamicModule> = []): DynamicModule {
@@ -14,7 +15,7 @@ export class AppModule {
     const worker = config.storage.mode === 'embedded' ? WORKER_MODULES : [];
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config), PlatformApiModule, OpampApiModule, PkiApiModule, FleetApiModule, RolloutsApiModule, ...worker, ...extra],
+      imports: [PlatformModule.forRoot(config), GovernanceModule, PlatformApiModule, GovernanceApiModule, OpampApiModule, PkiApiModule, FleetApiModule, RolloutsApiModule, ...worker, ...extra],
     };
   }
 }

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AmporaConfig, PlatformModule } from '@ampora/platform';
+import { GovernanceModule } from '@ampora/governance';
 import { WORKER_MODULES } from './worker-modules';
 
 /** The background process: BullMQ processors only (every domain's WorkerModule). */
@@ -8,7 +9,7 @@ export class WorkerModule {
   static forRoot(config: AmporaConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [PlatformModule.forRoot(config), ...WORKER_MODULES],
+      imports: [PlatformModule.forRoot(config), GovernanceModule, ...WORKER_MODULES],
     };
   }
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
-import { PlatformModule, Principal, RequestContext, Role, startTelemetry } from '@ampora/platform';
+import { PlatformModule, Principal, RequestContext, startTelemetry } from '@ampora/platform';
+import { GovernanceModule, Role } from '@ampora/governance';
 import { ConfigurationsService, FleetModule } from '@ampora/fleet';
 import { createTestDatabase, TestDatabase, testEnv } from '@ampora/testing';
 
@@ -28,7 +29,7 @@ export async function startFleetKit(overrides: Record<string, string> = {}): Pro
   const db = await createTestDatabase();
   const { config } = testEnv(db.url, overrides);
   startTelemetry(config, 'worker');
-  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), FleetModule] }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), GovernanceModule, FleetModule] }).compile();
   const app = moduleRef.createNestApplication();
   await app.init();
   const ds = app.get(DataSource);

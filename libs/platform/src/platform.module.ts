@@ -4,26 +4,13 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ZodSerializerInterceptor } from 'nestjs-zod';
 import { DataSource } from 'typeorm';
-import { AuditController } from './audit/audit.controller';
-import { AuditRepository } from './audit/audit.repository';
-import { AuditService } from './audit/audit.service';
-import { AuditEventEntity } from './audit/entities/audit-event.entity';
-import { ApiTokenRepository } from './auth/api-token.repository';
 import { AuthGuard } from './auth/auth.guard';
-import { ApiTokenEntity } from './auth/entities/api-token.entity';
-import { TenantEntity } from './auth/entities/tenant.entity';
-import { OidcVerifier } from './auth/oidc.verifier';
-import { TenantRepository } from './auth/tenant.repository';
-import { TenantService } from './auth/tenant.service';
-import { TokenService } from './auth/token.service';
-import { TokensController } from './auth/tokens.controller';
 import { AmporaConfig } from './config/ampora-config';
 import { AMPORA_CONFIG, ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { ProblemFilter } from './errors/problem.filter';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
-import { AuditDisciplineInterceptor } from './http/audit-discipline.interceptor';
 import { EdgeInputInterceptor, EdgeValidationPipe } from './http/edge-validation';
 import { useCursorKeysOf } from './pagination/cursor-keys';
 import { QueueModule } from './queue/queue.module';
@@ -71,20 +58,16 @@ export function usesRedis(config: AmporaConfig): boolean {
 }
 
 const SERVICES = [
-  TenantRepository,
-  TenantService,
-  ApiTokenRepository,
-  TokenService,
-  OidcVerifier,
-  AuditRepository,
-  AuditService,
   RedisService,
   HealthService,
   LiveBus,
   WorkerPresence,
 ];
 
-/** Configuration, storage, queues, tenancy, tokens and audit: what every process needs. */
+/**
+ * Configuration, storage, queues, the backplane, the live bus and the clock: the mechanisms every
+ * process needs. Tenancy, tokens, roles and audit are governance's (`GovernanceModule`).
+ */
 @Global()
 @Module({})
 export class PlatformModule {
@@ -96,7 +79,7 @@ export class PlatformModule {
       imports: [
         ConfigModule.forRoot(config),
         DatabaseModule,
-        TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, DispatchEnvelopeEntity, WorkerHeartbeatEntity]),
+        TypeOrmModule.forFeature([DispatchEnvelopeEntity, WorkerHeartbeatEntity]),
         QueueModule.forRoot(),
         EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: false }),
       ],
@@ -106,9 +89,12 @@ export class PlatformModule {
   }
 }
 
-/** The HTTP face of the platform: guard, problem filter, validation, and the platform's routes. */
+/**
+ * The HTTP face of the platform: guard, problem filter, validation, and the platform's routes. The
+ * guard asks the `AccessPolicy` port, which `GovernanceModule` binds (decision 0180).
+ */
 @Module({
-  controllers: [TokensController, AuditController, HealthController, MetricsController, LiveController, StatusController],
+  controllers: [HealthController, MetricsController, LiveController, StatusController],
   providers: [
     LiveStreamService,
     { provide: APP_GUARD, useClass: AuthGuard },
@@ -117,7 +103,6 @@ export class PlatformModule {
     { provide: APP_INTERCEPTOR, useClass: EdgeInputInterceptor },
     { provide: APP_PIPE, useClass: EdgeValidationPipe },
     { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },
-    { provide: APP_INTERCEPTOR, useClass: AuditDisciplineInterceptor },
   ],
 })
 export class PlatformApiModule {}

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, injectTraceContext, JobProducer, LiveBus, Metrics, TenantLabels, Tx } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, injectTraceContext, JobProducer, LiveBus, Metrics, TenantLabels, Tx } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { nextState, RolloutAction, RolloutState, ACTIVE_STATES, IllegalTransitionError } from './domain/rollout-state';
 import { RolloutEntity } from './entities/rollout.entity';
 import { RolloutRepository } from './rollout.repository';

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { ApiProblems, CompoundAuditRoute, CurrentPrincipal, IdParamDto, MinRole, Principal, Role } from '@ampora/platform';
+import { ApiProblems, CurrentPrincipal, IdParamDto, MinRole, Principal } from '@ampora/platform';
+import { CompoundAuditRoute, Role } from '@ampora/governance';
 import { CreateRolloutDto, ExtendDwellDto, RolloutDefaultsDto, RolloutDefaultsInputDto, RolloutPreviewQueryDto, RolloutPreviewResultDto, RolloutDto, RolloutListQueryDto, RolloutPageDto, RolloutTargetPageDto, RolloutTargetsQueryDto } from './dto/rollout.dto';
 import { EffectiveRolloutDefaults, RolloutDefaultsService } from './rollout-defaults.service';
 import { RolloutsService } from './rollouts.service';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { AuditService, createLogger, NO_WORKER_WARNING, Page, PageQuery, Principal, Tx, WorkerPresence } from '@ampora/platform';
+import { createLogger, NO_WORKER_WARNING, Page, PageQuery, Principal, Tx, WorkerPresence } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { AgentCap, hasCapability } from '@ampora/opamp';
 import { AssignmentService, FleetDispatchService, FleetErrorCode, FleetException, FleetTransactions, GroupEntity } from '@ampora/fleet';
 import { CreateRolloutSchema, GateRecordSchema, RolloutSchema, RolloutSummarySchema, StepSchema } from './dto/rollout.dto';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditService, createLogger, Principal } from '@ampora/platform';
+import { createLogger, Principal } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { DispatchOutcome } from '@ampora/opamp';
 import { AssignmentService, PlacementResult } from '../assignment/assignment.service';
 import { DispatchReport, FleetDispatchService, REPORT_ID_LIMIT } from '../assignment/fleet-dispatch.service';

@@ -1,17 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import {
-  AMPORA_CONFIG,
-  AmporaConfig,
-  AuditService,
-  createLogger,
-  hashToken,
-  isWellFormedToken,
-  Metrics,
-  LiveBus,
-  TenantLabels,
-  TransactionRunner,
-} from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, hashToken, isWellFormedToken, Metrics, LiveBus, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import {
   AGENT_CERTIFICATES,
   AgentAuthenticator,

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, LiveBus, Metrics, Principal, RequestContext, TenantLabels } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus, Metrics, Principal, RequestContext, TenantLabels } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { RevocationService } from '@ampora/pki';
 import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
 import { FleetTransactions } from '../fleet-transactions';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AuditService, LiveBus, Principal } from '@ampora/platform';
+import { LiveBus, Principal } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { GroupReconcileTrigger } from '../groups/group-reconcile.trigger';

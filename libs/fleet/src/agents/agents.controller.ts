@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal, Role } from '@ampora/platform';
+import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
+import { Role } from '@ampora/governance';
 import { AgentActionsService } from './agent-actions.service';
 import { AgentForgetService } from './agent-forget.service';
 import { AgentTagsService } from './agent-tags.service';

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, encodeCursor, mapPage, Page, PageQuery, Principal } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, encodeCursor, mapPage, Page, PageQuery, Principal } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';

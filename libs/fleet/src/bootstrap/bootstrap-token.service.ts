@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AuditService, createLogger, hashToken, LiveBus, mintToken, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { createLogger, hashToken, LiveBus, mintToken, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { GroupRepository } from '../groups/group.repository';
 import { BootstrapTokenRepository } from './bootstrap-token.repository';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AuditService, createLogger, LiveBus, Principal } from '@ampora/platform';
+import { createLogger, LiveBus, Principal } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { ConfigurationRepository } from './configuration.repository';

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal, Role } from '@ampora/platform';
+import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
+import { Role } from '@ampora/governance';
 import { ConfigurationLifecycleService } from './configuration-lifecycle.service';
 import { ConfigurationsService } from './configurations.service';
 import {

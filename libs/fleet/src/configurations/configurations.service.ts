@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditService, createLogger, LiveBus, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { createLogger, LiveBus, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { AgentRepository } from '../agents/agent.repository';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { ConfigurationVersionRepository } from './configuration-version.repository';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Expression } from '@ampora/dsl';
-import { AuditService, createLogger, TenantLabels } from '@ampora/platform';
+import { createLogger, TenantLabels } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { FleetTransactions } from '../fleet-transactions';
 import { AgentRepository } from '../agents/agent.repository';
 import { AssignmentService, Move, PlacementResult } from '../assignment/assignment.service';

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { AMPORA_CONFIG, AmporaConfig, ApiProblems, CurrentPrincipal, IdParamDto, MinRole, Principal, ReadOnlyRoute, Role } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, ApiProblems, CurrentPrincipal, IdParamDto, MinRole, Principal } from '@ampora/platform';
+import { ReadOnlyRoute, Role } from '@ampora/governance';
 import { toAgentSummary } from '../agents/dto/agent.dto';
 import {
   AddMembersDto,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditService, createLogger, LiveBus, Page, PageQuery, PlatformException, Principal } from '@ampora/platform';
+import { createLogger, LiveBus, Page, PageQuery, PlatformException, Principal } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { AgentRepository } from '../agents/agent.repository';
 import { AssignmentService, PlacementResult } from '../assignment/assignment.service';
 import { DispatchReport, emptyReport, FleetDispatchService, REPORT_ID_LIMIT } from '../assignment/fleet-dispatch.service';

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { EntityManager } from 'typeorm';
 import * as x509 from '@peculiar/x509';
-import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import {
   AgentCertificates,
   AgentCertificateState,

@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal, Role } from '@ampora/platform';
+import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
+import { Role } from '@ampora/governance';
 import { PkiErrorCode, PkiException } from '../pki.errors';
 import { RevocationService } from '../revocation/revocation.service';
 import { AgentIdentityService } from './agent-identity.service';

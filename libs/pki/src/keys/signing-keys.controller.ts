@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal, Role } from '@ampora/platform';
+import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
+import { Role } from '@ampora/governance';
 import { CreateSigningKeyDto, SigningKeyDto, SigningKeyListQueryDto, SigningKeyPageDto, toSigningKeyResponse } from './dto/signing-key.dto';
 import { SigningKeysService } from './signing-keys.service';
 

@@ -1,7 +1,8 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { EntityManager } from 'typeorm';
-import { AuditService, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { AuditService } from '@ampora/governance';
 import { AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { RevocationReason } from '../domain/certificate-rules';
 import { CertificateRepository } from '../certificates/certificate.repository';

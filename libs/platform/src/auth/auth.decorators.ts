@@ -3,13 +3,16 @@ import { ApiBearerAuth } from '@nestjs/swagger';
 import { Principal, RequestContext } from '../context/request-context';
 import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
 import { ApiProblems } from '../openapi/api-problems.decorator';
-import { Role } from './role';
+import { RoleName } from './access-policy';
 
 export const MIN_ROLE_KEY = 'ampora:min-role';
 export const PUBLIC_KEY = 'ampora:public';
 
-/** The least role a caller needs for this route (documented in OpenAPI with 401/403 answers). */
-export function MinRole(role: Role): MethodDecorator & ClassDecorator {
+/**
+ * The least role a caller needs for this route (documented in OpenAPI with 401/403 answers); the
+ * `AccessPolicy` decides whether a principal meets it.
+ */
+export function MinRole(role: RoleName): MethodDecorator & ClassDecorator {
   return applyDecorators(SetMetadata(MIN_ROLE_KEY, role), ApiBearerAuth('bearer'), ApiProblems(401, 403));
 }
 

@@ -1,17 +1,16 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { Principal, RequestContext } from '../context/request-context';
+import { RequestContext } from '../context/request-context';
 import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
 import { createLogger } from '../logging/logger';
+import { AccessPolicy, RoleName } from './access-policy';
 import { MIN_ROLE_KEY, PUBLIC_KEY } from './auth.decorators';
-import { OidcVerifier } from './oidc.verifier';
-import { Role, roleAtLeast } from './role';
-import { TokenService } from './token.service';
 
 /**
  * The global guard. Every route declares either @Public() or @MinRole(...); a route with neither is
- * refused (fail closed). PATs (`amp-pat.`) and OIDC JWTs are both accepted as bearer tokens.
+ * refused (fail closed). Who the caller is and whether their role suffices is the `AccessPolicy`'s
+ * call (governance binds it: PATs and OIDC JWTs, decision 0180).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -19,40 +18,25 @@ export class AuthGuard implements CanActivate {
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly tokens: TokenService,
-    private readonly oidc: OidcVerifier,
+    private readonly policy: AccessPolicy,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const minRole = this.reflector.getAllAndOverride<Role | undefined>(MIN_ROLE_KEY, targets);
+    const minRole = this.reflector.getAllAndOverride<RoleName | undefined>(MIN_ROLE_KEY, targets);
     if (!minRole) {
       this.log.error('Route {Handler} declares no role; refusing', { Handler: `${context.getClass().name}.${context.getHandler().name}` });
       throw new PlatformException(PlatformErrorCode.FORBIDDEN, 'This route is not open to any role');
     }
-    const principal = await this.authenticate(context.switchToHttp().getRequest<Request>());
+    const outcome = await this.policy.authenticate(context.switchToHttp().getRequest<Request>().headers.authorization);
+    if (!outcome.ok) throw new PlatformException(outcome.status === 401 ? PlatformErrorCode.UNAUTHENTICATED : PlatformErrorCode.FORBIDDEN, outcome.reason);
+    const principal = outcome.principal;
     RequestContext.setPrincipal(principal);
-    if (!roleAtLeast(principal.role, minRole)) {
+    if (!this.policy.permits(principal, minRole)) {
       throw new PlatformException(PlatformErrorCode.FORBIDDEN, `This action needs the ${minRole} role; you have ${principal.role}`);
     }
     return true;
-  }
-
-  private async authenticate(req: Request): Promise<Principal> {
-    const header = req.headers.authorization;
-    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) throw new PlatformException(PlatformErrorCode.UNAUTHENTICATED, 'Send Authorization: Bearer <token>');
-    const token = match[1]!;
-    if (token.startsWith('amp-pat.')) {
-      const principal = await this.tokens.authenticate(token);
-      if (!principal) throw new PlatformException(PlatformErrorCode.UNAUTHENTICATED, 'The access token is unknown, revoked, expired or malformed');
-      return principal;
-    }
-    if (!this.oidc.enabled) throw new PlatformException(PlatformErrorCode.UNAUTHENTICATED, 'The bearer token is not a personal access token');
-    const outcome = await this.oidc.verify(token);
-    if (outcome.ok) return outcome.principal;
-    throw new PlatformException(outcome.status === 401 ? PlatformErrorCode.UNAUTHENTICATED : PlatformErrorCode.FORBIDDEN, outcome.reason);
   }
 }

@@ -1,12 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Role } from '../auth/role';
+import type { RoleName } from '../auth/access-policy';
 
 /** Who is acting: an operator (token or OIDC), an agent, or the system itself. */
 export interface Principal {
   kind: 'pat' | 'oidc' | 'system';
   tenantId: string;
   tenantName: string;
-  role: Role;
+  role: RoleName;
   /** The audit actor: PAT name, OIDC subject, or `system`. */
   actor: string;
   tokenId?: string;

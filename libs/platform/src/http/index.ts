@@ -1,5 +1,4 @@
 export * from './http-telemetry.middleware';
-export * from './audit-discipline.interceptor';
 export * from './id-param.dto';
 export * from './zod-types';
 export * from './edge-validation';

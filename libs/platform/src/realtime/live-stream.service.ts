@@ -2,8 +2,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AmporaConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
-import { OidcVerifier } from '../auth/oidc.verifier';
-import { TokenService } from '../auth/token.service';
+import { AccessPolicy } from '../auth/access-policy';
 import { Principal } from '../context/request-context';
 import { createLogger } from '../logging/logger';
 import { LiveBus } from './live-bus';
@@ -21,8 +20,7 @@ export class LiveStreamService implements OnModuleDestroy {
 
   constructor(
     private readonly bus: LiveBus,
-    private readonly tokens: TokenService,
-    private readonly oidc: OidcVerifier,
+    private readonly access: AccessPolicy,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -43,12 +41,8 @@ export class LiveStreamService implements OnModuleDestroy {
 
   /** False when the bearer token is no longer valid (revoked, expired); errors count as valid. */
   private async stillAuthorized(authorization: string | undefined): Promise<boolean> {
-    const token = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
-    if (!token) return false;
     try {
-      if (token.startsWith('amp-pat.')) return (await this.tokens.authenticate(token)) !== undefined;
-      if (!this.oidc.enabled) return false;
-      return (await this.oidc.verify(token)).ok;
+      return (await this.access.authenticate(authorization)).ok;
     } catch (error) {
       this.log.debug('Could not check a live stream\'s token again: {Error}', { Error: error instanceof Error ? error.message : String(error) });
       return true;

@@ -2,7 +2,6 @@ import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentPrincipal, MinRole } from '../auth/auth.decorators';
-import { Role } from '../auth/role';
 import { Principal } from '../context/request-context';
 import { ApiProblems } from '../openapi/api-problems.decorator';
 import { LiveQueryDto } from './dto/live.dto';
@@ -14,7 +13,7 @@ export class LiveController {
   constructor(private readonly streams: LiveStreamService) {}
 
   @Get()
-  @MinRole(Role.Viewer)
+  @MinRole('Viewer')
   @ApiOperation({
     operationId: 'streamLiveEvents',
     summary: 'Live events of your tenant as Server-Sent Events (resumable with Last-Event-ID)',

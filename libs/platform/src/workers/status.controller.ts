@@ -3,7 +3,6 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { z } from 'zod';
 import { MinRole } from '../auth/auth.decorators';
-import { Role } from '../auth/role';
 import { AmporaConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { HealthService } from '../health/health.service';
@@ -28,7 +27,7 @@ class StatusDto extends createZodDto(StatusSchema) {}
 
 @ApiTags('health')
 @Controller('api/status')
-@MinRole(Role.Viewer)
+@MinRole('Viewer')
 export class StatusController {
   constructor(
     private readonly workers: WorkerPresence,

@@ -1,11 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { CurrentPrincipal, MinRole } from '../auth/auth.decorators';
-import { Role } from '../auth/role';
-import { Principal } from '../context/request-context';
-import { ApiProblems } from '../openapi/api-problems.decorator';
-import { mapPage } from '../pagination/pagination';
+import { ApiProblems, CurrentPrincipal, mapPage, MinRole, Principal } from '@ampora/platform';
+import { Role } from '../domain/role';
 import { AuditService } from './audit.service';
 import { AuditEventPageDto, AuditQueryDto, toAuditEventResponse } from './dto/audit.dto';
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, IsNull, Repository } from 'typeorm';
-import { Page, PageQuery, paginate } from '../pagination/pagination';
+import { Page, PageQuery, paginate } from '@ampora/platform';
 import { ApiTokenEntity } from './entities/api-token.entity';
 
 @Injectable()
@@ -17,11 +17,11 @@ export class ApiTokenRepository {
     return repo.findOne({ where: { tenantId, id } });
   }
 
-  /** Whether the tenant has a usable token with this role (not revoked, not expired). */
-  async hasUsable(tenantId: string, role: string): Promise<boolean> {
+  /** Whether the tenant has a usable token with this role (not revoked, not expired at `now`). */
+  async hasUsable(tenantId: string, role: string, now: Date): Promise<boolean> {
     const n = await this.repo
       .createQueryBuilder('t')
-      .where('t.tenantId = :tenantId AND t.role = :role AND t.revokedAt IS NULL AND (t.expiresAt IS NULL OR t.expiresAt > now())', { tenantId, role })
+      .where('t.tenantId = :tenantId AND t.role = :role AND t.revokedAt IS NULL AND (t.expiresAt IS NULL OR t.expiresAt > :now)', { tenantId, role, now })
       .getCount();
     return n > 0;
   }
@@ -36,12 +36,12 @@ export class ApiTokenRepository {
     return repo.save(repo.create(row));
   }
 
-  /** Inserts unless a token with the same hash exists; true when inserted. */
   /** Whether a token of the tenant (revoked or not) has this name. */
   async nameTaken(manager: EntityManager, tenantId: string, name: string): Promise<boolean> {
     return (await manager.getRepository(ApiTokenEntity).count({ where: { tenantId, name } })) > 0;
   }
 
+  /** Inserts unless a token with the same hash exists; true when inserted. */
   async insertIfAbsent(row: Pick<ApiTokenEntity, 'tenantId' | 'name' | 'role' | 'tokenHash' | 'createdBy'>): Promise<boolean> {
     const result = await this.repo
       .createQueryBuilder()

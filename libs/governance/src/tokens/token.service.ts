@@ -1,17 +1,11 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, hashToken, isWellFormedToken, mintToken, Page, PageQuery, PlatformErrorCode, PlatformException, Principal, TransactionRunner } from '@ampora/platform';
 import { AuditService } from '../audit/audit.service';
-import { AmporaConfig } from '../config/ampora-config';
-import { AMPORA_CONFIG } from '../config/config.module';
-import { Principal } from '../context/request-context';
-import { hashToken, isWellFormedToken, mintToken } from '../crypto/token-format';
-import { TransactionRunner } from '../database/transaction-runner';
-import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
-import { createLogger } from '../logging/logger';
-import { Page, PageQuery } from '../pagination/pagination';
+import { Role } from '../domain/role';
+import { GovernanceErrorCode, GovernanceException } from '../governance.errors';
+import { DEFAULT_TENANT, TenantService } from '../tenants/tenant.service';
 import { ApiTokenRepository } from './api-token.repository';
 import { ApiTokenEntity } from './entities/api-token.entity';
-import { Role } from './role';
-import { DEFAULT_TENANT, TenantService } from './tenant.service';
 
 export interface CreatedToken {
   token: ApiTokenEntity;
@@ -29,6 +23,7 @@ export class TokenService implements OnApplicationBootstrap {
     private readonly tenants: TenantService,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
+    private readonly clock: Clock,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -54,8 +49,8 @@ export class TokenService implements OnApplicationBootstrap {
    */
   async createFirstRunToken(): Promise<string | undefined> {
     const tenant = await this.tenants.getByName(DEFAULT_TENANT);
-    if (await this.tokens.hasUsable(tenant.id, Role.Admin)) return undefined;
-    const { plaintext } = await this.createInTenant(tenant.id, 'cli', { name: `first-run-admin-${Date.now().toString(36)}`, role: Role.Admin });
+    if (await this.tokens.hasUsable(tenant.id, Role.Admin, this.clock.now())) return undefined;
+    const { plaintext } = await this.createInTenant(tenant.id, 'cli', { name: `first-run-admin-${this.clock.nowMs().toString(36)}`, role: Role.Admin });
     return plaintext;
   }
 
@@ -63,7 +58,7 @@ export class TokenService implements OnApplicationBootstrap {
   async authenticate(plaintext: string): Promise<Principal | undefined> {
     if (!isWellFormedToken(plaintext, 'amp-pat')) return undefined;
     const row = await this.tokens.findByHash(hashToken(plaintext));
-    const now = new Date();
+    const now = this.clock.now();
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) return undefined;
     const tenant = await this.tenants.findById(row.tenantId);
     if (!tenant) return undefined;
@@ -87,7 +82,7 @@ export class TokenService implements OnApplicationBootstrap {
   }
 
   private async createInTenant(tenantId: string, createdBy: string, input: { name: string; role: Role; expiresAt?: Date }): Promise<CreatedToken> {
-    if (input.expiresAt && input.expiresAt <= new Date()) {
+    if (input.expiresAt && input.expiresAt <= this.clock.now()) {
       throw PlatformException.validation([{ field: 'expiresAt', message: 'must be in the future' }]);
     }
     const plaintext = mintToken('amp-pat');
@@ -124,9 +119,9 @@ export class TokenService implements OnApplicationBootstrap {
   async revoke(caller: Principal, id: string): Promise<void> {
     await this.tx.run(async ({ manager }) => {
       const row = await this.tokens.findInTenant(caller.tenantId, id, manager);
-      if (!row) throw new PlatformException(PlatformErrorCode.TOKEN_NOT_FOUND, `Token ${id} was not found`);
+      if (!row) throw new GovernanceException(GovernanceErrorCode.TOKEN_NOT_FOUND, `Token ${id} was not found`);
       if (row.revokedAt) throw new PlatformException(PlatformErrorCode.CONFLICT, `Token ${id} is already revoked`);
-      const at = new Date();
+      const at = this.clock.now();
       await this.tokens.markRevoked(manager, id, at);
       await this.audit.record(manager, {
         entityType: 'Token',
@@ -149,6 +144,6 @@ function describe(row: ApiTokenEntity): Record<string, unknown> {
   };
 }
 
-function tokenNameTaken(name: string): PlatformException {
-  return new PlatformException(PlatformErrorCode.TOKEN_NAME_TAKEN, `A token named ${JSON.stringify(name)} already exists in this tenant (token names are the audit actor; revoked tokens keep theirs)`, { name });
+function tokenNameTaken(name: string): GovernanceException {
+  return new GovernanceException(GovernanceErrorCode.TOKEN_NAME_TAKEN, `A token named ${JSON.stringify(name)} already exists in this tenant (token names are the audit actor; revoked tokens keep theirs)`, { name });
 }

@@ -1,12 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { RequestContext, SYSTEM_ACTOR } from '../context/request-context';
-import { redactValue } from '../logging/redact';
-import { currentTraceId } from '../telemetry/tracing';
-import { Page, PageQuery } from '../pagination/pagination';
+import { currentTraceId, Page, PageQuery, redactValue, RequestContext, SYSTEM_ACTOR } from '@ampora/platform';
+import { storable } from '../domain/storable';
 import { AuditFilter, AuditRepository } from './audit.repository';
 import { AuditEventEntity } from './entities/audit-event.entity';
-import { storable } from './storable';
 
 export interface AuditInput {
   entityType: string;

@@ -2,9 +2,7 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { Observable, tap } from 'rxjs';
-import { MIN_ROLE_KEY } from '../auth/auth.decorators';
-import { RequestContext } from '../context/request-context';
-import { createLogger } from '../logging/logger';
+import { createLogger, MIN_ROLE_KEY, RequestContext } from '@ampora/platform';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

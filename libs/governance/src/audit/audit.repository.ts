@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import { Page, PageQuery, paginate } from '../pagination/pagination';
+import { Page, PageQuery, paginate } from '@ampora/platform';
 import { AuditEventEntity } from './entities/audit-event.entity';
 
 export interface AuditFilter {

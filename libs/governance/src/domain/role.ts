@@ -1,9 +1,11 @@
-/** Operator roles, per tenant. Higher includes lower. */
-export enum Role {
-  Viewer = 'Viewer',
-  Operator = 'Operator',
-  Admin = 'Admin',
-}
+import type { RoleName } from '@ampora/platform';
+
+/**
+ * Operator roles, per tenant. Higher includes lower. The names are platform's `RoleName` (what
+ * `@MinRole` takes and a principal carries); their order, parsing and claim mapping are governance's.
+ */
+export const Role = { Viewer: 'Viewer', Operator: 'Operator', Admin: 'Admin' } as const satisfies { readonly [N in RoleName]: N };
+export type Role = RoleName;
 
 export const ROLE_RANK: Record<Role, number> = { [Role.Viewer]: 1, [Role.Operator]: 2, [Role.Admin]: 3 };
 

@@ -1,9 +1,8 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { isoDateTime } from '../../http/zod-types';
-import { PageQuerySchema, pageSchema } from '../../pagination/pagination';
+import { isoDateTime, PageQuerySchema, pageSchema } from '@ampora/platform';
+import { Role } from '../../domain/role';
 import { ApiTokenEntity } from '../entities/api-token.entity';
-import { Role } from '../role';
 
 export const CreateTokenSchema = z
   .object({

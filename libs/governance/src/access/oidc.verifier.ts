@@ -1,15 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createRemoteJWKSet, errors as joseErrors, JWTPayload, jwtVerify } from 'jose';
-import { AmporaConfig } from '../config/ampora-config';
-import { AMPORA_CONFIG } from '../config/config.module';
-import { Principal } from '../context/request-context';
-import { createLogger } from '../logging/logger';
-import { highestRole } from './role';
-import { TenantService } from './tenant.service';
-
-export type OidcOutcome =
-  | { ok: true; principal: Principal }
-  | { ok: false; status: 401 | 403; reason: string };
+import { AMPORA_CONFIG, AmporaConfig, Authentication, createLogger } from '@ampora/platform';
+import { highestRole } from '../domain/role';
+import { TenantService } from '../tenants/tenant.service';
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
@@ -28,7 +21,7 @@ export class OidcVerifier {
     return Boolean(this.config.auth.oidc.issuer);
   }
 
-  async verify(token: string): Promise<OidcOutcome> {
+  async verify(token: string): Promise<Authentication> {
     const oidc = this.config.auth.oidc;
     if (!oidc.issuer || !oidc.audience) return { ok: false, status: 401, reason: 'OIDC is not configured' };
     let payload: JWTPayload;

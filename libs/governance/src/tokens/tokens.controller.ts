@@ -1,13 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { IdParamDto } from '../http/id-param.dto';
 import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { Principal } from '../context/request-context';
-import { mapPage } from '../pagination/pagination';
-import { ApiProblems } from '../openapi/api-problems.decorator';
-import { CurrentPrincipal, MinRole } from './auth.decorators';
+import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
+import { Role } from '../domain/role';
 import { CreatedTokenDto, CreateTokenDto, TokenListQueryDto, TokenPageDto, toTokenResponse } from './dto/token.dto';
-import { Role } from './role';
 import { TokenService } from './token.service';
 
 @ApiTags('tokens')

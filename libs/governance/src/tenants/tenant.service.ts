@@ -1,8 +1,7 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { TenantLabels } from '../context/tenant-labels';
-import { TransactionRunner } from '../database/transaction-runner';
-import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
+import { Clock, PlatformException, TenantLabels, TimerHandle, TransactionRunner } from '@ampora/platform';
 import { AuditService } from '../audit/audit.service';
+import { GovernanceErrorCode, GovernanceException } from '../governance.errors';
 import { TenantEntity } from './entities/tenant.entity';
 import { TenantRepository } from './tenant.repository';
 
@@ -23,23 +22,23 @@ const REFRESH_MS = 60_000;
 @Injectable()
 export class TenantService implements OnModuleInit, OnModuleDestroy {
   private readonly byName = new Map<string, TenantInfo>();
-  private refresher?: NodeJS.Timeout;
+  private refresher?: TimerHandle;
 
   constructor(
     private readonly tenants: TenantRepository,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
+    private readonly clock: Clock,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.refresh();
     // tenants created by the CLI or another instance get their names (metric labels) within a minute
-    this.refresher = setInterval(() => void this.refresh().catch(() => undefined), REFRESH_MS);
-    this.refresher.unref();
+    this.refresher = this.clock.setInterval(() => void this.refresh().catch(() => undefined), REFRESH_MS).unref();
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.refresher);
+    this.refresher?.cancel();
   }
 
   private async refresh(): Promise<void> {
@@ -55,7 +54,7 @@ export class TenantService implements OnModuleInit, OnModuleDestroy {
 
   async getByName(name: string): Promise<TenantInfo> {
     const tenant = await this.findByName(name);
-    if (!tenant) throw new PlatformException(PlatformErrorCode.TENANT_NOT_FOUND, `Tenant ${name} does not exist`);
+    if (!tenant) throw new GovernanceException(GovernanceErrorCode.TENANT_NOT_FOUND, `Tenant ${name} does not exist`);
     return tenant;
   }
 
@@ -74,7 +73,7 @@ export class TenantService implements OnModuleInit, OnModuleDestroy {
       throw PlatformException.validation([{ field: 'name', message: 'must be DNS-safe: lower-case letters, digits and dashes, at most 63 characters' }]);
     }
     if (await this.tenants.findByName(name)) {
-      throw new PlatformException(PlatformErrorCode.TENANT_EXISTS, `Tenant ${name} already exists`);
+      throw new GovernanceException(GovernanceErrorCode.TENANT_EXISTS, `Tenant ${name} already exists`);
     }
     const tenant = await this.tx.run(async ({ manager }) => {
       const row = await this.tenants.insert(manager, name, displayName ?? name);

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '@ampora/testing';
-import { storable } from '../src/audit/storable';
+import { storable } from '../src/domain/storable';
 
 /** What the audit writer stores: PostgreSQL refuses NUL and lone surrogates in jsonb, storable() never. */
 describe('audit values PostgreSQL can store', () => {

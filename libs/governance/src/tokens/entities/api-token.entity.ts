@@ -1,6 +1,6 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import { TenantEntity } from './tenant.entity';
-import { Role } from '../role';
+import { Role } from '../../domain/role';
+import { TenantEntity } from '../../tenants/entities/tenant.entity';
 
 @Entity({ name: 'api_tokens' })
 @Index('ux_api_tokens_token_hash', ['tokenHash'], { unique: true })

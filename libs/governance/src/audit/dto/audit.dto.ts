@@ -1,7 +1,6 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { isoDateTime } from '../../http/zod-types';
-import { PageQuerySchema, pageSchema } from '../../pagination/pagination';
+import { isoDateTime, PageQuerySchema, pageSchema } from '@ampora/platform';
 import { AuditEventEntity } from '../entities/audit-event.entity';
 
 const csv = z

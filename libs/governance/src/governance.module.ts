@@ -1,0 +1,46 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccessPolicy } from '@ampora/platform';
+import { GovernanceAccessPolicy } from './access/governance-access-policy';
+import { OidcVerifier } from './access/oidc.verifier';
+import { AuditDisciplineInterceptor } from './audit/audit-discipline.interceptor';
+import { AuditController } from './audit/audit.controller';
+import { AuditRepository } from './audit/audit.repository';
+import { AuditService } from './audit/audit.service';
+import { AuditEventEntity } from './audit/entities/audit-event.entity';
+import { TenantEntity } from './tenants/entities/tenant.entity';
+import { TenantRepository } from './tenants/tenant.repository';
+import { TenantService } from './tenants/tenant.service';
+import { ApiTokenRepository } from './tokens/api-token.repository';
+import { ApiTokenEntity } from './tokens/entities/api-token.entity';
+import { TokenService } from './tokens/token.service';
+import { TokensController } from './tokens/tokens.controller';
+
+/**
+ * Tenants, personal access tokens, roles and OIDC, and the audit writer: what every process needs.
+ * Binds platform's `AccessPolicy` port, which the global `AuthGuard` asks (decision 0180).
+ */
+@Global()
+@Module({
+  imports: [TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity])],
+  providers: [
+    TenantRepository,
+    TenantService,
+    ApiTokenRepository,
+    TokenService,
+    OidcVerifier,
+    AuditRepository,
+    AuditService,
+    { provide: AccessPolicy, useClass: GovernanceAccessPolicy },
+  ],
+  exports: [TenantService, TokenService, AuditService, AccessPolicy],
+})
+export class GovernanceModule {}
+
+/** The HTTP face of governance: the token and audit routes, and the audit discipline on every route. */
+@Module({
+  controllers: [TokensController, AuditController],
+  providers: [{ provide: APP_INTERCEPTOR, useClass: AuditDisciplineInterceptor }],
+})
+export class GovernanceApiModule {}
