@@ -1,10 +1,9 @@
 export { GovernanceModule, GovernanceApiModule } from './governance.module';
 export { GovernanceErrorCode, GovernanceException } from './governance.errors';
 export { Role, ROLE_RANK, ALL_ROLES, roleAtLeast, parseRole, highestRole } from './domain/role';
-export { storable, storableText } from './domain/storable';
 export { TenantService, TenantInfo, DEFAULT_TENANT } from './tenants/tenant.service';
 export { TokenService, CreatedToken } from './tokens/token.service';
-export { CreateTokenSchema, TokenSchema, CreatedTokenSchema } from './tokens/dto/token.dto';
+export { CreateTokenDto, CreatedTokenDto, TokenPageDto, TokenListQueryDto } from './tokens/dto/token.dto';
 export { AuditService, AuditInput } from './audit/audit.service';
-export { AuditQuerySchema, AuditEventSchema } from './audit/dto/audit.dto';
+export { AuditQueryDto, AuditEventPageDto } from './audit/dto/audit.dto';
 export { ReadOnlyRoute, CompoundAuditRoute, READ_ONLY_ROUTE_KEY, COMPOUND_AUDIT_KEY } from './audit/audit-discipline.interceptor';
