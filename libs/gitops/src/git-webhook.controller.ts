@@ -1,14 +1,9 @@
 import { Controller, Headers, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { createZodDto } from 'nestjs-zod';
-import { z } from 'zod';
 import { ApiProblems, IdParamDto, Public } from '@ampora/platform';
+import { WebhookAcceptedDto } from './dto/git-source.dto';
 import { SourcesService } from './sources.service';
-
-class WebhookAcceptedDto extends createZodDto(
-  z.object({ sourceId: z.uuid(), accepted: z.boolean().describe('false when the source is paused (nothing is swept)') }).meta({ id: 'GitWebhookAccepted' }),
-) {}
 
 /** `POST /api/git/webhook/{sourceId}`: any Git host's push hook; the body is ignored, the tip is read from Git. */
 @ApiTags('gitops')

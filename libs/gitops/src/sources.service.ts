@@ -189,8 +189,11 @@ export class SourcesService {
 
   private afterChange(afterCommit: (fn: () => unknown) => void, s: GitSourceEntity, change: GitopsSourceChange): void {
     afterCommit(async () => {
-      if (s.status === 'Active') await this.scheduler.schedule(s);
-      else await this.scheduler.unschedule(s.id);
+      if (s.status === 'Active') {
+        await this.scheduler.schedule(s);
+        // a new, resumed or changed source is swept now rather than one poll interval later
+        if (change !== 'webhook_token') await this.scheduler.requestSweep(s.tenantId, s.id, 'schedule');
+      } else await this.scheduler.unschedule(s.id);
       this.publishChange(s, change);
       this.log.info('GitOps source {SourceId} ({Name}) {Change}', { SourceId: s.id, Name: s.name, Change: change });
     });

@@ -58,15 +58,20 @@ export const GitSourceSchema = z
   })
   .meta({ id: 'GitSource' });
 export type GitSourceResponse = z.infer<typeof GitSourceSchema>;
-export class GitSourceDto extends createZodDto(GitSourceSchema) {}
+export class GitSourceDto extends createZodDto(GitSourceSchema.extend({})) {}
 export class GitSourcePageDto extends createZodDto(pageSchema(GitSourceSchema)) {}
 export class GitSourceListQueryDto extends createZodDto(PageQuerySchema) {}
 
-export class WebhookTokenDto extends createZodDto(
-  z.object({ sourceId: z.uuid(), token: z.string().describe('Send as X-Ampora-Webhook-Token; shown only in this answer'), webhookUrl: z.string() }).meta({ id: 'GitWebhookToken' }),
-) {}
+const WebhookTokenSchema = z
+  .object({ sourceId: z.uuid(), token: z.string().describe('Send as X-Ampora-Webhook-Token; shown only in this answer'), webhookUrl: z.string() })
+  .meta({ id: 'GitWebhookToken' });
+export class WebhookTokenDto extends createZodDto(WebhookTokenSchema.extend({})) {}
 
-export class SyncRequestedDto extends createZodDto(z.object({ sourceId: z.uuid(), jobId: z.string().nullable() }).meta({ id: 'GitSyncRequested' })) {}
+const SyncRequestedSchema = z.object({ sourceId: z.uuid(), jobId: z.string().nullable().describe('The sweep job (the waiting one when the request joined it)') }).meta({ id: 'GitSyncRequested' });
+export class SyncRequestedDto extends createZodDto(SyncRequestedSchema.extend({})) {}
+
+const WebhookAcceptedSchema = z.object({ sourceId: z.uuid(), accepted: z.boolean().describe('false when the source is paused (nothing is swept)') }).meta({ id: 'GitWebhookAccepted' });
+export class WebhookAcceptedDto extends createZodDto(WebhookAcceptedSchema.extend({})) {}
 
 export const GitSyncRunSchema = z
   .object({
