@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobProducer } from '@ampora/platform';
 import { GITOPS_QUEUE } from '@ampora/gitops';
-import { captureLogs, eventually, LogCapture } from '@ampora/testing';
+import { captureLogs, collectMetric, eventually, LogCapture, OtlpReceiver } from '@ampora/testing';
 import { collectorYaml, GitFixture } from '../libs/gitops/test/git-fixture';
 import { createToken, startTestServer, TestServer } from './support/test-server';
 
@@ -19,15 +19,18 @@ describe('GitOps over REST', () => {
   let operator: string;
   let dataDir: string;
   const repos: GitFixture[] = [];
+  const otlp = new OtlpReceiver();
 
   beforeAll(async () => {
     logs = captureLogs('Information');
+    await otlp.start();
     dataDir = mkdtempSync(join(tmpdir(), 'ampora-gitops-e2e-'));
-    server = await startTestServer({ withWorker: true, env: { AMPORA_DATA_DIR: dataDir } });
+    server = await startTestServer({ withWorker: true, env: { AMPORA_DATA_DIR: dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url } });
     operator = await createToken(server, 'Operator');
   });
   afterAll(async () => {
     await server.close();
+    await otlp.stop();
     for (const r of repos) r.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -159,5 +162,21 @@ describe('GitOps over REST', () => {
     expect(await versionsOf('fast')).toHaveLength(12);
     const runs = (await server.as().get(`/api/gitops/sources/${s.id}/runs?limit=100`).expect(200)).body.items as Array<{ filesImported: number }>;
     expect(runs.filter((x) => x.filesImported > 0)).toHaveLength(12);
+  });
+
+  it('counts sweeps, their duration, imported files and refused webhooks, and traces gitops.sync', async () => {
+    const r = repo().write({ 'observed.yaml': collectorYaml() });
+    const tip = r.commit();
+    const s = await createSource({ name: 'observed-source', repositoryUrl: r.url, pollIntervalSeconds: 3600 });
+    await waitVersions('observed', 1);
+    const labels = { source: 'observed-source' };
+    await eventually(async () => (await collectMetric('ampora_gitops_sync_runs_total', { ...labels, outcome: 'success' })) === 1, 5000);
+    expect(await collectMetric('ampora_gitops_files_imported_total', labels)).toBe(1);
+    expect(await collectMetric('ampora_gitops_sync_duration_seconds', labels)).toBeGreaterThanOrEqual(1);
+    const rejectedBefore = await collectMetric('ampora_gitops_webhook_rejected_total', { reason: 'missing_token' });
+    await server.http.post(`/api/git/webhook/${s.id}`).expect(401);
+    expect(await collectMetric('ampora_gitops_webhook_rejected_total', { reason: 'missing_token' })).toBe(rejectedBefore + 1);
+    const span = await eventually(() => otlp.spans.find((x) => x.name === 'gitops.sync' && x.attributes['source.id'] === s.id && x.attributes['tip.sha'] === tip), 15000);
+    expect(span).toBeDefined();
   });
 });
