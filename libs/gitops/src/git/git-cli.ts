@@ -15,8 +15,17 @@ export class GitCommandError extends Error {
     readonly exitCode: number | null,
     readonly stderr: string,
   ) {
-    super(`git ${args[0] === '-C' ? args[2] : args[0]} failed${exitCode === null ? ' (killed)' : ` with exit code ${exitCode}`}: ${stderr.trim().split('\n').slice(-3).join(' ').slice(0, 500)}`);
+    super(`git ${args[0] === '-C' ? args[2] : args[0]} failed${exitCode === null ? ' (killed)' : ` with exit code ${exitCode}`}: ${essentials(stderr)}`);
   }
+}
+
+/** What of git's stderr says why: no banners, no "make sure you have the correct access rights" boilerplate. */
+function essentials(stderr: string): string {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('@@@') && !/^(Please make sure you have the correct access rights|and the repository exists\.)/.test(l));
+  return lines.slice(0, 6).join(' ').slice(0, 600);
 }
 
 export interface GitRunOptions {
