@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '@ampora/platform';
 import { FleetModule } from '@ampora/fleet';
+import { RolloutsModule } from '@ampora/rollouts';
+import { AutoPublisher } from './auto-publish.service';
 import { GitFileEntity } from './entities/git-file.entity';
 import { GitSourceEntity } from './entities/git-source.entity';
 import { GitSyncRunEntity } from './entities/git-sync-run.entity';
@@ -22,9 +24,9 @@ import { SweepService } from './sweep.service';
  * version path) and sync runs. Imported by GitopsApiModule (server) and GitopsWorkerModule.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([GitSourceEntity, GitSyncRunEntity, GitFileEntity]), QueueModule.forFeature(GITOPS_QUEUE), FleetModule],
+  imports: [TypeOrmModule.forFeature([GitSourceEntity, GitSyncRunEntity, GitFileEntity]), QueueModule.forFeature(GITOPS_QUEUE), FleetModule, RolloutsModule],
   // GIT_SPAWN_HOOK: nothing in production; tests override it to record every git process
-  providers: [{ provide: GIT_SPAWN_HOOK, useValue: null }, GitSourceRepository, GitSyncRunRepository, GitFileRepository, GitWorkspace, SweepLock, SweepScheduler, SweepService, SourcesService, GitopsQueries, RunRetentionService],
+  providers: [{ provide: GIT_SPAWN_HOOK, useValue: null }, GitSourceRepository, GitSyncRunRepository, GitFileRepository, GitWorkspace, SweepLock, AutoPublisher, SweepScheduler, SweepService, SourcesService, GitopsQueries, RunRetentionService],
   exports: [SourcesService, GitopsQueries, SweepService, SweepScheduler, RunRetentionService, GitSourceRepository],
 })
 export class GitopsModule {}

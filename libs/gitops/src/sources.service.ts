@@ -39,7 +39,8 @@ export class SourcesService {
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
-  async create(caller: Principal, input: CreateGitSourceInput): Promise<GitSourceEntity> {
+  async create(caller: Principal, body: CreateGitSourceInput): Promise<GitSourceEntity> {
+    const input = { ...body, autoPublish: body.autoPublish ?? false, groupAssignments: body.groupAssignments ?? [] };
     validate(input);
     return this.unique(input.name, () =>
       this.tx.run(async ({ manager, afterCommit }) => {
@@ -51,6 +52,8 @@ export class SourcesService {
           pathGlob: input.pathGlob,
           credentialKind: input.credentialKind,
           pollIntervalSeconds: input.pollIntervalSeconds,
+          autoPublish: input.autoPublish,
+          groupAssignments: input.groupAssignments,
           status: 'Active',
           createdBy: caller.actor,
         });
@@ -83,7 +86,7 @@ export class SourcesService {
         const next = { ...s, ...definedOnly(input) };
         validate({ ...next, credential: input.credential ?? (s.credentialSealed && next.credentialKind === s.credentialKind ? 'kept' : undefined) });
         const moved = next.repositoryUrl !== s.repositoryUrl || next.branch !== s.branch || next.pathGlob !== s.pathGlob;
-        Object.assign(s, { name: next.name, repositoryUrl: next.repositoryUrl, branch: next.branch, pathGlob: next.pathGlob, credentialKind: next.credentialKind, pollIntervalSeconds: next.pollIntervalSeconds, updatedAt: new Date() });
+        Object.assign(s, { name: next.name, repositoryUrl: next.repositoryUrl, branch: next.branch, pathGlob: next.pathGlob, credentialKind: next.credentialKind, pollIntervalSeconds: next.pollIntervalSeconds, autoPublish: next.autoPublish, groupAssignments: next.groupAssignments, updatedAt: new Date() });
         if (s.credentialKind === 'None') s.credentialSealed = null;
         else if (input.credential !== undefined) s.credentialSealed = this.workspace.seal(s.id, input.credential);
         // a new repository, branch or glob is swept in full at the next sweep
@@ -232,8 +235,9 @@ function definedOnly<T extends object>(input: T): Partial<T> {
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function validate(input: { repositoryUrl: string; branch: string; pathGlob: string; credentialKind: 'None' | 'Pat' | 'SshKey'; credential?: string }): void {
+function validate(input: { repositoryUrl: string; branch: string; pathGlob: string; credentialKind: 'None' | 'Pat' | 'SshKey'; credential?: string; autoPublish: boolean; groupAssignments: unknown[] }): void {
   const problems: string[] = [];
+  if (input.groupAssignments.length > 0 && !input.autoPublish) problems.push('groupAssignments roll out published versions: they need autoPublish: true');
   const url = repositoryTransport(input.repositoryUrl);
   if (!url.ok) problems.push(url.reason);
   else if (!credentialFits(url.transport, input.credentialKind)) problems.push(`a ${url.transport} repository does not take a ${input.credentialKind} credential`);

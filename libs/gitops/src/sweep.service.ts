@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, DomainException, LiveBus, Metrics, Principal, RequestContext, Role, TenantLabels, withSpan } from '@ampora/platform';
 import { ConfigurationsService } from '@ampora/fleet';
+import { AutoPublisher } from './auto-publish.service';
 import { compileGlob } from './domain/path-glob';
 import { FileError, planImports, PlannedImport, selectFiles } from './domain/sweep-plan';
 import { GitSourceEntity } from './entities/git-source.entity';
@@ -50,6 +51,7 @@ export class SweepService {
     private readonly workspace: GitWorkspace,
     private readonly configurations: ConfigurationsService,
     private readonly lock: SweepLock,
+    private readonly autoPublisher: AutoPublisher,
     private readonly bus: LiveBus,
     private readonly clock: Clock,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
@@ -165,6 +167,7 @@ export class SweepService {
         const first = v.findings.find((f) => f.severity === 'Error');
         return { imported: true, error: `imported as Draft version ${v.number} with ${v.errorCount} error finding(s)${first ? `: ${first.message}` : ''}` };
       }
+      if (v && source.autoPublish) return { imported: true, error: await this.autoPublisher.publish(source, principal, file, result.configurationId, v.number) };
       return { imported: v !== null };
     } catch (error) {
       if (!(error instanceof DomainException) || error.status >= 500) throw error;

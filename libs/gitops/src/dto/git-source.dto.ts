@@ -1,6 +1,7 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { PageQuerySchema, pageSchema } from '@ampora/platform';
+import { MAX_GROUP_ASSIGNMENTS } from '../domain/group-assignment';
 import { DEFAULT_BRANCH, DEFAULT_PATH_GLOB, POLL_INTERVAL_SECONDS } from '../domain/source-rules';
 import type { GitFileEntity } from '../entities/git-file.entity';
 import type { GitSourceEntity } from '../entities/git-source.entity';
@@ -8,6 +9,9 @@ import type { GitSyncRunEntity } from '../entities/git-sync-run.entity';
 
 const CredentialKindSchema = z.enum(['None', 'Pat', 'SshKey']);
 const pollInterval = z.number().int().min(POLL_INTERVAL_SECONDS.min).max(POLL_INTERVAL_SECONDS.max);
+const GroupAssignmentsSchema = z
+  .array(z.object({ pathPrefix: z.string().max(500).describe('Paths starting with this (longest prefix wins; empty: every path)'), groupId: z.uuid() }).strict())
+  .max(MAX_GROUP_ASSIGNMENTS);
 
 export const CreateGitSourceSchema = z
   .object({
@@ -18,10 +22,14 @@ export const CreateGitSourceSchema = z
     credentialKind: CredentialKindSchema.default('None').describe('None (public or local), Pat (HTTPS token, `token` or `user:token`), SshKey (OpenSSH private key)'),
     credential: z.string().min(1).max(16384).optional().describe('The PAT or private key; sealed at once and never returned'),
     pollIntervalSeconds: pollInterval.default(POLL_INTERVAL_SECONDS.default).describe('15 s to 1 h, 60 s by default'),
+    autoPublish: z.boolean().default(false).describe('Publish each imported version without Error findings (off by default)'),
+    groupAssignments: GroupAssignmentsSchema.default([]).describe('With autoPublish: a newly published version rolls out to the group of its path (tenant\'s default strategy)'),
   })
   .strict();
 export class CreateGitSourceDto extends createZodDto(CreateGitSourceSchema) {}
-export type CreateGitSourceInput = z.infer<typeof CreateGitSourceSchema>;
+type CreateGitSourceBody = z.infer<typeof CreateGitSourceSchema>;
+/** A source to create (autoPublish and groupAssignments may be left out: off, none). */
+export type CreateGitSourceInput = Omit<CreateGitSourceBody, 'autoPublish' | 'groupAssignments'> & Partial<Pick<CreateGitSourceBody, 'autoPublish' | 'groupAssignments'>>;
 
 export const UpdateGitSourceSchema = z
   .object({
@@ -32,6 +40,8 @@ export const UpdateGitSourceSchema = z
     credentialKind: CredentialKindSchema.optional(),
     credential: z.string().min(1).max(16384).optional().describe('A new credential (replaces the sealed one)'),
     pollIntervalSeconds: pollInterval.optional(),
+    autoPublish: z.boolean().optional(),
+    groupAssignments: GroupAssignmentsSchema.optional(),
   })
   .strict();
 export class UpdateGitSourceDto extends createZodDto(UpdateGitSourceSchema) {}
@@ -51,6 +61,8 @@ export const GitSourceSchema = z
     lastSyncedSha: z.string().nullable(),
     lastSyncedAt: z.string().nullable(),
     hasWebhookToken: z.boolean(),
+    autoPublish: z.boolean(),
+    groupAssignments: z.array(z.object({ pathPrefix: z.string(), groupId: z.uuid() })),
     webhookUrl: z.string().describe('Where a Git host posts to trigger a sweep (with header X-Ampora-Webhook-Token)'),
     createdBy: z.string(),
     createdAt: z.string(),
@@ -124,6 +136,8 @@ export function toGitSourceResponse(s: GitSourceEntity, publicUrl: string): GitS
     lastSyncedSha: s.lastSyncedSha,
     lastSyncedAt: s.lastSyncedAt?.toISOString() ?? null,
     hasWebhookToken: s.webhookTokenHash !== null,
+    autoPublish: s.autoPublish,
+    groupAssignments: s.groupAssignments,
     webhookUrl: `${publicUrl}${webhookPath(s.id)}`,
     createdBy: s.createdBy,
     createdAt: s.createdAt.toISOString(),

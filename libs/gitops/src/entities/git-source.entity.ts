@@ -1,4 +1,5 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import type { GroupAssignment } from '../domain/group-assignment';
 
 export type CredentialKind = 'None' | 'Pat' | 'SshKey';
 export type SourceStatus = 'Active' | 'Paused';
@@ -55,6 +56,13 @@ export class GitSourceEntity {
   /** SHA-256 (hex) of the webhook token; the token itself is shown once. */
   @Column({ type: 'char', length: 64, nullable: true })
   webhookTokenHash!: string | null;
+
+  /** Publish each imported version without Error findings (and roll it out to its path's group). */
+  @Column({ type: 'boolean', default: false })
+  autoPublish!: boolean;
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  groupAssignments!: GroupAssignment[];
 
   @Column({ type: 'varchar', length: 200 })
   createdBy!: string;
