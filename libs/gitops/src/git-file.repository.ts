@@ -18,14 +18,14 @@ export class GitFileRepository {
     return new Map(rows.map((r) => [r.configurationName, r.sourceId]));
   }
 
-  async upsert(row: Omit<GitFileEntity, 'source' | 'tenant' | 'updatedAt'>, manager?: EntityManager): Promise<void> {
+  async upsert(row: Omit<GitFileEntity, 'source' | 'tenant'>, manager?: EntityManager): Promise<void> {
     const repo = manager ? manager.getRepository(GitFileEntity) : this.repo;
-    await repo.upsert({ ...row, updatedAt: new Date() }, ['sourceId', 'path']);
+    await repo.upsert(row, ['sourceId', 'path']);
   }
 
-  async markOrphaned(sourceId: string, paths: string[], manager?: EntityManager): Promise<void> {
+  async markOrphaned(sourceId: string, paths: string[], at: Date, manager?: EntityManager): Promise<void> {
     if (paths.length === 0) return;
     const repo = manager ? manager.getRepository(GitFileEntity) : this.repo;
-    await repo.update({ sourceId, path: In(paths) }, { status: 'orphaned', updatedAt: new Date() });
+    await repo.update({ sourceId, path: In(paths) }, { status: 'orphaned', updatedAt: at });
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import { AMPORA_CONFIG, AmporaConfig, AuditService, base32Encode, createLogger, hashToken, LiveBus, Metrics, Page, PageQuery, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, AuditService, base32Encode, Clock, createLogger, hashToken, LiveBus, Metrics, Page, PageQuery, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
 import { compileGlob, InvalidGlobError } from './domain/path-glob';
 import { credentialFits, isValidBranch, repositoryTransport } from './domain/source-rules';
 import { CreateGitSourceInput, toGitSourceResponse, UpdateGitSourceInput } from './dto/git-source.dto';
@@ -36,6 +36,7 @@ export class SourcesService {
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
     private readonly bus: LiveBus,
+    private readonly clock: Clock,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -86,7 +87,7 @@ export class SourcesService {
         const next = { ...s, ...definedOnly(input) };
         validate({ ...next, credential: input.credential ?? (s.credentialSealed && next.credentialKind === s.credentialKind ? 'kept' : undefined) });
         const moved = next.repositoryUrl !== s.repositoryUrl || next.branch !== s.branch || next.pathGlob !== s.pathGlob;
-        Object.assign(s, { name: next.name, repositoryUrl: next.repositoryUrl, branch: next.branch, pathGlob: next.pathGlob, credentialKind: next.credentialKind, pollIntervalSeconds: next.pollIntervalSeconds, autoPublish: next.autoPublish, groupAssignments: next.groupAssignments, updatedAt: new Date() });
+        Object.assign(s, { name: next.name, repositoryUrl: next.repositoryUrl, branch: next.branch, pathGlob: next.pathGlob, credentialKind: next.credentialKind, pollIntervalSeconds: next.pollIntervalSeconds, autoPublish: next.autoPublish, groupAssignments: next.groupAssignments, updatedAt: this.clock.now() });
         if (s.credentialKind === 'None') s.credentialSealed = null;
         else if (input.credential !== undefined) s.credentialSealed = this.workspace.seal(s.id, input.credential);
         // a new repository, branch or glob is swept in full at the next sweep
@@ -135,7 +136,7 @@ export class SourcesService {
       const s = await this.locked(manager, caller.tenantId, id);
       const replaced = s.webhookTokenHash !== null;
       s.webhookTokenHash = hashToken(token);
-      s.updatedAt = new Date();
+      s.updatedAt = this.clock.now();
       const saved = await this.sources.save(manager, s);
       await this.audit.record(manager, { entityType: 'GitSource', entityId: s.id, action: 'WebhookTokenGenerated', additional: { replaced } });
       afterCommit(() => this.publishChange(saved, 'webhook_token'));
@@ -148,7 +149,7 @@ export class SourcesService {
     await this.tx.run(async ({ manager, afterCommit }) => {
       const s = await this.locked(manager, caller.tenantId, id);
       s.webhookTokenHash = null;
-      s.updatedAt = new Date();
+      s.updatedAt = this.clock.now();
       const saved = await this.sources.save(manager, s);
       await this.audit.record(manager, { entityType: 'GitSource', entityId: s.id, action: 'WebhookTokenRevoked' });
       afterCommit(() => this.publishChange(saved, 'webhook_token'));
@@ -182,7 +183,7 @@ export class SourcesService {
       }
       const before = this.view(s);
       s.status = status;
-      s.updatedAt = new Date();
+      s.updatedAt = this.clock.now();
       const saved = await this.sources.save(manager, s);
       await this.audit.record(manager, { entityType: 'GitSource', entityId: s.id, action: status === 'Active' ? 'Resumed' : 'Paused', before, after: this.view(saved) });
       this.afterChange(afterCommit, saved, status === 'Active' ? 'resumed' : 'paused');

@@ -123,7 +123,7 @@ export class SweepService {
       if (outcome.imported) imported++;
       else if (!outcome.error) unchanged++;
     }
-    await this.files.markOrphaned(source.id, fetched.orphaned!);
+    await this.files.markOrphaned(source.id, fetched.orphaned!, this.clock.now());
     const finishedAt = this.clock.now();
     const outcome = errors.length > 0 ? 'partial' : 'success';
     const run = await this.runs.insert({
@@ -161,7 +161,7 @@ export class SweepService {
       const result = await RequestContext.run({ principal, tenantId: source.tenantId }, () =>
         this.configurations.importFromGit(principal, { name: file.name, yaml: file.text, sourceRef: `git:${fetched.tip}`, author: fetched.author ?? '' }),
       );
-      await this.files.upsert({ sourceId: source.id, path: file.path, tenantId: source.tenantId, blobSha: file.blobSha, configurationId: result.configurationId, configurationName: file.name, commitSha: fetched.tip, status: 'tracked' });
+      await this.files.upsert({ sourceId: source.id, path: file.path, tenantId: source.tenantId, blobSha: file.blobSha, configurationId: result.configurationId, configurationName: file.name, commitSha: fetched.tip, status: 'tracked', updatedAt: this.clock.now() });
       const v = result.version;
       if (v && v.errorCount > 0) {
         const first = v.findings.find((f) => f.severity === 'Error');
