@@ -166,4 +166,22 @@ describe('GitOps sweeps', () => {
     await kit.as(() => sources.pause(kit.admin, s.id));
     expect((await sweeps.sweep(s.id, 'schedule')).outcome).toBe('skipped');
   });
+
+  it('updates a source: a new branch is swept in full, a new credential kind needs its credential, names stay unique', async () => {
+    const r = repo().write({ 'upd.yaml': collectorYaml() });
+    r.commit();
+    r.git('branch', 'release');
+    const s = await source(r, { name: 'to-update' });
+    await sweeps.sweep(s.id, 'manual');
+    expect((await sources.get(kit.admin.tenantId, s.id)).lastSyncedSha).not.toBeNull();
+
+    const moved = await kit.as(() => sources.update(kit.admin, s.id, { branch: 'release', pollIntervalSeconds: 120 }));
+    expect(moved).toMatchObject({ branch: 'release', pollIntervalSeconds: 120, lastSyncedSha: null });
+    expect((await sweeps.sweep(s.id, 'manual')).outcome).toBe('success');
+
+    await expect(kit.as(() => sources.update(kit.admin, s.id, { credentialKind: 'Pat' }))).rejects.toMatchObject({ code: 'GIT_SOURCE_INVALID' });
+    await expect(kit.as(() => sources.update(kit.admin, s.id, { pathGlob: '/abs/*.yaml' }))).rejects.toMatchObject({ code: 'GIT_SOURCE_INVALID' });
+    await source(r, { name: 'other-name' });
+    await expect(kit.as(() => sources.update(kit.admin, s.id, { name: 'other-name' }))).rejects.toMatchObject({ code: 'GIT_SOURCE_NAME_TAKEN', status: 409 });
+  });
 });
