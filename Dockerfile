@@ -27,7 +27,7 @@ ENV NODE_ENV=production \
     AMPORA_HTTP_PORT=4320 \
     AMPORA_WORKER_HTTP_PORT=4322 \
     AMPORA_DATA_DIR=/data
-RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates tini \
+RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates tini \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system ampora && useradd --system --gid ampora --home-dir /app --shell /usr/sbin/nologin ampora \
     && mkdir -p /app /data && chown ampora:ampora /app /data

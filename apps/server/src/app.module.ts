@@ -5,6 +5,7 @@ import { OpampApiModule } from '@ampora/opamp';
 import { PkiApiModule } from '@ampora/pki';
 import { FleetApiModule } from '@ampora/fleet';
 import { RolloutsApiModule } from '@ampora/rollouts';
+import { GitopsApiModule } from '@ampora/gitops';
 import { WORKER_MODULES } from '../../worker/src/worker-modules';
 
 /** The HTTP + OpAMP process: the platform and governance plus every domain's API module. */
@@ -15,7 +16,7 @@ export class AppModule {
     const worker = config.storage.mode === 'embedded' ? WORKER_MODULES : [];
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config), GovernanceModule, PlatformApiModule, GovernanceApiModule, OpampApiModule, PkiApiModule, FleetApiModule, RolloutsApiModule, ...worker, ...extra],
+      imports: [PlatformModule.forRoot(config), GovernanceModule, PlatformApiModule, GovernanceApiModule, OpampApiModule, PkiApiModule, FleetApiModule, RolloutsApiModule, GitopsApiModule, ...worker, ...extra],
     };
   }
 }

@@ -6,6 +6,7 @@ export const OPENAPI_TAGS: OpenApiTag[] = [
   { name: 'configurations', description: 'Collector configurations and their versions: Draft, Published (immutable), Archived; findings and diffs' },
   { name: 'groups', description: 'Static and Dynamic (selector) groups of agents, and the configuration version each assigns' },
   { name: 'rollouts', description: 'Staged delivery of a Published version to a group: strategies, health gates, pause, resume, advance, abort and rollback' },
+  { name: 'gitops', description: 'Configurations imported from Git repositories: sources (Admin), sweeps, sync runs, the inbound webhook' },
   { name: 'bootstrap-tokens', description: 'Tokens agents enrol with over OpAMP (Operator)' },
   { name: 'pki', description: 'Ampora\'s CA: signing keys (Admin), agent certificates and revocation (Operator), trust bundle, CRL and OCSP (anonymous)' },
   { name: 'tokens', description: 'Personal access tokens for the REST API (Admin)' },

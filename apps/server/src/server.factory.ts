@@ -13,6 +13,7 @@ import {
   prepareDatabase,
   useBoundedJsonBody,
 } from '@ampora/platform';
+import { discardWebhookBodies } from '@ampora/gitops';
 import { AppModule } from './app.module';
 import { OPENAPI_TAGS } from './openapi-tags';
 import { version } from './version';
@@ -30,6 +31,8 @@ export async function createServer(config: AmporaConfig, extraModules: Array<Typ
   });
   app.use(httpTelemetryMiddleware);
   // /api takes JSON only: other media types are 415 before any parser reads them (decision 0142)
+  // GitOps webhooks ignore their bodies: any Git host's payload is drained unread
+  app.use(discardWebhookBodies);
   app.use(jsonBodiesOnly);
   // bounded: size, charset, UTF-8, nesting and member count checked before JSON.parse (decision 0130)
   useBoundedJsonBody(app, config);

@@ -3,9 +3,10 @@ import { QueueWorkerModule } from '@ampora/platform';
 import { FleetWorkerModule } from '@ampora/fleet';
 import { PkiWorkerModule } from '@ampora/pki';
 import { RolloutsWorkerModule } from '@ampora/rollouts';
+import { GitopsWorkerModule } from '@ampora/gitops';
 
 /**
  * Everything the worker runs: the job registry check and every domain's *WorkerModule (BullMQ
  * processors). The embedded storage mode runs these inside the server process.
  */
-export const WORKER_MODULES: Array<Type | DynamicModule> = [QueueWorkerModule, PkiWorkerModule, FleetWorkerModule, RolloutsWorkerModule];
+export const WORKER_MODULES: Array<Type | DynamicModule> = [QueueWorkerModule, PkiWorkerModule, FleetWorkerModule, RolloutsWorkerModule, GitopsWorkerModule];

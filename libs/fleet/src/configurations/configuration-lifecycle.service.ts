@@ -38,6 +38,9 @@ export class ConfigurationLifecycleService {
       return await this.tx.run(async ({ manager }) => {
         const c = await this.configurations.lock(manager, caller.tenantId, id);
         if (!c) throw notFound(id);
+        if (c.source === 'git' && input.name !== undefined && input.name !== c.name) {
+          throw new FleetException(FleetErrorCode.CONFIGURATION_MANAGED_BY_GIT, `Configuration ${c.name} is managed by GitOps; its name comes from its Git repository`);
+        }
         const before = { name: c.name, description: c.description };
         if (input.name !== undefined && input.name !== c.name && (await this.configurations.findByName(caller.tenantId, input.name, manager))) throw nameTaken(input.name);
         const after = { name: input.name ?? c.name, description: input.description ?? c.description };

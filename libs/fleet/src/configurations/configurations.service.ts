@@ -72,11 +72,50 @@ export class ConfigurationsService {
 
   /** Adds a Draft version with the next number; its findings are computed now and kept with it. */
   async createVersion(caller: Principal, configurationId: string, yaml: string): Promise<ConfigurationVersionEntity> {
+    return this.addVersion(caller, yaml, { sourceRef: null, createdBy: caller.actor }, async (manager) => {
+      const c = await this.configurations.lock(manager, caller.tenantId, configurationId);
+      if (!c) throw new FleetException(FleetErrorCode.CONFIGURATION_NOT_FOUND, `Configuration ${configurationId} was not found`);
+      if (c.source === 'git') throw managedByGit(c.name);
+      return c;
+    });
+  }
+
+  /**
+   * GitOps' way in: the Git-managed configuration of this name (created with source `git` when new)
+   * gets a Draft version of the text through the same path as createVersion, unless its latest
+   * version already holds exactly this text (a retried sweep imports nothing twice). A name an
+   * API-authored configuration holds is refused (CONFIGURATION_NAME_TAKEN).
+   */
+  async importFromGit(caller: Principal, input: { name: string; yaml: string; sourceRef: string; author: string }): Promise<{ configurationId: string; version: ConfigurationVersionEntity | null }> {
+    const contentHash = yamlConfig(input.yaml).contentHash;
+    let configurationId = '';
+    const version = await this.addVersion(caller, input.yaml, { sourceRef: input.sourceRef.slice(0, 200), createdBy: input.author.slice(0, 200) || caller.actor }, async (manager) => {
+      let c = await this.configurations.findByName(caller.tenantId, input.name, manager);
+      if (c && c.source !== 'git') throw this.nameTaken(input.name);
+      if (!c) {
+        c = await this.configurations.insert(manager, { tenantId: caller.tenantId, name: input.name, description: '', source: 'git', createdBy: caller.actor });
+        await this.audit.record(manager, { entityType: 'Configuration', entityId: c.id, action: 'Created', after: toConfigurationResponse(c, null) });
+      }
+      const locked = (await this.configurations.lock(manager, caller.tenantId, c.id))!;
+      configurationId = locked.id;
+      const latest = locked.latestVersion > 0 ? await this.versions.findByNumber(locked.id, locked.latestVersion, manager) : null;
+      return latest?.contentHash === contentHash ? null : locked;
+    });
+    return { configurationId, version };
+  }
+
+  private async addVersion<C extends ConfigurationEntity | null>(
+    caller: Principal,
+    yaml: string,
+    origin: { sourceRef: string | null; createdBy: string },
+    target: (manager: EntityManager) => Promise<C>,
+  ): Promise<C extends null ? ConfigurationVersionEntity | null : ConfigurationVersionEntity> {
     const findings = (await this.limits.parse(yaml, { tenantId: caller.tenantId, source: 'version' })).findings;
     const hashed = yamlConfig(yaml);
     const version = await this.tx.run(async ({ manager, afterCommit }) => {
-      const c = await this.configurations.lock(manager, caller.tenantId, configurationId);
-      if (!c) throw new FleetException(FleetErrorCode.CONFIGURATION_NOT_FOUND, `Configuration ${configurationId} was not found`);
+      const c = await target(manager);
+      if (!c) return null;
+      const configurationId = c.id;
       const number = c.latestVersion + 1;
       const v = await this.versions.insert(manager, {
         tenantId: caller.tenantId,
@@ -89,8 +128,8 @@ export class ConfigurationsService {
         findings,
         errorCount: count(findings, 'Error'),
         warningCount: count(findings, 'Warning'),
-        sourceRef: null,
-        createdBy: caller.actor,
+        sourceRef: origin.sourceRef,
+        createdBy: origin.createdBy,
       });
       await this.configurations.bumpVersion(manager, c.id, number);
       await this.audit.record(manager, { entityType: 'ConfigurationVersion', entityId: v.id, action: 'Created', after: auditView(v), additional: { configurationId, configurationName: c.name } });
@@ -104,13 +143,15 @@ export class ConfigurationsService {
       );
       return v;
     });
-    this.log.info('Configuration {ConfigurationId} version {Number} created with {Errors} errors and {Warnings} warnings', {
-      ConfigurationId: configurationId,
-      Number: version.number,
-      Errors: version.errorCount,
-      Warnings: version.warningCount,
-    });
-    return version;
+    if (version) {
+      this.log.info('Configuration {ConfigurationId} version {Number} created with {Errors} errors and {Warnings} warnings', {
+        ConfigurationId: version.configurationId,
+        Number: version.number,
+        Errors: version.errorCount,
+        Warnings: version.warningCount,
+      });
+    }
+    return version as never;
   }
 
   /** Replaces the text of a Draft (checked again). Published and Archived versions never change. */
@@ -118,6 +159,8 @@ export class ConfigurationsService {
     const findings = (await this.limits.parse(yaml, { tenantId: caller.tenantId, source: 'version' })).findings;
     const hashed = yamlConfig(yaml);
     return this.tx.run(async ({ manager }) => {
+      const c = await this.get(caller.tenantId, configurationId, manager);
+      if (c.source === 'git') throw managedByGit(c.name);
       const v = await this.lockVersion(manager, caller.tenantId, configurationId, number);
       if (v.status !== 'Draft') throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_IMMUTABLE, `Version ${number} is ${v.status} and can no longer change; create a new version`, { status: v.status });
       const before = auditView(v);
@@ -217,6 +260,10 @@ export class ConfigurationsService {
   private nameTaken(name: string): FleetException {
     return new FleetException(FleetErrorCode.CONFIGURATION_NAME_TAKEN, `A configuration named ${JSON.stringify(name)} already exists`);
   }
+}
+
+function managedByGit(name: string): FleetException {
+  return new FleetException(FleetErrorCode.CONFIGURATION_MANAGED_BY_GIT, `Configuration ${name} is managed by GitOps; change it in its Git repository`);
 }
 
 function count(findings: Finding[], severity: Finding['severity']): number {

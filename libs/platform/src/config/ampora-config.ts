@@ -125,6 +125,19 @@ export interface AmporaConfig {
     /** How often the worker looks for agents past the retention. */
     agentRetentionIntervalSeconds: number;
   };
+  /** GitOps (libs/gitops): sweeps of Git sources by the worker. */
+  gitops: {
+    /** Sync runs older than this many days are pruned (30). */
+    runRetentionDays: number;
+    /** How often the worker prunes sync runs. */
+    pruneIntervalSeconds: number;
+    /** Longest a single git command may run before it is killed. */
+    gitTimeoutSeconds: number;
+    /** The git executable. */
+    gitBinary: string;
+    /** known_hosts file pinning SSH host keys (StrictHostKeyChecking=yes); unset: each source trusts the key it first meets. */
+    sshKnownHostsFile?: string;
+  };
   rollouts: {
     /** How often the worker's tick job looks at each active rollout (dwell timers, timed gates, missed events). */
     tickMs: number;
@@ -334,6 +347,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       agentRetentionDays: r.int('AMPORA_AGENT_RETENTION_DAYS', 0, 0, 36500),
       agentRetentionIntervalSeconds: r.int('AMPORA_AGENT_RETENTION_INTERVAL_SECONDS', 3600, 1, 86400),
     },
+    // --- GitOps (libs/gitops) ---
+    gitops: {
+      runRetentionDays: r.int('AMPORA_GITOPS_RUN_RETENTION_DAYS', 30, 1, 3650),
+      pruneIntervalSeconds: r.int('AMPORA_GITOPS_PRUNE_INTERVAL_SECONDS', 3600, 1, 86400),
+      gitTimeoutSeconds: r.int('AMPORA_GITOPS_GIT_TIMEOUT_SECONDS', 120, 1, 3600),
+      gitBinary: r.string('AMPORA_GITOPS_GIT_BINARY', 'git'),
+      sshKnownHostsFile: r.string('AMPORA_GITOPS_SSH_KNOWN_HOSTS_FILE'),
+    },
+    // --- end GitOps ---
     rollouts: {
       tickMs: r.int('AMPORA_ROLLOUT_TICK_MS', 2000, 50, 600000),
       leaseSeconds: r.int('AMPORA_ROLLOUT_LEASE_SECONDS', 30, 1, 3600),

@@ -50,6 +50,7 @@ export const METRIC_CATALOGUE = {
   ampora_gitops_sync_runs_total: { kind: 'counter', description: 'Sweep outcomes', labels: ['tenant', 'source', 'outcome'] },
   ampora_gitops_sync_duration_seconds: { kind: 'histogram', description: 'Per-sweep duration', labels: ['tenant', 'source'], unit: 's' },
   ampora_gitops_files_imported_total: { kind: 'counter', description: 'Files producing new versions', labels: ['tenant', 'source'] },
+  ampora_gitops_webhook_rejected_total: { kind: 'counter', description: 'GitOps webhook calls refused (401): missing_token, wrong_token', labels: ['tenant', 'reason'] },
   // Federation
   ampora_federation_calls_total: { kind: 'counter', description: 'Per-peer call counters', labels: ['tenant', 'peer', 'direction', 'outcome'] },
   ampora_federation_call_duration_seconds: { kind: 'histogram', description: 'Per-call latency', labels: ['tenant', 'peer', 'direction'], unit: 's' },
