@@ -41,7 +41,8 @@ export function startTelemetry(config: AmporaConfig, role: 'server' | 'worker' |
     propagator: new W3CTraceContextPropagator(),
   });
 
-  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  // series carry exactly the catalogue's labels: no otel_scope_* labels (the scope is nestjs-otel's meter)
+  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
   const readers: MetricReader[] = [prometheus];
   if (endpoint) {
     readers.push(
