@@ -151,7 +151,8 @@ describe('the telemetry contract, end to end', () => {
     }
     expect(problems).toEqual([]);
     const lines = summaryLines(asserted, 0);
-    process.stdout.write(`${lines[0]}\n`);
+    const pending = CONTRACT_METRICS.filter((m) => m.pending).map((m) => `  pending: ${m.name} (${m.pending})`);
+    process.stdout.write(`${[lines[0], ...pending].join('\n')}\n`);
     expect(lines[0]).toBe('catalogue metrics: 23/33 asserted, 10 pending');
   });
 
@@ -192,7 +193,8 @@ describe('the telemetry contract, end to end', () => {
     expect(spanWith('opamp.dispatch', ['dispatch.target_instance'])!.attributes['dispatch.outcome']).toEqual(expect.any(String));
     expect(spanWith('rollout.tick', ['rollout.id'])!.resource['service.name']).toBe('ampora-worker');
     const lines = summaryLines(CONTRACT_METRICS.filter((m) => !m.pending).length, spansAsserted());
-    process.stdout.write(`${lines[1]}\n`);
+    const pending = CONTRACT_SPANS.filter((m) => m.pending).map((m) => `  pending: ${m.name} (${m.pending})`);
+    process.stdout.write(`${[lines[1], ...pending].join('\n')}\n`);
     expect(lines[1]).toBe('catalogue spans: 7/10 asserted, 3 pending');
   });
 
