@@ -96,12 +96,31 @@ run('server', (line) => {
         `  API docs:          ${url}/docs`,
         `  OpAMP endpoint:    ${url.replace(/^http/, 'ws')}/v1/opamp`,
         // (in PostgreSQL mode the server prints the CLI line for an operator token, with DATABASE_URL)
+        `  Metrics, health:   ${url}/metrics  ${url}/health/ready`,
         embedded ? `  Mode:              embedded (one process; data in ${path.resolve(config.storage.dataDir)})` : `  Mode:              PostgreSQL (${maskDatabaseUrl(config.database.url)}); server and worker`,
+        ...workerLines(),
         '',
         '',
       ].join('\n'),
     );
   }
 });
-if (!embedded) run('worker');
+/** The worker's address lines (PostgreSQL mode), from the port its log line names. */
+let workerPort;
+function workerLines() {
+  if (embedded) return [];
+  if (config.worker.httpPort === 0) return ['  Worker:            health and metrics off (AMPORA_WORKER_HTTP_PORT=0)'];
+  const port = workerPort ?? config.worker.httpPort;
+  return [`  Worker metrics:    http://localhost:${port}/metrics  http://localhost:${port}/health/ready`];
+}
+if (!embedded) {
+  run('worker', (line) => {
+    try {
+      const record = JSON.parse(line);
+      if (record.category === 'Ampora.Worker.Http' && typeof record.Port === 'number') workerPort = record.Port;
+    } catch {
+      // not a log line
+    }
+  });
+}
 

@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { INestApplicationContext } from '@nestjs/common';
-import { AmporaConfig, createLogger, HealthService, prometheusExporter } from '@ampora/platform';
+import { AmporaConfig, createLogger, HealthService, JobRegistry, prometheusExporter } from '@ampora/platform';
 
 export interface WorkerHttp {
   port: number;
@@ -14,11 +14,14 @@ const log = createLogger('Ampora.Worker.Http');
 
 /**
  * The worker's small HTTP face on AMPORA_WORKER_HTTP_PORT, for orchestrators and Prometheus:
- * `GET /health/live`, `GET /health/ready` (the same checks as a server's) and `GET /metrics`.
- * Nothing else: the worker serves no API.
+ * `GET /health/live`, `GET /health/ready` (the server's checks — database, Redis when the queues or
+ * the backplane use it, backplane — plus `consumers`: every queue's consumer is running) and
+ * `GET /metrics`. Nothing else: the worker serves no API. A 503 names the failing check(s) in
+ * `checks` (decision 0230).
  */
 export async function startWorkerHttp(app: INestApplicationContext, config: AmporaConfig): Promise<WorkerHttp | undefined> {
   const health = app.get(HealthService);
+  health.register('consumers', () => consumersRunning(app.get(JobRegistry)));
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
   };
@@ -57,4 +60,12 @@ export async function startWorkerHttp(app: INestApplicationContext, config: Ampo
         server.closeAllConnections();
       }),
   };
+}
+
+/** Fails naming the queues whose consumer is not running (none declared is a failure too). */
+export async function consumersRunning(registry: JobRegistry): Promise<void> {
+  const states = registry.consumerStates();
+  if (states.length === 0) throw new Error('no job consumer is registered');
+  const stopped = states.filter((s) => !s.running).map((s) => s.queue);
+  if (stopped.length > 0) throw new Error(`job consumers not running: ${stopped.join(', ')}`);
 }

@@ -22,6 +22,7 @@ import { Backplane } from './backplane/backplane';
 import { BackplaneLifecycle, BackplaneProvider } from './backplane/backplane.providers';
 import { DispatchEnvelopeEntity } from './backplane/entities/dispatch-envelope.entity';
 import { MetricsController } from './telemetry/metrics.controller';
+import { TelemetryModule } from './telemetry/telemetry.module';
 import { Clock, SystemClock } from './clock/clock';
 import { WorkerHeartbeatEntity } from './workers/entities/worker-heartbeat.entity';
 import { WorkerPresence } from './workers/worker-presence';
@@ -82,6 +83,7 @@ export class PlatformModule {
         TypeOrmModule.forFeature([DispatchEnvelopeEntity, WorkerHeartbeatEntity]),
         QueueModule.forRoot(),
         EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: false }),
+        TelemetryModule,
       ],
       providers: [...SERVICES, { provide: Clock, useClass: SystemClock }, BackplaneProvider, BackplaneLifecycle, PlatformHealthChecks],
       exports: [...SERVICES, Clock, Backplane],

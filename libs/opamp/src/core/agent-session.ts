@@ -1,3 +1,4 @@
+import type { TraceCarrier } from '@ampora/platform';
 import type { ServerToAgent } from '../generated/opamp_pb';
 import type { AgentCredential, AttachedAgent, DesiredConfig, MtlsTarget, Transport } from '../ports';
 import { uidToString } from '../protocol/instance-uid';
@@ -32,6 +33,8 @@ export class AgentSession {
   askFullState = false;
   /** When each config hash was first pushed, for the push → APPLIED histogram. */
   readonly pushedAt = new Map<string, number>();
+  /** The trace context of the latest push of each config hash: the agent's status report continues it. */
+  readonly pushTraces = new Map<string, TraceCarrier>();
   /** Messages waiting for the next HTTP poll. */
   readonly outbox: Array<Partial<ServerToAgent>> = [];
   lastSeen = Date.now();

@@ -6,6 +6,8 @@ import {
   AMPORA_CONFIG,
   AmporaConfig,
   createLogger,
+  extractTraceContext,
+  injectTraceContext,
   Metrics,
   RequestContext,
   SpanKind,
@@ -320,7 +322,10 @@ export class OpampCore implements OnApplicationBootstrap {
     session.reportedConfigHash = hash;
     session.reportedStatus = status;
     report.remoteConfigStatus = { status, hash, errorMessage: s.errorMessage };
-    withSpanSync('opamp.apply_status', { attributes: { 'agent.id': session.agentId, 'remote_config.status': status, 'remote_config.hash': hash } }, () => undefined);
+    // in the trace of the push it answers (the REST call or rollout step that sent this config), when known
+    const pushTrace = session.pushTraces.get(hash);
+    withSpanSync('opamp.apply_status', { parent: pushTrace ? extractTraceContext(pushTrace) : undefined, attributes: { 'agent.id': session.agentId, 'remote_config.status': status, 'remote_config.hash': hash } }, () => undefined);
+    if (status === 'APPLIED' || status === 'FAILED') session.pushTraces.delete(hash);
     if (status === 'FAILED' && hash) {
       // rollback trap: never offer this config again until the desired config changes
       if (session.failedConfigHash !== hash) report.failedConfigHash = hash;
@@ -369,6 +374,7 @@ export class OpampCore implements OnApplicationBootstrap {
       session.askFullState = false;
     }
     if (!session.pushedAt.has(desired.hash)) session.pushedAt.set(desired.hash, now);
+    session.pushTraces.set(desired.hash, injectTraceContext());
     this.sink.remoteConfigSent?.(session, desired.hash, new Date(now));
   }
 

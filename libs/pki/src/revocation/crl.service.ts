@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as x509 from '@peculiar/x509';
+import { Span } from 'nestjs-otel';
 import { createLogger, Metrics, TenantLabels, TransactionRunner } from '@ampora/platform';
 import { CRL_NEXT_UPDATE_MS, REVOCATION_REASONS } from '../domain/certificate-rules';
 import { buildCrl, timed, toPem } from '../certificates/x509-factory';
@@ -40,6 +41,8 @@ export class CrlService {
     keys.onChange(() => this.invalidate());
   }
 
+  // a service-level span through nestjs-otel's decorator: the CRL job's `queue.process` span is its parent
+  @Span('pki.crl_publish')
   async publishAll(now = new Date()): Promise<number> {
     let published = 0;
     for (const key of await this.keys.published()) {

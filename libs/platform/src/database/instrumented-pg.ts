@@ -94,10 +94,10 @@ export function registerPoolGauges(instanceId: string): void {
   gaugesRegistered = true;
   const sum = (f: (p: pg.Pool) => number, g: (s: PoolStats) => number) =>
     [...livePools].reduce((n, p) => n + f(p), 0) + [...extraSources].reduce((n, s) => n + g(s), 0);
-  Metrics.observableGauge('ampora_db_pool_open_connections', 'Open database connections', () => [
+  Metrics.observableGauge('ampora_db_pool_open_connections', () => [
     { value: sum((p) => p.totalCount, (s) => s.open()), labels: { instance: instanceId } },
   ]);
-  Metrics.observableGauge('ampora_db_pool_busy_connections', 'Busy database connections', () => [
+  Metrics.observableGauge('ampora_db_pool_busy_connections', () => [
     { value: sum((p) => p.totalCount - p.idleCount, (s) => s.busy()), labels: { instance: instanceId } },
   ]);
 }

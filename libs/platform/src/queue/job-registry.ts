@@ -29,6 +29,7 @@ export type JobHandler = (data: unknown) => Promise<unknown>;
 export class JobRegistry {
   private readonly queues = new Map<string, QueueDefinition>();
   private readonly handlers = new Map<string, JobHandler[]>();
+  private readonly consumers = new Map<string, () => boolean>();
 
   declare(definition: QueueDefinition): void {
     this.queues.set(definition.name, definition);
@@ -51,6 +52,16 @@ export class JobRegistry {
   handlerFor(job: string): JobHandler | undefined {
     const list = this.handlers.get(job);
     return list?.length === 1 ? list[0] : undefined;
+  }
+
+  /** A queue consumer of this process (a JobProcessor) and whether it is consuming now. */
+  trackConsumer(queue: string, running: () => boolean): void {
+    this.consumers.set(queue, running);
+  }
+
+  /** The queues this process consumes, and whether each consumer is running (worker readiness). */
+  consumerStates(): Array<{ queue: string; running: boolean }> {
+    return [...this.consumers].map(([queue, running]) => ({ queue, running: running() }));
   }
 
   /** Problems that stop a worker from starting; empty when every job has exactly one handler. */

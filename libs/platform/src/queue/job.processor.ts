@@ -44,8 +44,18 @@ export abstract class JobProcessor<D extends QueueDefinition> extends WorkerHost
     await worker.close();
   }
 
+  /** True while BullMQ's worker for this queue exists and runs (false before it starts and once closed). */
+  private consuming(): boolean {
+    try {
+      return this.worker.isRunning() && !this.worker.isPaused() && !this.worker.closing;
+    } catch {
+      return false; // not created yet
+    }
+  }
+
   onModuleInit(): void {
     this.registry.declare(this.definition);
+    this.registry.trackConsumer(this.definition.name, () => this.consuming());
     const map = this.handlers() as Record<string, (payload: unknown, job: Job) => Promise<unknown>>;
     for (const [name, fn] of Object.entries(map)) {
       const handler: JobHandler = (job) => fn((job as Job<JobEnvelope>).data.payload, job as Job);

@@ -1,9 +1,10 @@
-import { Attributes, Counter, Histogram, metrics, ObservableGauge, UpDownCounter } from '@opentelemetry/api';
+import { Attributes, Counter, Histogram, ObservableGauge, UpDownCounter } from '@opentelemetry/api';
+import { MetricService } from 'nestjs-otel';
 
 /** Bucket boundaries (seconds) for every duration histogram of the catalogue. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
-type Kind = 'counter' | 'histogram' | 'updown';
+type Kind = 'counter' | 'histogram' | 'updown' | 'gauge';
 
 interface Definition {
   kind: Kind;
@@ -56,6 +57,8 @@ export const METRIC_CATALOGUE = {
   ampora_federation_call_duration_seconds: { kind: 'histogram', description: 'Per-call latency', labels: ['tenant', 'peer', 'direction'], unit: 's' },
   // Database
   ampora_db_query_duration_seconds: { kind: 'histogram', description: 'Per-query duration (top queries labelled)', labels: ['tenant', 'query'], unit: 's' },
+  ampora_db_pool_open_connections: { kind: 'gauge', description: 'Open database connections', labels: ['instance'] },
+  ampora_db_pool_busy_connections: { kind: 'gauge', description: 'Busy database connections', labels: ['instance'] },
   // PKI
   ampora_pki_certs_issued_total: { kind: 'counter', description: 'Certificates issued: agent, ocsp, federation', labels: ['tenant', 'kind'] },
   ampora_pki_certs_revoked_total: { kind: 'counter', description: 'Certificates revoked', labels: ['tenant', 'kind'] },
@@ -79,23 +82,28 @@ type LabelsOf<N extends MetricName> = (typeof METRIC_CATALOGUE)[N]['labels'][num
 export type MetricLabels<N extends MetricName> = { [K in LabelsOf<N>]: string };
 
 type Instrument = Counter | Histogram | UpDownCounter;
-const instruments = new Map<MetricName, Instrument>();
+/** nestjs-otel's metric registry (stateless; instruments live in the library's one map, keyed by name). */
+const registry = new MetricService();
+/** The catalogue's names of one kind (`gauge` names are read at collection time, see observableGauge). */
+export type GaugeName = { [N in MetricName]: (typeof METRIC_CATALOGUE)[N]['kind'] extends 'gauge' ? N : never }[MetricName];
 
+/**
+ * The instrument of a catalogue name, created on first use through nestjs-otel's `MetricService` (the
+ * registry its decorators use too), so the Nest face and these typed calls share instruments.
+ */
 function instrument(name: MetricName): Instrument {
-  let inst = instruments.get(name);
-  if (!inst) {
-    const def: Definition = METRIC_CATALOGUE[name];
-    const meter = metrics.getMeter('ampora');
-    const opts = { description: def.description, unit: def.unit };
-    inst =
-      def.kind === 'counter'
-        ? meter.createCounter(name, opts)
-        : def.kind === 'updown'
-          ? meter.createUpDownCounter(name, opts)
-          : meter.createHistogram(name, { ...opts, advice: { explicitBucketBoundaries: DURATION_BUCKETS } });
-    instruments.set(name, inst);
+  const def: Definition = METRIC_CATALOGUE[name];
+  const opts = { description: def.description, unit: def.unit };
+  switch (def.kind) {
+    case 'counter':
+      return registry.getCounter(name, opts);
+    case 'updown':
+      return registry.getUpDownCounter(name, opts);
+    case 'histogram':
+      return registry.getHistogram(name, { ...opts, advice: { explicitBucketBoundaries: DURATION_BUCKETS } });
+    default:
+      throw new Error(`${name} is a gauge: register it with Metrics.observableGauge`);
   }
-  return inst;
 }
 
 /**
@@ -114,11 +122,11 @@ export const Metrics = {
   change<N extends MetricName>(name: N, delta: number, labels: MetricLabels<N>): void {
     (instrument(name) as UpDownCounter).add(delta, labels as Attributes);
   },
-  /** Registers an asynchronous gauge read at collection time. */
-  observableGauge(name: string, description: string, callback: () => Array<{ value: number; labels: Attributes }>): ObservableGauge {
-    const gauge = metrics.getMeter('ampora').createObservableGauge(name, { description });
+  /** Registers the callback of a catalogue gauge, read at collection time. */
+  observableGauge<N extends GaugeName>(name: N, callback: () => Array<{ value: number; labels: MetricLabels<N> }>): ObservableGauge {
+    const gauge = registry.getObservableGauge(name, { description: METRIC_CATALOGUE[name].description });
     gauge.addCallback((result) => {
-      for (const o of callback()) result.observe(o.value, o.labels);
+      for (const o of callback()) result.observe(o.value, o.labels as Attributes);
     });
     return gauge;
   },

@@ -18,13 +18,18 @@ interface TelemetryState {
 
 let state: TelemetryState | undefined;
 
+export interface TelemetryOptions {
+  /** More span processors (tests read spans from an in-memory exporter this way). */
+  spanProcessors?: SpanProcessor[];
+}
+
 /**
  * Starts tracing and metrics for this process. Call it before Nest is created (each app's
  * `instrument.ts` does); calling it again is a no-op. Spans always get ids (logs carry them);
  * they are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set. Metrics are always served on
  * `/metrics` and also pushed over OTLP when the endpoint is set.
  */
-export function startTelemetry(config: AmporaConfig, role: 'server' | 'worker' | 'cli'): void {
+export function startTelemetry(config: AmporaConfig, role: 'server' | 'worker' | 'cli', options: TelemetryOptions = {}): void {
   if (state) return;
   const resource = resourceFromAttributes({
     'service.name': `${config.telemetry.serviceName}-${role}`,
@@ -33,7 +38,7 @@ export function startTelemetry(config: AmporaConfig, role: 'server' | 'worker' |
   });
   const endpoint = config.telemetry.otlpEndpoint?.replace(/\/+$/, '');
 
-  const spanProcessors: SpanProcessor[] = [];
+  const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
   if (endpoint) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` })));
   const tracerProvider = new NodeTracerProvider({ resource, spanProcessors });
   tracerProvider.register({
@@ -41,7 +46,8 @@ export function startTelemetry(config: AmporaConfig, role: 'server' | 'worker' |
     propagator: new W3CTraceContextPropagator(),
   });
 
-  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  // series carry exactly the catalogue's labels: no otel_scope_* labels (the scope is nestjs-otel's meter)
+  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
   const readers: MetricReader[] = [prometheus];
   if (endpoint) {
     readers.push(

@@ -1,0 +1,205 @@
+import { mintToken } from '@ampora/platform';
+import { eventually, metricValue, ReceivedSpan, TestAgent } from '@ampora/testing';
+import { act, assignGroup, collectorYaml, createRollout, createStaticGroup, enrollAgents, expectStatus, publishVersions, SimAgent, waitState } from '../support/rollout-kit';
+import { codeCatalogueRow, CONTRACT_METRICS, CONTRACT_SPANS, summaryLines } from './support/contract';
+import { Deployment, makeCsr, scrapeNode } from './support/deployment';
+import { Family, mergeExpositions, parseExposition } from './support/exposition';
+import { defineTraceAndLogChecks } from './support/trace-and-log-checks';
+
+/**
+ * The telemetry contract as a whole (issue 15): one scripted scenario against two server instances
+ * and a worker (built processes, `npm run build` first) on real PostgreSQL and Redis; then every
+ * catalogue metric on the processes' `/metrics` with its exact name, type and label names, every
+ * catalogue span with its attributes (exported over OTLP/HTTP to a receiver the test runs), the
+ * traces that cross processes, and the log lines written inside a request, a frame and a job.
+ */
+describe('the telemetry contract, end to end', () => {
+  const d = new Deployment();
+  const sims: SimAgent[] = [];
+  const ctx = {
+    pushTrace: '',
+    revokeTrace: '',
+    agentOnB: '',
+    completed: '',
+    paused: '',
+    families: new Map<string, Family>(),
+    perNode: new Map<string, Map<string, Family>>(),
+  };
+
+  beforeAll(async () => {
+    await d.start(
+      {
+        AMPORA_ROLLOUT_TICK_MS: '300',
+        AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100',
+        AMPORA_OPAMP_MAX_MESSAGE_BYTES: '16384',
+        AMPORA_LIVE_SUBSCRIBER_BUFFER: '1',
+        AMPORA_DISPATCH_FORWARD_TIMEOUT_MS: '3000',
+      },
+      // frame lines (Debug) on B, job lines (Debug) in the worker
+      { b: { LOG_LEVEL: 'Debug' }, worker: { LOG_LEVEL: 'Debug' } },
+    );
+  }, 120000);
+
+  afterAll(async () => {
+    await Promise.all(sims.map((s) => s.close()));
+    await d.stop();
+  });
+
+  it('runs the scripted scenario', async () => {
+    const { a, b } = d;
+    // enrolment with a good token (on B) and a bad one (on A)
+    const onB = await d.enroll(b);
+    ctx.agentOnB = onB.id;
+    const stranger = new TestAgent({ url: a.ws, token: mintToken('amp-bs') });
+    await expect(stranger.connect()).rejects.toMatchObject({ status: 401 });
+
+    // a malformed frame and an oversize frame, each from an agent of its own on A
+    const malformed = await d.enroll(a);
+    malformed.agent.ws!.send(Buffer.from([0x00, 0xff, 0xff, 0xff, 0xff, 0x0f]));
+    const oversize = await d.enroll(a);
+    oversize.agent.ws!.send(Buffer.alloc(20000, 1));
+    for (const reason of ['auth_failed', 'malformed', 'oversize']) {
+      await eventually(async () => metricValue(await scrapeNode(a), 'ampora_opamp_frames_rejected_total', { reason }) > 0, 5000, 100);
+    }
+
+    // a config pushed through a REST call on A reaches the agent on B (forwarded), and B pushes locally
+    const forwarded = await d.traced(a, 'POST', `/api/agents/${onB.id}/assign`, { yaml: 'receivers:\n  otlp: {}\n# through A\n' });
+    expect(forwarded).toMatchObject({ status: 200, body: { delivery: 'delivered' } });
+    ctx.pushTrace = forwarded.traceId;
+    await onB.agent.nextMatching((m) => Boolean(m.remote_config));
+    const local = await d.traced(b, 'POST', `/api/agents/${onB.id}/assign`, { yaml: 'receivers:\n  otlp: {}\n# on B\n' });
+    expect(local.body.delivery).toBe('delivered');
+
+    // a push to an agent with no session
+    const gone = await d.enroll(a);
+    await gone.agent.close();
+    const noSession = await eventually(async () => {
+      const r = await expectStatus(a.api, 'POST', `/api/agents/${gone.id}/assign`, 200, { yaml: 'exporters:\n  debug: {}\n' });
+      return r.body.delivery === 'no_session' ? r : undefined;
+    }, 15000, 300);
+    expect(noSession.body.delivery).toBe('no_session');
+
+    // certificates: issue (a CSR through the API), revoke; the worker publishes a CRL in the revocation's trace
+    const signed = await expectStatus(a.api, 'POST', '/api/pki/agent-certificates', 201, { csr: await makeCsr('telemetry-agent') });
+    const revoked = await d.traced(a, 'POST', `/api/pki/certificates/${signed.body.id}/revoke`);
+    expect(revoked.status).toBe(200);
+    ctx.revokeTrace = revoked.traceId;
+
+    // a rollout that completes and one that pauses on its apply-failed-ratio gate (the worker runs the engine)
+    const [v1, v2] = await publishVersions(a.api, [collectorYaml('telemetry-v1'), collectorYaml('telemetry-v2')]);
+    const fleet = async (count: number, prefix: string) => {
+      const group = await createStaticGroup(a.api);
+      await assignGroup(a.api, group.id, v1!);
+      const list = await enrollAgents(a.api, a.ws, count, { groupId: group.id, hostPrefix: prefix });
+      sims.push(...list);
+      await eventually(() => list.every((s) => s.agent.appliedHash?.toString('hex') === v1!.configHash), 20000);
+      return { group, list };
+    };
+    const good = await fleet(2, 'tm-ok');
+    const bad = await fleet(3, 'tm-bad');
+    for (const s of bad.list) s.decide = (hash) => (hash === v2!.configHash ? 'fail' : 'apply');
+    const completes = await createRollout(a.api, { configurationId: v2!.configurationId, version: v2!.number, groupId: good.group.id, strategy: { type: 'Percentage', steps: [100] } });
+    const pauses = await createRollout(a.api, {
+      configurationId: v2!.configurationId,
+      version: v2!.number,
+      groupId: bad.group.id,
+      strategy: { type: 'Percentage', steps: [100] },
+      gates: { applyFailedRatio: 0.2 },
+    });
+    ctx.completed = completes.id;
+    ctx.paused = pauses.id;
+    await act(a.api, completes.id, 'start');
+    await act(a.api, pauses.id, 'start');
+
+    // a live-bus subscriber on B that never reads overflows while operators retag an agent on A
+    d.stalledSubscriber(b);
+    const bigTags = (n: number) => Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, `${n}`.padEnd(255, 'x')]));
+    let round = 0;
+    await eventually(async () => {
+      // ten retaggings at a time, each a ~20 KB event
+      round++;
+      await Promise.all(Array.from({ length: 10 }, (_, i) => expectStatus(a.api, 'PATCH', `/api/agents/${onB.id}`, 200, { tags: bigTags(round * 100 + i) })));
+      return metricValue(await scrapeNode(b), 'ampora_live_bus_dropped_total') > 0;
+    }, 90000, 0);
+
+    await waitState(a.api, completes.id, 'Completed', 30000);
+    await waitState(a.api, pauses.id, 'Paused', 30000);
+
+    // everything has been counted: scrape every process
+    await eventually(async () => metricValue(await scrapeNode(d.worker), 'ampora_pki_crl_publish_duration_seconds_count') >= 2, 15000, 200);
+    for (const node of d.nodes) ctx.perNode.set(node.id, parseExposition(await scrapeNode(node)));
+    ctx.families = mergeExpositions([...ctx.perNode.values()]);
+  }, 240000);
+
+  it('exposes every built catalogue metric with its exact name, type and label names', () => {
+    const problems: string[] = [];
+    let asserted = 0;
+    for (const row of CONTRACT_METRICS) {
+      // the code's catalogue agrees with the contract, for pending rows too
+      const code = codeCatalogueRow(row.name);
+      if (!code) problems.push(`${row.name}: not in libs/platform/src/telemetry/catalogue.ts`);
+      else if (code.type !== row.type || code.labels.join(',') !== row.labels.join(',')) problems.push(`${row.name}: the code says ${code.type} {${code.labels}}`);
+      if (row.pending) continue;
+      const family = ctx.families.get(row.name);
+      if (!family) {
+        problems.push(`${row.name}: on no process's /metrics`);
+        continue;
+      }
+      if (family.type !== row.type) problems.push(`${row.name}: type ${family.type}, expected ${row.type}`);
+      const expected = [...row.labels].sort().join(',');
+      for (const set of family.labelSets) if (set !== expected) problems.push(`${row.name}: labels {${set}}, expected {${expected}}`);
+      // a counter or histogram moved; a gauge has a value (busy connections may well be 0)
+      if (row.type === 'gauge' ? family.samples.length === 0 : !family.samples.some((s) => s.value > 0)) problems.push(`${row.name}: no series moved`);
+      asserted++;
+    }
+    expect(problems).toEqual([]);
+    const lines = summaryLines(asserted, 0);
+    const pending = CONTRACT_METRICS.filter((m) => m.pending).map((m) => `  pending: ${m.name} (${m.pending})`);
+    process.stdout.write(`${[lines[0], ...pending].join('\n')}\n`);
+    expect(lines[0]).toBe('catalogue metrics: 23/33 asserted, 10 pending');
+  });
+
+  it('labels instance gauges with the instance that serves them, the worker included', () => {
+    for (const node of d.nodes) {
+      const families = ctx.perNode.get(node.id)!;
+      for (const name of ['ampora_db_pool_open_connections', 'ampora_db_pool_busy_connections']) {
+        expect(families.get(name)?.samples.map((s) => s.labels.instance)).toEqual([node.id]);
+      }
+    }
+    const sessions = CONTRACT_METRICS.find((m) => m.name === 'ampora_opamp_active_sessions')!;
+    expect(sessions.labels).toContain('instance');
+    for (const server of [d.a, d.b]) {
+      const instances = new Set(ctx.perNode.get(server.id)!.get('ampora_opamp_active_sessions')!.samples.map((s) => s.labels.instance));
+      expect([...instances]).toEqual([server.id]);
+    }
+    // the worker runs the engine: the rollout metrics are on ITS /metrics
+    const worker = ctx.perNode.get(d.worker.id)!;
+    expect(worker.get('ampora_rollout_gate_fired_total')?.samples).toEqual(expect.arrayContaining([expect.objectContaining({ labels: expect.objectContaining({ gate: 'apply-failed-ratio' }) })]));
+    expect(worker.get('ampora_rollout_state_transitions_total')?.samples.some((s) => s.labels.to === 'Completed')).toBe(true);
+    expect(worker.get('ampora_pki_crl_publish_duration_seconds')?.samples.length).toBeGreaterThan(0);
+  });
+
+  function spanWith(name: string, attributes: string[]): ReceivedSpan | undefined {
+    return d.otlp.spans.find((s) => s.name === name && attributes.every((k) => s.attributes[k] !== undefined && s.attributes[k] !== ''));
+  }
+
+  function spansAsserted(): number {
+    return CONTRACT_SPANS.filter((row) => !row.pending && spanWith(row.name, row.attributes)).length;
+  }
+
+  it('exports every built catalogue span with its attributes over OTLP/HTTP', async () => {
+    const missing = await eventually(() => {
+      const left = CONTRACT_SPANS.filter((row) => !row.pending && !spanWith(row.name, row.attributes)).map((r) => r.name);
+      return left.length === 0 ? left : undefined;
+    }, 10000, 200).catch(() => CONTRACT_SPANS.filter((row) => !row.pending && !spanWith(row.name, row.attributes)).map((r) => `${r.name} {${r.attributes}}`));
+    expect(missing).toEqual([]);
+    expect(spanWith('opamp.dispatch', ['dispatch.target_instance'])!.attributes['dispatch.outcome']).toEqual(expect.any(String));
+    expect(spanWith('rollout.tick', ['rollout.id'])!.resource['service.name']).toBe('ampora-worker');
+    const lines = summaryLines(CONTRACT_METRICS.filter((m) => !m.pending).length, spansAsserted());
+    const pending = CONTRACT_SPANS.filter((m) => m.pending).map((m) => `  pending: ${m.name} (${m.pending})`);
+    process.stdout.write(`${[lines[1], ...pending].join('\n')}\n`);
+    expect(lines[1]).toBe('catalogue spans: 7/10 asserted, 3 pending');
+  });
+
+  defineTraceAndLogChecks(d, ctx);
+});
