@@ -4,7 +4,7 @@ import { OpampApiModule } from '@ampora/opamp';
 import { PkiApiModule } from '@ampora/pki';
 import { FleetApiModule } from '@ampora/fleet';
 import { RolloutsApiModule } from '@ampora/rollouts';
-import { WORKER_MODULES } from '../../worker/src/worker-modules';
+import { WORKER_MODULES } from '../../composition/src/worker-modules';
 
 /** The HTTP + OpAMP process: the platform plus every domain's API module. */
 @Module({})
