@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AmporaConfig, closeStorage, parseRole, prepareDatabase, TenantService, TokenService } from '@ampora/platform';
+import { AMPORA_MIGRATIONS } from '../../composition/src';
 import { ParsedArgs, UsageError } from './args';
 import { CliModule } from './cli.module';
 
@@ -40,7 +41,7 @@ export async function runCommand(config: AmporaConfig, args: ParsedArgs, out: Ou
   const [group, verb, ...rest] = args.words;
   switch (`${group ?? ''} ${verb ?? ''}`.trim()) {
     case 'migrate': {
-      const applied = await prepareDatabase(config);
+      const applied = await prepareDatabase(config, AMPORA_MIGRATIONS);
       await closeStorage(config);
       out(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The schema is up to date.');
       return;
@@ -82,7 +83,7 @@ export async function runCommand(config: AmporaConfig, args: ParsedArgs, out: Ou
 }
 
 async function withApp(config: AmporaConfig, fn: (app: INestApplicationContext) => Promise<void>): Promise<void> {
-  await prepareDatabase(config);
+  await prepareDatabase(config, AMPORA_MIGRATIONS);
   const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: false });
   try {
     await app.init();

@@ -23,3 +23,4 @@ export * from './backplane';
 export * from './workers';
 export * from './lifecycle';
 export * from './clock';
+export { PLATFORM_TABLES } from './platform.tables';

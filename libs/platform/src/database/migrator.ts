@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AmporaConfig } from '../config/ampora-config';
 import { createLogger } from '../logging/logger';
-import { buildDataSourceOptions } from './data-source';
+import { buildDataSourceOptions, MigrationClass } from './data-source';
 import { EmbeddedPostgres } from './embedded/embedded-postgres';
 
 const log = createLogger('Ampora.Platform.Database.Migrator');
@@ -65,12 +65,13 @@ export const QUEUE_SCHEMA = 'bullmq';
 /**
  * Makes sure the database exists and its schema is current; used at start-up and by the CLI. In
  * embedded mode it opens the in-process database first (and creates it on the first run); when the
- * queues live in PostgreSQL it also applies BullMQ's own migrations.
+ * queues live in PostgreSQL it also applies BullMQ's own migrations. `migrations` is every lib's list,
+ * composed by the app (apps/composition: AMPORA_MIGRATIONS).
  */
-export async function prepareDatabase(config: AmporaConfig): Promise<string[]> {
+export async function prepareDatabase(config: AmporaConfig, migrations: readonly MigrationClass[]): Promise<string[]> {
   if (config.storage.mode === 'embedded') await EmbeddedPostgres.get(config.storage.dataDir);
   else await ensureDatabaseExists(config.database.url);
-  const dataSource = new DataSource(buildDataSourceOptions(config, { entities: [], extra: { max: 2 } }));
+  const dataSource = new DataSource(buildDataSourceOptions(config, { entities: [], migrations: [...migrations], extra: { max: 2 } }));
   await dataSource.initialize();
   try {
     const applied = await runMigrations(dataSource);
