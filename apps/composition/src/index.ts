@@ -5,3 +5,4 @@
  */
 export * from './migrations';
 export * from './worker-modules';
+export * from './config';

@@ -17,7 +17,7 @@ import { TenantRepository } from './auth/tenant.repository';
 import { TenantService } from './auth/tenant.service';
 import { TokenService } from './auth/token.service';
 import { TokensController } from './auth/tokens.controller';
-import { AmporaConfig } from './config/ampora-config';
+import { PlatformConfig } from './config/ampora-config';
 import { AMPORA_CONFIG, ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { ProblemFilter } from './errors/problem.filter';
@@ -49,7 +49,7 @@ class PlatformHealthChecks implements OnModuleInit {
     private readonly redis: RedisService,
     private readonly backplane: Backplane,
     private readonly workers: WorkerPresence,
-    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    @Inject(AMPORA_CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   onModuleInit(): void {
@@ -66,7 +66,7 @@ class PlatformHealthChecks implements OnModuleInit {
 }
 
 /** True when this deployment's queues or backplane live in Redis. */
-export function usesRedis(config: AmporaConfig): boolean {
+export function usesRedis(config: PlatformConfig): boolean {
   return config.queue.kind === 'redis' || config.dispatch.backplane === 'redis';
 }
 
@@ -88,7 +88,7 @@ const SERVICES = [
 @Global()
 @Module({})
 export class PlatformModule {
-  static forRoot(config: AmporaConfig): DynamicModule {
+  static forRoot(config: PlatformConfig): DynamicModule {
     // list cursors are signed with a key derived from the master key (decision 0141)
     useCursorKeysOf(config);
     return {

@@ -16,3 +16,4 @@ export { RolloutDefaultsService, EffectiveRolloutDefaults, BUILT_IN_STRATEGY } f
 export { RolloutDefaultsEntity } from './entities/rollout-defaults.entity';
 export { ROLLOUTS_MIGRATIONS } from './migrations';
 export { ROLLOUTS_TABLES } from './rollouts.tables';
+export { ROLLOUTS_CONFIG_SECTION, RolloutsConfig } from './rollouts.config';

@@ -5,7 +5,6 @@ import {
   AMPORA_CONFIG,
   AmporaConfig,
   AuditService,
-  CaKeyAlgorithm,
   createLogger,
   DEFAULT_TENANT,
   JobProducer,
@@ -20,6 +19,7 @@ import {
   TransactionRunner,
   Tx,
 } from '@ampora/platform';
+import { CaKeyAlgorithm } from '../pki.config';
 import * as x509 from '@peculiar/x509';
 import { canActivate, canRetire, trustedUntil, trustWindowOver } from '../domain/key-lifecycle';
 import { LIFETIME_DAYS, newSerialNumber, OCSP_RENEW_BEFORE_DAYS, DAY_MS, validity } from '../domain/certificate-rules';

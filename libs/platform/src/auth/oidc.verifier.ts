@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createRemoteJWKSet, errors as joseErrors, JWTPayload, jwtVerify } from 'jose';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { Principal } from '../context/request-context';
 import { createLogger } from '../logging/logger';
@@ -20,7 +20,7 @@ export class OidcVerifier {
   private keySet?: Promise<KeySet>;
 
   constructor(
-    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    @Inject(AMPORA_CONFIG) private readonly config: PlatformConfig,
     private readonly tenants: TenantService,
   ) {}
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { Principal } from '../context/request-context';
 import { hashToken, isWellFormedToken, mintToken } from '../crypto/token-format';
@@ -29,7 +29,7 @@ export class TokenService implements OnApplicationBootstrap {
     private readonly tenants: TenantService,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
-    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    @Inject(AMPORA_CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   /** Registers AMPORA_BOOTSTRAP_ADMIN_TOKEN as an Admin PAT of the default tenant when unknown. */

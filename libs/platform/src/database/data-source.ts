@@ -1,5 +1,5 @@
 import { DataSourceOptions, MigrationInterface } from 'typeorm';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { EmbeddedPostgres } from './embedded/embedded-postgres';
 import { instrumentedPg } from './instrumented-pg';
 import { SnakeNamingStrategy } from './naming.strategy';
@@ -14,7 +14,7 @@ export type MigrationClass = new () => MigrationInterface;
  * migrator's) is built from these options. The migrations are not platform's to know: the migrator
  * (prepareDatabase) and the TypeORM CLI (ormconfig.ts) pass the list the apps compose.
  */
-export function buildDataSourceOptions(config: AmporaConfig, overrides: Partial<DataSourceOptions> = {}): DataSourceOptions {
+export function buildDataSourceOptions(config: PlatformConfig, overrides: Partial<DataSourceOptions> = {}): DataSourceOptions {
   const embedded = config.storage.mode === 'embedded';
   return {
     type: 'postgres',

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { createLogger } from '../logging/logger';
 import { buildDataSourceOptions, MigrationClass } from './data-source';
 import { EmbeddedPostgres } from './embedded/embedded-postgres';
@@ -68,7 +68,7 @@ export const QUEUE_SCHEMA = 'bullmq';
  * queues live in PostgreSQL it also applies BullMQ's own migrations. `migrations` is every lib's list,
  * composed by the app (apps/composition: AMPORA_MIGRATIONS).
  */
-export async function prepareDatabase(config: AmporaConfig, migrations: readonly MigrationClass[]): Promise<string[]> {
+export async function prepareDatabase(config: PlatformConfig, migrations: readonly MigrationClass[]): Promise<string[]> {
   if (config.storage.mode === 'embedded') await EmbeddedPostgres.get(config.storage.dataDir);
   else await ensureDatabaseExists(config.database.url);
   const dataSource = new DataSource(buildDataSourceOptions(config, { entities: [], migrations: [...migrations], extra: { max: 2 } }));
@@ -83,7 +83,7 @@ export async function prepareDatabase(config: AmporaConfig, migrations: readonly
 }
 
 /** BullMQ's PostgreSQL backend: its schema, migrated on one dedicated session (its own advisory lock). */
-async function migrateQueueSchema(config: AmporaConfig, dataSource: DataSource): Promise<void> {
+async function migrateQueueSchema(config: PlatformConfig, dataSource: DataSource): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runMigrations: runQueueMigrations } = require('bullmq') as typeof import('bullmq');
   if (config.storage.mode === 'embedded') {
@@ -105,6 +105,6 @@ async function migrateQueueSchema(config: AmporaConfig, dataSource: DataSource):
 }
 
 /** Closes what prepareDatabase opened for this process (the embedded database); call after the app closed. */
-export async function closeStorage(config: AmporaConfig): Promise<void> {
+export async function closeStorage(config: PlatformConfig): Promise<void> {
   if (config.storage.mode === 'embedded') await EmbeddedPostgres.current(config.storage.dataDir).close();
 }

@@ -1,7 +1,7 @@
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { createPostgresBackend, Queue, setDefaultBackendFactory } from 'bullmq';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { EmbeddedPostgres } from '../database/embedded/embedded-postgres';
 import { QUEUE_SCHEMA } from '../database/migrator';
 import { AMPORA_CONFIG } from '../config/config.module';
@@ -15,7 +15,7 @@ import { JobRegistry, QueueDefinition } from './job-registry';
  * BullMQ settings for this deployment: Redis, or BullMQ's PostgreSQL backend (the deployment's
  * PostgreSQL, or the embedded database). The PostgreSQL schema is migrated by prepareDatabase.
  */
-export function bullRootOptions(config: AmporaConfig) {
+export function bullRootOptions(config: PlatformConfig) {
   const prefix = `${config.redis.keyPrefix}:bull`;
   if (config.queue.kind === 'redis') {
     setDefaultBackendFactory();
@@ -77,7 +77,7 @@ export class QueueWorkerBootstrap implements OnApplicationBootstrap {
   constructor(
     private readonly registry: JobRegistry,
     private readonly producer: JobProducer,
-    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    @Inject(AMPORA_CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {

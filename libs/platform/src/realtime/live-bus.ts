@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Backplane } from '../backplane/backplane';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { RequestContext } from '../context/request-context';
 import { TenantLabels } from '../context/tenant-labels';
@@ -52,7 +52,7 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly backplane: Backplane,
-    @Inject(AMPORA_CONFIG) config: AmporaConfig,
+    @Inject(AMPORA_CONFIG) config: PlatformConfig,
   ) {
     this.instanceId = config.app.instanceId;
     this.history = new ReplayHistory(config.live.replayEvents, config.live.replaySeconds * 1000);
