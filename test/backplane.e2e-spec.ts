@@ -5,8 +5,9 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { FleetModule } from '@ampora/fleet';
 import { AGENT_DISPATCHER, AgentDispatcher, desiredConfig, DISPATCH_REPLY_TOPIC, DISPATCH_TOPIC, DispatchEnvelope, remoteConfigCommand } from '@ampora/opamp';
-import { AmporaConfig, Backplane, BackplaneKind, buildDataSourceOptions, createBackplane, loadConfig, NestLoggerAdapter, PlatformModule, RedisService } from '@ampora/platform';
+import { AmporaConfig, Backplane, BackplaneKind, buildDataSourceOptions, createBackplane, NestLoggerAdapter, PlatformModule, RedisService } from '@ampora/platform';
 import { GovernanceModule } from '@ampora/governance';
+import { loadAmporaConfig } from '../apps/composition/src/config';
 import {
   createTestDatabase,
   encodeAgentToServer,
@@ -213,7 +214,7 @@ describe.each(MODES)('two server instances over the $kind backplane', ({ kind, e
   it('forwards from a process that holds no sessions (the worker) to the instance that does', async () => {
     const { agent, id } = await enroll(a);
     await eventually(async () => (await lease(id))?.instance_id === a.id);
-    const config = loadConfig({ ...env, AMPORA_INSTANCE_ID: `worker-${kind}-${tag}`, LOG_LEVEL: 'Warning' });
+    const config = loadAmporaConfig({ ...env, AMPORA_INSTANCE_ID: `worker-${kind}-${tag}`, LOG_LEVEL: 'Warning' });
     const worker: INestApplicationContext = await NestFactory.createApplicationContext(WorkerLikeModule.forRoot(config), { logger: new NestLoggerAdapter() });
     try {
       await worker.init();
@@ -366,7 +367,7 @@ describe.each(MODES)('two server instances over the $kind backplane', ({ kind, e
     expect(configText(await firstBack.nextMatching((m) => Boolean(m.remote_config)))).toBe(yaml);
 
     // a push that A sent before it died (its token, its name) arrives late at B: refused, not delivered
-    const config = loadConfig({ ...env, AMPORA_INSTANCE_ID: a.id, LOG_LEVEL: 'Warning' });
+    const config = loadAmporaConfig({ ...env, AMPORA_INSTANCE_ID: a.id, LOG_LEVEL: 'Warning' });
     const ds = new DataSource(buildDataSourceOptions(config, { entities: [], extra: { max: 2 } }));
     await ds.initialize();
     const redis = new RedisService(config);

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
-import { MIGRATIONS, mintToken } from '@ampora/platform';
+import { mintToken } from '@ampora/platform';
+import { AMPORA_MIGRATIONS as MIGRATIONS } from '../apps/composition/src';
 import { runCli, startProcess, TEST_REDIS_URL, unusedDatabaseName } from '@ampora/testing';
 
 /** These tests run the built apps (dist/) as their own processes, the way operators run them. */

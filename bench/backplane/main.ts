@@ -18,8 +18,9 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { FleetModule } from '@ampora/fleet';
 import { AGENT_DISPATCHER, AgentDispatcher, desiredConfig, DispatchOutcome } from '@ampora/opamp';
-import { AmporaConfig, BackplaneKind, configureLogging, loadConfig, PlatformModule } from '@ampora/platform';
+import { AmporaConfig, BackplaneKind, configureLogging, PlatformModule } from '@ampora/platform';
 import { GovernanceModule } from '@ampora/governance';
+import { loadAmporaConfig } from '../../apps/composition/src/config';
 import { metricValue, RunningProcess, startProcess, testEnv, unusedDatabaseName } from '@ampora/testing';
 
 const INSTANCES = 3;
@@ -170,7 +171,7 @@ async function runKind(kind: BackplaneKind, agentsPerInstance: number, pushes: n
 
     // throughput: the worker's path (no sessions here: every push is an envelope and an answer)
     configureLogging({ level: 'Warning' });
-    const workerConfig = loadConfig({ ...env, AMPORA_INSTANCE_ID: `bench-${kind}-worker` });
+    const workerConfig = loadAmporaConfig({ ...env, AMPORA_INSTANCE_ID: `bench-${kind}-worker` });
     const worker = await NestFactory.createApplicationContext(WorkerLikeModule.forRoot(workerConfig), { logger: false });
     await worker.init();
     const dispatcher = worker.get<AgentDispatcher>(AGENT_DISPATCHER);

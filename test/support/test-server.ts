@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AmporaConfig, closeStorage, startTelemetry } from '@ampora/platform';
 import { createTestDatabase, TestDatabase, testEnv } from '@ampora/testing';
 import { createServer } from '../../apps/server/src/server.factory';
-import { WORKER_MODULES } from '../../apps/worker/src/worker-modules';
+import { WORKER_MODULES } from '../../apps/composition/src/worker-modules';
 
 export interface TestServer {
   app: INestApplication;

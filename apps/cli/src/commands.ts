@@ -3,6 +3,7 @@ import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AmporaConfig, closeStorage, prepareDatabase } from '@ampora/platform';
 import { parseRole, TenantService, TokenService } from '@ampora/governance';
+import { AMPORA_MIGRATIONS } from '../../composition/src';
 import { ParsedArgs, UsageError } from './args';
 import { CliModule } from './cli.module';
 
@@ -41,7 +42,7 @@ export async function runCommand(config: AmporaConfig, args: ParsedArgs, out: Ou
   const [group, verb, ...rest] = args.words;
   switch (`${group ?? ''} ${verb ?? ''}`.trim()) {
     case 'migrate': {
-      const applied = await prepareDatabase(config);
+      const applied = await prepareDatabase(config, AMPORA_MIGRATIONS);
       await closeStorage(config);
       out(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The schema is up to date.');
       return;
@@ -83,7 +84,7 @@ export async function runCommand(config: AmporaConfig, args: ParsedArgs, out: Ou
 }
 
 async function withApp(config: AmporaConfig, fn: (app: INestApplicationContext) => Promise<void>): Promise<void> {
-  await prepareDatabase(config);
+  await prepareDatabase(config, AMPORA_MIGRATIONS);
   const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: false });
   try {
     await app.init();

@@ -1,9 +1,10 @@
-import { configureLogging, DomainException, loadConfigOrExit } from '@ampora/platform';
+import { configureLogging, DomainException } from '@ampora/platform';
+import { loadAmporaConfigOrExit } from '../../composition/src/config';
 import { parseArgs, UsageError } from './args';
 import { describeStore, runCommand, USAGE } from './commands';
 
 async function main(): Promise<number> {
-  const config = loadConfigOrExit();
+  const config = loadAmporaConfigOrExit();
   // stdout carries the command's answer (a token, say); log lines go to stderr
   configureLogging({ level: config.logging.level, sink: (line) => process.stderr.write(line + '\n') });
   const args = parseArgs(process.argv.slice(2));

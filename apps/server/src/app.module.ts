@@ -6,7 +6,7 @@ import { PkiApiModule } from '@ampora/pki';
 import { FleetApiModule } from '@ampora/fleet';
 import { RolloutsApiModule } from '@ampora/rollouts';
 import { GitopsApiModule } from '@ampora/gitops';
-import { WORKER_MODULES } from '../../worker/src/worker-modules';
+import { WORKER_MODULES } from '../../composition/src/worker-modules';
 
 /** The HTTP + OpAMP process: the platform and governance plus every domain's API module. */
 @Module({})

@@ -1,5 +1,7 @@
-// First import of the server: validate the configuration and start OpenTelemetry before Nest loads.
-import { loadConfigOrExit, startTelemetry } from '@ampora/platform';
+// First import of the server: validate the configuration (platform's and every lib's section, composed in
+// apps/composition) and start OpenTelemetry before the application is built.
+import { startTelemetry } from '@ampora/platform';
+import { loadAmporaConfigOrExit } from '../../composition/src/config';
 
-export const config = loadConfigOrExit();
+export const config = loadAmporaConfigOrExit();
 startTelemetry(config, 'server');

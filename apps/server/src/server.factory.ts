@@ -14,6 +14,7 @@ import {
   useBoundedJsonBody,
 } from '@ampora/platform';
 import { discardWebhookBodies } from '@ampora/gitops';
+import { AMPORA_MIGRATIONS } from '../../composition/src';
 import { AppModule } from './app.module';
 import { OPENAPI_TAGS } from './openapi-tags';
 import { version } from './version';
@@ -24,7 +25,7 @@ import { version } from './version';
  */
 export async function createServer(config: AmporaConfig, extraModules: Array<Type | DynamicModule> = []): Promise<INestApplication> {
   configureLogging({ level: config.logging.level });
-  if (config.database.migrateOnStart) await prepareDatabase(config);
+  if (config.database.migrateOnStart) await prepareDatabase(config, AMPORA_MIGRATIONS);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, extraModules), {
     logger: new NestLoggerAdapter(),
     abortOnError: false,

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AmporaConfig, PlatformModule } from '@ampora/platform';
 import { GovernanceModule } from '@ampora/governance';
-import { WORKER_MODULES } from './worker-modules';
+import { WORKER_MODULES } from '../../composition/src/worker-modules';
 
 /** The background process: BullMQ processors only (every domain's WorkerModule). */
 @Module({})

@@ -11,3 +11,4 @@ export { MAX_SOURCE_LENGTH, MAX_TOKENS } from './lexer';
 export { Clock, CLOCK_CHECK_INTERVAL } from './budget';
 export { Pattern, PatternError, MAX_PATTERN_LENGTH, MAX_REPEAT, MAX_PROGRAM } from './regex/pattern';
 export { Value, kindOf } from './values';
+export { DSL_TABLES } from './dsl.tables';

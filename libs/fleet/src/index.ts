@@ -25,3 +25,6 @@ export { ConfigurationVersionEntity } from './configurations/entities/configurat
 export { GroupEntity } from './groups/entities/group.entity';
 export { AgentDriftService, DriftMemo, agentDrift } from './agents/agent-drift';
 export { assessDrift, DriftVerdict, DriftAssessment, DriftInput } from './agents/domain/config-drift';
+export { FLEET_MIGRATIONS } from './migrations';
+export { FLEET_TABLES } from './fleet.tables';
+export { FLEET_CONFIG_SECTION, FleetConfig } from './fleet.config';

@@ -18,7 +18,7 @@ export class GitFileRepository {
     return new Map(rows.map((r) => [r.configurationName, r.sourceId]));
   }
 
-  async upsert(row: Omit<GitFileEntity, 'source' | 'tenant'>, manager?: EntityManager): Promise<void> {
+  async upsert(row: Omit<GitFileEntity, 'source'>, manager?: EntityManager): Promise<void> {
     const repo = manager ? manager.getRepository(GitFileEntity) : this.repo;
     await repo.upsert(row, ['sourceId', 'path']);
   }

@@ -8,7 +8,7 @@ import { GitSyncRunEntity } from './entities/git-sync-run.entity';
 export class GitSyncRunRepository {
   constructor(@InjectRepository(GitSyncRunEntity) private readonly repo: Repository<GitSyncRunEntity>) {}
 
-  insert(row: Omit<GitSyncRunEntity, 'id' | 'tenant' | 'source'>, manager?: EntityManager): Promise<GitSyncRunEntity> {
+  insert(row: Omit<GitSyncRunEntity, 'id' | 'source'>, manager?: EntityManager): Promise<GitSyncRunEntity> {
     const repo = manager ? manager.getRepository(GitSyncRunEntity) : this.repo;
     return repo.save(repo.create(row));
   }

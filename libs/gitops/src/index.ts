@@ -18,3 +18,6 @@ export type { SyncOutcome, SyncTrigger, SyncFileError } from './entities/git-syn
 export { compileGlob, PathGlob, InvalidGlobError } from './domain/path-glob';
 export { resolveConfigurationName } from './domain/file-naming';
 export { POLL_INTERVAL_SECONDS, DEFAULT_BRANCH, DEFAULT_PATH_GLOB } from './domain/source-rules';
+export { GITOPS_MIGRATIONS } from './migrations';
+export { GITOPS_TABLES } from './gitops.tables';
+export { GITOPS_CONFIG_SECTION, GitopsConfig } from './gitops.config';

@@ -7,3 +7,6 @@ export { CreateTokenDto, CreatedTokenDto, TokenPageDto, TokenListQueryDto } from
 export { AuditService, AuditInput } from './audit/audit.service';
 export { AuditQueryDto, AuditEventPageDto } from './audit/dto/audit.dto';
 export { ReadOnlyRoute, CompoundAuditRoute, READ_ONLY_ROUTE_KEY, COMPOUND_AUDIT_KEY } from './audit/audit-discipline.interceptor';
+export { GOVERNANCE_MIGRATIONS } from './migrations';
+export { GOVERNANCE_TABLES } from './governance.tables';
+export { GOVERNANCE_CONFIG_SECTION, AuthConfig } from './governance.config';

@@ -13,3 +13,5 @@ export { OpampTransportService, acceptsGzip, PROTOBUF } from './transport/opamp-
 export { SessionLeaseKeeper } from './ownership/session-lease-keeper';
 export * as pb from './generated/opamp_pb';
 export * as pbAny from './generated/anyvalue_pb';
+export { OPAMP_TABLES } from './opamp.tables';
+export { OPAMP_CONFIG_SECTION, OpampConfig } from './opamp.config';

@@ -13,3 +13,6 @@ export { SigningProvider, Signer, KeyMaterial } from './providers/signing-provid
 export { SigningProviders } from './providers/signing-providers';
 export { RenewalSweeper } from './certificates/renewal-sweeper';
 export { RevocationReason } from './domain/certificate-rules';
+export { PKI_MIGRATIONS } from './migrations';
+export { PKI_TABLES } from './pki.tables';
+export { PKI_CONFIG_SECTION, PkiConfig, SIGNING_PROVIDERS, SigningProviderKind, CA_KEY_ALGORITHMS, CaKeyAlgorithm } from './pki.config';

@@ -19,3 +19,4 @@ export * from './backplane';
 export * from './workers';
 export * from './lifecycle';
 export * from './clock';
+export { PLATFORM_TABLES } from './platform.tables';

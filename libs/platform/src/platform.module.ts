@@ -5,7 +5,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { ZodSerializerInterceptor } from 'nestjs-zod';
 import { DataSource } from 'typeorm';
 import { AuthGuard } from './auth/auth.guard';
-import { AmporaConfig } from './config/ampora-config';
+import { PlatformConfig } from './config/ampora-config';
 import { AMPORA_CONFIG, ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { ProblemFilter } from './errors/problem.filter';
@@ -37,7 +37,7 @@ class PlatformHealthChecks implements OnModuleInit {
     private readonly redis: RedisService,
     private readonly backplane: Backplane,
     private readonly workers: WorkerPresence,
-    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    @Inject(AMPORA_CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   onModuleInit(): void {
@@ -54,7 +54,7 @@ class PlatformHealthChecks implements OnModuleInit {
 }
 
 /** True when this deployment's queues or backplane live in Redis. */
-export function usesRedis(config: AmporaConfig): boolean {
+export function usesRedis(config: PlatformConfig): boolean {
   return config.queue.kind === 'redis' || config.dispatch.backplane === 'redis';
 }
 
@@ -72,7 +72,7 @@ const SERVICES = [
 @Global()
 @Module({})
 export class PlatformModule {
-  static forRoot(config: AmporaConfig): DynamicModule {
+  static forRoot(config: PlatformConfig): DynamicModule {
     // list cursors are signed with a key derived from the master key (decision 0141)
     useCursorKeysOf(config);
     return {

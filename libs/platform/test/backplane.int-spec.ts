@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import {
-  AmporaConfig,
+  PlatformConfig,
   Backplane,
   BackplaneMeta,
   buildDataSourceOptions,
@@ -25,7 +25,7 @@ interface Received {
 /** A backplane of one instance, with everything it received on the `t` topic. */
 interface Member {
   backplane: Backplane;
-  config: AmporaConfig;
+  config: PlatformConfig;
   received: Received[];
   close(): Promise<void>;
 }

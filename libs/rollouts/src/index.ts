@@ -14,3 +14,6 @@ export { RolloutEntity, StepRecord, GateRecord } from './entities/rollout.entity
 export { RolloutTargetEntity } from './entities/rollout-target.entity';
 export { RolloutDefaultsService, EffectiveRolloutDefaults, BUILT_IN_STRATEGY } from './rollout-defaults.service';
 export { RolloutDefaultsEntity } from './entities/rollout-defaults.entity';
+export { ROLLOUTS_MIGRATIONS } from './migrations';
+export { ROLLOUTS_TABLES } from './rollouts.tables';
+export { ROLLOUTS_CONFIG_SECTION, RolloutsConfig } from './rollouts.config';

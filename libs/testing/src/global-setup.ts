@@ -10,6 +10,8 @@ export default async function globalSetup(): Promise<void> {
   const { loadConfig, prepareDatabase } = require('@ampora/platform') as typeof import('@ampora/platform');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { templateName, urlForDatabase, withAdmin } = require('./pg-admin') as typeof import('./pg-admin');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { AMPORA_MIGRATIONS } = require('../../../apps/composition/src') as typeof import('../../../apps/composition/src');
   const name = templateName();
   await withAdmin(async (admin) => {
     await admin.query('SELECT pg_advisory_lock(4242)');
@@ -18,7 +20,7 @@ export default async function globalSetup(): Promise<void> {
       if (exists.rowCount) return;
       await admin.query(`CREATE DATABASE "${name}"`);
       try {
-        await prepareDatabase(loadConfig({ DATABASE_URL: urlForDatabase(name), LOG_LEVEL: 'Warning' }));
+        await prepareDatabase(loadConfig({ DATABASE_URL: urlForDatabase(name), LOG_LEVEL: 'Warning' }), AMPORA_MIGRATIONS);
       } catch (error) {
         await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
         throw error;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
-import { MIGRATIONS } from '@ampora/platform';
+import { AMPORA_MIGRATIONS } from '../../../apps/composition/src';
 
 /** Where tests create their databases (a superuser connection to a maintenance database). */
 export const TEST_PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -15,7 +15,7 @@ export function urlForDatabase(name: string): string {
 /** The migrated template every test database is cloned from; its name changes with the migrations. */
 export function templateName(): string {
   const hash = createHash('sha1')
-    .update(MIGRATIONS.map((m) => m.name).join(','))
+    .update(AMPORA_MIGRATIONS.map((m) => m.name).join(','))
     .update(__dirname)
     .digest('hex')
     .slice(0, 10);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { AmporaConfig, loadConfig, mintToken } from '@ampora/platform';
+import { AmporaConfig, mintToken } from '@ampora/platform';
+import { loadAmporaConfig } from '../../../apps/composition/src/config';
 import { TEST_REDIS_URL } from './pg-admin';
 
 export interface TestEnv {
@@ -31,5 +32,5 @@ export function testEnv(databaseUrl: string | undefined, overrides: Record<strin
     AMPORA_WORKER_HTTP_PORT: '0',
     ...overrides,
   };
-  return { env, config: loadConfig(env), adminToken };
+  return { env, config: loadAmporaConfig(env), adminToken };
 }

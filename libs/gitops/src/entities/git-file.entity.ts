@@ -20,9 +20,6 @@ export class GitFileEntity {
   @Column({ type: 'uuid' })
   tenantId!: string;
 
-  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_gitops_files_tenant' })
-  tenant?: unknown;
 
   @Column({ type: 'varchar', length: 64 })
   blobSha!: string;

@@ -1,4 +1,4 @@
-import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import type { GroupAssignment } from '../domain/group-assignment';
 
 export type CredentialKind = 'None' | 'Pat' | 'SshKey';
@@ -18,9 +18,6 @@ export class GitSourceEntity {
   @Column({ type: 'uuid' })
   tenantId!: string;
 
-  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_gitops_sources_tenant' })
-  tenant?: unknown;
 
   @Column({ type: 'varchar', length: 200 })
   name!: string;

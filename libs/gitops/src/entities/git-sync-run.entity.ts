@@ -22,9 +22,6 @@ export class GitSyncRunEntity {
   @Column({ type: 'uuid' })
   tenantId!: string;
 
-  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_gitops_sync_runs_tenant' })
-  tenant?: unknown;
 
   @Column({ type: 'uuid' })
   sourceId!: string;

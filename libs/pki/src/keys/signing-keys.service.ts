@@ -1,8 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import { AMPORA_CONFIG, AmporaConfig, CaKeyAlgorithm, createLogger, JobProducer, LiveBus, Metrics, Page, PageQuery, Principal, SYSTEM_ACTOR, TenantLabels, TransactionRunner, Tx } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, createLogger, JobProducer, LiveBus, Metrics, Page, PageQuery, Principal, SYSTEM_ACTOR, TenantLabels, TransactionRunner, Tx } from '@ampora/platform';
 import { AuditService, DEFAULT_TENANT, TenantService } from '@ampora/governance';
+import { CaKeyAlgorithm } from '../pki.config';
 import * as x509 from '@peculiar/x509';
 import { canActivate, canRetire, trustedUntil, trustWindowOver } from '../domain/key-lifecycle';
 import { LIFETIME_DAYS, newSerialNumber, OCSP_RENEW_BEFORE_DAYS, DAY_MS, validity } from '../domain/certificate-rules';

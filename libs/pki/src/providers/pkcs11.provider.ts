@@ -1,4 +1,5 @@
-import type { AmporaConfig, CaKeyAlgorithm } from '@ampora/platform';
+import type { AmporaConfig } from '@ampora/platform';
+import type { CaKeyAlgorithm } from '../pki.config';
 import { createLogger } from '@ampora/platform';
 import type { CryptoKey, CryptoKeyPair, RsaHashedKeyGenParams, WebCrypto } from './webcrypto';
 import { importParams, keyGenParams, KeyMaterial, Signer, SigningProvider, signingParams } from './signing-provider';

@@ -1,4 +1,4 @@
-import type { CaKeyAlgorithm, SigningProviderKind } from '@ampora/platform';
+import type { CaKeyAlgorithm, SigningProviderKind } from '../pki.config';
 import type { CryptoKey, EcdsaParams, EcKeyGenParams, EcKeyImportParams, RsaHashedImportParams, RsaHashedKeyGenParams, WebCrypto } from './webcrypto';
 
 /** Where a private key is: sealed in the row (software) or inside a PKCS#11 token. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, CaKeyAlgorithm, resolveMasterKeys, SecretBox, SigningProviderKind } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, resolveMasterKeys, SecretBox } from '@ampora/platform';
+import { CaKeyAlgorithm, SigningProviderKind } from '../pki.config';
 import { Pkcs11SigningProvider } from './pkcs11.provider';
 import { KeyMaterial, Signer, SigningProvider } from './signing-provider';
 import { SoftwareSigningProvider } from './software.provider';

@@ -1,5 +1,5 @@
 import { webcrypto } from 'node:crypto';
-import type { CaKeyAlgorithm } from '@ampora/platform';
+import type { CaKeyAlgorithm } from '../pki.config';
 import { SecretBox } from '@ampora/platform';
 import type { CryptoKeyPair, WebCrypto } from './webcrypto';
 import { importParams, keyGenParams, KeyMaterial, Signer, SigningProvider, signingParams } from './signing-provider';

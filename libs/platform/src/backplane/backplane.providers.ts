@@ -1,6 +1,6 @@
 import { FactoryProvider, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { RedisService } from '../redis/redis.service';
 import { Backplane } from './backplane';
@@ -9,7 +9,7 @@ import { PostgresBackplane } from './postgres-backplane';
 import { RedisBackplane } from './redis-backplane';
 
 /** The transport AMPORA_BACKPLANE names. */
-export function createBackplane(config: AmporaConfig, redis: RedisService, dataSource: DataSource): Backplane {
+export function createBackplane(config: PlatformConfig, redis: RedisService, dataSource: DataSource): Backplane {
   switch (config.dispatch.backplane) {
     case 'redis':
       return new RedisBackplane(config, redis);
@@ -24,7 +24,7 @@ export function createBackplane(config: AmporaConfig, redis: RedisService, dataS
 export const BackplaneProvider: FactoryProvider<Promise<Backplane>> = {
   provide: Backplane,
   inject: [AMPORA_CONFIG, RedisService, DataSource],
-  useFactory: async (config: AmporaConfig, redis: RedisService, dataSource: DataSource) => {
+  useFactory: async (config: PlatformConfig, redis: RedisService, dataSource: DataSource) => {
     const backplane = createBackplane(config, redis, dataSource);
     await backplane.start();
     return backplane;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AmporaConfig, BackplaneKind } from '../config/ampora-config';
+import { PlatformConfig, BackplaneKind } from '../config/ampora-config';
 import { createLogger, Logger } from '../logging/logger';
 import { BackplaneSeal } from './backplane-seal';
 
@@ -47,7 +47,7 @@ export abstract class Backplane {
   /** Totals since start, for diagnostics and tests. */
   readonly stats = { sent: 0, received: 0, refused: 0 };
 
-  protected constructor(config: AmporaConfig, category: string) {
+  protected constructor(config: PlatformConfig, category: string) {
     this.instanceId = config.app.instanceId;
     this.log = createLogger(category);
     this.seal = new BackplaneSeal(config.security.masterKey, config.security.previousMasterKey);

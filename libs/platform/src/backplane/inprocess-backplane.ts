@@ -1,4 +1,4 @@
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { Backplane } from './backplane';
 
 /** The members of each namespace in this process. */
@@ -13,7 +13,7 @@ export class InProcessBackplane extends Backplane {
   readonly kind = 'inprocess' as const;
   private readonly namespace: string;
 
-  constructor(config: AmporaConfig) {
+  constructor(config: PlatformConfig) {
     super(config, 'Ampora.Platform.Backplane.InProcess');
     this.namespace = config.redis.keyPrefix;
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Client, Notification } from 'pg';
 import { DataSource } from 'typeorm';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { Backplane } from './backplane';
 
 /** NOTIFY payloads must be shorter than 8000 bytes; larger messages go through dispatch_envelopes. */
@@ -33,7 +33,7 @@ export class PostgresBackplane extends Backplane {
   private readonly all = 'ampora_backplane_broadcast';
 
   constructor(
-    private readonly config: AmporaConfig,
+    private readonly config: PlatformConfig,
     private readonly dataSource: DataSource,
   ) {
     super(config, 'Ampora.Platform.Backplane.Postgres');

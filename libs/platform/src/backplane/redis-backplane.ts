@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { RedisService } from '../redis/redis.service';
 import { Backplane } from './backplane';
 
@@ -18,7 +18,7 @@ export class RedisBackplane extends Backplane {
   private readonly all: string;
 
   constructor(
-    config: AmporaConfig,
+    config: PlatformConfig,
     private readonly redis: RedisService,
   ) {
     super(config, 'Ampora.Platform.Backplane.Redis');

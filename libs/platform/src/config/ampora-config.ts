@@ -10,16 +10,12 @@ export const QUEUE_KINDS = ['redis', 'postgres'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 export const BACKPLANE_KINDS = ['redis', 'postgres', 'inprocess'] as const;
 export type BackplaneKind = (typeof BACKPLANE_KINDS)[number];
-export const SIGNING_PROVIDERS = ['software', 'pkcs11'] as const;
-export type SigningProviderKind = (typeof SIGNING_PROVIDERS)[number];
-export const CA_KEY_ALGORITHMS = ['RSA-3072', 'ECDSA-P256'] as const;
-export type CaKeyAlgorithm = (typeof CA_KEY_ALGORITHMS)[number];
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/ampora';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** The whole configuration, validated once at start-up and grouped by namespace. */
-export interface AmporaConfig {
+/** Platform's own sections of the configuration (its mechanisms: storage, queues, HTTP, logging, ...). */
+export interface PlatformConfig {
   app: {
     nodeEnv: 'development' | 'production' | 'test';
     production: boolean;
@@ -52,53 +48,6 @@ export interface AmporaConfig {
   security: { masterKey?: Buffer; previousMasterKey?: Buffer };
   logging: { level: LogLevelName };
   telemetry: { otlpEndpoint?: string; serviceName: string; metricsIntervalMs: number };
-  auth: {
-    bootstrapAdminToken?: string;
-    oidc: {
-      issuer?: string;
-      audience?: string;
-      jwksUrl?: string;
-      roleClaim: string;
-      tenantClaim: string;
-      clockToleranceSeconds: number;
-    };
-  };
-  opamp: {
-    path: string;
-    maxMessageBytes: number;
-    heartbeatWindowSeconds: number;
-    heartbeatIntervalSeconds: number;
-    flushIntervalMs: number;
-    /** How long an HTTP agent's session is trusted before its credential is bound to the agent again. */
-    httpRecheckSeconds: number;
-    tlsPort?: number;
-    tlsCertFile?: string;
-    tlsKeyFile?: string;
-    requireMtls: boolean;
-    /**
-     * With requireMtls: whether an agent that accepts connection settings and has used its certificate
-     * may come back with its bootstrap token for a new one (the OpAMP Supervisor forgets offered
-     * settings when it restarts). Off: such an agent must connect with mTLS, like any other (decision 0121).
-     */
-    tokenReissue: boolean;
-    /**
-     * The OpAMP URL of the mTLS listener as agents reach it: sent as `destination_endpoint` with every
-     * certificate offered, so agents that apply connection settings move there. Unset: agents keep
-     * the endpoint they use (the operator points them at the TLS port).
-     */
-    mtlsUrl?: string;
-    /**
-     * PEM certificates that verify the TLS listener's own certificate (the operator's CA): sent with
-     * every certificate offer so agents that verify the server only against the offer's `ca_cert`
-     * (the OpAMP Supervisor) trust the listener they are sent to (decision 0120).
-     */
-    tlsCaFile?: string;
-    /** Names (DNS or IP) the server certificate Ampora issues for its TLS listener is valid for. */
-    tlsHostnames: string[];
-    /** First delay of a refused credential and source; doubled per refusal (0: off). */
-    refusalBackoffSeconds: number;
-    refusalBackoffMaxSeconds: number;
-  };
   dispatch: {
     backplane: BackplaneKind;
     ownershipTtlSeconds: number;
@@ -112,39 +61,6 @@ export interface AmporaConfig {
     /** Events kept per tenant for `Last-Event-ID` resumption, and for how long. */
     replayEvents: number;
     replaySeconds: number;
-  };
-  fleet: {
-    /** How often the worker re-evaluates dynamic group membership. */
-    reconcileIntervalSeconds: number;
-    /** Agents per second reached by paced pushes (bulk force-push, large assignments, bulk disconnect). */
-    dispatchRatePerSecond: number;
-    /** Assignments reaching at most this many agents push at once; more are paced by the worker. */
-    inlinePushMax: number;
-    /** Agents disconnected longer than this many days are forgotten by the worker (0: never). */
-    agentRetentionDays: number;
-    /** How often the worker looks for agents past the retention. */
-    agentRetentionIntervalSeconds: number;
-  };
-  /** GitOps (libs/gitops): sweeps of Git sources by the worker. */
-  gitops: {
-    /** Sync runs older than this many days are pruned (30). */
-    runRetentionDays: number;
-    /** How often the worker prunes sync runs. */
-    pruneIntervalSeconds: number;
-    /** Longest a single git command may run before it is killed. */
-    gitTimeoutSeconds: number;
-    /** The git executable. */
-    gitBinary: string;
-    /** known_hosts file pinning SSH host keys (StrictHostKeyChecking=yes); unset: each source trusts the key it first meets. */
-    sshKnownHostsFile?: string;
-  };
-  rollouts: {
-    /** How often the worker's tick job looks at each active rollout (dwell timers, timed gates, missed events). */
-    tickMs: number;
-    /** How long a worker owns a rollout it is driving before another may take over. */
-    leaseSeconds: number;
-    /** Pushes of a step in flight at once. */
-    pushConcurrency: number;
   };
   /**
    * Bounds on every untrusted text Ampora parses (decision 0130): JSON request bodies and the YAML of
@@ -175,18 +91,33 @@ export interface AmporaConfig {
     /** Heap of the parsing worker thread, in MiB (a parse that needs more is refused). */
     configParseMaxHeapMb: number;
   };
-  pki: {
-    provider: SigningProviderKind;
-    caCommonName: string;
-    caKeyAlgorithm: CaKeyAlgorithm;
-    crlUrl: string;
-    ocspUrl: string;
-    renewalThresholdDays: number;
-    trustedWindowDays: number;
-    /** How long an agent has to reach the mTLS listener with an offered certificate before the offer counts as unusable. */
-    offerTimeoutSeconds: number;
-    pkcs11: { library?: string; slot: number; pin?: string; tokenLabel?: string };
-  };
+}
+
+/**
+ * The whole configuration, validated once at start-up and grouped by namespace: platform's sections
+ * plus one section per lib. A lib declares its section in its own `<lib>.config.ts` — it adds the
+ * section to this interface (`declare module '@ampora/platform' { interface AmporaConfig { fleet:
+ * FleetConfig } }`) and exports a ConfigSection that reads it — and the apps compose the sections
+ * (apps/composition: AMPORA_CONFIG_SECTIONS).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface AmporaConfig extends PlatformConfig {}
+
+/** One lib's section of the configuration: its key in AmporaConfig and how to read it from the environment. */
+export interface ConfigSection<K extends Exclude<keyof AmporaConfig, keyof PlatformConfig> = Exclude<keyof AmporaConfig, keyof PlatformConfig>> {
+  readonly key: K;
+  /** Variables of this section whose values are never echoed, not even in a validation error. */
+  readonly secrets?: readonly string[];
+  /**
+   * Reads and validates the section's variables through `env` (which collects every problem for one
+   * ConfigValidationError); `platform` holds platform's sections, already read.
+   */
+  read(env: EnvReader, platform: PlatformConfig): AmporaConfig[K];
+}
+
+/** Declares a lib's configuration section (see ConfigSection). */
+export function defineConfigSection<K extends Exclude<keyof AmporaConfig, keyof PlatformConfig>>(section: ConfigSection<K>): ConfigSection<K> {
+  return section;
 }
 
 export class ConfigValidationError extends Error {
@@ -199,22 +130,32 @@ export class ConfigValidationError extends Error {
   }
 }
 
-/** Variables whose values must never be echoed, not even in a validation error. */
-export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
-  'AMPORA_MASTER_KEY',
-  'AMPORA_PREVIOUS_MASTER_KEY',
-  'AMPORA_BOOTSTRAP_ADMIN_TOKEN',
-  'AMPORA_PKI_PKCS11_PIN',
-  'DATABASE_URL',
-  'REDIS_URL',
-]);
+/** Platform's variables whose values must never be echoed, not even in a validation error (sections add theirs). */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['AMPORA_MASTER_KEY', 'AMPORA_PREVIOUS_MASTER_KEY', 'AMPORA_BOOTSTRAP_ADMIN_TOKEN', 'DATABASE_URL', 'REDIS_URL']);
+
+type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * Reads and validates every variable Ampora understands. Throws one ConfigValidationError that lists
- * every bad variable. This is the only place in the code base that reads the environment.
+ * Reads and validates every variable of platform and of the given sections (the apps pass every lib's:
+ * apps/composition). Throws one ConfigValidationError that lists every bad variable. This (with the
+ * sections it runs) is the only place in the code base that reads the environment. Without sections it
+ * reads platform's alone.
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): AmporaConfig {
-  const r = new EnvReader(env, SECRET_VARIABLES);
+export function loadConfig(env?: Env): PlatformConfig;
+export function loadConfig(env: Env, sections: readonly ConfigSection[]): AmporaConfig;
+export function loadConfig(env: Env = process.env, sections: readonly ConfigSection[] = []): AmporaConfig {
+  const r = new EnvReader(env, new Set([...SECRET_VARIABLES, ...sections.flatMap((s) => s.secrets ?? [])]));
+  const platform = readPlatformSections(r);
+  const config: Record<string, unknown> = { ...platform };
+  for (const section of sections) {
+    if (section.key in config) throw new Error(`two configuration sections are named ${section.key}`);
+    config[section.key] = section.read(r, platform);
+  }
+  if (r.issues.length > 0) throw new ConfigValidationError(r.issues);
+  return config as unknown as AmporaConfig;
+}
+
+function readPlatformSections(r: EnvReader): PlatformConfig {
 
   const nodeEnv = r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
   const production = nodeEnv === 'production';
@@ -232,44 +173,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (production && !r.isSet('AMPORA_MASTER_KEY')) r.require('AMPORA_MASTER_KEY', 'when NODE_ENV=production');
   const previousMasterKey = r.base64Key('AMPORA_PREVIOUS_MASTER_KEY', 32);
 
-  const bootstrapAdminToken = r.string('AMPORA_BOOTSTRAP_ADMIN_TOKEN');
-  if (bootstrapAdminToken !== undefined && !/^amp-pat\.[A-Z2-7]+\.[A-Z2-7]+$/.test(bootstrapAdminToken)) {
-    r.fail('AMPORA_BOOTSTRAP_ADMIN_TOKEN', 'expected a personal access token of the form amp-pat.<secret>.<check>');
-  }
-
-  const oidcIssuer = r.url('AMPORA_OIDC_ISSUER', ['http', 'https']);
-  const oidcAudience = r.string('AMPORA_OIDC_AUDIENCE');
-  if (oidcIssuer && !oidcAudience) r.require('AMPORA_OIDC_AUDIENCE', 'when AMPORA_OIDC_ISSUER is set');
-
-  const tlsPort = r.optionalInt('AMPORA_OPAMP_TLS_PORT', 0, 65535);
-  const tlsCertFile = r.string('AMPORA_OPAMP_TLS_CERT_FILE');
-  const tlsKeyFile = r.string('AMPORA_OPAMP_TLS_KEY_FILE');
-  // neither file: Ampora issues the listener's certificate from its own CA (decision 0120)
-  if (tlsPort !== undefined && Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) {
-    if (!tlsCertFile) r.require('AMPORA_OPAMP_TLS_CERT_FILE', 'when AMPORA_OPAMP_TLS_KEY_FILE is set');
-    if (!tlsKeyFile) r.require('AMPORA_OPAMP_TLS_KEY_FILE', 'when AMPORA_OPAMP_TLS_CERT_FILE is set');
-  }
-  const mtlsUrl = r.url('AMPORA_OPAMP_MTLS_URL', ['wss', 'https']);
-  const tlsHostnames = (r.string('AMPORA_OPAMP_TLS_HOSTNAMES') ?? [new URL(publicUrl).hostname, mtlsUrl ? new URL(mtlsUrl).hostname : '', 'localhost', '127.0.0.1', hostname()].join(','))
-    .split(',')
-    .map((h) => h.trim().replace(/^\[|\]$/g, ''))
-    .filter((h, i, all) => h.length > 0 && all.indexOf(h) === i);
-
   const queueKind = r.oneOf('AMPORA_QUEUE', QUEUE_KINDS, embedded ? 'postgres' : 'redis');
   const backplane = r.oneOf('AMPORA_BACKPLANE', BACKPLANE_KINDS, embedded ? 'inprocess' : 'redis');
   if (embedded && queueKind === 'redis' && r.isSet('AMPORA_QUEUE')) {
     r.fail('AMPORA_QUEUE', 'must be postgres in embedded storage mode', 'redis');
   }
 
-  const provider = r.oneOf('AMPORA_PKI_PROVIDER', SIGNING_PROVIDERS, 'software');
-  const pkcs11Library = r.string('AMPORA_PKI_PKCS11_LIBRARY');
-  const pkcs11Pin = r.string('AMPORA_PKI_PKCS11_PIN');
-  if (provider === 'pkcs11') {
-    if (!pkcs11Library) r.require('AMPORA_PKI_PKCS11_LIBRARY', 'when AMPORA_PKI_PROVIDER=pkcs11');
-    if (!pkcs11Pin) r.require('AMPORA_PKI_PKCS11_PIN', 'when AMPORA_PKI_PROVIDER=pkcs11');
-  }
-
-  const config: AmporaConfig = {
+  return {
     app: {
       nodeEnv,
       production,
@@ -301,35 +211,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       serviceName: r.string('OTEL_SERVICE_NAME', 'ampora'),
       metricsIntervalMs: r.int('AMPORA_OTLP_METRICS_INTERVAL_MS', 15000, 1000, 3600000),
     },
-    auth: {
-      bootstrapAdminToken,
-      oidc: {
-        issuer: oidcIssuer,
-        audience: oidcAudience,
-        jwksUrl: r.url('AMPORA_OIDC_JWKS_URL', ['http', 'https']),
-        roleClaim: r.string('AMPORA_OIDC_ROLE_CLAIM', 'ampora:role'),
-        tenantClaim: r.string('AMPORA_OIDC_TENANT_CLAIM', 'tenant'),
-        clockToleranceSeconds: r.int('AMPORA_OIDC_CLOCK_TOLERANCE_SECONDS', 300, 0, 3600),
-      },
-    },
-    opamp: {
-      path: '/v1/opamp',
-      maxMessageBytes: r.int('AMPORA_OPAMP_MAX_MESSAGE_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-      heartbeatWindowSeconds: r.int('AMPORA_OPAMP_HEARTBEAT_WINDOW_SECONDS', 90, 1, 86400),
-      heartbeatIntervalSeconds: r.int('AMPORA_OPAMP_HEARTBEAT_INTERVAL_SECONDS', 30, 1, 86400),
-      flushIntervalMs: r.int('AMPORA_OPAMP_FLUSH_INTERVAL_MS', 1000, 10, 3_600_000),
-      httpRecheckSeconds: r.int('AMPORA_OPAMP_HTTP_RECHECK_SECONDS', 60, 1, 86400),
-      tlsPort,
-      tlsCertFile,
-      tlsKeyFile,
-      requireMtls: r.bool('AMPORA_OPAMP_REQUIRE_MTLS', production),
-      tokenReissue: r.bool('AMPORA_OPAMP_TOKEN_REISSUE', true),
-      mtlsUrl,
-      tlsCaFile: r.string('AMPORA_OPAMP_TLS_CA_FILE'),
-      tlsHostnames,
-      refusalBackoffSeconds: r.int('AMPORA_OPAMP_REFUSAL_BACKOFF_SECONDS', 5, 0, 3600),
-      refusalBackoffMaxSeconds: r.int('AMPORA_OPAMP_REFUSAL_BACKOFF_MAX_SECONDS', 300, 1, 86400),
-    },
     dispatch: {
       backplane,
       ownershipTtlSeconds: r.int('AMPORA_DISPATCH_OWNERSHIP_TTL_SECONDS', 60, 2, 3600),
@@ -339,27 +220,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       subscriberBuffer: r.int('AMPORA_LIVE_SUBSCRIBER_BUFFER', 1000, 1, 1000000),
       replayEvents: r.int('AMPORA_LIVE_REPLAY_EVENTS', 1000, 0, 1000000),
       replaySeconds: r.int('AMPORA_LIVE_REPLAY_SECONDS', 300, 0, 86400),
-    },
-    fleet: {
-      reconcileIntervalSeconds: r.int('AMPORA_FLEET_RECONCILE_INTERVAL_SECONDS', 30, 1, 3600),
-      dispatchRatePerSecond: r.int('AMPORA_FLEET_DISPATCH_RATE', 100, 1, 10000),
-      inlinePushMax: r.int('AMPORA_FLEET_INLINE_PUSH_MAX', 100, 0, 5000),
-      agentRetentionDays: r.int('AMPORA_AGENT_RETENTION_DAYS', 0, 0, 36500),
-      agentRetentionIntervalSeconds: r.int('AMPORA_AGENT_RETENTION_INTERVAL_SECONDS', 3600, 1, 86400),
-    },
-    // --- GitOps (libs/gitops) ---
-    gitops: {
-      runRetentionDays: r.int('AMPORA_GITOPS_RUN_RETENTION_DAYS', 30, 1, 3650),
-      pruneIntervalSeconds: r.int('AMPORA_GITOPS_PRUNE_INTERVAL_SECONDS', 3600, 1, 86400),
-      gitTimeoutSeconds: r.int('AMPORA_GITOPS_GIT_TIMEOUT_SECONDS', 120, 1, 3600),
-      gitBinary: r.string('AMPORA_GITOPS_GIT_BINARY', 'git'),
-      sshKnownHostsFile: r.string('AMPORA_GITOPS_SSH_KNOWN_HOSTS_FILE'),
-    },
-    // --- end GitOps ---
-    rollouts: {
-      tickMs: r.int('AMPORA_ROLLOUT_TICK_MS', 2000, 50, 600000),
-      leaseSeconds: r.int('AMPORA_ROLLOUT_LEASE_SECONDS', 30, 1, 3600),
-      pushConcurrency: r.int('AMPORA_ROLLOUT_PUSH_CONCURRENCY', 64, 1, 5000),
     },
     limits: {
       bodyMaxBytes: r.int('AMPORA_HTTP_MAX_BODY_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
@@ -374,26 +234,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       configParseTimeoutMs: r.int('AMPORA_CONFIG_PARSE_TIMEOUT_MS', 10_000, 100, 600_000),
       configParseMaxHeapMb: r.int('AMPORA_CONFIG_PARSE_MAX_HEAP_MB', 256, 32, 16_384),
     },
-    pki: {
-      provider,
-      caCommonName: r.string('AMPORA_PKI_CA_COMMON_NAME', 'Ampora CA'),
-      caKeyAlgorithm: r.oneOf('AMPORA_PKI_CA_KEY_ALGORITHM', CA_KEY_ALGORITHMS, 'RSA-3072'),
-      crlUrl: r.url('AMPORA_PKI_CRL_URL', ['http', 'https'], `${publicUrl}/pki/crl.der`),
-      ocspUrl: r.url('AMPORA_PKI_OCSP_URL', ['http', 'https'], `${publicUrl}/pki/ocsp`),
-      renewalThresholdDays: r.int('AMPORA_PKI_RENEWAL_THRESHOLD_DAYS', 30, 0, 3650),
-      trustedWindowDays: r.int('AMPORA_PKI_TRUSTED_WINDOW_DAYS', 30, 0, 3650),
-      offerTimeoutSeconds: r.int('AMPORA_PKI_OFFER_TIMEOUT_SECONDS', 120, 5, 86400),
-      pkcs11: {
-        library: pkcs11Library,
-        slot: r.int('AMPORA_PKI_PKCS11_SLOT', 0, 0, 1 << 30),
-        pin: pkcs11Pin,
-        tokenLabel: r.string('AMPORA_PKI_PKCS11_TOKEN_LABEL'),
-      },
-    },
   };
-
-  if (r.issues.length > 0) throw new ConfigValidationError(r.issues);
-  return config;
 }
 
 function parseLogLevel(r: EnvReader): LogLevelName {

@@ -1,5 +1,5 @@
 export * from './ampora-config';
 export * from './config.module';
-export { EnvIssue } from './env-reader';
+export { EnvIssue, EnvReader } from './env-reader';
 export * from './load-or-exit';
 export * from './database-url';

@@ -1,9 +1,9 @@
-import { AmporaConfig, ConfigValidationError, loadConfig } from './ampora-config';
+import { AmporaConfig, ConfigSection, ConfigValidationError, loadConfig } from './ampora-config';
 
-/** For process entry points: a bad configuration prints every problem and exits with status 78. */
-export function loadConfigOrExit(env: Readonly<Record<string, string | undefined>> = process.env): AmporaConfig {
+/** For process entry points: a bad configuration prints every problem and exits with status 78. `sections`: every lib's (the apps compose them). */
+export function loadConfigOrExit(env: Readonly<Record<string, string | undefined>>, sections: readonly ConfigSection[]): AmporaConfig {
   try {
-    return loadConfig(env);
+    return loadConfig(env, sections);
   } catch (error) {
     if (error instanceof ConfigValidationError) {
       process.stderr.write(`ampora: ${error.message}\n`);

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { AmporaConfig } from '../config/ampora-config';
+import type { PlatformConfig } from '../config/ampora-config';
 import { createLogger } from '../logging/logger';
 
 /** The keys that wrap stored secrets: the current master key and, during one rotation, the previous. */
@@ -30,7 +30,7 @@ const resolved = new Map<string, MasterKeys>();
  * generated once into `<AMPORA_DATA_DIR>/master.key` (mode 0600) with a loud warning, so a development
  * install keeps working across restarts (decision 0061).
  */
-export function resolveMasterKeys(config: AmporaConfig): MasterKeys {
+export function resolveMasterKeys(config: PlatformConfig): MasterKeys {
   if (config.security.masterKey) {
     return { current: config.security.masterKey, previous: config.security.previousMasterKey, source: 'config' };
   }

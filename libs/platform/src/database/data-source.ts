@@ -1,17 +1,20 @@
-import { DataSourceOptions } from 'typeorm';
-import { AmporaConfig } from '../config/ampora-config';
+import { DataSourceOptions, MigrationInterface } from 'typeorm';
+import { PlatformConfig } from '../config/ampora-config';
 import { EmbeddedPostgres } from './embedded/embedded-postgres';
 import { instrumentedPg } from './instrumented-pg';
-import { MIGRATIONS } from './migrations';
 import { SnakeNamingStrategy } from './naming.strategy';
 
 export const MIGRATIONS_TABLE = 'ampora_migrations';
 
+/** A migration class; each lib exports its list (`FLEET_MIGRATIONS`, ...) and the apps compose them. */
+export type MigrationClass = new () => MigrationInterface;
+
 /**
  * The one place where storage is wired: every DataSource of Ampora (the app's, the CLI's, the
- * migrator's) is built from these options.
+ * migrator's) is built from these options. The migrations are not platform's to know: the migrator
+ * (prepareDatabase) and the TypeORM CLI (ormconfig.ts) pass the list the apps compose.
  */
-export function buildDataSourceOptions(config: AmporaConfig, overrides: Partial<DataSourceOptions> = {}): DataSourceOptions {
+export function buildDataSourceOptions(config: PlatformConfig, overrides: Partial<DataSourceOptions> = {}): DataSourceOptions {
   const embedded = config.storage.mode === 'embedded';
   return {
     type: 'postgres',
@@ -21,7 +24,7 @@ export function buildDataSourceOptions(config: AmporaConfig, overrides: Partial<
     schema: 'public',
     synchronize: false,
     migrationsRun: false,
-    migrations: MIGRATIONS,
+    migrations: [],
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'each',
     namingStrategy: new SnakeNamingStrategy(),

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { buildDataSourceOptions } from './data-source';
 import { registerPoolGauges } from './instrumented-pg';
@@ -12,7 +12,7 @@ import { TransactionRunner } from './transaction-runner';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [AMPORA_CONFIG],
-      useFactory: (config: AmporaConfig) => {
+      useFactory: (config: PlatformConfig) => {
         registerPoolGauges(config.app.instanceId);
         return { ...buildDataSourceOptions(config), autoLoadEntities: true, retryAttempts: 3, retryDelay: 1000 };
       },

@@ -3,6 +3,6 @@ export * from './database.module';
 export * from './migrator';
 export * from './transaction-runner';
 export { queryLabel, registerPoolStats, PoolStats } from './instrumented-pg';
-export { MIGRATIONS } from './migrations';
+export { PLATFORM_MIGRATIONS } from './migrations';
 export * from './embedded';
 export { returnedRows } from './raw-query';

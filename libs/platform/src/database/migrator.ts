@@ -1,8 +1,8 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { createLogger } from '../logging/logger';
-import { buildDataSourceOptions } from './data-source';
+import { buildDataSourceOptions, MigrationClass } from './data-source';
 import { EmbeddedPostgres } from './embedded/embedded-postgres';
 
 const log = createLogger('Ampora.Platform.Database.Migrator');
@@ -65,12 +65,13 @@ export const QUEUE_SCHEMA = 'bullmq';
 /**
  * Makes sure the database exists and its schema is current; used at start-up and by the CLI. In
  * embedded mode it opens the in-process database first (and creates it on the first run); when the
- * queues live in PostgreSQL it also applies BullMQ's own migrations.
+ * queues live in PostgreSQL it also applies BullMQ's own migrations. `migrations` is every lib's list,
+ * composed by the app (apps/composition: AMPORA_MIGRATIONS).
  */
-export async function prepareDatabase(config: AmporaConfig): Promise<string[]> {
+export async function prepareDatabase(config: PlatformConfig, migrations: readonly MigrationClass[]): Promise<string[]> {
   if (config.storage.mode === 'embedded') await EmbeddedPostgres.get(config.storage.dataDir);
   else await ensureDatabaseExists(config.database.url);
-  const dataSource = new DataSource(buildDataSourceOptions(config, { entities: [], extra: { max: 2 } }));
+  const dataSource = new DataSource(buildDataSourceOptions(config, { entities: [], migrations: [...migrations], extra: { max: 2 } }));
   await dataSource.initialize();
   try {
     const applied = await runMigrations(dataSource);
@@ -82,7 +83,7 @@ export async function prepareDatabase(config: AmporaConfig): Promise<string[]> {
 }
 
 /** BullMQ's PostgreSQL backend: its schema, migrated on one dedicated session (its own advisory lock). */
-async function migrateQueueSchema(config: AmporaConfig, dataSource: DataSource): Promise<void> {
+async function migrateQueueSchema(config: PlatformConfig, dataSource: DataSource): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runMigrations: runQueueMigrations } = require('bullmq') as typeof import('bullmq');
   if (config.storage.mode === 'embedded') {
@@ -104,6 +105,6 @@ async function migrateQueueSchema(config: AmporaConfig, dataSource: DataSource):
 }
 
 /** Closes what prepareDatabase opened for this process (the embedded database); call after the app closed. */
-export async function closeStorage(config: AmporaConfig): Promise<void> {
+export async function closeStorage(config: PlatformConfig): Promise<void> {
   if (config.storage.mode === 'embedded') await EmbeddedPostgres.current(config.storage.dataDir).close();
 }

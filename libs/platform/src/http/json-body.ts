@@ -1,7 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import type { AmporaConfig } from '../config/ampora-config';
+import type { PlatformConfig } from '../config/ampora-config';
 import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
 import { scanJsonLimits } from './domain/json-limits';
 
@@ -12,7 +12,7 @@ import { scanJsonLimits } from './domain/json-limits';
  * INVALID_ENCODING, never silently replaced), and nesting and member counts are checked on the raw
  * bytes before `JSON.parse` (400 JSON_TOO_DEEP / JSON_TOO_MANY_KEYS). Every check is one linear pass.
  */
-export function useBoundedJsonBody(app: NestExpressApplication, config: AmporaConfig): void {
+export function useBoundedJsonBody(app: NestExpressApplication, config: PlatformConfig): void {
   const { bodyMaxBytes, jsonMaxDepth, jsonMaxKeys } = config.limits;
   app.useBodyParser('json', {
     limit: bodyMaxBytes,

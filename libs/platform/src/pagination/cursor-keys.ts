@@ -1,5 +1,5 @@
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { AmporaConfig } from '../config/ampora-config';
+import type { PlatformConfig } from '../config/ampora-config';
 import { resolveMasterKeys } from '../crypto/secret-box';
 import { PlatformErrorCode, PlatformException } from '../errors/domain.exception';
 
@@ -21,7 +21,7 @@ function derive(key: Buffer): Buffer {
 }
 
 /** Makes this deployment's master key(s) the source of cursor keys (called once per process by the platform). */
-export function useCursorKeysOf(config: AmporaConfig): void {
+export function useCursorKeysOf(config: PlatformConfig): void {
   sources.unshift(() => {
     const keys = config.security.masterKey ? { current: config.security.masterKey, previous: config.security.previousMasterKey } : resolveMasterKeys(config);
     return [keys.current, keys.previous].filter((k): k is Buffer => Boolean(k)).map(derive);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
 
 /** A queue and the names of the jobs it carries (`fleet` → `fleet.reconcile-groups`, ...). */
 export interface QueueDefinition<J extends Record<string, string> = Record<string, string>> {
@@ -30,9 +31,21 @@ export class JobRegistry {
   private readonly queues = new Map<string, QueueDefinition>();
   private readonly handlers = new Map<string, JobHandler[]>();
   private readonly consumers = new Map<string, () => boolean>();
+  private readonly bound = new Map<string, Queue>();
 
   declare(definition: QueueDefinition): void {
     this.queues.set(definition.name, definition);
+  }
+
+  /** The BullMQ queue a module registered with QueueModule.forFeature (bound explicitly, no look-up by token). */
+  bindQueue(queue: Queue): void {
+    this.bound.set(queue.name, queue);
+  }
+
+  queue(name: string): Queue {
+    const queue = this.bound.get(name);
+    if (!queue) throw new Error(`queue ${name} is not registered: import QueueModule.forFeature(<its definition>) in the module that uses it`);
+    return queue;
   }
 
   definitions(): QueueDefinition[] {

@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { getQueueToken } from '@nestjs/bullmq';
 import { JobsOptions, Queue } from 'bullmq';
 import { RequestContext } from '../context/request-context';
 import { injectTraceContext } from '../telemetry/tracing';
@@ -21,10 +19,7 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
  */
 @Injectable()
 export class JobProducer {
-  constructor(
-    private readonly registry: JobRegistry,
-    private readonly moduleRef: ModuleRef,
-  ) {}
+  constructor(private readonly registry: JobRegistry) {}
 
   async enqueue<T>(queue: string, job: string, payload: T, options: JobsOptions & { tenantId?: string } = {}): Promise<string | undefined> {
     if (!this.registry.isDeclared(queue, job)) throw new Error(`job ${job} is not declared on queue ${queue}`);
@@ -34,7 +29,8 @@ export class JobProducer {
     return added.id;
   }
 
+  /** A queue registered by some module's QueueModule.forFeature (see JobRegistry.bindQueue). */
   queue(name: string): Queue {
-    return this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+    return this.registry.queue(name);
   }
 }

@@ -1,7 +1,7 @@
-import { BullModule } from '@nestjs/bullmq';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
-import { createPostgresBackend, setDefaultBackendFactory } from 'bullmq';
-import { AmporaConfig } from '../config/ampora-config';
+import { createPostgresBackend, Queue, setDefaultBackendFactory } from 'bullmq';
+import { PlatformConfig } from '../config/ampora-config';
 import { EmbeddedPostgres } from '../database/embedded/embedded-postgres';
 import { QUEUE_SCHEMA } from '../database/migrator';
 import { AMPORA_CONFIG } from '../config/config.module';
@@ -15,7 +15,7 @@ import { JobRegistry, QueueDefinition } from './job-registry';
  * BullMQ settings for this deployment: Redis, or BullMQ's PostgreSQL backend (the deployment's
  * PostgreSQL, or the embedded database). The PostgreSQL schema is migrated by prepareDatabase.
  */
-export function bullRootOptions(config: AmporaConfig) {
+export function bullRootOptions(config: PlatformConfig) {
   const prefix = `${config.redis.keyPrefix}:bull`;
   if (config.queue.kind === 'redis') {
     setDefaultBackendFactory();
@@ -42,7 +42,7 @@ export class QueueModule {
     };
   }
 
-  /** Registers one queue and declares its job names (imported by the domain module that produces). */
+  /** Registers one queue, declares its job names and binds it to the producer (imported by the domain module that produces). */
   static forFeature(definition: QueueDefinition): DynamicModule {
     const token = `ampora:queue-definition:${definition.name}`;
     return {
@@ -52,9 +52,11 @@ export class QueueModule {
       providers: [
         {
           provide: token,
-          inject: [JobRegistry],
-          useFactory: (registry: JobRegistry) => {
+          inject: [JobRegistry, getQueueToken(definition.name)],
+          useFactory: (registry: JobRegistry, queue: Queue) => {
             registry.declare(definition);
+            // the producer reaches this queue through the registry, bound here where the queue is provided
+            registry.bindQueue(queue);
             return definition;
           },
         },
@@ -75,7 +77,7 @@ export class QueueWorkerBootstrap implements OnApplicationBootstrap {
   constructor(
     private readonly registry: JobRegistry,
     private readonly producer: JobProducer,
-    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    @Inject(AMPORA_CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Backplane } from '../backplane/backplane';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { RequestContext } from '../context/request-context';
 import { TenantLabels } from '../context/tenant-labels';
@@ -14,6 +14,16 @@ import { ReplayHistory, ReplayResult } from './replay-history';
 export { LiveEvent, PublishedLiveEvent } from './live-event';
 
 export type LiveListener = (event: PublishedLiveEvent) => void;
+
+/** A listener typed against a lib's event union `E`, for the members named `N` (payload typed). */
+export type TypedLiveListener<E extends DomainEvent, N extends E['type'] = E['type']> = (event: DeliveredEvent<Extract<E, { type: N }>>) => void;
+
+export interface TypedSubscriptionOptions<E extends DomainEvent, N extends E['type'] = E['type']> {
+  /** Names the subscriber in spans (`live_update.consume`) and metrics. */
+  name: string;
+  /** Among the named types, only events for which this returns true are delivered. */
+  filter?: (event: DeliveredEvent<Extract<E, { type: N }>>) => boolean;
+}
 
 export interface LiveSubscriptionOptions {
   /** Names the subscriber in spans (`live_update.consume`) and metrics; `anonymous` by default. */
@@ -52,7 +62,7 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly backplane: Backplane,
-    @Inject(AMPORA_CONFIG) config: AmporaConfig,
+    @Inject(AMPORA_CONFIG) config: PlatformConfig,
   ) {
     this.instanceId = config.app.instanceId;
     this.history = new ReplayHistory(config.live.replayEvents, config.live.replaySeconds * 1000);
@@ -101,7 +111,25 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  /** Subscribes to the events of every instance; returns the unsubscribe function. */
+  /**
+   * An in-process listener typed against a lib's event union `E` (`bus.on<FleetEvent>([FleetEvents.
+   * AgentsForgotten], (e) => ...)`): it receives, from every instance, only the events whose type is
+   * one of `types`, narrowed to those members of the union. Returns the unsubscribe function.
+   */
+  on<E extends DomainEvent, N extends E['type'] = E['type']>(types: readonly N[], listener: TypedLiveListener<E, N>, options: TypedSubscriptionOptions<E, N>): () => void {
+    const wanted = new Set<string>(types);
+    const narrowed = (event: PublishedLiveEvent) => event as unknown as DeliveredEvent<Extract<E, { type: N }>>;
+    const filter = options.filter;
+    return this.subscribe((event) => listener(narrowed(event)), {
+      name: options.name,
+      filter: (event) => wanted.has(event.type) && (!filter || filter(narrowed(event))),
+    });
+  }
+
+  /**
+   * Subscribes to every event of every instance, whatever lib published it (the SSE stream does);
+   * reactions of a lib listen with `on`, typed. Returns the unsubscribe function.
+   */
   subscribe(listener: LiveListener, options: LiveSubscriptionOptions = {}): () => void {
     const subscription: Subscription = { listener, name: options.name ?? 'anonymous', filter: options.filter };
     this.subscriptions.add(subscription);

@@ -62,3 +62,28 @@ export function isEvent<E extends DomainEvent, N extends E['type']>(
 ): event is PublishedLiveEvent<Extract<E, { type: N }>['payload']> & { type: N } {
   return event.type === type;
 }
+
+/**
+ * The control events of the live stream itself (`GET /api/live`), sent to one subscriber and never
+ * on the bus: `dropped` when it read too slowly and lost events, `reset` when the events after its
+ * `Last-Event-ID` are no longer known.
+ */
+export const LiveStreamEvents = {
+  Dropped: 'dropped',
+  Reset: 'reset',
+} as const;
+
+export type LiveStreamEvent =
+  | DomainEvent<typeof LiveStreamEvents.Dropped, { count: number; lastEventId: string | null }>
+  | DomainEvent<typeof LiveStreamEvents.Reset, { reason: 'unknown_event_id' | 'outside_window'; lastEventId: string }>;
+
+/** The JSON `data` of one SSE frame of a bus event (the same fields for every lib's events). */
+export type LiveFrameData<E extends DomainEvent = DomainEvent> = E extends DomainEvent
+  ? { id: string; type: E['type']; tenantId: string; entityId: string | null; at: string; origin: string; payload: E['payload'] }
+  : never;
+
+/** The SSE `data` of a delivered event of the union `E` (typed by its name and payload). */
+export function liveFrameData<E extends DomainEvent>(event: DeliveredEvent<E>): LiveFrameData<E> {
+  const e = event as PublishedLiveEvent;
+  return { id: e.id, type: e.type, tenantId: e.tenantId, entityId: e.entityId ?? null, at: e.at, origin: e.origin, payload: e.payload } as LiveFrameData<E>;
+}

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { AccessPolicy } from '../auth/access-policy';
 import { Principal } from '../context/request-context';
@@ -21,7 +21,7 @@ export class LiveStreamService implements OnModuleDestroy {
   constructor(
     private readonly bus: LiveBus,
     private readonly access: AccessPolicy,
-    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    @Inject(AMPORA_CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   open(principal: Principal, options: { types?: string[]; lastEventId?: string }, req: IncomingMessage, res: ServerResponse): void {

@@ -5,7 +5,7 @@ import { Logger } from '../logging/logger';
 import { Metrics } from '../telemetry/catalogue';
 import { DropOldestQueue } from './drop-oldest-queue';
 import { LiveBus } from './live-bus';
-import { PublishedLiveEvent } from './live-event';
+import { DomainEvent, liveFrameData, LiveStreamEvent, LiveStreamEvents, PublishedLiveEvent } from './live-event';
 
 /** Milliseconds between keep-alive comments on an idle stream (proxies close silent connections). */
 export const KEEP_ALIVE_MS = 15_000;
@@ -23,6 +23,11 @@ export function typeMatcher(patterns: string[] | undefined): (type: string) => b
 /** One line of JSON per `data:`, so no event can break the framing. */
 function frame(event: string, data: unknown, id?: string): string {
   return `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** A control frame of the stream (typed: name and payload of LiveStreamEvent). */
+function controlFrame<N extends LiveStreamEvent['type']>(type: N, data: Extract<LiveStreamEvent, { type: N }>['payload']): string {
+  return frame(type, data);
 }
 
 export interface LiveStreamOptions {
@@ -85,7 +90,7 @@ export class LiveStream {
     if (this.options.lastEventId) {
       const replay = this.bus.replay(this.principal.tenantId, this.options.lastEventId);
       if (replay.complete) for (const e of replay.events) if (this.matches(e)) this.enqueue(e);
-      if (!replay.complete) this.res.write(frame('reset', { reason: replay.reason, lastEventId: this.options.lastEventId }));
+      if (!replay.complete) this.res.write(controlFrame(LiveStreamEvents.Reset, { reason: replay.reason, lastEventId: this.options.lastEventId }));
     }
     this.unsubscribe = this.bus.subscribe((e) => this.enqueue(e), { name: this.subscriber, filter: this.matches });
     this.keepAlive = setInterval(() => {
@@ -133,14 +138,14 @@ export class LiveStream {
       const dropped = this.queue.takeDropped();
       if (dropped > 0) {
         this.logDrop(dropped);
-        if (!this.write(frame('dropped', { count: dropped, lastEventId: this.lastDelivered ?? null }))) break;
+        if (!this.write(controlFrame(LiveStreamEvents.Dropped, { count: dropped, lastEventId: this.lastDelivered ?? null }))) break;
       }
       const event = this.queue.shift();
       if (!event) break;
       this.lastDelivered = event.id;
       this.totals.sent += 1;
-      const data = { id: event.id, type: event.type, tenantId: event.tenantId, entityId: event.entityId ?? null, at: event.at, origin: event.origin, payload: event.payload };
-      if (!this.write(frame(event.type, data, event.id))) break;
+      // every lib's events (the stream is not typed to one union): the frame's fields are the same for all
+      if (!this.write(frame(event.type, liveFrameData<DomainEvent>(event), event.id))) break;
     }
   }
 

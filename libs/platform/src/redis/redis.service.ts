@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import Redis, { RedisOptions } from 'ioredis';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 
 /** ioredis options from REDIS_URL. */
@@ -17,7 +17,7 @@ export class RedisService implements OnApplicationShutdown {
   private command?: Redis;
   private readonly extra = new Set<Redis>();
 
-  constructor(@Inject(AMPORA_CONFIG) private readonly config: AmporaConfig) {}
+  constructor(@Inject(AMPORA_CONFIG) private readonly config: PlatformConfig) {}
 
   /** Prefix for every key and channel this deployment uses in Redis. */
   get prefix(): string {

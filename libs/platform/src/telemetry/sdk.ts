@@ -8,7 +8,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, MetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 
 interface TelemetryState {
   prometheus: PrometheusExporter;
@@ -29,7 +29,7 @@ export interface TelemetryOptions {
  * they are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set. Metrics are always served on
  * `/metrics` and also pushed over OTLP when the endpoint is set.
  */
-export function startTelemetry(config: AmporaConfig, role: 'server' | 'worker' | 'cli', options: TelemetryOptions = {}): void {
+export function startTelemetry(config: PlatformConfig, role: 'server' | 'worker' | 'cli', options: TelemetryOptions = {}): void {
   if (state) return;
   const resource = resourceFromAttributes({
     'service.name': `${config.telemetry.serviceName}-${role}`,

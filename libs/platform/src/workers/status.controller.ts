@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { z } from 'zod';
 import { MinRole } from '../auth/auth.decorators';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { HealthService } from '../health/health.service';
 import { ApiProblems } from '../openapi/api-problems.decorator';
@@ -32,7 +32,7 @@ export class StatusController {
   constructor(
     private readonly workers: WorkerPresence,
     private readonly health: HealthService,
-    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    @Inject(AMPORA_CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   @Get()

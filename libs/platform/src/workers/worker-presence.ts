@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AmporaConfig } from '../config/ampora-config';
+import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 
 export interface WorkerInstance {
@@ -34,7 +34,7 @@ export class WorkerPresence {
 
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    @Inject(AMPORA_CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   status(): Promise<WorkerStatus> {

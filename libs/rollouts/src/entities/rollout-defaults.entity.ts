@@ -1,4 +1,4 @@
-import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
 import type { GateSettings } from '../domain/gates';
 import type { Ordering } from '../domain/step-planner';
 import type { Strategy } from '../domain/strategy';
@@ -10,9 +10,6 @@ export class RolloutDefaultsEntity {
   @PrimaryColumn('uuid', { primaryKeyConstraintName: 'pk_rollout_defaults' })
   tenantId!: string;
 
-  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_rollout_defaults_tenant' })
-  tenant?: unknown;
 
   /** Normalized (every default filled in), as a rollout stores it. */
   @Column({ type: 'jsonb', nullable: true })

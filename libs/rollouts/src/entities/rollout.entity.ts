@@ -44,9 +44,6 @@ export class RolloutEntity {
   @Column({ type: 'uuid' })
   tenantId!: string;
 
-  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_rollouts_tenant' })
-  tenant?: unknown;
 
   @Column({ type: 'varchar', length: 200 })
   name!: string;

@@ -29,9 +29,6 @@ export class AgentEntity {
   @Column({ type: 'uuid' })
   tenantId!: string;
 
-  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_agents_tenant' })
-  tenant?: unknown;
 
   @Column({ type: 'uuid' })
   instanceUid!: string;

@@ -10,9 +10,6 @@ export class BootstrapTokenEntity {
   @Column({ type: 'uuid' })
   tenantId!: string;
 
-  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_bootstrap_tokens_tenant' })
-  tenant?: unknown;
 
   @Column({ type: 'varchar', length: 200 })
   label!: string;

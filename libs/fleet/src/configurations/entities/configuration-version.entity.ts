@@ -18,9 +18,6 @@ export class ConfigurationVersionEntity {
   @Column({ type: 'uuid' })
   tenantId!: string;
 
-  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_configuration_versions_tenant' })
-  tenant?: unknown;
 
   @Column({ type: 'uuid' })
   configurationId!: string;

@@ -1,4 +1,4 @@
-import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export type ConfigurationSource = 'api' | 'git';
 
@@ -14,9 +14,6 @@ export class ConfigurationEntity {
   @Column({ type: 'uuid' })
   tenantId!: string;
 
-  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_configurations_tenant' })
-  tenant?: unknown;
 
   @Column({ type: 'varchar', length: 200 })
   name!: string;

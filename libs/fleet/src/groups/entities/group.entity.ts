@@ -19,9 +19,6 @@ export class GroupEntity {
   @Column({ type: 'uuid' })
   tenantId!: string;
 
-  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_groups_tenant' })
-  tenant?: unknown;
 
   @Column({ type: 'varchar', length: 200 })
   name!: string;

@@ -26,9 +26,6 @@ export class CertificateEntity {
   @Column({ type: 'uuid' })
   tenantId!: string;
 
-  @ManyToOne('TenantEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'fk_pki_certificates_tenant' })
-  tenant?: unknown;
 
   @Column({ type: 'uuid', nullable: true })
   agentId!: string | null;

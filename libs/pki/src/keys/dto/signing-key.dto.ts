@@ -1,6 +1,7 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { CA_KEY_ALGORITHMS, PageQuerySchema, pageSchema } from '@ampora/platform';
+import { PageQuerySchema, pageSchema } from '@ampora/platform';
+import { CA_KEY_ALGORITHMS } from '../../pki.config';
 import { SigningKeyEntity } from '../entities/signing-key.entity';
 import { toPem } from '../../certificates/x509-factory';
 

@@ -1,4 +1,6 @@
-import { ConfigValidationError, DEFAULT_DATABASE_URL, loadConfig } from './ampora-config';
+import { ConfigValidationError, DEFAULT_DATABASE_URL } from '@ampora/platform';
+// platform's sections and every lib's, as the apps read them
+import { loadAmporaConfig as loadConfig } from './config';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -107,5 +109,14 @@ describe('loadConfig', () => {
     expect([defaults.refusalBackoffSeconds, defaults.refusalBackoffMaxSeconds]).toEqual([5, 300]);
     expect(loadConfig({ AMPORA_OPAMP_REFUSAL_BACKOFF_SECONDS: '0' }).opamp.refusalBackoffSeconds).toBe(0);
     expect(loadConfig({}).pki.offerTimeoutSeconds).toBe(120);
+  });
+});
+
+describe('the composed configuration', () => {
+  it("holds every lib's section, read by the lib", () => {
+    const c = loadConfig({});
+    expect(Object.keys(c)).toEqual(expect.arrayContaining(['opamp', 'pki', 'fleet', 'rollouts']));
+    expect(c.fleet.reconcileIntervalSeconds).toBe(30);
+    expect(c.rollouts.tickMs).toBe(2000);
   });
 });

@@ -1,0 +1,5 @@
+import { Gitops1764000140000 } from './1764000140000-gitops';
+import { GitopsAutoPublish1764000141000 } from './1764000141000-gitops-auto-publish';
+
+/** GitOps' migrations (its tables: gitops.tables.ts), in timestamp order; the apps compose every lib's list. */
+export const GITOPS_MIGRATIONS = [Gitops1764000140000, GitopsAutoPublish1764000141000];

@@ -1,0 +1,5 @@
+import { Rollouts1764000005000 } from './1764000005000-rollouts';
+import { RolloutDefaults1764000006000 } from './1764000006000-rollout-defaults';
+
+/** Rollouts' migrations (its tables: rollouts.tables.ts), in timestamp order; the apps compose every lib's list. */
+export const ROLLOUTS_MIGRATIONS = [Rollouts1764000005000, RolloutDefaults1764000006000];
