@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '@ampora/platform';
-import { AGENT_CERTIFICATES, CLIENT_CERTIFICATE_VERIFIER, CONNECTION_SETTINGS_PROVIDER, LISTENER_CERTIFICATE_ISSUER } from '@ampora/opamp';
+import { AGENT_CERTIFICATES, CLIENT_CERTIFICATE_VERIFIER, CONNECTION_SETTINGS_PROVIDER, LISTENER_CERTIFICATE_ISSUER, OpampModule } from '@ampora/opamp';
 import { AgentIdentityService } from './certificates/agent-identity.service';
 import { CertificateIssuer } from './certificates/certificate-issuer';
 import { CertificateRepository } from './certificates/certificate.repository';
@@ -21,10 +21,11 @@ import { RevocationService } from './revocation/revocation.service';
 
 /**
  * Ampora's CA: signing keys and providers, agent certificates (issuance, renewal, verification,
- * binding), revocation, CRLs and OCSP. Provides the OpAMP identity ports.
+ * binding), revocation, CRLs and OCSP. Provides the OpAMP identity ports; imports the OpAMP module
+ * for its AGENT_DISPATCHER (sessions closed on revocation, renewals pushed), present in every process.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([SigningKeyEntity, OcspResponderEntity, CertificateEntity, CrlEntity]), QueueModule.forFeature(PKI_QUEUE)],
+  imports: [TypeOrmModule.forFeature([SigningKeyEntity, OcspResponderEntity, CertificateEntity, CrlEntity]), QueueModule.forFeature(PKI_QUEUE), OpampModule],
   providers: [
     SigningProviders,
     SigningKeyRepository,

@@ -1,5 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   AMPORA_CONFIG,
   AmporaConfig,
@@ -51,14 +50,12 @@ const TOKEN_CACHE_MS = 5000;
  * are found by its SHA-256 fingerprint, never by instance uid.
  */
 @Injectable()
-export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicationBootstrap {
+export class FleetAgentAuthenticator implements AgentAuthenticator {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentAuthenticator');
   private readonly tokenCache = new Map<string, { row: BootstrapTokenEntity; at: number }>();
-  /** The PKI's agent ↔ certificate binding; without it, certificates identify nobody. */
-  private certificates?: AgentCertificates;
-
   constructor(
-    private readonly moduleRef: ModuleRef,
+    /** The PKI's agent ↔ certificate binding (PkiModule's AGENT_CERTIFICATES). */
+    @Inject(AGENT_CERTIFICATES) private readonly certificates: AgentCertificates,
     private readonly tokens: BootstrapTokenRepository,
     private readonly agents: AgentRepository,
     private readonly tx: TransactionRunner,
@@ -79,17 +76,9 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
     );
   }
 
-  onApplicationBootstrap(): void {
-    try {
-      this.certificates = this.moduleRef.get<AgentCertificates>(AGENT_CERTIFICATES, { strict: false });
-    } catch {
-      this.certificates = undefined;
-    }
-  }
-
   async authenticate(input: ConnectInput): Promise<AuthOutcome> {
     if (input.clientCertificate) {
-      const owner = await this.certificates?.agentFor(input.clientCertificate.fingerprint);
+      const owner = await this.certificates.agentFor(input.clientCertificate.fingerprint);
       if (!owner) return { ok: false, reason: 'the client certificate belongs to no agent' };
       return { ok: true, credential: { kind: 'certificate', fingerprint: input.clientCertificate.fingerprint, tenantId: owner.tenantId, agentId: owner.agentId } };
     }
@@ -119,7 +108,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
     if (credential.boundAgentId) {
       const agent = await this.agents.findById(credential.boundAgentId);
       if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
-      const certificates = await this.certificates?.certificateState(agent.id);
+      const certificates = await this.certificates.certificateState(agent.id);
       if (certificates === 'revoked') return { ok: false, reason: 'this agent\'s certificate was revoked: enrol it again with a new bootstrap token' };
       // Decision 0121: only a certificate the agent has connected with binds it to mTLS ('unused' ones
       // do not), and an agent that takes connection settings may come back with its token for a new
@@ -147,7 +136,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
 
   /** The agent's latest certificate offer and what became of it (PKI), shown on the agent. */
   async certificateOffer(agentId: string): Promise<CertificateOfferStatus | undefined> {
-    return this.certificates?.latestOffer?.(agentId);
+    return this.certificates.latestOffer?.(agentId);
   }
 
   async assignmentSince(agent: AgentRef, knownHash: string | undefined): Promise<DesiredConfig | null | undefined> {
@@ -218,7 +207,6 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
    */
   private async enrolByCertificate(credential: Extract<AttachRequest['credential'], { kind: 'certificate' }>, request: AttachRequest, uid: string): Promise<AttachOutcome> {
     const certificates = this.certificates;
-    if (!certificates) return { ok: false, reason: 'certificates are not accepted: no CA is configured' };
     return this.tx.run(async ({ manager, afterCommit }): Promise<AttachOutcome> => {
       let instanceUid = uid;
       const { agentId, created } = await certificates.bindOnce(manager, credential.fingerprint, async () => {

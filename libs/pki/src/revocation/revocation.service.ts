@@ -1,14 +1,12 @@
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditService, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
-import { AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
+import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { RevocationReason } from '../domain/certificate-rules';
 import { CertificateRepository } from '../certificates/certificate.repository';
 import { CertificateEntity } from '../certificates/entities/certificate.entity';
 import { SigningKeysService } from '../keys/signing-keys.service';
 import { PkiErrorCode, PkiException } from '../pki.errors';
-import { findAgentDispatcher } from '../agent-dispatcher.lookup';
 
 export interface AgentRevocation {
   agentId: string;
@@ -32,21 +30,16 @@ const BULK_DISCONNECT_CONCURRENCY = 50;
  * is closed and a CRL is published right away.
  */
 @Injectable()
-export class RevocationService implements OnApplicationBootstrap {
+export class RevocationService {
   private readonly log = createLogger('Ampora.Pki.Revocation.RevocationService');
-  private dispatcher?: AgentDispatcher;
 
   constructor(
     private readonly certificates: CertificateRepository,
     private readonly keys: SigningKeysService,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
-    private readonly moduleRef: ModuleRef,
+    @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
   ) {}
-
-  onApplicationBootstrap(): void {
-    this.dispatcher = findAgentDispatcher(this.moduleRef);
-  }
 
   async revokeAgent(p: Principal, agentId: string, reason: RevocationReason = 'unspecified'): Promise<AgentRevocation> {
     const revoked = await this.tx.run(async ({ manager }) => {
@@ -71,7 +64,7 @@ export class RevocationService implements OnApplicationBootstrap {
     });
     Metrics.add('ampora_pki_certs_revoked_total', revoked.length, { tenant: TenantLabels.of(p.tenantId), kind: 'agent' });
     this.log.info('Revoked {Count} certificates of agent {AgentId} ({Reason})', { Count: revoked.length, AgentId: agentId, Reason: reason });
-    const session = this.dispatcher ? await this.dispatcher.disconnect({ agentId, tenantId: p.tenantId }, 'its certificate was revoked') : 'no_session';
+    const session = await this.dispatcher.disconnect({ agentId, tenantId: p.tenantId }, 'its certificate was revoked');
     await this.keys.publishSoon();
     return { agentId, revoked, session };
   }
@@ -127,7 +120,7 @@ export class RevocationService implements OnApplicationBootstrap {
           chunk.map(async ([agentId, certs]) => ({
             agentId,
             revoked: certs,
-            session: this.dispatcher ? await this.dispatcher.disconnect({ agentId, tenantId: p.tenantId }, 'its certificate was revoked').catch((): DispatchOutcome => 'unconfirmed') : ('no_session' as const),
+            session: await this.dispatcher.disconnect({ agentId, tenantId: p.tenantId }, 'its certificate was revoked').catch((): DispatchOutcome => 'unconfirmed'),
           })),
         )),
       );
@@ -186,7 +179,7 @@ export class RevocationService implements OnApplicationBootstrap {
     });
     Metrics.add('ampora_pki_certs_revoked_total', 1, { tenant: TenantLabels.of(p.tenantId), kind: certificate.kind });
     this.log.info('Revoked certificate {CertificateId} ({Reason})', { CertificateId: certificate.id, Reason: reason });
-    const session = certificate.agentId && this.dispatcher ? await this.dispatcher.disconnect({ agentId: certificate.agentId, tenantId: p.tenantId }, 'its certificate was revoked') : 'no_session';
+    const session = certificate.agentId ? await this.dispatcher.disconnect({ agentId: certificate.agentId, tenantId: p.tenantId }, 'its certificate was revoked') : 'no_session';
     await this.keys.publishSoon();
     return { certificate, session };
   }
