@@ -5,6 +5,7 @@ import {
   AuditService,
   createLogger,
   hashToken,
+  isEvent,
   isWellFormedToken,
   Metrics,
   LiveBus,
@@ -31,9 +32,8 @@ import {
 } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
 import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
-import { BOOTSTRAP_TOKEN_REVOKED } from '../bootstrap/bootstrap-token.service';
 import { BootstrapTokenEntity } from '../bootstrap/entities/bootstrap-token.entity';
-import { AGENTS_FORGOTTEN } from './agent-forget.service';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from './agent.repository';
 import { fromStoredFiles } from './domain/stored-config';
 import { AgentEntity } from './entities/agent.entity';
@@ -68,11 +68,12 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     bus.subscribe(
       (event) => {
         // a revoked token, or the tokens of forgotten agents (revoked with them)
-        const p = event.payload as { tokenId?: string; tokenIds?: string[] };
-        const ids = new Set([p.tokenId, ...(Array.isArray(p.tokenIds) ? p.tokenIds : [])]);
+        const ids = new Set<string | undefined>();
+        if (isEvent<FleetEvent, typeof FleetEvents.BootstrapTokenRevoked>(event, FleetEvents.BootstrapTokenRevoked)) ids.add(event.payload?.tokenId);
+        if (isEvent<FleetEvent, typeof FleetEvents.AgentsForgotten>(event, FleetEvents.AgentsForgotten) && Array.isArray(event.payload?.tokenIds)) for (const id of event.payload.tokenIds) ids.add(id);
         for (const [hash, entry] of this.tokenCache) if (ids.has(entry.row.id)) this.tokenCache.delete(hash);
       },
-      { name: 'fleet.bootstrap-token-cache', filter: (event) => event.type === BOOTSTRAP_TOKEN_REVOKED || event.type === AGENTS_FORGOTTEN },
+      { name: 'fleet.bootstrap-token-cache', filter: (event) => event.type === FleetEvents.BootstrapTokenRevoked || event.type === FleetEvents.AgentsForgotten },
     );
   }
 

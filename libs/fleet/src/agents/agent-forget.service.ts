@@ -5,11 +5,9 @@ import { RevocationService } from '@ampora/pki';
 import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository, ForgettableAgent } from './agent.repository';
 import { retentionCutoff } from './domain/agent-retention';
-
-/** Published after agents were forgotten: every instance closes their sessions (ForgottenAgentSessions). */
-export const AGENTS_FORGOTTEN = 'agent.forgotten';
 
 /** The close reason an agent sees when it is forgotten. */
 export const AGENT_FORGOTTEN_REASON = 'the agent was forgotten by an operator';
@@ -168,7 +166,7 @@ export class AgentForgetService {
   private announce(tenantId: string, f: Forgotten, reason: ForgetReason): void {
     if (f.agents.length === 0) return;
     Metrics.add('ampora_fleet_agents_forgotten_total', f.agents.length, { tenant: TenantLabels.of(tenantId), reason });
-    this.bus.publish({ type: AGENTS_FORGOTTEN, tenantId, entityId: f.agents.length === 1 ? f.agents[0]!.id : undefined, payload: { agentIds: f.agents.map((a) => a.id), tokenIds: f.tokenIds, reason } });
+    this.bus.publish<FleetEvent>({ type: FleetEvents.AgentsForgotten, tenantId, entityId: f.agents.length === 1 ? f.agents[0]!.id : undefined, payload: { agentIds: f.agents.map((a) => a.id), tokenIds: f.tokenIds, reason } });
     this.log.info('Forgot {Count} agents ({Reason}): {Certificates} certificates and {Tokens} bootstrap tokens revoked', {
       Count: f.agents.length,
       Reason: reason,

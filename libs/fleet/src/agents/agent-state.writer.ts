@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@ne
 import { DataSource } from 'typeorm';
 import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus, Metrics, TenantLabels } from '@ampora/platform';
 import { AgentRef, AgentReport, AgentStateSink, DisconnectInfo, Transport, uidToString } from '@ampora/opamp';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentDerivations } from './domain/agent-derivations';
 import { toStoredFiles } from './domain/stored-config';
 import { AgentConfigEventRepository, NewConfigEvent } from './agent-config-event.repository';
@@ -125,14 +126,14 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
 
   connected(agent: AgentRef, info: { transport: Transport; instanceId: string; at: Date }): void {
     this.merge(agent.agentId, { connected: true, transport: info.transport, owner_instance: info.instanceId, connected_at: info.at, last_seen_at: info.at });
-    this.bus.publish({ type: 'agent.connected', tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, transport: info.transport, instance: info.instanceId } });
+    this.bus.publish<FleetEvent>({ type: FleetEvents.AgentConnected, tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, transport: info.transport, instance: info.instanceId } });
   }
 
   disconnected(agent: AgentRef, at: Date, info: DisconnectInfo = {}): void {
     // a session superseded by a newer one on another instance: the agent did not disconnect
     if (info.superseded) return;
     this.merge(agent.agentId, { connected: false, disconnected_at: at });
-    this.bus.publish({ type: 'agent.disconnected', tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, at: at.toISOString(), instance: this.config.app.instanceId } });
+    this.bus.publish<FleetEvent>({ type: FleetEvents.AgentDisconnected, tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, at: at.toISOString(), instance: this.config.app.instanceId } });
   }
 
   report(agent: AgentRef, report: AgentReport, at: Date): void {
@@ -179,8 +180,8 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     if (report.effectiveConfig && effective) this.checkEffective(agent, report.effectiveConfig.files, effective);
     if (report.remoteConfigStatus || report.health || report.effectiveConfig || report.description) {
       // what live views and rollout gates react to; heartbeats publish nothing
-      this.bus.publish({
-        type: 'agent.status_changed',
+      this.bus.publish<FleetEvent>({
+        type: FleetEvents.AgentStatusChanged,
         tenantId: agent.tenantId,
         entityId: agentId,
         payload: {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { LiveBus } from '@ampora/platform';
+import { FleetEvent, FleetEvents, MembershipChangedEvent } from '../fleet.events';
 import { AgentRepository, AssignedMaterial, LockedAgent } from '../agents/agent.repository';
 import { AgentEntity, AssignmentSource } from '../agents/entities/agent.entity';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
@@ -22,16 +23,6 @@ export interface PlacementResult {
   moves: Move[];
   /** Agents whose assigned config changed and is not empty: they get pushed after the commit. */
   configChanged: string[];
-}
-
-/** Payload of `group.membership_changed` (id lists are cut at 1,000; the counts are exact). */
-export interface MembershipChangedEvent {
-  groupId: string;
-  added: string[];
-  removed: string[];
-  addedCount: number;
-  removedCount: number;
-  reason: string;
 }
 
 /**
@@ -125,7 +116,7 @@ export class AssignmentService {
         if (e.added.length < REPORT_ID_LIMIT) e.added.push(m.agentId);
       }
     }
-    for (const e of byGroup.values()) this.bus.publish({ type: 'group.membership_changed', tenantId, entityId: e.groupId, payload: e });
+    for (const e of byGroup.values()) this.bus.publish<FleetEvent>({ type: FleetEvents.GroupMembershipChanged, tenantId, entityId: e.groupId, payload: e });
     return [...byGroup.values()];
   }
 

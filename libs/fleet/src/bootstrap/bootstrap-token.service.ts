@@ -1,13 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService, createLogger, hashToken, LiveBus, mintToken, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { GroupRepository } from '../groups/group.repository';
 import { BootstrapTokenRepository } from './bootstrap-token.repository';
 import { BOOTSTRAP_TTL_MINUTES, toBootstrapTokenResponse } from './dto/bootstrap-token.dto';
 import { BootstrapTokenEntity } from './entities/bootstrap-token.entity';
-
-/** Published when a bootstrap token is revoked: every instance forgets it at once. */
-export const BOOTSTRAP_TOKEN_REVOKED = 'bootstrap_token.revoked';
 
 /** Issues, lists and revokes the tokens agents enrol with (`amp-bs.<secret>.<check>`, stored hashed). */
 @Injectable()
@@ -62,7 +60,7 @@ export class BootstrapTokenService {
       row.revokedAt = new Date();
       await this.tokens.markRevoked(manager, id, row.revokedAt);
       await this.audit.record(manager, { entityType: 'BootstrapToken', entityId: id, action: 'Revoked', before, after: toBootstrapTokenResponse(row) });
-      afterCommit(() => this.bus.publish({ type: BOOTSTRAP_TOKEN_REVOKED, tenantId: caller.tenantId, entityId: id, payload: { tokenId: id } }));
+      afterCommit(() => this.bus.publish<FleetEvent>({ type: FleetEvents.BootstrapTokenRevoked, tenantId: caller.tenantId, entityId: id, payload: { tokenId: id } }));
     });
     this.log.info('Revoked bootstrap token {TokenId}', { TokenId: id });
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditService, createLogger, LiveBus, Page, PageQuery, PlatformException, Principal } from '@ampora/platform';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from '../agents/agent.repository';
 import { AssignmentService, PlacementResult } from '../assignment/assignment.service';
 import { DispatchReport, emptyReport, FleetDispatchService, REPORT_ID_LIMIT } from '../assignment/fleet-dispatch.service';
@@ -228,7 +229,7 @@ export class GroupsService {
         additional: { changedAgents: changed.length },
       });
       afterCommit(() =>
-        this.bus.publish({ type: 'group.assignment_changed', tenantId: caller.tenantId, entityId: g.id, payload: { groupId: g.id, versionId: version?.id ?? null, configurationId: version?.configurationId ?? null, version: version?.number ?? null, changedAgents: changed.length } }),
+        this.bus.publish<FleetEvent>({ type: FleetEvents.GroupAssignmentChanged, tenantId: caller.tenantId, entityId: g.id, payload: { groupId: g.id, versionId: version?.id ?? null, configurationId: version?.configurationId ?? null, version: version?.number ?? null, changedAgents: changed.length } }),
       );
       return saved;
     });

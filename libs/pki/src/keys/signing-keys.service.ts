@@ -9,6 +9,7 @@ import {
   createLogger,
   DEFAULT_TENANT,
   JobProducer,
+  isEvent,
   LiveBus,
   Metrics,
   Page,
@@ -32,18 +33,10 @@ import { auditView } from './dto/signing-key.dto';
 import { OcspResponderEntity } from './entities/ocsp-responder.entity';
 import { SigningKeyEntity } from './entities/signing-key.entity';
 import { SigningKeyRepository } from './signing-key.repository';
-
-/** A key changed state in this process. */
-export interface KeyChange {
-  signingKeyId: string;
-  state: SigningKeyEntity['state'];
-}
+import { KeyChange, PkiEvent, PkiEvents } from '../pki.events';
 
 /** OCSP responder keys are always ECDSA P-256 (small, fast), in the same provider as their CA key. */
 const RESPONDER_ALGORITHM: CaKeyAlgorithm = 'ECDSA-P256';
-
-/** Announced on the live-update bus when a CA key changes state (every instance reacts). */
-export const KEY_CHANGED_EVENT = 'pki.signing_key_changed';
 
 /**
  * The CA signing keys: generated on first start, created as Draft, activated (the previous Active key
@@ -68,10 +61,15 @@ export class SigningKeysService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     // key changes made by other instances reach this one's listeners (caches, sessions to close)
-    this.bus.subscribe((event) => this.notify(event.payload as KeyChange), {
-      name: 'pki.signing-keys',
-      filter: (event) => event.type === KEY_CHANGED_EVENT && event.origin !== this.config.app.instanceId,
-    });
+    this.bus.subscribe(
+      (event) => {
+        if (isEvent<PkiEvent, typeof PkiEvents.SigningKeyChanged>(event, PkiEvents.SigningKeyChanged)) this.notify(event.payload);
+      },
+      {
+        name: 'pki.signing-keys',
+        filter: (event) => event.type === PkiEvents.SigningKeyChanged && event.origin !== this.config.app.instanceId,
+      },
+    );
     await this.ensureCa();
     await this.resealStaleKeys();
   }
@@ -306,7 +304,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
     const change: KeyChange = { signingKeyId: key.id, state: key.state };
     this.notify(change);
     void this.systemTenantId()
-      .then((tenantId) => this.bus.publish({ type: KEY_CHANGED_EVENT, tenantId, entityId: key.id, payload: change }))
+      .then((tenantId) => this.bus.publish<PkiEvent>({ type: PkiEvents.SigningKeyChanged, tenantId, entityId: key.id, payload: change }))
       .catch((error: unknown) => this.log.warn('Could not announce a key change to the other instances', {}, error));
   }
 
