@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { create } from '@bufbuild/protobuf';
-import { createLogger } from '@ampora/platform';
+import { Clock, createLogger, TimerHandle } from '@ampora/platform';
 import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, hasCapability, pb, SessionRegistry } from '@ampora/opamp';
 import { AgentIdentityService } from './agent-identity.service';
 
@@ -14,26 +14,26 @@ const HOUR_MS = 3600_000;
 @Injectable()
 export class RenewalSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = createLogger('Ampora.Pki.Certificates.RenewalSweeper');
-  private timer?: NodeJS.Timeout;
+  private timer?: TimerHandle;
   private running = false;
 
   constructor(
+    private readonly clock: Clock,
     private readonly sessions: SessionRegistry,
     private readonly identities: AgentIdentityService,
     @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep().catch((error: unknown) => this.log.error('Certificate renewal sweep failed', {}, error)), HOUR_MS);
-    this.timer.unref();
+    this.timer = this.clock.setInterval(() => void this.sweep().catch((error: unknown) => this.log.error('Certificate renewal sweep failed', {}, error)), HOUR_MS).unref();
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.timer);
+    this.timer?.cancel();
   }
 
   /** Pushes renewals to the live sessions whose certificate is due at `at`; returns how many. */
-  async sweep(at = new Date()): Promise<number> {
+  async sweep(at = this.clock.now()): Promise<number> {
     if (this.running) return 0;
     this.running = true;
     let pushed = 0;

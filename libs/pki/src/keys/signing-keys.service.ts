@@ -6,10 +6,11 @@ import {
   AmporaConfig,
   AuditService,
   CaKeyAlgorithm,
+  Clock,
   createLogger,
   DEFAULT_TENANT,
-  JobProducer,
   isEvent,
+  JobProducer,
   LiveBus,
   Metrics,
   Page,
@@ -49,6 +50,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
   private readonly changeListeners: Array<(change: KeyChange) => void> = [];
 
   constructor(
+    private readonly clock: Clock,
     private readonly keys: SigningKeyRepository,
     private readonly providers: SigningProviders,
     private readonly tx: TransactionRunner,
@@ -108,7 +110,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
 
   /** Active and Trusted (inside their window) CA certificates: the trust bundle. */
   async published(): Promise<SigningKeyEntity[]> {
-    const now = Date.now();
+    const now = this.clock.nowMs();
     return (await this.keys.findPublished()).filter((k) => k.state === 'Active' || (k.trustedUntil && k.trustedUntil.getTime() > now));
   }
 
@@ -124,7 +126,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
     await this.tx.run(async ({ manager, afterCommit }) => {
       await this.keys.lockBootstrap(manager);
       if ((await this.keys.count(manager)) > 0) return;
-      const now = new Date();
+      const now = this.clock.now();
       const key = await this.generate(manager, { algorithm: this.config.pki.caKeyAlgorithm, commonName: this.config.pki.caCommonName, createdBy: SYSTEM_ACTOR, tenantId, state: 'Active', now });
       const responder = await this.issueResponder({ manager, afterCommit }, key, tenantId, now);
       await this.audit.record(manager, {
@@ -154,7 +156,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
         createdBy: p.actor,
         tenantId: p.tenantId,
         state: 'Draft',
-        now: new Date(),
+        now: this.clock.now(),
       });
       await this.audit.record(manager, { entityType: 'SigningKey', entityId: key.id, action: 'Created', after: auditView(key) });
       afterCommit(() => this.log.info('Signing key {SigningKeyId} created as Draft by {Actor}', { SigningKeyId: key.id, Actor: p.actor }));
@@ -169,7 +171,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       const verdict = canActivate(key);
       if (!verdict.ok) throw new PkiException(PkiErrorCode[verdict.code], verdict.message, { signingKeyId: id, state: key.state });
       const before = auditView(key);
-      const now = new Date();
+      const now = this.clock.now();
       const previous = await this.keys.findActive(manager);
       if (previous) {
         const until = trustedUntil(now, this.config.pki.trustedWindowDays);
@@ -210,7 +212,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       const verdict = canRetire(key);
       if (!verdict.ok) throw new PkiException(PkiErrorCode[verdict.code], verdict.message, { signingKeyId: id, state: key.state });
       const before = auditView(key);
-      await this.retireIn(manager, key, new Date());
+      await this.retireIn(manager, key, this.clock.now());
       await this.audit.record(manager, { entityType: 'SigningKey', entityId: key.id, action: 'Retired', before, after: auditView(key) });
       afterCommit(async () => {
         this.log.info('Signing key {SigningKeyId} retired by {Actor}: its certificates are no longer accepted', { SigningKeyId: key.id, Actor: p.actor });
@@ -222,7 +224,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
   }
 
   /** Hourly: retire keys whose trusted window ended; renew OCSP responders a month before they expire. */
-  async maintain(now = new Date()): Promise<{ retired: number; respondersRenewed: number }> {
+  async maintain(now = this.clock.now()): Promise<{ retired: number; respondersRenewed: number }> {
     let retired = 0;
     let respondersRenewed = 0;
     const tenantId = await this.systemTenantId();
@@ -281,7 +283,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       }
     }
     for (const responder of await this.keys.allResponders()) {
-      if (!responder.wrappedPrivateKey || responder.wrappingKeyId === this.providers.box.keyId || responder.notAfter.getTime() < Date.now()) continue;
+      if (!responder.wrappedPrivateKey || responder.wrappingKeyId === this.providers.box.keyId || responder.notAfter.getTime() < this.clock.nowMs()) continue;
       try {
         const material = await this.providers.reseal('pki_ocsp_responders', responder, RESPONDER_ALGORITHM);
         if (!material) continue;

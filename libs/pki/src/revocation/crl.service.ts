@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as x509 from '@peculiar/x509';
-import { createLogger, Metrics, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { Clock, createLogger, Metrics, TenantLabels, TransactionRunner } from '@ampora/platform';
 import { CRL_NEXT_UPDATE_MS, REVOCATION_REASONS } from '../domain/certificate-rules';
 import { buildCrl, timed, toPem } from '../certificates/x509-factory';
 import { CertificateRepository } from '../certificates/certificate.repository';
@@ -31,6 +31,7 @@ export class CrlService {
   private served?: Published;
 
   constructor(
+    private readonly clock: Clock,
     private readonly crls: CrlRepository,
     private readonly certificates: CertificateRepository,
     private readonly keyRows: SigningKeyRepository,
@@ -40,7 +41,7 @@ export class CrlService {
     keys.onChange(() => this.invalidate());
   }
 
-  async publishAll(now = new Date()): Promise<number> {
+  async publishAll(now = this.clock.now()): Promise<number> {
     let published = 0;
     for (const key of await this.keys.published()) {
       const started = process.hrtime.bigint();
@@ -96,7 +97,7 @@ export class CrlService {
   }
 
   private async current(): Promise<Published> {
-    if (this.served && Date.now() - this.served.at < SERVE_CACHE_MS) return this.served;
+    if (this.served && this.clock.nowMs() - this.served.at < SERVE_CACHE_MS) return this.served;
     const keys = await this.keys.published();
     const crls = await this.crls.findForKeys(keys.map((k) => k.id));
     const byKey = new Map(crls.map((c) => [c.signingKeyId, c]));
@@ -106,7 +107,7 @@ export class CrlService {
       activeDer: active ? byKey.get(active.id)?.der : undefined,
       pem: ordered.map((k) => byKey.get(k.id)).filter((c) => c !== undefined).map((c) => toPem(c.der, 'X509 CRL')).join(''),
       trustBundle: ordered.map((k) => toPem(k.certificate)).join(''),
-      at: Date.now(),
+      at: this.clock.nowMs(),
     };
     return this.served;
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditService, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { AuditService, Clock, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
 import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { RevocationReason } from '../domain/certificate-rules';
 import { CertificateRepository } from '../certificates/certificate.repository';
@@ -34,6 +34,7 @@ export class RevocationService {
   private readonly log = createLogger('Ampora.Pki.Revocation.RevocationService');
 
   constructor(
+    private readonly clock: Clock,
     private readonly certificates: CertificateRepository,
     private readonly keys: SigningKeysService,
     private readonly tx: TransactionRunner,
@@ -47,7 +48,7 @@ export class RevocationService {
       if (rows.length === 0) throw new PkiException(PkiErrorCode.AGENT_CERTIFICATE_NOT_FOUND, `Agent ${agentId} holds no certificate of this tenant`, { agentId });
       const live = rows.filter((r) => !r.revokedAt);
       if (live.length === 0) throw new PkiException(PkiErrorCode.CERTIFICATE_ALREADY_REVOKED, `Every certificate of agent ${agentId} is already revoked`, { agentId });
-      const at = new Date();
+      const at = this.clock.now();
       for (const row of live) {
         await this.certificates.update(manager, row.id, { revokedAt: at, revocationReason: reason });
         row.revokedAt = at;
@@ -80,7 +81,7 @@ export class RevocationService {
       const rows = await this.certificates.lockForAgents(manager, p.tenantId, ids);
       const byAgent = new Map<string, CertificateEntity[]>();
       for (const row of rows) byAgent.set(row.agentId!, [...(byAgent.get(row.agentId!) ?? []), row]);
-      const at = new Date();
+      const at = this.clock.now();
       const revoked = new Map<string, CertificateEntity[]>();
       const skipped: BulkRevocation['skipped'] = [];
       for (const agentId of ids) {
@@ -139,7 +140,7 @@ export class RevocationService {
     const ids = [...new Set(agentIds)];
     if (ids.length === 0) return [];
     const live = (await this.certificates.lockForAgents(manager, tenantId, ids)).filter((r) => !r.revokedAt);
-    const at = new Date();
+    const at = this.clock.now();
     await this.certificates.revokeMany(manager, live.map((c) => c.id), at, reason);
     for (const row of live) {
       row.revokedAt = at;
@@ -164,7 +165,7 @@ export class RevocationService {
       const row = await this.certificates.lockById(manager, p.tenantId, certificateId);
       if (!row) throw new PkiException(PkiErrorCode.CERTIFICATE_NOT_FOUND, `Certificate ${certificateId} was not found`, { certificateId });
       if (row.revokedAt) throw new PkiException(PkiErrorCode.CERTIFICATE_ALREADY_REVOKED, `Certificate ${certificateId} is already revoked`, { certificateId });
-      const at = new Date();
+      const at = this.clock.now();
       await this.certificates.update(manager, row.id, { revokedAt: at, revocationReason: reason });
       row.revokedAt = at;
       row.revocationReason = reason;
