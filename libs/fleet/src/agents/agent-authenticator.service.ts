@@ -3,12 +3,13 @@ import {
   AMPORA_CONFIG,
   AmporaConfig,
   AuditService,
+  Clock,
   createLogger,
   hashToken,
   isEvent,
   isWellFormedToken,
-  Metrics,
   LiveBus,
+  Metrics,
   TenantLabels,
   TransactionRunner,
 } from '@ampora/platform';
@@ -32,6 +33,7 @@ import {
 } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
 import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
+import { bootstrapTokenExpired } from '../bootstrap/domain/token-expiry';
 import { BootstrapTokenEntity } from '../bootstrap/entities/bootstrap-token.entity';
 import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from './agent.repository';
@@ -54,6 +56,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentAuthenticator');
   private readonly tokenCache = new Map<string, { row: BootstrapTokenEntity; at: number }>();
   constructor(
+    private readonly clock: Clock,
     /** The PKI's agent ↔ certificate binding (PkiModule's AGENT_CERTIFICATES). */
     @Inject(AGENT_CERTIFICATES) private readonly certificates: AgentCertificates,
     private readonly tokens: BootstrapTokenRepository,
@@ -92,7 +95,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     if (!row) return this.refuse('unknown', undefined, 'unknown bootstrap token');
     if (row.revokedAt) return this.refuse('revoked', row.tenantId, 'the bootstrap token was revoked');
     if (row.redeemedAt) return { ok: true, credential: { kind: 'bootstrap', tokenId: row.id, tenantId: row.tenantId, boundAgentId: row.agentId ?? undefined } };
-    if (row.expiresAt.getTime() <= Date.now()) return this.refuse('expired', row.tenantId, 'the bootstrap token expired');
+    if (bootstrapTokenExpired(row, this.clock.nowMs())) return this.refuse('expired', row.tenantId, 'the bootstrap token expired');
     return { ok: true, credential: { kind: 'bootstrap', tokenId: row.id, tenantId: row.tenantId } };
   }
 
@@ -162,7 +165,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
         if (owner && owner.instanceUid === uid) return { ok: true, agent: this.attached(owner, false) };
         return this.refuseAttach('consumed', token.tenantId, 'this bootstrap token was redeemed by another agent');
       }
-      if (token.expiresAt.getTime() <= Date.now()) return this.refuseAttach('expired', token.tenantId, 'the bootstrap token expired');
+      if (bootstrapTokenExpired(token, this.clock.nowMs())) return this.refuseAttach('expired', token.tenantId, 'the bootstrap token expired');
       let instanceUid = uid;
       if (request.requestNewUid || (await this.agents.uidTaken(token.tenantId, uid, undefined, manager))) instanceUid = uidToString(newInstanceUid());
       // the token's group, if still live, with what it assigns its members
@@ -180,7 +183,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
         labels: token.labels,
         capabilities: request.capabilities.toString(),
       });
-      const at = new Date();
+      const at = this.clock.now();
       await this.tokens.markRedeemed(manager, token.id, agent.id, at);
       await this.audit.record(manager, {
         tenantId: token.tenantId,
@@ -193,7 +196,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
       });
       afterCommit(() => {
         this.count('redeemed', token.tenantId);
-        this.tokenCache.set(token.tokenHash, { row: { ...token, redeemedAt: at, agentId: agent.id }, at: Date.now() });
+        this.tokenCache.set(token.tokenHash, { row: { ...token, redeemedAt: at, agentId: agent.id }, at: this.clock.nowMs() });
         this.log.info('Agent {AgentId} enrolled with bootstrap token {TokenId}', { AgentId: agent.id, TokenId: token.id, InstanceUid: instanceUid, GroupId: agent.groupId });
         if (agent.groupId) this.assignment.publishMembership(token.tenantId, [{ agentId: agent.id, from: null, to: agent.groupId }], 'enrolled with a bootstrap token');
       });
@@ -276,9 +279,9 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
 
   private async lookup(tokenHash: string): Promise<BootstrapTokenEntity | null> {
     const cached = this.tokenCache.get(tokenHash);
-    if (cached && Date.now() - cached.at < TOKEN_CACHE_MS) return cached.row;
+    if (cached && this.clock.nowMs() - cached.at < TOKEN_CACHE_MS) return cached.row;
     const row = await this.tokens.findByHash(tokenHash);
-    if (row) this.tokenCache.set(tokenHash, { row, at: Date.now() });
+    if (row) this.tokenCache.set(tokenHash, { row, at: this.clock.nowMs() });
     else this.tokenCache.delete(tokenHash);
     if (this.tokenCache.size > 10_000) this.tokenCache.clear();
     return row;

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, LiveBus, Metrics, Principal, RequestContext, TenantLabels } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, AuditService, Clock, createLogger, LiveBus, Metrics, Principal, RequestContext, TenantLabels } from '@ampora/platform';
 import { RevocationService } from '@ampora/pki';
 import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
 import { FleetTransactions } from '../fleet-transactions';
@@ -52,6 +52,7 @@ export class AgentForgetService {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentForgetService');
 
   constructor(
+    private readonly clock: Clock,
     private readonly agents: AgentRepository,
     private readonly tokens: BootstrapTokenRepository,
     private readonly revocations: RevocationService,
@@ -108,7 +109,7 @@ export class AgentForgetService {
    * AMPORA_AGENT_RETENTION_DAYS, a batch per transaction and audit event. Returns how many per tenant.
    */
   async forgetDeparted(): Promise<{ cutoff: string | null; forgotten: Record<string, number> }> {
-    const cutoff = retentionCutoff(new Date(), this.config.fleet.agentRetentionDays);
+    const cutoff = retentionCutoff(this.clock.now(), this.config.fleet.agentRetentionDays);
     const forgotten: Record<string, number> = {};
     if (!cutoff) return { cutoff: null, forgotten };
     for (;;) {
@@ -151,7 +152,7 @@ export class AgentForgetService {
     if (agents.length === 0) return { agents, serialNumbers: [], tokenIds: [] };
     const found = agents.map((a) => a.id);
     const certificates = await this.revocations.revokeWithin(manager, tenantId, found, 'cessationOfOperation');
-    const tokenIds = await this.tokens.revokeForAgents(manager, tenantId, found, new Date());
+    const tokenIds = await this.tokens.revokeForAgents(manager, tenantId, found, this.clock.now());
     await this.agents.deleteMany(manager, tenantId, found);
     return { agents, serialNumbers: certificates.map((c) => c.serialNumber), tokenIds };
   }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, EntityManager, In, Repository } from 'typeorm';
 import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
-import { AgentStatus } from './domain/agent-derivations';
+import { AgentStatus, agentStatusCondition } from './domain/agent-derivations';
 import { AgentEntity, AssignmentSource, StoredConfigFiles } from './entities/agent.entity';
 
 /** What an agent row copies from a configuration version when it is assigned. */
@@ -77,6 +77,8 @@ export interface AgentFilter {
   groupId?: string | 'none';
   /** The heartbeat window that separates connected from stale. */
   staleAfterSeconds: number;
+  /** The time the status filter is judged at (ms since the epoch; the service's clock). */
+  now: number;
 }
 
 @Injectable()
@@ -263,10 +265,13 @@ export class AgentRepository {
 
   list(filter: AgentFilter, page: PageQuery): Promise<Page<AgentEntity>> {
     const qb = this.repo.createQueryBuilder('a').where('a.tenantId = :tenantId', { tenantId: filter.tenantId });
-    const cutoff = new Date(Date.now() - filter.staleAfterSeconds * 1000);
-    if (filter.status === 'disconnected') qb.andWhere('a.connected = false');
-    if (filter.status === 'connected') qb.andWhere('a.connected = true AND a.lastSeenAt >= :cutoff', { cutoff });
-    if (filter.status === 'stale') qb.andWhere('a.connected = true AND (a.lastSeenAt IS NULL OR a.lastSeenAt < :cutoff)', { cutoff });
+    if (filter.status) {
+      // the rule is agentStatusCondition's (domain/agent-derivations.ts); this only translates it
+      const c = agentStatusCondition(filter.status, filter.now, filter.staleAfterSeconds);
+      if (!c.connected) qb.andWhere('a.connected = false');
+      else if (c.lastSeen === 'atOrAfter') qb.andWhere('a.connected = true AND a.lastSeenAt >= :cutoff', { cutoff: c.cutoff });
+      else qb.andWhere('a.connected = true AND (a.lastSeenAt IS NULL OR a.lastSeenAt < :cutoff)', { cutoff: c.cutoff });
+    }
     if (filter.assignedOnly) qb.andWhere('a.assignedConfigHash IS NOT NULL');
     if (filter.groupId === 'none') qb.andWhere('a.groupId IS NULL');
     else if (filter.groupId) qb.andWhere('a.groupId = :groupId', { groupId: filter.groupId });

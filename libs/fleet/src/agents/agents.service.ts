@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, AuditService, createLogger, encodeCursor, mapPage, Page, PageQuery, Principal } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, AuditService, Clock, createLogger, encodeCursor, mapPage, Page, PageQuery, Principal } from '@ampora/platform';
 import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
@@ -35,6 +35,7 @@ export class AgentsService {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentsService');
 
   constructor(
+    private readonly clock: Clock,
     private readonly agents: AgentRepository,
     private readonly history: AgentConfigEventRepository,
     private readonly versions: ConfigurationVersionRepository,
@@ -61,7 +62,7 @@ export class AgentsService {
    */
   async list(tenantId: string, filter: AgentListFilter, page: PageQuery): Promise<Page<AgentEntity>> {
     const { drift: want, ...rest } = filter;
-    const base = { tenantId, ...rest, staleAfterSeconds: this.staleAfterSeconds };
+    const base = { tenantId, ...rest, staleAfterSeconds: this.staleAfterSeconds, now: this.clock.nowMs() };
     if (want === undefined) return this.agents.list(base, page);
     const items: AgentEntity[] = [];
     let cursor = page.cursor;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { LiveBus } from '@ampora/platform';
+import { Clock, LiveBus } from '@ampora/platform';
 import { FleetEvent, FleetEvents, MembershipChangedEvent } from '../fleet.events';
 import { AgentRepository, AssignedMaterial, LockedAgent } from '../agents/agent.repository';
 import { AgentEntity, AssignmentSource } from '../agents/entities/agent.entity';
@@ -38,6 +38,7 @@ export interface PlacementResult {
 @Injectable()
 export class AssignmentService {
   constructor(
+    private readonly clock: Clock,
     private readonly configurations: ConfigurationRepository,
     private readonly versions: ConfigurationVersionRepository,
     private readonly groups: GroupRepository,
@@ -209,7 +210,7 @@ export class AssignmentService {
       assignedConfig: material?.files ?? null,
       assignedConfigHash: material?.configHash ?? null,
       assignedContentHash: material?.contentHash ?? null,
-      assignedAt: material ? new Date() : null,
+      assignedAt: material ? this.clock.now() : null,
     };
   }
 }

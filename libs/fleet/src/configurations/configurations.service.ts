@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditService, createLogger, LiveBus, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { AuditService, Clock, createLogger, LiveBus, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
 import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from '../agents/agent.repository';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
@@ -30,6 +30,7 @@ export class ConfigurationsService {
   private readonly log = createLogger('Ampora.Fleet.Configurations.ConfigurationsService');
 
   constructor(
+    private readonly clock: Clock,
     private readonly configurations: ConfigurationRepository,
     private readonly versions: ConfigurationVersionRepository,
     private readonly agents: AgentRepository,
@@ -154,7 +155,7 @@ export class ConfigurationsService {
       }
       const before = auditView(v);
       v.status = 'Published';
-      v.publishedAt = new Date();
+      v.publishedAt = this.clock.now();
       v.publishedBy = caller.actor;
       const saved = await this.versions.save(manager, v);
       await this.configurations.touch(manager, configurationId);
@@ -181,7 +182,7 @@ export class ConfigurationsService {
       }
       const before = auditView(v);
       v.status = 'Archived';
-      v.archivedAt = new Date();
+      v.archivedAt = this.clock.now();
       v.archivedBy = caller.actor;
       const saved = await this.versions.save(manager, v);
       await this.configurations.touch(manager, configurationId);
