@@ -11,6 +11,7 @@ import { OcspResponderEntity } from './keys/entities/ocsp-responder.entity';
 import { SigningKeyEntity } from './keys/entities/signing-key.entity';
 import { SigningKeyRepository } from './keys/signing-key.repository';
 import { SigningKeysService } from './keys/signing-keys.service';
+import { CaKeyMaterial } from './keys/ca-key-material';
 import { PKI_QUEUE } from './pki.jobs';
 import { SigningProviders } from './providers/signing-providers';
 import { CrlRepository } from './revocation/crl.repository';
@@ -31,6 +32,7 @@ import { RevocationService } from './revocation/revocation.service';
     SigningKeyRepository,
     CertificateRepository,
     CrlRepository,
+    CaKeyMaterial,
     SigningKeysService,
     CertificateIssuer,
     AgentIdentityService,

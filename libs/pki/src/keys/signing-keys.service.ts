@@ -1,5 +1,4 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import {
   AMPORA_CONFIG,
@@ -12,20 +11,15 @@ import {
   isEvent,
   JobProducer,
   LiveBus,
-  Metrics,
   Page,
   PageQuery,
   Principal,
   SYSTEM_ACTOR,
-  TenantLabels,
   TenantService,
   TransactionRunner,
-  Tx,
 } from '@ampora/platform';
-import * as x509 from '@peculiar/x509';
 import { canActivate, canRetire, trustedUntil, trustWindowOver } from '../domain/key-lifecycle';
-import { LIFETIME_DAYS, newSerialNumber, OCSP_RENEW_BEFORE_DAYS, DAY_MS, validity } from '../domain/certificate-rules';
-import { buildCaCertificate, buildLeaf, keyIdOf, sha256Hex, timed } from '../certificates/x509-factory';
+import { OCSP_RENEW_BEFORE_DAYS, DAY_MS } from '../domain/certificate-rules';
 import { PkiErrorCode, PkiException } from '../pki.errors';
 import { PKI_QUEUE } from '../pki.jobs';
 import { SigningProviders } from '../providers/signing-providers';
@@ -34,10 +28,8 @@ import { auditView } from './dto/signing-key.dto';
 import { OcspResponderEntity } from './entities/ocsp-responder.entity';
 import { SigningKeyEntity } from './entities/signing-key.entity';
 import { SigningKeyRepository } from './signing-key.repository';
+import { CaKeyMaterial, RESPONDER_ALGORITHM } from './ca-key-material';
 import { KeyChange, PkiEvent, PkiEvents } from '../pki.events';
-
-/** OCSP responder keys are always ECDSA P-256 (small, fast), in the same provider as their CA key. */
-const RESPONDER_ALGORITHM: CaKeyAlgorithm = 'ECDSA-P256';
 
 /**
  * The CA signing keys: generated on first start, created as Draft, activated (the previous Active key
@@ -52,6 +44,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
   constructor(
     private readonly clock: Clock,
     private readonly keys: SigningKeyRepository,
+    private readonly material: CaKeyMaterial,
     private readonly providers: SigningProviders,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
@@ -127,8 +120,8 @@ export class SigningKeysService implements OnApplicationBootstrap {
       await this.keys.lockBootstrap(manager);
       if ((await this.keys.count(manager)) > 0) return;
       const now = this.clock.now();
-      const key = await this.generate(manager, { algorithm: this.config.pki.caKeyAlgorithm, commonName: this.config.pki.caCommonName, createdBy: SYSTEM_ACTOR, tenantId, state: 'Active', now });
-      const responder = await this.issueResponder({ manager, afterCommit }, key, tenantId, now);
+      const key = await this.material.generateCaKey(manager, { algorithm: this.config.pki.caKeyAlgorithm, commonName: this.config.pki.caCommonName, createdBy: SYSTEM_ACTOR, tenantId, state: 'Active', now });
+      const responder = await this.material.issueResponder({ manager, afterCommit }, key, await this.signerOf(key), tenantId, now);
       await this.audit.record(manager, {
         tenantId,
         actor: SYSTEM_ACTOR,
@@ -150,7 +143,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
   async create(p: Principal, input: { algorithm?: CaKeyAlgorithm; commonName?: string }): Promise<SigningKeyEntity> {
     this.assertCaAdmin(p);
     return this.tx.run(async ({ manager, afterCommit }) => {
-      const key = await this.generate(manager, {
+      const key = await this.material.generateCaKey(manager, {
         algorithm: input.algorithm ?? this.config.pki.caKeyAlgorithm,
         commonName: input.commonName ?? this.config.pki.caCommonName,
         createdBy: p.actor,
@@ -182,7 +175,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       await this.keys.update(manager, key.id, { state: 'Active', activatedAt: now });
       key.state = 'Active';
       key.activatedAt = now;
-      const responder = (await this.keys.currentResponder(key.id, manager)) ?? (await this.issueResponder({ manager, afterCommit }, key, p.tenantId, now));
+      const responder = (await this.keys.currentResponder(key.id, manager)) ?? (await this.material.issueResponder({ manager, afterCommit }, key, await this.signerOf(key), p.tenantId, now));
       await this.audit.record(manager, {
         entityType: 'SigningKey',
         entityId: key.id,
@@ -245,7 +238,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       if (!responder || responder.notAfter.getTime() - now.getTime() < OCSP_RENEW_BEFORE_DAYS * DAY_MS) {
         await this.tx.run(async (tx) => {
           const { manager } = tx;
-          const fresh = await this.issueResponder(tx, key, tenantId, now);
+          const fresh = await this.material.issueResponder(tx, key, await this.signerOf(key), tenantId, now);
           await this.audit.record(manager, { tenantId, actor: SYSTEM_ACTOR, actorRole: null, entityType: 'SigningKey', entityId: key.id, action: 'OcspResponderRenewed', additional: { serialNumber: fresh.serial, notAfter: fresh.notAfter.toISOString() } });
         });
         respondersRenewed++;
@@ -330,65 +323,6 @@ export class SigningKeysService implements OnApplicationBootstrap {
   }
 
   // ---- internals ----------------------------------------------------------------------------
-
-  private async generate(
-    manager: EntityManager,
-    input: { algorithm: CaKeyAlgorithm; commonName: string; createdBy: string; tenantId: string; state: 'Draft' | 'Active'; now: Date },
-  ): Promise<SigningKeyEntity> {
-    const id = randomUUID();
-    const provider = this.providers.configured;
-    const { spki, material } = await provider.generate(input.algorithm, `pki_signing_keys:${id}`);
-    const { signer } = await provider.load(material, input.algorithm, `pki_signing_keys:${id}`);
-    const { notBefore, notAfter } = validity(input.now, LIFETIME_DAYS.ca, new Date(input.now.getTime() + LIFETIME_DAYS.ca * DAY_MS));
-    const certificate = await timed(
-      () => buildCaCertificate(signer, { commonName: input.commonName, serialNumber: newSerialNumber(), notBefore, notAfter, spki }),
-      (s) => Metrics.record('ampora_pki_signing_duration_seconds', s, { tenant: TenantLabels.of(input.tenantId), provider: provider.kind }),
-    );
-    const der = Buffer.from(certificate.rawData);
-    return this.keys.insert(manager, {
-      id,
-      state: input.state,
-      algorithm: input.algorithm,
-      provider: provider.kind,
-      commonName: input.commonName,
-      certificate: der,
-      fingerprint: sha256Hex(der),
-      keyId: keyIdOf(spki),
-      ...material,
-      notBefore,
-      notAfter,
-      activatedAt: input.state === 'Active' ? input.now : null,
-      createdBy: input.createdBy,
-    });
-  }
-
-  /** A delegated OCSP signing certificate for `key` (90 days), its key in the same provider. */
-  private async issueResponder(tx: Tx, key: SigningKeyEntity, tenantId: string, now: Date): Promise<{ serial: string; notAfter: Date }> {
-    const manager = tx.manager;
-    const id = randomUUID();
-    const provider = this.providers.of(key.provider);
-    const { spki, material } = await provider.generate(RESPONDER_ALGORITHM, `pki_ocsp_responders:${id}`);
-    const caSigner = await this.signerOf(key);
-    const { notBefore, notAfter } = validity(now, LIFETIME_DAYS.ocsp, key.notAfter);
-    const serial = newSerialNumber();
-    const certificate = await timed(
-      () =>
-        buildLeaf(caSigner, {
-          publicKey: new x509.PublicKey(spki),
-          subject: new x509.Name([{ CN: [`${key.commonName} OCSP Responder`] }]),
-          serialNumber: serial,
-          notBefore,
-          notAfter,
-          issuer: new x509.X509Certificate(key.certificate),
-          issuerKeyId: key.keyId,
-          usage: 'ocsp',
-        }),
-      (s) => Metrics.record('ampora_pki_signing_duration_seconds', s, { tenant: TenantLabels.of(tenantId), provider: provider.kind }),
-    );
-    await this.keys.insertResponder(manager, { id, signingKeyId: key.id, certificate: Buffer.from(certificate.rawData), keyId: keyIdOf(spki), ...material, notBefore, notAfter });
-    tx.afterCommit(() => Metrics.add('ampora_pki_certs_issued_total', 1, { tenant: TenantLabels.of(tenantId), kind: 'ocsp' }));
-    return { serial, notAfter };
-  }
 
   private async retireIn(manager: EntityManager, key: SigningKeyEntity, now: Date): Promise<void> {
     await this.keys.update(manager, key.id, { state: 'Retired', retiredAt: now });
