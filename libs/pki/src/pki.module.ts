@@ -51,7 +51,6 @@ import { RevocationService } from './revocation/revocation.service';
     RevocationService,
     CrlService,
     OcspResponderService,
-    CertificateRepository,
     CONNECTION_SETTINGS_PROVIDER,
     CLIENT_CERTIFICATE_VERIFIER,
     AGENT_CERTIFICATES,

@@ -7,7 +7,7 @@ import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository, ForgettableAgent } from './agent.repository';
-import { retentionCutoff } from './domain/agent-retention';
+import { pastRetention, retentionCutoff } from './domain/agent-retention';
 
 /** The close reason an agent sees when it is forgotten. */
 export const AGENT_FORGOTTEN_REASON = 'the agent was forgotten by an operator';
@@ -148,7 +148,9 @@ export class AgentForgetService {
   }
 
   private async forgetWithin(manager: EntityManager, tenantId: string, ids: string[], disconnectedBefore?: Date): Promise<Forgotten> {
-    const agents = await this.agents.lockForForget(manager, tenantId, ids, disconnectedBefore);
+    const locked = await this.agents.lockForForget(manager, tenantId, ids);
+    // the retention sweep's candidates are judged again under the lock: one that reconnected meanwhile stays
+    const agents = disconnectedBefore ? locked.filter((a) => pastRetention(a, disconnectedBefore)) : locked;
     if (agents.length === 0) return { agents, serialNumbers: [], tokenIds: [] };
     const found = agents.map((a) => a.id);
     const certificates = await this.revocations.revokeWithin(manager, tenantId, found, 'cessationOfOperation');

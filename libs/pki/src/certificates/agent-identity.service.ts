@@ -267,7 +267,11 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
    * instance gets there first), logs and counts them. Returns how many.
    */
   async noticeUnusableOffers(now = this.clock.now()): Promise<number> {
-    const rows = await this.certificates.markUnusableOffers(new Date(now.getTime() - this.config.pki.offerTimeoutSeconds * 1000), now);
+    // the query gathers the open offers old enough; offerStatus (domain/offer-rules.ts) decides which are unusable
+    const timeout = this.config.pki.offerTimeoutSeconds;
+    const open = await this.certificates.openOffersBefore(new Date(now.getTime() - timeout * 1000));
+    const due = open.filter((r) => offerStatus(r, now, timeout) === 'unusable');
+    const rows = await this.certificates.markUnusableOffers(due.map((r) => r.id), now);
     for (const r of rows) {
       Metrics.add('ampora_pki_offers_unusable_total', 1, { tenant: TenantLabels.of(r.tenantId) });
       this.log.warn('Agent {AgentId} never reached {Endpoint} with the certificate offered at {OfferedAt}: the offer is unusable and is not repeated with the same endpoint and trust; the agent keeps its bootstrap token', {
