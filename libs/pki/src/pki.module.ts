@@ -51,6 +51,8 @@ import { RevocationService } from './revocation/revocation.service';
     RevocationService,
     CrlService,
     OcspResponderService,
+    // for PkiApiModule's controllers and session closers (the class is not in the lib's index)
+    CertificateRepository,
     CONNECTION_SETTINGS_PROVIDER,
     CLIENT_CERTIFICATE_VERIFIER,
     AGENT_CERTIFICATES,
