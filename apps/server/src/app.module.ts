@@ -1,5 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
-import { AmporaConfig, PlatformApiModule, PlatformModule } from '@ampora/platform';
+import { AmporaConfig, Clock, PlatformApiModule, PlatformModule } from '@ampora/platform';
 import { OpampApiModule } from '@ampora/opamp';
 import { PkiApiModule } from '@ampora/pki';
 import { FleetApiModule } from '@ampora/fleet';
@@ -9,12 +9,12 @@ import { WORKER_MODULES } from '../../worker/src/worker-modules';
 /** The HTTP + OpAMP process: the platform plus every domain's API module. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AmporaConfig, extra: Array<Type | DynamicModule> = []): DynamicModule {
+  static forRoot(config: AmporaConfig, extra: Array<Type | DynamicModule> = [], options: { clock?: Clock } = {}): DynamicModule {
     // the embedded store belongs to one process: the server then also runs the worker's processors
     const worker = config.storage.mode === 'embedded' ? WORKER_MODULES : [];
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config), PlatformApiModule, OpampApiModule, PkiApiModule, FleetApiModule, RolloutsApiModule, ...worker, ...extra],
+      imports: [PlatformModule.forRoot(config, options), PlatformApiModule, OpampApiModule, PkiApiModule, FleetApiModule, RolloutsApiModule, ...worker, ...extra],
     };
   }
 }

@@ -88,7 +88,8 @@ const SERVICES = [
 @Global()
 @Module({})
 export class PlatformModule {
-  static forRoot(config: AmporaConfig): DynamicModule {
+  /** `clock`: the time of the domain (a TestClock in tests that drive time); the host's by default. */
+  static forRoot(config: AmporaConfig, options: { clock?: Clock } = {}): DynamicModule {
     // list cursors are signed with a key derived from the master key (decision 0141)
     useCursorKeysOf(config);
     return {
@@ -100,7 +101,7 @@ export class PlatformModule {
         QueueModule.forRoot(),
         EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: false }),
       ],
-      providers: [...SERVICES, { provide: Clock, useClass: SystemClock }, BackplaneProvider, BackplaneLifecycle, PlatformHealthChecks],
+      providers: [...SERVICES, options.clock ? { provide: Clock, useValue: options.clock } : { provide: Clock, useClass: SystemClock }, BackplaneProvider, BackplaneLifecycle, PlatformHealthChecks],
       exports: [...SERVICES, Clock, Backplane],
     };
   }
