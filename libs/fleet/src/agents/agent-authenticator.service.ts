@@ -196,7 +196,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
       });
       afterCommit(() => {
         this.count('redeemed', token.tenantId);
-        this.tokenCache.set(token.tokenHash, { row: { ...token, redeemedAt: at, agentId: agent.id }, at: this.clock.nowMs() });
+        this.tokenCache.set(token.tokenHash, { row: { ...token, redeemedAt: at, agentId: agent.id }, at: Date.now() });
         this.log.info('Agent {AgentId} enrolled with bootstrap token {TokenId}', { AgentId: agent.id, TokenId: token.id, InstanceUid: instanceUid, GroupId: agent.groupId });
         if (agent.groupId) this.assignment.publishMembership(token.tenantId, [{ agentId: agent.id, from: null, to: agent.groupId }], 'enrolled with a bootstrap token');
       });
@@ -279,9 +279,10 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
 
   private async lookup(tokenHash: string): Promise<BootstrapTokenEntity | null> {
     const cached = this.tokenCache.get(tokenHash);
-    if (cached && this.clock.nowMs() - cached.at < TOKEN_CACHE_MS) return cached.row;
+    // host time: the age of a cached row (decision 0220); expiry itself is judged on the Clock
+    if (cached && Date.now() - cached.at < TOKEN_CACHE_MS) return cached.row;
     const row = await this.tokens.findByHash(tokenHash);
-    if (row) this.tokenCache.set(tokenHash, { row, at: this.clock.nowMs() });
+    if (row) this.tokenCache.set(tokenHash, { row, at: Date.now() });
     else this.tokenCache.delete(tokenHash);
     if (this.tokenCache.size > 10_000) this.tokenCache.clear();
     return row;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, createLogger, JobProducer } from '@ampora/platform';
+import { createLogger, JobProducer } from '@ampora/platform';
 import { FLEET_QUEUE, ReconcileGroupsJob } from '../fleet.jobs';
 
 /** Waits this long before an on-demand reconcile, so bursts of changes share one pass. */
@@ -16,10 +16,11 @@ export class GroupReconcileTrigger {
   private readonly log = createLogger('Ampora.Fleet.Groups.GroupReconcileTrigger');
   private readonly lastRequest = new Map<string, number>();
 
-  constructor(private readonly clock: Clock, private readonly producer: JobProducer) {}
+  constructor(private readonly producer: JobProducer) {}
 
   request(tenantId: string, reason: string): void {
-    const now = this.clock.nowMs();
+    // host time: this window only spares Redis repeated requests (decision 0220); it decides nothing
+    const now = Date.now();
     if (now - (this.lastRequest.get(tenantId) ?? 0) < LOCAL_WINDOW_MS) return;
     this.lastRequest.set(tenantId, now);
     if (this.lastRequest.size > 10_000) this.lastRequest.clear();

@@ -97,7 +97,8 @@ export class CrlService {
   }
 
   private async current(): Promise<Published> {
-    if (this.served && this.clock.nowMs() - this.served.at < SERVE_CACHE_MS) return this.served;
+    // host time: the age of what is served from memory, not the domain's time (decision 0220)
+    if (this.served && Date.now() - this.served.at < SERVE_CACHE_MS) return this.served;
     const keys = await this.keys.published();
     const crls = await this.crls.findForKeys(keys.map((k) => k.id));
     const byKey = new Map(crls.map((c) => [c.signingKeyId, c]));
@@ -107,7 +108,7 @@ export class CrlService {
       activeDer: active ? byKey.get(active.id)?.der : undefined,
       pem: ordered.map((k) => byKey.get(k.id)).filter((c) => c !== undefined).map((c) => toPem(c.der, 'X509 CRL')).join(''),
       trustBundle: ordered.map((k) => toPem(k.certificate)).join(''),
-      at: this.clock.nowMs(),
+      at: Date.now(),
     };
     return this.served;
   }
