@@ -2,7 +2,7 @@ import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { OpampTransportService } from '@ampora/opamp';
-import { AgentCapability, captureLogs, decodeServerToAgent, encodeAgentToServer, eventually, makeTestPki, metricValue, S2A, scrape, TestAgent, TestPki } from '@ampora/testing';
+import { AgentCapability, captureLogs, decodeServerToAgent, encodeAgentToServer, eventually, makeTestPki, metricValue, S2A, scrape, TestAgent, TestClock, TestPki } from '@ampora/testing';
 import { startTestServer, TestServer } from './support/test-server';
 
 /**
@@ -65,9 +65,12 @@ describe('certificate offers with the listener certificate issued by Ampora (no 
   let server: TestServer;
   let tlsPort: number;
   const h = harness(() => server);
+  // the offer timeout passes when the test says so (certificates are dated by it too: it starts at the host's time)
+  const clock = new TestClock(Date.now());
 
   beforeAll(async () => {
     server = await startTestServer({
+      clock,
       env: {
         AMPORA_OPAMP_TLS_PORT: '0',
         AMPORA_OPAMP_REQUIRE_MTLS: 'true',
@@ -103,7 +106,8 @@ describe('certificate offers with the listener certificate issued by Ampora (no 
     await moved.close();
 
     // the Supervisor restarts: it forgot the offer and comes back with its token and the same uid;
-    // REQUIRE_MTLS admits it (it takes connection settings) and offers a new certificate
+    // REQUIRE_MTLS admits it (it takes connection settings) and offers a new certificate (a second later: offers are ordered by time)
+    await clock.advance(1_000);
     const restart = await h.tokenConnection(token, agent.uid);
     expect(restart.reply.error_response).toBeUndefined();
     const second = restart.reply.connection_settings?.opamp;
@@ -164,7 +168,8 @@ describe('certificate offers with the listener certificate issued by Ampora (no 
     expect(pending.reply.error_response).toBeUndefined();
     expect(pending.reply.connection_settings?.opamp?.certificate).toBeUndefined();
 
-    // AMPORA_PKI_OFFER_TIMEOUT_SECONDS (5 s) later the offer is unusable, on the agent and in the metric
+    // AMPORA_PKI_OFFER_TIMEOUT_SECONDS (5 s) later, past the watcher's next look (every 1.25 s), the offer is unusable, on the agent and in the metric
+    await clock.advance(6_500);
     const shown = await eventually(async () => {
       const o = (await h.detail(id)).identity.certificateOffer;
       return o?.status === 'unusable' && o.unusableAt ? o : undefined;

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AmporaConfig, closeStorage, startTelemetry } from '@ampora/platform';
+import { AmporaConfig, Clock, closeStorage, startTelemetry } from '@ampora/platform';
 import { createTestDatabase, TestDatabase, testEnv } from '@ampora/testing';
 import { createServer } from '../../apps/server/src/server.factory';
 import { WORKER_MODULES } from '../../apps/composition/src/worker-modules';
@@ -36,6 +36,8 @@ export async function startTestServer(
     withWorker?: boolean;
     /** Embedded storage (PGlite in this process) in this data directory (a new temporary one by default). */
     embedded?: { dataDir?: string; keep?: boolean };
+    /** The server's Clock (a TestClock from @ampora/testing to drive domain time); the host's by default. */
+    clock?: Clock;
   } = {},
 ): Promise<TestServer> {
   let db: TestDatabase;
@@ -51,7 +53,7 @@ export async function startTestServer(
   startTelemetry(config, 'server');
   // embedded mode already runs the worker's modules inside the server
   const worker = options.withWorker && config.storage.mode !== 'embedded' ? WORKER_MODULES : [];
-  const app = await createServer(config, [...worker, ...(options.modules ?? [])]);
+  const app = await createServer(config, [...worker, ...(options.modules ?? [])], { clock: options.clock });
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;

@@ -1,5 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
-import { AmporaConfig, PlatformApiModule, PlatformModule } from '@ampora/platform';
+import { AmporaConfig, Clock, PlatformApiModule, PlatformModule } from '@ampora/platform';
 import { GovernanceApiModule, GovernanceModule } from '@ampora/governance';
 import { OpampApiModule } from '@ampora/opamp';
 import { PkiApiModule } from '@ampora/pki';
@@ -11,12 +11,12 @@ import { WORKER_MODULES } from '../../composition/src/worker-modules';
 /** The HTTP + OpAMP process: the platform and governance plus every domain's API module. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AmporaConfig, extra: Array<Type | DynamicModule> = []): DynamicModule {
+  static forRoot(config: AmporaConfig, extra: Array<Type | DynamicModule> = [], options: { clock?: Clock } = {}): DynamicModule {
     // the embedded store belongs to one process: the server then also runs the worker's processors
     const worker = config.storage.mode === 'embedded' ? WORKER_MODULES : [];
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config), GovernanceModule, PlatformApiModule, GovernanceApiModule, OpampApiModule, PkiApiModule, FleetApiModule, RolloutsApiModule, GitopsApiModule, ...worker, ...extra],
+      imports: [PlatformModule.forRoot(config, options), GovernanceModule, PlatformApiModule, GovernanceApiModule, OpampApiModule, PkiApiModule, FleetApiModule, RolloutsApiModule, GitopsApiModule, ...worker, ...extra],
     };
   }
 }

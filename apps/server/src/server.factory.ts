@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import {
   AmporaConfig,
   buildOpenApiDocument,
+  Clock,
   configureLogging,
   describeRefusedJsonBodies,
   httpTelemetryMiddleware,
@@ -23,10 +24,10 @@ import { version } from './version';
  * Builds the server application: migrations (under the advisory lock), the Nest app, the HTTP
  * telemetry middleware and the OpenAPI document. `main.ts` and the end-to-end tests both use it.
  */
-export async function createServer(config: AmporaConfig, extraModules: Array<Type | DynamicModule> = []): Promise<INestApplication> {
+export async function createServer(config: AmporaConfig, extraModules: Array<Type | DynamicModule> = [], options: { clock?: Clock } = {}): Promise<INestApplication> {
   configureLogging({ level: config.logging.level });
   if (config.database.migrateOnStart) await prepareDatabase(config, AMPORA_MIGRATIONS);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, extraModules), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, extraModules, options), {
     logger: new NestLoggerAdapter(),
     abortOnError: false,
   });

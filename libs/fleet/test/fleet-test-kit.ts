@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
-import { PlatformModule, Principal, RequestContext, startTelemetry } from '@ampora/platform';
+import { Clock, PlatformModule, Principal, RequestContext, startTelemetry } from '@ampora/platform';
 import { GovernanceModule, Role } from '@ampora/governance';
 import { ConfigurationsService, FleetModule } from '@ampora/fleet';
 import { createTestDatabase, TestDatabase, testEnv } from '@ampora/testing';
@@ -25,11 +25,12 @@ export interface FleetKit {
 
 export const MINIMAL_YAML = 'receivers:\n  otlp: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n';
 
-export async function startFleetKit(overrides: Record<string, string> = {}): Promise<FleetKit> {
+/** `clock`: the services' Clock (a TestClock to drive expiry and retention); the host's by default. */
+export async function startFleetKit(overrides: Record<string, string> = {}, options: { clock?: Clock } = {}): Promise<FleetKit> {
   const db = await createTestDatabase();
   const { config } = testEnv(db.url, overrides);
   startTelemetry(config, 'worker');
-  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), GovernanceModule, FleetModule] }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config, { clock: options.clock }), GovernanceModule, FleetModule] }).compile();
   const app = moduleRef.createNestApplication();
   await app.init();
   const ds = app.get(DataSource);

@@ -2,6 +2,7 @@ export * from './pki.module';
 export * from './pki-api.module';
 export * from './pki-worker.module';
 export * from './pki.errors';
+export * from './pki.events';
 export { PKI_QUEUE } from './pki.jobs';
 export { SigningKeysService } from './keys/signing-keys.service';
 export { AgentIdentityService } from './certificates/agent-identity.service';

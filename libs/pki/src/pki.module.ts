@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '@ampora/platform';
-import { AGENT_CERTIFICATES, CLIENT_CERTIFICATE_VERIFIER, CONNECTION_SETTINGS_PROVIDER, LISTENER_CERTIFICATE_ISSUER } from '@ampora/opamp';
+import { AGENT_CERTIFICATES, CLIENT_CERTIFICATE_VERIFIER, CONNECTION_SETTINGS_PROVIDER, LISTENER_CERTIFICATE_ISSUER, OpampModule } from '@ampora/opamp';
 import { AgentIdentityService } from './certificates/agent-identity.service';
 import { CertificateIssuer } from './certificates/certificate-issuer';
 import { CertificateRepository } from './certificates/certificate.repository';
@@ -11,6 +11,7 @@ import { OcspResponderEntity } from './keys/entities/ocsp-responder.entity';
 import { SigningKeyEntity } from './keys/entities/signing-key.entity';
 import { SigningKeyRepository } from './keys/signing-key.repository';
 import { SigningKeysService } from './keys/signing-keys.service';
+import { CaKeyMaterial } from './keys/ca-key-material';
 import { PKI_QUEUE } from './pki.jobs';
 import { SigningProviders } from './providers/signing-providers';
 import { CrlRepository } from './revocation/crl.repository';
@@ -21,15 +22,17 @@ import { RevocationService } from './revocation/revocation.service';
 
 /**
  * Ampora's CA: signing keys and providers, agent certificates (issuance, renewal, verification,
- * binding), revocation, CRLs and OCSP. Provides the OpAMP identity ports.
+ * binding), revocation, CRLs and OCSP. Provides the OpAMP identity ports; imports the OpAMP module
+ * for its AGENT_DISPATCHER (sessions closed on revocation, renewals pushed), present in every process.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([SigningKeyEntity, OcspResponderEntity, CertificateEntity, CrlEntity]), QueueModule.forFeature(PKI_QUEUE)],
+  imports: [TypeOrmModule.forFeature([SigningKeyEntity, OcspResponderEntity, CertificateEntity, CrlEntity]), QueueModule.forFeature(PKI_QUEUE), OpampModule],
   providers: [
     SigningProviders,
     SigningKeyRepository,
     CertificateRepository,
     CrlRepository,
+    CaKeyMaterial,
     SigningKeysService,
     CertificateIssuer,
     AgentIdentityService,
@@ -48,6 +51,7 @@ import { RevocationService } from './revocation/revocation.service';
     RevocationService,
     CrlService,
     OcspResponderService,
+    // for PkiApiModule's controllers and session closers (the class is not in the lib's index)
     CertificateRepository,
     CONNECTION_SETTINGS_PROVIDER,
     CLIENT_CERTIFICATE_VERIFIER,

@@ -72,7 +72,7 @@ const SERVICES = [
 @Global()
 @Module({})
 export class PlatformModule {
-  static forRoot(config: PlatformConfig): DynamicModule {
+  static forRoot(config: PlatformConfig, options: { clock?: Clock } = {}): DynamicModule {
     // list cursors are signed with a key derived from the master key (decision 0141)
     useCursorKeysOf(config);
     return {
@@ -85,7 +85,7 @@ export class PlatformModule {
         EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: false }),
         TelemetryModule,
       ],
-      providers: [...SERVICES, { provide: Clock, useClass: SystemClock }, BackplaneProvider, BackplaneLifecycle, PlatformHealthChecks],
+      providers: [...SERVICES, options.clock ? { provide: Clock, useValue: options.clock } : { provide: Clock, useClass: SystemClock }, BackplaneProvider, BackplaneLifecycle, PlatformHealthChecks],
       exports: [...SERVICES, Clock, Backplane],
     };
   }

@@ -1,6 +1,5 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { AMPORA_CONFIG, AmporaConfig, createLogger, hashToken, isWellFormedToken, Metrics, LiveBus, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { Inject, Injectable } from '@nestjs/common';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, hashToken, isEvent, isWellFormedToken, LiveBus, Metrics, TenantLabels, TransactionRunner } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
 import {
   AGENT_CERTIFICATES,
@@ -22,9 +21,9 @@ import {
 } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
 import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
-import { BOOTSTRAP_TOKEN_REVOKED } from '../bootstrap/bootstrap-token.service';
+import { bootstrapTokenExpired } from '../bootstrap/domain/token-expiry';
 import { BootstrapTokenEntity } from '../bootstrap/entities/bootstrap-token.entity';
-import { AGENTS_FORGOTTEN } from './agent-forget.service';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from './agent.repository';
 import { fromStoredFiles } from './domain/stored-config';
 import { AgentEntity } from './entities/agent.entity';
@@ -41,14 +40,13 @@ const TOKEN_CACHE_MS = 5000;
  * are found by its SHA-256 fingerprint, never by instance uid.
  */
 @Injectable()
-export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicationBootstrap {
+export class FleetAgentAuthenticator implements AgentAuthenticator {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentAuthenticator');
   private readonly tokenCache = new Map<string, { row: BootstrapTokenEntity; at: number }>();
-  /** The PKI's agent ↔ certificate binding; without it, certificates identify nobody. */
-  private certificates?: AgentCertificates;
-
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly clock: Clock,
+    /** The PKI's agent ↔ certificate binding (PkiModule's AGENT_CERTIFICATES). */
+    @Inject(AGENT_CERTIFICATES) private readonly certificates: AgentCertificates,
     private readonly tokens: BootstrapTokenRepository,
     private readonly agents: AgentRepository,
     private readonly tx: TransactionRunner,
@@ -61,25 +59,18 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
     bus.subscribe(
       (event) => {
         // a revoked token, or the tokens of forgotten agents (revoked with them)
-        const p = event.payload as { tokenId?: string; tokenIds?: string[] };
-        const ids = new Set([p.tokenId, ...(Array.isArray(p.tokenIds) ? p.tokenIds : [])]);
+        const ids = new Set<string | undefined>();
+        if (isEvent<FleetEvent, typeof FleetEvents.BootstrapTokenRevoked>(event, FleetEvents.BootstrapTokenRevoked)) ids.add(event.payload?.tokenId);
+        if (isEvent<FleetEvent, typeof FleetEvents.AgentsForgotten>(event, FleetEvents.AgentsForgotten) && Array.isArray(event.payload?.tokenIds)) for (const id of event.payload.tokenIds) ids.add(id);
         for (const [hash, entry] of this.tokenCache) if (ids.has(entry.row.id)) this.tokenCache.delete(hash);
       },
-      { name: 'fleet.bootstrap-token-cache', filter: (event) => event.type === BOOTSTRAP_TOKEN_REVOKED || event.type === AGENTS_FORGOTTEN },
+      { name: 'fleet.bootstrap-token-cache', filter: (event) => event.type === FleetEvents.BootstrapTokenRevoked || event.type === FleetEvents.AgentsForgotten },
     );
-  }
-
-  onApplicationBootstrap(): void {
-    try {
-      this.certificates = this.moduleRef.get<AgentCertificates>(AGENT_CERTIFICATES, { strict: false });
-    } catch {
-      this.certificates = undefined;
-    }
   }
 
   async authenticate(input: ConnectInput): Promise<AuthOutcome> {
     if (input.clientCertificate) {
-      const owner = await this.certificates?.agentFor(input.clientCertificate.fingerprint);
+      const owner = await this.certificates.agentFor(input.clientCertificate.fingerprint);
       if (!owner) return { ok: false, reason: 'the client certificate belongs to no agent' };
       return { ok: true, credential: { kind: 'certificate', fingerprint: input.clientCertificate.fingerprint, tenantId: owner.tenantId, agentId: owner.agentId } };
     }
@@ -92,7 +83,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
     if (!row) return this.refuse('unknown', undefined, 'unknown bootstrap token');
     if (row.revokedAt) return this.refuse('revoked', row.tenantId, 'the bootstrap token was revoked');
     if (row.redeemedAt) return { ok: true, credential: { kind: 'bootstrap', tokenId: row.id, tenantId: row.tenantId, boundAgentId: row.agentId ?? undefined } };
-    if (row.expiresAt.getTime() <= Date.now()) return this.refuse('expired', row.tenantId, 'the bootstrap token expired');
+    if (bootstrapTokenExpired(row, this.clock.nowMs())) return this.refuse('expired', row.tenantId, 'the bootstrap token expired');
     return { ok: true, credential: { kind: 'bootstrap', tokenId: row.id, tenantId: row.tenantId } };
   }
 
@@ -109,7 +100,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
     if (credential.boundAgentId) {
       const agent = await this.agents.findById(credential.boundAgentId);
       if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
-      const certificates = await this.certificates?.certificateState(agent.id);
+      const certificates = await this.certificates.certificateState(agent.id);
       if (certificates === 'revoked') return { ok: false, reason: 'this agent\'s certificate was revoked: enrol it again with a new bootstrap token' };
       // Decision 0121: only a certificate the agent has connected with binds it to mTLS ('unused' ones
       // do not), and an agent that takes connection settings may come back with its token for a new
@@ -137,7 +128,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
 
   /** The agent's latest certificate offer and what became of it (PKI), shown on the agent. */
   async certificateOffer(agentId: string): Promise<CertificateOfferStatus | undefined> {
-    return this.certificates?.latestOffer?.(agentId);
+    return this.certificates.latestOffer?.(agentId);
   }
 
   async assignmentSince(agent: AgentRef, knownHash: string | undefined): Promise<DesiredConfig | null | undefined> {
@@ -162,7 +153,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
         if (owner && owner.instanceUid === uid) return { ok: true, agent: this.attached(owner, false) };
         return this.refuseAttach('consumed', token.tenantId, 'this bootstrap token was redeemed by another agent');
       }
-      if (token.expiresAt.getTime() <= Date.now()) return this.refuseAttach('expired', token.tenantId, 'the bootstrap token expired');
+      if (bootstrapTokenExpired(token, this.clock.nowMs())) return this.refuseAttach('expired', token.tenantId, 'the bootstrap token expired');
       let instanceUid = uid;
       if (request.requestNewUid || (await this.agents.uidTaken(token.tenantId, uid, undefined, manager))) instanceUid = uidToString(newInstanceUid());
       // the token's group, if still live, with what it assigns its members
@@ -180,7 +171,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
         labels: token.labels,
         capabilities: request.capabilities.toString(),
       });
-      const at = new Date();
+      const at = this.clock.now();
       await this.tokens.markRedeemed(manager, token.id, agent.id, at);
       await this.audit.record(manager, {
         tenantId: token.tenantId,
@@ -208,7 +199,6 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
    */
   private async enrolByCertificate(credential: Extract<AttachRequest['credential'], { kind: 'certificate' }>, request: AttachRequest, uid: string): Promise<AttachOutcome> {
     const certificates = this.certificates;
-    if (!certificates) return { ok: false, reason: 'certificates are not accepted: no CA is configured' };
     return this.tx.run(async ({ manager, afterCommit }): Promise<AttachOutcome> => {
       let instanceUid = uid;
       const { agentId, created } = await certificates.bindOnce(manager, credential.fingerprint, async () => {
@@ -277,6 +267,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator, OnApplicatio
 
   private async lookup(tokenHash: string): Promise<BootstrapTokenEntity | null> {
     const cached = this.tokenCache.get(tokenHash);
+    // host time: the age of a cached row (decision 0220); expiry itself is judged on the Clock
     if (cached && Date.now() - cached.at < TOKEN_CACHE_MS) return cached.row;
     const row = await this.tokens.findByHash(tokenHash);
     if (row) this.tokenCache.set(tokenHash, { row, at: Date.now() });

@@ -1,16 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus, Metrics, Principal, RequestContext, TenantLabels } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, LiveBus, Metrics, Principal, RequestContext, TenantLabels } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
 import { RevocationService } from '@ampora/pki';
 import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository, ForgettableAgent } from './agent.repository';
-import { retentionCutoff } from './domain/agent-retention';
-
-/** Published after agents were forgotten: every instance closes their sessions (ForgottenAgentSessions). */
-export const AGENTS_FORGOTTEN = 'agent.forgotten';
+import { pastRetention, retentionCutoff } from './domain/agent-retention';
 
 /** The close reason an agent sees when it is forgotten. */
 export const AGENT_FORGOTTEN_REASON = 'the agent was forgotten by an operator';
@@ -55,6 +53,7 @@ export class AgentForgetService {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentForgetService');
 
   constructor(
+    private readonly clock: Clock,
     private readonly agents: AgentRepository,
     private readonly tokens: BootstrapTokenRepository,
     private readonly revocations: RevocationService,
@@ -111,7 +110,7 @@ export class AgentForgetService {
    * AMPORA_AGENT_RETENTION_DAYS, a batch per transaction and audit event. Returns how many per tenant.
    */
   async forgetDeparted(): Promise<{ cutoff: string | null; forgotten: Record<string, number> }> {
-    const cutoff = retentionCutoff(new Date(), this.config.fleet.agentRetentionDays);
+    const cutoff = retentionCutoff(this.clock.now(), this.config.fleet.agentRetentionDays);
     const forgotten: Record<string, number> = {};
     if (!cutoff) return { cutoff: null, forgotten };
     for (;;) {
@@ -150,11 +149,13 @@ export class AgentForgetService {
   }
 
   private async forgetWithin(manager: EntityManager, tenantId: string, ids: string[], disconnectedBefore?: Date): Promise<Forgotten> {
-    const agents = await this.agents.lockForForget(manager, tenantId, ids, disconnectedBefore);
+    const locked = await this.agents.lockForForget(manager, tenantId, ids);
+    // the retention sweep's candidates are judged again under the lock: one that reconnected meanwhile stays
+    const agents = disconnectedBefore ? locked.filter((a) => pastRetention(a, disconnectedBefore)) : locked;
     if (agents.length === 0) return { agents, serialNumbers: [], tokenIds: [] };
     const found = agents.map((a) => a.id);
     const certificates = await this.revocations.revokeWithin(manager, tenantId, found, 'cessationOfOperation');
-    const tokenIds = await this.tokens.revokeForAgents(manager, tenantId, found, new Date());
+    const tokenIds = await this.tokens.revokeForAgents(manager, tenantId, found, this.clock.now());
     await this.agents.deleteMany(manager, tenantId, found);
     return { agents, serialNumbers: certificates.map((c) => c.serialNumber), tokenIds };
   }
@@ -169,7 +170,7 @@ export class AgentForgetService {
   private announce(tenantId: string, f: Forgotten, reason: ForgetReason): void {
     if (f.agents.length === 0) return;
     Metrics.add('ampora_fleet_agents_forgotten_total', f.agents.length, { tenant: TenantLabels.of(tenantId), reason });
-    this.bus.publish({ type: AGENTS_FORGOTTEN, tenantId, entityId: f.agents.length === 1 ? f.agents[0]!.id : undefined, payload: { agentIds: f.agents.map((a) => a.id), tokenIds: f.tokenIds, reason } });
+    this.bus.publish<FleetEvent>({ type: FleetEvents.AgentsForgotten, tenantId, entityId: f.agents.length === 1 ? f.agents[0]!.id : undefined, payload: { agentIds: f.agents.map((a) => a.id), tokenIds: f.tokenIds, reason } });
     this.log.info('Forgot {Count} agents ({Reason}): {Certificates} certificates and {Tokens} bootstrap tokens revoked', {
       Count: f.agents.length,
       Reason: reason,

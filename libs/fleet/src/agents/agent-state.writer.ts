@@ -2,50 +2,12 @@ import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@ne
 import { DataSource } from 'typeorm';
 import { AMPORA_CONFIG, AmporaConfig, createLogger, LiveBus, Metrics, TenantLabels } from '@ampora/platform';
 import { AgentRef, AgentReport, AgentStateSink, DisconnectInfo, Transport, uidToString } from '@ampora/opamp';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentDerivations } from './domain/agent-derivations';
 import { toStoredFiles } from './domain/stored-config';
 import { AgentConfigEventRepository, NewConfigEvent } from './agent-config-event.repository';
 import { ConfigTextLimits } from '../configurations/config-limits';
-
-/** Column → SQL type, for the casts of the batched UPDATE ... FROM (VALUES ...). */
-const COLUMN_TYPES = {
-  last_seen_at: 'timestamptz',
-  connected: 'boolean',
-  transport: 'varchar',
-  owner_instance: 'varchar',
-  connected_at: 'timestamptz',
-  disconnected_at: 'timestamptz',
-  capabilities: 'bigint',
-  instance_uid: 'uuid',
-  identifying_attributes: 'jsonb',
-  non_identifying_attributes: 'jsonb',
-  display_name: 'varchar',
-  agent_type: 'varchar',
-  agent_version: 'varchar',
-  healthy: 'boolean',
-  health: 'jsonb',
-  effective_config: 'jsonb',
-  effective_config_hash: 'text',
-  effective_config_too_large: 'boolean',
-  remote_config_status: 'varchar',
-  remote_config_hash: 'varchar',
-  remote_config_error: 'text',
-  failed_config_hash: 'varchar',
-  remote_config_at: 'timestamptz',
-  last_failure_hash: 'varchar',
-  last_failure_message: 'text',
-  last_failure_at: 'timestamptz',
-  package_statuses: 'jsonb',
-  available_components: 'jsonb',
-  custom_capabilities: 'jsonb',
-  connection_settings_status: 'jsonb',
-} as const;
-type Column = keyof typeof COLUMN_TYPES;
-
-/** Columns whose new value must be combined with the stored row. */
-const LABEL_SOURCES: ReadonlySet<Column> = new Set(['identifying_attributes', 'non_identifying_attributes']);
-
-type Pending = Partial<Record<Column, unknown>>;
+import { Column, isDataError, Pending, stateUpdateStatement } from './agent-state.statement';
 
 export interface FlushStats {
   rows: number;
@@ -125,14 +87,14 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
 
   connected(agent: AgentRef, info: { transport: Transport; instanceId: string; at: Date }): void {
     this.merge(agent.agentId, { connected: true, transport: info.transport, owner_instance: info.instanceId, connected_at: info.at, last_seen_at: info.at });
-    this.bus.publish({ type: 'agent.connected', tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, transport: info.transport, instance: info.instanceId } });
+    this.bus.publish<FleetEvent>({ type: FleetEvents.AgentConnected, tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, transport: info.transport, instance: info.instanceId } });
   }
 
   disconnected(agent: AgentRef, at: Date, info: DisconnectInfo = {}): void {
     // a session superseded by a newer one on another instance: the agent did not disconnect
     if (info.superseded) return;
     this.merge(agent.agentId, { connected: false, disconnected_at: at });
-    this.bus.publish({ type: 'agent.disconnected', tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, at: at.toISOString(), instance: this.config.app.instanceId } });
+    this.bus.publish<FleetEvent>({ type: FleetEvents.AgentDisconnected, tenantId: agent.tenantId, entityId: agent.agentId, payload: { agentId: agent.agentId, at: at.toISOString(), instance: this.config.app.instanceId } });
   }
 
   report(agent: AgentRef, report: AgentReport, at: Date): void {
@@ -179,8 +141,8 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     if (report.effectiveConfig && effective) this.checkEffective(agent, report.effectiveConfig.files, effective);
     if (report.remoteConfigStatus || report.health || report.effectiveConfig || report.description) {
       // what live views and rollout gates react to; heartbeats publish nothing
-      this.bus.publish({
-        type: 'agent.status_changed',
+      this.bus.publish<FleetEvent>({
+        type: FleetEvents.AgentStatusChanged,
         tenantId: agent.tenantId,
         entityId: agentId,
         payload: {
@@ -348,41 +310,7 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
   }
 
   private async update(columns: Column[], rows: Array<[string, Pending]>): Promise<void> {
-    const params: unknown[] = [];
-    const tuples = rows.map(([id, row]) => {
-      const cells = [`$${params.push(id)}::uuid`];
-      for (const c of columns) {
-        const value = row[c];
-        const json = COLUMN_TYPES[c] === 'jsonb';
-        cells.push(`$${params.push(json && value !== null ? JSON.stringify(value) : value)}::${COLUMN_TYPES[c]}`);
-      }
-      return `(${cells.join(', ')})`;
-    });
-    const sets = columns.map((c) => `${c} = v.${c}`);
-    if (columns.some((c) => LABEL_SOURCES.has(c))) {
-      const ident = columns.includes('identifying_attributes') ? 'v.identifying_attributes' : 'a.identifying_attributes';
-      const nonIdent = columns.includes('non_identifying_attributes') ? 'v.non_identifying_attributes' : 'a.non_identifying_attributes';
-      sets.push(`labels = ${nonIdent} || ${ident} || a.tags`);
-    }
-    sets.push('updated_at = now()');
-    // Several instances write the same agent when it moves between them, each in its own flush: a
-    // connect applies only if it is not older than the recorded one, and a disconnect only while this
-    // instance is still the recorded owner (the agent may already be connected elsewhere).
-    let where = 'a.id = v.id';
-    if (columns.includes('connected')) {
-      const newer = columns.includes('connected_at') ? '(a.connected_at IS NULL OR a.connected_at <= v.connected_at)' : 'true';
-      where += ` AND CASE WHEN v.connected THEN ${newer} ELSE (a.owner_instance IS NULL OR a.owner_instance = $${params.push(this.config.app.instanceId)}) END`;
-    }
-    await this.dataSource.query(`UPDATE agents AS a SET ${sets.join(', ')} FROM (VALUES ${tuples.join(', ')}) AS v(id, ${columns.join(', ')}) WHERE ${where}`, params);
+    const { sql, params } = stateUpdateStatement(columns, rows, this.config.app.instanceId);
+    await this.dataSource.query(sql, params);
   }
-}
-
-/**
- * Errors tied to the values of a row rather than to the database or the statement: data exceptions
- * (class 22: a NUL or an unpaired surrogate escape, a value out of range), integrity violations (23)
- * and program limits (54: a jsonb too large). Retrying them cannot succeed.
- */
-export function isDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /^(22|23|54)/.test(code);
 }

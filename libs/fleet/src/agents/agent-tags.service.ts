@@ -1,13 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { LiveBus, Principal } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { GroupReconcileTrigger } from '../groups/group-reconcile.trigger';
 import { AgentRepository } from './agent.repository';
-
-/** Published after an operator changed an agent's tags. */
-export const AGENT_TAGS_CHANGED = 'agent.tags_changed';
 
 /**
  * Operator tags (decision 0161): replaced as a whole by `PATCH /api/agents/{id}`; merged into the
@@ -30,7 +28,7 @@ export class AgentTagsService {
       if (!r) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${id} was not found`);
       await this.audit.record(manager, { entityType: 'Agent', entityId: id, action: 'TagsChanged', before: { tags: r.before }, after: { tags } });
       const same = JSON.stringify(sorted(r.before)) === JSON.stringify(sorted(tags));
-      if (!same) afterCommit(() => this.bus.publish({ type: AGENT_TAGS_CHANGED, tenantId: caller.tenantId, entityId: id, payload: { agentId: id, tags } }));
+      if (!same) afterCommit(() => this.bus.publish<FleetEvent>({ type: FleetEvents.AgentTagsChanged, tenantId: caller.tenantId, entityId: id, payload: { agentId: id, tags } }));
       return !same;
     });
     if (changed) this.reconcile.request(caller.tenantId, 'agent tags changed');

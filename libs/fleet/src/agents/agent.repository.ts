@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, EntityManager, In, Repository } from 'typeorm';
 import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
-import { AgentStatus } from './domain/agent-derivations';
+import { AgentStatus, agentStatusCondition } from './domain/agent-derivations';
 import { AgentEntity, AssignmentSource, StoredConfigFiles } from './entities/agent.entity';
 
 /** What an agent row copies from a configuration version when it is assigned. */
@@ -58,9 +58,17 @@ export interface ForgettableAgent {
   identityKind: string;
   certFingerprint: string | null;
   tags: Record<string, string>;
+  /** What the retention rule (pastRetention) judges. */
+  connected: boolean;
+  disconnectedAt: Date | null;
+  lastSeenAt: Date | null;
+  createdAt: Date;
 }
 
-/** Past the retention (see pastRetention in domain/agent-retention.ts); $N is the cutoff. */
+/**
+ * Gathers the candidates of the retention sweep (pastRetention in domain/agent-retention.ts in SQL,
+ * so the index narrows them); the sweep decides with pastRetention itself on the locked rows.
+ */
 const DEPARTED = (n: number) => `connected = false AND (disconnected_at < $${n} OR (disconnected_at IS NULL AND COALESCE(last_seen_at, created_at) < $${n}))`;
 
 export interface AgentFilter {
@@ -77,6 +85,8 @@ export interface AgentFilter {
   groupId?: string | 'none';
   /** The heartbeat window that separates connected from stale. */
   staleAfterSeconds: number;
+  /** The time the status filter is judged at (ms since the epoch; the service's clock). */
+  now: number;
 }
 
 @Injectable()
@@ -263,10 +273,13 @@ export class AgentRepository {
 
   list(filter: AgentFilter, page: PageQuery): Promise<Page<AgentEntity>> {
     const qb = this.repo.createQueryBuilder('a').where('a.tenantId = :tenantId', { tenantId: filter.tenantId });
-    const cutoff = new Date(Date.now() - filter.staleAfterSeconds * 1000);
-    if (filter.status === 'disconnected') qb.andWhere('a.connected = false');
-    if (filter.status === 'connected') qb.andWhere('a.connected = true AND a.lastSeenAt >= :cutoff', { cutoff });
-    if (filter.status === 'stale') qb.andWhere('a.connected = true AND (a.lastSeenAt IS NULL OR a.lastSeenAt < :cutoff)', { cutoff });
+    if (filter.status) {
+      // the rule is agentStatusCondition's (domain/agent-derivations.ts); this only translates it
+      const c = agentStatusCondition(filter.status, filter.now, filter.staleAfterSeconds);
+      if (!c.connected) qb.andWhere('a.connected = false');
+      else if (c.lastSeen === 'atOrAfter') qb.andWhere('a.connected = true AND a.lastSeenAt >= :cutoff', { cutoff: c.cutoff });
+      else qb.andWhere('a.connected = true AND (a.lastSeenAt IS NULL OR a.lastSeenAt < :cutoff)', { cutoff: c.cutoff });
+    }
     if (filter.assignedOnly) qb.andWhere('a.assignedConfigHash IS NOT NULL');
     if (filter.groupId === 'none') qb.andWhere('a.groupId IS NULL');
     else if (filter.groupId) qb.andWhere('a.groupId = :groupId', { groupId: filter.groupId });
@@ -283,18 +296,13 @@ export class AgentRepository {
     return paginate(qb, { alias: 'a', column: 'createdAt', direction: 'DESC', query: page, key: (r) => r.createdAt.toISOString() });
   }
 
-  /**
-   * Locks agents to forget them, in id order (no deadlocks with moves); with `disconnectedBefore`,
-   * only those still past the retention.
-   */
-  async lockForForget(manager: EntityManager, tenantId: string, ids: string[], disconnectedBefore?: Date): Promise<ForgettableAgent[]> {
+  /** Locks agents to forget them, in id order (no deadlocks with moves). */
+  async lockForForget(manager: EntityManager, tenantId: string, ids: string[]): Promise<ForgettableAgent[]> {
     if (ids.length === 0) return [];
-    const params: unknown[] = [tenantId, ids];
-    const departed = disconnectedBefore ? ` AND ${DEPARTED(params.push(disconnectedBefore))}` : '';
     const rows: Array<Record<string, unknown>> = await manager.query(
-      `SELECT id, instance_uid, display_name, group_id, identity_kind, cert_fingerprint, tags FROM agents
-       WHERE tenant_id = $1 AND id = ANY($2::uuid[])${departed} ORDER BY id FOR UPDATE`,
-      params,
+      `SELECT id, instance_uid, display_name, group_id, identity_kind, cert_fingerprint, tags, connected, disconnected_at, last_seen_at, created_at FROM agents
+       WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
+      [tenantId, ids],
     );
     return rows.map((r) => ({
       id: r.id as string,
@@ -304,6 +312,10 @@ export class AgentRepository {
       identityKind: r.identity_kind as string,
       certFingerprint: (r.cert_fingerprint as string | null) ?? null,
       tags: (r.tags as Record<string, string>) ?? {},
+      connected: r.connected as boolean,
+      disconnectedAt: r.disconnected_at ? new Date(r.disconnected_at as string) : null,
+      lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at as string) : null,
+      createdAt: new Date(r.created_at as string),
     }));
   }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
+import { ApiProblems, Clock, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
 import { Role } from '@ampora/governance';
 import { AgentActionsService } from './agent-actions.service';
 import { AgentForgetService } from './agent-forget.service';
@@ -35,6 +35,7 @@ import {
 @Controller('api/agents')
 export class AgentsController {
   constructor(
+    private readonly clock: Clock,
     private readonly agents: AgentsService,
     private readonly actions: AgentActionsService,
     private readonly forgetting: AgentForgetService,
@@ -48,7 +49,7 @@ export class AgentsController {
   @ZodResponse({ status: 200, type: AgentPageDto })
   async list(@CurrentPrincipal() p: Principal, @Query() q: AgentListQueryDto) {
     const page = await this.agents.list(p.tenantId, { status: q.status, labels: q.label, tags: q.tag, text: q.text, drift: q.drift, groupId: q.groupId }, q);
-    return mapPage(page, (a) => toAgentSummary(a, this.agents.staleAfterSeconds));
+    return mapPage(page, (a) => toAgentSummary(a, this.agents.staleAfterSeconds, this.clock.nowMs()));
   }
 
   // bulk routes come before the `:id` ones so that "bulk" is never taken for an agent id
@@ -100,7 +101,7 @@ export class AgentsController {
   async get(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
     const agent = await this.agents.get(p.tenantId, id);
     const failed = agent.lastFailureHash ? (await this.agents.versionsOf(p.tenantId, [agent.lastFailureHash])).get(agent.lastFailureHash) : undefined;
-    return toAgentDetail(agent, this.agents.staleAfterSeconds, await this.agents.assignmentOf(agent), failed ?? null, await this.agents.certificateOfferOf(agent));
+    return toAgentDetail(agent, this.agents.staleAfterSeconds, this.clock.nowMs(), await this.agents.assignmentOf(agent), failed ?? null, await this.agents.certificateOfferOf(agent));
   }
 
   @Get(':id/config-history')

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, createLogger, encodeCursor, mapPage, Page, PageQuery, Principal } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, encodeCursor, mapPage, Page, PageQuery, Principal } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
 import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
@@ -36,6 +36,7 @@ export class AgentsService {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentsService');
 
   constructor(
+    private readonly clock: Clock,
     private readonly agents: AgentRepository,
     private readonly history: AgentConfigEventRepository,
     private readonly versions: ConfigurationVersionRepository,
@@ -62,7 +63,7 @@ export class AgentsService {
    */
   async list(tenantId: string, filter: AgentListFilter, page: PageQuery): Promise<Page<AgentEntity>> {
     const { drift: want, ...rest } = filter;
-    const base = { tenantId, ...rest, staleAfterSeconds: this.staleAfterSeconds };
+    const base = { tenantId, ...rest, staleAfterSeconds: this.staleAfterSeconds, now: this.clock.nowMs() };
     if (want === undefined) return this.agents.list(base, page);
     const items: AgentEntity[] = [];
     let cursor = page.cursor;

@@ -1,8 +1,9 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { createLogger, LiveBus } from '@ampora/platform';
+import { createLogger, isEvent, LiveBus } from '@ampora/platform';
 import { AgentSession, OpampCore, SessionRegistry } from '@ampora/opamp';
 import { closeSessions } from './session-closing';
-import { AGENT_FORGOTTEN_REASON, AGENTS_FORGOTTEN } from './agent-forget.service';
+import { FleetEvent, FleetEvents } from '../fleet.events';
+import { AGENT_FORGOTTEN_REASON } from './agent-forget.service';
 
 /**
  * Forgotten agents lose their live sessions on every instance: the `agent.forgotten` event goes over
@@ -23,10 +24,11 @@ export class ForgottenAgentSessions implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.unsubscribe = this.bus.subscribe(
       (event) => {
-        const ids = (event.payload as { agentIds?: unknown }).agentIds;
+        if (!isEvent<FleetEvent, typeof FleetEvents.AgentsForgotten>(event, FleetEvents.AgentsForgotten)) return;
+        const ids: unknown = event.payload?.agentIds;
         if (Array.isArray(ids)) this.close(event.tenantId, new Set(ids.filter((x): x is string => typeof x === 'string')));
       },
-      { name: 'fleet.forgotten-agent-sessions', filter: (event) => event.type === AGENTS_FORGOTTEN },
+      { name: 'fleet.forgotten-agent-sessions', filter: (event) => event.type === FleetEvents.AgentsForgotten },
     );
   }
 

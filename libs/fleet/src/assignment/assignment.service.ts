@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { LiveBus } from '@ampora/platform';
+import { Clock, LiveBus } from '@ampora/platform';
+import { FleetEvent, FleetEvents, MembershipChangedEvent } from '../fleet.events';
 import { AgentRepository, AssignedMaterial, LockedAgent } from '../agents/agent.repository';
 import { AgentEntity, AssignmentSource } from '../agents/entities/agent.entity';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
@@ -24,16 +25,6 @@ export interface PlacementResult {
   configChanged: string[];
 }
 
-/** Payload of `group.membership_changed` (id lists are cut at 1,000; the counts are exact). */
-export interface MembershipChangedEvent {
-  groupId: string;
-  added: string[];
-  removed: string[];
-  addedCount: number;
-  removedCount: number;
-  reason: string;
-}
-
 /**
  * An agent's assigned config is its direct (or rollout) assignment, else its group's version. The
  * result is materialised on the agent row whenever an assignment or a membership changes, so the
@@ -47,6 +38,7 @@ export interface MembershipChangedEvent {
 @Injectable()
 export class AssignmentService {
   constructor(
+    private readonly clock: Clock,
     private readonly configurations: ConfigurationRepository,
     private readonly versions: ConfigurationVersionRepository,
     private readonly groups: GroupRepository,
@@ -125,7 +117,7 @@ export class AssignmentService {
         if (e.added.length < REPORT_ID_LIMIT) e.added.push(m.agentId);
       }
     }
-    for (const e of byGroup.values()) this.bus.publish({ type: 'group.membership_changed', tenantId, entityId: e.groupId, payload: e });
+    for (const e of byGroup.values()) this.bus.publish<FleetEvent>({ type: FleetEvents.GroupMembershipChanged, tenantId, entityId: e.groupId, payload: e });
     return [...byGroup.values()];
   }
 
@@ -218,7 +210,7 @@ export class AssignmentService {
       assignedConfig: material?.files ?? null,
       assignedConfigHash: material?.configHash ?? null,
       assignedContentHash: material?.contentHash ?? null,
-      assignedAt: material ? new Date() : null,
+      assignedAt: material ? this.clock.now() : null,
     };
   }
 }

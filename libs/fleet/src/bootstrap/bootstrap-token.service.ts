@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { createLogger, hashToken, LiveBus, mintToken, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { Clock, createLogger, hashToken, LiveBus, mintToken, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { GroupRepository } from '../groups/group.repository';
 import { BootstrapTokenRepository } from './bootstrap-token.repository';
 import { BOOTSTRAP_TTL_MINUTES, toBootstrapTokenResponse } from './dto/bootstrap-token.dto';
+import { bootstrapTokenExpiry } from './domain/token-expiry';
 import { BootstrapTokenEntity } from './entities/bootstrap-token.entity';
-
-/** Published when a bootstrap token is revoked: every instance forgets it at once. */
-export const BOOTSTRAP_TOKEN_REVOKED = 'bootstrap_token.revoked';
 
 /** Issues, lists and revokes the tokens agents enrol with (`amp-bs.<secret>.<check>`, stored hashed). */
 @Injectable()
@@ -16,6 +15,7 @@ export class BootstrapTokenService {
   private readonly log = createLogger('Ampora.Fleet.Bootstrap.BootstrapTokenService');
 
   constructor(
+    private readonly clock: Clock,
     private readonly tokens: BootstrapTokenRepository,
     private readonly groups: GroupRepository,
     private readonly tx: TransactionRunner,
@@ -41,9 +41,9 @@ export class BootstrapTokenService {
         groupId: input.groupId ?? null,
         labels: input.labels ?? {},
         createdBy: caller.actor,
-        expiresAt: new Date(Date.now() + ttl * 60_000),
+        expiresAt: bootstrapTokenExpiry(this.clock.nowMs(), ttl),
       });
-      await this.audit.record(manager, { entityType: 'BootstrapToken', entityId: row.id, action: 'Created', after: toBootstrapTokenResponse(row) });
+      await this.audit.record(manager, { entityType: 'BootstrapToken', entityId: row.id, action: 'Created', after: toBootstrapTokenResponse(row, this.clock.nowMs()) });
       return row;
     });
     this.log.info('Issued bootstrap token {TokenId} ({Label}), valid until {ExpiresAt}', { TokenId: token.id, Label: token.label, ExpiresAt: token.expiresAt.toISOString() });
@@ -59,11 +59,11 @@ export class BootstrapTokenService {
       const row = await this.tokens.findInTenant(caller.tenantId, id, manager);
       if (!row) throw new FleetException(FleetErrorCode.BOOTSTRAP_TOKEN_NOT_FOUND, `Bootstrap token ${id} was not found`);
       if (row.revokedAt) throw new FleetException(FleetErrorCode.BOOTSTRAP_TOKEN_ALREADY_REVOKED, `Bootstrap token ${id} is already revoked`);
-      const before = toBootstrapTokenResponse(row);
-      row.revokedAt = new Date();
+      const before = toBootstrapTokenResponse(row, this.clock.nowMs());
+      row.revokedAt = this.clock.now();
       await this.tokens.markRevoked(manager, id, row.revokedAt);
-      await this.audit.record(manager, { entityType: 'BootstrapToken', entityId: id, action: 'Revoked', before, after: toBootstrapTokenResponse(row) });
-      afterCommit(() => this.bus.publish({ type: BOOTSTRAP_TOKEN_REVOKED, tenantId: caller.tenantId, entityId: id, payload: { tokenId: id } }));
+      await this.audit.record(manager, { entityType: 'BootstrapToken', entityId: id, action: 'Revoked', before, after: toBootstrapTokenResponse(row, this.clock.nowMs()) });
+      afterCommit(() => this.bus.publish<FleetEvent>({ type: FleetEvents.BootstrapTokenRevoked, tenantId: caller.tenantId, entityId: id, payload: { tokenId: id } }));
     });
     this.log.info('Revoked bootstrap token {TokenId}', { TokenId: id });
   }

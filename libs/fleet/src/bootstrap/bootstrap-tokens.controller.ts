@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
+import { ApiProblems, Clock, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
 import { Role } from '@ampora/governance';
 import { BootstrapTokenService } from './bootstrap-token.service';
 import {
@@ -16,7 +16,7 @@ import {
 @Controller('api/bootstrap-tokens')
 @MinRole(Role.Operator)
 export class BootstrapTokensController {
-  constructor(private readonly tokens: BootstrapTokenService) {}
+  constructor(private readonly clock: Clock, private readonly tokens: BootstrapTokenService) {}
 
   @Post()
   @ApiOperation({ operationId: 'createBootstrapToken', summary: 'Issue a bootstrap token for enrolling agents (shown once)' })
@@ -24,7 +24,7 @@ export class BootstrapTokensController {
   @ZodResponse({ status: 201, type: CreatedBootstrapTokenDto })
   async create(@CurrentPrincipal() p: Principal, @Body() body: CreateBootstrapTokenDto) {
     const { token, plaintext } = await this.tokens.issue(p, body);
-    return { ...toBootstrapTokenResponse(token), token: plaintext };
+    return { ...toBootstrapTokenResponse(token, this.clock.nowMs()), token: plaintext };
   }
 
   @Get()
@@ -32,7 +32,7 @@ export class BootstrapTokensController {
   @ApiProblems(400)
   @ZodResponse({ status: 200, type: BootstrapTokenPageDto })
   async list(@CurrentPrincipal() p: Principal, @Query() q: BootstrapTokenListQueryDto) {
-    return mapPage(await this.tokens.list(p.tenantId, q), toBootstrapTokenResponse);
+    return mapPage(await this.tokens.list(p.tenantId, q), (t) => toBootstrapTokenResponse(t, this.clock.nowMs()));
   }
 
   @Delete(':id')

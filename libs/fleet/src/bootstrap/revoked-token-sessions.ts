@@ -1,8 +1,8 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { createLogger, LiveBus } from '@ampora/platform';
+import { createLogger, isEvent, LiveBus } from '@ampora/platform';
 import { OpampCore, SessionRegistry } from '@ampora/opamp';
 import { closeSessions } from '../agents/session-closing';
-import { BOOTSTRAP_TOKEN_REVOKED } from './bootstrap-token.service';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 
 /** The close reason an agent sees when the token its session runs on is revoked. */
 export const TOKEN_REVOKED_REASON = 'its bootstrap token was revoked';
@@ -27,10 +27,11 @@ export class RevokedTokenSessions implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.unsubscribe = this.bus.subscribe(
       (event) => {
-        const tokenId = (event.payload as { tokenId?: string }).tokenId;
+        if (!isEvent<FleetEvent, typeof FleetEvents.BootstrapTokenRevoked>(event, FleetEvents.BootstrapTokenRevoked)) return;
+        const tokenId = event.payload?.tokenId;
         if (tokenId) this.close(tokenId);
       },
-      { name: 'fleet.revoked-token-sessions', filter: (event) => event.type === BOOTSTRAP_TOKEN_REVOKED },
+      { name: 'fleet.revoked-token-sessions', filter: (event) => event.type === FleetEvents.BootstrapTokenRevoked },
     );
   }
 

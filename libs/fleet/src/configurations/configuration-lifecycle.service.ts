@@ -1,14 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { createLogger, LiveBus, Principal } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { ConfigurationRepository } from './configuration.repository';
 import { ConfigurationVersionRepository } from './configuration-version.repository';
 import { ConfigurationEntity } from './entities/configuration.entity';
-
-/** Published after a configuration was deleted. */
-export const CONFIGURATION_DELETED = 'configuration.deleted';
 
 function violation(error: unknown): { code?: string; constraint?: string } {
   const e = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
@@ -78,7 +76,7 @@ export class ConfigurationLifecycleService {
         additional: { releasedDeletedGroups: released },
       });
       afterCommit(() => {
-        this.bus.publish({ type: CONFIGURATION_DELETED, tenantId: caller.tenantId, entityId: id, payload: { configurationId: id, name: c.name } });
+        this.bus.publish<FleetEvent>({ type: FleetEvents.ConfigurationDeleted, tenantId: caller.tenantId, entityId: id, payload: { configurationId: id, name: c.name } });
         this.log.info('Configuration {ConfigurationId} ({Name}) deleted with its {Versions} versions', { ConfigurationId: id, Name: c.name, Versions: c.latestVersion });
       });
     });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
-import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
+import { Clock, Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
 import { ConfigurationVersionEntity, VersionStatus } from './entities/configuration-version.entity';
 
 export type NewVersion = Pick<
@@ -11,7 +11,7 @@ export type NewVersion = Pick<
 
 @Injectable()
 export class ConfigurationVersionRepository {
-  constructor(@InjectRepository(ConfigurationVersionEntity) private readonly repo: Repository<ConfigurationVersionEntity>) {}
+  constructor(private readonly clock: Clock, @InjectRepository(ConfigurationVersionEntity) private readonly repo: Repository<ConfigurationVersionEntity>) {}
 
   private r(manager?: EntityManager): Repository<ConfigurationVersionEntity> {
     return manager ? manager.getRepository(ConfigurationVersionEntity) : this.repo;
@@ -50,7 +50,7 @@ export class ConfigurationVersionRepository {
   }
 
   async save(manager: EntityManager, row: ConfigurationVersionEntity): Promise<ConfigurationVersionEntity> {
-    row.updatedAt = new Date();
+    row.updatedAt = this.clock.now();
     return manager.getRepository(ConfigurationVersionEntity).save(row);
   }
 

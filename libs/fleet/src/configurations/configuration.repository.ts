@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import { Page, PageQuery, paginate } from '@ampora/platform';
+import { Clock, Page, PageQuery, paginate } from '@ampora/platform';
 import { ConfigurationEntity } from './entities/configuration.entity';
 
 @Injectable()
 export class ConfigurationRepository {
-  constructor(@InjectRepository(ConfigurationEntity) private readonly repo: Repository<ConfigurationEntity>) {}
+  constructor(private readonly clock: Clock, @InjectRepository(ConfigurationEntity) private readonly repo: Repository<ConfigurationEntity>) {}
 
   private r(manager?: EntityManager): Repository<ConfigurationEntity> {
     return manager ? manager.getRepository(ConfigurationEntity) : this.repo;
@@ -31,11 +31,11 @@ export class ConfigurationRepository {
   }
 
   async bumpVersion(manager: EntityManager, id: string, latestVersion: number): Promise<void> {
-    await manager.getRepository(ConfigurationEntity).update({ id }, { latestVersion, updatedAt: new Date() });
+    await manager.getRepository(ConfigurationEntity).update({ id }, { latestVersion, updatedAt: this.clock.now() });
   }
 
   async touch(manager: EntityManager, id: string): Promise<void> {
-    await manager.getRepository(ConfigurationEntity).update({ id }, { updatedAt: new Date() });
+    await manager.getRepository(ConfigurationEntity).update({ id }, { updatedAt: this.clock.now() });
   }
 
   list(tenantId: string, page: PageQuery): Promise<Page<ConfigurationEntity>> {
@@ -45,7 +45,7 @@ export class ConfigurationRepository {
 
   async rename(manager: EntityManager, id: string, values: { name: string; description: string }): Promise<ConfigurationEntity> {
     const repo = manager.getRepository(ConfigurationEntity);
-    await repo.update({ id }, { ...values, updatedAt: new Date() });
+    await repo.update({ id }, { ...values, updatedAt: this.clock.now() });
     return (await repo.findOne({ where: { id } }))!;
   }
 

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { createLogger, LiveBus, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
+import { Clock, createLogger, LiveBus, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from '../agents/agent.repository';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { ConfigurationVersionRepository } from './configuration-version.repository';
@@ -30,6 +31,7 @@ export class ConfigurationsService {
   private readonly log = createLogger('Ampora.Fleet.Configurations.ConfigurationsService');
 
   constructor(
+    private readonly clock: Clock,
     private readonly configurations: ConfigurationRepository,
     private readonly versions: ConfigurationVersionRepository,
     private readonly agents: AgentRepository,
@@ -134,8 +136,8 @@ export class ConfigurationsService {
       await this.configurations.bumpVersion(manager, c.id, number);
       await this.audit.record(manager, { entityType: 'ConfigurationVersion', entityId: v.id, action: 'Created', after: auditView(v), additional: { configurationId, configurationName: c.name } });
       afterCommit(() =>
-        this.bus.publish({
-          type: 'configuration.version_created',
+        this.bus.publish<FleetEvent>({
+          type: FleetEvents.ConfigurationVersionCreated,
           tenantId: caller.tenantId,
           entityId: v.id,
           payload: { configurationId, versionId: v.id, number, status: v.status, hash: v.contentHash, errorCount: v.errorCount, warningCount: v.warningCount },
@@ -197,13 +199,13 @@ export class ConfigurationsService {
       }
       const before = auditView(v);
       v.status = 'Published';
-      v.publishedAt = new Date();
+      v.publishedAt = this.clock.now();
       v.publishedBy = caller.actor;
       const saved = await this.versions.save(manager, v);
       await this.configurations.touch(manager, configurationId);
       await this.audit.record(manager, { entityType: 'ConfigurationVersion', entityId: v.id, action: 'Published', before, after: auditView(saved) });
       afterCommit(() => {
-        this.bus.publish({ type: 'configuration.version_published', tenantId: caller.tenantId, entityId: v.id, payload: { configurationId, versionId: v.id, number, hash: v.contentHash } });
+        this.bus.publish<FleetEvent>({ type: FleetEvents.ConfigurationVersionPublished, tenantId: caller.tenantId, entityId: v.id, payload: { configurationId, versionId: v.id, number, hash: v.contentHash } });
         this.log.info('Configuration {ConfigurationId} version {Number} published', { ConfigurationId: configurationId, Number: number });
       });
       return saved;
@@ -224,12 +226,12 @@ export class ConfigurationsService {
       }
       const before = auditView(v);
       v.status = 'Archived';
-      v.archivedAt = new Date();
+      v.archivedAt = this.clock.now();
       v.archivedBy = caller.actor;
       const saved = await this.versions.save(manager, v);
       await this.configurations.touch(manager, configurationId);
       await this.audit.record(manager, { entityType: 'ConfigurationVersion', entityId: v.id, action: 'Archived', before, after: auditView(saved) });
-      afterCommit(() => this.bus.publish({ type: 'configuration.version_archived', tenantId: caller.tenantId, entityId: v.id, payload: { configurationId, versionId: v.id, number } }));
+      afterCommit(() => this.bus.publish<FleetEvent>({ type: FleetEvents.ConfigurationVersionArchived, tenantId: caller.tenantId, entityId: v.id, payload: { configurationId, versionId: v.id, number } }));
       return saved;
     });
   }

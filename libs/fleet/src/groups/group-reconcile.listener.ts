@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, LiveBus, LiveEvent } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, isEvent, LiveBus } from '@ampora/platform';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { GroupReconcileTrigger } from './group-reconcile.trigger';
 
 /**
@@ -20,11 +21,11 @@ export class GroupReconcileListener implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.unsubscribe = this.bus.subscribe(
-      (event: LiveEvent) => {
-        const payload = event.payload as { descriptionChanged?: boolean } | undefined;
-        if (payload?.descriptionChanged) this.trigger.request(event.tenantId, 'agent described itself');
+      (event) => {
+        if (!isEvent<FleetEvent, typeof FleetEvents.AgentStatusChanged>(event, FleetEvents.AgentStatusChanged)) return;
+        if (event.payload?.descriptionChanged) this.trigger.request(event.tenantId, 'agent described itself');
       },
-      { name: 'fleet.group-reconcile', filter: (event) => event.type === 'agent.status_changed' && event.origin === this.config.app.instanceId },
+      { name: 'fleet.group-reconcile', filter: (event) => event.type === FleetEvents.AgentStatusChanged && event.origin === this.config.app.instanceId },
     );
   }
 

@@ -19,6 +19,7 @@ export class GroupReconcileTrigger {
   constructor(private readonly producer: JobProducer) {}
 
   request(tenantId: string, reason: string): void {
+    // host time: this window only spares Redis repeated requests (decision 0220); it decides nothing
     const now = Date.now();
     if (now - (this.lastRequest.get(tenantId) ?? 0) < LOCAL_WINDOW_MS) return;
     this.lastRequest.set(tenantId, now);

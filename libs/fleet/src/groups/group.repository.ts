@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, IsNull, Not, Repository } from 'typeorm';
-import { Page, PageQuery, paginate } from '@ampora/platform';
+import { Clock, Page, PageQuery, paginate } from '@ampora/platform';
 import { GroupEntity, GroupKind } from './entities/group.entity';
 
 export interface GroupFilter {
@@ -12,7 +12,7 @@ export interface GroupFilter {
 
 @Injectable()
 export class GroupRepository {
-  constructor(@InjectRepository(GroupEntity) private readonly repo: Repository<GroupEntity>) {}
+  constructor(private readonly clock: Clock, @InjectRepository(GroupEntity) private readonly repo: Repository<GroupEntity>) {}
 
   private r(manager?: EntityManager): Repository<GroupEntity> {
     return manager ? manager.getRepository(GroupEntity) : this.repo;
@@ -53,7 +53,7 @@ export class GroupRepository {
   }
 
   save(manager: EntityManager, row: GroupEntity): Promise<GroupEntity> {
-    row.updatedAt = new Date();
+    row.updatedAt = this.clock.now();
     return manager.getRepository(GroupEntity).save(row);
   }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { AMPORA_CONFIG, AmporaConfig, ApiProblems, CurrentPrincipal, IdParamDto, MinRole, Principal } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, ApiProblems, Clock, CurrentPrincipal, IdParamDto, MinRole, Principal } from '@ampora/platform';
 import { ReadOnlyRoute, Role } from '@ampora/governance';
 import { toAgentSummary } from '../agents/dto/agent.dto';
 import {
@@ -25,6 +25,7 @@ import { GroupsService } from './groups.service';
 @Controller('api/groups')
 export class GroupsController {
   constructor(
+    private readonly clock: Clock,
     private readonly groups: GroupsService,
     private readonly previews: GroupPreviewService,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
@@ -58,7 +59,7 @@ export class GroupsController {
   @ZodResponse({ status: 200, type: PreviewResultDto })
   async preview(@CurrentPrincipal() p: Principal, @Body() body: PreviewDto) {
     const r = await this.previews.preview(p.tenantId, body.selector, body.limit);
-    return { ...r, selector: body.selector, agents: r.agents.map((a) => toAgentSummary(a, this.config.opamp.heartbeatWindowSeconds)) };
+    return { ...r, selector: body.selector, agents: r.agents.map((a) => toAgentSummary(a, this.config.opamp.heartbeatWindowSeconds, this.clock.nowMs())) };
   }
 
   @Get(':id')

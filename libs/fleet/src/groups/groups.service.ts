@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { createLogger, LiveBus, Page, PageQuery, PlatformException, Principal } from '@ampora/platform';
+import { Clock, createLogger, LiveBus, Page, PageQuery, PlatformException, Principal } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
+import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from '../agents/agent.repository';
 import { AssignmentService, PlacementResult } from '../assignment/assignment.service';
 import { DispatchReport, emptyReport, FleetDispatchService, REPORT_ID_LIMIT } from '../assignment/fleet-dispatch.service';
@@ -32,6 +33,7 @@ export class GroupsService {
   private readonly log = createLogger('Ampora.Fleet.Groups.GroupsService');
 
   constructor(
+    private readonly clock: Clock,
     private readonly groups: GroupRepository,
     private readonly agents: AgentRepository,
     private readonly versions: ConfigurationVersionRepository,
@@ -111,7 +113,7 @@ export class GroupsService {
       const members = await this.agents.lockMembers(manager, caller.tenantId, g.id);
       const pinned = members.filter((a) => a.groupPinned).map((a) => a.id);
       result = await this.assignment.place(manager, caller.tenantId, members, null, false);
-      g.deletedAt = new Date();
+      g.deletedAt = this.clock.now();
       g.deletedBy = caller.actor;
       g.releasedMembers = pinned;
       const saved = await this.groups.save(manager, g);
@@ -215,7 +217,7 @@ export class GroupsService {
       const before = (await this.describe([g], manager))[0];
       const version = ref ? await this.assignment.publishedVersion(manager, caller.tenantId, ref.configurationId, ref.version) : null;
       g.assignedVersionId = version?.id ?? null;
-      g.assignedAt = version ? new Date() : null;
+      g.assignedAt = version ? this.clock.now() : null;
       const saved = await this.groups.save(manager, g);
       // lock the members in id order first, as every other fleet writer does (no deadlocks)
       await this.agents.lockMembers(manager, caller.tenantId, g.id);
@@ -229,7 +231,7 @@ export class GroupsService {
         additional: { changedAgents: changed.length },
       });
       afterCommit(() =>
-        this.bus.publish({ type: 'group.assignment_changed', tenantId: caller.tenantId, entityId: g.id, payload: { groupId: g.id, versionId: version?.id ?? null, configurationId: version?.configurationId ?? null, version: version?.number ?? null, changedAgents: changed.length } }),
+        this.bus.publish<FleetEvent>({ type: FleetEvents.GroupAssignmentChanged, tenantId: caller.tenantId, entityId: g.id, payload: { groupId: g.id, versionId: version?.id ?? null, configurationId: version?.configurationId ?? null, version: version?.number ?? null, changedAgents: changed.length } }),
       );
       return saved;
     });

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { EntityManager } from 'typeorm';
 import * as x509 from '@peculiar/x509';
-import { AMPORA_CONFIG, AmporaConfig, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
 import {
   AgentCertificates,
@@ -40,6 +40,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
   private readonly caPublicKeys = new Map<string, Promise<CryptoKey>>();
 
   constructor(
+    private readonly clock: Clock,
     private readonly certificates: CertificateRepository,
     private readonly keys: SigningKeyRepository,
     private readonly issuer: CertificateIssuer,
@@ -80,17 +81,17 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     if (ctx.credential.kind === 'bootstrap') {
       if (!ctx.mtls) return undefined;
       const rows = ctx.justEnrolled ? [] : await this.certificates.forAgent(ctx.agentId);
-      if (stateOf(rows, new Date()) === 'revoked') return undefined;
+      if (stateOf(rows, this.clock.now()) === 'revoked') return undefined;
       const latest = rows.find((r) => r.offeredAt);
       const settings = offerSettingsHash(ctx.mtls.endpoint, ctx.mtls.serverCaPem);
-      if (!mayOfferAgain(latest ?? undefined, settings, new Date(), this.config.pki.offerTimeoutSeconds)) return undefined;
+      if (!mayOfferAgain(latest ?? undefined, settings, this.clock.now(), this.config.pki.offerTimeoutSeconds)) return undefined;
       const pair = await this.issuer.agentKeyPair();
       const unused = rows.filter((r) => r.offeredAt && !r.firstUsedAt && !r.revokedAt);
       const issued = await this.issueForAgent(ctx, { publicKey: pair.publicKey, keySource: 'server', replaces: null, supersedes: unused });
       return certificateOffer(issued, ctx.mtls, pair.privateKeyPem);
     }
     // a certificate connection: renew when the leaf is close to its end
-    return this.renewalFor(ctx, new Date(), { whilePending: 'reissue' });
+    return this.renewalFor(ctx, this.clock.now(), { whilePending: 'reissue' });
   }
 
   /**
@@ -133,11 +134,11 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     const issued = await this.tx.run(async ({ manager, afterCommit }) => {
       // earlier offers the agent never used: their keys existed only in those offers
       const stale = (input.supersedes ?? []).map((r) => r.id);
-      if (stale.length) await this.certificates.revokeMany(manager, stale, new Date(), 'superseded');
+      if (stale.length) await this.certificates.revokeMany(manager, stale, this.clock.now(), 'superseded');
       let superseded: CertificateEntity | null = null;
       if (input.replaces?.replacedById) {
         superseded = await this.certificates.findById(input.replaces.replacedById, manager);
-        if (superseded && !superseded.revokedAt) await this.certificates.update(manager, superseded.id, { revokedAt: new Date(), revocationReason: 'superseded' });
+        if (superseded && !superseded.revokedAt) await this.certificates.update(manager, superseded.id, { revokedAt: this.clock.now(), revocationReason: 'superseded' });
         else superseded = null;
       }
       const result = await this.issuer.issue(manager, {
@@ -150,7 +151,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
       });
       // a move to the listener is followed; a renewal is not (the agent may keep its connection for long)
       if (ctx.mtls && !input.replaces) {
-        const offer = { offeredAt: new Date(), offerEndpoint: ctx.mtls.endpoint.slice(0, 500), offerSettingsHash: offerSettingsHash(ctx.mtls.endpoint, ctx.mtls.serverCaPem) };
+        const offer = { offeredAt: this.clock.now(), offerEndpoint: ctx.mtls.endpoint.slice(0, 500), offerSettingsHash: offerSettingsHash(ctx.mtls.endpoint, ctx.mtls.serverCaPem) };
         await this.certificates.update(manager, result.row.id, offer);
         Object.assign(result.row, offer);
       }
@@ -209,7 +210,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     const row = await this.certificates.findByFingerprint(certificate.fingerprint);
     if (!row) return { ok: false, reason: 'not a certificate issued by Ampora\'s CA' };
     if (row.revokedAt) return { ok: false, reason: `revoked at ${row.revokedAt.toISOString()}` };
-    const now = new Date();
+    const now = this.clock.now();
     if (!inValidityWindow(row.notBefore, row.notAfter, now)) return { ok: false, reason: row.notAfter < now ? 'expired' : 'not valid yet' };
     const key = await this.keys.findById(row.signingKeyId);
     if (!key || !isTrusted(key, now)) return { ok: false, reason: `its CA key is ${key?.state ?? 'gone'}: no longer trusted` };
@@ -251,7 +252,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     const row = await this.certificates.latestOffer(agentId);
     if (!row || !row.offeredAt) return undefined;
     return {
-      status: offerStatus(row, new Date(), this.config.pki.offerTimeoutSeconds),
+      status: offerStatus(row, this.clock.now(), this.config.pki.offerTimeoutSeconds),
       certificateId: row.id,
       serialNumber: row.serialNumber,
       fingerprint: row.fingerprint,
@@ -266,8 +267,12 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
    * Marks the offers not used within AMPORA_PKI_OFFER_TIMEOUT_SECONDS as unusable (each once, whichever
    * instance gets there first), logs and counts them. Returns how many.
    */
-  async noticeUnusableOffers(now = new Date()): Promise<number> {
-    const rows = await this.certificates.markUnusableOffers(new Date(now.getTime() - this.config.pki.offerTimeoutSeconds * 1000), now);
+  async noticeUnusableOffers(now = this.clock.now()): Promise<number> {
+    // the query gathers the open offers old enough; offerStatus (domain/offer-rules.ts) decides which are unusable
+    const timeout = this.config.pki.offerTimeoutSeconds;
+    const open = await this.certificates.openOffersBefore(new Date(now.getTime() - timeout * 1000));
+    const due = open.filter((r) => offerStatus(r, now, timeout) === 'unusable');
+    const rows = await this.certificates.markUnusableOffers(due.map((r) => r.id), now);
     for (const r of rows) {
       Metrics.add('ampora_pki_offers_unusable_total', 1, { tenant: TenantLabels.of(r.tenantId) });
       this.log.warn('Agent {AgentId} never reached {Endpoint} with the certificate offered at {OfferedAt}: the offer is unusable and is not repeated with the same endpoint and trust; the agent keeps its bootstrap token', {
@@ -291,7 +296,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
   }
 
   async certificateState(agentId: string): Promise<AgentCertificateState> {
-    return stateOf(await this.certificates.forAgent(agentId), new Date());
+    return stateOf(await this.certificates.forAgent(agentId), this.clock.now());
   }
 
   async bindOnce(manager: unknown, fingerprint: string, create: () => Promise<string>): Promise<{ agentId: string; created: boolean }> {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID, webcrypto } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import * as x509 from '@peculiar/x509';
-import { AMPORA_CONFIG, AmporaConfig, Metrics, TenantLabels } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, Metrics, TenantLabels } from '@ampora/platform';
 import { acceptablePublicKey, LIFETIME_DAYS, newSerialNumber, validity } from '../domain/certificate-rules';
 import { SigningKeysService } from '../keys/signing-keys.service';
 import type { CryptoKeyPair, WebCrypto } from '../providers/webcrypto';
@@ -65,6 +65,7 @@ export async function parseCsr(pem: string | Uint8Array): Promise<x509.Pkcs10Cer
 @Injectable()
 export class CertificateIssuer {
   constructor(
+    private readonly clock: Clock,
     private readonly certificates: CertificateRepository,
     private readonly keys: SigningKeysService,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
@@ -74,7 +75,7 @@ export class CertificateIssuer {
     const signingKey = await this.keys.active(manager);
     const signer = await this.keys.signerOf(signingKey);
     const id = randomUUID();
-    const now = new Date();
+    const now = this.clock.now();
     const window = input.validity ?? validity(now, LIFETIME_DAYS.agent, signingKey.notAfter);
     // the tenant's name from memory (no query inside the caller's transaction)
     const tenantName = TenantLabels.of(input.tenantId);

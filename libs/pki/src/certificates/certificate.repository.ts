@@ -92,13 +92,22 @@ export class CertificateRepository {
     return this.repo.findOne({ where: { agentId, offeredAt: Not(IsNull()) }, order: { offeredAt: 'DESC' } });
   }
 
-  /** Marks open offers made before `before` unusable; returns them. */
-  async markUnusableOffers(before: Date, at: Date): Promise<CertificateEntity[]> {
+  /** Offers still open (not used, not marked, not revoked) made before `before`: the candidates of the offer watcher. */
+  openOffersBefore(before: Date): Promise<CertificateEntity[]> {
+    return this.repo
+      .createQueryBuilder('c')
+      .where('c.offered_at IS NOT NULL AND c.offered_at < :before AND c.first_used_at IS NULL AND c.offer_unusable_at IS NULL AND c.revoked_at IS NULL', { before })
+      .getMany();
+  }
+
+  /** Marks these offers unusable, those still open (each once, whichever instance gets there first); returns them. */
+  async markUnusableOffers(ids: string[], at: Date): Promise<CertificateEntity[]> {
+    if (ids.length === 0) return [];
     const result = await this.repo
       .createQueryBuilder()
       .update(CertificateEntity)
       .set({ offerUnusableAt: at } as never)
-      .where('offered_at IS NOT NULL AND offered_at < :before AND first_used_at IS NULL AND offer_unusable_at IS NULL AND revoked_at IS NULL', { before })
+      .where('id IN (:...ids) AND first_used_at IS NULL AND offer_unusable_at IS NULL AND revoked_at IS NULL', { ids })
       .returning(['id', 'tenant_id', 'agent_id', 'serial_number', 'offer_endpoint', 'offered_at'])
       .execute();
     return (result.raw as Array<Record<string, unknown>>).map((r) => ({

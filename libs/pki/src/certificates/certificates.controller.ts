@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
+import { ApiProblems, Clock, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
 import { Role } from '@ampora/governance';
 import { PkiErrorCode, PkiException } from '../pki.errors';
 import { RevocationService } from '../revocation/revocation.service';
@@ -25,6 +25,7 @@ import {
 @Controller()
 export class CertificatesController {
   constructor(
+    private readonly clock: Clock,
     private readonly identities: AgentIdentityService,
     private readonly revocations: RevocationService,
     private readonly certificates: CertificateRepository,
@@ -46,7 +47,7 @@ export class CertificatesController {
   @ApiProblems(400)
   @ZodResponse({ status: 200, type: CertificatePageDto })
   async list(@CurrentPrincipal() p: Principal, @Query() q: CertificateListQueryDto) {
-    return mapPage(await this.certificates.list(p.tenantId, { agentId: q.agentId }, q), (c) => toCertificateResponse(c));
+    return mapPage(await this.certificates.list(p.tenantId, { agentId: q.agentId }, q), (c) => toCertificateResponse(c, this.clock.nowMs()));
   }
 
   @Get('api/pki/certificates/:id')
@@ -57,7 +58,7 @@ export class CertificatesController {
   async get(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
     const row = await this.certificates.findInTenant(p.tenantId, id);
     if (!row) throw new PkiException(PkiErrorCode.CERTIFICATE_NOT_FOUND, `Certificate ${id} was not found`);
-    return toCertificateResponse(row);
+    return toCertificateResponse(row, this.clock.nowMs());
   }
 
   @Post('api/pki/certificates/:id/revoke')
@@ -67,7 +68,7 @@ export class CertificatesController {
   @ApiProblems(400, 404, 409)
   @ZodResponse({ status: 200, type: CertificateDto })
   async revokeOne(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Query() q: RevokeQueryDto) {
-    return toCertificateResponse((await this.revocations.revokeCertificate(p, id, q.reason)).certificate);
+    return toCertificateResponse((await this.revocations.revokeCertificate(p, id, q.reason)).certificate, this.clock.nowMs());
   }
 
   // before the `:id` route, so that "bulk" is never taken for an agent id

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as x509 from '@peculiar/x509';
-import { createLogger } from '@ampora/platform';
+import { Clock, createLogger } from '@ampora/platform';
 import type { ListenerCertificate, ListenerCertificateIssuer } from '@ampora/opamp';
 import { newSerialNumber, validity } from '../domain/certificate-rules';
 import { SigningKeysService } from '../keys/signing-keys.service';
@@ -20,6 +20,7 @@ export class ListenerCertificates implements ListenerCertificateIssuer {
   private readonly log = createLogger('Ampora.Pki.Certificates.ListenerCertificates');
 
   constructor(
+    private readonly clock: Clock,
     private readonly keys: SigningKeysService,
     private readonly issuer: CertificateIssuer,
   ) {}
@@ -30,7 +31,7 @@ export class ListenerCertificates implements ListenerCertificateIssuer {
     const key = await this.keys.active();
     const signer = await this.keys.signerOf(key);
     const pair = await this.issuer.agentKeyPair();
-    const window = validity(new Date(), LISTENER_LIFETIME_DAYS, key.notAfter);
+    const window = validity(this.clock.now(), LISTENER_LIFETIME_DAYS, key.notAfter);
     const certificate = await buildLeaf(signer, {
       publicKey: pair.publicKey,
       subject: new x509.Name([{ CN: [hostnames[0] ?? 'ampora-opamp'] }]),

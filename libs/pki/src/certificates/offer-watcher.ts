@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, createLogger } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, TimerHandle } from '@ampora/platform';
 import { AgentIdentityService } from './agent-identity.service';
 
 /**
@@ -10,20 +10,20 @@ import { AgentIdentityService } from './agent-identity.service';
 @Injectable()
 export class OfferWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = createLogger('Ampora.Pki.Certificates.OfferWatcher');
-  private timer?: NodeJS.Timeout;
+  private timer?: TimerHandle;
 
   constructor(
+    private readonly clock: Clock,
     private readonly identities: AgentIdentityService,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     const every = Math.min(30_000, Math.max(1000, (this.config.pki.offerTimeoutSeconds * 1000) / 4));
-    this.timer = setInterval(() => void this.identities.noticeUnusableOffers().catch((error: unknown) => this.log.error('Looking for unusable certificate offers failed', {}, error)), every);
-    this.timer.unref();
+    this.timer = this.clock.setInterval(() => void this.identities.noticeUnusableOffers().catch((error: unknown) => this.log.error('Looking for unusable certificate offers failed', {}, error)), every).unref();
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.timer);
+    this.timer?.cancel();
   }
 }

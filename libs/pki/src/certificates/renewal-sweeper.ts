@@ -1,10 +1,8 @@
-import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { create } from '@bufbuild/protobuf';
-import { createLogger } from '@ampora/platform';
-import { AgentCap, AgentDispatcher, hasCapability, pb, SessionRegistry } from '@ampora/opamp';
+import { Clock, createLogger, TimerHandle } from '@ampora/platform';
+import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, hasCapability, pb, SessionRegistry } from '@ampora/opamp';
 import { AgentIdentityService } from './agent-identity.service';
-import { findAgentDispatcher } from '../agent-dispatcher.lookup';
 
 const HOUR_MS = 3600_000;
 
@@ -16,30 +14,27 @@ const HOUR_MS = 3600_000;
 @Injectable()
 export class RenewalSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = createLogger('Ampora.Pki.Certificates.RenewalSweeper');
-  private dispatcher?: AgentDispatcher;
-  private timer?: NodeJS.Timeout;
+  private timer?: TimerHandle;
   private running = false;
 
   constructor(
+    private readonly clock: Clock,
     private readonly sessions: SessionRegistry,
     private readonly identities: AgentIdentityService,
-    private readonly moduleRef: ModuleRef,
+    @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.dispatcher = findAgentDispatcher(this.moduleRef);
-    if (!this.dispatcher) return;
-    this.timer = setInterval(() => void this.sweep().catch((error: unknown) => this.log.error('Certificate renewal sweep failed', {}, error)), HOUR_MS);
-    this.timer.unref();
+    this.timer = this.clock.setInterval(() => void this.sweep().catch((error: unknown) => this.log.error('Certificate renewal sweep failed', {}, error)), HOUR_MS).unref();
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.timer);
+    this.timer?.cancel();
   }
 
   /** Pushes renewals to the live sessions whose certificate is due at `at`; returns how many. */
-  async sweep(at = new Date()): Promise<number> {
-    if (this.running || !this.dispatcher) return 0;
+  async sweep(at = this.clock.now()): Promise<number> {
+    if (this.running) return 0;
     this.running = true;
     let pushed = 0;
     try {

@@ -1,10 +1,8 @@
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { createLogger } from '@ampora/platform';
-import { AgentDispatcher, SessionRegistry } from '@ampora/opamp';
+import { AGENT_DISPATCHER, AgentDispatcher, SessionRegistry } from '@ampora/opamp';
 import { SigningKeysService } from '../keys/signing-keys.service';
 import { CertificateRepository } from './certificate.repository';
-import { findAgentDispatcher } from '../agent-dispatcher.lookup';
 
 /**
  * When a CA key is retired, the certificates it signed are no longer trusted: this instance closes
@@ -13,18 +11,15 @@ import { findAgentDispatcher } from '../agent-dispatcher.lookup';
 @Injectable()
 export class RetiredKeySessions implements OnApplicationBootstrap {
   private readonly log = createLogger('Ampora.Pki.Certificates.RetiredKeySessions');
-  private dispatcher?: AgentDispatcher;
 
   constructor(
     private readonly sessions: SessionRegistry,
     private readonly certificates: CertificateRepository,
     private readonly keys: SigningKeysService,
-    private readonly moduleRef: ModuleRef,
+    @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.dispatcher = findAgentDispatcher(this.moduleRef);
-    if (!this.dispatcher) return;
     this.keys.onChange((change) => {
       if (change.state === 'Retired') void this.close(change.signingKeyId).catch((error: unknown) => this.log.error('Closing the sessions of retired key {SigningKeyId} failed', { SigningKeyId: change.signingKeyId }, error));
     });
@@ -37,7 +32,7 @@ export class RetiredKeySessions implements OnApplicationBootstrap {
       if (session.closed || session.credential.kind !== 'certificate') continue;
       const row = await this.certificates.findByFingerprint(session.credential.fingerprint);
       if (row?.signingKeyId !== signingKeyId) continue;
-      await this.dispatcher!.disconnect({ agentId: session.agentId, tenantId: session.tenantId }, 'the CA key of its certificate was retired');
+      await this.dispatcher.disconnect({ agentId: session.agentId, tenantId: session.tenantId }, 'the CA key of its certificate was retired');
       closed++;
     }
     if (closed) this.log.info('Closed {Count} sessions whose certificates were signed by retired key {SigningKeyId}', { Count: closed, SigningKeyId: signingKeyId });

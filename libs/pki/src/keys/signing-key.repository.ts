@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
-import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
+import { Clock, Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
 import { OcspResponderEntity } from './entities/ocsp-responder.entity';
 import { SigningKeyEntity } from './entities/signing-key.entity';
 
 @Injectable()
 export class SigningKeyRepository {
   constructor(
+    private readonly clock: Clock,
     @InjectRepository(SigningKeyEntity) private readonly keys: Repository<SigningKeyEntity>,
     @InjectRepository(OcspResponderEntity) private readonly responders: Repository<OcspResponderEntity>,
   ) {}
@@ -60,7 +61,7 @@ export class SigningKeyRepository {
   }
 
   async update(manager: EntityManager, id: string, patch: Partial<SigningKeyEntity>): Promise<void> {
-    await manager.getRepository(SigningKeyEntity).update({ id }, { ...patch, updatedAt: new Date() });
+    await manager.getRepository(SigningKeyEntity).update({ id }, { ...patch, updatedAt: this.clock.now() });
   }
 
   /** Takes the next CRL number of a key (monotonic even with several publishers). */

@@ -1,13 +1,10 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import { AMPORA_CONFIG, AmporaConfig, createLogger, JobProducer, LiveBus, Metrics, Page, PageQuery, Principal, SYSTEM_ACTOR, TenantLabels, TransactionRunner, Tx } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, isEvent, JobProducer, LiveBus, Page, PageQuery, Principal, SYSTEM_ACTOR, TransactionRunner } from '@ampora/platform';
 import { AuditService, DEFAULT_TENANT, TenantService } from '@ampora/governance';
 import { CaKeyAlgorithm } from '../pki.config';
-import * as x509 from '@peculiar/x509';
 import { canActivate, canRetire, trustedUntil, trustWindowOver } from '../domain/key-lifecycle';
-import { LIFETIME_DAYS, newSerialNumber, OCSP_RENEW_BEFORE_DAYS, DAY_MS, validity } from '../domain/certificate-rules';
-import { buildCaCertificate, buildLeaf, keyIdOf, sha256Hex, timed } from '../certificates/x509-factory';
+import { OCSP_RENEW_BEFORE_DAYS, DAY_MS } from '../domain/certificate-rules';
 import { PkiErrorCode, PkiException } from '../pki.errors';
 import { PKI_QUEUE } from '../pki.jobs';
 import { SigningProviders } from '../providers/signing-providers';
@@ -16,18 +13,8 @@ import { auditView } from './dto/signing-key.dto';
 import { OcspResponderEntity } from './entities/ocsp-responder.entity';
 import { SigningKeyEntity } from './entities/signing-key.entity';
 import { SigningKeyRepository } from './signing-key.repository';
-
-/** A key changed state in this process. */
-export interface KeyChange {
-  signingKeyId: string;
-  state: SigningKeyEntity['state'];
-}
-
-/** OCSP responder keys are always ECDSA P-256 (small, fast), in the same provider as their CA key. */
-const RESPONDER_ALGORITHM: CaKeyAlgorithm = 'ECDSA-P256';
-
-/** Announced on the live-update bus when a CA key changes state (every instance reacts). */
-export const KEY_CHANGED_EVENT = 'pki.signing_key_changed';
+import { CaKeyMaterial, RESPONDER_ALGORITHM } from './ca-key-material';
+import { KeyChange, PkiEvent, PkiEvents } from '../pki.events';
 
 /**
  * The CA signing keys: generated on first start, created as Draft, activated (the previous Active key
@@ -40,7 +27,9 @@ export class SigningKeysService implements OnApplicationBootstrap {
   private readonly changeListeners: Array<(change: KeyChange) => void> = [];
 
   constructor(
+    private readonly clock: Clock,
     private readonly keys: SigningKeyRepository,
+    private readonly material: CaKeyMaterial,
     private readonly providers: SigningProviders,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
@@ -52,10 +41,15 @@ export class SigningKeysService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     // key changes made by other instances reach this one's listeners (caches, sessions to close)
-    this.bus.subscribe((event) => this.notify(event.payload as KeyChange), {
-      name: 'pki.signing-keys',
-      filter: (event) => event.type === KEY_CHANGED_EVENT && event.origin !== this.config.app.instanceId,
-    });
+    this.bus.subscribe(
+      (event) => {
+        if (isEvent<PkiEvent, typeof PkiEvents.SigningKeyChanged>(event, PkiEvents.SigningKeyChanged)) this.notify(event.payload);
+      },
+      {
+        name: 'pki.signing-keys',
+        filter: (event) => event.type === PkiEvents.SigningKeyChanged && event.origin !== this.config.app.instanceId,
+      },
+    );
     await this.ensureCa();
     await this.resealStaleKeys();
   }
@@ -94,7 +88,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
 
   /** Active and Trusted (inside their window) CA certificates: the trust bundle. */
   async published(): Promise<SigningKeyEntity[]> {
-    const now = Date.now();
+    const now = this.clock.nowMs();
     return (await this.keys.findPublished()).filter((k) => k.state === 'Active' || (k.trustedUntil && k.trustedUntil.getTime() > now));
   }
 
@@ -110,9 +104,9 @@ export class SigningKeysService implements OnApplicationBootstrap {
     await this.tx.run(async ({ manager, afterCommit }) => {
       await this.keys.lockBootstrap(manager);
       if ((await this.keys.count(manager)) > 0) return;
-      const now = new Date();
-      const key = await this.generate(manager, { algorithm: this.config.pki.caKeyAlgorithm, commonName: this.config.pki.caCommonName, createdBy: SYSTEM_ACTOR, tenantId, state: 'Active', now });
-      const responder = await this.issueResponder({ manager, afterCommit }, key, tenantId, now);
+      const now = this.clock.now();
+      const key = await this.material.generateCaKey(manager, { algorithm: this.config.pki.caKeyAlgorithm, commonName: this.config.pki.caCommonName, createdBy: SYSTEM_ACTOR, tenantId, state: 'Active', now });
+      const responder = await this.material.issueResponder({ manager, afterCommit }, key, await this.signerOf(key), tenantId, now);
       await this.audit.record(manager, {
         tenantId,
         actor: SYSTEM_ACTOR,
@@ -134,13 +128,13 @@ export class SigningKeysService implements OnApplicationBootstrap {
   async create(p: Principal, input: { algorithm?: CaKeyAlgorithm; commonName?: string }): Promise<SigningKeyEntity> {
     this.assertCaAdmin(p);
     return this.tx.run(async ({ manager, afterCommit }) => {
-      const key = await this.generate(manager, {
+      const key = await this.material.generateCaKey(manager, {
         algorithm: input.algorithm ?? this.config.pki.caKeyAlgorithm,
         commonName: input.commonName ?? this.config.pki.caCommonName,
         createdBy: p.actor,
         tenantId: p.tenantId,
         state: 'Draft',
-        now: new Date(),
+        now: this.clock.now(),
       });
       await this.audit.record(manager, { entityType: 'SigningKey', entityId: key.id, action: 'Created', after: auditView(key) });
       afterCommit(() => this.log.info('Signing key {SigningKeyId} created as Draft by {Actor}', { SigningKeyId: key.id, Actor: p.actor }));
@@ -155,7 +149,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       const verdict = canActivate(key);
       if (!verdict.ok) throw new PkiException(PkiErrorCode[verdict.code], verdict.message, { signingKeyId: id, state: key.state });
       const before = auditView(key);
-      const now = new Date();
+      const now = this.clock.now();
       const previous = await this.keys.findActive(manager);
       if (previous) {
         const until = trustedUntil(now, this.config.pki.trustedWindowDays);
@@ -166,7 +160,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       await this.keys.update(manager, key.id, { state: 'Active', activatedAt: now });
       key.state = 'Active';
       key.activatedAt = now;
-      const responder = (await this.keys.currentResponder(key.id, manager)) ?? (await this.issueResponder({ manager, afterCommit }, key, p.tenantId, now));
+      const responder = (await this.keys.currentResponder(key.id, manager)) ?? (await this.material.issueResponder({ manager, afterCommit }, key, await this.signerOf(key), p.tenantId, now));
       await this.audit.record(manager, {
         entityType: 'SigningKey',
         entityId: key.id,
@@ -196,7 +190,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       const verdict = canRetire(key);
       if (!verdict.ok) throw new PkiException(PkiErrorCode[verdict.code], verdict.message, { signingKeyId: id, state: key.state });
       const before = auditView(key);
-      await this.retireIn(manager, key, new Date());
+      await this.retireIn(manager, key, this.clock.now());
       await this.audit.record(manager, { entityType: 'SigningKey', entityId: key.id, action: 'Retired', before, after: auditView(key) });
       afterCommit(async () => {
         this.log.info('Signing key {SigningKeyId} retired by {Actor}: its certificates are no longer accepted', { SigningKeyId: key.id, Actor: p.actor });
@@ -208,7 +202,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
   }
 
   /** Hourly: retire keys whose trusted window ended; renew OCSP responders a month before they expire. */
-  async maintain(now = new Date()): Promise<{ retired: number; respondersRenewed: number }> {
+  async maintain(now = this.clock.now()): Promise<{ retired: number; respondersRenewed: number }> {
     let retired = 0;
     let respondersRenewed = 0;
     const tenantId = await this.systemTenantId();
@@ -229,7 +223,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       if (!responder || responder.notAfter.getTime() - now.getTime() < OCSP_RENEW_BEFORE_DAYS * DAY_MS) {
         await this.tx.run(async (tx) => {
           const { manager } = tx;
-          const fresh = await this.issueResponder(tx, key, tenantId, now);
+          const fresh = await this.material.issueResponder(tx, key, await this.signerOf(key), tenantId, now);
           await this.audit.record(manager, { tenantId, actor: SYSTEM_ACTOR, actorRole: null, entityType: 'SigningKey', entityId: key.id, action: 'OcspResponderRenewed', additional: { serialNumber: fresh.serial, notAfter: fresh.notAfter.toISOString() } });
         });
         respondersRenewed++;
@@ -267,7 +261,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       }
     }
     for (const responder of await this.keys.allResponders()) {
-      if (!responder.wrappedPrivateKey || responder.wrappingKeyId === this.providers.box.keyId || responder.notAfter.getTime() < Date.now()) continue;
+      if (!responder.wrappedPrivateKey || responder.wrappingKeyId === this.providers.box.keyId || responder.notAfter.getTime() < this.clock.nowMs()) continue;
       try {
         const material = await this.providers.reseal('pki_ocsp_responders', responder, RESPONDER_ALGORITHM);
         if (!material) continue;
@@ -290,7 +284,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
     const change: KeyChange = { signingKeyId: key.id, state: key.state };
     this.notify(change);
     void this.systemTenantId()
-      .then((tenantId) => this.bus.publish({ type: KEY_CHANGED_EVENT, tenantId, entityId: key.id, payload: change }))
+      .then((tenantId) => this.bus.publish<PkiEvent>({ type: PkiEvents.SigningKeyChanged, tenantId, entityId: key.id, payload: change }))
       .catch((error: unknown) => this.log.warn('Could not announce a key change to the other instances', {}, error));
   }
 
@@ -314,65 +308,6 @@ export class SigningKeysService implements OnApplicationBootstrap {
   }
 
   // ---- internals ----------------------------------------------------------------------------
-
-  private async generate(
-    manager: EntityManager,
-    input: { algorithm: CaKeyAlgorithm; commonName: string; createdBy: string; tenantId: string; state: 'Draft' | 'Active'; now: Date },
-  ): Promise<SigningKeyEntity> {
-    const id = randomUUID();
-    const provider = this.providers.configured;
-    const { spki, material } = await provider.generate(input.algorithm, `pki_signing_keys:${id}`);
-    const { signer } = await provider.load(material, input.algorithm, `pki_signing_keys:${id}`);
-    const { notBefore, notAfter } = validity(input.now, LIFETIME_DAYS.ca, new Date(input.now.getTime() + LIFETIME_DAYS.ca * DAY_MS));
-    const certificate = await timed(
-      () => buildCaCertificate(signer, { commonName: input.commonName, serialNumber: newSerialNumber(), notBefore, notAfter, spki }),
-      (s) => Metrics.record('ampora_pki_signing_duration_seconds', s, { tenant: TenantLabels.of(input.tenantId), provider: provider.kind }),
-    );
-    const der = Buffer.from(certificate.rawData);
-    return this.keys.insert(manager, {
-      id,
-      state: input.state,
-      algorithm: input.algorithm,
-      provider: provider.kind,
-      commonName: input.commonName,
-      certificate: der,
-      fingerprint: sha256Hex(der),
-      keyId: keyIdOf(spki),
-      ...material,
-      notBefore,
-      notAfter,
-      activatedAt: input.state === 'Active' ? input.now : null,
-      createdBy: input.createdBy,
-    });
-  }
-
-  /** A delegated OCSP signing certificate for `key` (90 days), its key in the same provider. */
-  private async issueResponder(tx: Tx, key: SigningKeyEntity, tenantId: string, now: Date): Promise<{ serial: string; notAfter: Date }> {
-    const manager = tx.manager;
-    const id = randomUUID();
-    const provider = this.providers.of(key.provider);
-    const { spki, material } = await provider.generate(RESPONDER_ALGORITHM, `pki_ocsp_responders:${id}`);
-    const caSigner = await this.signerOf(key);
-    const { notBefore, notAfter } = validity(now, LIFETIME_DAYS.ocsp, key.notAfter);
-    const serial = newSerialNumber();
-    const certificate = await timed(
-      () =>
-        buildLeaf(caSigner, {
-          publicKey: new x509.PublicKey(spki),
-          subject: new x509.Name([{ CN: [`${key.commonName} OCSP Responder`] }]),
-          serialNumber: serial,
-          notBefore,
-          notAfter,
-          issuer: new x509.X509Certificate(key.certificate),
-          issuerKeyId: key.keyId,
-          usage: 'ocsp',
-        }),
-      (s) => Metrics.record('ampora_pki_signing_duration_seconds', s, { tenant: TenantLabels.of(tenantId), provider: provider.kind }),
-    );
-    await this.keys.insertResponder(manager, { id, signingKeyId: key.id, certificate: Buffer.from(certificate.rawData), keyId: keyIdOf(spki), ...material, notBefore, notAfter });
-    tx.afterCommit(() => Metrics.add('ampora_pki_certs_issued_total', 1, { tenant: TenantLabels.of(tenantId), kind: 'ocsp' }));
-    return { serial, notAfter };
-  }
 
   private async retireIn(manager: EntityManager, key: SigningKeyEntity, now: Date): Promise<void> {
     await this.keys.update(manager, key.id, { state: 'Retired', retiredAt: now });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import * as x509 from '@peculiar/x509';
 import { Span } from 'nestjs-otel';
-import { createLogger, Metrics, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { Clock, createLogger, Metrics, TenantLabels, TransactionRunner } from '@ampora/platform';
 import { CRL_NEXT_UPDATE_MS, REVOCATION_REASONS } from '../domain/certificate-rules';
 import { buildCrl, timed, toPem } from '../certificates/x509-factory';
 import { CertificateRepository } from '../certificates/certificate.repository';
@@ -32,6 +32,7 @@ export class CrlService {
   private served?: Published;
 
   constructor(
+    private readonly clock: Clock,
     private readonly crls: CrlRepository,
     private readonly certificates: CertificateRepository,
     private readonly keyRows: SigningKeyRepository,
@@ -43,7 +44,7 @@ export class CrlService {
 
   // a service-level span through nestjs-otel's decorator: the CRL job's `queue.process` span is its parent
   @Span('pki.crl_publish')
-  async publishAll(now = new Date()): Promise<number> {
+  async publishAll(now = this.clock.now()): Promise<number> {
     let published = 0;
     for (const key of await this.keys.published()) {
       const started = process.hrtime.bigint();
@@ -99,6 +100,7 @@ export class CrlService {
   }
 
   private async current(): Promise<Published> {
+    // host time: the age of what is served from memory, not the domain's time (decision 0220)
     if (this.served && Date.now() - this.served.at < SERVE_CACHE_MS) return this.served;
     const keys = await this.keys.published();
     const crls = await this.crls.findForKeys(keys.map((k) => k.id));

@@ -18,7 +18,7 @@ import {
   SingleResponse,
 } from '@peculiar/asn1-ocsp';
 import * as x509 from '@peculiar/x509';
-import { createLogger, Metrics, TenantLabels } from '@ampora/platform';
+import { Clock, createLogger, Metrics, TenantLabels } from '@ampora/platform';
 import { OCSP_VALIDITY_MS, REVOCATION_REASONS } from '../domain/certificate-rules';
 import { CertificateRepository } from '../certificates/certificate.repository';
 import { timed } from '../certificates/x509-factory';
@@ -43,6 +43,7 @@ export class OcspResponderService {
   private readonly log = createLogger('Ampora.Pki.Revocation.OcspResponderService');
 
   constructor(
+    private readonly clock: Clock,
     private readonly certificates: CertificateRepository,
     private readonly keyRows: SigningKeyRepository,
     private readonly keys: SigningKeysService,
@@ -68,7 +69,7 @@ export class OcspResponderService {
       }
       if (!issuer) return status(OCSPResponseStatus.unauthorized);
       const responder = await this.keyRows.currentResponder(issuer.id);
-      const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const now = new Date(Math.floor(this.clock.nowMs() / 1000) * 1000);
       if (!responder || responder.notAfter <= now) {
         this.log.warn('No valid OCSP responder certificate for signing key {SigningKeyId}; answering tryLater', { SigningKeyId: issuer.id });
         return status(OCSPResponseStatus.tryLater);

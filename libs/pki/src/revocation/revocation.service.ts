@@ -1,15 +1,13 @@
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { Clock, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
-import { AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
+import { AGENT_DISPATCHER, AgentDispatcher, DispatchOutcome } from '@ampora/opamp';
 import { RevocationReason } from '../domain/certificate-rules';
 import { CertificateRepository } from '../certificates/certificate.repository';
 import { CertificateEntity } from '../certificates/entities/certificate.entity';
 import { SigningKeysService } from '../keys/signing-keys.service';
 import { PkiErrorCode, PkiException } from '../pki.errors';
-import { findAgentDispatcher } from '../agent-dispatcher.lookup';
 
 export interface AgentRevocation {
   agentId: string;
@@ -33,21 +31,17 @@ const BULK_DISCONNECT_CONCURRENCY = 50;
  * is closed and a CRL is published right away.
  */
 @Injectable()
-export class RevocationService implements OnApplicationBootstrap {
+export class RevocationService {
   private readonly log = createLogger('Ampora.Pki.Revocation.RevocationService');
-  private dispatcher?: AgentDispatcher;
 
   constructor(
+    private readonly clock: Clock,
     private readonly certificates: CertificateRepository,
     private readonly keys: SigningKeysService,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
-    private readonly moduleRef: ModuleRef,
+    @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
   ) {}
-
-  onApplicationBootstrap(): void {
-    this.dispatcher = findAgentDispatcher(this.moduleRef);
-  }
 
   async revokeAgent(p: Principal, agentId: string, reason: RevocationReason = 'unspecified'): Promise<AgentRevocation> {
     const revoked = await this.tx.run(async ({ manager }) => {
@@ -55,7 +49,7 @@ export class RevocationService implements OnApplicationBootstrap {
       if (rows.length === 0) throw new PkiException(PkiErrorCode.AGENT_CERTIFICATE_NOT_FOUND, `Agent ${agentId} holds no certificate of this tenant`, { agentId });
       const live = rows.filter((r) => !r.revokedAt);
       if (live.length === 0) throw new PkiException(PkiErrorCode.CERTIFICATE_ALREADY_REVOKED, `Every certificate of agent ${agentId} is already revoked`, { agentId });
-      const at = new Date();
+      const at = this.clock.now();
       for (const row of live) {
         await this.certificates.update(manager, row.id, { revokedAt: at, revocationReason: reason });
         row.revokedAt = at;
@@ -72,7 +66,7 @@ export class RevocationService implements OnApplicationBootstrap {
     });
     Metrics.add('ampora_pki_certs_revoked_total', revoked.length, { tenant: TenantLabels.of(p.tenantId), kind: 'agent' });
     this.log.info('Revoked {Count} certificates of agent {AgentId} ({Reason})', { Count: revoked.length, AgentId: agentId, Reason: reason });
-    const session = this.dispatcher ? await this.dispatcher.disconnect({ agentId, tenantId: p.tenantId }, 'its certificate was revoked') : 'no_session';
+    const session = await this.dispatcher.disconnect({ agentId, tenantId: p.tenantId }, 'its certificate was revoked');
     await this.keys.publishSoon();
     return { agentId, revoked, session };
   }
@@ -88,7 +82,7 @@ export class RevocationService implements OnApplicationBootstrap {
       const rows = await this.certificates.lockForAgents(manager, p.tenantId, ids);
       const byAgent = new Map<string, CertificateEntity[]>();
       for (const row of rows) byAgent.set(row.agentId!, [...(byAgent.get(row.agentId!) ?? []), row]);
-      const at = new Date();
+      const at = this.clock.now();
       const revoked = new Map<string, CertificateEntity[]>();
       const skipped: BulkRevocation['skipped'] = [];
       for (const agentId of ids) {
@@ -128,7 +122,7 @@ export class RevocationService implements OnApplicationBootstrap {
           chunk.map(async ([agentId, certs]) => ({
             agentId,
             revoked: certs,
-            session: this.dispatcher ? await this.dispatcher.disconnect({ agentId, tenantId: p.tenantId }, 'its certificate was revoked').catch((): DispatchOutcome => 'unconfirmed') : ('no_session' as const),
+            session: await this.dispatcher.disconnect({ agentId, tenantId: p.tenantId }, 'its certificate was revoked').catch((): DispatchOutcome => 'unconfirmed'),
           })),
         )),
       );
@@ -147,7 +141,7 @@ export class RevocationService implements OnApplicationBootstrap {
     const ids = [...new Set(agentIds)];
     if (ids.length === 0) return [];
     const live = (await this.certificates.lockForAgents(manager, tenantId, ids)).filter((r) => !r.revokedAt);
-    const at = new Date();
+    const at = this.clock.now();
     await this.certificates.revokeMany(manager, live.map((c) => c.id), at, reason);
     for (const row of live) {
       row.revokedAt = at;
@@ -172,7 +166,7 @@ export class RevocationService implements OnApplicationBootstrap {
       const row = await this.certificates.lockById(manager, p.tenantId, certificateId);
       if (!row) throw new PkiException(PkiErrorCode.CERTIFICATE_NOT_FOUND, `Certificate ${certificateId} was not found`, { certificateId });
       if (row.revokedAt) throw new PkiException(PkiErrorCode.CERTIFICATE_ALREADY_REVOKED, `Certificate ${certificateId} is already revoked`, { certificateId });
-      const at = new Date();
+      const at = this.clock.now();
       await this.certificates.update(manager, row.id, { revokedAt: at, revocationReason: reason });
       row.revokedAt = at;
       row.revocationReason = reason;
@@ -187,7 +181,7 @@ export class RevocationService implements OnApplicationBootstrap {
     });
     Metrics.add('ampora_pki_certs_revoked_total', 1, { tenant: TenantLabels.of(p.tenantId), kind: certificate.kind });
     this.log.info('Revoked certificate {CertificateId} ({Reason})', { CertificateId: certificate.id, Reason: reason });
-    const session = certificate.agentId && this.dispatcher ? await this.dispatcher.disconnect({ agentId: certificate.agentId, tenantId: p.tenantId }, 'its certificate was revoked') : 'no_session';
+    const session = certificate.agentId ? await this.dispatcher.disconnect({ agentId: certificate.agentId, tenantId: p.tenantId }, 'its certificate was revoked') : 'no_session';
     await this.keys.publishSoon();
     return { certificate, session };
   }

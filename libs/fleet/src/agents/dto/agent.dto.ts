@@ -277,7 +277,7 @@ function files(stored: StoredConfigFiles | null): Array<z.infer<typeof ConfigFil
 }
 
 
-export function toAgentSummary(a: AgentEntity, staleAfterSeconds: number, now = Date.now()): z.infer<typeof AgentSummarySchema> {
+export function toAgentSummary(a: AgentEntity, staleAfterSeconds: number, now: number): z.infer<typeof AgentSummarySchema> {
   return {
     id: a.id,
     instanceUid: a.instanceUid,
@@ -300,13 +300,14 @@ export type VersionRef = z.infer<typeof VersionRefSchema>;
 export function toAgentDetail(
   a: AgentEntity,
   staleAfterSeconds: number,
+  now: number,
   assignment: AgentAssignment | null = null,
   failedVersion: VersionRef | null = null,
   certificateOffer: CertificateOfferView | null = null,
 ): z.infer<typeof AgentDetailSchema> {
   const caps = BigInt(a.capabilities);
   return {
-    ...toAgentSummary(a, staleAfterSeconds),
+    ...toAgentSummary(a, staleAfterSeconds, now),
     tenantId: a.tenantId,
     groupPinned: a.groupPinned,
     assignment,

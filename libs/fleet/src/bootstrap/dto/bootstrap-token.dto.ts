@@ -2,6 +2,7 @@ import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { PageQuerySchema, pageSchema } from '@ampora/platform';
 import { BootstrapTokenEntity } from '../entities/bootstrap-token.entity';
+import { bootstrapTokenExpired } from '../domain/token-expiry';
 
 export const BOOTSTRAP_TTL_MINUTES = { min: 15, max: 168 * 60, default: 24 * 60 };
 
@@ -47,17 +48,18 @@ export class CreatedBootstrapTokenDto extends createZodDto(
 export class BootstrapTokenPageDto extends createZodDto(pageSchema(BootstrapTokenSchema)) {}
 export class BootstrapTokenListQueryDto extends createZodDto(PageQuerySchema) {}
 
-export function bootstrapTokenStatus(t: BootstrapTokenEntity, now = Date.now()): z.infer<typeof BootstrapTokenSchema>['status'] {
+export function bootstrapTokenStatus(t: BootstrapTokenEntity, now: number): z.infer<typeof BootstrapTokenSchema>['status'] {
   if (t.revokedAt) return 'revoked';
   if (t.redeemedAt) return 'redeemed';
-  return t.expiresAt.getTime() <= now ? 'expired' : 'active';
+  return bootstrapTokenExpired(t, now) ? 'expired' : 'active';
 }
 
-export function toBootstrapTokenResponse(t: BootstrapTokenEntity): z.infer<typeof BootstrapTokenSchema> {
+/** The token as the API shows it; its status is judged at `now` (ms since the epoch). */
+export function toBootstrapTokenResponse(t: BootstrapTokenEntity, now: number): z.infer<typeof BootstrapTokenSchema> {
   return {
     id: t.id,
     label: t.label,
-    status: bootstrapTokenStatus(t),
+    status: bootstrapTokenStatus(t, now),
     groupId: t.groupId,
     labels: t.labels,
     createdBy: t.createdBy,

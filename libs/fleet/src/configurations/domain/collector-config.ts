@@ -1,152 +1,20 @@
 import { YamlLimits, YamlLimitViolation, aliasExpansionViolation, scanYamlLimits } from './yaml-limits';
-import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, Pair, parseDocument, YAMLMap } from 'yaml';
+import { Document, isMap, isScalar, isSeq, Node } from 'yaml';
+import { AvailableComponents, CollectorModel, Finding, ParsedConfig, Pipeline, PIPELINE_ROLES, Section, SECTIONS, SIGNALS, singular } from './collector-model';
+import { Checker } from './config-checker';
+
+export * from './collector-model';
 
 /**
  * An OpenTelemetry Collector configuration as Ampora understands it: parsed from YAML (which is kept
  * byte-for-byte elsewhere; nothing here reformats it), checked, and compared. Pure: no Nest, no I/O.
  */
 
-export type Severity = 'Error' | 'Warning' | 'Info';
-
-export interface Finding {
-  severity: Severity;
-  /** Stable rule id: YAML_SYNTAX, UNDEFINED_COMPONENT, UNUSED_COMPONENT, ... */
-  code: string;
-  message: string;
-  /** Where in the document: `service.pipelines.traces.exporters[1]` ('' for the whole document). */
-  path: string;
-  /** 1-based line and column of the offending node, when it can be located. */
-  line?: number;
-  column?: number;
-}
-
-export const SECTIONS = ['receivers', 'processors', 'exporters', 'connectors', 'extensions'] as const;
-export type Section = (typeof SECTIONS)[number];
-export const SIGNALS = ['traces', 'metrics', 'logs', 'profiles'] as const;
-export const PIPELINE_ROLES = ['receivers', 'processors', 'exporters'] as const;
-export type PipelineRole = (typeof PIPELINE_ROLES)[number];
-
-const SINGULAR: Record<Section, string> = { receivers: 'receiver', processors: 'processor', exporters: 'exporter', connectors: 'connector', extensions: 'extension' };
-export const singular = (s: Section | PipelineRole): string => SINGULAR[s];
-
 const TOP_LEVEL = new Set<string>([...SECTIONS, 'service']);
 const PIPELINE_KEYS = new Set<string>(PIPELINE_ROLES);
 /** `type` or `type/name` (the Collector's component id syntax). */
 const COMPONENT_ID = /^[A-Za-z][A-Za-z0-9_]*(\/.+)?$/;
 const PIPELINE_ID = new RegExp(`^(${SIGNALS.join('|')})(\\/.+)?$`);
-
-/** Components an agent reported it has (ReportsAvailableComponents), by section: `{ processors: ['batch', ...] }`. */
-export type AvailableComponents = Partial<Record<Section, string[]>>;
-
-export interface Pipeline {
-  receivers: string[];
-  processors: string[];
-  exporters: string[];
-}
-
-/** The parts of a config the semantic checks and diffs work on. */
-export interface CollectorModel {
-  components: Record<Section, Record<string, unknown>>;
-  pipelines: Record<string, Pipeline>;
-  extensions: string[];
-  /** The rest of `service` (telemetry, ...). */
-  service: Record<string, unknown>;
-  /** Top-level keys Ampora does not know. */
-  other: Record<string, unknown>;
-}
-
-export interface ParsedConfig {
-  /** Undefined when the text is not valid YAML (the findings say why). */
-  model?: CollectorModel;
-  findings: Finding[];
-  /** The limit the text exceeds (then there is no model, and the text must not be accepted). */
-  limit?: YamlLimitViolation;
-}
-
-type Located = { path: string; node?: Node | null };
-
-/** Findings kept per text: beyond them, one Info finding counts the rest (a text cannot make its findings unbounded). */
-export const MAX_FINDINGS = 200;
-
-class Checker {
-  readonly findings: Finding[] = [];
-  /** Findings beyond MAX_FINDINGS, counted but not kept. */
-  dropped = 0;
-  private readonly lines = new LineCounter();
-  readonly doc: Document.Parsed;
-
-  /** Scalar keys of each map node, indexed once (lookups stay linear over the whole check). */
-  private readonly keys = new WeakMap<object, Map<string, Pair>>();
-
-  constructor(text: string) {
-    // uniqueKeys off: the library checks it pairwise (quadratic in a map's size); duplicateKeys() does it with a set
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, merge: true, uniqueKeys: false, strict: true });
-  }
-
-  private index(map: YAMLMap): Map<string, Pair> {
-    let index = this.keys.get(map);
-    if (!index) {
-      index = new Map();
-      for (const item of map.items) if (isPair(item) && isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item);
-      this.keys.set(map, index);
-    }
-    return index;
-  }
-
-  add(severity: Severity, code: string, message: string, at: Located): void {
-    if (this.full()) return;
-    const f: Finding = { severity, code, message, path: at.path };
-    const range = at.node?.range;
-    if (range) {
-      const p = this.lines.linePos(range[0]);
-      f.line = p.line;
-      f.column = p.col;
-    }
-    this.findings.push(f);
-  }
-
-  addAt(severity: Severity, code: string, message: string, offset: number, path = ''): void {
-    if (this.full()) return;
-    const p = this.lines.linePos(offset);
-    this.findings.push({ severity, code, message, path, line: p.line, column: p.col });
-  }
-
-  private full(): boolean {
-    if (this.findings.length < MAX_FINDINGS) return false;
-    this.dropped += 1;
-    return true;
-  }
-
-  /** The findings, with the count of those left out. */
-  result(model?: CollectorModel): ParsedConfig {
-    const findings = this.dropped ? [...this.findings, { severity: 'Info' as const, code: 'MORE_FINDINGS', message: `${this.dropped} more findings are not listed`, path: '' }] : this.findings;
-    return model ? { model, findings } : { findings };
-  }
-
-  deref(node: unknown): Node | null | undefined {
-    if (isAlias(node)) return node.resolve(this.doc) as Node | undefined;
-    return node as Node | null | undefined;
-  }
-
-  /** The value node under `key` in a map node (aliases resolved; keys from `<<` merges are not located). */
-  child(map: Node | null | undefined, key: string): Node | null | undefined {
-    const m = this.deref(map);
-    if (!isMap(m)) return undefined;
-    const pair = this.index(m).get(key);
-    return pair ? ((pair.value as Node | null) ?? null) : undefined;
-  }
-
-  keyNode(map: Node | null | undefined, key: string): Node | undefined {
-    const m = this.deref(map);
-    if (!isMap(m)) return undefined;
-    return (this.index(m).get(key)?.key as Node | undefined) ?? undefined;
-  }
-
-  item(seq: Node | null | undefined, index: number): Node | undefined {
-    const s = this.deref(seq);
-    return isSeq(s) ? ((s.items[index] as Node | undefined) ?? undefined) : undefined;
-  }
-}
 
 const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -82,7 +82,7 @@ export class CertificateDto extends createZodDto(CertificateFields) {}
 export class CertificatePageDto extends createZodDto(pageSchema(CertificateSchema)) {}
 export class CertificateListQueryDto extends createZodDto(PageQuerySchema.extend({ agentId: z.uuid().optional().describe('Only this agent\'s certificates') })) {}
 
-export function toCertificateResponse(c: CertificateEntity, now = Date.now()): z.infer<typeof CertificateSchema> {
+export function toCertificateResponse(c: CertificateEntity, now: number): z.infer<typeof CertificateSchema> {
   return {
     id: c.id,
     agentId: c.agentId,

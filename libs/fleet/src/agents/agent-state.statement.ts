@@ -1,0 +1,85 @@
+/** The SQL of the agent state writer's batches: column types, the batched UPDATE, and which errors are the data's. */
+
+/** Column → SQL type, for the casts of the batched UPDATE ... FROM (VALUES ...). */
+export const COLUMN_TYPES = {
+  last_seen_at: 'timestamptz',
+  connected: 'boolean',
+  transport: 'varchar',
+  owner_instance: 'varchar',
+  connected_at: 'timestamptz',
+  disconnected_at: 'timestamptz',
+  capabilities: 'bigint',
+  instance_uid: 'uuid',
+  identifying_attributes: 'jsonb',
+  non_identifying_attributes: 'jsonb',
+  display_name: 'varchar',
+  agent_type: 'varchar',
+  agent_version: 'varchar',
+  healthy: 'boolean',
+  health: 'jsonb',
+  effective_config: 'jsonb',
+  effective_config_hash: 'text',
+  effective_config_too_large: 'boolean',
+  remote_config_status: 'varchar',
+  remote_config_hash: 'varchar',
+  remote_config_error: 'text',
+  failed_config_hash: 'varchar',
+  remote_config_at: 'timestamptz',
+  last_failure_hash: 'varchar',
+  last_failure_message: 'text',
+  last_failure_at: 'timestamptz',
+  package_statuses: 'jsonb',
+  available_components: 'jsonb',
+  custom_capabilities: 'jsonb',
+  connection_settings_status: 'jsonb',
+} as const;
+export type Column = keyof typeof COLUMN_TYPES;
+
+/** Columns whose new value must be combined with the stored row. */
+const LABEL_SOURCES: ReadonlySet<Column> = new Set(['identifying_attributes', 'non_identifying_attributes']);
+
+export type Pending = Partial<Record<Column, unknown>>;
+
+/**
+ * One batched `UPDATE agents ... FROM (VALUES ...)` for rows that change the same columns. Labels are
+ * recomputed when attributes change; a connect applies only if it is not older than the recorded one,
+ * a disconnect only while `instanceId` is still the recorded owner.
+ */
+export function stateUpdateStatement(columns: Column[], rows: Array<[string, Pending]>, instanceId: string): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const tuples = rows.map(([id, row]) => {
+    const cells = [`$${params.push(id)}::uuid`];
+    for (const c of columns) {
+      const value = row[c];
+      const json = COLUMN_TYPES[c] === 'jsonb';
+      cells.push(`$${params.push(json && value !== null ? JSON.stringify(value) : value)}::${COLUMN_TYPES[c]}`);
+    }
+    return `(${cells.join(', ')})`;
+  });
+  const sets = columns.map((c) => `${c} = v.${c}`);
+  if (columns.some((c) => LABEL_SOURCES.has(c))) {
+    const ident = columns.includes('identifying_attributes') ? 'v.identifying_attributes' : 'a.identifying_attributes';
+    const nonIdent = columns.includes('non_identifying_attributes') ? 'v.non_identifying_attributes' : 'a.non_identifying_attributes';
+    sets.push(`labels = ${nonIdent} || ${ident} || a.tags`);
+  }
+  sets.push('updated_at = now()');
+  // Several instances write the same agent when it moves between them, each in its own flush: a
+  // connect applies only if it is not older than the recorded one, and a disconnect only while this
+  // instance is still the recorded owner (the agent may already be connected elsewhere).
+  let where = 'a.id = v.id';
+  if (columns.includes('connected')) {
+    const newer = columns.includes('connected_at') ? '(a.connected_at IS NULL OR a.connected_at <= v.connected_at)' : 'true';
+    where += ` AND CASE WHEN v.connected THEN ${newer} ELSE (a.owner_instance IS NULL OR a.owner_instance = $${params.push(instanceId)}) END`;
+  }
+  return { sql: `UPDATE agents AS a SET ${sets.join(', ')} FROM (VALUES ${tuples.join(', ')}) AS v(id, ${columns.join(', ')}) WHERE ${where}`, params };
+}
+
+/**
+ * Errors tied to the values of a row rather than to the database or the statement: data exceptions
+ * (class 22: a NUL or an unpaired surrogate escape, a value out of range), integrity violations (23)
+ * and program limits (54: a jsonb too large). Retrying them cannot succeed.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
