@@ -1,0 +1,73 @@
+import type { DomainEvent } from '@ampora/platform';
+import type { ProgressPayload } from './domain/progress-event';
+import type { GateName } from './domain/gates';
+import type { RolloutState } from './domain/rollout-state';
+
+/** The events rollouts publish on the live bus (names as the SSE stream and clients see them). */
+export const RolloutEvents = {
+  StateChanged: 'rollout.state_changed',
+  StepStarted: 'rollout.step_started',
+  GateFired: 'rollout.gate_fired',
+  Progress: 'rollout.progress',
+} as const;
+
+/** A transition of the state machine, with what caused it (a gate's breach, the operator, a rollback). */
+export interface RolloutStateChangedPayload {
+  rolloutId: string;
+  from: RolloutState;
+  to: RolloutState;
+  [detail: string]: unknown;
+}
+
+export interface RolloutStepStartedPayload {
+  rolloutId: string;
+  step: number;
+  agents: number;
+  last: boolean;
+}
+
+/** A gate paused the rollout: its observed ratio over its threshold in a step, and the agents it counted. */
+export interface RolloutGateFiredPayload {
+  rolloutId: string;
+  gate: GateName;
+  observed: number;
+  threshold: number;
+  numerator: number;
+  denominator: number;
+  agents: string[];
+  step: number;
+  at: string;
+}
+
+export type RolloutEvent =
+  | DomainEvent<typeof RolloutEvents.StateChanged, RolloutStateChangedPayload>
+  | DomainEvent<typeof RolloutEvents.StepStarted, RolloutStepStartedPayload>
+  | DomainEvent<typeof RolloutEvents.GateFired, RolloutGateFiredPayload>
+  | DomainEvent<typeof RolloutEvents.Progress, ProgressPayload>;
+
+/**
+ * Fleet's agent events the rollout gates react to. Fleet does not declare its events in a
+ * `fleet.events.ts` yet (issue 14 gives that to fleet's owner); until it does, rollouts types what it
+ * listens to here, with fleet's published names and payloads. Replace by fleet's union once it exists.
+ */
+export const AgentEventsHeard = {
+  StatusChanged: 'agent.status_changed',
+  Disconnected: 'agent.disconnected',
+} as const;
+
+export interface AgentStatusChangedPayload {
+  agentId: string;
+  remoteConfigStatus?: { status: string; hash: string; errorMessage?: string };
+  healthy?: boolean;
+  effectiveConfigHash?: string;
+  at?: string;
+}
+
+export interface AgentDisconnectedPayload {
+  agentId: string;
+  at?: string;
+}
+
+export type AgentEventHeard =
+  | DomainEvent<typeof AgentEventsHeard.StatusChanged, AgentStatusChangedPayload>
+  | DomainEvent<typeof AgentEventsHeard.Disconnected, AgentDisconnectedPayload>;
