@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { z } from 'zod';
-import { AuditService, createLogger, Principal, TransactionRunner } from '@ampora/platform';
+import { AuditService, Clock, createLogger, Principal, TransactionRunner } from '@ampora/platform';
 import { RolloutDefaultsInputSchema } from './dto/rollout.dto';
 import { GATE_DEFAULTS, GateSettings } from './domain/gates';
 import { Ordering } from './domain/step-planner';
@@ -47,6 +47,7 @@ export class RolloutDefaultsService {
     @InjectRepository(RolloutDefaultsEntity) private readonly repo: Repository<RolloutDefaultsEntity>,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
+    private readonly clock: Clock,
   ) {}
 
   async effective(tenantId: string, manager?: EntityManager): Promise<EffectiveRolloutDefaults> {
@@ -66,7 +67,7 @@ export class RolloutDefaultsService {
         gates: input.gates && Object.keys(input.gates).length ? (input.gates as Partial<GateSettings>) : null,
         ordering: input.ordering ?? null,
         updatedBy: caller.actor,
-        updatedAt: new Date(),
+        updatedAt: this.clock.now(),
       });
       // an upsert: two first PUTs of a tenant (no row to lock yet) must not collide on the key
       await repo.upsert(row as never, { conflictPaths: ['tenantId'] });

@@ -52,8 +52,7 @@ export class RolloutDelivery {
         return staying;
       });
     const renewEveryMs = (this.config.rollouts.leaseSeconds * 1000) / 3;
-    // the lease lives in the database's time; its renewal is paced by the host's
-    let renewedAt = Date.now();
+    let renewedAt = this.clock.nowMs();
     let next: Promise<string[] | false> | undefined = chunks.length ? assign(chunks[0]!) : undefined;
     for (let c = 0; c < chunks.length; c++) {
       const chunk = await next;
@@ -62,12 +61,12 @@ export class RolloutDelivery {
       // a failed assignment of the next chunk surfaces when it is awaited
       next?.catch(() => undefined);
       await this.deliver(r, version.desired, chunk);
-      if (next && Date.now() - renewedAt > renewEveryMs) {
+      if (next && this.clock.nowMs() - renewedAt > renewEveryMs) {
         if (!(await this.rollouts.acquireLease(r.id, owner, this.config.rollouts.leaseSeconds))) {
           await next.catch(() => undefined);
           return false;
         }
-        renewedAt = Date.now();
+        renewedAt = this.clock.nowMs();
       }
     }
     return true;
