@@ -7,8 +7,7 @@ jest.mock('../src/domain/gates', () => {
   const actual = jest.requireActual('../src/domain/gates');
   return { ...actual, evaluateStepGates: jest.fn(actual.evaluateStepGates) };
 });
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const gates = require('../src/domain/gates') as { evaluateStepGates: jest.Mock };
+const gates = jest.requireMock<{ evaluateStepGates: jest.Mock }>('../src/domain/gates');
 
 const SECOND = 1000;
 
