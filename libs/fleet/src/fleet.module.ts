@@ -34,6 +34,7 @@ import { GroupReconcileTrigger } from './groups/group-reconcile.trigger';
 import { GroupReconciler } from './groups/group-reconciler.service';
 import { GroupRepository } from './groups/group.repository';
 import { GroupsService } from './groups/groups.service';
+import { RolloutSupportService } from './rollout-support/rollout-support.service';
 
 /**
  * The fleet: agents (inventory, enrolment, state), configurations and their versions, groups, and
@@ -65,6 +66,7 @@ import { GroupsService } from './groups/groups.service';
     AssignmentService,
     FleetDispatchService,
     FleetTransactions,
+    RolloutSupportService,
     ...AgentAuthenticatorProviders,
     { provide: AGENT_STATE_SINK, useExisting: AgentStateWriter },
   ],
@@ -85,6 +87,7 @@ import { GroupsService } from './groups/groups.service';
     AssignmentService,
     FleetDispatchService,
     FleetTransactions,
+    RolloutSupportService,
     AGENT_AUTHENTICATOR,
     AGENT_STATE_SINK,
   ],

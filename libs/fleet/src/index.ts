@@ -22,8 +22,8 @@ export { AssignmentService, Move, PlacementResult } from './assignment/assignmen
 export { FleetDispatchService, DispatchReport } from './assignment/fleet-dispatch.service';
 export { FleetTransactions } from './fleet-transactions';
 export { fromStoredFiles } from './agents/domain/stored-config';
-export { ConfigurationVersionEntity } from './configurations/entities/configuration-version.entity';
-export { GroupEntity } from './groups/entities/group.entity';
+export { RolloutSupportService } from './rollout-support/rollout-support.service';
+export { RolloutAgentState, RolloutCandidate, RolloutGroup, RolloutVersion, RolloutVersionHashes } from './rollout-support/rollout-support.types';
 export { AgentDriftService, DriftMemo, agentDrift } from './agents/agent-drift';
 export { assessDrift, DriftVerdict, DriftAssessment, DriftInput } from './agents/domain/config-drift';
 export { FLEET_MIGRATIONS } from './migrations';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { z } from 'zod';
-import { createLogger, Principal, TransactionRunner } from '@ampora/platform';
+import { Clock, createLogger, Principal, TransactionRunner } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
 import { RolloutDefaultsInputSchema } from './dto/rollout.dto';
 import { GATE_DEFAULTS, GateSettings } from './domain/gates';
@@ -48,6 +48,7 @@ export class RolloutDefaultsService {
     @InjectRepository(RolloutDefaultsEntity) private readonly repo: Repository<RolloutDefaultsEntity>,
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
+    private readonly clock: Clock,
   ) {}
 
   async effective(tenantId: string, manager?: EntityManager): Promise<EffectiveRolloutDefaults> {
@@ -67,7 +68,7 @@ export class RolloutDefaultsService {
         gates: input.gates && Object.keys(input.gates).length ? (input.gates as Partial<GateSettings>) : null,
         ordering: input.ordering ?? null,
         updatedBy: caller.actor,
-        updatedAt: new Date(),
+        updatedAt: this.clock.now(),
       });
       // an upsert: two first PUTs of a tenant (no row to lock yet) must not collide on the key
       await repo.upsert(row as never, { conflictPaths: ['tenantId'] });

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, createLogger, injectTraceContext, JobProducer, LiveBus, Metrics, TenantLabels, Tx } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, injectTraceContext, JobProducer, LiveBus, Metrics, TenantLabels, Tx } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
 import { nextState, RolloutAction, RolloutState, ACTIVE_STATES, IllegalTransitionError } from './domain/rollout-state';
 import { RolloutEntity } from './entities/rollout.entity';
-import { RolloutRepository } from './rollout.repository';
+import { RolloutRepository } from './persistence/rollout.repository';
 import { RolloutErrorCode, RolloutException } from './rollouts.errors';
+import { RolloutEvent, RolloutEvents } from './rollouts.events';
 import { ROLLOUTS_QUEUE, RolloutTickJob, tickSchedulerId } from './rollouts.jobs';
 
 /** The actor of what the engine does by itself (gates, completion, steps). */
@@ -33,6 +34,7 @@ export class RolloutTransitions {
     private readonly audit: AuditService,
     private readonly bus: LiveBus,
     private readonly producer: JobProducer,
+    private readonly clock: Clock,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -45,14 +47,15 @@ export class RolloutTransitions {
       if (error instanceof IllegalTransitionError) throw illegal(rollout, action);
       throw error;
     }
+    const now = this.clock.now();
     rollout.state = to;
-    if (to === RolloutState.InProgress && !rollout.startedAt) rollout.startedAt = new Date();
+    if (to === RolloutState.InProgress && !rollout.startedAt) rollout.startedAt = now;
     if (!ACTIVE_STATES.includes(to) && to !== RolloutState.Pending) {
-      rollout.finishedAt = new Date();
+      rollout.finishedAt = now;
       rollout.engineOwner = null;
       rollout.engineLeaseUntil = null;
     }
-    await this.repository.save(tx.manager, rollout);
+    await this.repository.save(tx.manager, rollout, now);
     await this.audit.record(tx.manager, {
       tenantId: rollout.tenantId,
       entityType: 'Rollout',
@@ -68,7 +71,7 @@ export class RolloutTransitions {
     tx.afterCommit(async () => {
       this.log.info('Rollout {RolloutId} entered state {State}', { RolloutId: id, State: to, From: from, Actor: options.actor ?? 'operator' });
       Metrics.add('ampora_rollout_state_transitions_total', 1, { tenant: TenantLabels.of(tenantId), from, to });
-      this.bus.publish({ type: 'rollout.state_changed', tenantId, entityId: id, payload: { rolloutId: id, from, to, ...(options.details ?? {}) } });
+      this.bus.publish<RolloutEvent>({ type: RolloutEvents.StateChanged, tenantId, entityId: id, payload: { rolloutId: id, from, to, ...(options.details ?? {}) } });
       if (to === RolloutState.InProgress) await this.schedule(tenantId, id, `entered ${to}`);
       else if (!ACTIVE_STATES.includes(to)) await this.unschedule(id);
     });

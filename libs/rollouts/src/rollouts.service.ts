@@ -1,16 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { createLogger, NO_WORKER_WARNING, Page, PageQuery, Principal, Tx, WorkerPresence } from '@ampora/platform';
+import { Clock, createLogger, NO_WORKER_WARNING, Page, PageQuery, Principal, Tx, WorkerPresence } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
 import { AgentCap, hasCapability } from '@ampora/opamp';
-import { AssignmentService, FleetDispatchService, FleetErrorCode, FleetException, FleetTransactions, GroupEntity } from '@ampora/fleet';
+import { FleetErrorCode, FleetException, FleetTransactions, RolloutSupportService } from '@ampora/fleet';
 import { CreateRolloutSchema, GateRecordSchema, RolloutSchema, RolloutSummarySchema, StepSchema } from './dto/rollout.dto';
 import { GateSettings } from './domain/gates';
 import { canDo, rollbackPath, RolloutAction, RolloutState } from './domain/rollout-state';
 import { orderAgents, planStep } from './domain/step-planner';
 import { stepCount, StrategyInput } from './domain/strategy';
 import { RolloutEntity } from './entities/rollout.entity';
-import { RolloutCounts, RolloutRepository, ZERO_COUNTS } from './rollout.repository';
+import { RolloutRepository } from './persistence/rollout.repository';
+import { RolloutTargetRepository } from './persistence/rollout-target.repository';
+import { RolloutTargetQueries } from './persistence/rollout-target.queries';
+import { RolloutCounts, TargetRow, ZERO_COUNTS } from './persistence/target-rows';
 import { RolloutDefaultsService, validStrategy } from './rollout-defaults.service';
 import { illegal, RolloutTransitions } from './rollout-transitions';
 import { RolloutErrorCode, RolloutException } from './rollouts.errors';
@@ -33,13 +36,15 @@ export class RolloutsService {
 
   constructor(
     private readonly repository: RolloutRepository,
+    private readonly targetRows: RolloutTargetRepository,
+    private readonly queries: RolloutTargetQueries,
     private readonly transitions: RolloutTransitions,
-    private readonly assignment: AssignmentService,
-    private readonly fleetDispatch: FleetDispatchService,
+    private readonly fleet: RolloutSupportService,
     private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
     private readonly defaults: RolloutDefaultsService,
     private readonly workers: WorkerPresence,
+    private readonly clock: Clock,
   ) {}
 
   async create(caller: Principal, input: CreateInput): Promise<RolloutEntity> {
@@ -49,10 +54,10 @@ export class RolloutsService {
       const defaults = await this.defaults.effective(caller.tenantId, manager);
       const strategy = requested ?? defaults.strategy;
       const gates: GateSettings = { ...defaults.gates, ...(input.gates ?? {}) };
-      const group = await manager.getRepository(GroupEntity).findOne({ where: { tenantId: caller.tenantId, id: input.groupId } });
-      if (!group || group.deletedAt) throw new FleetException(FleetErrorCode.GROUP_NOT_FOUND, `Group ${input.groupId} was not found`);
-      const version = await this.assignment.publishedVersion(manager, caller.tenantId, input.configurationId, input.version);
-      await manager.query(`SELECT id FROM groups WHERE id = $1 FOR UPDATE`, [group.id]);
+      const group = await this.fleet.liveGroup(manager, caller.tenantId, input.groupId);
+      if (!group) throw new FleetException(FleetErrorCode.GROUP_NOT_FOUND, `Group ${input.groupId} was not found`);
+      const version = await this.fleet.publishedVersion(manager, caller.tenantId, input.configurationId, input.version);
+      await this.fleet.lockGroup(manager, group.id);
       const busy = await this.repository.activeOnGroup(manager, group.id);
       if (busy) throw new RolloutException(RolloutErrorCode.ROLLOUT_GROUP_BUSY, `Group ${group.name} already has an active rollout (${busy}); finish, abort or roll it back first`, { rolloutId: busy });
       const r = await this.repository.insert(manager, {
@@ -117,7 +122,7 @@ export class RolloutsService {
         throw new RolloutException(RolloutErrorCode.ROLLOUT_STEP_NOT_SETTLED, `Step ${step ?? 0} of rollout ${r.id} has agents still Pending or Applying; it can advance once every agent Applied, Failed or was Skipped`, { step });
       }
       r.advanceStep = step;
-      await this.repository.save(tx.manager, r);
+      await this.repository.save(tx.manager, r, this.clock.now());
       await this.audit.record(tx.manager, { entityType: 'Rollout', entityId: r.id, action: 'Advanced', additional: { step, dwellUntil: record.dwellUntil } });
       tx.afterCommit(() => this.transitions.kick(r.tenantId, r.id, 'advance'));
       return r;
@@ -131,7 +136,7 @@ export class RolloutsService {
       const step = r.currentStep;
       r.steps = r.steps.map((s, i) => (i === step ? { ...s, extendedSeconds: s.extendedSeconds + seconds, dwellUntil: s.dwellUntil ? new Date(new Date(s.dwellUntil).getTime() + seconds * 1000).toISOString() : null } : s));
       if (r.advanceStep === step) r.advanceStep = null;
-      await this.repository.save(tx.manager, r);
+      await this.repository.save(tx.manager, r, this.clock.now());
       await this.audit.record(tx.manager, { entityType: 'Rollout', entityId: r.id, action: 'DwellExtended', additional: { step, seconds, dwellUntil: r.steps[step]!.dwellUntil } });
       return r;
     });
@@ -144,8 +149,8 @@ export class RolloutsService {
   abort(caller: Principal, id: string): Promise<RolloutEntity> {
     return this.control(caller, id, 'abort', async (tx, r) => {
       if (!canDo(r.state, 'abort')) throw illegal(r, 'abort');
-      const reverted = r.kind === 'Rollout' ? await this.assignment.revertRolloutAssignment(tx.manager, r.tenantId, await this.repository.touched(tx.manager, r.id), r.versionId) : [];
-      tx.afterCommit(() => this.fleetDispatch.pushAssigned(r.tenantId, reverted, `rollout ${r.id} aborted`, { force: true }).then(() => undefined));
+      const reverted = r.kind === 'Rollout' ? await this.fleet.revertRolloutAssignment(tx.manager, r.tenantId, await this.targetRows.touched(tx.manager, r.id), r.versionId) : [];
+      tx.afterCommit(() => this.fleet.pushAssigned(r.tenantId, reverted, `rollout ${r.id} aborted`, { force: true }).then(() => undefined));
       return this.transitions.apply(tx, r, 'abort', { details: { by: 'operator', reverted: reverted.length } });
     });
   }
@@ -157,15 +162,12 @@ export class RolloutsService {
   rollback(caller: Principal, id: string): Promise<RolloutEntity> {
     return this.control(caller, id, 'rollback', async (tx, r) => {
       if (![RolloutState.InProgress, RolloutState.Paused, RolloutState.Failed].includes(r.state) || r.kind === 'Rollback') throw illegal(r, 'rollback');
-      const previous: Array<{ number: number }> = await tx.manager.query(
-        `SELECT number FROM configuration_versions WHERE configuration_id = $1 AND status = 'Published' AND number < $2 ORDER BY number DESC LIMIT 1`,
-        [r.configurationId, r.versionNumber],
-      );
-      if (!previous[0]) {
+      const previous = await this.fleet.previousPublishedNumber(tx.manager, r.configurationId, r.versionNumber);
+      if (previous === null) {
         throw new RolloutException(RolloutErrorCode.ROLLOUT_NO_PREVIOUS_VERSION, `Configuration ${r.configurationId} has no Published version before ${r.versionNumber} to roll back to`, { version: r.versionNumber });
       }
-      const version = await this.assignment.publishedVersion(tx.manager, r.tenantId, r.configurationId, previous[0].number);
-      const cohort = await this.repository.touched(tx.manager, r.id);
+      const version = await this.fleet.publishedVersion(tx.manager, r.tenantId, r.configurationId, previous);
+      const cohort = await this.targetRows.touched(tx.manager, r.id);
       const child = await this.repository.insert(tx.manager, {
         tenantId: r.tenantId,
         name: `${r.name} (rollback)`.slice(0, 200),
@@ -211,10 +213,11 @@ export class RolloutsService {
     if (rollouts.length === 0) return [];
     const tenantId = rollouts[0]!.tenantId;
     const [counts, sizes] = await Promise.all([
-      this.repository.countsOf(rollouts.map((r) => r.id)),
-      this.repository.memberCounts(tenantId, rollouts.filter((r) => !r.cohort).map((r) => r.groupId)),
+      this.queries.countsOf(rollouts.map((r) => r.id)),
+      this.fleet.memberCounts(tenantId, rollouts.filter((r) => !r.cohort).map((r) => r.groupId)),
     ]);
-    return rollouts.map((r) => summarize(r, counts.get(r.id) ?? { total: ZERO_COUNTS(), steps: new Map() }, r.cohort ? r.cohort.length : (sizes.get(r.groupId) ?? 0)));
+    const now = this.clock.nowMs();
+    return rollouts.map((r) => summarize(r, counts.get(r.id) ?? { total: ZERO_COUNTS(), steps: new Map() }, r.cohort ? r.cohort.length : (sizes.get(r.groupId) ?? 0), now));
   }
 
   /** The detail of a rollout that was just set going: warns when no worker is alive to drive it. */
@@ -226,10 +229,10 @@ export class RolloutsService {
   }
 
   async detail(r: RolloutEntity): Promise<Detail> {
-    const [counts, size] = await Promise.all([this.repository.counts(r.id), r.cohort ? r.cohort.length : this.repository.memberCount(r.tenantId, r.groupId)]);
-    const summary = summarize(r, counts, size);
+    const [counts, size] = await Promise.all([this.queries.counts(r.id), r.cohort ? r.cohort.length : this.memberCount(r.tenantId, r.groupId)]);
+    const summary = summarize(r, counts, size, this.clock.nowMs());
     const steps = counts.steps;
-    const targets = await this.repository.targets(r.id, {}, { limit: DETAIL_TARGETS + 1 });
+    const targets = await this.listTargets(r.id, {}, { limit: DETAIL_TARGETS + 1 });
     return {
       ...summary,
       steps: r.steps.map((s): z.infer<typeof StepSchema> => ({ ...s, counts: steps.get(s.index) ?? ZERO_COUNTS() })),
@@ -239,17 +242,28 @@ export class RolloutsService {
   }
 
   async targets(r: RolloutEntity, filter: { step?: number; state?: string }, page: { after?: number; limit: number }) {
-    const rows = await this.repository.targets(r.id, filter, { after: page.after, limit: page.limit + 1 });
+    const rows = await this.listTargets(r.id, filter, { after: page.after, limit: page.limit + 1 });
     const items = rows.slice(0, page.limit);
     return { items: items.map(toTarget), nextAfter: rows.length > page.limit ? items[items.length - 1]!.position : null };
   }
 
+  private async memberCount(tenantId: string, groupId: string): Promise<number> {
+    return (await this.fleet.memberCounts(tenantId, [groupId])).get(groupId) ?? 0;
+  }
+
+  /** A page of targets with their agents' display names ('' for an agent without one). */
+  private async listTargets(rolloutId: string, filter: { step?: number; state?: string }, page: { after?: number; limit: number }): Promise<Array<TargetRow & { displayName: string }>> {
+    const rows = await this.queries.targets(rolloutId, filter, page);
+    const names = await this.fleet.displayNames(rows.map((t) => t.agentId));
+    return rows.map((t) => ({ ...t, displayName: names.get(t.agentId) ?? '' }));
+  }
+
   /** Who each step takes: started steps as they ran, later ones planned from the group as it is now. */
   async preview(r: RolloutEntity, onlyStep: number | undefined, limit: number) {
-    const candidates = r.cohort ? await this.repository.cohort(r.tenantId, r.cohort) : await this.repository.members(r.tenantId, r.groupId);
+    const candidates = r.cohort ? await this.fleet.cohort(r.tenantId, r.cohort) : await this.fleet.members(r.tenantId, r.groupId);
     const info = new Map(candidates.map((c) => [c.id, c]));
     const ordered = r.cohort ? candidates.map((c) => c.id) : orderAgents(candidates, r.ordering, r.groupId);
-    const started = await this.repository.targets(r.id, {}, { limit: 1_000_000 });
+    const started = await this.queries.targets(r.id, {}, { limit: 1_000_000 });
     const covered = new Set(started.map((t) => t.agentId));
     const steps: Array<{ index: number; planned: boolean; cumulative: number; count: number; agents: Array<{ id: string; displayName: string; willSkip: boolean }>; last: boolean }> = [];
     const total = Math.max(stepCount(r.strategy, ordered.length), r.steps.length);
@@ -286,14 +300,14 @@ export class RolloutsService {
 }
 
 /** What the API says of a rollout, from its row, its target counts and the size of what it covers. */
-function summarize(r: RolloutEntity, counts: RolloutCounts, size: number): Summary {
+function summarize(r: RolloutEntity, counts: RolloutCounts, size: number, now: number): Summary {
   const current = r.currentStep !== null ? r.steps[r.currentStep] : undefined;
   const stepCounts = r.currentStep !== null ? counts.steps.get(r.currentStep) : undefined;
   let waitingFor: Summary['waitingFor'] = null;
   if (r.state === RolloutState.InProgress) {
     if (!current) waitingFor = 'push';
     else if (!current.settledAt) waitingFor = (stepCounts?.pending ?? 0) + (stepCounts?.applying ?? 0) > 0 ? 'apply' : 'push';
-    else if (r.advanceStep !== r.currentStep && current.dwellUntil && new Date(current.dwellUntil).getTime() > Date.now()) waitingFor = 'dwell';
+    else if (r.advanceStep !== r.currentStep && current.dwellUntil && new Date(current.dwellUntil).getTime() > now) waitingFor = 'dwell';
     else if (r.advanceStep !== r.currentStep && !current.last && !r.autoAdvance) waitingFor = 'advance';
   }
   const summary: Summary = {
@@ -335,7 +349,7 @@ function totalSteps(r: RolloutEntity, groupSize: number, covered: number): numbe
   return r.steps.length + (current.last ? 0 : Math.ceil(Math.max(0, groupSize - covered) / r.strategy.batchSize));
 }
 
-function toTarget(t: Awaited<ReturnType<RolloutRepository['targets']>>[number]) {
+function toTarget(t: TargetRow & { displayName: string }) {
   return {
     agentId: t.agentId,
     displayName: t.displayName,

@@ -1,4 +1,4 @@
-import { evaluateGateCounts, evaluateGates, GATE_DEFAULTS, nextGateDeadline, TargetObservation } from './gates';
+import { BREACH_AGENTS_LIMIT, evaluateGateCounts, evaluateGates, evaluateStepGates, GATE_DEFAULTS, mayTripGate, nextGateDeadline, TargetObservation } from './gates';
 
 const now = 1_000_000_000;
 const min = 60_000;
@@ -82,5 +82,46 @@ describe('health gates', () => {
   it('tells the scheduler when a timed gate can next change its verdict', () => {
     expect(nextGateDeadline([pushed('a'), { agentId: 'p', state: 'Pending' }], now, GATE_DEFAULTS)).toBe(now - min + 10 * min);
     expect(nextGateDeadline([pushed('a')], now + 11 * min, GATE_DEFAULTS)).toBeUndefined();
+  });
+});
+
+describe('evaluateStepGates (what the engine runs)', () => {
+  const signs: Array<Partial<TargetObservation>> = [
+    {},
+    { state: 'Failed' },
+    { healthy: false },
+    { healthy: true },
+    { effectiveMatches: false },
+    { state: 'Applying', effectiveMatches: false },
+    { disconnectedAt: now - min + 1000 },
+    { disconnectedAt: now - min + 1000, recovered: true },
+    { disconnectedAt: now - 1000 },
+  ];
+  const at = [now, now + 9 * min, now + 11 * min];
+
+  it('only targets with a sign of trouble can count for a gate (reading just those loses nothing)', () => {
+    for (const fields of signs) {
+      for (const t of at) {
+        const target = pushed('x', fields);
+        const breach = evaluateGates([target], t, { ...GATE_DEFAULTS, applyFailedRatio: 0, unhealthyRatio: 0, effectiveMismatchRatio: 0, disconnectRatio: 0 });
+        if (breach) expect(mayTripGate(target)).toBe(true);
+      }
+    }
+  });
+
+  it('gives evaluateGates’ verdict from the pushed count and the troubled targets alone', () => {
+    const targets = signs.flatMap((fields, i) => many(3, fields).map((t) => ({ ...t, agentId: `${i}-${t.agentId}` })));
+    for (const t of at) {
+      for (const g of [GATE_DEFAULTS, { ...GATE_DEFAULTS, unhealthyRatio: 0.05, disconnectRatio: 0.05 }, { ...GATE_DEFAULTS, applyFailedRatio: 0.5 }]) {
+        expect(evaluateStepGates(targets.length, targets.filter(mayTripGate), t, g)).toEqual(evaluateGates(targets, t, g));
+      }
+    }
+  });
+
+  it('names at most the first 100 agents a gate counts', () => {
+    const breach = evaluateStepGates(300, many(150, { state: 'Failed' }), now, GATE_DEFAULTS);
+    expect(breach).toMatchObject({ gate: 'apply-failed-ratio', numerator: 150, denominator: 300 });
+    expect(breach!.agents).toHaveLength(BREACH_AGENTS_LIMIT);
+    expect(breach!.agents[0]).toBe('a0');
   });
 });

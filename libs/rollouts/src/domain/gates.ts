@@ -91,16 +91,42 @@ export interface GateBreach {
  * is strictly above its threshold.
  */
 export function evaluateGates(targets: TargetObservation[], now: number, g: GateSettings): GateBreach | undefined {
-  const pushed = targets.filter((t) => t.pushedAt !== undefined && t.state !== 'Skipped');
-  const hits = gateHits(pushed, now, g);
-  const breach = evaluateGateCounts(
-    { pushed: pushed.length, failed: hits['apply-failed-ratio'].length, unhealthy: hits['unhealthy-ratio'].length, mismatched: hits['effective-mismatch-ratio'].length, disconnected: hits['disconnect-ratio'].length },
-    g,
-  );
-  return breach ? { ...breach, agents: hits[breach.gate] } : undefined;
+  const pushed = targets.filter(isPushed);
+  return evaluateStepGates(pushed.length, pushed, now, g);
 }
 
-/** Which pushed agents each gate counts (the rules the engine's SQL mirrors). */
+/** Agents a breach names, at most (the first in the step's order). */
+export const BREACH_AGENTS_LIMIT = 100;
+
+/**
+ * The same verdict as `evaluateGates`, from what the engine reads of a step: how many of its targets
+ * were pushed (the denominator) and, in the step's order, the pushed targets that show a sign of
+ * trouble (`mayTripGate`; the others cannot count for any gate, so a healthy step of 10,000 agents
+ * reads no row). The breach names at most BREACH_AGENTS_LIMIT agents.
+ */
+export function evaluateStepGates(pushedCount: number, troubled: TargetObservation[], now: number, g: GateSettings): GateBreach | undefined {
+  const hits = gateHits(troubled.filter(isPushed), now, g);
+  const breach = evaluateGateCounts(
+    { pushed: pushedCount, failed: hits['apply-failed-ratio'].length, unhealthy: hits['unhealthy-ratio'].length, mismatched: hits['effective-mismatch-ratio'].length, disconnected: hits['disconnect-ratio'].length },
+    g,
+  );
+  return breach ? { ...breach, agents: hits[breach.gate].slice(0, BREACH_AGENTS_LIMIT) } : undefined;
+}
+
+function isPushed(t: TargetObservation): boolean {
+  return t.pushedAt !== undefined && t.state !== 'Skipped';
+}
+
+/**
+ * Whether a pushed target shows any sign a gate could count (Failed, unhealthy, Applied with another
+ * effective config, or disconnected and not back), whatever the time: every gate of `gateHits` counts
+ * only such targets, so reading only these loses nothing. The engine's query selects exactly these.
+ */
+export function mayTripGate(t: Pick<TargetObservation, 'state' | 'healthy' | 'effectiveMatches' | 'disconnectedAt' | 'recovered'>): boolean {
+  return t.state === 'Failed' || t.healthy === false || (t.state === 'Applied' && t.effectiveMatches === false) || (t.disconnectedAt !== undefined && !t.recovered);
+}
+
+/** Which pushed agents each gate counts. */
 export function gateHits(pushed: TargetObservation[], now: number, g: GateSettings): Record<GateName, string[]> {
   const after = (t: TargetObservation, seconds: number) => now - t.pushedAt! >= seconds * 1000;
   const ids = (hit: (t: TargetObservation) => boolean) => pushed.filter(hit).map((t) => t.agentId);

@@ -17,9 +17,6 @@ export class RolloutTargetEntity {
   @JoinColumn({ name: 'rollout_id', foreignKeyConstraintName: 'fk_rollout_targets_rollout' })
   rollout?: unknown;
 
-  @ManyToOne('AgentEntity', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'agent_id', foreignKeyConstraintName: 'fk_rollout_targets_agent' })
-  agent?: unknown;
 
   @Column({ type: 'uuid' })
   tenantId!: string;

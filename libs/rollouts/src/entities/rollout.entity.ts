@@ -64,16 +64,10 @@ export class RolloutEntity {
   @Column({ type: 'uuid' })
   configurationId!: string;
 
-  @ManyToOne('ConfigurationEntity')
-  @JoinColumn({ name: 'configuration_id', foreignKeyConstraintName: 'fk_rollouts_configuration' })
-  configuration?: unknown;
 
   @Column({ type: 'uuid' })
   versionId!: string;
 
-  @ManyToOne('ConfigurationVersionEntity')
-  @JoinColumn({ name: 'version_id', foreignKeyConstraintName: 'fk_rollouts_version' })
-  version?: unknown;
 
   @Column({ type: 'integer' })
   versionNumber!: number;
@@ -81,9 +75,6 @@ export class RolloutEntity {
   @Column({ type: 'uuid' })
   groupId!: string;
 
-  @ManyToOne('GroupEntity')
-  @JoinColumn({ name: 'group_id', foreignKeyConstraintName: 'fk_rollouts_group' })
-  group?: unknown;
 
   /** A fixed, ordered set of agents (rollbacks), instead of the group's members. */
   @Column({ type: 'jsonb', nullable: true })

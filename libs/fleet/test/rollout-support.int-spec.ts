@@ -1,0 +1,72 @@
+import { GroupsService, RolloutSupportService } from '@ampora/fleet';
+import { FleetKit, MINIMAL_YAML, startFleetKit } from './fleet-test-kit';
+
+const yaml = (tag: string) => MINIMAL_YAML.replace('debug: {}', `debug/${tag}: {}`).replace('exporters: [debug]', `exporters: [debug/${tag}]`);
+
+describe("fleet's RolloutSupportService (what rollouts may know and change of the fleet)", () => {
+  let kit: FleetKit;
+  let fleet: RolloutSupportService;
+  let groups: GroupsService;
+
+  beforeAll(async () => {
+    kit = await startFleetKit();
+    fleet = kit.app.get(RolloutSupportService);
+    groups = kit.app.get(GroupsService);
+  });
+  afterAll(() => kit.close());
+
+  async function groupOf(count: number) {
+    const v1 = await kit.publishedConfig(yaml('v1'));
+    const group = await kit.as(() => groups.create(kit.operator, { name: `g-${Math.random().toString(36).slice(2, 8)}`, kind: 'Static', priority: 0 }));
+    await kit.as(() => groups.setAssignment(kit.operator, group.id, { configurationId: v1.configurationId, version: v1.number }));
+    const agents = await kit.insertAgents(Array.from({ length: count }, () => ({})));
+    await kit.as(() => groups.addMembers(kit.operator, group.id, agents));
+    return { group, agents, v1 };
+  }
+
+  const tx = <T>(fn: (manager: import('typeorm').EntityManager) => Promise<T>) => kit.ds.transaction(fn);
+
+  it('gives the members, a cohort in its order, member counts, and hides a deleted group', async () => {
+    const { group, agents } = await groupOf(3);
+    expect((await fleet.members(kit.tenantId, group.id)).map((c) => c.id).sort()).toEqual([...agents].sort());
+    expect((await fleet.cohort(kit.tenantId, [agents[2]!, agents[0]!])).map((c) => c.id)).toEqual([agents[2], agents[0]]);
+    expect((await fleet.memberCounts(kit.tenantId, [group.id, group.id])).get(group.id)).toBe(3);
+    expect((await fleet.displayNames(agents)).size).toBe(3);
+    expect(await tx((m) => fleet.liveGroup(m, kit.tenantId, group.id))).toEqual({ id: group.id, name: group.name });
+    await kit.as(() => groups.delete(kit.operator, group.id));
+    expect(await tx((m) => fleet.liveGroup(m, kit.tenantId, group.id))).toBeNull();
+  });
+
+  it('assigns a version as a rollout, keeps only agents still in the group, and reverts an aborted rollout to the group’s version', async () => {
+    const { group, agents, v1 } = await groupOf(3);
+    const v2 = await kit.as(async () => {
+      const { ConfigurationsService } = await import('@ampora/fleet');
+      const configs = kit.app.get(ConfigurationsService);
+      const v = await configs.createVersion(kit.operator, v1.configurationId, yaml('v2'));
+      await configs.publish(kit.operator, v1.configurationId, v.number);
+      return v;
+    });
+    const version = await tx((m) => fleet.publishedVersion(m, kit.tenantId, v1.configurationId, v2.number));
+    expect(version).toMatchObject({ id: v2.id, number: v2.number, configHash: v2.configHash.trim() });
+    expect(version.desired.hash).toBe(version.configHash);
+    expect(await tx((m) => fleet.previousPublishedNumber(m, v1.configurationId, v2.number))).toBe(v1.number);
+    expect(await tx((m) => fleet.previousPublishedNumber(m, v1.configurationId, v1.number))).toBeNull();
+    expect((await fleet.versionHashes([v2.id])).get(v2.id)).toEqual({ configHash: version.configHash, contentHash: version.contentHash });
+
+    const outsider = (await kit.insertAgents([{}]))[0]!;
+    const staying = await tx((m) => fleet.lockInGroup(m, kit.tenantId, group.id, [agents[1]!, outsider, agents[0]!]));
+    expect(staying).toEqual([agents[1], agents[0]]);
+    const changed = await tx((m) => fleet.assignVersion(m, kit.tenantId, staying, version.id));
+    expect(changed.sort()).toEqual([...staying].sort());
+    const states = await fleet.agentStates([...agents, outsider], kit.tenantId);
+    expect(states.get(agents[0]!)).toMatchObject({ groupId: group.id, assignmentSource: 'rollout' });
+    expect(states.get(agents[0]!)!.assignedConfigHash!.trim()).toBe(version.configHash);
+    expect(states.get(agents[2]!)).toMatchObject({ groupId: group.id, assignmentSource: 'group' });
+    expect(states.get(outsider)).toMatchObject({ groupId: null });
+
+    const back = await tx((m) => fleet.revertRolloutAssignment(m, kit.tenantId, agents, version.id));
+    expect(back.sort()).toEqual([...staying].sort());
+    const after = await fleet.agentStates(agents);
+    expect([...after.values()].every((a) => a.assignmentSource === 'group' && a.assignedConfigHash!.trim() !== version.configHash)).toBe(true);
+  });
+});
