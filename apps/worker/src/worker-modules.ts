@@ -1,6 +1,7 @@
 import { DynamicModule, Type } from '@nestjs/common';
 import { QueueWorkerModule } from '@ampora/platform';
 import { FleetWorkerModule } from '@ampora/fleet';
+import { GovernanceWorkerModule } from '@ampora/governance';
 import { PkiWorkerModule } from '@ampora/pki';
 import { RolloutsWorkerModule } from '@ampora/rollouts';
 
@@ -8,4 +9,4 @@ import { RolloutsWorkerModule } from '@ampora/rollouts';
  * Everything the worker runs: the job registry check and every domain's *WorkerModule (BullMQ
  * processors). The embedded storage mode runs these inside the server process.
  */
-export const WORKER_MODULES: Array<Type | DynamicModule> = [QueueWorkerModule, PkiWorkerModule, FleetWorkerModule, RolloutsWorkerModule];
+export const WORKER_MODULES: Array<Type | DynamicModule> = [QueueWorkerModule, GovernanceWorkerModule, PkiWorkerModule, FleetWorkerModule, RolloutsWorkerModule];

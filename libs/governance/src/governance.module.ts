@@ -9,6 +9,7 @@ import { AuditController } from './audit/audit.controller';
 import { AuditRepository } from './audit/audit.repository';
 import { AuditService } from './audit/audit.service';
 import { AuditEventEntity } from './audit/entities/audit-event.entity';
+import { AuditEventWithArchiveView } from './audit/entities/audit-event-with-archive.view';
 import { TenantEntity } from './tenants/entities/tenant.entity';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantService } from './tenants/tenant.service';
@@ -23,7 +24,7 @@ import { TokensController } from './tokens/tokens.controller';
  */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity])],
+  imports: [TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, AuditEventWithArchiveView])],
   providers: [
     TenantRepository,
     TenantService,

@@ -7,3 +7,7 @@ export { CreateTokenDto, CreatedTokenDto, TokenPageDto, TokenListQueryDto } from
 export { AuditService, AuditInput } from './audit/audit.service';
 export { AuditQueryDto, AuditEventPageDto } from './audit/dto/audit.dto';
 export { ReadOnlyRoute, CompoundAuditRoute, READ_ONLY_ROUTE_KEY, COMPOUND_AUDIT_KEY } from './audit/audit-discipline.interceptor';
+export { GovernanceWorkerModule } from './governance-worker.module';
+export { AUDIT_ARCHIVAL_QUEUE, AUDIT_SWEEP_SCHEDULER_ID } from './governance.jobs';
+export { AuditRetentionService, SweepResult } from './audit/retention/audit-retention.service';
+export { retentionWindows, RetentionWindows } from './domain/audit-retention';

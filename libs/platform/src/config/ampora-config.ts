@@ -125,6 +125,17 @@ export interface AmporaConfig {
     /** How often the worker looks for agents past the retention. */
     agentRetentionIntervalSeconds: number;
   };
+  /** Audit retention (issue 17): the worker's `audit-archival` sweep. */
+  audit: {
+    /** How often the sweep runs (AMPORA_AUDIT_SWEEP_MINUTES). */
+    sweepMinutes: number;
+    /** Rows older than this many days move from `audit_events` to `audit_event_archive`. */
+    hotDays: number;
+    /** Archive rows older than this many days are purged. */
+    archiveDays: number;
+    /** Rows moved or purged per transaction. */
+    batchSize: number;
+  };
   rollouts: {
     /** How often the worker's tick job looks at each active rollout (dwell timers, timed gates, missed events). */
     tickMs: number;
@@ -333,6 +344,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       inlinePushMax: r.int('AMPORA_FLEET_INLINE_PUSH_MAX', 100, 0, 5000),
       agentRetentionDays: r.int('AMPORA_AGENT_RETENTION_DAYS', 0, 0, 36500),
       agentRetentionIntervalSeconds: r.int('AMPORA_AGENT_RETENTION_INTERVAL_SECONDS', 3600, 1, 86400),
+    },
+    audit: {
+      sweepMinutes: r.int('AMPORA_AUDIT_SWEEP_MINUTES', 60, 1, 10080),
+      hotDays: r.int('AMPORA_AUDIT_HOT_DAYS', 90, 1, 36500),
+      archiveDays: r.int('AMPORA_AUDIT_ARCHIVE_DAYS', 2555, 1, 36500),
+      batchSize: r.int('AMPORA_AUDIT_BATCH_SIZE', 1000, 1, 100000),
     },
     rollouts: {
       tickMs: r.int('AMPORA_ROLLOUT_TICK_MS', 2000, 50, 600000),
