@@ -1,4 +1,6 @@
 import { Client } from 'pg';
+import { JobProducer } from '@ampora/platform';
+import { AUDIT_ARCHIVAL_QUEUE, AUDIT_SWEEP_SCHEDULER_ID } from '@ampora/governance';
 import { createToken, startTestServer, TestServer } from './support/test-server';
 
 /** `GET /api/audit/events?includeArchive=true` (issue 17 item 4): Admin only, and itself audited. */
@@ -7,7 +9,7 @@ describe('reading the audit archive', () => {
   let sql: Client;
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ withWorker: true, env: { AMPORA_AUDIT_SWEEP_MINUTES: '15' } });
     sql = new Client({ connectionString: server.db.url });
     await sql.connect();
     const { rows } = await sql.query<{ id: string }>(`SELECT id FROM tenants WHERE name = 'default'`);
@@ -20,6 +22,11 @@ describe('reading the audit archive', () => {
   afterAll(async () => {
     await sql?.end();
     await server?.close();
+  });
+
+  it('registers the sweep on the audit-archival queue as a job scheduler every AMPORA_AUDIT_SWEEP_MINUTES', async () => {
+    const scheduler = await server.app.get(JobProducer).queue(AUDIT_ARCHIVAL_QUEUE.name).getJobScheduler(AUDIT_SWEEP_SCHEDULER_ID);
+    expect(scheduler).toMatchObject({ name: 'audit-archival.sweep', every: 15 * 60_000 });
   });
 
   it('leaves archived events out by default', async () => {
