@@ -5,6 +5,12 @@ export enum GovernanceErrorCode {
   TENANT_EXISTS = 'TENANT_EXISTS',
   TOKEN_NOT_FOUND = 'TOKEN_NOT_FOUND',
   TOKEN_NAME_TAKEN = 'TOKEN_NAME_TAKEN',
+  APPROVAL_NOT_FOUND = 'APPROVAL_NOT_FOUND',
+  SELF_APPROVAL_FORBIDDEN = 'SELF_APPROVAL_FORBIDDEN',
+  APPROVER_NOT_A_PERSON = 'APPROVER_NOT_A_PERSON',
+  APPROVAL_ROLE_REQUIRED = 'APPROVAL_ROLE_REQUIRED',
+  APPROVAL_NOT_PENDING = 'APPROVAL_NOT_PENDING',
+  APPROVAL_STALE = 'APPROVAL_STALE',
 }
 
 const STATUS: Record<GovernanceErrorCode, ProblemStatus> = {
@@ -12,6 +18,12 @@ const STATUS: Record<GovernanceErrorCode, ProblemStatus> = {
   [GovernanceErrorCode.TENANT_EXISTS]: 409,
   [GovernanceErrorCode.TOKEN_NOT_FOUND]: 404,
   [GovernanceErrorCode.TOKEN_NAME_TAKEN]: 409,
+  [GovernanceErrorCode.APPROVAL_NOT_FOUND]: 404,
+  [GovernanceErrorCode.SELF_APPROVAL_FORBIDDEN]: 403,
+  [GovernanceErrorCode.APPROVER_NOT_A_PERSON]: 403,
+  [GovernanceErrorCode.APPROVAL_ROLE_REQUIRED]: 403,
+  [GovernanceErrorCode.APPROVAL_NOT_PENDING]: 409,
+  [GovernanceErrorCode.APPROVAL_STALE]: 409,
 };
 
 export class GovernanceException extends DomainException<GovernanceErrorCode> {

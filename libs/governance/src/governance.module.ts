@@ -2,6 +2,10 @@ import { Global, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessPolicy } from '@ampora/platform';
+import { ApprovalRepository } from './approvals/approval.repository';
+import { ApprovalService } from './approvals/approval.service';
+import { ApprovalsController } from './approvals/approvals.controller';
+import { ApprovalRequestEntity } from './approvals/entities/approval-request.entity';
 import { GovernanceAccessPolicy } from './access/governance-access-policy';
 import { OidcVerifier } from './access/oidc.verifier';
 import { AuditDisciplineInterceptor } from './audit/audit-discipline.interceptor';
@@ -24,7 +28,7 @@ import { TokensController } from './tokens/tokens.controller';
  */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, AuditEventWithArchiveView])],
+  imports: [TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, AuditEventWithArchiveView, ApprovalRequestEntity])],
   providers: [
     TenantRepository,
     TenantService,
@@ -33,15 +37,17 @@ import { TokensController } from './tokens/tokens.controller';
     OidcVerifier,
     AuditRepository,
     AuditService,
+    ApprovalRepository,
+    ApprovalService,
     { provide: AccessPolicy, useClass: GovernanceAccessPolicy },
   ],
-  exports: [TenantService, TokenService, AuditService, AccessPolicy],
+  exports: [TenantService, TokenService, AuditService, ApprovalService, AccessPolicy],
 })
 export class GovernanceModule {}
 
-/** The HTTP face of governance: the token and audit routes, and the audit discipline on every route. */
+/** The HTTP face of governance: the token, audit and approval routes, and the audit discipline on every route. */
 @Module({
-  controllers: [TokensController, AuditController],
+  controllers: [TokensController, AuditController, ApprovalsController],
   providers: [{ provide: APP_INTERCEPTOR, useClass: AuditDisciplineInterceptor }],
 })
 export class GovernanceApiModule {}

@@ -11,3 +11,7 @@ export { GovernanceWorkerModule } from './governance-worker.module';
 export { AUDIT_ARCHIVAL_QUEUE, AUDIT_SWEEP_SCHEDULER_ID } from './governance.jobs';
 export { AuditRetentionService, SweepResult } from './audit/retention/audit-retention.service';
 export { retentionWindows, RetentionWindows } from './domain/audit-retention';
+export { GovernanceEvents, GovernanceEvent, ApprovalEventPayload } from './governance.events';
+export { ApprovalService, ApprovalSubjectHandler, ApprovalRequestInput } from './approvals/approval.service';
+export { ApprovalRequestEntity } from './approvals/entities/approval-request.entity';
+export { ApprovalSubjectKind, ApprovalStatus, ApprovalIdentity, sameIdentity } from './domain/approval';
