@@ -11,6 +11,11 @@ export enum GovernanceErrorCode {
   APPROVAL_ROLE_REQUIRED = 'APPROVAL_ROLE_REQUIRED',
   APPROVAL_NOT_PENDING = 'APPROVAL_NOT_PENDING',
   APPROVAL_STALE = 'APPROVAL_STALE',
+  POLICY_NOT_FOUND = 'POLICY_NOT_FOUND',
+  POLICY_NAME_TAKEN = 'POLICY_NAME_TAKEN',
+  POLICY_EXPRESSION_INVALID = 'POLICY_EXPRESSION_INVALID',
+  POLICY_TRANSITION_INVALID = 'POLICY_TRANSITION_INVALID',
+  PUSH_CONTEXT_UNAVAILABLE = 'PUSH_CONTEXT_UNAVAILABLE',
 }
 
 const STATUS: Record<GovernanceErrorCode, ProblemStatus> = {
@@ -24,6 +29,11 @@ const STATUS: Record<GovernanceErrorCode, ProblemStatus> = {
   [GovernanceErrorCode.APPROVAL_ROLE_REQUIRED]: 403,
   [GovernanceErrorCode.APPROVAL_NOT_PENDING]: 409,
   [GovernanceErrorCode.APPROVAL_STALE]: 409,
+  [GovernanceErrorCode.POLICY_NOT_FOUND]: 404,
+  [GovernanceErrorCode.POLICY_NAME_TAKEN]: 409,
+  [GovernanceErrorCode.POLICY_EXPRESSION_INVALID]: 400,
+  [GovernanceErrorCode.POLICY_TRANSITION_INVALID]: 409,
+  [GovernanceErrorCode.PUSH_CONTEXT_UNAVAILABLE]: 503,
 };
 
 export class GovernanceException extends DomainException<GovernanceErrorCode> {

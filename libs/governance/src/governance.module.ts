@@ -6,6 +6,12 @@ import { ApprovalRepository } from './approvals/approval.repository';
 import { ApprovalService } from './approvals/approval.service';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { ApprovalRequestEntity } from './approvals/entities/approval-request.entity';
+import { PolicyEntity, TenantPolicySettingsEntity } from './policies/entities/policy.entity';
+import { PoliciesController } from './policies/policies.controller';
+import { PolicyDryRunService } from './policies/policy-dry-run.service';
+import { PolicyPushCheck } from './policies/policy-push-check';
+import { PolicyRepository } from './policies/policy.repository';
+import { PolicyService } from './policies/policy.service';
 import { GovernanceAccessPolicy } from './access/governance-access-policy';
 import { OidcVerifier } from './access/oidc.verifier';
 import { AuditDisciplineInterceptor } from './audit/audit-discipline.interceptor';
@@ -28,7 +34,7 @@ import { TokensController } from './tokens/tokens.controller';
  */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, AuditEventWithArchiveView, ApprovalRequestEntity])],
+  imports: [TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, AuditEventWithArchiveView, ApprovalRequestEntity, PolicyEntity, TenantPolicySettingsEntity])],
   providers: [
     TenantRepository,
     TenantService,
@@ -39,15 +45,18 @@ import { TokensController } from './tokens/tokens.controller';
     AuditService,
     ApprovalRepository,
     ApprovalService,
+    PolicyRepository,
+    PolicyService,
+    PolicyPushCheck,
     { provide: AccessPolicy, useClass: GovernanceAccessPolicy },
   ],
-  exports: [TenantService, TokenService, AuditService, ApprovalService, AccessPolicy],
+  exports: [TenantService, TokenService, AuditService, ApprovalService, PolicyService, PolicyPushCheck, AccessPolicy],
 })
 export class GovernanceModule {}
 
 /** The HTTP face of governance: the token, audit and approval routes, and the audit discipline on every route. */
 @Module({
-  controllers: [TokensController, AuditController, ApprovalsController],
-  providers: [{ provide: APP_INTERCEPTOR, useClass: AuditDisciplineInterceptor }],
+  controllers: [TokensController, AuditController, ApprovalsController, PoliciesController],
+  providers: [PolicyDryRunService, { provide: APP_INTERCEPTOR, useClass: AuditDisciplineInterceptor }],
 })
 export class GovernanceApiModule {}

@@ -15,3 +15,11 @@ export { GovernanceEvents, GovernanceEvent, ApprovalEventPayload } from './gover
 export { ApprovalService, ApprovalSubjectHandler, ApprovalRequestInput } from './approvals/approval.service';
 export { ApprovalRequestEntity } from './approvals/entities/approval-request.entity';
 export { ApprovalSubjectKind, ApprovalStatus, ApprovalIdentity, sameIdentity } from './domain/approval';
+export { PolicyService } from './policies/policy.service';
+export { PolicyPushCheck, POLICY_CHECK_NAME } from './policies/policy-push-check';
+export { PushTimeCheck, PushCheckRequest, PushCheckResult, PushDenial, PushTarget, PushPath } from './policies/push-time-check';
+export { PushContextSource, DryRunSubject } from './policies/push-context-source';
+export { AgentView, ConfigView, ComponentView, PushContext, configView } from './domain/policy/push-context';
+export { PolicyMode, TenantPolicySettings, evaluatePush, PushDecision } from './domain/policy/policy-evaluation';
+export { PolicyStatus } from './domain/policy/policy-lifecycle';
+export { BuiltInPolicy } from './domain/policy/built-in-policies';

@@ -12,6 +12,7 @@ import { AgentOperations1764000050000 } from './1764000050000-agent-operations';
 import { EffectiveConfigTooLarge1764000060000 } from './1764000060000-effective-config-too-large';
 import { AuditEventArchive1764000150000 } from './1764000150000-audit-event-archive';
 import { ApprovalRequests1764000151000 } from './1764000151000-approval-requests';
+import { Policies1764000152000 } from './1764000152000-policies';
 
 /** Every migration, in order. New migrations are appended here (the runtime never globs). */
-export const MIGRATIONS = [Foundation1764000000000, Agents1764000001000, FleetConfigurationsGroups1764000002000, Backplane1764000003000, Pki1764000004000, Rollouts1764000005000, RolloutDefaults1764000006000, ConfigOutcomes1764000010000, CertificateOffers1764000020000, WorkerHeartbeats1764000040000, AgentOperations1764000050000, EffectiveConfigTooLarge1764000060000, AuditEventArchive1764000150000, ApprovalRequests1764000151000];
+export const MIGRATIONS = [Foundation1764000000000, Agents1764000001000, FleetConfigurationsGroups1764000002000, Backplane1764000003000, Pki1764000004000, Rollouts1764000005000, RolloutDefaults1764000006000, ConfigOutcomes1764000010000, CertificateOffers1764000020000, WorkerHeartbeats1764000040000, AgentOperations1764000050000, EffectiveConfigTooLarge1764000060000, AuditEventArchive1764000150000, ApprovalRequests1764000151000, Policies1764000152000];
