@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { JobProducer } from '@ampora/platform';
-import { AUDIT_ARCHIVAL_QUEUE, AUDIT_SWEEP_SCHEDULER_ID } from '@ampora/governance';
+import { AUDIT_ARCHIVAL_QUEUE, AUDIT_SWEEP_SCHEDULER_ID, AuditRetentionService } from '@ampora/governance';
+import { metricValue, scrape } from '@ampora/testing';
 import { createToken, startTestServer, TestServer } from './support/test-server';
 
 /** `GET /api/audit/events?includeArchive=true` (issue 17 item 4): Admin only, and itself audited. */
@@ -49,5 +50,22 @@ describe('reading the audit archive', () => {
     const reads = await server.as().get('/api/audit/events?entityType=AuditLog&action=ArchiveRead').expect(200);
     expect(reads.body.items).toHaveLength(1);
     expect(reads.body.items[0]).toMatchObject({ actorRole: 'Admin', archived: false, additional: { query: { entityId: 'ancient', includeArchive: true } } });
+  });
+
+  it('the worker\'s sweep moves an aged event, purges an ancient one, and counts both per tenant', async () => {
+    const { rows } = await sql.query<{ id: string }>(`SELECT id FROM tenants WHERE name = 'default'`);
+    await sql.query(
+      `INSERT INTO audit_events (tenant_id, actor, entity_type, entity_id, action, occurred_at) VALUES
+         ($1, 'seed', 'Thing', 'aged', 'Seeded', now() - interval '91 days'),
+         ($1, 'seed', 'Thing', 'ancient', 'Seeded', now() - interval '2556 days')`,
+      [rows[0]!.id],
+    );
+    const result = await server.app.get(AuditRetentionService).sweep();
+    expect(result).toMatchObject({ archived: 2, purged: 1 });
+    const archived = await server.as().get('/api/audit/events?includeArchive=true&entityId=aged').expect(200);
+    expect(archived.body.items).toMatchObject([{ archived: true }]);
+    const text = await scrape(server.url);
+    expect(metricValue(text, 'ampora_audit_archived_total', { tenant: 'default' })).toBe(2);
+    expect(metricValue(text, 'ampora_audit_purged_total', { tenant: 'default' })).toBe(1);
   });
 });

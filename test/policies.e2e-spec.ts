@@ -1,5 +1,6 @@
 import { PolicyPushCheck, TenantService, DEFAULT_TENANT } from '@ampora/governance';
 import { parse } from 'yaml';
+import { metricValue, scrape } from '@ampora/testing';
 import { createToken, startTestServer, TestServer } from './support/test-server';
 
 const TODAY = `
@@ -77,6 +78,10 @@ describe('policies', () => {
     const denied = await server.as().get(`/api/audit/events?entityType=Policy&action=Denied&entityId=${policyId}`).expect(200);
     expect(denied.body.items).toHaveLength(2);
     expect(denied.body.items[0].additional).toMatchObject({ mode: 'required', blocked: true, path: 'assignment' });
+    const text = await scrape(server.url);
+    expect(metricValue(text, 'ampora_policy_denied_total', { tenant: 'default', policy: 'batched' })).toBe(2);
+    expect(metricValue(text, 'ampora_policy_evaluations_total', { tenant: 'default', policy: 'batched', outcome: 'allow' })).toBe(1);
+    expect(metricValue(text, 'ampora_policy_evaluation_duration_seconds_count', { tenant: 'default', policy: 'builtin:exporter-swap' })).toBe(3);
   });
 
   it('built-ins deny by default; shadow mode records without blocking; switches turn them off', async () => {
