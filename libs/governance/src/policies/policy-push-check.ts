@@ -71,20 +71,23 @@ export class PolicyPushCheck implements PushTimeCheck {
    * step of 10,000 agents would otherwise emit 200,000 spans), with the worst outcome.
    */
   observe(tenant: string, decisions: PushDecision[]): void {
-    const perPolicy = new Map<string, { evaluations: PolicyEvaluation[] }>();
+    const perPolicy = new Map<string, { allow: number; deny: number }>();
     for (const d of decisions) {
       for (const e of d.evaluations) {
-        Metrics.add('ampora_policy_evaluations_total', 1, { tenant, policy: e.policyName, outcome: e.outcome });
         Metrics.record('ampora_policy_evaluation_duration_seconds', e.durationMs / 1000, { tenant, policy: e.policyName });
-        if (e.outcome === 'deny') Metrics.add('ampora_policy_denied_total', 1, { tenant, policy: e.policyName });
-        const entry = perPolicy.get(e.policyName) ?? { evaluations: [] };
-        entry.evaluations.push(e);
-        perPolicy.set(e.policyName, entry);
+        const counts = perPolicy.get(e.policyName) ?? { allow: 0, deny: 0 };
+        counts[e.outcome] += 1;
+        perPolicy.set(e.policyName, counts);
       }
     }
-    for (const [name, { evaluations }] of perPolicy) {
-      const denies = evaluations.filter((e) => e.outcome === 'deny').length;
-      withSpanSync('policy.evaluate', { attributes: { 'policy.name': name, outcome: denies ? 'deny' : 'allow', 'ampora.policy.agents': evaluations.length, 'ampora.policy.denied': denies } }, () => undefined);
+    // counters are added once per policy and outcome (a step of 10,000 agents is one add, not 10,000)
+    for (const [policy, counts] of perPolicy) {
+      if (counts.allow) Metrics.add('ampora_policy_evaluations_total', counts.allow, { tenant, policy, outcome: 'allow' });
+      if (counts.deny) {
+        Metrics.add('ampora_policy_evaluations_total', counts.deny, { tenant, policy, outcome: 'deny' });
+        Metrics.add('ampora_policy_denied_total', counts.deny, { tenant, policy });
+      }
+      withSpanSync('policy.evaluate', { attributes: { 'policy.name': policy, outcome: counts.deny ? 'deny' : 'allow', 'ampora.policy.agents': counts.allow + counts.deny, 'ampora.policy.denied': counts.deny } }, () => undefined);
     }
   }
 }
