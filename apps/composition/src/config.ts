@@ -1,5 +1,5 @@
 import { AmporaConfig, ConfigSection, loadConfig, loadConfigOrExit } from '@ampora/platform';
-import { GOVERNANCE_CONFIG_SECTION } from '@ampora/governance';
+import { AUDIT_CONFIG_SECTION, GOVERNANCE_CONFIG_SECTION } from '@ampora/governance';
 import { OPAMP_CONFIG_SECTION } from '@ampora/opamp';
 import { PKI_CONFIG_SECTION } from '@ampora/pki';
 import { FLEET_CONFIG_SECTION } from '@ampora/fleet';
@@ -7,7 +7,7 @@ import { ROLLOUTS_CONFIG_SECTION } from '@ampora/rollouts';
 import { GITOPS_CONFIG_SECTION } from '@ampora/gitops';
 
 /** Every lib's configuration section (platform's own are always read). A lib with variables adds its section here. */
-export const AMPORA_CONFIG_SECTIONS: readonly ConfigSection[] = [GOVERNANCE_CONFIG_SECTION, OPAMP_CONFIG_SECTION, PKI_CONFIG_SECTION, FLEET_CONFIG_SECTION, ROLLOUTS_CONFIG_SECTION, GITOPS_CONFIG_SECTION];
+export const AMPORA_CONFIG_SECTIONS: readonly ConfigSection[] = [GOVERNANCE_CONFIG_SECTION, AUDIT_CONFIG_SECTION, OPAMP_CONFIG_SECTION, PKI_CONFIG_SECTION, FLEET_CONFIG_SECTION, ROLLOUTS_CONFIG_SECTION, GITOPS_CONFIG_SECTION];
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -1,6 +1,7 @@
 import { DynamicModule, Type } from '@nestjs/common';
 import { QueueWorkerModule } from '@ampora/platform';
 import { FleetWorkerModule } from '@ampora/fleet';
+import { GovernanceWorkerModule } from '@ampora/governance';
 import { PkiWorkerModule } from '@ampora/pki';
 import { RolloutsWorkerModule } from '@ampora/rollouts';
 import { GitopsWorkerModule } from '@ampora/gitops';
@@ -9,4 +10,4 @@ import { GitopsWorkerModule } from '@ampora/gitops';
  * Everything the worker runs: the job registry check and every domain's *WorkerModule (BullMQ
  * processors). The embedded storage mode runs these inside the server process.
  */
-export const WORKER_MODULES: Array<Type | DynamicModule> = [QueueWorkerModule, PkiWorkerModule, FleetWorkerModule, RolloutsWorkerModule, GitopsWorkerModule];
+export const WORKER_MODULES: Array<Type | DynamicModule> = [QueueWorkerModule, GovernanceWorkerModule, PkiWorkerModule, FleetWorkerModule, RolloutsWorkerModule, GitopsWorkerModule];

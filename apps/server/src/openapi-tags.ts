@@ -11,6 +11,8 @@ export const OPENAPI_TAGS: OpenApiTag[] = [
   { name: 'pki', description: 'Ampora\'s CA: signing keys (Admin), agent certificates and revocation (Operator), trust bundle, CRL and OCSP (anonymous)' },
   { name: 'tokens', description: 'Personal access tokens for the REST API (Admin)' },
   { name: 'audit', description: 'The append-only audit log of every change' },
+  { name: 'policies', description: 'Custom policies checked at every push (Draft, PendingApproval, Active, Disabled), the tenant\'s policy mode and built-ins, and dry runs' },
+  { name: 'approvals', description: 'Four-eyes approvals: pending changes, their diff, approve and reject (never by an author)' },
   { name: 'live', description: 'Live updates of your tenant as Server-Sent Events (Viewer)' },
   { name: 'health', description: 'Liveness and readiness probes (anonymous)' },
   { name: 'telemetry', description: 'Prometheus metrics of this instance (anonymous)' },

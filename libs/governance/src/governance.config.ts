@@ -13,11 +13,34 @@ export interface AuthConfig {
   };
 }
 
+/** Audit retention (issue 17): the worker's `audit-archival` sweep. */
+export interface AuditRetentionConfig {
+  /** How often the sweep runs (AMPORA_AUDIT_SWEEP_MINUTES). */
+  sweepMinutes: number;
+  /** Rows older than this many days move from `audit_events` to `audit_event_archive`. */
+  hotDays: number;
+  /** Archive rows older than this many days are purged. */
+  archiveDays: number;
+  /** Rows moved or purged per transaction. */
+  batchSize: number;
+}
+
 declare module '@ampora/platform' {
   interface AmporaConfig {
     auth: AuthConfig;
+    audit: AuditRetentionConfig;
   }
 }
+
+export const AUDIT_CONFIG_SECTION = defineConfigSection({
+  key: 'audit',
+  read: (r): AuditRetentionConfig => ({
+    sweepMinutes: r.int('AMPORA_AUDIT_SWEEP_MINUTES', 60, 1, 10080),
+    hotDays: r.int('AMPORA_AUDIT_HOT_DAYS', 90, 1, 36500),
+    archiveDays: r.int('AMPORA_AUDIT_ARCHIVE_DAYS', 2555, 1, 36500),
+    batchSize: r.int('AMPORA_AUDIT_BATCH_SIZE', 1000, 1, 100000),
+  }),
+});
 
 export const GOVERNANCE_CONFIG_SECTION = defineConfigSection({
   key: 'auth',

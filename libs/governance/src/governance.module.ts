@@ -2,6 +2,16 @@ import { Global, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessPolicy } from '@ampora/platform';
+import { ApprovalRepository } from './approvals/approval.repository';
+import { ApprovalService } from './approvals/approval.service';
+import { ApprovalsController } from './approvals/approvals.controller';
+import { ApprovalRequestEntity } from './approvals/entities/approval-request.entity';
+import { PolicyEntity, TenantPolicySettingsEntity } from './policies/entities/policy.entity';
+import { PoliciesController } from './policies/policies.controller';
+import { PolicyDryRunService } from './policies/policy-dry-run.service';
+import { PolicyPushCheck } from './policies/policy-push-check';
+import { PolicyRepository } from './policies/policy.repository';
+import { PolicyService } from './policies/policy.service';
 import { GovernanceAccessPolicy } from './access/governance-access-policy';
 import { OidcVerifier } from './access/oidc.verifier';
 import { AuditDisciplineInterceptor } from './audit/audit-discipline.interceptor';
@@ -9,6 +19,7 @@ import { AuditController } from './audit/audit.controller';
 import { AuditRepository } from './audit/audit.repository';
 import { AuditService } from './audit/audit.service';
 import { AuditEventEntity } from './audit/entities/audit-event.entity';
+import { AuditEventWithArchiveView } from './audit/entities/audit-event-with-archive.view';
 import { TenantEntity } from './tenants/entities/tenant.entity';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantService } from './tenants/tenant.service';
@@ -23,7 +34,7 @@ import { TokensController } from './tokens/tokens.controller';
  */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity])],
+  imports: [TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, AuditEventWithArchiveView, ApprovalRequestEntity, PolicyEntity, TenantPolicySettingsEntity])],
   providers: [
     TenantRepository,
     TenantService,
@@ -32,15 +43,20 @@ import { TokensController } from './tokens/tokens.controller';
     OidcVerifier,
     AuditRepository,
     AuditService,
+    ApprovalRepository,
+    ApprovalService,
+    PolicyRepository,
+    PolicyService,
+    PolicyPushCheck,
     { provide: AccessPolicy, useClass: GovernanceAccessPolicy },
   ],
-  exports: [TenantService, TokenService, AuditService, AccessPolicy],
+  exports: [TenantService, TokenService, AuditService, ApprovalService, PolicyService, PolicyPushCheck, AccessPolicy],
 })
 export class GovernanceModule {}
 
-/** The HTTP face of governance: the token and audit routes, and the audit discipline on every route. */
+/** The HTTP face of governance: the token, audit and approval routes, and the audit discipline on every route. */
 @Module({
-  controllers: [TokensController, AuditController],
-  providers: [{ provide: APP_INTERCEPTOR, useClass: AuditDisciplineInterceptor }],
+  controllers: [TokensController, AuditController, ApprovalsController, PoliciesController],
+  providers: [PolicyDryRunService, { provide: APP_INTERCEPTOR, useClass: AuditDisciplineInterceptor }],
 })
 export class GovernanceApiModule {}

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { Page, PageQuery, paginate } from '@ampora/platform';
 import { AuditEventEntity } from './entities/audit-event.entity';
+import { AuditEventWithArchiveView } from './entities/audit-event-with-archive.view';
 
 export interface AuditFilter {
   tenantId: string;
@@ -12,19 +13,27 @@ export interface AuditFilter {
   entityId?: string;
   since?: Date;
   until?: Date;
+  /** Also read `audit_event_archive` (Admin only; the caller checks). */
+  includeArchive?: boolean;
 }
+
+export type AuditRow = AuditEventEntity & { archived?: boolean };
 
 @Injectable()
 export class AuditRepository {
-  constructor(@InjectRepository(AuditEventEntity) private readonly repo: Repository<AuditEventEntity>) {}
+  constructor(
+    @InjectRepository(AuditEventEntity) private readonly repo: Repository<AuditEventEntity>,
+    @InjectRepository(AuditEventWithArchiveView) private readonly withArchive: Repository<AuditEventWithArchiveView>,
+  ) {}
 
   async insert(manager: EntityManager | undefined, row: Omit<AuditEventEntity, 'id' | 'occurredAt'>): Promise<AuditEventEntity> {
     const repo = manager ? manager.getRepository(AuditEventEntity) : this.repo;
     return repo.save(repo.create(row));
   }
 
-  list(filter: AuditFilter, page: PageQuery): Promise<Page<AuditEventEntity>> {
-    const qb = this.repo.createQueryBuilder('e').where('e.tenantId = :tenantId', { tenantId: filter.tenantId });
+  list(filter: AuditFilter, page: PageQuery): Promise<Page<AuditRow>> {
+    const source = filter.includeArchive ? this.withArchive : this.repo;
+    const qb = (source as Repository<AuditRow>).createQueryBuilder('e').where('e.tenantId = :tenantId', { tenantId: filter.tenantId });
     if (filter.actor) qb.andWhere('e.actor = :actor', { actor: filter.actor });
     if (filter.action?.length) qb.andWhere('e.action IN (:...action)', { action: filter.action });
     if (filter.entityType) qb.andWhere('e.entityType = :entityType', { entityType: filter.entityType });

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { currentTraceId, Page, PageQuery, redactValue, RequestContext, SYSTEM_ACTOR } from '@ampora/platform';
 import { storable } from '../domain/storable';
-import { AuditFilter, AuditRepository } from './audit.repository';
+import { AuditFilter, AuditRepository, AuditRow } from './audit.repository';
 import { AuditEventEntity } from './entities/audit-event.entity';
 
 export interface AuditInput {
@@ -49,7 +49,7 @@ export class AuditService {
     return row;
   }
 
-  list(filter: AuditFilter, page: PageQuery): Promise<Page<AuditEventEntity>> {
+  list(filter: AuditFilter, page: PageQuery): Promise<Page<AuditRow>> {
     return this.repository.list(filter, page);
   }
 }

@@ -1,4 +1,7 @@
 import { Foundation1764000000000 } from './1764000000000-foundation';
+import { AuditEventArchive1764000150000 } from './1764000150000-audit-event-archive';
+import { ApprovalRequests1764000151000 } from './1764000151000-approval-requests';
+import { Policies1764000152000 } from './1764000152000-policies';
 
 /** Governance's migrations (its tables: governance.tables.ts), in timestamp order; the apps compose every lib's list. */
-export const GOVERNANCE_MIGRATIONS = [Foundation1764000000000];
+export const GOVERNANCE_MIGRATIONS = [Foundation1764000000000, AuditEventArchive1764000150000, ApprovalRequests1764000151000, Policies1764000152000];

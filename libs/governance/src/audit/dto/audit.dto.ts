@@ -1,7 +1,7 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { isoDateTime, PageQuerySchema, pageSchema } from '@ampora/platform';
-import { AuditEventEntity } from '../entities/audit-event.entity';
+import type { AuditRow } from '../audit.repository';
 
 const csv = z
   .union([z.string(), z.array(z.string())])
@@ -14,6 +14,11 @@ export const AuditQuerySchema = PageQuerySchema.extend({
   entityId: z.string().max(200).optional(),
   since: isoDateTime().optional().describe('ISO-8601, inclusive'),
   until: isoDateTime().optional().describe('ISO-8601, exclusive'),
+  includeArchive: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true')
+    .describe('Also read the archive (events older than AMPORA_AUDIT_HOT_DAYS). Admin only; the read is itself audited'),
 });
 export class AuditQueryDto extends createZodDto(AuditQuerySchema) {}
 
@@ -32,11 +37,12 @@ export const AuditEventSchema = z
     sourceIp: z.string().nullable(),
     traceId: z.string().nullable(),
     additional: z.unknown().describe('Action-specific details (JSON)'),
+    archived: z.boolean().describe('True when the event was read from the archive'),
   })
   .meta({ id: 'AuditEvent' });
 export class AuditEventPageDto extends createZodDto(pageSchema(AuditEventSchema)) {}
 
-export function toAuditEventResponse(e: AuditEventEntity): z.infer<typeof AuditEventSchema> {
+export function toAuditEventResponse(e: AuditRow): z.infer<typeof AuditEventSchema> {
   return {
     id: e.id,
     tenantId: e.tenantId,
@@ -51,5 +57,6 @@ export function toAuditEventResponse(e: AuditEventEntity): z.infer<typeof AuditE
     sourceIp: e.sourceIp,
     traceId: e.traceId,
     additional: e.additional ?? null,
+    archived: e.archived ?? false,
   };
 }
