@@ -5,7 +5,7 @@ import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { Clock, PlatformModule, Principal, RequestContext, startTelemetry } from '@ampora/platform';
-import { Role } from '@ampora/governance';
+import { GovernanceModule, Role } from '@ampora/governance';
 import { GIT_SPAWN_HOOK, GitInvocation, GitopsModule } from '@ampora/gitops';
 import { createTestDatabase, TestClock, TestDatabase, testEnv } from '@ampora/testing';
 
@@ -29,7 +29,7 @@ export async function startGitopsKit(): Promise<GitopsKit> {
   startTelemetry(config, 'worker');
   const clock = new TestClock(Date.now());
   const spawned: GitInvocation[] = [];
-  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), GitopsModule] })
+  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), GovernanceModule, GitopsModule] })
     .overrideProvider(Clock)
     .useValue(clock)
     .overrideProvider(GIT_SPAWN_HOOK)

@@ -26,6 +26,9 @@ describe('entities and migrations agree', () => {
 
   it('leaves nothing for synchronize to do', async () => {
     const pending = await ds.driver.createSchemaBuilder().log();
-    expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+    // Foreign keys to another lib's table (tenants, agents, configurations, ...) live in the migrations only:
+    // an entity never names another lib's entity (issue 14, scripts/architecture/tables.spec.ts).
+    const crossLib = /^ALTER TABLE "\w+" DROP CONSTRAINT "fk_\w+_(tenant|agent|configuration|version|group)"$/;
+    expect(pending.upQueries.map((q) => q.query).filter((q) => !crossLib.test(q))).toEqual([]);
   });
 });

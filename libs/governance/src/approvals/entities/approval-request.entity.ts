@@ -1,7 +1,11 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import type { ApprovalIdentity, ApprovalStatus, ApprovalSubjectKind } from '../../domain/approval';
 
 @Entity({ name: 'approval_requests' })
+@Index('ux_approval_requests_pending_subject', ['tenantId', 'subjectKind', 'subjectId'], { unique: true, where: `status = 'Pending'` })
+@Index('ix_approval_requests_tenant_created', ['tenantId', 'createdAt', 'id'])
+@Check('ck_approval_requests_status', `status IN ('Pending', 'Approved', 'Rejected', 'Withdrawn')`)
+@Check('ck_approval_requests_subject_kind', `subject_kind IN ('Policy', 'SigningKey', 'FederationPeer', 'LintRule', 'Custom')`)
 export class ApprovalRequestEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_approval_requests' })
   id!: string;
@@ -21,7 +25,7 @@ export class ApprovalRequestEntity {
   @Column({ type: 'varchar', length: 16 })
   status!: ApprovalStatus;
 
-  @Column({ type: 'integer' })
+  @Column({ type: 'integer', default: 1 })
   revision!: number;
 
   @Column({ type: 'varchar', length: 16 })

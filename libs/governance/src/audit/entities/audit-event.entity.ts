@@ -2,6 +2,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 @Entity({ name: 'audit_events' })
 @Index('ix_audit_events_tenant_time', ['tenantId', 'occurredAt', 'id'])
+@Index('ix_audit_events_time', ['occurredAt', 'id'])
 @Index('ix_audit_events_tenant_entity', ['tenantId', 'entityType', 'entityId'])
 @Index('ix_audit_events_tenant_actor', ['tenantId', 'actor'])
 @Index('ix_audit_events_tenant_action', ['tenantId', 'action'])

@@ -1,8 +1,12 @@
-import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import type { PolicyStatus } from '../../domain/policy/policy-lifecycle';
 import type { PolicyMode } from '../../domain/policy/policy-evaluation';
 
 @Entity({ name: 'policies' })
+// unique per tenant, case-insensitively: an expression index (lower(name)) the decorators cannot describe
+@Index('ux_policies_tenant_name', { synchronize: false })
+@Index('ix_policies_tenant_status', ['tenantId', 'status'])
+@Check('ck_policies_status', `status IN ('Draft', 'PendingApproval', 'Active', 'Disabled')`)
 export class PolicyEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_policies' })
   id!: string;
@@ -13,7 +17,7 @@ export class PolicyEntity {
   @Column({ type: 'varchar', length: 100 })
   name!: string;
 
-  @Column({ type: 'varchar', length: 2000 })
+  @Column({ type: 'varchar', length: 2000, default: '' })
   description!: string;
 
   @Column({ type: 'text' })
@@ -36,17 +40,18 @@ export class PolicyEntity {
 }
 
 @Entity({ name: 'tenant_policy_settings' })
+@Check('ck_tenant_policy_settings_mode', `mode IN ('required', 'shadow')`)
 export class TenantPolicySettingsEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'pk_tenant_policy_settings' })
   tenantId!: string;
 
-  @Column({ type: 'varchar', length: 16 })
+  @Column({ type: 'varchar', length: 16, default: 'required' })
   mode!: PolicyMode;
 
-  @Column({ type: 'boolean' })
+  @Column({ type: 'boolean', default: true })
   exporterSwap!: boolean;
 
-  @Column({ type: 'boolean' })
+  @Column({ type: 'boolean', default: true })
   insecureTlsExporter!: boolean;
 
   @Column({ type: 'timestamptz', precision: 3 })
