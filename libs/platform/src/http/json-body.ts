@@ -16,6 +16,9 @@ export function useBoundedJsonBody(app: NestExpressApplication, config: AmporaCo
   const { bodyMaxBytes, jsonMaxDepth, jsonMaxKeys } = config.limits;
   app.useBodyParser('json', {
     limit: bodyMaxBytes,
+    // OpAMP's endpoint reads its own bodies: a JSON body sent there is OpAMP's to refuse (415, counted
+    // as a rejected frame), not the REST parser's (decision 0242)
+    type: (req: IncomingMessage) => mediaType(req) === 'application/json' && pathOf(req) !== config.opamp.path,
     verify: (_req: IncomingMessage, _res: unknown, body: Buffer, encoding: string | null) => {
       if (encoding && encoding !== 'utf-8' && encoding !== 'utf8') {
         throw new PlatformException(PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE, `JSON bodies are UTF-8; charset ${encoding} is not accepted`);
@@ -28,4 +31,12 @@ export function useBoundedJsonBody(app: NestExpressApplication, config: AmporaCo
       }
     },
   });
+}
+
+function mediaType(req: IncomingMessage): string {
+  return String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '').split('?')[0]!;
 }
