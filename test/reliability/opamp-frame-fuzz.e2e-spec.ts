@@ -12,23 +12,24 @@ import { secretsInOutput } from './support/secrets';
  */
 const MAX_MESSAGE_BYTES = 65_536;
 const COUNTS = {
-  wsFrames: scaled(100_000, 3_000),
-  httpBodies: scaled(20_000, 600),
+  wsFrames: scaled(100_000, 2_000),
+  httpBodies: scaled(20_000, 400),
   agents: scaled(100, 30),
   wsConnections: scaled(20, 6),
   httpConcurrency: scaled(16, 4),
-  wsPerSecond: scaled(1_500, 400),
-  httpPerSecond: scaled(300, 80),
-  // a first, smaller round warms the server up (JIT, pools, lazily loaded code) before the memory
+  wsPerSecond: scaled(1_500, 250),
+  httpPerSecond: scaled(300, 40),
+  // a first round of the same mix (half the frames) warms the server up (JIT, pools, lazily loaded code) before the memory
   // and latency baselines are taken; its frames are counted like the others (decision 0241)
-  warmUpShare: 0.1,
+  warmUpShare: 0.5,
   heartbeatMs: 500,
   baselineMs: scaled(20_000, 5_000),
   afterClose: scaled(100, 10),
 };
-// On a shared two-core machine, loopback round trips jitter by a few tens of milliseconds whatever
-// the load: a baseline p99 under this floor counts as the floor (decision 0241).
-const P99_FLOOR_MS = 50;
+// On a shared two-core machine, loopback round trips jitter by tens of milliseconds whatever the
+// fuzz does: a baseline p99 under this floor counts as the floor (decision 0241). Heartbeats come
+// every 30 s and an agent is stale after 90 s; 200 ms is far below anything an agent notices.
+const P99_FLOOR_MS = 100;
 const REASONS = ['malformed', 'oversize', 'auth_failed', 'cap_mismatch'] as const;
 
 describe('reliability: fuzzed OpAMP frames beside well-behaved agents', () => {
@@ -108,9 +109,9 @@ async function rejectedByReason(base: string): Promise<Record<(typeof REASONS)[n
   return Object.fromEntries(REASONS.map((reason) => [reason, metricValue(text, 'ampora_opamp_frames_rejected_total', { reason })])) as Record<(typeof REASONS)[number], number>;
 }
 
-/** The server's RSS once it stops falling (or is back within 10 %), waiting up to 20 s. */
+/** The server's RSS once it is back within 10 % (V8 shrinks its heap when idle), waiting up to 30 s. */
 async function settledRss(server: ServerProcess, before: number): Promise<number> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 30_000;
   let rss = server.rssBytes();
   while (rss > 1.1 * before && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1000));
