@@ -11,7 +11,7 @@ import { bootstrapTokens, ServerProcess, startServerProcess } from './support/se
  * against the built server and checked step by step against a model of the session: every frame is
  * answered exactly as the model says, and the fleet ends with exactly the agents that enrolled.
  */
-const RUNS = scaled(200, 20);
+const RUNS = scaled(300, 40);
 const MAX_MESSAGE_BYTES = 16_384;
 
 interface Model {
@@ -121,7 +121,7 @@ describe('reliability: the OpAMP session against a model (fast-check)', () => {
     let failure: string | undefined;
     try {
       await fc.assert(
-        fc.asyncProperty(fc.commands(commands, { maxCommands: 25 }), async (cmds) => {
+        fc.asyncProperty(fc.commands(commands, { maxCommands: 25, size: 'max' }), async (cmds) => {
           const [token] = await bootstrapTokens(server, 1, 'model');
           const real: Real = { url: server.wsUrl, token: token!, uid: randomBytes(16) };
           const model: Model = { connected: false, attached: false, enrolled: false };
