@@ -2,6 +2,7 @@ import { rawRequest } from '../support/raw-http';
 import { Figures, FULL, scaled } from './support/figures';
 import { concretePath, operationsOf, Operation } from './support/role-matrix';
 import { ServerProcess, startServerProcess } from './support/server-process';
+import { secretsInOutput } from './support/secrets';
 
 /**
  * Issue 16 §5: hostile REST input on every operation that takes a body and every list: a 50 MB
@@ -45,8 +46,10 @@ describe('reliability: bad REST input', () => {
     server = await startServerProcess();
   });
   afterAll(async () => {
+    if (!server) return;
+    figures.exact('secrets in the server log', `${server.output().length} lines`, 0, secretsInOutput(server.output(), [server.adminToken, server.env.AMPORA_MASTER_KEY!]).length);
     figures.publish();
-    await server?.stop();
+    await server.stop();
   });
 
   it('answers every hostile body and query with a problem and a code, never a 5xx', async () => {

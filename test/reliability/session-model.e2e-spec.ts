@@ -4,6 +4,7 @@ import { TestAgent } from '@ampora/testing';
 import { badWsFrame } from './support/bad-frames';
 import { Figures, FULL, scaled } from './support/figures';
 import { bootstrapTokens, ServerProcess, startServerProcess } from './support/server-process';
+import { secretsInOutput } from './support/secrets';
 
 /**
  * Issue 16 §1, the property-based half: random sequences of what one agent can do on its OpAMP
@@ -111,8 +112,10 @@ describe('reliability: the OpAMP session against a model (fast-check)', () => {
     server = await startServerProcess({ AMPORA_OPAMP_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) });
   });
   afterAll(async () => {
+    if (!server) return;
+    figures.exact('secrets in the server log', `${server.output().length} lines`, 0, secretsInOutput(server.output(), [server.adminToken, server.env.AMPORA_MASTER_KEY!]).length);
     figures.publish();
-    await server?.stop();
+    await server.stop();
   });
 
   it('answers every step as the model says, and the fleet holds exactly the agents that enrolled', async () => {
