@@ -33,7 +33,7 @@ const P99_FLOOR_MS = 100;
 const REASONS = ['malformed', 'oversize', 'auth_failed', 'cap_mismatch'] as const;
 
 describe('reliability: fuzzed OpAMP frames beside well-behaved agents', () => {
-  jest.setTimeout(FULL ? 900_000 : 120_000);
+  jest.setTimeout(FULL ? 3_600_000 : 120_000);
   let server: ServerProcess;
   const figures = new Figures('opamp-frame-fuzz');
   const created: string[] = [];
