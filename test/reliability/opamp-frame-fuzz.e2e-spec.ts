@@ -72,13 +72,19 @@ describe('reliability: fuzzed OpAMP frames beside well-behaved agents', () => {
     const httpStats = mergeStats(httpWarm, httpMain);
     const during = [...agents.latencies];
     const duringFailures = agents.failures;
+    // a second run without the fuzz: the machine's own load drifts, the baseline is the worse of both
+    agents.start(COUNTS.heartbeatMs);
+    await new Promise((r) => setTimeout(r, COUNTS.baselineMs));
+    await agents.stop();
+    const baselineAfter = [...agents.latencies];
+    const baselineFailuresAfter = agents.failures;
     const afterClose = await framesAfterClose(server.wsUrl, fuzzTokens[1]!, COUNTS.afterClose, 5);
     const after = await rejectedByReason(server.base);
     await agents.close();
 
     const rssAfter = await settledRss(server, rssBefore);
     const errors = server.process.records.filter((r) => r.level === 'Error' || r.level === 'Critical');
-    const p99Base = percentile(baseline, 99);
+    const p99Base = Math.max(percentile(baseline, 99), percentile(baselineAfter, 99));
     const p99During = percentile(during, 99);
     const wsSent = `${ws.sent.toLocaleString('en-US')} WS frames`;
     const httpSent = `${httpStats.sent.toLocaleString('en-US')} HTTP bodies`;
@@ -93,8 +99,8 @@ describe('reliability: fuzzed OpAMP frames beside well-behaved agents', () => {
     figures.exact('ampora_opamp_frames_rejected_total{reason="oversize"} delta', all, ws.byReason.oversize + httpStats.byReason.oversize, after.oversize - before.oversize);
     figures.exact('ampora_opamp_frames_rejected_total{reason="auth_failed"|"cap_mismatch"} delta', all, 0, after.auth_failed - before.auth_failed + after.cap_mismatch - before.cap_mismatch);
     figures.exact('frames after close: connections not closed within 1 s', `${afterClose.sent} data frames after ${COUNTS.afterClose} close frames`, 0, afterClose.notClosedWithin1s);
-    figures.exact('well-behaved heartbeats refused or unanswered', `${baseline.length + during.length + baselineFailures + duringFailures} heartbeats`, 0, baselineFailures + duringFailures);
-    figures.atMost('heartbeat p99 during the fuzz (ms)', `${during.length} heartbeats; baseline p99 ${p99Base.toFixed(1)} ms of ${baseline.length} (floor ${P99_FLOOR_MS} ms)`, 2 * Math.max(p99Base, P99_FLOOR_MS), p99During, ' ms');
+    figures.exact('well-behaved heartbeats refused or unanswered', `${baseline.length + during.length + baselineAfter.length} heartbeats`, 0, baselineFailures + duringFailures + baselineFailuresAfter);
+    figures.atMost('heartbeat p99 during the fuzz (ms)', `${during.length} heartbeats; baseline p99 ${p99Base.toFixed(1)} ms (the worse of ${baseline.length} before and ${baselineAfter.length} after; floor ${P99_FLOOR_MS} ms)`, 2 * Math.max(p99Base, P99_FLOOR_MS), p99During, ' ms');
     figures.atMost('server RSS after the run (MB)', `RSS after the warm-up ${(rssBefore / 1e6).toFixed(1)} MB`, (1.1 * rssBefore) / 1e6, rssAfter / 1e6, ' MB');
     figures.exact('secrets in the server log', `${server.output().length} lines`, 0, secretsInOutput(server.output(), [server.adminToken, server.env.AMPORA_MASTER_KEY!, ...created]).length);
     figures.publish();
