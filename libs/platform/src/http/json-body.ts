@@ -18,7 +18,7 @@ export function useBoundedJsonBody(app: NestExpressApplication, config: AmporaCo
     limit: bodyMaxBytes,
     // OpAMP's endpoint reads its own bodies: a JSON body sent there is OpAMP's to refuse (415, counted
     // as a rejected frame), not the REST parser's (decision 0242)
-    type: (req: IncomingMessage) => mediaType(req) === 'application/json' && pathOf(req) !== config.opamp.path,
+    type: (req: IncomingMessage) => mediaType(req) === 'application/json' && pathOf(req) !== config.opamp.path.toLowerCase(),
     verify: (_req: IncomingMessage, _res: unknown, body: Buffer, encoding: string | null) => {
       if (encoding && encoding !== 'utf-8' && encoding !== 'utf8') {
         throw new PlatformException(PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE, `JSON bodies are UTF-8; charset ${encoding} is not accepted`);
@@ -37,6 +37,8 @@ function mediaType(req: IncomingMessage): string {
   return String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
+/** The request path as Express routes it: case-insensitive, a trailing slash ignored. */
 function pathOf(req: IncomingMessage): string {
-  return (req.url ?? '').split('?')[0]!;
+  const path = (req.url ?? '').split('?')[0]!.toLowerCase();
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
