@@ -2,6 +2,7 @@ import { createTestDatabase } from '@ampora/testing';
 import { Figures, FULL, scaled } from './support/figures';
 import { FaultProxy } from './support/fault-proxy';
 import { callApi, ServerProcess, startServerProcess } from './support/server-process';
+import { secretsInOutput } from './support/secrets';
 
 /**
  * Issue 16 §3, PostgreSQL stopped under load: the server reaches PostgreSQL through a proxy on
@@ -19,6 +20,7 @@ describe('reliability: faults', () => {
   const figures = new Figures('faults');
 
   afterAll(async () => {
+    if (server) figures.exact('secrets in the server log', `${server.output().length} lines`, 0, secretsInOutput(server.output(), [server.adminToken, server.env.AMPORA_MASTER_KEY!]).length);
     figures.publish();
     await server?.stop();
     await proxy?.close();
