@@ -37,7 +37,7 @@ export async function createServer(config: AmporaConfig, extraModules: Array<Typ
   app.use(discardWebhookBodies);
   app.use(jsonBodiesOnly);
   // bounded: size, charset, UTF-8, nesting and member count checked before JSON.parse (decision 0130)
-  useBoundedJsonBody(app, config);
+  useBoundedJsonBody(app, config, { ownBodies: [config.opamp.path] });
   app.use(describeRefusedJsonBodies);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   const document = buildOpenApiDocument(app, { version, tags: OPENAPI_TAGS });

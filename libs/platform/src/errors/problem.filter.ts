@@ -7,6 +7,7 @@ import { createLogger } from '../logging/logger';
 import { currentTraceId } from '../telemetry/tracing';
 import { DomainException, FieldError, PlatformErrorCode, PlatformException } from './domain.exception';
 import { Problem, PROBLEM_CONTENT_TYPE, problemType } from './problem';
+import { isStoreUnavailable } from './store-unavailable';
 
 const log = createLogger('Ampora.Platform.Errors.ProblemFilter');
 
@@ -55,6 +56,10 @@ export function toDomainException(error: unknown): { exception: DomainException;
   // express could not decode a path parameter (a malformed %-escape, or one that is not UTF-8)
   if (error instanceof URIError && (error as { status?: number }).status === 400) {
     return { exception: PlatformException.validation([{ field: '(path)', message: 'A path segment is not valid percent-encoded UTF-8' }]), unexpected: false };
+  }
+  // the database or Redis is away: the client should retry, nothing about its request is wrong
+  if (isStoreUnavailable(error)) {
+    return { exception: new PlatformException(PlatformErrorCode.SERVICE_UNAVAILABLE, 'The database or queue cannot be reached right now; retry shortly'), unexpected: false };
   }
   return { exception: new PlatformException(PlatformErrorCode.INTERNAL_ERROR, 'An unexpected error occurred'), unexpected: true };
 }
@@ -115,6 +120,7 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
     if (exception.status === 401) res.setHeader('WWW-Authenticate', bearerChallenge(req.headers.authorization, exception.message));
+    if (exception.status === 503 && !res.getHeader('Retry-After')) res.setHeader('Retry-After', '5');
     res.status(exception.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(toProblem(exception, extra)));
   }
 }
