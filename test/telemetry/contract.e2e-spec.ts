@@ -1,9 +1,11 @@
+import { rmSync } from 'node:fs';
 import { mintToken } from '@ampora/platform';
-import { eventually, metricValue, ReceivedSpan, TestAgent } from '@ampora/testing';
+import { eventually, metricValue, ReceivedSpan, scratch, TestAgent } from '@ampora/testing';
 import { act, assignGroup, collectorYaml, createRollout, createStaticGroup, enrollAgents, expectStatus, publishVersions, SimAgent, waitState } from '../support/rollout-kit';
 import { codeCatalogueRow, CONTRACT_METRICS, CONTRACT_SPANS, summaryLines } from './support/contract';
 import { Deployment, makeCsr, scrapeNode } from './support/deployment';
 import { Family, mergeExpositions, parseExposition } from './support/exposition';
+import { GovernanceAndGitopsSteps } from './support/governance-gitops';
 import { defineTraceAndLogChecks } from './support/trace-and-log-checks';
 
 /**
@@ -15,6 +17,8 @@ import { defineTraceAndLogChecks } from './support/trace-and-log-checks';
  */
 describe('the telemetry contract, end to end', () => {
   const d = new Deployment();
+  const governanceAndGitops = new GovernanceAndGitopsSteps(d);
+  const dataDir = scratch('ampora-telemetry-data-');
   const sims: SimAgent[] = [];
   const ctx = {
     pushTrace: '',
@@ -34,6 +38,8 @@ describe('the telemetry contract, end to end', () => {
         AMPORA_OPAMP_MAX_MESSAGE_BYTES: '16384',
         AMPORA_LIVE_SUBSCRIBER_BUFFER: '1',
         AMPORA_DISPATCH_FORWARD_TIMEOUT_MS: '3000',
+        // the worker's GitOps caches
+        AMPORA_DATA_DIR: dataDir.dir,
       },
       // frame lines (Debug) on B, job lines (Debug) in the worker
       { b: { LOG_LEVEL: 'Debug' }, worker: { LOG_LEVEL: 'Debug' } },
@@ -43,6 +49,8 @@ describe('the telemetry contract, end to end', () => {
   afterAll(async () => {
     await Promise.all(sims.map((s) => s.close()));
     await d.stop();
+    governanceAndGitops.close();
+    rmSync(dataDir.dir, { recursive: true, force: true });
   });
 
   it('runs the scripted scenario', async () => {
@@ -52,6 +60,10 @@ describe('the telemetry contract, end to end', () => {
     ctx.agentOnB = onB.id;
     const stranger = new TestAgent({ url: a.ws, token: mintToken('amp-bs') });
     await expect(stranger.connect()).rejects.toMatchObject({ status: 401 });
+
+    // a GitOps source on a local repository, swept by the worker; aged audit rows for its retention sweep
+    await governanceAndGitops.syncGitSource();
+    await governanceAndGitops.sweepAgedAudit();
 
     // a malformed frame and an oversize frame, each from an agent of its own on A
     const malformed = await d.enroll(a);
@@ -125,6 +137,9 @@ describe('the telemetry contract, end to end', () => {
     await waitState(a.api, completes.id, 'Completed', 30000);
     await waitState(a.api, pauses.id, 'Paused', 30000);
 
+    await governanceAndGitops.waitGitSynced();
+    await governanceAndGitops.waitAuditSwept();
+
     // everything has been counted: scrape every process
     await eventually(async () => metricValue(await scrapeNode(d.worker), 'ampora_pki_crl_publish_duration_seconds_count') >= 2, 15000, 200);
     for (const node of d.nodes) ctx.perNode.set(node.id, parseExposition(await scrapeNode(node)));
@@ -156,7 +171,7 @@ describe('the telemetry contract, end to end', () => {
     const lines = summaryLines(asserted, 0);
     const pending = CONTRACT_METRICS.filter((m) => m.pending).map((m) => `  pending: ${m.name} (${m.pending})`);
     process.stdout.write(`${[lines[0], ...pending].join('\n')}\n`);
-    expect(lines[0]).toBe('catalogue metrics: 23/33 asserted, 10 pending');
+    expect(lines[0]).toBe('catalogue metrics: 28/33 asserted, 5 pending');
   });
 
   it('labels instance gauges with the instance that serves them, the worker included', () => {
@@ -195,10 +210,14 @@ describe('the telemetry contract, end to end', () => {
     expect(missing).toEqual([]);
     expect(spanWith('opamp.dispatch', ['dispatch.target_instance'])!.attributes['dispatch.outcome']).toEqual(expect.any(String));
     expect(spanWith('rollout.tick', ['rollout.id'])!.resource['service.name']).toBe('ampora-worker');
+    // the worker swept the test's source at its repository's tip
+    const sync = spanWith('gitops.sync', ['source.id', 'tip.sha'])!;
+    expect(sync.attributes).toMatchObject({ 'source.id': governanceAndGitops.sourceId, 'tip.sha': governanceAndGitops.tip });
+    expect(sync.resource['service.name']).toBe('ampora-worker');
     const lines = summaryLines(CONTRACT_METRICS.filter((m) => !m.pending).length, spansAsserted());
     const pending = CONTRACT_SPANS.filter((m) => m.pending).map((m) => `  pending: ${m.name} (${m.pending})`);
     process.stdout.write(`${[lines[1], ...pending].join('\n')}\n`);
-    expect(lines[1]).toBe('catalogue spans: 7/10 asserted, 3 pending');
+    expect(lines[1]).toBe('catalogue spans: 8/10 asserted, 2 pending');
   });
 
   defineTraceAndLogChecks(d, ctx);

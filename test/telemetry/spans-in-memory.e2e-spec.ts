@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { InMemorySpanExporter, ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startTelemetry } from '@ampora/platform';
-import { createTestDatabase, eventually, SseClient, TestAgent, TestDatabase, testEnv } from '@ampora/testing';
+import { createTestDatabase, eventually, scratch, SseClient, TestAgent, TestDatabase, testEnv } from '@ampora/testing';
+import { GitFixture } from '../../libs/gitops/test/git-fixture';
 import { act, apiClient, assignGroup, collectorYaml, createRollout, createStaticGroup, enrollAgents, expectStatus, publishVersions, SimAgent, waitState } from '../support/rollout-kit';
 import { startTestServer, TestServer } from '../support/test-server';
 import { CONTRACT_SPANS } from './support/contract';
@@ -15,19 +17,23 @@ describe('catalogue spans, in memory', () => {
   const exporter = new InMemorySpanExporter();
   let db: TestDatabase;
   let server: TestServer;
+  const repo = new GitFixture();
+  const dataDir = scratch('ampora-spans-data-');
   const closers: Array<() => Promise<unknown> | void> = [];
 
   beforeAll(async () => {
     db = await createTestDatabase();
     // before the server: startTelemetry runs once per process, so the test server's call is a no-op
     startTelemetry(testEnv(db.url, { AMPORA_INSTANCE_ID: 'in-memory' }).config, 'server', { spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    server = await startTestServer({ db, withWorker: true, env: { AMPORA_INSTANCE_ID: 'in-memory', AMPORA_ROLLOUT_TICK_MS: '300', AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100' } });
+    server = await startTestServer({ db, withWorker: true, env: { AMPORA_INSTANCE_ID: 'in-memory', AMPORA_ROLLOUT_TICK_MS: '300', AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100', AMPORA_DATA_DIR: dataDir.dir } });
   }, 60000);
 
   afterAll(async () => {
     for (const close of closers.reverse()) await close();
     await server?.close();
     await db?.drop();
+    repo.close();
+    rmSync(dataDir.dir, { recursive: true, force: true });
   });
 
   const spans = (name: string): ReadableSpan[] => exporter.getFinishedSpans().filter((s) => s.name === name);
@@ -67,6 +73,12 @@ describe('catalogue spans, in memory', () => {
     await act(api, rollout.id, 'start');
     await waitState(api, rollout.id, 'Completed', 30000);
 
+    // a GitOps source on a local repository, swept by the in-process worker
+    const tip = repo.write({ 'edge.yaml': collectorYaml('mem-git') }).commit('one collector');
+    const source = (await expectStatus(api, 'POST', '/api/gitops/sources', 201, { name: 'in-memory', repositoryUrl: repo.url, pollIntervalSeconds: 3600 })).body as { id: string };
+    await expectStatus(api, 'POST', `/api/gitops/sources/${source.id}/sync`, 202);
+    await eventually(async () => (await expectStatus(api, 'GET', `/api/gitops/sources/${source.id}`, 200)).body.lastSyncedSha === tip, 30000, 100);
+
     const missing = await eventually(() => {
       const left = CONTRACT_SPANS.filter((row) => !row.pending && !spans(row.name).some((s) => row.attributes.every((k) => s.attributes[k] !== undefined && s.attributes[k] !== '')));
       return left.length === 0 ? [] : undefined;
@@ -81,6 +93,7 @@ describe('catalogue spans, in memory', () => {
     const dispatch = spans('opamp.dispatch').find((s) => traceOf(s) === traceId)!;
     expect(dispatch.attributes).toMatchObject({ 'dispatch.target_instance': 'in-memory', 'dispatch.outcome': 'delivered' });
     expect(spans('rollout.tick').some((s) => s.attributes['rollout.id'] === rollout.id && typeof s.attributes.state === 'string')).toBe(true);
+    expect(spans('gitops.sync').some((s) => s.attributes['source.id'] === source.id && s.attributes['tip.sha'] === tip)).toBe(true);
     expect(spans('live_update.consume').some((s) => String(s.attributes.subscriber).startsWith('sse:'))).toBe(true);
   }, 90000);
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
+import type { AmporaConfig } from '@ampora/platform';
 import { createTestDatabase, eventually, freePort, openssl, OtlpReceiver, RunningProcess, scratch, startProcess, TestAgent, TestDatabase, testEnv } from '@ampora/testing';
 import { Api, apiClient, expectStatus } from '../../support/rollout-kit';
 
@@ -27,6 +28,8 @@ export class Deployment {
   readonly otlp = new OtlpReceiver();
   db!: TestDatabase;
   env!: Record<string, string>;
+  /** The configuration the processes read from `env` (its Redis key prefix names their queues). */
+  config!: AmporaConfig;
   admin!: string;
   a!: Server;
   b!: Server;
@@ -40,6 +43,7 @@ export class Deployment {
     this.db = await createTestDatabase();
     const t = testEnv(this.db.url, { OTEL_EXPORTER_OTLP_ENDPOINT: this.otlp.url, OTEL_BSP_SCHEDULE_DELAY: '200', ...overrides });
     this.env = t.env;
+    this.config = t.config;
     this.admin = t.adminToken;
     const workerPort = await freePort();
     const [a, b, worker] = await Promise.all([
