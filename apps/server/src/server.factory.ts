@@ -13,6 +13,7 @@ import {
   prepareDatabase,
   useBoundedJsonBody,
 } from '@ampora/platform';
+import { OpampWsAdapter } from '@ampora/opamp';
 import { AppModule } from './app.module';
 import { OPENAPI_TAGS } from './openapi-tags';
 import { version } from './version';
@@ -28,6 +29,8 @@ export async function createServer(config: AmporaConfig, extraModules: Array<Typ
     logger: new NestLoggerAdapter(),
     abortOnError: false,
   });
+  // the OpAMP endpoint is a Nest gateway: binary frames through the WsAdapter, on the HTTP port
+  app.useWebSocketAdapter(new OpampWsAdapter(app));
   app.use(httpTelemetryMiddleware);
   // /api takes JSON only: other media types are 415 before any parser reads them (decision 0142)
   app.use(jsonBodiesOnly);

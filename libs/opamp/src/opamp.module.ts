@@ -7,14 +7,15 @@ import { BackplaneDispatcher } from './dispatch/backplane-dispatcher';
 import { LocalDelivery } from './dispatch/local-delivery';
 import { AgentSessionOwnershipEntity } from './ownership/entities/agent-session-ownership.entity';
 import { SessionOwnershipRepository } from './ownership/session-ownership.repository';
+import { OpampPortsModule } from './opamp-ports';
 
 /**
  * The protocol core, the sessions of this instance and the dispatcher (every process: the worker's
- * dispatcher forwards to the instance that holds the agent). The agent authenticator and state sink
- * ports are provided by another domain (fleet) anywhere in the application.
+ * dispatcher forwards to the instance that holds the agent). The ports (agent authenticator, state
+ * sink, certificates) are bound by the modules that implement them (fleet, pki) with bindOpampPorts.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([AgentSessionOwnershipEntity])],
+  imports: [TypeOrmModule.forFeature([AgentSessionOwnershipEntity]), OpampPortsModule],
   providers: [
     SessionRegistry,
     OpampCore,
@@ -23,6 +24,6 @@ import { SessionOwnershipRepository } from './ownership/session-ownership.reposi
     BackplaneDispatcher,
     { provide: AGENT_DISPATCHER, useExisting: BackplaneDispatcher },
   ],
-  exports: [SessionRegistry, OpampCore, LocalDelivery, SessionOwnershipRepository, AGENT_DISPATCHER],
+  exports: [OpampPortsModule, SessionRegistry, OpampCore, LocalDelivery, SessionOwnershipRepository, AGENT_DISPATCHER],
 })
 export class OpampModule {}

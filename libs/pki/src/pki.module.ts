@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '@ampora/platform';
-import { AGENT_CERTIFICATES, CLIENT_CERTIFICATE_VERIFIER, CONNECTION_SETTINGS_PROVIDER, LISTENER_CERTIFICATE_ISSUER } from '@ampora/opamp';
+import { AGENT_CERTIFICATES, bindOpampPorts, CLIENT_CERTIFICATE_VERIFIER, CONNECTION_SETTINGS_PROVIDER, LISTENER_CERTIFICATE_ISSUER, OpampPortsModule } from '@ampora/opamp';
 import { AgentIdentityService } from './certificates/agent-identity.service';
 import { CertificateIssuer } from './certificates/certificate-issuer';
 import { CertificateRepository } from './certificates/certificate.repository';
@@ -24,7 +24,7 @@ import { RevocationService } from './revocation/revocation.service';
  * binding), revocation, CRLs and OCSP. Provides the OpAMP identity ports.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([SigningKeyEntity, OcspResponderEntity, CertificateEntity, CrlEntity]), QueueModule.forFeature(PKI_QUEUE)],
+  imports: [TypeOrmModule.forFeature([SigningKeyEntity, OcspResponderEntity, CertificateEntity, CrlEntity]), QueueModule.forFeature(PKI_QUEUE), OpampPortsModule],
   providers: [
     SigningProviders,
     SigningKeyRepository,
@@ -41,6 +41,7 @@ import { RevocationService } from './revocation/revocation.service';
     { provide: CONNECTION_SETTINGS_PROVIDER, useExisting: AgentIdentityService },
     { provide: CLIENT_CERTIFICATE_VERIFIER, useExisting: AgentIdentityService },
     { provide: AGENT_CERTIFICATES, useExisting: AgentIdentityService },
+    bindOpampPorts({ connectionSettings: AgentIdentityService, certificateVerifier: AgentIdentityService, listenerCertificates: ListenerCertificates }),
   ],
   exports: [
     SigningKeysService,

@@ -1,5 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { create, toBinary, toJson } from '@bufbuild/protobuf';
 import {
@@ -25,13 +24,10 @@ import {
   ServerToAgentFlags,
 } from '../generated/opamp_pb';
 import {
-  AGENT_AUTHENTICATOR,
-  AGENT_STATE_SINK,
   AgentAuthenticator,
   AgentCredential,
   AgentReport,
   AgentStateSink,
-  CONNECTION_SETTINGS_PROVIDER,
   ConnectionSettingsProvider,
   DesiredConfig,
   DisconnectInfo,
@@ -47,19 +43,8 @@ import { agentFrameKind, serverFrameKind } from '../protocol/frame-kind';
 import { AgentSession, ConnectionHandle, credentialKey } from './agent-session';
 import { shouldOfferRemoteConfig } from './offer-policy';
 import { SessionRegistry } from './session-registry';
-
-/** A connection as the core sees it: who it proved to be, and the session it is bound to. */
-export interface ConnectionState {
-  handle: ConnectionHandle;
-  credential: AgentCredential;
-  session?: AgentSession;
-  /** Where a certificate offered on this connection sends the agent (the transport knows its listeners). */
-  mtls?: MtlsTarget;
-}
-
-export type HandleResult =
-  | { kind: 'reply'; reply: ServerToAgent; closeAfter?: boolean }
-  | { kind: 'reject'; reason: 'auth_failed' | 'malformed'; message: string; reply?: ServerToAgent };
+import { ConnectionState, HandleResult } from './connection-state';
+import { OpampPorts } from '../opamp-ports';
 
 const STATUS_NAMES: Record<number, RemoteConfigStatusName> = {
   [RemoteConfigStatuses.RemoteConfigStatuses_UNSET]: 'UNSET',
@@ -82,20 +67,15 @@ export class OpampCore implements OnApplicationBootstrap {
   private serverCapabilities = ServerCap.AcceptsStatus | ServerCap.OffersRemoteConfig | ServerCap.AcceptsEffectiveConfig | ServerCap.OffersConnectionSettings;
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly ports: OpampPorts,
     readonly registry: SessionRegistry,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
-    @Optional() @Inject(AGENT_AUTHENTICATOR) authenticator?: AgentAuthenticator,
-    @Optional() @Inject(AGENT_STATE_SINK) sink?: AgentStateSink,
-  ) {
-    if (authenticator) this.authenticator = authenticator;
-    if (sink) this.sink = sink;
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
-    this.authenticator ??= this.port<AgentAuthenticator>(AGENT_AUTHENTICATOR, true)!;
-    this.sink ??= this.port<AgentStateSink>(AGENT_STATE_SINK, true)!;
-    this.settings = this.port<ConnectionSettingsProvider>(CONNECTION_SETTINGS_PROVIDER, false);
+    this.authenticator = this.ports.required('authenticator');
+    this.sink = this.ports.required('stateSink');
+    this.settings = this.ports.optional('connectionSettings');
     if (this.settings?.acceptsCertificateRequests) this.serverCapabilities |= ServerCap.AcceptsConnectionSettingsRequest;
   }
 
@@ -105,15 +85,6 @@ export class OpampCore implements OnApplicationBootstrap {
 
   get authenticatorPort(): AgentAuthenticator {
     return this.authenticator;
-  }
-
-  private port<T>(token: symbol, required: boolean): T | undefined {
-    try {
-      return this.moduleRef.get<T>(token, { strict: false });
-    } catch {
-      if (required) throw new Error(`OpAMP needs a provider for ${token.description}; none is registered`);
-      return undefined;
-    }
   }
 
   /** Handles one decoded message. Never throws for protocol problems: they become rejects. */
@@ -508,4 +479,4 @@ export function desiredConfig(files: DesiredConfig['files']): DesiredConfig {
   return { files, hash: configMapHash(files).toString('hex') };
 }
 
-export { credentialKey, Transport };
+export { credentialKey, Transport, ConnectionState, HandleResult };
