@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, Backplane, BackplaneMeta, createLogger, extractTraceContext, Metrics, RequestContext, SpanKind, TenantLabels, withSpan } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Backplane, BackplaneMeta, Clock, createLogger, extractTraceContext, Metrics, RequestContext, SpanKind, TenantLabels, withSpan } from '@ampora/platform';
 import { SessionRegistry } from '../core/session-registry';
 import { SessionLeaseKeeper } from '../ownership/session-lease-keeper';
 import { DISPATCH_REPLY_TOPIC, DISPATCH_TOPIC, DispatchEnvelope, DispatchReply, parseEnvelope, ReceiverOutcome } from './dispatch-envelope';
@@ -24,6 +24,7 @@ export class DispatchReceiver implements OnModuleInit, OnModuleDestroy {
     private readonly delivery: LocalDelivery,
     private readonly keeper: SessionLeaseKeeper,
     private readonly backplane: Backplane,
+    private readonly clock: Clock,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -43,7 +44,7 @@ export class DispatchReceiver implements OnModuleInit, OnModuleDestroy {
     }
     this.totals.received += 1;
     const tenant = TenantLabels.of(envelope.tenantId);
-    const ageMs = Math.max(0, Date.now() - envelope.publishedAt);
+    const ageMs = Math.max(0, this.clock.nowMs() - envelope.publishedAt);
     Metrics.record('ampora_dispatch_envelope_age_seconds', ageMs / 1000, { tenant });
     const outcome = await RequestContext.run({ tenantId: envelope.tenantId }, () =>
       withSpan(

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, Backplane, createLogger, Metrics, RequestContext } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Backplane, Clock, createLogger, Metrics, RequestContext, TimerHandle } from '@ampora/platform';
 import { AgentSession } from '../core/agent-session';
 import { OpampCore } from '../core/opamp-core.service';
 import { SessionRegistry } from '../core/session-registry';
@@ -28,7 +28,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly instanceId: string;
   private readonly ttlSeconds: number;
-  private timer?: NodeJS.Timeout;
+  private timer?: TimerHandle;
   private renewing?: Promise<void>;
   private stopped = false;
   private stopListening?: () => void;
@@ -40,6 +40,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
     private readonly core: OpampCore,
     private readonly leases: SessionOwnershipRepository,
     private readonly backplane: Backplane,
+    private readonly clock: Clock,
     @Inject(AMPORA_CONFIG) config: AmporaConfig,
   ) {
     this.instanceId = config.app.instanceId;
@@ -59,8 +60,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
       const token = BigInt(notice.fencingToken);
       this.serialize(notice.agentId, async () => this.revoked(notice.agentId!, token));
     });
-    this.timer = setInterval(() => void this.renew(), Math.max(500, (this.ttlSeconds * 1000) / 3));
-    this.timer.unref();
+    this.timer = this.clock.setInterval(() => void this.renew(), Math.max(500, (this.ttlSeconds * 1000) / 3)).unref();
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -71,7 +71,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
   async releaseAll(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.timer);
+    this.timer?.cancel();
     this.stopListening?.();
     await this.renewing?.catch(() => undefined);
     try {
