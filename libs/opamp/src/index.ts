@@ -1,4 +1,5 @@
 export * from './ports';
+export * from './opamp.events';
 export * from './protocol';
 export { sanitizeReport, neutraliseText, REPORT_LIMITS, ReportLimits, NeutralisedReason, NeutralisedTally } from './domain/report-sanitizer';
 export * from './opamp.module';

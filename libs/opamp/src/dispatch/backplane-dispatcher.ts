@@ -17,6 +17,7 @@ import {
   remoteConfigCommand,
 } from './dispatch-envelope';
 import { LocalDelivery } from './local-delivery';
+import { sendToInstance } from '../opamp.events';
 
 /**
  * The dispatcher of every process. It looks up who holds the agent's session (the lease): this
@@ -129,7 +130,7 @@ export class BackplaneDispatcher implements AgentDispatcher, OnModuleInit, OnMod
         resolve(outcome);
       };
       this.pending.set(envelope.id, finish);
-      this.backplane.send(lease.instanceId, DISPATCH_TOPIC, envelope).catch((error: unknown) => {
+      sendToInstance(this.backplane, lease.instanceId, DISPATCH_TOPIC, envelope).catch((error: unknown) => {
         this.log.warn('Forwarding a push for agent {AgentId} to instance {TargetInstance} failed', { AgentId: target.agentId, TargetInstance: lease.instanceId }, error);
         finish('unconfirmed');
       });

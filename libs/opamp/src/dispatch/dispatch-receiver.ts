@@ -4,6 +4,7 @@ import { SessionRegistry } from '../core/session-registry';
 import { SessionLeaseKeeper } from '../ownership/session-lease-keeper';
 import { DISPATCH_REPLY_TOPIC, DISPATCH_TOPIC, DispatchEnvelope, DispatchReply, parseEnvelope, ReceiverOutcome } from './dispatch-envelope';
 import { LocalDelivery } from './local-delivery';
+import { sendToInstance } from '../opamp.events';
 
 /**
  * Delivers pushes forwarded by other instances (and by workers) to the sessions of this instance,
@@ -69,7 +70,7 @@ export class DispatchReceiver implements OnModuleInit, OnModuleDestroy {
       ),
     );
     const reply: DispatchReply = { v: 1, id: envelope.id, outcome };
-    await this.backplane.send(envelope.from, DISPATCH_REPLY_TOPIC, reply).catch((error: unknown) => {
+    await sendToInstance(this.backplane, envelope.from, DISPATCH_REPLY_TOPIC, reply).catch((error: unknown) => {
       this.log.debug('Could not answer {Instance} about push {EnvelopeId}: {Error}', { Instance: envelope.from, EnvelopeId: envelope.id, Error: String(error) });
     });
   }

@@ -4,14 +4,10 @@ import { AgentSession } from '../core/agent-session';
 import { OpampCore } from '../core/opamp-core.service';
 import { SessionRegistry } from '../core/session-registry';
 import { SessionOwnershipRepository } from './session-ownership.repository';
+import { LeaseRevokedNotice, OpampTopics, sendToInstance } from '../opamp.events';
 
 /** Backplane topic: "a newer session of this agent holds the lease now" (to the previous holder). */
-export const LEASE_REVOKED_TOPIC = 'lease.revoked';
-
-interface RevokedNotice {
-  agentId: string;
-  fencingToken: string;
-}
+export const LEASE_REVOKED_TOPIC = OpampTopics.LeaseRevoked;
 
 /**
  * Holds this instance's leases on its agents' sessions. A session that opens takes the lease (taking
@@ -55,7 +51,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
       },
     });
     this.stopListening = this.backplane.on(LEASE_REVOKED_TOPIC, (body) => {
-      const notice = body as Partial<RevokedNotice> | null;
+      const notice = body as Partial<LeaseRevokedNotice> | null;
       if (typeof notice?.agentId !== 'string' || typeof notice.fencingToken !== 'string' || !/^\d+$/.test(notice.fencingToken)) return;
       const token = BigInt(notice.fencingToken);
       this.serialize(notice.agentId, async () => this.revoked(notice.agentId!, token));
@@ -112,8 +108,8 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
       this.log.debug('Lease on agent {AgentId}: {Outcome} with token {FencingToken}', { AgentId: session.agentId, Outcome: result.outcome, FencingToken: result.fencingToken.toString() }),
     );
     if (result.outcome === 'taken_over' && result.previousInstance && result.previousInstance !== this.instanceId) {
-      const notice: RevokedNotice = { agentId: session.agentId, fencingToken: result.fencingToken.toString() };
-      this.backplane.send(result.previousInstance, LEASE_REVOKED_TOPIC, notice).catch((error: unknown) => {
+      const notice: LeaseRevokedNotice = { agentId: session.agentId, fencingToken: result.fencingToken.toString() };
+      sendToInstance(this.backplane, result.previousInstance, LEASE_REVOKED_TOPIC, notice).catch((error: unknown) => {
         this.log.debug('Could not tell {Instance} that it lost agent {AgentId}: {Error}', { Instance: result.previousInstance, AgentId: session.agentId, Error: String(error) });
       });
     }
