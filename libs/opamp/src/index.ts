@@ -11,8 +11,7 @@ export { SessionRegistry, SessionLifecycleListener } from './core/session-regist
 export { AgentSession } from './core/agent-session';
 export { shouldOfferRemoteConfig } from './core/offer-policy';
 export { OpampTransportService, acceptsGzip, PROTOBUF } from './transport/opamp-transport.service';
-export { OpampWsAdapter } from './transport/opamp-ws.adapter';
-export { OpampGateway, OPAMP_PATH } from './transport/opamp.gateway';
+export { OpampGateway, OpampWsAdapter, OPAMP_PATH } from './transport/opamp.gateway';
 export { OpampPorts, OpampPortsModule, OpampPortMap, OpampPortName, bindOpampPorts } from './opamp-ports';
 export { SessionLeaseKeeper } from './ownership/session-lease-keeper';
 export * as pb from './generated/opamp_pb';

@@ -1,4 +1,5 @@
-import { Inject } from '@nestjs/common';
+import { Inject, INestApplicationContext } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -16,6 +17,23 @@ import { countInvalidUtf8, countRejected, tenantOf } from './frame-refusals';
 export const OPAMP_PATH = '/v1/opamp';
 /** The one message the OpAMP WebSocket adapter gives gateways: every frame (see OpampWsAdapter). */
 export const OPAMP_FRAME = 'opamp.frame';
+
+/**
+ * Nest's WsAdapter for the OpAMP gateway: every WebSocket message is one binary OpAMP frame (no JSON
+ * envelope), handed as it came to the gateway's OPAMP_FRAME handler; errors of single sockets (an
+ * oversized frame, a peer gone) are the gateway's to count and log, not error lines of the adapter.
+ * Set on the server application: `app.useWebSocketAdapter(new OpampWsAdapter(app))`.
+ */
+export class OpampWsAdapter extends WsAdapter {
+  constructor(app: INestApplicationContext) {
+    super(app, { messageParser: (data: unknown) => ({ event: OPAMP_FRAME, data }) });
+  }
+
+  override bindErrorHandler(server: { on(event: 'error', listener: (error: Error) => void): void }): typeof server {
+    server.on('error', (error) => this.logger.error(error));
+    return server;
+  }
+}
 
 /** One admitted WebSocket: its connection state, and its frames handled one after the other. */
 interface WsConnection {
