@@ -16,6 +16,7 @@ import {
 } from '@ampora/platform';
 import { discardWebhookBodies } from '@ampora/gitops';
 import { AMPORA_MIGRATIONS } from '../../composition/src';
+import { OpampWsAdapter } from '@ampora/opamp';
 import { AppModule } from './app.module';
 import { OPENAPI_TAGS } from './openapi-tags';
 import { version } from './version';
@@ -31,6 +32,8 @@ export async function createServer(config: AmporaConfig, extraModules: Array<Typ
     logger: new NestLoggerAdapter(),
     abortOnError: false,
   });
+  // the OpAMP endpoint is a Nest gateway: binary frames through the WsAdapter, on the HTTP port
+  app.useWebSocketAdapter(new OpampWsAdapter(app));
   app.use(httpTelemetryMiddleware);
   // /api takes JSON only: other media types are 415 before any parser reads them (decision 0142)
   // GitOps webhooks ignore their bodies: any Git host's payload is drained unread

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '@ampora/platform';
-import { AGENT_AUTHENTICATOR, AGENT_STATE_SINK, OpampModule } from '@ampora/opamp';
+import { AGENT_AUTHENTICATOR, AGENT_STATE_SINK, bindOpampPorts, OpampModule } from '@ampora/opamp';
+import { FleetAgentAuthenticator } from './agents/agent-authenticator.service';
 import { PkiModule } from '@ampora/pki';
 import { AgentActionsService } from './agents/agent-actions.service';
 import { AgentForgetService } from './agents/agent-forget.service';
@@ -69,6 +70,7 @@ import { RolloutSupportService } from './rollout-support/rollout-support.service
     RolloutSupportService,
     ...AgentAuthenticatorProviders,
     { provide: AGENT_STATE_SINK, useExisting: AgentStateWriter },
+    bindOpampPorts({ authenticator: FleetAgentAuthenticator, stateSink: AgentStateWriter }),
   ],
   exports: [
     AgentsService,

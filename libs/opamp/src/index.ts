@@ -1,4 +1,5 @@
 export * from './ports';
+export * from './opamp.events';
 export * from './protocol';
 export { sanitizeReport, neutraliseText, REPORT_LIMITS, ReportLimits, NeutralisedReason, NeutralisedTally } from './domain/report-sanitizer';
 export * from './opamp.module';
@@ -10,6 +11,8 @@ export { SessionRegistry, SessionLifecycleListener } from './core/session-regist
 export { AgentSession } from './core/agent-session';
 export { shouldOfferRemoteConfig } from './core/offer-policy';
 export { OpampTransportService, acceptsGzip, PROTOBUF } from './transport/opamp-transport.service';
+export { OpampGateway, OpampWsAdapter, OPAMP_PATH } from './transport/opamp.gateway';
+export { OpampPorts, OpampPortsModule, OpampPortMap, OpampPortName, bindOpampPorts } from './opamp-ports';
 export { SessionLeaseKeeper } from './ownership/session-lease-keeper';
 export * as pb from './generated/opamp_pb';
 export * as pbAny from './generated/anyvalue_pb';

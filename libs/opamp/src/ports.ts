@@ -7,7 +7,8 @@ import type { ConfigFiles } from './protocol/config-hash';
 /**
  * The seams of the OpAMP library. `libs/opamp` knows the protocol and the sessions; who an agent is,
  * where its state is kept and what it should run are provided by other domains (fleet, pki) under
- * these injection tokens. Ports are looked up in the whole application at start-up.
+ * these injection tokens. The modules that implement them bind them to OpampPorts with
+ * bindOpampPorts (opamp-ports.ts, decision 0200); nothing is looked up in the container.
  */
 export const AGENT_AUTHENTICATOR = Symbol('ampora.opamp.AgentAuthenticator');
 export const AGENT_STATE_SINK = Symbol('ampora.opamp.AgentStateSink');

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '@ampora/platform';
-import { AGENT_CERTIFICATES, CLIENT_CERTIFICATE_VERIFIER, CONNECTION_SETTINGS_PROVIDER, LISTENER_CERTIFICATE_ISSUER, OpampModule } from '@ampora/opamp';
+import { AGENT_CERTIFICATES, bindOpampPorts, CLIENT_CERTIFICATE_VERIFIER, CONNECTION_SETTINGS_PROVIDER, LISTENER_CERTIFICATE_ISSUER, OpampModule } from '@ampora/opamp';
 import { AgentIdentityService } from './certificates/agent-identity.service';
 import { CertificateIssuer } from './certificates/certificate-issuer';
 import { CertificateRepository } from './certificates/certificate.repository';
@@ -44,6 +44,7 @@ import { RevocationService } from './revocation/revocation.service';
     { provide: CONNECTION_SETTINGS_PROVIDER, useExisting: AgentIdentityService },
     { provide: CLIENT_CERTIFICATE_VERIFIER, useExisting: AgentIdentityService },
     { provide: AGENT_CERTIFICATES, useExisting: AgentIdentityService },
+    bindOpampPorts({ connectionSettings: AgentIdentityService, certificateVerifier: AgentIdentityService, listenerCertificates: ListenerCertificates }),
   ],
   exports: [
     SigningKeysService,

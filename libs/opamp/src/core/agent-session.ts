@@ -37,9 +37,10 @@ export class AgentSession {
   readonly pushTraces = new Map<string, TraceCarrier>();
   /** Messages waiting for the next HTTP poll. */
   readonly outbox: Array<Partial<ServerToAgent>> = [];
-  lastSeen = Date.now();
+  /** Epoch milliseconds of the last frame (set from the Clock at attach and on every frame). */
+  lastSeen = 0;
   /** When the credential was last checked against the agent (HTTP sessions re-check it now and then). */
-  attachedAt = Date.now();
+  attachedAt = 0;
   /** Set per connection: the first reply of a connection carries the capabilities and the offers. */
   firstReplyPending = true;
   connectionSettingsHash?: string;

@@ -1,121 +1,68 @@
-import { Inject, Injectable, OnApplicationBootstrap, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { createHash } from 'node:crypto';
-import { create, toBinary, toJson } from '@bufbuild/protobuf';
-import {
-  AMPORA_CONFIG,
-  AmporaConfig,
-  createLogger,
-  extractTraceContext,
-  injectTraceContext,
-  Metrics,
-  RequestContext,
-  SpanKind,
-  TenantLabels,
-  withSpan,
-  withSpanSync,
-} from '@ampora/platform';
-import {
-  AgentToServer,
-  AgentToServerFlags,
-  ConnectionSettingsOffers,
-  ConnectionSettingsOffersSchema,
-  PackageStatusesSchema,
-  RemoteConfigStatuses,
-  ServerErrorResponseType,
-  ServerToAgent,
-  ServerToAgentFlags,
-} from '../generated/opamp_pb';
-import {
-  AGENT_AUTHENTICATOR,
-  AGENT_STATE_SINK,
-  AgentAuthenticator,
-  AgentCredential,
-  AgentReport,
-  AgentStateSink,
-  CONNECTION_SETTINGS_PROVIDER,
-  ConnectionSettingsProvider,
-  DesiredConfig,
-  DisconnectInfo,
-  MtlsTarget,
-  RemoteConfigStatusName,
-  Transport,
-} from '../ports';
-import { neutralisedAny, neutraliseText, NeutralisedReason, REPORT_LIMITS, sanitizeReport } from '../domain/report-sanitizer';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Clock, createLogger, Metrics, RequestContext, SpanKind, TenantLabels, withSpan, withSpanSync } from '@ampora/platform';
+import { AgentToServer, AgentToServerFlags, ConnectionSettingsOffers, ServerErrorResponseType, ServerToAgent, ServerToAgentFlags } from '../generated/opamp_pb';
+import { OpampPorts } from '../opamp-ports';
+import type { AgentReport, DesiredConfig, DisconnectInfo, Transport } from '../ports';
+import { neutralisedAny, NeutralisedReason, sanitizeReport } from '../domain/report-sanitizer';
 import { AgentCap, hasCapability, ServerCap } from '../protocol/capabilities';
-import { availableComponentsToJson, configMapToFiles, errorReply, healthToJson, JsonValue, keyValuesToJson, serverToAgent } from '../protocol/codec';
-import { configContentHash, configMapHash, toHex } from '../protocol/config-hash';
+import { errorReply, serverToAgent } from '../protocol/codec';
 import { agentFrameKind, serverFrameKind } from '../protocol/frame-kind';
-import { AgentSession, ConnectionHandle, credentialKey } from './agent-session';
-import { shouldOfferRemoteConfig } from './offer-policy';
+import { AgentSession, credentialKey } from './agent-session';
+import { ConnectionState, HandleResult } from './connection-state';
+import type { AgentToServerPartHandler, FrameContext } from './frame-context';
+import { AgentDescriptionHandler } from './handlers/agent-description.handler';
+import { CapabilitiesHandler } from './handlers/capabilities.handler';
+import { ConnectionSettingsHandler } from './handlers/connection-settings.handler';
+import { DisconnectHandler } from './handlers/disconnect.handler';
+import { EffectiveConfigHandler } from './handlers/effective-config.handler';
+import { HealthHandler } from './handlers/health.handler';
+import { PackageStatusesHandler } from './handlers/package-statuses.handler';
+import { RemoteConfigStatusHandler } from './handlers/remote-config-status.handler';
+import { RemoteConfigOffers } from './remote-config-offers';
+import { SessionAttacher } from './session-attacher';
+import { SessionEnder } from './session-ender';
 import { SessionRegistry } from './session-registry';
 
-/** A connection as the core sees it: who it proved to be, and the session it is bound to. */
-export interface ConnectionState {
-  handle: ConnectionHandle;
-  credential: AgentCredential;
-  session?: AgentSession;
-  /** Where a certificate offered on this connection sends the agent (the transport knows its listeners). */
-  mtls?: MtlsTarget;
-}
-
-export type HandleResult =
-  | { kind: 'reply'; reply: ServerToAgent; closeAfter?: boolean }
-  | { kind: 'reject'; reason: 'auth_failed' | 'malformed'; message: string; reply?: ServerToAgent };
-
-const STATUS_NAMES: Record<number, RemoteConfigStatusName> = {
-  [RemoteConfigStatuses.RemoteConfigStatuses_UNSET]: 'UNSET',
-  [RemoteConfigStatuses.RemoteConfigStatuses_APPLIED]: 'APPLIED',
-  [RemoteConfigStatuses.RemoteConfigStatuses_APPLYING]: 'APPLYING',
-  [RemoteConfigStatuses.RemoteConfigStatuses_FAILED]: 'FAILED',
-};
-
 /**
- * The transport-agnostic heart of the protocol: AgentToServer + connection → ServerToAgent.
- * Authentication of the first frame, sequence tracking, status reports, remote config offers (with
- * the rollback trap handled), connection settings offers, and the replies' capabilities.
+ * The transport-agnostic heart of the protocol: AgentToServer + connection → ServerToAgent. It
+ * attaches a connection's first frame (SessionAttacher), tracks sequence numbers, hands each part of
+ * the frame to its handler (handlers/), reports what changed to the state sink, and builds the reply
+ * (connection settings, remote config offers, what pushes left for the next poll).
  */
 @Injectable()
 export class OpampCore implements OnApplicationBootstrap {
   private readonly log = createLogger('Ampora.OpAmp.Core');
-  private authenticator!: AgentAuthenticator;
-  private sink!: AgentStateSink;
-  private settings?: ConnectionSettingsProvider;
   private serverCapabilities = ServerCap.AcceptsStatus | ServerCap.OffersRemoteConfig | ServerCap.AcceptsEffectiveConfig | ServerCap.OffersConnectionSettings;
+  private readonly parts: AgentToServerPartHandler[];
 
   constructor(
-    private readonly moduleRef: ModuleRef,
     readonly registry: SessionRegistry,
-    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
-    @Optional() @Inject(AGENT_AUTHENTICATOR) authenticator?: AgentAuthenticator,
-    @Optional() @Inject(AGENT_STATE_SINK) sink?: AgentStateSink,
+    private readonly ports: OpampPorts,
+    private readonly clock: Clock,
+    private readonly attacher: SessionAttacher,
+    private readonly sessions: SessionEnder,
+    private readonly offers: RemoteConfigOffers,
+    private readonly connectionSettings: ConnectionSettingsHandler,
+    private readonly disconnects: DisconnectHandler,
+    description: AgentDescriptionHandler,
+    capabilities: CapabilitiesHandler,
+    health: HealthHandler,
+    effectiveConfig: EffectiveConfigHandler,
+    remoteConfigStatus: RemoteConfigStatusHandler,
+    packageStatuses: PackageStatusesHandler,
   ) {
-    if (authenticator) this.authenticator = authenticator;
-    if (sink) this.sink = sink;
+    this.parts = [capabilities, description, health, effectiveConfig, remoteConfigStatus, packageStatuses, connectionSettings];
   }
 
   onApplicationBootstrap(): void {
-    this.authenticator ??= this.port<AgentAuthenticator>(AGENT_AUTHENTICATOR, true)!;
-    this.sink ??= this.port<AgentStateSink>(AGENT_STATE_SINK, true)!;
-    this.settings = this.port<ConnectionSettingsProvider>(CONNECTION_SETTINGS_PROVIDER, false);
-    if (this.settings?.acceptsCertificateRequests) this.serverCapabilities |= ServerCap.AcceptsConnectionSettingsRequest;
+    // the required ports fail the start here when no module bound them
+    this.ports.required('authenticator');
+    this.ports.required('stateSink');
+    if (this.connectionSettings.acceptsCertificateRequests) this.serverCapabilities |= ServerCap.AcceptsConnectionSettingsRequest;
   }
 
   get capabilities(): bigint {
     return this.serverCapabilities;
-  }
-
-  get authenticatorPort(): AgentAuthenticator {
-    return this.authenticator;
-  }
-
-  private port<T>(token: symbol, required: boolean): T | undefined {
-    try {
-      return this.moduleRef.get<T>(token, { strict: false });
-    } catch {
-      if (required) throw new Error(`OpAMP needs a provider for ${token.description}; none is registered`);
-      return undefined;
-    }
   }
 
   /** Handles one decoded message. Never throws for protocol problems: they become rejects. */
@@ -148,10 +95,10 @@ export class OpampCore implements OnApplicationBootstrap {
     if (session && !session.instanceUid.equals(uid) && !session.previousUid?.equals(uid)) {
       return { kind: 'reject', reason: 'malformed', message: 'instance_uid changed within a connection', reply: errorReply(uid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, `this connection belongs to instance_uid ${session.uidText}`) };
     }
-    const now = Date.now();
+    const now = this.clock.nowMs();
     let newUid: Buffer | undefined;
     if (!session) {
-      const attached = await this.attach(conn, message);
+      const attached = await this.attacher.attach(conn, message);
       if (!attached.ok) return { kind: 'reject', reason: 'auth_failed', message: attached.reason };
       session = attached.session;
       newUid = attached.newUid;
@@ -160,69 +107,19 @@ export class OpampCore implements OnApplicationBootstrap {
     session.lastSeen = now;
     session.frames += 1;
 
-    const report: AgentReport = {};
-    let flags = 0n;
-    // Sequence numbers: a gap (or no state for this agent in this process) with a compressed message
-    // means we may have missed a change: ask for the full state.
-    const compressed = this.isCompressed(message);
-    const gap = session.lastSeq !== undefined && message.sequenceNum !== session.lastSeq + 1n;
-    const noState = session.frames === 1 && !message.agentDescription;
-    if ((gap || noState) && compressed) flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState);
-    session.lastSeq = message.sequenceNum;
-
-    if (message.capabilities !== session.capabilities) {
-      session.capabilities = message.capabilities;
-      report.capabilities = message.capabilities;
-    }
-    if (!newUid && message.flags & BigInt(AgentToServerFlags.AgentToServerFlags_RequestInstanceUid)) {
-      newUid = await this.authenticator.reassignInstanceUid(session.agentId);
-    }
+    const frame: FrameContext = { conn, session, message, report: {}, now, replyFlags: this.sequenceFlags(session, message), justEnrolled };
+    if (!newUid && message.flags & BigInt(AgentToServerFlags.AgentToServerFlags_RequestInstanceUid)) newUid = await this.attacher.reassignInstanceUid(session);
     if (newUid && !newUid.equals(uid)) {
-      if (!session.instanceUid.equals(newUid)) {
-        const old = session.instanceUid;
-        session.previousUid = old;
-        session.instanceUid = newUid;
-        this.registry.reindex(session, old);
-      }
-      report.instanceUid = newUid;
+      this.attacher.adoptInstanceUid(session, newUid);
+      frame.report.instanceUid = newUid;
     }
-    if (message.agentDescription) {
-      report.description = {
-        identifying: keyValuesToJson(message.agentDescription.identifyingAttributes),
-        nonIdentifying: keyValuesToJson(message.agentDescription.nonIdentifyingAttributes),
-      };
-      const type = report.description.identifying['service.name'];
-      if (typeof type === 'string' && type) session.agentType = neutraliseText(type, REPORT_LIMITS.valueChars);
-    }
-    if (message.health) report.health = healthToJson(message.health);
-    if (message.effectiveConfig) {
-      const files = configMapToFiles(message.effectiveConfig.configMap);
-      report.effectiveConfig = { files, contentHash: configContentHash(files) };
-    }
-    if (message.remoteConfigStatus) this.onRemoteConfigStatus(session, message, report);
-    if (message.packageStatuses) report.packageStatuses = toJson(PackageStatusesSchema, message.packageStatuses) as AgentReport['packageStatuses'];
-    if (message.availableComponents) {
-      if (Object.keys(message.availableComponents.components).length > 0) {
-        report.availableComponents = availableComponentsToJson(message.availableComponents) as unknown as JsonValue;
-      } else if (message.availableComponents.hash.length > 0) {
-        // the handshake sends only the hash first; we keep no catalogue per hash yet, so ask for it
-        flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportAvailableComponents);
-      }
-    }
-    if (message.connectionSettingsStatus) {
-      const s = message.connectionSettingsStatus;
-      report.connectionSettingsStatus = { status: String(s.status), hash: toHex(s.lastConnectionSettingsHash), errorMessage: s.errorMessage };
-    }
-    if (message.customCapabilities) report.customCapabilities = [...message.customCapabilities.capabilities];
+    for (const part of this.parts) part.handle(frame);
+    this.ports.required('stateSink').report(session, this.neutralise(session, frame.report), new Date(now));
 
-    this.sink.report(session, this.neutralise(session, report), new Date(now));
-
-    const reply = serverToAgent({ instanceUid: uid, capabilities: this.serverCapabilities, flags });
+    const reply = serverToAgent({ instanceUid: uid, capabilities: this.serverCapabilities, flags: frame.replyFlags });
     if (newUid && !newUid.equals(uid)) reply.agentIdentification = { $typeName: 'opamp.proto.v1.AgentIdentification', newInstanceUid: newUid };
-
-    // connection settings: at enrolment, on a certificate request, or once per connection
     try {
-      const offer = await this.connectionSettingsFor(session, conn, message, justEnrolled);
+      const offer = await this.connectionSettings.offerFor(frame);
       if (offer) reply.connectionSettings = offer;
     } catch (error) {
       return {
@@ -230,16 +127,22 @@ export class OpampCore implements OnApplicationBootstrap {
         reply: errorReply(uid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, `certificate request refused: ${error instanceof Error ? error.message : String(error)}`),
       };
     }
-
-    if (this.offerRemoteConfig(session, now)) this.attachRemoteConfig(reply, session, now);
+    if (this.offers.due(session, now)) this.offers.attach(reply, session, now);
     for (const pending of session.outbox.splice(0)) Object.assign(reply, pending);
     session.firstReplyPending = false;
-
-    if (message.agentDisconnect) {
-      this.end(session, new Date(now));
-      return { kind: 'reply', reply, closeAfter: true };
-    }
+    if (this.disconnects.handleLeaving(frame)) return { kind: 'reply', reply, closeAfter: true };
     return { kind: 'reply', reply };
+  }
+
+  /**
+   * Sequence numbers: a gap (or no state for this agent in this process) with a compressed message
+   * means we may have missed a change: the reply asks for the full state.
+   */
+  private sequenceFlags(session: AgentSession, message: AgentToServer): bigint {
+    const gap = session.lastSeq !== undefined && message.sequenceNum !== session.lastSeq + 1n;
+    const noState = session.frames === 1 && !message.agentDescription;
+    session.lastSeq = message.sequenceNum;
+    return (gap || noState) && isCompressed(message) ? BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState) : 0n;
   }
 
   /** The report with every string made safe to store (NUL, unpaired surrogates, lengths), counted. */
@@ -258,153 +161,6 @@ export class OpampCore implements OnApplicationBootstrap {
     return clean;
   }
 
-  private async attach(conn: ConnectionState, message: AgentToServer): Promise<{ ok: true; session: AgentSession; newUid?: Buffer } | { ok: false; reason: string }> {
-    const outcome = await this.authenticator.attach({
-      credential: conn.credential,
-      instanceUid: message.instanceUid,
-      requestNewUid: Boolean(message.flags & BigInt(AgentToServerFlags.AgentToServerFlags_RequestInstanceUid)),
-      capabilities: message.capabilities,
-      transport: conn.handle.transport,
-    });
-    if (!outcome.ok) return outcome;
-    const agent = outcome.agent;
-    const session = new AgentSession(agent, conn.credential, conn.handle.transport, conn.handle.send ? conn.handle : undefined);
-    const replaced = this.registry.add(session);
-    if (replaced?.connection && replaced.connection !== conn.handle) {
-      this.log.info('Agent {AgentId} connected again; closing its older connection', { AgentId: agent.agentId });
-      replaced.connection.close?.(4000, 'superseded by a newer connection');
-    }
-    // keep what an earlier session of this agent learnt (it may not be in the database yet)
-    const memory = replaced ? undefined : this.registry.recall(agent.agentId);
-    const earlier = replaced ?? memory;
-    if (earlier) {
-      session.failedConfigHash = earlier.failedConfigHash ?? session.failedConfigHash;
-      session.reportedConfigHash = earlier.reportedConfigHash ?? session.reportedConfigHash;
-      for (const [k, v] of earlier.pushedAt) session.pushedAt.set(k, v);
-    }
-    // An HTTP agent re-checked after a while (AMPORA_OPAMP_HTTP_RECHECK_SECONDS) keeps its session: same
-    // sequence, same offers; it did not connect again.
-    const recheck = replaced !== undefined && replaced.transport === 'http' && conn.handle.transport === 'http';
-    if (recheck) {
-      session.lastSeq = replaced.lastSeq;
-      session.frames = replaced.frames;
-      session.capabilities = replaced.capabilities;
-      session.offeredHash = replaced.offeredHash;
-      session.offeredAt = replaced.offeredAt;
-      session.askFullState = replaced.askFullState;
-      session.firstReplyPending = replaced.firstReplyPending;
-      session.connectionSettingsHash = replaced.connectionSettingsHash;
-      session.outbox.push(...replaced.outbox.splice(0));
-    }
-    conn.session = session;
-    session.mtls = conn.mtls ?? replaced?.mtls;
-    if (conn.credential.kind === 'bootstrap' && !conn.credential.boundAgentId) conn.credential.boundAgentId = agent.agentId;
-    if (!recheck) this.sink.connected(agent, { transport: conn.handle.transport, instanceId: this.config.app.instanceId, at: new Date() });
-    this.log.debug('Agent {AgentId} attached over {Transport}', { AgentId: agent.agentId, Transport: conn.handle.transport });
-    return { ok: true, session, newUid: agent.uidChanged ? agent.instanceUid : undefined };
-  }
-
-  /** A message that leaves out something its capabilities say it reports. */
-  private isCompressed(m: AgentToServer): boolean {
-    const caps = m.capabilities;
-    return (
-      !m.agentDescription ||
-      (hasCapability(caps, AgentCap.ReportsHealth) && !m.health) ||
-      (hasCapability(caps, AgentCap.ReportsEffectiveConfig) && !m.effectiveConfig) ||
-      (hasCapability(caps, AgentCap.ReportsRemoteConfig) && !m.remoteConfigStatus)
-    );
-  }
-
-  private onRemoteConfigStatus(session: AgentSession, message: AgentToServer, report: AgentReport): void {
-    const s = message.remoteConfigStatus!;
-    const status = STATUS_NAMES[s.status] ?? 'UNSET';
-    const hash = toHex(s.lastRemoteConfigHash);
-    session.reportedConfigHash = hash;
-    session.reportedStatus = status;
-    report.remoteConfigStatus = { status, hash, errorMessage: s.errorMessage };
-    // in the trace of the push it answers (the REST call or rollout step that sent this config), when known
-    const pushTrace = session.pushTraces.get(hash);
-    withSpanSync('opamp.apply_status', { parent: pushTrace ? extractTraceContext(pushTrace) : undefined, attributes: { 'agent.id': session.agentId, 'remote_config.status': status, 'remote_config.hash': hash } }, () => undefined);
-    if (status === 'APPLIED' || status === 'FAILED') session.pushTraces.delete(hash);
-    if (status === 'FAILED' && hash) {
-      // rollback trap: never offer this config again until the desired config changes
-      if (session.failedConfigHash !== hash) report.failedConfigHash = hash;
-      session.failedConfigHash = hash;
-      session.pushedAt.delete(hash);
-    }
-    if (status === 'APPLIED' && hash) {
-      const pushed = session.pushedAt.get(hash);
-      if (pushed !== undefined) {
-        Metrics.record('ampora_opamp_apply_duration_seconds', (Date.now() - pushed) / 1000, { tenant: TenantLabels.of(session.tenantId), agent_type: session.agentType || 'unknown' });
-        session.pushedAt.delete(hash);
-      }
-      if (session.failedConfigHash === hash) {
-        session.failedConfigHash = undefined;
-        report.failedConfigHash = '';
-      }
-    }
-  }
-
-  private offerRemoteConfig(session: AgentSession, now: number): boolean {
-    return shouldOfferRemoteConfig(
-      {
-        capabilities: session.capabilities,
-        desiredHash: session.desired?.hash,
-        reportedHash: session.reportedConfigHash,
-        failedHash: session.failedConfigHash,
-        offeredHash: session.offeredHash,
-        offeredAt: session.offeredAt,
-        firstReplyOfConnection: session.firstReplyPending,
-        transport: session.transport,
-      },
-      now,
-      this.config.opamp.heartbeatIntervalSeconds * 2000,
-    );
-  }
-
-  private attachRemoteConfig(reply: ServerToAgent, session: AgentSession, now: number): void {
-    const desired = session.desired!;
-    reply.remoteConfig = toRemoteConfig(desired);
-    session.offeredHash = desired.hash;
-    session.offeredAt = now;
-    if (session.askFullState) {
-      // a forced push asks the agent to report its state again: an agent that already runs this hash
-      // (a Supervisor restored it by itself) may not report an unchanged status otherwise
-      reply.flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState);
-      session.askFullState = false;
-    }
-    if (!session.pushedAt.has(desired.hash)) session.pushedAt.set(desired.hash, now);
-    session.pushTraces.set(desired.hash, injectTraceContext());
-    this.sink.remoteConfigSent?.(session, desired.hash, new Date(now));
-  }
-
-  private async connectionSettingsFor(session: AgentSession, conn: ConnectionState, message: AgentToServer, justEnrolled: boolean): Promise<ConnectionSettingsOffers | undefined> {
-    const credential = conn.credential;
-    if (!hasCapability(session.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) return undefined;
-    const csr = message.connectionSettingsRequest?.opamp?.certificateRequest?.csr;
-    if (!session.firstReplyPending && !csr && !justEnrolled) return undefined;
-    const extra = this.settings ? await this.settings.offer({ agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities, credential, csr: csr?.length ? csr : undefined, justEnrolled, transport: session.transport, mtls: conn.mtls }) : undefined;
-    const offer = create(ConnectionSettingsOffersSchema, extra ?? {});
-    const hash = this.sealOffer(offer);
-    const hasCertificate = Boolean(offer.opamp?.certificate);
-    if (!hasCertificate && session.connectionSettingsHash === hash) return undefined;
-    session.connectionSettingsHash = hash;
-    return offer;
-  }
-
-  /**
-   * Fills what every OpAMP settings offer carries (clients apply a missing heartbeat interval as
-   * "off") and sets its hash over the whole offer, so clients apply it. Returns the hash, hex.
-   */
-  private sealOffer(offer: ConnectionSettingsOffers): string {
-    if (offer.opamp) offer.opamp.heartbeatIntervalSeconds = BigInt(this.config.opamp.heartbeatIntervalSeconds);
-    else offer.opamp = { $typeName: 'opamp.proto.v1.OpAMPConnectionSettings', destinationEndpoint: '', heartbeatIntervalSeconds: BigInt(this.config.opamp.heartbeatIntervalSeconds) };
-    offer.hash = new Uint8Array();
-    const hash = createHash('sha256').update(toBinary(ConnectionSettingsOffersSchema, offer)).digest('hex');
-    offer.hash = Buffer.from(hash, 'hex');
-    return hash;
-  }
-
   // ---- pushes from the dispatcher -------------------------------------------------------------
 
   /**
@@ -412,22 +168,11 @@ export class OpampCore implements OnApplicationBootstrap {
    * `force` re-sends even when the agent already reports the same hash or reported it FAILED.
    */
   pushRemoteConfig(session: AgentSession, desired: DesiredConfig, force: boolean): 'delivered' | 'queued' | 'unchanged' {
-    const now = Date.now();
-    session.desired = desired;
-    if (force) {
-      session.askFullState = true;
-      session.offeredHash = undefined;
-      if (session.failedConfigHash === desired.hash) session.failedConfigHash = undefined;
-      if (session.reportedConfigHash === desired.hash) session.reportedConfigHash = undefined;
-    } else if (session.reportedConfigHash === desired.hash || session.offeredHash === desired.hash) {
-      return 'unchanged';
-    }
-    if (session.transport === 'http' || !session.connection?.send) {
-      session.offeredHash = undefined;
-      return 'queued';
-    }
+    const now = this.clock.nowMs();
+    const accepted = this.offers.accept(session, desired, force);
+    if (accepted !== 'send') return accepted;
     const message = serverToAgent({ instanceUid: session.instanceUid, capabilities: this.serverCapabilities });
-    this.attachRemoteConfig(message, session, now);
+    this.offers.attach(message, session, now);
     this.sendOn(session, message);
     return 'delivered';
   }
@@ -438,9 +183,10 @@ export class OpampCore implements OnApplicationBootstrap {
    * the lease on, pushes find this session. A push that reached the session meanwhile is newer and wins.
    */
   async refreshAssignment(session: AgentSession): Promise<'pushed' | 'unchanged'> {
-    if (!this.authenticator.assignmentSince || session.closed || !hasCapability(session.capabilities, AgentCap.AcceptsRemoteConfig)) return 'unchanged';
+    const authenticator = this.ports.required('authenticator');
+    if (!authenticator.assignmentSince || session.closed || !hasCapability(session.capabilities, AgentCap.AcceptsRemoteConfig)) return 'unchanged';
     const known = session.desired;
-    const now = await this.authenticator.assignmentSince({ agentId: session.agentId, tenantId: session.tenantId }, known?.hash);
+    const now = await authenticator.assignmentSince({ agentId: session.agentId, tenantId: session.tenantId }, known?.hash);
     if (!now || session.closed || session.desired !== known) return 'unchanged';
     const outcome = this.pushRemoteConfig(session, now, false);
     RequestContext.run({ tenantId: session.tenantId }, () =>
@@ -451,7 +197,7 @@ export class OpampCore implements OnApplicationBootstrap {
 
   /** Sends connection settings (a renewed certificate, say) now or with the next poll. */
   pushConnectionSettings(session: AgentSession, offer: ConnectionSettingsOffers): 'delivered' | 'queued' {
-    session.connectionSettingsHash = this.sealOffer(offer);
+    session.connectionSettingsHash = this.connectionSettings.seal(offer);
     if (session.transport === 'http' || !session.connection?.send) {
       session.outbox.push({ connectionSettings: offer });
       return 'queued';
@@ -462,29 +208,22 @@ export class OpampCore implements OnApplicationBootstrap {
 
   /** Closes the agent's session on this instance (WebSocket closed; HTTP forgotten). */
   disconnect(session: AgentSession, reason: string): void {
-    session.connection?.close?.(4001, reason);
-    this.end(session, new Date());
+    this.sessions.disconnect(session, reason);
   }
 
-  /**
-   * A newer session of this agent holds its lease on another instance: this one is stale. Nothing
-   * more is sent on it, its socket is closed, and the agent is not recorded as disconnected.
-   */
+  /** A newer session of this agent holds its lease on another instance: closes this stale one. */
   supersede(session: AgentSession, reason: string): void {
-    session.superseded = true;
-    session.connection?.close?.(4002, reason);
-    this.end(session, new Date(), { superseded: true });
+    this.sessions.supersede(session, reason);
   }
 
   /** Ends every session of this instance (shutdown): their agents are recorded as disconnected. */
   endAll(): void {
-    const at = new Date();
-    for (const s of [...this.registry.all()]) this.end(s, at);
+    this.sessions.endAll();
   }
 
   /** The session ended (socket closed, AgentDisconnect, idle HTTP agent). */
   end(session: AgentSession, at: Date, info?: DisconnectInfo): void {
-    if (this.registry.remove(session)) this.sink.disconnected(session, at, info ?? (session.superseded ? { superseded: true } : undefined));
+    this.sessions.end(session, at, info);
   }
 
   private sendOn(session: AgentSession, message: ServerToAgent): void {
@@ -499,19 +238,16 @@ export class OpampCore implements OnApplicationBootstrap {
   }
 }
 
-export function toRemoteConfig(desired: DesiredConfig): ServerToAgent['remoteConfig'] {
-  const configMap: Record<string, { $typeName: 'opamp.proto.v1.AgentConfigFile'; body: Uint8Array; contentType: string }> = {};
-  for (const [k, f] of Object.entries(desired.files)) configMap[k] = { $typeName: 'opamp.proto.v1.AgentConfigFile', body: f.body, contentType: f.contentType };
-  return {
-    $typeName: 'opamp.proto.v1.AgentRemoteConfig',
-    config: { $typeName: 'opamp.proto.v1.AgentConfigMap', configMap },
-    configHash: Buffer.from(desired.hash, 'hex'),
-  };
+/** A message that leaves out something its capabilities say it reports. */
+function isCompressed(m: AgentToServer): boolean {
+  const caps = m.capabilities;
+  return (
+    !m.agentDescription ||
+    (hasCapability(caps, AgentCap.ReportsHealth) && !m.health) ||
+    (hasCapability(caps, AgentCap.ReportsEffectiveConfig) && !m.effectiveConfig) ||
+    (hasCapability(caps, AgentCap.ReportsRemoteConfig) && !m.remoteConfigStatus)
+  );
 }
 
-/** A desired config from files, with its deterministic hash. */
-export function desiredConfig(files: DesiredConfig['files']): DesiredConfig {
-  return { files, hash: configMapHash(files).toString('hex') };
-}
-
-export { credentialKey, Transport };
+export { toRemoteConfig, desiredConfig } from './remote-config-offers';
+export { credentialKey, Transport, ConnectionState, HandleResult };

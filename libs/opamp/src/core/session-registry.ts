@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, Metrics, TenantLabels } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, Metrics, TenantLabels } from '@ampora/platform';
 import { AgentSession } from './agent-session';
 
 /** What the protocol learnt about an agent, kept a while after its session ended. */
@@ -33,7 +33,10 @@ export class SessionRegistry {
   private readonly memory = new Map<string, SessionMemory>();
   private readonly listeners: SessionLifecycleListener[] = [];
 
-  constructor(@Inject(AMPORA_CONFIG) private readonly config: AmporaConfig) {}
+  constructor(
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    private readonly clock: Clock,
+  ) {}
 
   get(agentId: string): AgentSession | undefined {
     return this.byAgent.get(agentId);
@@ -88,7 +91,7 @@ export class SessionRegistry {
   recall(agentId: string): SessionMemory | undefined {
     const m = this.memory.get(agentId);
     if (!m) return undefined;
-    if (Date.now() - m.endedAt > MEMORY_TTL_MS) {
+    if (this.clock.nowMs() - m.endedAt > MEMORY_TTL_MS) {
       this.memory.delete(agentId);
       return undefined;
     }
@@ -105,7 +108,7 @@ export class SessionRegistry {
       failedConfigHash: session.failedConfigHash,
       reportedConfigHash: session.reportedConfigHash,
       pushedAt: new Map(session.pushedAt),
-      endedAt: Date.now(),
+      endedAt: this.clock.nowMs(),
     });
   }
 

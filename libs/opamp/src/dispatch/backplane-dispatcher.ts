@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { AMPORA_CONFIG, AmporaConfig, Backplane, createLogger, injectTraceContext, Metrics, Span, SpanKind, TenantLabels, withSpan } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Backplane, Clock, createLogger, injectTraceContext, Metrics, Span, SpanKind, TenantLabels, withSpan } from '@ampora/platform';
 import type { ConnectionSettingsOffers } from '../generated/opamp_pb';
 import { SessionRegistry } from '../core/session-registry';
 import { Lease, SessionOwnershipRepository } from '../ownership/session-ownership.repository';
@@ -17,6 +17,7 @@ import {
   remoteConfigCommand,
 } from './dispatch-envelope';
 import { LocalDelivery } from './local-delivery';
+import { sendToInstance } from '../opamp.events';
 
 /**
  * The dispatcher of every process. It looks up who holds the agent's session (the lease): this
@@ -37,6 +38,7 @@ export class BackplaneDispatcher implements AgentDispatcher, OnModuleInit, OnMod
     private readonly delivery: LocalDelivery,
     private readonly leases: SessionOwnershipRepository,
     private readonly backplane: Backplane,
+    private readonly clock: Clock,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -101,8 +103,8 @@ export class BackplaneDispatcher implements AgentDispatcher, OnModuleInit, OnMod
   /** Sends the envelope to the lease holder and waits (bounded) for its answer. */
   private forward(span: Span, lease: Lease, target: DispatchTarget, command: DispatchCommand): Promise<ReceiverOutcome> {
     span.setAttribute('dispatch.target_instance', lease.instanceId);
-    if (this.backplane.kind === 'inprocess' && lease.instanceId !== this.config.app.instanceId && Date.now() - this.lastMisconfigWarning > 60_000) {
-      this.lastMisconfigWarning = Date.now();
+    if (this.backplane.kind === 'inprocess' && lease.instanceId !== this.config.app.instanceId && this.clock.nowMs() - this.lastMisconfigWarning > 60_000) {
+      this.lastMisconfigWarning = this.clock.nowMs();
       this.log.warn('Agent {AgentId} is held by instance {TargetInstance}, which AMPORA_BACKPLANE=inprocess cannot reach: several instances need redis or postgres', {
         AgentId: target.agentId,
         TargetInstance: lease.instanceId,
@@ -114,21 +116,21 @@ export class BackplaneDispatcher implements AgentDispatcher, OnModuleInit, OnMod
       tenantId: target.tenantId,
       agentId: target.agentId,
       fencingToken: lease.fencingToken.toString(),
-      publishedAt: Date.now(),
+      publishedAt: this.clock.nowMs(),
       from: this.config.app.instanceId,
       trace: injectTraceContext(),
       command,
     };
     Metrics.add('ampora_dispatch_forwarded_total', 1, { tenant: TenantLabels.of(target.tenantId), target_instance: lease.instanceId });
     return new Promise<ReceiverOutcome>((resolve) => {
-      const timer = setTimeout(() => finish('unconfirmed'), this.config.dispatch.forwardTimeoutMs);
+      const timer = this.clock.setTimeout(() => finish('unconfirmed'), this.config.dispatch.forwardTimeoutMs);
       const finish = (outcome: ReceiverOutcome) => {
-        clearTimeout(timer);
+        timer.cancel();
         this.pending.delete(envelope.id);
         resolve(outcome);
       };
       this.pending.set(envelope.id, finish);
-      this.backplane.send(lease.instanceId, DISPATCH_TOPIC, envelope).catch((error: unknown) => {
+      sendToInstance(this.backplane, lease.instanceId, DISPATCH_TOPIC, envelope).catch((error: unknown) => {
         this.log.warn('Forwarding a push for agent {AgentId} to instance {TargetInstance} failed', { AgentId: target.agentId, TargetInstance: lease.instanceId }, error);
         finish('unconfirmed');
       });

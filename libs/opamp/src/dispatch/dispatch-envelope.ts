@@ -3,10 +3,11 @@ import type { TraceCarrier } from '@ampora/platform';
 import { ConnectionSettingsOffers, ConnectionSettingsOffersSchema } from '../generated/opamp_pb';
 import type { DesiredConfig } from '../ports';
 import { DISPATCH_OUTCOMES, DispatchOutcome } from './agent-dispatcher';
+import { OpampTopics } from '../opamp.events';
 
-/** Backplane topics of the dispatcher. */
-export const DISPATCH_TOPIC = 'dispatch';
-export const DISPATCH_REPLY_TOPIC = 'dispatch.reply';
+/** Backplane topics of the dispatcher (see opamp.events.ts). */
+export const DISPATCH_TOPIC = OpampTopics.Dispatch;
+export const DISPATCH_REPLY_TOPIC = OpampTopics.DispatchReply;
 
 /** What to do to the agent's session; JSON-safe (bytes are base64). */
 export type DispatchCommand =

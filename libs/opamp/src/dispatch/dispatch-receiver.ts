@@ -1,9 +1,10 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, Backplane, BackplaneMeta, createLogger, extractTraceContext, Metrics, RequestContext, SpanKind, TenantLabels, withSpan } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Backplane, BackplaneMeta, Clock, createLogger, extractTraceContext, Metrics, RequestContext, SpanKind, TenantLabels, withSpan } from '@ampora/platform';
 import { SessionRegistry } from '../core/session-registry';
 import { SessionLeaseKeeper } from '../ownership/session-lease-keeper';
 import { DISPATCH_REPLY_TOPIC, DISPATCH_TOPIC, DispatchEnvelope, DispatchReply, parseEnvelope, ReceiverOutcome } from './dispatch-envelope';
 import { LocalDelivery } from './local-delivery';
+import { sendToInstance } from '../opamp.events';
 
 /**
  * Delivers pushes forwarded by other instances (and by workers) to the sessions of this instance,
@@ -24,6 +25,7 @@ export class DispatchReceiver implements OnModuleInit, OnModuleDestroy {
     private readonly delivery: LocalDelivery,
     private readonly keeper: SessionLeaseKeeper,
     private readonly backplane: Backplane,
+    private readonly clock: Clock,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
@@ -43,7 +45,7 @@ export class DispatchReceiver implements OnModuleInit, OnModuleDestroy {
     }
     this.totals.received += 1;
     const tenant = TenantLabels.of(envelope.tenantId);
-    const ageMs = Math.max(0, Date.now() - envelope.publishedAt);
+    const ageMs = Math.max(0, this.clock.nowMs() - envelope.publishedAt);
     Metrics.record('ampora_dispatch_envelope_age_seconds', ageMs / 1000, { tenant });
     const outcome = await RequestContext.run({ tenantId: envelope.tenantId }, () =>
       withSpan(
@@ -68,7 +70,7 @@ export class DispatchReceiver implements OnModuleInit, OnModuleDestroy {
       ),
     );
     const reply: DispatchReply = { v: 1, id: envelope.id, outcome };
-    await this.backplane.send(envelope.from, DISPATCH_REPLY_TOPIC, reply).catch((error: unknown) => {
+    await sendToInstance(this.backplane, envelope.from, DISPATCH_REPLY_TOPIC, reply).catch((error: unknown) => {
       this.log.debug('Could not answer {Instance} about push {EnvelopeId}: {Error}', { Instance: envelope.from, EnvelopeId: envelope.id, Error: String(error) });
     });
   }

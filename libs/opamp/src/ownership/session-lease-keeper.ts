@@ -1,17 +1,13 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, Backplane, createLogger, Metrics, RequestContext } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Backplane, Clock, createLogger, Metrics, RequestContext, TimerHandle } from '@ampora/platform';
 import { AgentSession } from '../core/agent-session';
 import { OpampCore } from '../core/opamp-core.service';
 import { SessionRegistry } from '../core/session-registry';
 import { SessionOwnershipRepository } from './session-ownership.repository';
+import { LeaseRevokedNotice, OpampTopics, sendToInstance } from '../opamp.events';
 
 /** Backplane topic: "a newer session of this agent holds the lease now" (to the previous holder). */
-export const LEASE_REVOKED_TOPIC = 'lease.revoked';
-
-interface RevokedNotice {
-  agentId: string;
-  fencingToken: string;
-}
+export const LEASE_REVOKED_TOPIC = OpampTopics.LeaseRevoked;
 
 /**
  * Holds this instance's leases on its agents' sessions. A session that opens takes the lease (taking
@@ -28,7 +24,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly instanceId: string;
   private readonly ttlSeconds: number;
-  private timer?: NodeJS.Timeout;
+  private timer?: TimerHandle;
   private renewing?: Promise<void>;
   private stopped = false;
   private stopListening?: () => void;
@@ -40,6 +36,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
     private readonly core: OpampCore,
     private readonly leases: SessionOwnershipRepository,
     private readonly backplane: Backplane,
+    private readonly clock: Clock,
     @Inject(AMPORA_CONFIG) config: AmporaConfig,
   ) {
     this.instanceId = config.app.instanceId;
@@ -54,13 +51,12 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
       },
     });
     this.stopListening = this.backplane.on(LEASE_REVOKED_TOPIC, (body) => {
-      const notice = body as Partial<RevokedNotice> | null;
+      const notice = body as Partial<LeaseRevokedNotice> | null;
       if (typeof notice?.agentId !== 'string' || typeof notice.fencingToken !== 'string' || !/^\d+$/.test(notice.fencingToken)) return;
       const token = BigInt(notice.fencingToken);
       this.serialize(notice.agentId, async () => this.revoked(notice.agentId!, token));
     });
-    this.timer = setInterval(() => void this.renew(), Math.max(500, (this.ttlSeconds * 1000) / 3));
-    this.timer.unref();
+    this.timer = this.clock.setInterval(() => void this.renew(), Math.max(500, (this.ttlSeconds * 1000) / 3)).unref();
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -71,7 +67,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
   async releaseAll(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.timer);
+    this.timer?.cancel();
     this.stopListening?.();
     await this.renewing?.catch(() => undefined);
     try {
@@ -112,8 +108,8 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
       this.log.debug('Lease on agent {AgentId}: {Outcome} with token {FencingToken}', { AgentId: session.agentId, Outcome: result.outcome, FencingToken: result.fencingToken.toString() }),
     );
     if (result.outcome === 'taken_over' && result.previousInstance && result.previousInstance !== this.instanceId) {
-      const notice: RevokedNotice = { agentId: session.agentId, fencingToken: result.fencingToken.toString() };
-      this.backplane.send(result.previousInstance, LEASE_REVOKED_TOPIC, notice).catch((error: unknown) => {
+      const notice: LeaseRevokedNotice = { agentId: session.agentId, fencingToken: result.fencingToken.toString() };
+      sendToInstance(this.backplane, result.previousInstance, LEASE_REVOKED_TOPIC, notice).catch((error: unknown) => {
         this.log.debug('Could not tell {Instance} that it lost agent {AgentId}: {Error}', { Instance: result.previousInstance, AgentId: session.agentId, Error: String(error) });
       });
     }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, createLogger, RedisService } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, RedisService } from '@ampora/platform';
 import { refusalDelaySeconds } from './refusal-policy';
 
 /** A remembered refusal: until when the credential and source are refused at the upgrade. */
@@ -33,6 +33,7 @@ export class RefusalMemory {
   constructor(
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
     private readonly redis: RedisService,
+    private readonly clock: Clock,
   ) {
     this.shared = config.dispatch.backplane === 'redis';
   }
@@ -51,7 +52,7 @@ export class RefusalMemory {
   }
 
   /** The block in force for `key` at `now`, if any. */
-  async blocked(key: string, now = Date.now()): Promise<RefusalBlock | undefined> {
+  async blocked(key: string, now = this.clock.nowMs()): Promise<RefusalBlock | undefined> {
     if (this.base <= 0) return undefined;
     if (!this.shared) {
       const entry = this.local.get(key);
@@ -69,7 +70,7 @@ export class RefusalMemory {
   }
 
   /** Records one more refusal of `key`; returns the block it now has. */
-  async strike(key: string, now = Date.now()): Promise<RefusalBlock> {
+  async strike(key: string, now = this.clock.nowMs()): Promise<RefusalBlock> {
     if (this.base <= 0) return { until: now, strikes: 0 };
     if (!this.shared) {
       const previous = this.local.get(key);
