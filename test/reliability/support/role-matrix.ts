@@ -59,7 +59,9 @@ export function concretePath(op: Operation, ids: Record<string, string> = {}): s
 
 /** What the caller must get: 401, 403, or anything but an authorization refusal ('allowed'). */
 export function expected(op: Operation, caller: Caller): 401 | 403 | 'allowed' {
-  if (op.isPublic) return 'allowed';
+  // a public route that declares 401 takes its own credential (the GitOps webhook's secret header),
+  // which no caller of the matrix carries: every one of them is refused
+  if (op.isPublic) return op.declared.includes('401') ? 401 : 'allowed';
   if (caller === 'no token' || caller === 'malformed token' || caller === 'expired token' || caller === 'revoked token') return 401;
   const role: RoleName = caller === "another tenant's Admin" ? 'Admin' : caller;
   return ROLES.indexOf(role) >= ROLES.indexOf(op.minRole!) ? 'allowed' : 403;
