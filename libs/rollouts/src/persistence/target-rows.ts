@@ -50,6 +50,8 @@ export interface NewTarget {
 export interface SkippedTarget {
   agentId: string;
   reason: string;
+  /** When a push-time check denied the push: the policy that said no. */
+  policy?: { id: string; name: string };
 }
 
 export const SNAPSHOT_COLUMNS = 't.state, t.assigned, t.assigned_at, t.reason, t.pushed_at, t.applied_at, t.disconnected_at, t.recovered, t.healthy, t.effective_matches';
