@@ -33,6 +33,8 @@ export interface TargetWithAgent extends TargetSnapshot {
 export interface TargetRow extends TargetWithAgent {
   position: number;
   updatedAt: Date;
+  /** The policy a push-time check denied the agent by (the target is Skipped). */
+  deniedByPolicy: { id: string; name: string } | null;
 }
 
 /** A target to create when a step starts. */
