@@ -3,6 +3,8 @@ import { DataSource } from 'typeorm';
 import { DryRunSubject, PushContextSource, TenantService } from '@ampora/governance';
 import { agentView, PushGate } from './push-gate.service';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * Governance's `PushContextSource` port, bound by the fleet (decision 0275): the dry run
  * `POST /api/policies/{id}/evaluate` with `{ agentId, versionId }` sees the agent and the version the
@@ -19,6 +21,7 @@ export class FleetPushContextSource extends PushContextSource {
   }
 
   async resolve(tenantId: string, agentId: string, versionId: string): Promise<DryRunSubject | undefined> {
+    if (!UUID.test(agentId) || !UUID.test(versionId)) return undefined;
     const [agent]: Array<Record<string, any>> = await this.dataSource.query(
       `SELECT a.id, a.identifying_attributes, a.non_identifying_attributes, a.capabilities::text AS capabilities, a.labels, g.name AS group_name, a.effective_config
        FROM agents a LEFT JOIN groups g ON g.id = a.group_id WHERE a.tenant_id = $1 AND a.id = $2`,
