@@ -3,7 +3,7 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { Clock, PlatformModule, Principal, RequestContext, startTelemetry } from '@ampora/platform';
-import { Role } from '@ampora/governance';
+import { GovernanceModule, Role } from '@ampora/governance';
 import { AGENT_DISPATCHER, AgentDispatcher, DesiredConfig, DispatchOutcome } from '@ampora/opamp';
 import { ConfigurationsService, GroupsService } from '@ampora/fleet';
 import { RolloutEngine, RolloutsModule, RolloutsService } from '@ampora/rollouts';
@@ -48,7 +48,7 @@ export async function startRolloutKit(): Promise<RolloutKit> {
   startTelemetry(config, 'worker');
   const clock = new TestClock(Date.parse('2026-03-01T00:00:00Z'));
   const dispatcher = new RecordingDispatcher();
-  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), RolloutsModule] })
+  const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(config), GovernanceModule, RolloutsModule] })
     .overrideProvider(Clock)
     .useValue(clock)
     .overrideProvider(AGENT_DISPATCHER)
