@@ -215,7 +215,9 @@ export class AgentsService {
     });
     const agent = await this.get(caller.tenantId, id);
     let delivery: DispatchOutcome | null = null;
-    if (changed && agent.assignedConfig && agent.assignedConfigHash) {
+    // the group's version is pushed unless a push-time check denies it (then the denial is on the agent)
+    const allowed = changed && agent.assignedConfig && agent.assignedConfigHash && !(await this.gate.screen({ tenantId: caller.tenantId, path: 'assignment', agentIds: [id] })).has(id);
+    if (allowed && agent.assignedConfig && agent.assignedConfigHash) {
       delivery = await this.dispatcher.pushRemoteConfig({ agentId: id, tenantId: caller.tenantId }, { files: fromStoredFiles(agent.assignedConfig), hash: agent.assignedConfigHash }, {});
     }
     return { agentId: id, assignment: await this.assignmentOf(agent), configHash: agent.assignedConfigHash, delivery };
