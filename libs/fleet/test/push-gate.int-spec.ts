@@ -1,5 +1,5 @@
 import { RolloutSupportService } from '@ampora/fleet';
-import { FleetKit, startFleetKit } from './fleet-test-kit';
+import { FleetKit, MINIMAL_YAML, startFleetKit } from './fleet-test-kit';
 
 /**
  * The push-time checks of a 10,000-agent rollout step (decision 0275): one screen — two statements
@@ -18,6 +18,9 @@ describe("fleet's push gate at scale", () => {
     const count = 10_000;
     const agents = await kit.insertAgents(Array.from({ length: count }, (_, i) => ({ zone: i % 100 === 0 ? 'blocked' : 'ok' })));
     const v = await kit.publishedConfig();
+    // every agent reports the same effective config today: read and parsed once, not 10,000 times
+    const effective = { '': { contentType: 'text/yaml', body: Buffer.from(MINIMAL_YAML).toString('base64') } };
+    await kit.ds.query(`UPDATE agents SET effective_config = $2, effective_config_hash = $3 WHERE id = ANY($1::uuid[])`, [agents, JSON.stringify(effective), 'e'.repeat(64)]);
     // an Active policy, inserted as its approval would leave it (the approval flow is governance's own test)
     const [policy] = await kit.ds.query(
       `INSERT INTO policies (tenant_id, name, expression, status, created_by, created_at, updated_at, activated_at) VALUES ($1, 'zone-ok', 'agent.labels.zone != "blocked"', 'Active', 'test', now(), now(), now()) RETURNING id`,

@@ -62,11 +62,11 @@ export class PushGate {
        FROM agents a LEFT JOIN groups g ON g.id = a.group_id WHERE a.tenant_id = $1 AND a.id = ANY($2::uuid[])`,
       [input.tenantId, ids],
     );
-    const current = await this.configsByHash('effective_config', ids, rows.map((r) => r.effective_config_hash));
+    const current = await this.configsByHash('effective_config', rows);
     const pushes = new Map<string, { config: unknown; versionId: string | null; targets: PushTarget[] }>();
     if (input.config) pushes.set(input.config.hash, { config: this.parseFiles(input.config.files), versionId: input.config.versionId, targets: [] });
     else {
-      const assigned = await this.configsByHash('assigned_config', ids, rows.map((r) => r.assigned_config_hash));
+      const assigned = await this.configsByHash('assigned_config', rows);
       for (const r of rows) {
         const hash = r.assigned_config_hash?.trim();
         if (hash && !pushes.has(hash)) pushes.set(hash, { config: assigned.get(hash), versionId: r.assigned_version_id, targets: [] });
@@ -100,15 +100,23 @@ export class PushGate {
     if (allowed.length) await this.dataSource.query(`UPDATE agents SET push_denial = NULL WHERE id = ANY($1::uuid[]) AND push_denial IS NOT NULL`, [allowed]);
   }
 
-  /** One parsed configuration per distinct hash among `hashes`, read from the `column` of any agent holding it. */
-  private async configsByHash(column: 'effective_config' | 'assigned_config', agentIds: string[], hashes: Array<string | null>): Promise<Map<string, unknown>> {
-    if (!hashes.some((h) => !!h)) return new Map();
-    const hashColumn = `${column}_hash`;
-    const rows: Array<{ hash: string; files: StoredConfigFiles | null }> = await this.dataSource.query(
-      `SELECT DISTINCT ON (${hashColumn}) trim(${hashColumn}) AS hash, ${column} AS files FROM agents WHERE id = ANY($1::uuid[]) AND ${column} IS NOT NULL ORDER BY ${hashColumn}`,
-      [agentIds],
-    );
-    return new Map(rows.map((r) => [r.hash, r.files ? this.parseFiles(r.files) : undefined]));
+  /**
+   * One parsed configuration per distinct hash: the body is read from one agent holding each hash
+   * (picked from the rows already read), so 10,000 agents on one config read and parse one body.
+   */
+  private async configsByHash(column: 'effective_config' | 'assigned_config', rows: AgentRow[]): Promise<Map<string, unknown>> {
+    const holder = new Map<string, string>();
+    for (const r of rows) {
+      const hash = (column === 'effective_config' ? r.effective_config_hash : r.assigned_config_hash)?.trim();
+      if (hash && !holder.has(hash)) holder.set(hash, r.id);
+    }
+    if (holder.size === 0) return new Map();
+    const bodies: Array<{ id: string; files: StoredConfigFiles | null }> = await this.dataSource.query(`SELECT id, ${column} AS files FROM agents WHERE id = ANY($1::uuid[])`, [[...holder.values()]]);
+    const byId = new Map(bodies.map((b) => [b.id, b.files]));
+    return new Map([...holder].map(([hash, id]) => {
+      const files = byId.get(id);
+      return [hash, files ? this.parseFiles(files) : undefined];
+    }));
   }
 
   /** The main config file, parsed (an unreadable one is undefined: policies fail closed on it). */
