@@ -65,8 +65,8 @@ describe('policies', () => {
     expect(allow.body).toMatchObject({ outcome: 'allow', wouldBlock: false, mode: 'required' });
     const deny = await server.as().post(`/api/policies/${policyId}/evaluate`).send({ yaml: UNBATCHED, agent }).expect(200);
     expect(deny.body).toMatchObject({ outcome: 'deny', reason: expect.stringMatching(/batched/), wouldBlock: true });
-    const byId = await server.as().post(`/api/policies/${policyId}/evaluate`).send({ agentId: 'a', versionId: '00000000-0000-4000-8000-000000000000' }).expect(503);
-    expect(byId.body.code).toBe('PUSH_CONTEXT_UNAVAILABLE');
+    // the fleet binds the push context (decision 0275): an unknown agent or version is not found
+    await server.as().post(`/api/policies/${policyId}/evaluate`).send({ agentId: 'a', versionId: '00000000-0000-4000-8000-000000000000' }).expect(404);
 
     const tenantId = (await server.app.get(TenantService).getByName(DEFAULT_TENANT)).id;
     const check = server.app.get(PolicyPushCheck);

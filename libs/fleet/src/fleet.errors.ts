@@ -30,6 +30,8 @@ export enum FleetErrorCode {
   CONFIG_TOO_MANY_ALIASES = 'CONFIG_TOO_MANY_ALIASES',
   CONFIG_ALIAS_EXPANSION_TOO_LARGE = 'CONFIG_ALIAS_EXPANSION_TOO_LARGE',
   CONFIG_TOO_COMPLEX = 'CONFIG_TOO_COMPLEX',
+  /** A push-time check (a policy) denied the push to the agent (decision 0275). */
+  PUSH_DENIED_BY_POLICY = 'PUSH_DENIED_BY_POLICY',
 }
 
 const STATUS: Record<FleetErrorCode, ProblemStatus> = {
@@ -60,6 +62,7 @@ const STATUS: Record<FleetErrorCode, ProblemStatus> = {
   [FleetErrorCode.CONFIG_TOO_MANY_ALIASES]: 422,
   [FleetErrorCode.CONFIG_ALIAS_EXPANSION_TOO_LARGE]: 422,
   [FleetErrorCode.CONFIG_TOO_COMPLEX]: 422,
+  [FleetErrorCode.PUSH_DENIED_BY_POLICY]: 422,
 };
 
 export class FleetException extends DomainException<FleetErrorCode> {

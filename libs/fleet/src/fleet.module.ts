@@ -1,3 +1,7 @@
+import { OnModuleInit } from '@nestjs/common';
+import { PushContextBinding } from '@ampora/governance';
+import { FleetPushContextSource } from './push-checks/fleet-push-context.source';
+import { PushGate } from './push-checks/push-gate.service';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '@ampora/platform';
@@ -68,6 +72,8 @@ import { RolloutSupportService } from './rollout-support/rollout-support.service
     FleetDispatchService,
     FleetTransactions,
     RolloutSupportService,
+    PushGate,
+    FleetPushContextSource,
     ...AgentAuthenticatorProviders,
     { provide: AGENT_STATE_SINK, useExisting: AgentStateWriter },
     bindOpampPorts({ authenticator: FleetAgentAuthenticator, stateSink: AgentStateWriter }),
@@ -90,8 +96,19 @@ import { RolloutSupportService } from './rollout-support/rollout-support.service
     FleetDispatchService,
     FleetTransactions,
     RolloutSupportService,
+    PushGate,
     AGENT_AUTHENTICATOR,
     AGENT_STATE_SINK,
   ],
 })
-export class FleetModule {}
+export class FleetModule implements OnModuleInit {
+  constructor(
+    private readonly binding: PushContextBinding,
+    private readonly source: FleetPushContextSource,
+  ) {}
+
+  /** Binds governance's dry-run port explicitly (decision 0275). */
+  onModuleInit(): void {
+    this.binding.bind(this.source);
+  }
+}

@@ -12,6 +12,7 @@ import { PolicyDryRunService } from './policies/policy-dry-run.service';
 import { PolicyPushCheck } from './policies/policy-push-check';
 import { PolicyRepository } from './policies/policy.repository';
 import { PolicyService } from './policies/policy.service';
+import { PushContextBinding, PushTimeChecks } from './policies/push-time-checks';
 import { GovernanceAccessPolicy } from './access/governance-access-policy';
 import { OidcVerifier } from './access/oidc.verifier';
 import { AuditDisciplineInterceptor } from './audit/audit-discipline.interceptor';
@@ -48,9 +49,11 @@ import { TokensController } from './tokens/tokens.controller';
     PolicyRepository,
     PolicyService,
     PolicyPushCheck,
+    PushTimeChecks,
+    PushContextBinding,
     { provide: AccessPolicy, useClass: GovernanceAccessPolicy },
   ],
-  exports: [TenantService, TokenService, AuditService, ApprovalService, PolicyService, PolicyPushCheck, AccessPolicy],
+  exports: [TenantService, TokenService, AuditService, ApprovalService, PolicyService, PolicyPushCheck, PushTimeChecks, PushContextBinding, AccessPolicy],
 })
 export class GovernanceModule {}
 

@@ -21,6 +21,7 @@ export { PolicyService } from './policies/policy.service';
 export { PolicyPushCheck, POLICY_CHECK_NAME } from './policies/policy-push-check';
 export { PushTimeCheck, PushCheckRequest, PushCheckResult, PushDenial, PushTarget, PushPath } from './policies/push-time-check';
 export { PushContextSource, DryRunSubject } from './policies/push-context-source';
+export { PushTimeChecks, PushContextBinding } from './policies/push-time-checks';
 export { AgentView, ConfigView, ComponentView, PushContext, configView } from './domain/policy/push-context';
 export { PolicyMode, TenantPolicySettings, evaluatePush, PushDecision } from './domain/policy/policy-evaluation';
 export { PolicyStatus } from './domain/policy/policy-lifecycle';

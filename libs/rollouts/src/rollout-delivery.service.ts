@@ -37,6 +37,7 @@ export class RolloutDelivery {
    */
   async push(r: RolloutEntity, version: RolloutVersion, step: number, agentIds: string[], owner: string): Promise<boolean> {
     const size = this.config.rollouts.pushConcurrency;
+    agentIds = await this.screen(r, version, agentIds);
     const chunks: string[][] = [];
     for (let i = 0; i < agentIds.length; i += size) chunks.push(agentIds.slice(i, i + size));
     const assign = (chunk: string[]) =>
@@ -70,6 +71,18 @@ export class RolloutDelivery {
       }
     }
     return true;
+  }
+
+  /**
+   * The push-time checks, once for the whole step (decision 0275): an agent a check denied is not
+   * assigned nor pushed; its target is Skipped with the policy and the reason. Returns the others.
+   */
+  private async screen(r: RolloutEntity, version: RolloutVersion, agentIds: string[]): Promise<string[]> {
+    const denied = await this.fleet.screenStep(r.tenantId, r.id, version.id, agentIds);
+    if (denied.size === 0) return agentIds;
+    await this.targets.skip(r.id, [...denied].map(([agentId, d]) => ({ agentId, reason: `denied by policy ${d.policyName}: ${d.reason}`, policy: { id: d.policyId, name: d.policyName } })));
+    this.log.info('Rollout {RolloutId}: {Denied} of {Agents} agents of the step were denied by a push-time check and Skipped', { RolloutId: r.id, Denied: denied.size, Agents: agentIds.length });
+    return agentIds.filter((id) => !denied.has(id));
   }
 
   /**

@@ -357,6 +357,7 @@ function toTarget(t: TargetRow & { displayName: string }) {
     position: t.position,
     state: t.state,
     reason: t.reason,
+    deniedByPolicy: t.deniedByPolicy,
     pushedAt: t.pushedAt?.toISOString() ?? null,
     appliedAt: t.appliedAt?.toISOString() ?? null,
     disconnectedSincePush: t.disconnectedAt !== null && !t.recovered,

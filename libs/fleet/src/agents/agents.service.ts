@@ -18,6 +18,7 @@ import { fromStoredFiles } from './domain/stored-config';
 import { AgentAssignment, CertificateOfferView, toCertificateOfferView } from './dto/agent.dto';
 import { FleetAgentAuthenticator } from './agent-authenticator.service';
 import { AgentEntity } from './entities/agent.entity';
+import { PushedConfig, PushGate } from '../push-checks/push-gate.service';
 
 export { YAML_CONTENT_TYPE, CONFIG_FILE_KEY } from '../configurations/domain/config-files';
 
@@ -47,6 +48,7 @@ export class AgentsService {
     private readonly authenticator: FleetAgentAuthenticator,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
     private readonly limits: ConfigTextLimits,
+    private readonly gate: PushGate,
   ) {}
 
   get staleAfterSeconds(): number {
@@ -141,6 +143,7 @@ export class AgentsService {
       });
     }
     const config = yamlConfig(yaml);
+    await this.refuseIfDenied(caller.tenantId, id, { files: config.stored, hash: config.configHash, versionId: null });
     const agent = await this.tx.run(async ({ manager }) => {
       const [row] = await this.agents.lockForChange(manager, caller.tenantId, [id]);
       if (!row) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${id} was not found`);
@@ -161,6 +164,8 @@ export class AgentsService {
 
   /** Assigns a Published version to one agent directly (it wins over its group's) and pushes it. */
   async assignVersion(caller: Principal, id: string, ref: { configurationId: string; version: number }): Promise<{ agentId: string; versionId: string; configHash: string; delivery: DispatchOutcome }> {
+    const wanted = await this.tx.run(({ manager }) => this.assignment.publishedVersion(manager, caller.tenantId, ref.configurationId, ref.version));
+    await this.refuseIfDenied(caller.tenantId, id, { files: wanted.files, hash: wanted.configHash, versionId: wanted.id });
     const version = await this.tx.run(async ({ manager }) => {
       const [row] = await this.agents.lockForChange(manager, caller.tenantId, [id]);
       if (!row) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${id} was not found`);
@@ -178,6 +183,16 @@ export class AgentsService {
     const delivery = await this.dispatcher.pushRemoteConfig({ agentId: id, tenantId: caller.tenantId }, { files: fromStoredFiles(version.files), hash: version.configHash }, { force: true });
     this.log.info('Assigned version {VersionId} to agent {AgentId}: {Delivery}', { VersionId: version.id, AgentId: id, Delivery: delivery });
     return { agentId: id, versionId: version.id, configHash: version.configHash, delivery };
+  }
+
+  /**
+   * The push-time checks for a one-agent assignment (decision 0275): a denied assignment is refused
+   * with 422 PUSH_DENIED_BY_POLICY and changes nothing but the agent's recorded denial.
+   */
+  private async refuseIfDenied(tenantId: string, agentId: string, config: PushedConfig): Promise<void> {
+    const denial = (await this.gate.screen({ tenantId, path: 'assignment', agentIds: [agentId], config })).get(agentId);
+    if (!denial) return;
+    throw new FleetException(FleetErrorCode.PUSH_DENIED_BY_POLICY, `Policy ${denial.policyName} denies this configuration for agent ${agentId}: ${denial.reason}`, { agentId, check: denial.check, policyId: denial.policyId, policyName: denial.policyName, reason: denial.reason });
   }
 
   /** Drops the agent's own assignment: it runs its group's version again (pushed when that differs). */
@@ -200,7 +215,9 @@ export class AgentsService {
     });
     const agent = await this.get(caller.tenantId, id);
     let delivery: DispatchOutcome | null = null;
-    if (changed && agent.assignedConfig && agent.assignedConfigHash) {
+    // the group's version is pushed unless a push-time check denies it (then the denial is on the agent)
+    const allowed = changed && agent.assignedConfig && agent.assignedConfigHash && !(await this.gate.screen({ tenantId: caller.tenantId, path: 'assignment', agentIds: [id] })).has(id);
+    if (allowed && agent.assignedConfig && agent.assignedConfigHash) {
       delivery = await this.dispatcher.pushRemoteConfig({ agentId: id, tenantId: caller.tenantId }, { files: fromStoredFiles(agent.assignedConfig), hash: agent.assignedConfigHash }, {});
     }
     return { agentId: id, assignment: await this.assignmentOf(agent), configHash: agent.assignedConfigHash, delivery };

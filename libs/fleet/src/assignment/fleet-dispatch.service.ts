@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AMPORA_CONFIG, AmporaConfig, createLogger, JobProducer, NO_WORKER_WARNING, TenantLabels, WorkerPresence } from '@ampora/platform';
+import { PushPath } from '@ampora/governance';
 import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, DispatchOutcome, hasCapability } from '@ampora/opamp';
 import { AgentRepository, DispatchTarget } from '../agents/agent.repository';
 import { fromStoredFiles } from '../agents/domain/stored-config';
 import { DispatchAction, DispatchJob, FLEET_QUEUE } from '../fleet.jobs';
+import { PushGate } from '../push-checks/push-gate.service';
 
 /** Agents whose ids are listed in a report, at most (the count is always exact). */
 export const REPORT_ID_LIMIT = 1000;
@@ -33,12 +35,15 @@ export interface DispatchReport {
   notAcceptingRemoteConfigCount: number;
   /** `no_worker`: the dispatch was paced while no worker was alive; it waits until one runs. */
   warnings: string[];
+  /** Agents a push-time check (a policy) denied: not pushed; their denial is on the agent (decision 0275). */
+  deniedByPolicy: Array<{ agentId: string; policyId: string; policyName: string; reason: string }>;
+  deniedByPolicyCount: number;
 }
 
 const zero = (): OutcomeCounts => ({ delivered: 0, queued: 0, unchanged: 0, no_session: 0, cap_mismatch: 0, unconfirmed: 0 });
 
 export function emptyReport(): DispatchReport {
-  return { agents: 0, mode: 'none', outcomes: zero(), unassigned: 0, pacedJobs: 0, estimatedSeconds: 0, notAcceptingRemoteConfig: [], notAcceptingRemoteConfigCount: 0, warnings: [] };
+  return { agents: 0, mode: 'none', outcomes: zero(), unassigned: 0, pacedJobs: 0, estimatedSeconds: 0, notAcceptingRemoteConfig: [], notAcceptingRemoteConfigCount: 0, warnings: [], deniedByPolicy: [], deniedByPolicyCount: 0 };
 }
 
 /**
@@ -57,18 +62,32 @@ export class FleetDispatchService {
     private readonly workers: WorkerPresence,
     @Inject(AGENT_DISPATCHER) private readonly dispatcher: AgentDispatcher,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    private readonly gate: PushGate,
   ) {}
 
   /** Pushes the assigned config of `agentIds` now when they are few, paced otherwise. */
-  async pushAssigned(tenantId: string, agentIds: string[], reason: string, options: { force?: boolean } = {}): Promise<DispatchReport> {
+  async pushAssigned(tenantId: string, agentIds: string[], reason: string, options: { force?: boolean; path?: PushPath } = {}): Promise<DispatchReport> {
     if (agentIds.length === 0) return emptyReport();
     const action: DispatchAction = options.force ? 'force-push' : 'push';
-    if (agentIds.length <= this.config.fleet.inlinePushMax) return this.run(tenantId, action, agentIds, reason);
-    return this.pace(tenantId, action, agentIds, reason);
+    const { allowed, denials } = await this.screen(tenantId, agentIds, options.path ?? (options.force ? 'force-push' : 'group-assignment'));
+    const report = allowed.length === 0 ? emptyReport() : allowed.length <= this.config.fleet.inlinePushMax ? await this.run(tenantId, action, allowed, reason) : await this.pace(tenantId, action, allowed, reason, { screened: true });
+    return withDenials(report, denials);
+  }
+
+  /** The push-time checks, once for all the agents: those that may be pushed, and the denials. */
+  private async screen(tenantId: string, agentIds: string[], path: PushPath): Promise<{ allowed: string[]; denials: DispatchReport['deniedByPolicy'] }> {
+    const denied = await this.gate.screen({ tenantId, path, agentIds });
+    if (denied.size === 0) return { allowed: agentIds, denials: [] };
+    this.log.info('{Denied} of {Agents} agents were not pushed: a push-time check denied them', { Denied: denied.size, Agents: agentIds.length, Tenant: TenantLabels.of(tenantId) });
+    return { allowed: agentIds.filter((id) => !denied.has(id)), denials: [...denied].map(([agentId, d]) => ({ agentId, policyId: d.policyId, policyName: d.policyName, reason: d.reason })) };
   }
 
   /** Hands a dispatch to the worker, one job per second's worth of agents. */
-  async pace(tenantId: string, action: DispatchAction, agentIds: string[], reason: string): Promise<DispatchReport> {
+  async pace(tenantId: string, action: DispatchAction, agentIds: string[], reason: string, options: { screened?: boolean } = {}): Promise<DispatchReport> {
+    if (action === 'force-push' && !options.screened) {
+      const { allowed, denials } = await this.screen(tenantId, agentIds, 'force-push');
+      return withDenials(allowed.length ? await this.pace(tenantId, action, allowed, reason, { screened: true }) : emptyReport(), denials);
+    }
     const report = emptyReport();
     report.agents = agentIds.length;
     report.mode = 'paced';
@@ -126,4 +145,10 @@ export class FleetDispatchService {
       if (report.notAcceptingRemoteConfig.length < REPORT_ID_LIMIT) report.notAcceptingRemoteConfig.push(t.id);
     }
   }
+}
+
+function withDenials(report: DispatchReport, denials: DispatchReport['deniedByPolicy']): DispatchReport {
+  report.deniedByPolicyCount = denials.length;
+  report.deniedByPolicy = denials.slice(0, REPORT_ID_LIMIT);
+  return report;
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { PushDenial } from '@ampora/governance';
 import { AgentDriftService } from '../agents/agent-drift';
 import { DriftVerdict } from '../agents/domain/config-drift';
 import { fromStoredFiles } from '../agents/domain/stored-config';
@@ -7,6 +8,7 @@ import { AssignmentService } from '../assignment/assignment.service';
 import { DispatchReport, FleetDispatchService } from '../assignment/fleet-dispatch.service';
 import { ConfigurationVersionEntity } from '../configurations/entities/configuration-version.entity';
 import { GroupEntity } from '../groups/entities/group.entity';
+import { PushGate } from '../push-checks/push-gate.service';
 import { RolloutAgentState, RolloutCandidate, RolloutGroup, RolloutVersion, RolloutVersionHashes } from './rollout-support.types';
 
 const CANDIDATE_COLUMNS = 'id, display_name, last_seen_at, capabilities';
@@ -34,6 +36,7 @@ export class RolloutSupportService {
     private readonly assignment: AssignmentService,
     private readonly dispatch: FleetDispatchService,
     private readonly drift: AgentDriftService,
+    private readonly gate: PushGate,
   ) {}
 
   private manager(manager?: EntityManager): EntityManager {
@@ -185,6 +188,16 @@ export class RolloutSupportService {
   /** An aborted rollout's agents still on its assignment go back to their group's version; returns those with a config to push. */
   revertRolloutAssignment(manager: EntityManager, tenantId: string, agentIds: string[], versionId: string): Promise<string[]> {
     return this.assignment.revertRolloutAssignment(manager, tenantId, agentIds, versionId);
+  }
+
+  /**
+   * The push-time checks for a rollout step, once for all its agents (decision 0275): the agents a
+   * check denied, by id, with the policy and reason (also stored on the agents).
+   */
+  async screenStep(tenantId: string, rolloutId: string, versionId: string, agentIds: string[]): Promise<Map<string, PushDenial>> {
+    const v = await this.dataSource.getRepository(ConfigurationVersionEntity).findOne({ where: { id: versionId } });
+    if (!v) return new Map();
+    return this.gate.screen({ tenantId, path: 'rollout-step', agentIds, rolloutId, config: { files: v.files, hash: v.configHash.trim(), versionId: v.id } });
   }
 
   /** Pushes what the agents are assigned now (after the commit that changed it). */

@@ -17,6 +17,11 @@ export interface AuditInput {
   /** Overrides the actor; defaults to the request's principal, or `system`. */
   actor?: string;
   actorRole?: string | null;
+  /**
+   * A consequence the system records about the route's change (a push-time check's denial), not the
+   * change itself: it does not count toward the route's one audit event (decision 0275).
+   */
+  consequence?: boolean;
 }
 
 /**
@@ -45,7 +50,7 @@ export class AuditService {
       traceId: currentTraceId() ?? null,
       additional: input.additional === undefined ? null : storable(redactValue(input.additional)),
     });
-    if (scope) scope.auditWrites += 1;
+    if (scope && !input.consequence) scope.auditWrites += 1;
     return row;
   }
 

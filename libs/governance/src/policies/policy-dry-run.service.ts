@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { parse } from 'yaml';
 import { AMPORA_CONFIG, AmporaConfig, PlatformException, Principal } from '@ampora/platform';
 import { evaluatePush } from '../domain/policy/policy-evaluation';
@@ -6,7 +6,8 @@ import { AgentView, configView } from '../domain/policy/push-context';
 import { GovernanceErrorCode, GovernanceException } from '../governance.errors';
 import { PolicyPushCheck } from './policy-push-check';
 import { PolicyService } from './policy.service';
-import { DryRunSubject, PushContextSource } from './push-context-source';
+import { DryRunSubject } from './push-context-source';
+import { PushContextBinding } from './push-time-checks';
 
 export interface DryRunInput {
   agentId?: string;
@@ -26,7 +27,7 @@ export class PolicyDryRunService {
     private readonly policies: PolicyService,
     private readonly check: PolicyPushCheck,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
-    @Optional() private readonly source?: PushContextSource,
+    private readonly binding: PushContextBinding,
   ) {}
 
   async evaluate(p: Principal, id: string, input: DryRunInput) {
@@ -49,8 +50,9 @@ export class PolicyDryRunService {
 
   private async subject(p: Principal, input: DryRunInput): Promise<DryRunSubject> {
     if (input.agentId !== undefined && input.versionId !== undefined) {
-      if (!this.source) throw new GovernanceException(GovernanceErrorCode.PUSH_CONTEXT_UNAVAILABLE, 'This deployment cannot resolve agents and configuration versions for a dry run yet; send the configuration inline (yaml, agent, currentYaml)');
-      const found = await this.source.resolve(p.tenantId, input.agentId, input.versionId);
+      const source = this.binding.source;
+      if (!source) throw new GovernanceException(GovernanceErrorCode.PUSH_CONTEXT_UNAVAILABLE, 'This deployment cannot resolve agents and configuration versions for a dry run yet; send the configuration inline (yaml, agent, currentYaml)');
+      const found = await source.resolve(p.tenantId, input.agentId, input.versionId);
       if (!found) throw PlatformException.notFound('Agent or configuration version', `${input.agentId}/${input.versionId}`);
       return found;
     }

@@ -55,6 +55,7 @@ export class PolicyPushCheck implements PushTimeCheck {
         entityType: 'Policy',
         entityId: decision.denial.policyId,
         action: 'Denied',
+        consequence: true,
         additional: { agentId, policyName: denial.policyName, reason: denial.reason, mode: decision.mode, blocked: !decision.allowed, path: request.path, versionId: request.versionId ?? null, rolloutId: request.rolloutId ?? null },
       });
     }

@@ -101,6 +101,10 @@ export const TargetSchema = z
     position: z.number().int(),
     state: z.enum(['Pending', 'Applying', 'Applied', 'Failed', 'Skipped']),
     reason: z.string().nullable().describe('Why Skipped, the agent\'s error text when Failed, or what a Pending agent waits for'),
+    deniedByPolicy: z
+      .object({ id: z.string(), name: z.string() })
+      .nullable()
+      .describe('Skipped because a push-time check denied the push: the policy (reason says why; decision 0275)'),
     pushedAt: z.string().nullable(),
     appliedAt: z.string().nullable(),
     disconnectedSincePush: z.boolean(),

@@ -34,6 +34,13 @@ export class RolloutTargetEntity {
   @Column({ type: 'text', nullable: true })
   reason!: string | null;
 
+  /** The policy a push-time check denied the agent's push by (the target is Skipped, `reason` says why). */
+  @Column({ type: 'text', nullable: true })
+  deniedByPolicyId!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  deniedByPolicyName!: string | null;
+
   /** The rollout's version was assigned to the agent (a rollback reaches exactly these). */
   @Column({ type: 'boolean', default: false })
   assigned!: boolean;

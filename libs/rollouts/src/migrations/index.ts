@@ -1,5 +1,6 @@
 import { Rollouts1764000005000 } from './1764000005000-rollouts';
 import { RolloutDefaults1764000006000 } from './1764000006000-rollout-defaults';
+import { TargetPolicyDenial1764000161000 } from './1764000161000-target-policy-denial';
 
 /** Rollouts' migrations (its tables: rollouts.tables.ts), in timestamp order; the apps compose every lib's list. */
-export const ROLLOUTS_MIGRATIONS = [Rollouts1764000005000, RolloutDefaults1764000006000];
+export const ROLLOUTS_MIGRATIONS = [Rollouts1764000005000, RolloutDefaults1764000006000, TargetPolicyDenial1764000161000];

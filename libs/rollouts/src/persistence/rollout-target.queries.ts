@@ -110,6 +110,6 @@ export class RolloutTargetQueries {
     if (filter.step !== undefined) where += ` AND t.step = $${params.push(filter.step)}`;
     if (filter.state) where += ` AND t.state = $${params.push(filter.state)}`;
     const rows: Array<Record<string, any>> = await this.dataSource.query(`SELECT t.* FROM rollout_targets t WHERE ${where} ORDER BY t.position LIMIT $3`, params);
-    return rows.map((r) => ({ ...targetWithAgent(r), position: r.position, updatedAt: new Date(r.updated_at), ...snapshot(r) }));
+    return rows.map((r) => ({ ...targetWithAgent(r), position: r.position, updatedAt: new Date(r.updated_at), ...snapshot(r), deniedByPolicy: r.denied_by_policy_id ? { id: r.denied_by_policy_id, name: r.denied_by_policy_name ?? '' } : null }));
   }
 }

@@ -88,10 +88,11 @@ export class RolloutTargetRepository {
     if (skipped.length === 0) return 0;
     const rows = returnedRows(
       await this.manager(manager).query(
-        `UPDATE rollout_targets SET state = 'Skipped', reason = v.reason, updated_at = now() FROM unnest($2::uuid[], $3::text[]) AS v(agent_id, reason)
+        `UPDATE rollout_targets SET state = 'Skipped', reason = v.reason, denied_by_policy_id = v.policy_id, denied_by_policy_name = v.policy_name, updated_at = now()
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) AS v(agent_id, reason, policy_id, policy_name)
          WHERE rollout_targets.rollout_id = $1 AND rollout_targets.agent_id = v.agent_id AND rollout_targets.state IN ('Pending', 'Applying')
          RETURNING rollout_targets.agent_id`,
-        [rolloutId, skipped.map((s) => s.agentId), skipped.map((s) => s.reason)],
+        [rolloutId, skipped.map((s) => s.agentId), skipped.map((s) => s.reason), skipped.map((s) => s.policy?.id ?? null), skipped.map((s) => s.policy?.name ?? null)],
       ),
     );
     return rows.length;

@@ -33,6 +33,8 @@ export interface TargetWithAgent extends TargetSnapshot {
 export interface TargetRow extends TargetWithAgent {
   position: number;
   updatedAt: Date;
+  /** The policy a push-time check denied the agent by (the target is Skipped). */
+  deniedByPolicy: { id: string; name: string } | null;
 }
 
 /** A target to create when a step starts. */
@@ -50,6 +52,8 @@ export interface NewTarget {
 export interface SkippedTarget {
   agentId: string;
   reason: string;
+  /** When a push-time check denied the push: the policy that said no. */
+  policy?: { id: string; name: string };
 }
 
 export const SNAPSHOT_COLUMNS = 't.state, t.assigned, t.assigned_at, t.reason, t.pushed_at, t.applied_at, t.disconnected_at, t.recovered, t.healthy, t.effective_matches';

@@ -162,6 +162,19 @@ export const AgentDetailSchema = AgentSummarySchema.extend({
       .describe('The last config the agent reported FAILED for; stays after later APPLIED statuses of other hashes'),
   }),
   assignedConfig: z.object({ hash: z.string(), contentHash: z.string(), assignedAt: z.string().nullable(), files: z.array(ConfigFileSchema) }).nullable(),
+  pushDenial: z
+    .object({
+      check: z.string(),
+      policyId: z.string(),
+      policyName: z.string(),
+      reason: z.string(),
+      path: z.string().describe('rollout-step, assignment, group-assignment, force-push, …'),
+      versionId: z.string().nullable(),
+      rolloutId: z.string().nullable(),
+      at: z.string(),
+    })
+    .nullable()
+    .describe('The last push a push-time check (a policy in required mode) denied for this agent; cleared when a later push is allowed (decision 0275)'),
   identity: z.object({
     kind: z.enum(['token', 'certificate']),
     bootstrapTokenId: z.uuid().nullable(),
@@ -329,6 +342,7 @@ export function toAgentDetail(
       a.assignedConfig && a.assignedConfigHash
         ? { hash: a.assignedConfigHash, contentHash: a.assignedContentHash ?? '', assignedAt: a.assignedAt?.toISOString() ?? null, files: files(a.assignedConfig) }
         : null,
+    pushDenial: a.pushDenial ?? null,
     identity: { kind: a.identityKind, bootstrapTokenId: a.bootstrapTokenId, certificateFingerprint: a.certFingerprint, certificateOffer },
     connection: {
       connected: a.connected,

@@ -107,6 +107,10 @@ export class AgentEntity {
   @Column({ type: 'jsonb', nullable: true })
   assignedConfig!: StoredConfigFiles | null;
 
+  /** The last push a push-time check denied (cleared when a later push is allowed; decision 0275). */
+  @Column({ type: 'jsonb', nullable: true })
+  pushDenial!: StoredPushDenial | null;
+
   @Column({ type: 'char', length: 64, nullable: true })
   assignedConfigHash!: string | null;
 
@@ -183,4 +187,16 @@ export class AgentEntity {
 
   @Column({ type: 'timestamptz', precision: 3, default: () => 'now()' })
   updatedAt!: Date;
+}
+
+/** What `push_denial` holds. */
+export interface StoredPushDenial {
+  check: string;
+  policyId: string;
+  policyName: string;
+  reason: string;
+  path: string;
+  versionId: string | null;
+  rolloutId: string | null;
+  at: string;
 }

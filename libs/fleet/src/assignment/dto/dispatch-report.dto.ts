@@ -12,6 +12,10 @@ export const DispatchReportSchema = z
     estimatedSeconds: z.number().int(),
     notAcceptingRemoteConfig: z.array(z.uuid()).describe('Agents whose last reported capabilities lack AcceptsRemoteConfig (first 1,000): they keep the assignment but get no push'),
     notAcceptingRemoteConfigCount: z.number().int(),
+    deniedByPolicy: z
+      .array(z.object({ agentId: z.uuid(), policyId: z.string(), policyName: z.string(), reason: z.string() }))
+      .describe('Agents a push-time check (a policy in required mode) denied (first 1,000): not pushed; the denial is also on the agent (GET /api/agents/{id}, pushDenial)'),
+    deniedByPolicyCount: z.number().int(),
     warnings: z
       .array(z.string())
       .describe('`no_worker`: paced while no worker was alive (see GET /api/status); the pushes wait in the queue until a worker runs'),
