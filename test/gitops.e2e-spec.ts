@@ -114,7 +114,7 @@ describe('GitOps over REST', () => {
 
     const configurationId = files[0].configurationId as string;
     const managed = await server.as().post(`/api/configurations/${configurationId}/versions`).send({ yaml: collectorYaml() }).expect(409);
-    expect(managed.body.code).toBe('CONFIGURATION_MANAGED_BY_GIT');
+    expect(managed.body.code).toBe('configuration_managed_by_git');
 
     const paused = await server.as().post(`/api/gitops/sources/${s.id}/pause`).expect(200);
     expect(paused.body.status).toBe('Paused');

@@ -86,8 +86,8 @@ describe('GitOps sweeps', () => {
     expect(await versions('one')).toHaveLength(1);
 
     const [{ id }] = (await kit.ds.query(`SELECT id FROM configurations WHERE name = 'two' AND tenant_id = $1`, [kit.admin.tenantId])) as Array<{ id: string }>;
-    await expect(kit.as(() => configurations.createVersion(kit.admin, id, collectorYaml()))).rejects.toMatchObject({ code: 'CONFIGURATION_MANAGED_BY_GIT', status: 409 });
-    await expect(kit.as(() => configurations.updateDraft(kit.admin, id, 2, collectorYaml()))).rejects.toMatchObject({ code: 'CONFIGURATION_MANAGED_BY_GIT' });
+    await expect(kit.as(() => configurations.createVersion(kit.admin, id, collectorYaml()))).rejects.toMatchObject({ code: 'configuration_managed_by_git', status: 409 });
+    await expect(kit.as(() => configurations.updateDraft(kit.admin, id, 2, collectorYaml()))).rejects.toMatchObject({ code: 'configuration_managed_by_git' });
   });
 
   it('names by frontmatter, refuses two files of one name and a name an API configuration holds, and records bad YAML', async () => {
