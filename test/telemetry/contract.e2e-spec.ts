@@ -137,6 +137,9 @@ describe('the telemetry contract, end to end', () => {
     await waitState(a.api, completes.id, 'Completed', 30000);
     await waitState(a.api, pauses.id, 'Paused', 30000);
 
+    // a policy made Active by two Admins (four-eyes) denies a direct assignment to one agent on A
+    await governanceAndGitops.denyOneAssignment();
+
     await governanceAndGitops.waitGitSynced();
     await governanceAndGitops.waitAuditSwept();
 
@@ -171,7 +174,7 @@ describe('the telemetry contract, end to end', () => {
     const lines = summaryLines(asserted, 0);
     const pending = CONTRACT_METRICS.filter((m) => m.pending).map((m) => `  pending: ${m.name} (${m.pending})`);
     process.stdout.write(`${[lines[0], ...pending].join('\n')}\n`);
-    expect(lines[0]).toBe('catalogue metrics: 28/33 asserted, 5 pending');
+    expect(lines[0]).toBe('catalogue metrics: 31/33 asserted, 2 pending');
   });
 
   it('labels instance gauges with the instance that serves them, the worker included', () => {
@@ -214,10 +217,14 @@ describe('the telemetry contract, end to end', () => {
     const sync = spanWith('gitops.sync', ['source.id', 'tip.sha'])!;
     expect(sync.attributes).toMatchObject({ 'source.id': governanceAndGitops.sourceId, 'tip.sha': governanceAndGitops.tip });
     expect(sync.resource['service.name']).toBe('ampora-worker');
+    // A evaluated the policy inside the denied assignment's request, and the span says it denied
+    const evaluated = await eventually(() => d.otlp.trace(governanceAndGitops.deniedTrace).find((s) => s.name === 'policy.evaluate' && s.attributes['policy.name'] === governanceAndGitops.policyName), 5000, 100).catch(() => undefined);
+    expect(evaluated?.attributes.outcome).toBe('deny');
+    expect(evaluated!.resource).toMatchObject({ 'service.name': 'ampora-server', 'service.instance.id': d.a.id });
     const lines = summaryLines(CONTRACT_METRICS.filter((m) => !m.pending).length, spansAsserted());
     const pending = CONTRACT_SPANS.filter((m) => m.pending).map((m) => `  pending: ${m.name} (${m.pending})`);
     process.stdout.write(`${[lines[1], ...pending].join('\n')}\n`);
-    expect(lines[1]).toBe('catalogue spans: 8/10 asserted, 2 pending');
+    expect(lines[1]).toBe('catalogue spans: 9/10 asserted, 1 pending');
   });
 
   defineTraceAndLogChecks(d, ctx);

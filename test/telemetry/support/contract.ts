@@ -21,12 +21,6 @@ export interface SpanRow {
   pending?: string;
 }
 
-/**
- * Governance's PolicyPushCheck emits these (per push, per policy), but no push path calls it yet: fleet
- * and rollouts do not ask the push-time checks, and the dry run `POST /api/policies/{id}/evaluate`
- * deliberately counts nothing (a what-if is not an evaluation of a push).
- */
-const POLICY = 'issue 17 item 1: the push-time check is not wired into fleet\'s and rollouts\' push paths yet';
 const FEDERATION = 'issue 19 (federation)';
 
 export const CONTRACT_METRICS: MetricRow[] = [
@@ -46,9 +40,9 @@ export const CONTRACT_METRICS: MetricRow[] = [
   { name: 'ampora_live_bus_events_total', type: 'counter', labels: ['tenant', 'event_type', 'direction'] },
   { name: 'ampora_live_bus_dropped_total', type: 'counter', labels: ['tenant', 'subscriber'] },
   // Governance
-  { name: 'ampora_policy_evaluations_total', type: 'counter', labels: ['tenant', 'policy', 'outcome'], pending: POLICY },
-  { name: 'ampora_policy_denied_total', type: 'counter', labels: ['tenant', 'policy'], pending: POLICY },
-  { name: 'ampora_policy_evaluation_duration_seconds', type: 'histogram', labels: ['tenant', 'policy'], pending: POLICY },
+  { name: 'ampora_policy_evaluations_total', type: 'counter', labels: ['tenant', 'policy', 'outcome'] },
+  { name: 'ampora_policy_denied_total', type: 'counter', labels: ['tenant', 'policy'] },
+  { name: 'ampora_policy_evaluation_duration_seconds', type: 'histogram', labels: ['tenant', 'policy'] },
   { name: 'ampora_audit_archived_total', type: 'counter', labels: ['tenant'] },
   { name: 'ampora_audit_purged_total', type: 'counter', labels: ['tenant'] },
   // Rollouts
@@ -83,7 +77,7 @@ export const CONTRACT_SPANS: SpanRow[] = [
   { name: 'live_update.consume', attributes: ['event.type', 'subscriber'] },
   { name: 'gitops.sync', attributes: ['source.id', 'tip.sha'] },
   { name: 'federation.outbound_call', attributes: ['peer.name', 'endpoint', 'http.status_code'], pending: FEDERATION },
-  { name: 'policy.evaluate', attributes: ['policy.name', 'outcome'], pending: POLICY },
+  { name: 'policy.evaluate', attributes: ['policy.name', 'outcome'] },
   { name: 'rollout.tick', attributes: ['rollout.id', 'state'] },
 ];
 
