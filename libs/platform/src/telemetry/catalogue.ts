@@ -91,7 +91,16 @@ export type GaugeName = { [N in MetricName]: (typeof METRIC_CATALOGUE)[N]['kind'
  * The instrument of a catalogue name, created on first use through nestjs-otel's `MetricService` (the
  * registry its decorators use too), so the Nest face and these typed calls share instruments.
  */
+const instruments = new Map<MetricName, Instrument>();
+
 function instrument(name: MetricName): Instrument {
+  // per name once: the hot paths (every OpAMP frame) add to several counters
+  let made = instruments.get(name);
+  if (!made) instruments.set(name, (made = createInstrument(name)));
+  return made;
+}
+
+function createInstrument(name: MetricName): Instrument {
   const def: Definition = METRIC_CATALOGUE[name];
   const opts = { description: def.description, unit: def.unit };
   switch (def.kind) {
