@@ -66,6 +66,3 @@ function nodeTimer(t: NodeJS.Timeout, clear: (t: NodeJS.Timeout) => void): Timer
   };
   return handle;
 }
-
-/** The process-wide system clock, for code outside Nest's container (scripts, pure helpers' callers). */
-export const SYSTEM_CLOCK: Clock = new SystemClock();

@@ -1,1 +1,1 @@
-export { Clock, SystemClock, SYSTEM_CLOCK, TimerHandle } from './clock';
+export { Clock, SystemClock, TimerHandle } from './clock';

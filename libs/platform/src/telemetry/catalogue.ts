@@ -87,14 +87,14 @@ const registry = new MetricService();
 /** The catalogue's names of one kind (`gauge` names are read at collection time, see observableGauge). */
 export type GaugeName = { [N in MetricName]: (typeof METRIC_CATALOGUE)[N]['kind'] extends 'gauge' ? N : never }[MetricName];
 
+/** The instruments already asked of nestjs-otel, so a hot path (every OpAMP frame) does a single lookup. */
+const instruments = new Map<MetricName, Instrument>();
+
 /**
  * The instrument of a catalogue name, created on first use through nestjs-otel's `MetricService` (the
  * registry its decorators use too), so the Nest face and these typed calls share instruments.
  */
-const instruments = new Map<MetricName, Instrument>();
-
 function instrument(name: MetricName): Instrument {
-  // per name once: the hot paths (every OpAMP frame) add to several counters
   let made = instruments.get(name);
   if (!made) instruments.set(name, (made = createInstrument(name)));
   return made;
