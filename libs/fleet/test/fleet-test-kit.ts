@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
-import { Clock, PlatformModule, Principal, RequestContext, startTelemetry } from '@ampora/platform';
+import { Clock, PlatformModule, Principal, startTelemetry } from '@ampora/platform';
 import { GovernanceModule, Role } from '@ampora/governance';
 import { ConfigurationsService, FleetModule } from '@ampora/fleet';
-import { createTestDatabase, TestDatabase, testEnv } from '@ampora/testing';
+import { createTestDatabase, defaultTenantCaller, TestDatabase, testEnv } from '@ampora/testing';
 
 /** A Nest context with the fleet's services on a fresh database and Redis prefix (no HTTP). */
 export interface FleetKit {
@@ -34,14 +34,12 @@ export async function startFleetKit(overrides: Record<string, string> = {}, opti
   const app = moduleRef.createNestApplication();
   await app.init();
   const ds = app.get(DataSource);
-  const [{ id: tenantId }] = (await ds.query(`SELECT id FROM tenants WHERE name = 'default'`)) as Array<{ id: string }>;
-  const operator: Principal = { kind: 'pat', tenantId: tenantId!, tenantName: 'default', role: Role.Operator, actor: 'kit-operator' };
-  const as = <T>(fn: () => Promise<T>) => RequestContext.run({ principal: operator, tenantId }, fn);
+  const { tenantId, principal: operator, as } = await defaultTenantCaller(ds, Role.Operator, 'kit-operator');
   return {
     app,
     db,
     ds,
-    tenantId: tenantId!,
+    tenantId,
     operator,
     as,
     async insertAgents(labels, capabilities = 0x2 | 0x1000) {

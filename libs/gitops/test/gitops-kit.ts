@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
-import { Clock, PlatformModule, Principal, RequestContext, startTelemetry } from '@ampora/platform';
+import { Clock, PlatformModule, Principal, startTelemetry } from '@ampora/platform';
 import { GovernanceModule, Role } from '@ampora/governance';
 import { GIT_SPAWN_HOOK, GitInvocation, GitopsModule } from '@ampora/gitops';
-import { createTestDatabase, TestClock, TestDatabase, testEnv } from '@ampora/testing';
+import { createTestDatabase, defaultTenantCaller, TestClock, TestDatabase, testEnv } from '@ampora/testing';
 
 /** GitOps' services on a fresh database, a data directory of their own, a test clock and a recorder of git processes. */
 export interface GitopsKit {
@@ -38,8 +38,7 @@ export async function startGitopsKit(): Promise<GitopsKit> {
   const app = moduleRef.createNestApplication();
   await app.init();
   const ds = app.get(DataSource);
-  const [{ id: tenantId }] = (await ds.query(`SELECT id FROM tenants WHERE name = 'default'`)) as Array<{ id: string }>;
-  const admin: Principal = { kind: 'pat', tenantId: tenantId!, tenantName: 'default', role: Role.Admin, actor: 'kit-admin' };
+  const { principal: admin, as } = await defaultTenantCaller(ds, Role.Admin, 'kit-admin');
   return {
     app,
     db,
@@ -48,7 +47,7 @@ export async function startGitopsKit(): Promise<GitopsKit> {
     dataDir,
     spawned,
     admin,
-    as: (fn) => RequestContext.run({ principal: admin, tenantId: admin.tenantId }, fn),
+    as,
     async close() {
       await app.close();
       await db.drop();

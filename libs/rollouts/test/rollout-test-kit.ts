@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
-import { Clock, PlatformModule, Principal, RequestContext, startTelemetry } from '@ampora/platform';
+import { Clock, PlatformModule, Principal, startTelemetry } from '@ampora/platform';
 import { GovernanceModule, Role } from '@ampora/governance';
 import { AGENT_DISPATCHER, AgentDispatcher, DesiredConfig, DispatchOutcome } from '@ampora/opamp';
 import { ConfigurationsService, GroupsService } from '@ampora/fleet';
 import { RolloutEngine, RolloutsModule, RolloutsService } from '@ampora/rollouts';
-import { createTestDatabase, TestClock, TestDatabase, testEnv } from '@ampora/testing';
+import { createTestDatabase, defaultTenantCaller, TestClock, TestDatabase, testEnv } from '@ampora/testing';
 
 const yaml = (name: string) => `receivers:\n  otlp: {}\nexporters:\n  debug/${name}: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug/${name}]\n`;
 
@@ -57,9 +57,7 @@ export async function startRolloutKit(): Promise<RolloutKit> {
   const app = moduleRef.createNestApplication();
   await app.init();
   const ds = app.get(DataSource);
-  const [{ id: tenantId }] = (await ds.query(`SELECT id FROM tenants WHERE name = 'default'`)) as Array<{ id: string }>;
-  const operator: Principal = { kind: 'pat', tenantId: tenantId!, tenantName: 'default', role: Role.Operator, actor: 'kit-operator' };
-  const as = <T>(fn: () => Promise<T>) => RequestContext.run({ principal: operator, tenantId }, fn);
+  const { tenantId, principal: operator, as } = await defaultTenantCaller(ds, Role.Operator, 'kit-operator');
   return {
     app,
     db,

@@ -11,3 +11,4 @@ export * from './sse-client';
 export * from './otlp-receiver';
 export * from './openssl';
 export * from './test-clock';
+export * from './default-tenant';
