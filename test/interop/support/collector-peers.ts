@@ -236,19 +236,18 @@ export function collectorVersionYaml(tag: string, portVar: string, extra: { rece
     `        endpoint: 127.0.0.1:\${env:${portVar}}`,
   ];
   if (extra.receiver) lines.push(`  ${extra.receiver}: {}`);
-  // every version keeps one exporter (debug/steady) beside its own: a push that replaced every exporter
-  // of a pipeline would be an exporter swap, which the built-in policy denies by default (issue 17)
+  // every version keeps the nop exporter the peers start with beside its own: a push that replaced every
+  // exporter of a pipeline would be an exporter swap, which the built-in policy denies by default (issue 17)
   lines.push(
     'exporters:',
-    '  debug/steady:',
-    '    verbosity: basic',
+    '  nop: {}',
     `  debug/${tag}:`,
     '    verbosity: basic',
     'service:',
     '  pipelines:',
     '    traces:',
     `      receivers: [otlp${extra.receiver ? `, ${extra.receiver}` : ''}]`,
-    `      exporters: [debug/steady, debug/${tag}]`,
+    `      exporters: [nop, debug/${tag}]`,
     '',
   );
   return lines.join('\n');
