@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the interop suite's real OpAMP peers (test/interop/): the Collector with the contrib opamp
-// extension, the contrib OpAMP Supervisor and the opamp-go load generator. Each binary goes into a
+// extension, the contrib OpAMP Supervisor, the opamp-go load generator and the opamp-go package agent. Each binary goes into a
 // cache outside the work tree, keyed by its module's go.mod, go.sum and Go sources and the Go version
 // (~/.cache/ampora-interop/<name>-<hash>/<name>), so a second run only hashes files. Prints one line
 // per binary ("built" or "cached") and, with --json, a JSON object of the paths on the last line.
@@ -20,6 +20,8 @@ const PEERS = [
   // the wrapper module is never tidied (the Supervisor's tests import contrib's unserved testbed)
   { name: 'opampsupervisor', dir: 'supervisor', target: SUPERVISOR_PKG, env: { GOFLAGS: '-mod=mod' } },
   { name: 'loadgen', dir: 'loadgen', target: '.', env: {} },
+  // an opamp-go agent with the package syncer (issue 20 item 4)
+  { name: 'pkgagent', dir: 'pkgagent', target: '.', env: {} },
 ];
 
 /** The go binary: on PATH, else the usual install location. Null when there is none. */
@@ -60,7 +62,7 @@ function cacheRoot() {
   return process.env.AMPORA_INTEROP_CACHE || path.join(os.homedir(), '.cache', 'ampora-interop');
 }
 
-/** Builds what is missing from the cache (all peers, or those named in `only`); returns { go, testcol, opampsupervisor, loadgen } (absolute paths). */
+/** Builds what is missing from the cache (all peers, or those named in `only`); returns { go, testcol, opampsupervisor, loadgen, pkgagent } (absolute paths). */
 function buildPeers({ log = (line) => process.stdout.write(`${line}\n`), only } = {}) {
   const go = findGo();
   if (!go) throw new Error('go is not installed (looked on PATH and in /usr/local/go/bin)');

@@ -1,13 +1,23 @@
 #!/usr/bin/env node
-// Runs every jest tier and ends with one plain line: "N passed, N failed".
+// Runs every jest tier and the web console's Vitest tests, and ends with one plain line: "N passed, N failed".
+// Paths under apps/console/ go to Vitest only; with no arguments both run.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, '.test-results', 'jest.json');
+const vitestOut = path.join(root, '.test-results', 'vitest.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.rmSync(out, { force: true });
+fs.rmSync(vitestOut, { force: true });
+
+const userArgs = process.argv.slice(2);
+const consolePaths = userArgs.filter((a) => a.replace(/^\.\//, '').startsWith('apps/console'));
+const jestArgs = userArgs.filter((a) => !consolePaths.includes(a));
+const runVitest = userArgs.length === 0 || consolePaths.length > 0;
+// only console paths (and options): Jest has nothing to run
+const runJest = consolePaths.length === 0 || jestArgs.some((a) => !a.startsWith('-'));
 
 // The interop tier (real Collectors and Supervisors) needs Go: found on PATH or in /usr/local/go/bin
 // (then put on PATH for the tests), else that tier is left out, and the run says so.
@@ -27,8 +37,17 @@ const SKIPPED = 'interop: SKIPPED the interop tests (real OpenTelemetry Collecto
 if (!go) process.stdout.write(SKIPPED);
 
 // --forceExit: a leaked handle must fail a test, never hang the run
-const args = ['--json', `--outputFile=${out}`, '--maxWorkers=2', '--forceExit', ...process.argv.slice(2), ...extra];
-const result = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), ...args], { cwd: root, stdio: 'inherit', env });
+const args = ['--json', `--outputFile=${out}`, '--maxWorkers=2', '--forceExit', ...jestArgs, ...extra];
+const result = runJest ? spawnSync(process.execPath, [require.resolve('jest/bin/jest'), ...args], { cwd: root, stdio: 'inherit', env }) : { status: 0 };
+
+// the console's component and hook tests (jsdom); their counts join Jest's in the final line and in
+// .test-results/vitest.json, which .ci/run adds to jest.json's
+let vitestStatus = 0;
+if (runVitest) {
+  const filters = consolePaths.map((p) => p.replace(/^\.\//, '').replace(/^apps\/console\/?/, '')).filter(Boolean);
+  const vitestArgs = ['run', '--config', 'apps/console/vite.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestOut}`, ...filters];
+  vitestStatus = spawnSync(process.execPath, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), ...vitestArgs], { cwd: root, stdio: 'inherit' }).status ?? 1;
+}
 
 function findGo() {
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/local/go/bin'];
@@ -45,14 +64,22 @@ function findGo() {
 
 let passed = 0;
 let failed = 0;
-try {
-  const report = JSON.parse(fs.readFileSync(out, 'utf8'));
-  passed = report.numPassedTests;
-  failed = report.numFailedTests + (report.numRuntimeErrorTestSuites || 0);
-} catch {
-  failed = 1;
+for (const [file, ran, status] of [
+  [out, runJest, result.status],
+  [vitestOut, runVitest, vitestStatus],
+]) {
+  if (!ran) continue;
+  let f = 0;
+  try {
+    const report = JSON.parse(fs.readFileSync(file, 'utf8'));
+    passed += report.numPassedTests;
+    f = report.numFailedTests + (report.numRuntimeErrorTestSuites || 0);
+  } catch {
+    f = 1;
+  }
+  if (status !== 0 && f === 0) f = 1;
+  failed += f;
 }
-if (result.status !== 0 && failed === 0) failed = 1;
 if (!go) process.stdout.write(SKIPPED);
 process.stdout.write(`${passed} passed, ${failed} failed\n`);
-process.exit(failed === 0 && result.status === 0 ? 0 : 1);
+process.exit(failed === 0 && result.status === 0 && vitestStatus === 0 ? 0 : 1);

@@ -125,8 +125,11 @@ describe('GitOps over REST', () => {
     await server.as().post(`/api/gitops/sources/${s.id}/resume`).expect(200);
     r.write({ 'hooked.yaml': collectorYaml('otlphttp') });
     r.commit('third');
-    await server.as().post(`/api/gitops/sources/${s.id}/sync`).expect(202);
+    const sync = await server.as().post(`/api/gitops/sources/${s.id}/sync`).expect(202);
     await waitVersions('hooked', 3);
+    // an operator's sync request is audited, with the sweep it asked for (decision 0361)
+    const requested = await server.as().get(`/api/audit/events?entityId=${s.id}&action=SyncRequested`).expect(200);
+    expect(requested.body.items).toEqual([expect.objectContaining({ entityType: 'GitSource', action: 'SyncRequested', additional: { jobId: sync.body.jobId, trigger: 'manual' } })]);
   });
 
   it('lands a webhook-triggered version in under 2 s (median of 10) and imports once for 20 concurrent webhooks and a tick', async () => {

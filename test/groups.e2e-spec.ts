@@ -216,6 +216,33 @@ describe('groups, assignment and bulk actions', () => {
     ]);
   });
 
+  it('assigns a Published version to agents in bulk, in one audit event, pushing those it changes', async () => {
+    const g = await group({ kind: 'Static' });
+    const before = await published(config('logs', 'otlp/before'));
+    await server.as().put(`/api/groups/${g.id}/assignment`).send({ configurationId: before.configurationId, version: before.version }).expect(200);
+    const members = await Promise.all([enroll({ tokenBody: { groupId: g.id } }), enroll({ tokenBody: { groupId: g.id } }), enroll({ tokenBody: { groupId: g.id } })]);
+    const ids = members.map((m) => m.id);
+    const v = await published(config('logs', 'otlp/bulk-assign'));
+    // one already has it directly: assigned again, but not changed
+    await server.as().post(`/api/agents/${ids[2]}/assign`).send({ configurationId: v.configurationId, version: v.version }).expect(200);
+    await server.as(viewer).post('/api/agents/bulk/assign').send({ agentIds: ids, configurationId: v.configurationId, version: v.version }).expect(403);
+    const res = (await server.as().post('/api/agents/bulk/assign').send({ agentIds: [...ids, ids[0]], configurationId: v.configurationId, version: v.version }).expect(200)).body;
+    expect(res).toMatchObject({ versionId: v.versionId, configHash: v.configHash, agents: 3, changed: 2, dispatch: { agents: 2 } });
+    for (const m of members.slice(0, 2)) expect(bodyOf(await m.agent.nextMatching((x) => Boolean(x.remote_config) && bodyOf(x).includes('otlp/bulk-assign'), 10000))).toContain('otlp/bulk-assign');
+    for (const id of ids) expect((await detail(id)).assignment).toMatchObject({ source: 'direct', versionId: v.versionId });
+    const audit = (await server.as().get('/api/audit/events?entityType=Agent&entityId=bulk&action=ConfigAssigned&limit=5').expect(200)).body.items;
+    expect(audit[0]).toMatchObject({ after: { versionId: v.versionId, version: v.version }, additional: { count: 3, changed: 2 } });
+    expect([...audit[0].additional.agentIds].sort()).toEqual([...ids].sort());
+    // nothing changes for an unknown agent, a draft version, or too many agents
+    const unknown = crypto.randomUUID();
+    const refused = await server.as().post('/api/agents/bulk/assign').send({ agentIds: [ids[0], unknown], configurationId: before.configurationId, version: before.version }).expect(422);
+    expect(refused.body).toMatchObject({ code: 'AGENTS_NOT_FOUND', unknownAgentIds: [unknown] });
+    expect((await detail(ids[0]!)).assignment.versionId).toBe(v.versionId);
+    const draft = (await server.as().post(`/api/configurations/${v.configurationId}/versions`).send({ yaml: config('logs', 'otlp/draft') }).expect(201)).body;
+    expect((await server.as().post('/api/agents/bulk/assign').send({ agentIds: ids, configurationId: v.configurationId, version: draft.number }).expect(409)).body.code).toBe('CONFIGURATION_VERSION_NOT_PUBLISHED');
+    expect((await server.as().post('/api/agents/bulk/assign').send({ agentIds: Array.from({ length: 5001 }, () => crypto.randomUUID()), configurationId: v.configurationId, version: 1 }).expect(400)).body.code).toBe('VALIDATION_FAILED');
+  });
+
   it('filters agents by drift and shows the drift of one agent', async () => {
     const g = await group({ kind: 'Static' });
     const v = await published(config('traces', 'otlp/drift'));

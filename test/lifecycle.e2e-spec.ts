@@ -243,11 +243,11 @@ describe('the CLI says which store it opened and what is wrong', () => {
   it('says why a usage is wrong, precisely (not only the usage text)', async () => {
     const { env } = testEnv('postgres://postgres@127.0.0.1:5432/never_opened');
     const root = await runCli(env, ['tokens', 'create', '--tenant', 'default', '--role', 'Root', '--name', 'me']);
-    expect(root.code).toBe(64);
+    expect(root.code).toBe(2);
     expect(root.stderr).toContain('--role "Root" is not a role: use Viewer, Operator or Admin');
     expect(root.stdout).toBe('');
     const missing = await runCli(env, ['tokens', 'create', '--role', 'Admin']);
-    expect(missing.code).toBe(64);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('tokens create needs --tenant <name> --name <n>');
   });
 });

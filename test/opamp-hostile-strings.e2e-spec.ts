@@ -184,6 +184,7 @@ describe('hostile strings reported over OpAMP', () => {
       expect(d.packageStatuses).toMatchObject({ packages: { [STORED]: { name: STORED, agentHasVersion: STORED, errorMessage: STORED } }, errorMessage: STORED });
       expect(d.availableComponents).toMatchObject({ components: [STORED], subComponents: { [STORED]: [STORED] } });
       expect(d.customCapabilities).toEqual([STORED]);
+      expect(d.connectionSettings).toMatchObject({ status: 'FAILED', errorMessage: STORED });
       expect(JSON.stringify(d)).not.toContain('\\u0000"');
     }
     const list = await server.as().get('/api/agents?limit=100').expect(200);

@@ -25,6 +25,10 @@ describe('the OpenAPI document', () => {
         // the GitOps webhook authenticates by its own header, not a bearer token
         expect(op.security).toEqual([]);
         expect(JSON.stringify(op.responses['401'])).toContain('application/problem+json');
+      } else if (path === '/api/auth/oidc') {
+        // asked before anyone signs in: the console's OIDC sign-in settings (decision 0385)
+        expect(op.security).toEqual([]);
+        expect((op as Record<string, unknown>)['x-ampora-public']).toBe(true);
       } else if (path.startsWith('/api/')) {
         expect(op.security).toEqual([{ bearer: [] }]);
         expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['401', '403', '500']));

@@ -71,6 +71,15 @@ describe('CA signing key rotation', () => {
     return { agent, cert: certificate.cert!, key: certificate.private_key! };
   }
 
+  /** Activation is four-eyes (decision 0301): the default admin asks, a second Admin approves. */
+  async function activate(id: string): Promise<Key> {
+    const asked = (await server.as().post(`/api/pki/signing-keys/${id}/activate`).expect(202)).body as { signingKey: Key; approvalId: string };
+    expect(asked.signingKey.state).toBe('Draft');
+    const reviewer = await createToken(server, 'Admin', `ca-reviewer-${id.slice(0, 8)}`);
+    await server.as(reviewer).post(`/api/approvals/${asked.approvalId}/approve`).send({}).expect(200);
+    return (await server.as().get(`/api/pki/signing-keys/${id}`).expect(200)).body as Key;
+  }
+
   async function connects(agent: TestAgent) {
     await agent.connect();
     agent.hello();
@@ -88,7 +97,12 @@ describe('CA signing key rotation', () => {
     // a Draft key signs nothing and is not in the trust bundle
     expect((await server.http.get('/pki/trust-bundle.pem').expect(200)).text).not.toContain(created.certificate.split('\n')[1]);
 
-    const activated = (await server.as().post(`/api/pki/signing-keys/${created.id}/activate`).expect(200)).body as Key;
+    // asking is not activating: the key stays Draft, and its author cannot approve it
+    const asked = (await server.as().post(`/api/pki/signing-keys/${created.id}/activate`).expect(202)).body as { signingKey: Key; approvalId: string };
+    expect((await server.as().post(`/api/approvals/${asked.approvalId}/approve`).send({}).expect(403)).body.code).toBe('SELF_APPROVAL_FORBIDDEN');
+    expect((await keys()).find((k) => k.id === created.id)!.state).toBe('Draft');
+    expect((await keys()).find((k) => k.id === first!.id)!.state).toBe('Active');
+    const activated = await activate(created.id);
     expect(activated.state).toBe('Active');
     const previous = (await keys()).find((k) => k.id === first!.id)!;
     expect(previous.state).toBe('Trusted');
@@ -126,6 +140,8 @@ describe('CA signing key rotation', () => {
 
     const audit = (await server.as().get('/api/audit/events?entityType=SigningKey&limit=50').expect(200)).body.items as Array<{ action: string; entityId: string }>;
     expect(audit.map((e) => `${e.action}:${e.entityId}`)).toEqual(expect.arrayContaining([`Generated:${first!.id}`, `Created:${created.id}`, `Activated:${created.id}`, `Retired:${first!.id}`]));
+    const decision = (await server.as().get(`/api/audit/events?entityType=ApprovalRequest&entityId=${asked.approvalId}&action=Approved`).expect(200)).body.items[0];
+    expect(decision.additional).toMatchObject({ subjectKind: 'SigningKey', subjectId: created.id, authors: [expect.objectContaining({ kind: 'pat' })], decider: expect.objectContaining({ actor: expect.stringMatching(/^ca-reviewer-/) }) });
   });
 
   it('refuses transitions the lifecycle does not allow, and key changes by anyone but a default-tenant Admin', async () => {
@@ -157,7 +173,7 @@ describe('CA signing key rotation', () => {
     expect(text).toMatch(/CA:TRUE/);
     expect(text).toMatch(/Certificate Sign, CRL Sign/);
     const replaced = (await keys()).find((k) => k.state === 'Active')!;
-    await server.as().post(`/api/pki/signing-keys/${rsa.id}/activate`).expect(200);
+    await activate(rsa.id);
 
     const leaf = await enrol();
     const leafFile = files.write('rsa-leaf.pem', leaf.cert);

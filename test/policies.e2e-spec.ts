@@ -81,7 +81,9 @@ describe('policies', () => {
     const text = await scrape(server.url);
     expect(metricValue(text, 'ampora_policy_denied_total', { tenant: 'default', policy: 'batched' })).toBe(2);
     expect(metricValue(text, 'ampora_policy_evaluations_total', { tenant: 'default', policy: 'batched', outcome: 'allow' })).toBe(1);
-    expect(metricValue(text, 'ampora_policy_evaluation_duration_seconds_count', { tenant: 'default', policy: 'builtin:exporter-swap' })).toBe(3);
+    // a duration per evaluation that ran: the swap of a push's agents without a current config runs once per push (decision 0304)
+    expect(metricValue(text, 'ampora_policy_evaluation_duration_seconds_count', { tenant: 'default', policy: 'builtin:exporter-swap' })).toBe(2);
+    expect(metricValue(text, 'ampora_policy_evaluations_total', { tenant: 'default', policy: 'builtin:exporter-swap', outcome: 'allow' })).toBe(3);
   });
 
   it('built-ins deny by default; shadow mode records without blocking; switches turn them off', async () => {
@@ -97,7 +99,7 @@ describe('policies', () => {
 
     await server.as().put('/api/policies/settings').send({ mode: 'required', exporterSwap: true, insecureTlsExporter: false }).expect(200);
     expect((await check.check({ tenantId, path: 'force-push', config: parse(INSECURE), targets: [{ agent }] })).denied.size).toBe(0);
-    expect((await server.as().get('/api/policies/settings').expect(200)).body).toEqual({ mode: 'required', exporterSwap: true, insecureTlsExporter: false });
+    expect((await server.as().get('/api/policies/settings').expect(200)).body).toEqual({ mode: 'required', exporterSwap: true, insecureTlsExporter: false, fourEyes: false });
 
     expect((await server.as().post(`/api/policies/${policyId}/disable`).expect(200)).body.status).toBe('Disabled');
     expect((await check.check({ tenantId, path: 'assignment', config: parse(UNBATCHED), targets: [{ agent }] })).denied.size).toBe(0);

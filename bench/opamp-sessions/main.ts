@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { hashToken, mintToken } from '@ampora/platform';
 import { freePort, metricValue, REPO_ROOT, scrape, startProcess, TEST_REDIS_URL, unusedDatabaseName, waitForHttp } from '@ampora/testing';
-import { fmt, machine, percentile, rssBytes } from '../lib/stats';
+import { cpuSeconds, fmt, loadAverage, machine, percentile, rssBytes } from '../lib/stats';
 import { forkIpcChild, IpcChild, TS_EXEC_ARGV } from '../lib/child';
 import { bucketQuantile, histogramBuckets } from '../lib/histogram';
 
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const swarms: Swarm[] = [];
   try {
     const base = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${base}/health/live`);
+    await waitForHttp(`${base}/health/live`, 180_000); // a busy shared machine starts the server slowly
     const pg = new Client({ connectionString: db.url });
     await pg.connect();
     const tenant = (await pg.query(`SELECT id FROM tenants WHERE name = 'default'`)).rows[0].id as string;
@@ -88,9 +88,16 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000)); // let the writer flush and the heap settle
     const rssAfter = rssBytes(server.child.pid!);
 
-    // 2. closed-loop heartbeats
+    // 2. closed-loop heartbeats (the server's CPU time over them, per frame: the figure noise bends least)
+    const loadBefore = loadAverage();
+    const cpuBefore = cpuSeconds(server.child.pid!);
+    const heartbeatsFromUs = Number(process.hrtime.bigint() / 1000n); // CLOCK_MONOTONIC, as V8's profile timestamps
     const beats = await Promise.all(swarms.map((s) => s.request<{ frames: number; seconds: number }>({ cmd: 'heartbeat', durationMs: HEARTBEAT_MS }, 'heartbeats')));
-    const amporaFps = beats.reduce((n, b) => n + b.frames, 0) / Math.max(...beats.map((b) => b.seconds));
+    const heartbeatsToUs = Number(process.hrtime.bigint() / 1000n);
+    const amporaFrames = beats.reduce((n, b) => n + b.frames, 0);
+    const amporaCpuUsPerFrame = ((cpuSeconds(server.child.pid!) - cpuBefore) * 1e6) / Math.max(1, amporaFrames);
+    const amporaFps = amporaFrames / Math.max(...beats.map((b) => b.seconds));
+    const loadDuring = loadAverage();
 
     // 3. one pushed config each: assign through the REST API, agents apply at once
     const ids = new Map<string, string>();
@@ -141,8 +148,11 @@ async function main(): Promise<void> {
     const baselinePort = await new Promise<number>((r) => baseline.once('message', (m: { port: number }) => r(m.port)));
     for (let i = 0; i < SWARMS; i++) swarms.push(await startSwarm());
     await Promise.all(slices(new Array<string>(AGENTS).fill(''), SWARMS).map((s, i) => swarms[i]!.request({ cmd: 'connect', url: `ws://127.0.0.1:${baselinePort}`, tokens: s, concurrency: 100 }, 'connected')));
+    const baseCpuBefore = cpuSeconds(baseline.pid!);
     const baseBeats = await Promise.all(swarms.map((s) => s.request<{ frames: number; seconds: number }>({ cmd: 'heartbeat', durationMs: HEARTBEAT_MS }, 'heartbeats')));
-    const baselineFps = baseBeats.reduce((n, b) => n + b.frames, 0) / Math.max(...baseBeats.map((b) => b.seconds));
+    const baselineFrames = baseBeats.reduce((n, b) => n + b.frames, 0);
+    const baselineCpuUsPerFrame = ((cpuSeconds(baseline.pid!) - baseCpuBefore) * 1e6) / Math.max(1, baselineFrames);
+    const baselineFps = baselineFrames / Math.max(...baseBeats.map((b) => b.seconds));
     await Promise.all(swarms.map((s) => s.request({ cmd: 'close' }, 'closed')));
     swarms.length = 0;
     baseline.kill();
@@ -156,6 +166,10 @@ async function main(): Promise<void> {
       serverRssPerSessionKiB: (rssAfter - rssBefore) / 1024 / Math.max(1, total),
       serverRssMiB: { before: rssBefore / 2 ** 20, after: rssAfter / 2 ** 20 },
       framesPerSecond: { ampora: amporaFps, bareWsCeiling: baselineFps, ratio: amporaFps / baselineFps },
+      serverCpuUsPerFrame: { ampora: amporaCpuUsPerFrame, bareWsCeiling: baselineCpuUsPerFrame },
+      /** The heartbeat phase on the monotonic clock, µs: `bench/profile-summary.ts --window` of a server `--cpu-prof`. */
+      heartbeatWindowUs: { from: heartbeatsFromUs, to: heartbeatsToUs },
+      loadAverage1m: { beforeHeartbeats: loadBefore, afterHeartbeats: loadDuring },
       push: {
         assignCallsPerSecond: uids.length / pushSeconds,
         received: Object.keys(received).length,
@@ -169,6 +183,7 @@ async function main(): Promise<void> {
     console.log(`  connect rate                ${fmt(results.connectRatePerSecond)} agents/s (enrol = connect + redeem + first reply; p50 ${fmt(results.connectLatencyMs.p50)} ms, p99 ${fmt(results.connectLatencyMs.p99)} ms)`);
     console.log(`  server RSS per session      ${fmt(results.serverRssPerSessionKiB)} KiB (${fmt(results.serverRssMiB.before)} → ${fmt(results.serverRssMiB.after)} MiB)`);
     console.log(`  frames handled per second   ${fmt(amporaFps)} (bare ws + protobuf ceiling ${fmt(baselineFps)}; ratio ${fmt(results.framesPerSecond.ratio, 2)})`);
+    console.log(`  server CPU µs per frame     ${fmt(amporaCpuUsPerFrame)} (bare ws + protobuf ${fmt(baselineCpuUsPerFrame)}; ${fmt(amporaFrames)} frames; load average ${fmt(loadBefore, 2)} → ${fmt(loadDuring, 2)})`);
     console.log(`  push → config received      p50 ${fmt(results.push.assignToConfigMs.p50)} ms, p99 ${fmt(results.push.assignToConfigMs.p99)} ms (${results.push.received} agents; REST assign at ${fmt(results.push.assignCallsPerSecond)}/s)`);
     console.log(`  push → APPLIED (server)     p50 ≈ ${fmt(appliedP50)} ms, p99 ≈ ${fmt(appliedP99)} ms (histogram estimate, ${applied} agents)`);
     const dir = join(REPO_ROOT, 'bench', 'results');

@@ -67,6 +67,8 @@ export interface Phase {
   /** CPU seconds used from the start call until everything was done. */
   cpu: CpuUsed & { wallSeconds: number };
   timedOut: boolean;
+  /** --policies: the Active custom policies (plus the two built-ins) during this rollout, 0 for none. */
+  policies?: number;
 }
 
 /** What rollout_targets says about the run, and where the push loop's time went, chunk by chunk. */

@@ -14,6 +14,10 @@
  * where the time of its push loop goes (chunk by chunk).
  *
  *   npm run build && npm run bench:rollout -- [--agents 10000] [--rounds 2] [--tick-ms N] [--push-concurrency N]
+ *
+ * With --policies N (issue 17: 10,000 agents × 20 Active policies), the comparison is a one-step
+ * rollout with N custom policies and both built-ins on against the same rollout with none, alternating
+ * (A R R+P R R+P R after one group assignment that gives every agent a current config).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +30,7 @@ import { fmt, machine, percentile } from '../lib/stats';
 import { cpuSample, cpuUsed } from './cpu';
 import { EngineFigures, engineFigures, LATE_MS, median, Phase, report } from './figures';
 import { bucketDifference, bucketQuantile, bucketTotal, histogramBuckets } from '../lib/histogram';
+import { benchYaml, seedPolicies, switchPolicies } from './policies';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -37,6 +42,7 @@ const AGENTS = Number(option('agents') ?? 10_000);
 const ROUNDS = Number(option('rounds') ?? 2);
 const TICK_MS = option('tick-ms');
 const PUSH_CONCURRENCY = option('push-concurrency');
+const POLICIES = Number(option('policies') ?? 0);
 const PHASE_TIMEOUT_MS = Number(option('phase-timeout-seconds') ?? 180) * 1000;
 const API_POLL_MS = 1000;
 const PER_PROCESS = 5_000; // sockets per client process (the limit is 20,000 open files per process)
@@ -47,15 +53,14 @@ const HISTOGRAM = 'ampora_opamp_apply_duration_seconds';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
-const yaml = (n: number) =>
-  `# bench/rollout version ${n}\nreceivers:\n  otlp:\n    protocols: {grpc: {}, http: {}}\nprocessors:\n  memory_limiter: {check_interval: 1s, limit_percentage: 80}\n  batch: {timeout: 5s}\nexporters:\n  otlp:\n    endpoint: collector.example:4317\nservice:\n  pipelines:\n    traces: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [otlp]}\n    metrics: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [otlp]}\n`;
+const yaml = benchYaml;
 
 type AgentClient = IpcChild;
 
 const startClient = () => forkIpcChild(join(__dirname, 'agents.ts'), REPO_ROOT);
 
 async function main(): Promise<void> {
-  console.log(`bench/rollout: ${AGENTS} agents in ${CLIENTS} client processes, ${ROUNDS} rollout(s) between ${ROUNDS + 1} group assignments; ${machine()}`);
+  console.log(`bench/rollout: ${AGENTS} agents in ${CLIENTS} client processes, ${POLICIES ? `${2 * ROUNDS + 1} rollouts after one group assignment, every other one with ${POLICIES} policies` : `${ROUNDS} rollout(s) between ${ROUNDS + 1} group assignments`}; ${machine()}`);
   const db = unusedDatabaseName();
   const { env, adminToken } = testEnv(db.url, {
     LOG_LEVEL: 'Warning',
@@ -152,7 +157,12 @@ async function main(): Promise<void> {
     // --- the configuration: one Published version per phase ----------------------------------------
     const configuration = await must<{ id: string }>('POST', '/api/configurations', { name: 'bench-rollout' });
     const plan: Array<Phase['kind']> = ['assignment'];
-    for (let i = 0; i < ROUNDS; i++) plan.push('rollout', 'assignment');
+    // --policies: rollouts only after the first assignment, every other one with the policies on
+    if (POLICIES) for (let i = 0; i <= 2 * ROUNDS; i++) plan.push('rollout');
+    else for (let i = 0; i < ROUNDS; i++) plan.push('rollout', 'assignment');
+    // phase 1 is the group assignment (never with policies); of the rollouts (phases 2, 3, …) every other one, from the second
+    const withPolicies = (index: number) => (POLICIES && index > 1 && index % 2 === 1 ? POLICIES : 0);
+    if (POLICIES) await seedPolicies(pg, tenantId, POLICIES);
     const hashes = new Map<number, string>();
     for (let i = 0; i < plan.length; i++) {
       const v = await must<{ number: number }>('POST', `/api/configurations/${configuration.id}/versions`, { yaml: yaml(i + 1) });
@@ -176,6 +186,7 @@ async function main(): Promise<void> {
         if (moved.rowCount) console.log(`    (${moved.rowCount} agents still had assignment_source ≠ 'group' after the rollout; set back to 'group' for the baseline)`);
       }
       let rolloutId: string | undefined;
+      if (POLICIES) await switchPolicies(pg, tenantId, withPolicies(index) > 0);
       if (kind === 'rollout') {
         const created = await must<{ id: string; state: string }>('POST', '/api/rollouts', {
           name: `bench ${index}`,
@@ -256,6 +267,7 @@ async function main(): Promise<void> {
         serverPushToApplied: { count: bucketTotal(applied), p50Ms: bucketQuantile(applied, 0.5) * 1000, p99Ms: bucketQuantile(applied, 0.99) * 1000 },
         cpu,
         timedOut,
+        ...(kind === 'rollout' && POLICIES ? { policies: withPolicies(index) } : {}),
       };
       if (rolloutId) {
         phase.finalState = finalState;
@@ -279,12 +291,17 @@ async function main(): Promise<void> {
     const phases: Phase[] = [];
     for (const [i, kind] of plan.entries()) {
       if (kind === 'rollout' && !rolloutsThere) continue;
-      console.log(`\n  phase ${i + 1}/${plan.length}: ${kind === 'rollout' ? 'one-step rollout (Percentage [100])' : 'group assignment (baseline)'} of version ${i + 1}`);
+      const label = kind === 'rollout' ? `one-step rollout (Percentage [100])${POLICIES ? (withPolicies(i + 1) ? `, ${POLICIES} policies + 2 built-ins` : ', no policies') : ''}` : 'group assignment (baseline)';
+      console.log(`\n  phase ${i + 1}/${plan.length}: ${label} of version ${i + 1}`);
       phases.push(await runPhase(kind, i + 1, i + 1));
     }
 
     // --- summary: medians per side, rollout / assignment -------------------------------------------
-    const med = (kind: Phase['kind'], f: (p: Phase) => number | undefined) => median(phases.filter((p) => p.kind === kind).map((p) => f(p) ?? NaN));
+    // a side: the group assignments, the rollouts (without policies), the rollouts with policies (--policies)
+    type Side = Phase['kind'] | 'policies';
+    const sideOf = (p: Phase): Side => (p.kind === 'rollout' && p.policies ? 'policies' : p.kind);
+    const [baseSide, other]: [Side, Side] = POLICIES ? ['rollout', 'policies'] : ['assignment', 'rollout'];
+    const med = (side: Side, f: (p: Phase) => number | undefined) => median(phases.filter((p) => sideOf(p) === side).map((p) => f(p) ?? NaN));
     const rows: Array<[string, (p: Phase) => number | undefined]> = [
       ['start → config at the agent, p50 (ms)', (p) => p.receivedMs.p50],
       ['start → config at the agent, p99 (ms)', (p) => p.receivedMs.p99],
@@ -300,15 +317,17 @@ async function main(): Promise<void> {
       ['CPU seconds: simulated agents', (p) => p.cpu.agents],
       ['CPU seconds: rest of the machine', (p) => p.cpu.others],
     ];
-    const nA = phases.filter((p) => p.kind === 'assignment').length;
-    const nR = phases.filter((p) => p.kind === 'rollout').length;
-    console.log(`\n  ${AGENTS} agents; medians of ${nA} group assignment(s) and ${nR} rollout(s); times from the start call`);
-    console.log('  | figure | group assignment (baseline) | one-step rollout | rollout / baseline |');
+    if (POLICIES) rows.unshift(['start → first push recorded (ms; the step\'s push-time checks come first)', (p) => p.engine?.firstPushMs]);
+    const nA = phases.filter((p) => sideOf(p) === baseSide).length;
+    const nR = phases.filter((p) => sideOf(p) === other).length;
+    const names = POLICIES ? ['one-step rollout, no policies (baseline)', `the same with ${POLICIES} policies + 2 built-ins`, 'policies / baseline'] : ['group assignment (baseline)', 'one-step rollout', 'rollout / baseline'];
+    console.log(`\n  ${AGENTS} agents; medians of ${nA} ${names[0]} and ${nR} ${names[1]}; times from the start call`);
+    console.log(`  | figure | ${names.join(' | ')} |`);
     console.log('  | --- | --- | --- | --- |');
     const summary: Record<string, { assignment: number; rollout: number; ratio: number }> = {};
     for (const [label, f] of rows) {
-      const a = med('assignment', f);
-      const r = med('rollout', f);
+      const a = med(baseSide, f);
+      const r = med(other, f);
       summary[label] = { assignment: a, rollout: r, ratio: r / a };
       console.log(`  | ${label} | ${fmt(a)} | ${fmt(r)} | ${fmt(r / a, 2)}× |`);
     }

@@ -1,7 +1,7 @@
 import { TestAgent } from '@ampora/testing';
 import { Figures, FULL } from './support/figures';
 import { call, Caller, concretePath, expected, Operation, operationsOf, refusal } from './support/role-matrix';
-import { bootstrapTokens, otherTenantAdmin, ServerProcess, startServerProcess } from './support/server-process';
+import { bootstrapTokens, cliLog, otherTenantAdmin, ServerProcess, startServerProcess } from './support/server-process';
 import { secretsInOutput } from './support/secrets';
 
 /**
@@ -68,6 +68,7 @@ describe('reliability: the role matrix and the tenant walls', () => {
   afterAll(async () => {
     if (!server) return;
     figures.exact('secrets in the server log', `${server.output().length} lines`, 0, secretsInOutput(server.output(), [server.adminToken, server.env.AMPORA_MASTER_KEY!, ...secrets]).length);
+    figures.exact('secrets in the CLI\'s log (stderr)', `${cliLog.length} lines of 2 CLI runs`, 0, secretsInOutput(cliLog, [server.adminToken, server.env.AMPORA_MASTER_KEY!, ...secrets]).length);
     figures.publish();
     await server.stop();
   });

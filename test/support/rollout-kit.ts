@@ -153,7 +153,7 @@ export async function enrollAgents(
   api: Api,
   wsUrl: string,
   count: number,
-  options: { groupId: string; capabilities?: (i: number) => number | undefined; hostPrefix?: string; parallel?: number } ,
+  options: { groupId: string; capabilities?: (i: number) => number | undefined; hostPrefix?: string; parallel?: number; labels?: (i: number) => Record<string, string> } ,
 ): Promise<SimAgent[]> {
   const sims: SimAgent[] = [];
   const parallel = options.parallel ?? 8;
@@ -166,7 +166,7 @@ export async function enrollAgents(
           url: wsUrl,
           token,
           capabilities: options.capabilities?.(i),
-          nonIdentifying: { 'host.name': `${options.hostPrefix ?? 'host'}-${String(i).padStart(3, '0')}` },
+          nonIdentifying: { 'host.name': `${options.hostPrefix ?? 'host'}-${String(i).padStart(3, '0')}`, ...options.labels?.(i) },
         });
         await sim.agent.connect();
         sim.agent.hello();

@@ -27,7 +27,7 @@ export interface RolloutsEndToEnd {
  * module in this process, real PostgreSQL and Redis; after each test, no mutating route may have
  * broken the one-audit-event rule. The returned object is filled in by its `beforeAll`.
  */
-export function rolloutsEndToEnd(): RolloutsEndToEnd {
+export function rolloutsEndToEnd(env: Record<string, string> = {}): RolloutsEndToEnd {
   const e2e = { sims: [] as SimAgent[], clients: [] as ElasticClient[] } as RolloutsEndToEnd;
   beforeAll(async () => {
     e2e.logs = captureLogs('Information');
@@ -40,6 +40,7 @@ export function rolloutsEndToEnd(): RolloutsEndToEnd {
         AMPORA_ROLLOUT_PUSH_CONCURRENCY: '4',
         // a lease removed by a test is not noticed by the lease keeper's renewal (every TTL/3) meanwhile
         AMPORA_DISPATCH_OWNERSHIP_TTL_SECONDS: '3600',
+        ...env,
       },
       withWorker: true,
     });

@@ -1,11 +1,13 @@
 import { rmSync } from 'node:fs';
 import { mintToken } from '@ampora/platform';
-import { eventually, metricValue, ReceivedSpan, scratch, TestAgent } from '@ampora/testing';
+import { AgentCapability, eventually, metricValue, ReceivedSpan, scratch, TestAgent } from '@ampora/testing';
 import { act, assignGroup, collectorYaml, createRollout, createStaticGroup, enrollAgents, expectStatus, publishVersions, SimAgent, waitState } from '../support/rollout-kit';
-import { codeCatalogueRow, CONTRACT_METRICS, CONTRACT_SPANS, summaryLines } from './support/contract';
+import { CONTRACT_METRICS, CONTRACT_SPANS, EXTENSION_METRICS, metricRowProblems, summaryLines } from './support/contract';
 import { Deployment, makeCsr, scrapeNode } from './support/deployment';
 import { Family, mergeExpositions, parseExposition } from './support/exposition';
+import { FederationSteps } from './support/federation-steps';
 import { GovernanceAndGitopsSteps } from './support/governance-gitops';
+import { exporterReport, OWN_METRICS_CAPS, otlpMetricsProtobuf, ownMetricsOffer, postOtlp } from '../support/own-telemetry-kit';
 import { defineTraceAndLogChecks } from './support/trace-and-log-checks';
 
 /**
@@ -18,6 +20,7 @@ import { defineTraceAndLogChecks } from './support/trace-and-log-checks';
 describe('the telemetry contract, end to end', () => {
   const d = new Deployment();
   const governanceAndGitops = new GovernanceAndGitopsSteps(d);
+  const federation = new FederationSteps(d);
   const dataDir = scratch('ampora-telemetry-data-');
   const sims: SimAgent[] = [];
   const ctx = {
@@ -42,7 +45,7 @@ describe('the telemetry contract, end to end', () => {
         AMPORA_DATA_DIR: dataDir.dir,
       },
       // frame lines (Debug) on B, job lines (Debug) in the worker
-      { b: { LOG_LEVEL: 'Debug' }, worker: { LOG_LEVEL: 'Debug' } },
+      { b: { LOG_LEVEL: 'Debug', ...(await federation.listenerEnv()) }, worker: { LOG_LEVEL: 'Debug' } },
     );
   }, 120000);
 
@@ -60,6 +63,16 @@ describe('the telemetry contract, end to end', () => {
     ctx.agentOnB = onB.id;
     const stranger = new TestAgent({ url: a.ws, token: mintToken('amp-bs') });
     await expect(stranger.connect()).rejects.toMatchObject({ status: 401 });
+
+    // an agent reporting its own metrics (on A) posts them to A's OTLP intake with its credential, and once without
+    const reporter = await d.enroll(a, { capabilities: OWN_METRICS_CAPS });
+    const offer = { ...ownMetricsOffer(reporter.agent)!, endpoint: `${a.url}/v1/metrics` };
+    expect((await postOtlp(offer, otlpMetricsProtobuf(exporterReport('debug', 5, 1)))).status).toBe(200);
+    expect((await postOtlp(offer, otlpMetricsProtobuf(exporterReport('debug', 5, 1)), 'application/x-protobuf', '')).status).toBe(401);
+
+    // an operator moves an agent to another endpoint (connection settings, issue 20)
+    const movable = await d.enroll(a, { capabilities: OWN_METRICS_CAPS | AgentCapability.AcceptsOpAMPConnectionSettings });
+    expect((await expectStatus(a.api, 'POST', `/api/agents/${movable.id}/opamp-endpoint`, 200, { endpoint: 'wss://elsewhere.example.test/v1/opamp' })).body.delivery).toBe('delivered');
 
     // a GitOps source on a local repository, swept by the worker; aged audit rows for its retention sweep
     await governanceAndGitops.syncGitSource();
@@ -116,7 +129,8 @@ describe('the telemetry contract, end to end', () => {
       version: v2!.number,
       groupId: bad.group.id,
       strategy: { type: 'Percentage', steps: [100] },
-      gates: { applyFailedRatio: 0.2 },
+      // with an analysis gate on the agents' own telemetry (issue 20): evaluated on every tick of the step
+      gates: { applyFailedRatio: 0.2, analysis: [{ gate: 'export-failure-ratio', threshold: 0.5, windowSeconds: 60, minSample: 1 }] },
     });
     ctx.completed = completes.id;
     ctx.paused = pauses.id;
@@ -140,6 +154,9 @@ describe('the telemetry contract, end to end', () => {
     // a policy made Active by two Admins (four-eyes) denies a direct assignment to one agent on A
     await governanceAndGitops.denyOneAssignment();
 
+    // the deployment paired with itself: A pings through B's federation listener
+    await federation.pingThroughLoop();
+
     await governanceAndGitops.waitGitSynced();
     await governanceAndGitops.waitAuditSwept();
 
@@ -153,28 +170,27 @@ describe('the telemetry contract, end to end', () => {
     const problems: string[] = [];
     let asserted = 0;
     for (const row of CONTRACT_METRICS) {
-      // the code's catalogue agrees with the contract, for pending rows too
-      const code = codeCatalogueRow(row.name);
-      if (!code) problems.push(`${row.name}: not in libs/platform/src/telemetry/catalogue.ts`);
-      else if (code.type !== row.type || code.labels.join(',') !== row.labels.join(',')) problems.push(`${row.name}: the code says ${code.type} {${code.labels}}`);
-      if (row.pending) continue;
-      const family = ctx.families.get(row.name);
-      if (!family) {
-        problems.push(`${row.name}: on no process's /metrics`);
-        continue;
-      }
-      if (family.type !== row.type) problems.push(`${row.name}: type ${family.type}, expected ${row.type}`);
-      const expected = [...row.labels].sort().join(',');
-      for (const set of family.labelSets) if (set !== expected) problems.push(`${row.name}: labels {${set}}, expected {${expected}}`);
-      // a counter or histogram moved; a gauge has a value (busy connections may well be 0)
-      if (row.type === 'gauge' ? family.samples.length === 0 : !family.samples.some((s) => s.value > 0)) problems.push(`${row.name}: no series moved`);
-      asserted++;
+      const result = metricRowProblems(row, ctx.families);
+      problems.push(...result.problems);
+      if (result.asserted) asserted++;
     }
     expect(problems).toEqual([]);
     const lines = summaryLines(asserted, 0);
     const pending = CONTRACT_METRICS.filter((m) => m.pending).map((m) => `  pending: ${m.name} (${m.pending})`);
     process.stdout.write(`${[lines[0], ...pending].join('\n')}\n`);
-    expect(lines[0]).toBe('catalogue metrics: 31/33 asserted, 2 pending');
+    expect(lines[0]).toBe('catalogue metrics: 33/33 asserted, 0 pending');
+  });
+
+  it('exposes the Ampora extensions (issue 20: own-telemetry intake, analysis gates, connection settings offers), apart from the 33', () => {
+    const results = EXTENSION_METRICS.map((row) => metricRowProblems(row, ctx.families));
+    expect(results.flatMap((r) => r.problems)).toEqual([]);
+    expect(results.every((r) => r.asserted)).toBe(true);
+    const outcomes = new Set(ctx.perNode.get(d.a.id)!.get('ampora_agent_telemetry_requests_total')!.samples.map((s) => s.labels.outcome));
+    expect([...outcomes].sort()).toEqual(['accepted', 'unauthorized']);
+    // the worker runs the engine: the analysis gates are evaluated there
+    expect(ctx.perNode.get(d.worker.id)!.get('ampora_rollout_analysis_evaluations_total')?.samples).toEqual(
+      expect.arrayContaining([expect.objectContaining({ labels: expect.objectContaining({ gate: 'export-failure-ratio' }) })]),
+    );
   });
 
   it('labels instance gauges with the instance that serves them, the worker included', () => {
@@ -221,10 +237,16 @@ describe('the telemetry contract, end to end', () => {
     const evaluated = await eventually(() => d.otlp.trace(governanceAndGitops.deniedTrace).find((s) => s.name === 'policy.evaluate' && s.attributes['policy.name'] === governanceAndGitops.policyName), 5000, 100).catch(() => undefined);
     expect(evaluated?.attributes.outcome).toBe('deny');
     expect(evaluated!.resource).toMatchObject({ 'service.name': 'ampora-server', 'service.instance.id': d.a.id });
+    // A's call to the peer and B serving it are one trace: B continued A's traceparent
+    const outbound = await eventually(() => d.otlp.trace(federation.pingTrace).find((s) => s.name === 'federation.outbound_call'), 5000, 100);
+    expect(outbound.attributes).toMatchObject({ 'peer.name': 'loop-out', 'http.status_code': 200 });
+    expect(outbound.resource['service.instance.id']).toBe(d.a.id);
+    const inbound = await eventually(() => d.otlp.trace(federation.pingTrace).find((s) => s.name === 'federation.inbound_call' && s.parentSpanId === outbound.spanId), 5000, 100);
+    expect(inbound.resource['service.instance.id']).toBe(d.b.id);
     const lines = summaryLines(CONTRACT_METRICS.filter((m) => !m.pending).length, spansAsserted());
     const pending = CONTRACT_SPANS.filter((m) => m.pending).map((m) => `  pending: ${m.name} (${m.pending})`);
     process.stdout.write(`${[lines[1], ...pending].join('\n')}\n`);
-    expect(lines[1]).toBe('catalogue spans: 9/10 asserted, 1 pending');
+    expect(lines[1]).toBe('catalogue spans: 10/10 asserted, 0 pending');
   });
 
   defineTraceAndLogChecks(d, ctx);

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { InMemorySpanExporter, ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startTelemetry } from '@ampora/platform';
+import { FederationListener } from '@ampora/federation';
 import { createTestDatabase, eventually, scratch, SseClient, TestAgent, TestDatabase, testEnv } from '@ampora/testing';
 import { GitFixture } from '../../libs/gitops/test/git-fixture';
 import { act, apiClient, assignGroup, collectorYaml, createRollout, createStaticGroup, enrollAgents, expectStatus, publishVersions, SimAgent, waitState } from '../support/rollout-kit';
-import { startTestServer, TestServer } from '../support/test-server';
+import { createToken, startTestServer, TestServer } from '../support/test-server';
+import { pairWithItself } from '../support/federation-loop';
 import { CONTRACT_SPANS } from './support/contract';
 
 /**
@@ -25,7 +27,7 @@ describe('catalogue spans, in memory', () => {
     db = await createTestDatabase();
     // before the server: startTelemetry runs once per process, so the test server's call is a no-op
     startTelemetry(testEnv(db.url, { AMPORA_INSTANCE_ID: 'in-memory' }).config, 'server', { spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    server = await startTestServer({ db, withWorker: true, env: { AMPORA_INSTANCE_ID: 'in-memory', AMPORA_ROLLOUT_TICK_MS: '300', AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100', AMPORA_DATA_DIR: dataDir.dir } });
+    server = await startTestServer({ db, withWorker: true, env: { AMPORA_INSTANCE_ID: 'in-memory', AMPORA_ROLLOUT_TICK_MS: '300', AMPORA_OPAMP_FLUSH_INTERVAL_MS: '100', AMPORA_DATA_DIR: dataDir.dir, AMPORA_FEDERATION_PORT: '0', AMPORA_FEDERATION_HOST: '127.0.0.1' } });
   }, 60000);
 
   afterAll(async () => {
@@ -78,6 +80,12 @@ describe('catalogue spans, in memory', () => {
     const source = (await expectStatus(api, 'POST', '/api/gitops/sources', 201, { name: 'in-memory', repositoryUrl: repo.url, pollIntervalSeconds: 3600 })).body as { id: string };
     await expectStatus(api, 'POST', `/api/gitops/sources/${source.id}/sync`, 202);
     await eventually(async () => (await expectStatus(api, 'GET', `/api/gitops/sources/${source.id}`, 200)).body.lastSyncedSha === tip, 30000, 100);
+
+    // a federation call: the server paired with itself pings through its own listener
+    const cert = (await expectStatus(api, 'POST', '/api/federation/certificates', 201, { subject: 'in-memory' })).body;
+    const port = await eventually(() => server.app.get(FederationListener).port());
+    await pairWithItself(api, apiClient(server.url, await createToken(server, 'Admin')), `https://127.0.0.1:${port}`, cert.certificatePem);
+    expect((await expectStatus(api, 'GET', '/api/federation/ping?peer=loop-out', 200)).body.ok).toBe(true);
 
     const missing = await eventually(() => {
       const left = CONTRACT_SPANS.filter((row) => !row.pending && !spans(row.name).some((s) => row.attributes.every((k) => s.attributes[k] !== undefined && s.attributes[k] !== '')));

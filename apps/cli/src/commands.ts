@@ -7,14 +7,16 @@ import { AMPORA_MIGRATIONS } from '../../composition/src';
 import { ParsedArgs, UsageError } from './args';
 import { CliModule } from './cli.module';
 
-export const USAGE = `Usage: npm run cli -- <command>
+export const USAGE = `Usage: ampora <command>   (or npm run cli -- <command>)
 
-Commands:
+Admin commands (need the database: run them where the server runs, with its DATABASE_URL):
   migrate                                   apply pending database migrations
   tenants create <name> [--display-name <t>] create a tenant
   tenants list                              list tenants
   tokens create --tenant <name> --role <Viewer|Operator|Admin> --name <n> [--expires-at <ISO-8601>]
                                             create a personal access token and print it (shown once)
+
+The API commands (get, describe, apply, diff, rollout, login, context): ampora --help
 `;
 
 type Output = (line: string) => void;

@@ -1,35 +1,35 @@
-import { configureLogging, DomainException } from '@ampora/platform';
-import { loadAmporaConfigOrExit } from '../../composition/src/config';
-import { parseArgs, UsageError } from './args';
-import { describeStore, runCommand, USAGE } from './commands';
+import { runAmpora } from './client/program';
 
-async function main(): Promise<number> {
-  const config = loadAmporaConfigOrExit();
-  // stdout carries the command's answer (a token, say); log lines go to stderr
-  configureLogging({ level: config.logging.level, sink: (line) => process.stderr.write(line + '\n') });
-  const args = parseArgs(process.argv.slice(2));
-  if (args.words.length === 0 || args.options.help) {
-    process.stdout.write(USAGE);
-    return args.words.length === 0 && !args.options.help ? 64 : 0;
-  }
-  try {
-    // stderr: which store this is (stdout carries only the answer, for TOKEN=$(npm run -s cli ...))
-    process.stderr.write(describeStore(config) + '\n');
-    await runCommand(config, args, (line) => process.stdout.write(line + '\n'));
-    return 0;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      // the specific problem, then where to read more (the whole usage only when the command is unknown)
-      process.stderr.write(`ampora: ${error.message}\n${error.message.startsWith('unknown command') || error.message === 'no command given' ? `\n${USAGE}` : 'Run `npm run cli -- --help` for the usage.\n'}`);
-      return 64;
-    }
-    if (error instanceof DomainException) {
-      process.stderr.write(`ampora: ${error.message} (${error.code})\n`);
-      return 1;
-    }
-    process.stderr.write(`ampora: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
+/**
+ * `ampora`: a client of the REST API (get, describe, apply, diff, rollout, login, context,
+ * completion), plus the admin commands that open the database, loaded only when asked for.
+ */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
-main().then((code) => process.exit(code));
+// a computed path: the standalone package (client only) has no admin module and tsc does not follow it
+const ADMIN = './admin';
+
+async function admin(argv: string[]): Promise<number> {
+  let mod: { runAdmin(argv: string[]): Promise<number> };
+  try {
+    mod = require(ADMIN) as typeof mod;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'MODULE_NOT_FOUND') throw e;
+    process.stderr.write('ampora: this command needs the database and the server\'s code: run it where the server is installed (npm run cli -- ...) or in the ampora-cli image\n');
+    return 1;
+  }
+  return mod.runAdmin(argv);
+}
+
+runAmpora(process.argv.slice(2), {
+  env: process.env,
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  stdin: readStdin,
+  isTty: !!process.stdout.isTTY,
+  admin,
+}).then((code) => process.exit(code));

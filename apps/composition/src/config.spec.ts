@@ -72,6 +72,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AMPORA_BOOTSTRAP_ADMIN_TOKEN: 'hunter2' })).toThrow(/AMPORA_BOOTSTRAP_ADMIN_TOKEN/);
   });
 
+  it('takes the console\'s OIDC client only with an issuer, with the default scopes', () => {
+    expect(() => loadConfig({ AMPORA_OIDC_CLIENT_ID: 'ampora-console' })).toThrow(/AMPORA_OIDC_ISSUER is required when AMPORA_OIDC_CLIENT_ID is set/);
+    const oidc = loadConfig({ AMPORA_OIDC_ISSUER: 'https://idp.example.com', AMPORA_OIDC_AUDIENCE: 'ampora-api', AMPORA_OIDC_CLIENT_ID: 'ampora-console' }).auth.oidc;
+    expect(oidc).toMatchObject({ clientId: 'ampora-console', scopes: 'openid profile email' });
+    expect(loadConfig({}).auth.oidc.clientId).toBeUndefined();
+  });
+
   it('takes the mTLS OpAMP URL for certificate offers only as wss or https', () => {
     expect(loadConfig({}).opamp.mtlsUrl).toBeUndefined();
     expect(loadConfig({ AMPORA_OPAMP_MTLS_URL: 'wss://opamp.example.com:4322/v1/opamp' }).opamp.mtlsUrl).toBe('wss://opamp.example.com:4322/v1/opamp');

@@ -4,6 +4,7 @@ import { FLEET_MIGRATIONS } from '@ampora/fleet';
 import { PKI_MIGRATIONS } from '@ampora/pki';
 import { ROLLOUTS_MIGRATIONS } from '@ampora/rollouts';
 import { GITOPS_MIGRATIONS } from '@ampora/gitops';
+import { FEDERATION_MIGRATIONS } from '@ampora/federation';
 
 /** `Name1764000001000` → 1764000001000 (TypeORM's own reading of a migration's timestamp). */
 export function migrationTimestamp(migration: MigrationClass): number {
@@ -16,6 +17,6 @@ export function migrationTimestamp(migration: MigrationClass): number {
  * Every lib's migrations, in timestamp order (the order TypeORM runs them in anyway). A lib that owns
  * tables adds its <LIB>_MIGRATIONS here; the migrator, the CLI and the test databases use this list.
  */
-export const AMPORA_MIGRATIONS: readonly MigrationClass[] = [...PLATFORM_MIGRATIONS, ...GOVERNANCE_MIGRATIONS, ...PKI_MIGRATIONS, ...FLEET_MIGRATIONS, ...ROLLOUTS_MIGRATIONS, ...GITOPS_MIGRATIONS].sort(
+export const AMPORA_MIGRATIONS: readonly MigrationClass[] = [...PLATFORM_MIGRATIONS, ...GOVERNANCE_MIGRATIONS, ...PKI_MIGRATIONS, ...FLEET_MIGRATIONS, ...ROLLOUTS_MIGRATIONS, ...GITOPS_MIGRATIONS, ...FEDERATION_MIGRATIONS].sort(
   (a, b) => migrationTimestamp(a) - migrationTimestamp(b),
 );

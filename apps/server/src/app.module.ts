@@ -6,6 +6,7 @@ import { PkiApiModule } from '@ampora/pki';
 import { FleetApiModule } from '@ampora/fleet';
 import { RolloutsApiModule } from '@ampora/rollouts';
 import { GitopsApiModule } from '@ampora/gitops';
+import { FederationApiModule } from '@ampora/federation';
 import { WORKER_MODULES } from '../../composition/src/worker-modules';
 
 /** The HTTP + OpAMP process: the platform and governance plus every domain's API module. */
@@ -16,7 +17,7 @@ export class AppModule {
     const worker = config.storage.mode === 'embedded' ? WORKER_MODULES : [];
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config, options), GovernanceModule, PlatformApiModule, GovernanceApiModule, OpampApiModule, PkiApiModule, FleetApiModule, RolloutsApiModule, GitopsApiModule, ...worker, ...extra],
+      imports: [PlatformModule.forRoot(config, options), GovernanceModule, PlatformApiModule, GovernanceApiModule, OpampApiModule, PkiApiModule, FleetApiModule, RolloutsApiModule, GitopsApiModule, FederationApiModule, ...worker, ...extra],
     };
   }
 }

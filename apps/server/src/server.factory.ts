@@ -6,6 +6,7 @@ import {
   buildOpenApiDocument,
   Clock,
   configureLogging,
+  createLogger,
   describeRefusedJsonBodies,
   httpTelemetryMiddleware,
   jsonBodiesOnly,
@@ -15,9 +16,11 @@ import {
   useBoundedJsonBody,
 } from '@ampora/platform';
 import { discardWebhookBodies } from '@ampora/gitops';
+import { OidcDiscovery } from '@ampora/governance';
 import { AMPORA_MIGRATIONS } from '../../composition/src';
 import { OpampWsAdapter } from '@ampora/opamp';
 import { AppModule } from './app.module';
+import { mountConsole, originOf } from './console-assets';
 import { OPENAPI_TAGS } from './openapi-tags';
 import { version } from './version';
 
@@ -40,10 +43,26 @@ export async function createServer(config: AmporaConfig, extraModules: Array<Typ
   app.use(discardWebhookBodies);
   app.use(jsonBodiesOnly);
   // bounded: size, charset, UTF-8, nesting and member count checked before JSON.parse (decision 0130)
-  useBoundedJsonBody(app, config, { ownBodies: [config.opamp.path] });
+  // OpAMP and the OTLP intake of agents' own metrics (decision 0320) read their own bodies
+  useBoundedJsonBody(app, config, { ownBodies: [config.opamp.path, '/v1/metrics'] });
   app.use(describeRefusedJsonBodies);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   const document = buildOpenApiDocument(app, { version, tags: OPENAPI_TAGS });
   mountOpenApi(app, document);
+  // the web console at / (its own paths only; decision 0340)
+  mountConsole(app, undefined, (m) => createLogger('Ampora.Server').info(m), consoleConnectOrigins(app, config));
   return app;
+}
+
+/**
+ * Where the console's page may connect besides its own origin: the OIDC issuer and its token
+ * endpoint, when the console signs in there (decision 0385). Discovery starts now, so the page a
+ * browser loads has the token endpoint's origin in its policy.
+ */
+function consoleConnectOrigins(app: INestApplication, config: AmporaConfig): () => string[] {
+  const { issuer, clientId } = config.auth.oidc;
+  if (!issuer || !clientId) return () => [];
+  const discovery = app.get(OidcDiscovery);
+  discovery.get().catch((e: unknown) => createLogger('Ampora.Server').warn('OIDC discovery for the console failed: {Reason}', { Reason: e instanceof Error ? e.message : String(e) }));
+  return () => [...originOf(issuer), ...originOf(discovery.known()?.tokenEndpoint)];
 }

@@ -210,4 +210,16 @@ describe('the Ampora language', () => {
     expect(evaluate('x = 1', null).error?.kind).toBe('missing');
     expect(evaluate('x = 1', 'not a map').error?.kind).toBe('missing');
   });
+
+  it('names the first step of every path it reads, in calls, lists and negations too', () => {
+    const compiled = Expression.compile('not (config.exporters = 1) and len(agent.labels) > 0 and tenant in (x.y, "a") and exists(tag["k8s.io/app"]) and default(z, 1) = 1');
+    if (!compiled.ok) throw new Error(compiled.error.message);
+    expect(compiled.expression.pathRoots()).toEqual(['config', 'agent', 'tenant', 'x', 'tag', 'z']);
+  });
+
+  it('names the leading names of every path up to its first index, and the whole context for $', () => {
+    const compiled = Expression.compile('agent.labels["host.name"] = "a" and contains(agent.capabilities[0], "x") and default(agent.group, "") = "" and agent.group != null and $ has-key tenant');
+    if (!compiled.ok) throw new Error(compiled.error.message);
+    expect(compiled.expression.namePrefixes()).toEqual([['agent', 'labels', 'host.name'], ['agent', 'capabilities'], ['agent', 'group'], []]);
+  });
 });

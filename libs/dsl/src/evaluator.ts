@@ -45,6 +45,68 @@ export class Expression {
   }
 
   /**
+   * The first name of every path the expression reads (`config.exporters` → `config`), distinct, in
+   * order of appearance: lets a caller restrict an expression to part of its context (lint rules
+   * read `config.*` only).
+   */
+  pathRoots(): string[] {
+    const roots = new Set<string>();
+    this.eachPath((steps) => {
+      const first = steps[0];
+      if (first) roots.add(first.kind === 'dotted' ? first.parts[0]! : first.kind === 'key' ? first.key : `[${first.index}]`);
+    });
+    return [...roots];
+  }
+
+  /**
+   * The leading names of every path the expression reads, up to its first list index
+   * (`agent.labels["host.name"]` → `agent, labels, host.name`; `agent.capabilities[0]` → `agent,
+   * capabilities`; `$` → none: the whole context), distinct: what of its context the outcome can
+   * depend on, so that a caller may reuse an outcome for contexts equal on those parts.
+   */
+  namePrefixes(): string[][] {
+    const seen = new Map<string, string[]>();
+    this.eachPath((steps) => {
+      const names: string[] = [];
+      for (const step of steps) {
+        if (step.kind === 'index') break;
+        if (step.kind === 'dotted') names.push(...step.parts);
+        else names.push(step.key);
+      }
+      seen.set(JSON.stringify(names), names);
+    });
+    return [...seen.values()];
+  }
+
+  private eachPath(visit: (steps: PathStep[]) => void): void {
+    const value = (node: ValueNode): void => {
+      if (node.type === 'path') visit(node.steps);
+      else if (node.type === 'call') node.args.forEach(value);
+    };
+    const bool = (node: BoolNode): void => {
+      switch (node.type) {
+        case 'or':
+        case 'and':
+          node.items.forEach(bool);
+          return;
+        case 'not':
+          return bool(node.expr);
+        case 'compare':
+          value(node.left);
+          return value(node.right);
+        case 'in':
+          value(node.value);
+          return node.items.forEach(value);
+        case 'matches':
+        case 'has-key':
+        case 'test':
+          return value(node.value);
+      }
+    };
+    bool(this.root);
+  }
+
+  /**
    * Evaluates against `context` (any JSON-like object). Never throws: every error, including a run
    * over the budget, is a non-match with the reason.
    */

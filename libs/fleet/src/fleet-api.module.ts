@@ -8,10 +8,12 @@ import { ConfigurationsController } from './configurations/configurations.contro
 import { FleetModule } from './fleet.module';
 import { GroupReconcileListener } from './groups/group-reconcile.listener';
 import { GroupsController } from './groups/groups.controller';
+import { OwnTelemetryController } from './own-telemetry/own-telemetry.controller';
+import { PackageDownloadController, PackagesController } from './packages/packages.controller';
 
 @Module({
   imports: [FleetModule, OpampModule],
-  controllers: [AgentsController, BootstrapTokensController, ConfigurationsController, GroupsController],
+  controllers: [AgentsController, BootstrapTokensController, ConfigurationsController, GroupsController, OwnTelemetryController, PackagesController, PackageDownloadController],
   providers: [GroupReconcileListener, RevokedTokenSessions, ForgottenAgentSessions],
 })
 export class FleetApiModule {}

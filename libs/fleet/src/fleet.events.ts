@@ -22,6 +22,12 @@ export const FleetEvents = {
   GroupAssignmentChanged: 'group.assignment_changed',
   /** A bootstrap token was revoked: every instance closes the sessions that run on it. */
   BootstrapTokenRevoked: 'bootstrap_token.revoked',
+  /** An instance wrote what agents' own telemetry reported since its last write (one event per agent; decision 0320). */
+  AgentTelemetry: 'agent.telemetry',
+  /** An operator offered an agent a new OpAMP endpoint (connection settings; decision 0322). */
+  AgentEndpointOffered: 'agent.endpoint_offered',
+  /** An operator offered every agent of a group a new OpAMP endpoint (decision 0381). */
+  GroupEndpointOffered: 'group.endpoint_offered',
 } as const;
 
 export interface AgentConnectedPayload {
@@ -45,6 +51,8 @@ export interface AgentStatusChangedPayload {
   healthy?: boolean;
   effectiveConfigHash?: string;
   descriptionChanged: boolean;
+  /** The agent reported its package statuses (read from its row: package rollouts judge them, decision 0375). */
+  packageStatusesChanged?: boolean;
 }
 
 export interface AgentTagsChangedPayload {
@@ -108,6 +116,31 @@ export interface BootstrapTokenRevokedPayload {
   tokenId: string;
 }
 
+/** Per signal, per measure: items counted since the agent's last event (queue_size: the last value). */
+export interface AgentTelemetryPayload {
+  agentId: string;
+  /** ISO time of the write. */
+  at: string;
+  signals: Record<string, Record<string, number>>;
+}
+
+export interface AgentEndpointOfferedPayload {
+  agentId: string;
+  endpoint: string;
+  /** The offer's hash (hex), as the agent reports it back in its connection settings status. */
+  hash: string;
+  delivery: string;
+}
+
+export interface GroupEndpointOfferedPayload {
+  groupId: string;
+  endpoint: string;
+  hash: string;
+  /** How many agents each delivery outcome had; agents without the capability are `skipped`. */
+  deliveries: Record<string, number>;
+  skipped: number;
+}
+
 export type FleetEvent =
   | DomainEvent<typeof FleetEvents.AgentConnected, AgentConnectedPayload>
   | DomainEvent<typeof FleetEvents.AgentDisconnected, AgentDisconnectedPayload>
@@ -120,6 +153,9 @@ export type FleetEvent =
   | DomainEvent<typeof FleetEvents.ConfigurationDeleted, ConfigurationDeletedPayload>
   | DomainEvent<typeof FleetEvents.GroupMembershipChanged, MembershipChangedEvent>
   | DomainEvent<typeof FleetEvents.GroupAssignmentChanged, GroupAssignmentChangedPayload>
-  | DomainEvent<typeof FleetEvents.BootstrapTokenRevoked, BootstrapTokenRevokedPayload>;
+  | DomainEvent<typeof FleetEvents.BootstrapTokenRevoked, BootstrapTokenRevokedPayload>
+  | DomainEvent<typeof FleetEvents.AgentTelemetry, AgentTelemetryPayload>
+  | DomainEvent<typeof FleetEvents.AgentEndpointOffered, AgentEndpointOfferedPayload>
+  | DomainEvent<typeof FleetEvents.GroupEndpointOffered, GroupEndpointOfferedPayload>;
 
 export type FleetEventName = FleetEvent['type'];

@@ -1,5 +1,9 @@
 import { OnModuleInit } from '@nestjs/common';
-import { PushContextBinding } from '@ampora/governance';
+import { PushContextBinding, PushTimeChecks } from '@ampora/governance';
+import { AvailableComponentsCheck } from './push-checks/available-components.check';
+import { PACKAGE_STORE_PROVIDER, PackageStore } from './packages/package-store';
+import { PackagesService } from './packages/packages.service';
+import { PackageRolloutSupport } from './packages/package-rollout-support';
 import { FleetPushContextSource } from './push-checks/fleet-push-context.source';
 import { PushGate } from './push-checks/push-gate.service';
 import { Module } from '@nestjs/common';
@@ -40,13 +44,23 @@ import { GroupReconciler } from './groups/group-reconciler.service';
 import { GroupRepository } from './groups/group.repository';
 import { GroupsService } from './groups/groups.service';
 import { RolloutSupportService } from './rollout-support/rollout-support.service';
+import { FleetPortsModule } from './federation-support/fleet-ports';
+import { FleetReads } from './federation-support/fleet-reads.service';
+import { AgentHandovers } from './federation-support/agent-handovers';
+import { AgentEndpointService } from './agents/agent-endpoint.service';
+import { OwnTelemetryCredentials } from './own-telemetry/own-telemetry.credentials';
+import { OwnTelemetryIntake } from './own-telemetry/own-telemetry.intake';
+import { OwnTelemetrySettings } from './own-telemetry/own-telemetry.offers';
+import { OwnTelemetryRepository } from './own-telemetry/own-telemetry.repository';
+import { OwnTelemetryService } from './own-telemetry/own-telemetry.service';
+import { OwnTelemetryStore } from './own-telemetry/own-telemetry.store';
 
 /**
  * The fleet: agents (inventory, enrolment, state), configurations and their versions, groups, and
  * the assignment of versions to agents. Imported by FleetApiModule (server) and FleetWorkerModule.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([AgentEntity, AgentConfigEventEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, PkiModule, QueueModule.forFeature(FLEET_QUEUE)],
+  imports: [TypeOrmModule.forFeature([AgentEntity, AgentConfigEventEntity, BootstrapTokenEntity, ConfigurationEntity, ConfigurationVersionEntity, GroupEntity]), OpampModule, PkiModule, QueueModule.forFeature(FLEET_QUEUE), FleetPortsModule],
   providers: [
     AgentRepository,
     AgentConfigEventRepository,
@@ -72,11 +86,26 @@ import { RolloutSupportService } from './rollout-support/rollout-support.service
     FleetDispatchService,
     FleetTransactions,
     RolloutSupportService,
+    FleetReads,
+    AgentHandovers,
     PushGate,
+    AvailableComponentsCheck,
+    PACKAGE_STORE_PROVIDER,
+    PackagesService,
+    PackageRolloutSupport,
     FleetPushContextSource,
     ...AgentAuthenticatorProviders,
     { provide: AGENT_STATE_SINK, useExisting: AgentStateWriter },
-    bindOpampPorts({ authenticator: FleetAgentAuthenticator, stateSink: AgentStateWriter }),
+    // the OpAMP ports fleet fills: agents, their state, packages (decision 0331), own telemetry (decision 0320)
+    bindOpampPorts({ authenticator: FleetAgentAuthenticator, stateSink: AgentStateWriter, packageOffers: PackagesService, ownTelemetry: OwnTelemetrySettings, sideRoutes: OwnTelemetryIntake }),
+    // agents' own telemetry (decision 0320) and operator connection settings (decision 0322)
+    OwnTelemetryRepository,
+    OwnTelemetryCredentials,
+    OwnTelemetryStore,
+    OwnTelemetryService,
+    OwnTelemetrySettings,
+    OwnTelemetryIntake,
+    AgentEndpointService,
   ],
   exports: [
     AgentsService,
@@ -97,18 +126,30 @@ import { RolloutSupportService } from './rollout-support/rollout-support.service
     FleetTransactions,
     RolloutSupportService,
     PushGate,
+    FleetReads,
+    AgentHandovers,
+    FleetPortsModule,
+    PackageStore,
+    PackagesService,
+    PackageRolloutSupport,
     AGENT_AUTHENTICATOR,
     AGENT_STATE_SINK,
+    OwnTelemetryService,
+    OwnTelemetryStore,
+    AgentEndpointService,
   ],
 })
 export class FleetModule implements OnModuleInit {
   constructor(
     private readonly binding: PushContextBinding,
     private readonly source: FleetPushContextSource,
+    private readonly checks: PushTimeChecks,
+    private readonly components: AvailableComponentsCheck,
   ) {}
 
-  /** Binds governance's dry-run port explicitly (decision 0275). */
+  /** Binds governance's dry-run port and registers fleet's push-time check explicitly (decisions 0275, 0330). */
   onModuleInit(): void {
     this.binding.bind(this.source);
+    if (!this.checks.names().includes(this.components.name)) this.checks.register(this.components);
   }
 }

@@ -24,7 +24,9 @@ export class AutoPublisher {
   async publish(source: GitSourceEntity, principal: Principal, file: { path: string; name: string }, configurationId: string, version: number): Promise<string | undefined> {
     return RequestContext.run({ principal, tenantId: principal.tenantId }, async () => {
       try {
-        await this.configurations.publish(principal, configurationId, version);
+        const published = await this.configurations.publish(principal, configurationId, version);
+        // a tenant approval rule holds the publication (decision 0400): no rollout of a Draft
+        if (published.approvalId) return `imported as Draft version ${version}; its publication waits for approval ${published.approvalId}`;
       } catch (error) {
         return `imported as Draft version ${version}; not published: ${refusal(error)}`;
       }
@@ -32,7 +34,12 @@ export class AutoPublisher {
       if (!groupId) return undefined;
       try {
         const rollout = await this.rollouts.create(principal, { name: `gitops ${source.name}: ${file.name} v${version}`.slice(0, 200), configurationId, version, groupId, dwellSeconds: 0 });
-        await this.rollouts.start(principal, rollout.id);
+        const started = await this.rollouts.start(principal, rollout.id);
+        if (started.approvalId) {
+          // a tenant approval rule holds the start (decision 0365): it begins once another person approves it
+          this.log.info('GitOps source {SourceId} created rollout {RolloutId} of {Name} version {Version} to group {GroupId}; its start waits for approval {ApprovalId}', { SourceId: source.id, RolloutId: rollout.id, Name: file.name, Version: version, GroupId: groupId, ApprovalId: started.approvalId });
+          return undefined;
+        }
         this.log.info('GitOps source {SourceId} started rollout {RolloutId} of {Name} version {Version} to group {GroupId}', { SourceId: source.id, RolloutId: rollout.id, Name: file.name, Version: version, GroupId: groupId });
         return undefined;
       } catch (error) {

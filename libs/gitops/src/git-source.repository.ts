@@ -30,6 +30,17 @@ export class GitSourceRepository {
     return repo.save(repo.create(row));
   }
 
+  /** An unsaved source (a creation waiting for its approval is answered as it will be). */
+  build(row: Partial<GitSourceEntity>): GitSourceEntity {
+    return this.repo.create(row);
+  }
+
+  /** Whether another source of the tenant has this name. */
+  async nameTaken(manager: EntityManager, tenantId: string, name: string, exceptId?: string): Promise<boolean> {
+    const found = await manager.getRepository(GitSourceEntity).findOne({ where: { tenantId, name }, select: { id: true } });
+    return found !== null && found.id !== exceptId;
+  }
+
   save(manager: EntityManager, row: GitSourceEntity): Promise<GitSourceEntity> {
     return manager.getRepository(GitSourceEntity).save(row);
   }

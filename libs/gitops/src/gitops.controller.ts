@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { ZodResponse } from 'nestjs-zod';
 import { AMPORA_CONFIG, AmporaConfig, ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
 import { Role } from '@ampora/governance';
@@ -7,6 +8,7 @@ import {
   CreateGitSourceDto,
   GitFileListDto,
   GitSourceDto,
+  GitSourceEditResultDto,
   GitSourceListQueryDto,
   GitSourcePageDto,
   GitSyncRunListQueryDto,
@@ -20,7 +22,7 @@ import {
   webhookPath,
 } from './dto/git-source.dto';
 import { GitopsQueries } from './gitops-queries.service';
-import { SourcesService } from './sources.service';
+import { SourceEditOutcome, SourcesService } from './sources.service';
 
 @ApiTags('gitops')
 @Controller('api/gitops/sources')
@@ -33,11 +35,12 @@ export class GitopsController {
   ) {}
 
   @Post()
-  @ApiOperation({ operationId: 'createGitSource', summary: 'Register a Git repository whose files become configurations (the credential is never returned)' })
+  @ApiOperation({ operationId: 'createGitSource', summary: 'Register a Git repository whose files become configurations (the credential is never returned). When a tenant approval rule applies (/api/approval-rules), 202 `{ source, approvalId }`: nothing is created until another person approves (the source shown is what will be created, with its id)' })
+  @ApiAcceptedResponse({ description: 'An approval rule applies: `{ source, approvalId }`, the source is created when the request at /api/approvals/{approvalId} is approved' })
   @ApiProblems(400, 409, 422)
-  @ZodResponse({ status: 201, type: GitSourceDto })
-  async create(@CurrentPrincipal() p: Principal, @Body() body: CreateGitSourceDto) {
-    return this.view(await this.sources.create(p, body));
+  @ZodResponse({ status: 201, type: GitSourceEditResultDto })
+  async create(@CurrentPrincipal() p: Principal, @Body() body: CreateGitSourceDto, @Res({ passthrough: true }) res: Response) {
+    return this.answer(await this.sources.create(p, body), res);
   }
 
   @Get()
@@ -57,11 +60,12 @@ export class GitopsController {
   }
 
   @Patch(':id')
-  @ApiOperation({ operationId: 'updateGitSource', summary: 'Change a source; a new repository, branch or glob is swept in full next time' })
+  @ApiOperation({ operationId: 'updateGitSource', summary: 'Change a source; a new repository, branch or glob is swept in full next time. When a tenant approval rule applies (/api/approval-rules), 202 `{ source, approvalId }`: the source stays as it is until another person approves' })
+  @ApiAcceptedResponse({ description: 'An approval rule applies: `{ source, approvalId }` (the source unchanged), the edit is made when the request at /api/approvals/{approvalId} is approved' })
   @ApiProblems(400, 404, 409, 422)
-  @ZodResponse({ status: 200, type: GitSourceDto })
-  async update(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Body() body: UpdateGitSourceDto) {
-    return this.view(await this.sources.update(p, id, body));
+  @ZodResponse({ status: 200, type: GitSourceEditResultDto })
+  async update(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Body() body: UpdateGitSourceDto, @Res({ passthrough: true }) res: Response) {
+    return this.answer(await this.sources.update(p, id, body), res);
   }
 
   @Delete(':id')
@@ -133,6 +137,13 @@ export class GitopsController {
   @ApiProblems(400, 404)
   async revokeToken(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto): Promise<void> {
     await this.sources.revokeWebhookToken(p, id);
+  }
+
+  /** The source (201/200), or, when an approval rule holds the change, 202 `{ source, approvalId }` (decision 0403). */
+  private answer(outcome: SourceEditOutcome, res: Response) {
+    if (!outcome.approvalId) return this.view(outcome.source);
+    res.status(202);
+    return { source: this.view(outcome.source), approvalId: outcome.approvalId };
   }
 
   private view(s: Parameters<typeof toGitSourceResponse>[0]) {

@@ -1,8 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import { AMPORA_CONFIG, AmporaConfig, base32Encode, Clock, createLogger, hashToken, LiveBus, Metrics, Page, PageQuery, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
-import { AuditService } from '@ampora/governance';
+import { AMPORA_CONFIG, AmporaConfig, base32Encode, Clock, createLogger, hashToken, LiveBus, Metrics, Page, PageQuery, Principal, TenantLabels, TransactionRunner, Tx } from '@ampora/platform';
+import { ApprovalOperation, ApprovalRequestRow, ApprovalRuleService, AuditService } from '@ampora/governance';
+import type { GroupAssignment } from './domain/group-assignment';
+import { GitSourceEditRepository } from './git-source-edit.repository';
 import { compileGlob, InvalidGlobError } from './domain/path-glob';
 import { credentialFits, isValidBranch, repositoryTransport } from './domain/source-rules';
 import { CreateGitSourceInput, toGitSourceResponse, UpdateGitSourceInput } from './dto/git-source.dto';
@@ -21,13 +23,19 @@ function isUniqueViolation(error: unknown): boolean {
   return d.code === '23505' && d.constraint === 'ux_gitops_sources_tenant_name';
 }
 
+/** What asking to create or edit a source did: did it, or (a tenant approval rule applies) opened an approval request. */
+export interface SourceEditOutcome {
+  source: GitSourceEntity;
+  approvalId?: string;
+}
+
 /**
  * GitOps sources (Admin): definition, pause/resume, webhook token (shown once, stored hashed). The
  * credential is sealed with the master key before it is stored and never leaves the service again.
  * Every Active source has a job scheduler; changes reach the queue after their transaction commits.
  */
 @Injectable()
-export class SourcesService {
+export class SourcesService implements OnModuleInit {
   private readonly log = createLogger('Ampora.Gitops.SourcesService');
 
   constructor(
@@ -39,26 +47,52 @@ export class SourcesService {
     private readonly bus: LiveBus,
     private readonly clock: Clock,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    private readonly edits: GitSourceEditRepository,
+    private readonly approvalRules: ApprovalRuleService,
   ) {}
 
-  async create(caller: Principal, body: CreateGitSourceInput): Promise<GitSourceEntity> {
+  onModuleInit(): void {
+    // a creation or edit that waited for a second person is made when it is approved, inside the decision's transaction
+    this.approvalRules.registerOperation(ApprovalOperation.GitopsSourceEdit, {
+      onApproved: (tx, request, sourceId) => this.editApproved(tx, request, sourceId),
+      onRejected: (tx, request, sourceId) => this.editRejected(tx, request, sourceId),
+    });
+  }
+
+  /**
+   * Registers a source, unless a tenant approval rule applies to this creation (decision 0403): then
+   * nothing is created, the definition (its credential sealed) waits in `gitops_source_edits` and an
+   * approval request opens; the source is created, with the id answered now, when another person approves.
+   */
+  async create(caller: Principal, body: CreateGitSourceInput): Promise<SourceEditOutcome> {
     const input = { ...body, autoPublish: body.autoPublish ?? false, groupAssignments: body.groupAssignments ?? [] };
     validate(input);
-    return this.unique(input.name, () =>
-      this.tx.run(async ({ manager, afterCommit }) => {
-        const s = await this.sources.insert(manager, {
-          tenantId: caller.tenantId,
-          name: input.name,
-          repositoryUrl: input.repositoryUrl,
-          branch: input.branch,
-          pathGlob: input.pathGlob,
-          credentialKind: input.credentialKind,
-          pollIntervalSeconds: input.pollIntervalSeconds,
-          autoPublish: input.autoPublish,
-          groupAssignments: input.groupAssignments,
-          status: 'Active',
-          createdBy: caller.actor,
-        });
+    let approvalId: string | undefined;
+    const source = await this.unique(input.name, () =>
+      this.tx.run(async (tx) => {
+        const { manager, afterCommit } = tx;
+        const id = randomUUID();
+        const fields = definitionFields(input);
+        const proposed = this.sources.build({ id, tenantId: caller.tenantId, ...fields, credentialSealed: null, status: 'Active', lastSyncedSha: null, lastSyncedAt: null, webhookTokenHash: null, createdBy: caller.actor, createdAt: this.clock.now(), updatedAt: this.clock.now() });
+        const context = { tenant: caller.tenantName, actor: caller.actor, source: ruleView(proposed, 'create', Object.keys(body).filter((k) => (body as Record<string, unknown>)[k] !== undefined)) };
+        const required = await this.approvalRules.required(caller.tenantId, ApprovalOperation.GitopsSourceEdit, context, manager);
+        if (required) {
+          if (await this.sources.nameTaken(manager, caller.tenantId, input.name)) throw nameTaken(input.name);
+          const credential = input.credential !== undefined && input.credentialKind !== 'None' ? this.workspace.seal(id, input.credential) : null;
+          await this.edits.put(manager, { sourceId: id, tenantId: caller.tenantId, kind: 'Create', input: fields, credentialSealed: credential, requestedBy: caller.actor, createdAt: this.clock.now() });
+          proposed.credentialSealed = credential;
+          const request = await this.approvalRules.requestFor(tx, caller, {
+            operation: ApprovalOperation.GitopsSourceEdit,
+            entityId: id,
+            title: `Create GitOps source ${input.name}`,
+            before: null,
+            after: { source: context.source },
+            required,
+          });
+          approvalId = request.id;
+          return proposed;
+        }
+        const s = await this.sources.insert(manager, { id, tenantId: caller.tenantId, ...fields, status: 'Active', createdBy: caller.actor });
         if (input.credential !== undefined && input.credentialKind !== 'None') {
           s.credentialSealed = this.workspace.seal(s.id, input.credential);
           await this.sources.save(manager, s);
@@ -68,6 +102,7 @@ export class SourcesService {
         return s;
       }),
     );
+    return approvalId ? { source, approvalId } : { source };
   }
 
   list(tenantId: string, page: PageQuery): Promise<Page<GitSourceEntity>> {
@@ -80,26 +115,91 @@ export class SourcesService {
     return s;
   }
 
-  async update(caller: Principal, id: string, input: UpdateGitSourceInput): Promise<GitSourceEntity> {
-    return this.unique(input.name ?? '', () =>
-      this.tx.run(async ({ manager, afterCommit }) => {
-        const s = await this.locked(manager, caller.tenantId, id);
-        const before = this.view(s);
-        const next = { ...s, ...definedOnly(input) };
-        validate({ ...next, credential: input.credential ?? (s.credentialSealed && next.credentialKind === s.credentialKind ? 'kept' : undefined) });
-        const moved = next.repositoryUrl !== s.repositoryUrl || next.branch !== s.branch || next.pathGlob !== s.pathGlob;
-        Object.assign(s, { name: next.name, repositoryUrl: next.repositoryUrl, branch: next.branch, pathGlob: next.pathGlob, credentialKind: next.credentialKind, pollIntervalSeconds: next.pollIntervalSeconds, autoPublish: next.autoPublish, groupAssignments: next.groupAssignments, updatedAt: this.clock.now() });
-        if (s.credentialKind === 'None') s.credentialSealed = null;
-        else if (input.credential !== undefined) s.credentialSealed = this.workspace.seal(s.id, input.credential);
-        // a new repository, branch or glob is swept in full at the next sweep
-        if (moved) s.lastSyncedSha = null;
-        const saved = await this.sources.save(manager, s);
-        await this.audit.record(manager, { entityType: 'GitSource', entityId: s.id, action: 'Updated', before, after: this.view(saved) });
-        this.afterChange(afterCommit, saved, 'updated');
-        if (moved) afterCommit(() => this.workspace.removeCache(s.id));
-        return saved;
+  /**
+   * Changes a source, unless a tenant approval rule applies to this edit (decision 0403): then the
+   * source stays as it is, the edit (its credential sealed) waits in `gitops_source_edits` and an
+   * approval request opens (edited again while pending: replaced, the request reset); the edit is
+   * made when another person approves it.
+   */
+  async update(caller: Principal, id: string, input: UpdateGitSourceInput): Promise<SourceEditOutcome> {
+    let approvalId: string | undefined;
+    const source = await this.unique(input.name ?? '', () =>
+      this.tx.run(async (tx) => {
+        const s = await this.locked(tx.manager, caller.tenantId, id);
+        const next = this.checkedEdit(s, input, input.credential !== undefined);
+        const context = { tenant: caller.tenantName, actor: caller.actor, source: ruleView(this.sources.build({ ...s, ...next }), 'update', Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] !== undefined)) };
+        const required = await this.approvalRules.required(caller.tenantId, ApprovalOperation.GitopsSourceEdit, context, tx.manager);
+        if (!required) return this.applyEdit(tx, s, input, input.credential !== undefined ? this.workspace.seal(s.id, input.credential) : null);
+        if (input.name !== undefined && input.name !== s.name && (await this.sources.nameTaken(tx.manager, caller.tenantId, input.name, s.id))) throw nameTaken(input.name);
+        const { credential, ...rest } = input;
+        await this.edits.put(tx.manager, { sourceId: s.id, tenantId: caller.tenantId, kind: 'Update', input: definedOnly(rest), credentialSealed: credential !== undefined ? this.workspace.seal(s.id, credential) : null, requestedBy: caller.actor, createdAt: this.clock.now() });
+        const request = await this.approvalRules.requestFor(tx, caller, {
+          operation: ApprovalOperation.GitopsSourceEdit,
+          entityId: s.id,
+          title: `Edit GitOps source ${s.name}`,
+          before: { source: ruleView(s, 'update', []) },
+          after: { source: context.source },
+          required,
+        });
+        approvalId = request.id;
+        return s;
       }),
     );
+    return approvalId ? { source, approvalId } : { source };
+  }
+
+  /** An approved creation or edit (decision 0403), inside the decision's transaction; the pending edit is consumed. */
+  private async editApproved(tx: Tx, request: ApprovalRequestRow, sourceId: string): Promise<void> {
+    const edit = await this.edits.lock(tx.manager, request.tenantId, sourceId);
+    if (!edit) throw new GitopsException(GitopsErrorCode.GIT_SOURCE_NOT_FOUND, `The GitOps source edit of approval ${request.id} was not found`);
+    const additional = { approvalId: request.id };
+    if (edit.kind === 'Create') {
+      const fields = edit.input as ReturnType<typeof definitionFields>;
+      validate({ ...fields, credential: edit.credentialSealed ? 'kept' : undefined });
+      if (await this.sources.nameTaken(tx.manager, request.tenantId, fields.name)) throw nameTaken(fields.name);
+      const s = await this.sources.insert(tx.manager, { id: sourceId, tenantId: request.tenantId, ...fields, credentialSealed: edit.credentialSealed, status: 'Active', createdBy: edit.requestedBy });
+      await this.edits.remove(tx.manager, sourceId);
+      await this.audit.record(tx.manager, { entityType: 'GitSource', entityId: s.id, action: 'Created', after: this.view(s), additional });
+      this.afterChange(tx.afterCommit, s, 'created');
+      return;
+    }
+    const s = await this.locked(tx.manager, request.tenantId, sourceId);
+    const input = edit.input as UpdateGitSourceInput;
+    this.checkedEdit(s, input, edit.credentialSealed !== null);
+    if (input.name !== undefined && input.name !== s.name && (await this.sources.nameTaken(tx.manager, request.tenantId, input.name, s.id))) throw nameTaken(input.name);
+    await this.edits.remove(tx.manager, sourceId);
+    await this.applyEdit(tx, s, input, edit.credentialSealed, additional);
+  }
+
+  /** A rejected creation or edit: its pending definition and credential are dropped. */
+  private async editRejected(tx: Tx, request: ApprovalRequestRow, sourceId: string): Promise<void> {
+    await this.edits.remove(tx.manager, sourceId, request.tenantId);
+  }
+
+  /** The source as the edit would leave it, refused when that is not a valid source. */
+  private checkedEdit(s: GitSourceEntity, input: UpdateGitSourceInput, newCredential: boolean) {
+    const { credential: _credential, ...rest } = input;
+    const next = { ...s, ...definedOnly(rest) };
+    validate({ ...next, credential: newCredential ? 'new' : s.credentialSealed && next.credentialKind === s.credentialKind ? 'kept' : undefined });
+    return next;
+  }
+
+  private async applyEdit(tx: Tx, s: GitSourceEntity, input: UpdateGitSourceInput, credentialSealed: Buffer | null, additional?: Record<string, unknown>): Promise<GitSourceEntity> {
+    const { manager, afterCommit } = tx;
+    const before = this.view(s);
+    const { credential: _credential, ...rest } = input;
+    const next = { ...s, ...definedOnly(rest) };
+    const moved = next.repositoryUrl !== s.repositoryUrl || next.branch !== s.branch || next.pathGlob !== s.pathGlob;
+    Object.assign(s, { name: next.name, repositoryUrl: next.repositoryUrl, branch: next.branch, pathGlob: next.pathGlob, credentialKind: next.credentialKind, pollIntervalSeconds: next.pollIntervalSeconds, autoPublish: next.autoPublish, groupAssignments: next.groupAssignments, updatedAt: this.clock.now() });
+    if (s.credentialKind === 'None') s.credentialSealed = null;
+    else if (credentialSealed !== null) s.credentialSealed = credentialSealed;
+    // a new repository, branch or glob is swept in full at the next sweep
+    if (moved) s.lastSyncedSha = null;
+    const saved = await this.sources.save(manager, s);
+    await this.audit.record(manager, { entityType: 'GitSource', entityId: s.id, action: 'Updated', before, after: this.view(saved), ...(additional ? { additional } : {}) });
+    this.afterChange(afterCommit, saved, 'updated');
+    if (moved) afterCommit(() => this.workspace.removeCache(s.id));
+    return saved;
   }
 
   async delete(caller: Principal, id: string): Promise<void> {
@@ -127,7 +227,11 @@ export class SourcesService {
   async requestSync(caller: Principal, id: string): Promise<string | undefined> {
     const s = await this.get(caller.tenantId, id);
     if (s.status === 'Paused') throw new GitopsException(GitopsErrorCode.GIT_SOURCE_PAUSED, `Source ${s.name} is paused; resume it to sweep`);
-    return this.scheduler.requestSweep(s.tenantId, s.id, 'manual');
+    const jobId = await this.scheduler.requestSweep(s.tenantId, s.id, 'manual');
+    // an operator's request is audited like any change (decision 0361): after the enqueue, so the
+    // event names the sweep it asked for (or joined); the sweep's imports are audited by the worker
+    await this.audit.record(undefined, { entityType: 'GitSource', entityId: s.id, action: 'SyncRequested', additional: { jobId: jobId ?? null, trigger: 'manual' } });
+    return jobId;
   }
 
   /** Generates (or replaces) the webhook token; the plaintext is answered once and stored hashed. */
@@ -218,7 +322,7 @@ export class SourcesService {
     try {
       return await work();
     } catch (error) {
-      if (isUniqueViolation(error)) throw new GitopsException(GitopsErrorCode.GIT_SOURCE_NAME_TAKEN, `A GitOps source named ${JSON.stringify(name)} already exists`);
+      if (isUniqueViolation(error)) throw nameTaken(name);
       throw error;
     }
   }
@@ -227,6 +331,41 @@ export class SourcesService {
   private view(s: GitSourceEntity) {
     return toGitSourceResponse(s, this.config.app.publicUrl);
   }
+}
+
+function nameTaken(name: string): GitopsException {
+  return new GitopsException(GitopsErrorCode.GIT_SOURCE_NAME_TAKEN, `A GitOps source named ${JSON.stringify(name)} already exists`);
+}
+
+/** A new source's stored definition (everything but the credential). */
+function definitionFields(input: Omit<CreateGitSourceInput, 'autoPublish' | 'groupAssignments'> & { autoPublish: boolean; groupAssignments: GroupAssignment[] }) {
+  return {
+    name: input.name,
+    repositoryUrl: input.repositoryUrl,
+    branch: input.branch,
+    pathGlob: input.pathGlob,
+    credentialKind: input.credentialKind,
+    pollIntervalSeconds: input.pollIntervalSeconds,
+    autoPublish: input.autoPublish,
+    groupAssignments: input.groupAssignments,
+  };
+}
+
+/** What an approval rule reads about a source after the edit, and the request shows: never the credential, only whether one is (or is being) set. */
+function ruleView(s: GitSourceEntity, change: 'create' | 'update', fields: string[]) {
+  return {
+    id: s.id,
+    name: s.name,
+    repositoryUrl: s.repositoryUrl,
+    branch: s.branch,
+    pathGlob: s.pathGlob,
+    credentialKind: s.credentialKind,
+    pollIntervalSeconds: s.pollIntervalSeconds,
+    autoPublish: s.autoPublish,
+    groupAssignments: s.groupAssignments.length,
+    change,
+    fields: [...fields].sort(),
+  };
 }
 
 function notFound(id: string): GitopsException {

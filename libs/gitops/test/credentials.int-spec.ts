@@ -3,7 +3,9 @@ import { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SourcesService, SweepService } from '@ampora/gitops';
-import { captureLogs, freePort, LogCapture } from '@ampora/testing';
+import { RequestContext } from '@ampora/platform';
+import { ApprovalRuleService, ApprovalService, Role } from '@ampora/governance';
+import { captureLogs, defaultTenantCaller, freePort, LogCapture } from '@ampora/testing';
 import { GitopsKit, startGitopsKit } from './gitops-kit';
 
 const PAT = 'ghp_Sup3rS3cretT0kenValue1234567890';
@@ -46,7 +48,7 @@ describe('GitOps credentials', () => {
 
   it('gives a PAT to git only through its environment and never keeps it in the clear', async () => {
     const port = await freePort();
-    const s = await kit.as(() => sources.create(kit.admin, { name: 'pat-source', repositoryUrl: `https://127.0.0.1:${port}/acme/configs.git`, branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'Pat', credential: PAT, pollIntervalSeconds: 60 }));
+    const s = await kit.as(() => sources.create(kit.admin, { name: 'pat-source', repositoryUrl: `https://127.0.0.1:${port}/acme/configs.git`, branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'Pat', credential: PAT, pollIntervalSeconds: 60 }).then((o) => o.source));
     kit.spawned.length = 0;
     const result = await sweeps.sweep(s.id, 'manual');
 
@@ -64,6 +66,35 @@ describe('GitOps credentials', () => {
     expect(readFileSync(join(kit.dataDir, 'gitops', `${s.id}.git`, 'config'), 'utf8')).not.toMatch(/remote|127\.0\.0\.1/);
   });
 
+  it('seals the PAT of a creation an approval rule holds for the id the source will have, and git gets it once another Admin approves (decision 0403)', async () => {
+    const rules = kit.app.get(ApprovalRuleService);
+    const rule = await kit.as(() => rules.create(kit.admin, { name: 'held sources', operation: 'gitops.source.edit', condition: 'source.name = "held-pat"' }));
+    try {
+      const port = await freePort();
+      const held = await kit.as(() => sources.create(kit.admin, { name: 'held-pat', repositoryUrl: `https://127.0.0.1:${port}/acme/held.git`, branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'Pat', credential: PAT, pollIntervalSeconds: 60 }));
+      expect(held.approvalId).toEqual(expect.any(String));
+      expect(await kit.ds.query(`SELECT id FROM gitops_sources WHERE id = $1`, [held.source.id])).toHaveLength(0);
+      const [pending] = (await kit.ds.query(`SELECT kind, input, credential_sealed FROM gitops_source_edits WHERE source_id = $1`, [held.source.id])) as Array<{ kind: string; input: unknown; credential_sealed: Buffer }>;
+      expect(pending!.kind).toBe('Create');
+      expect(pending!.credential_sealed.includes(Buffer.from(PAT))).toBe(false);
+      expect(JSON.stringify(pending!.input)).not.toContain(PAT);
+      expect(JSON.stringify(await kit.ds.query(`SELECT * FROM approval_requests WHERE id = $1`, [held.approvalId]))).not.toContain(PAT);
+
+      const approver = (await defaultTenantCaller(kit.ds, Role.Admin, 'other-admin')).principal;
+      await RequestContext.run({ principal: approver, tenantId: approver.tenantId }, () => kit.app.get(ApprovalService).approve(approver, held.approvalId!));
+      expect(await kit.ds.query(`SELECT source_id FROM gitops_source_edits WHERE source_id = $1`, [held.source.id])).toHaveLength(0);
+      kit.spawned.length = 0;
+      const result = await sweeps.sweep(held.source.id, 'manual');
+      expect(result.outcome).toBe('failed');
+      const fetch = kit.spawned.find((i) => i.args.includes('fetch'))!;
+      expect(fetch.env.GIT_CONFIG_VALUE_1).toBe(`Authorization: Basic ${Buffer.from(`x-access-token:${PAT}`).toString('base64')}`);
+      expect(everything()).not.toContain(PAT);
+      expect(JSON.stringify(await kit.ds.query(`SELECT * FROM audit_events WHERE entity_id IN ($1, $2)`, [held.source.id, held.approvalId]))).not.toContain(PAT);
+    } finally {
+      await kit.as(() => rules.delete(kit.admin, rule.id));
+    }
+  });
+
   it('makes the real git send the PAT as an Authorization header (plumbing checked against a local HTTP server)', async () => {
     const { GitCli } = await import('../src/git/git-cli');
     const { baseGitEnvironment, gitAccessEnvironment } = await import('../src/domain/git-access');
@@ -74,7 +105,7 @@ describe('GitOps credentials', () => {
 
   it('gives an SSH key through a temporary 0600 file named in GIT_SSH_COMMAND, removed after the sweep', async () => {
     const port = await freePort();
-    const s = await kit.as(() => sources.create(kit.admin, { name: 'ssh-source', repositoryUrl: `ssh://git@127.0.0.1:${port}/acme/configs.git`, branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'SshKey', credential: SSH_KEY, pollIntervalSeconds: 60 }));
+    const s = await kit.as(() => sources.create(kit.admin, { name: 'ssh-source', repositoryUrl: `ssh://git@127.0.0.1:${port}/acme/configs.git`, branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'SshKey', credential: SSH_KEY, pollIntervalSeconds: 60 }).then((o) => o.source));
     kit.spawned.length = 0;
     const result = await sweeps.sweep(s.id, 'manual');
 
@@ -89,8 +120,8 @@ describe('GitOps credentials', () => {
   });
 
   it('refuses credentials inside the repository URL and credentials that do not fit the URL', async () => {
-    await expect(kit.as(() => sources.create(kit.admin, { name: 'bad-1', repositoryUrl: `https://bot:${PAT}@github.com/acme/x.git`, branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'None', pollIntervalSeconds: 60 }))).rejects.toMatchObject({ code: 'GIT_SOURCE_INVALID' });
-    await expect(kit.as(() => sources.create(kit.admin, { name: 'bad-2', repositoryUrl: 'git@github.com:acme/x.git', branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'Pat', credential: PAT, pollIntervalSeconds: 60 }))).rejects.toMatchObject({ code: 'GIT_SOURCE_INVALID' });
+    await expect(kit.as(() => sources.create(kit.admin, { name: 'bad-1', repositoryUrl: `https://bot:${PAT}@github.com/acme/x.git`, branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'None', pollIntervalSeconds: 60 }).then((o) => o.source))).rejects.toMatchObject({ code: 'GIT_SOURCE_INVALID' });
+    await expect(kit.as(() => sources.create(kit.admin, { name: 'bad-2', repositoryUrl: 'git@github.com:acme/x.git', branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'Pat', credential: PAT, pollIntervalSeconds: 60 }).then((o) => o.source))).rejects.toMatchObject({ code: 'GIT_SOURCE_INVALID' });
     expect(logs.lines.join('\n')).not.toContain(PAT);
   });
 });

@@ -10,7 +10,7 @@ describe('GitOps sync-run retention', () => {
   afterAll(() => kit.close());
 
   it('prunes runs that started more than 30 days before the clock, and keeps the rest', async () => {
-    const s = await kit.as(() => kit.app.get(SourcesService).create(kit.admin, { name: 'retained', repositoryUrl: 'file:///nowhere', branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'None', pollIntervalSeconds: 60 }));
+    const s = await kit.as(() => kit.app.get(SourcesService).create(kit.admin, { name: 'retained', repositoryUrl: 'file:///nowhere', branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'None', pollIntervalSeconds: 60 }).then((o) => o.source));
     const day = 24 * 3600 * 1000;
     const now = kit.clock.nowMs();
     for (const age of [31 * day, 30 * day + 60_000, 29 * day, 0]) {

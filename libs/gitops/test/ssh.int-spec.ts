@@ -27,7 +27,7 @@ describe('GitOps over SSH', () => {
   it('imports with an SSH key, never on a command line, and refuses a host whose key changed', async () => {
     const tip = repo.write({ 'over-ssh.yaml': collectorYaml() }).commit();
     const s = await kit.as(() =>
-      kit.app.get(SourcesService).create(kit.admin, { name: 'ssh', repositoryUrl: `ssh://${sshd.user}@127.0.0.1:${sshd.port}${repo.dir}`, branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'SshKey', credential: sshd.clientKey, pollIntervalSeconds: 60 }),
+      kit.app.get(SourcesService).create(kit.admin, { name: 'ssh', repositoryUrl: `ssh://${sshd.user}@127.0.0.1:${sshd.port}${repo.dir}`, branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'SshKey', credential: sshd.clientKey, pollIntervalSeconds: 60 }).then((o) => o.source),
     );
     const sweeps = kit.app.get(SweepService);
     kit.spawned.length = 0;

@@ -36,7 +36,7 @@ describe('GitOps sweeps', () => {
 
   async function source(r: GitFixture, overrides: Partial<CreateGitSourceInput> = {}) {
     const input: CreateGitSourceInput = { name: `src-${repos.length}-${Math.random().toString(36).slice(2, 7)}`, repositoryUrl: r.url, branch: 'main', pathGlob: '**/*.yaml', credentialKind: 'None', pollIntervalSeconds: 3600, ...overrides };
-    const s = await kit.as(() => sources.create(kit.admin, input));
+    const s = await kit.as(() => sources.create(kit.admin, input).then((o) => o.source));
     return s;
   }
 
@@ -175,13 +175,13 @@ describe('GitOps sweeps', () => {
     await sweeps.sweep(s.id, 'manual');
     expect((await sources.get(kit.admin.tenantId, s.id)).lastSyncedSha).not.toBeNull();
 
-    const moved = await kit.as(() => sources.update(kit.admin, s.id, { branch: 'release', pollIntervalSeconds: 120 }));
+    const moved = await kit.as(() => sources.update(kit.admin, s.id, { branch: 'release', pollIntervalSeconds: 120 }).then((o) => o.source));
     expect(moved).toMatchObject({ branch: 'release', pollIntervalSeconds: 120, lastSyncedSha: null });
     expect((await sweeps.sweep(s.id, 'manual')).outcome).toBe('success');
 
-    await expect(kit.as(() => sources.update(kit.admin, s.id, { credentialKind: 'Pat' }))).rejects.toMatchObject({ code: 'GIT_SOURCE_INVALID' });
-    await expect(kit.as(() => sources.update(kit.admin, s.id, { pathGlob: '/abs/*.yaml' }))).rejects.toMatchObject({ code: 'GIT_SOURCE_INVALID' });
+    await expect(kit.as(() => sources.update(kit.admin, s.id, { credentialKind: 'Pat' }).then((o) => o.source))).rejects.toMatchObject({ code: 'GIT_SOURCE_INVALID' });
+    await expect(kit.as(() => sources.update(kit.admin, s.id, { pathGlob: '/abs/*.yaml' }).then((o) => o.source))).rejects.toMatchObject({ code: 'GIT_SOURCE_INVALID' });
     await source(r, { name: 'other-name' });
-    await expect(kit.as(() => sources.update(kit.admin, s.id, { name: 'other-name' }))).rejects.toMatchObject({ code: 'GIT_SOURCE_NAME_TAKEN', status: 409 });
+    await expect(kit.as(() => sources.update(kit.admin, s.id, { name: 'other-name' }).then((o) => o.source))).rejects.toMatchObject({ code: 'GIT_SOURCE_NAME_TAKEN', status: 409 });
   });
 });

@@ -10,6 +10,10 @@ export interface AuthConfig {
     roleClaim: string;
     tenantClaim: string;
     clockToleranceSeconds: number;
+    /** The console's OIDC client (authorization code + PKCE, a public client): AMPORA_OIDC_CLIENT_ID. */
+    clientId?: string;
+    /** Scopes the console asks for: AMPORA_OIDC_SCOPES. */
+    scopes: string;
   };
 }
 
@@ -52,6 +56,7 @@ export const GOVERNANCE_CONFIG_SECTION = defineConfigSection({
     const issuer = r.url('AMPORA_OIDC_ISSUER', ['http', 'https']);
     const audience = r.string('AMPORA_OIDC_AUDIENCE');
     if (issuer && !audience) r.require('AMPORA_OIDC_AUDIENCE', 'when AMPORA_OIDC_ISSUER is set');
+    if (r.string('AMPORA_OIDC_CLIENT_ID') && !issuer) r.require('AMPORA_OIDC_ISSUER', 'when AMPORA_OIDC_CLIENT_ID is set');
     return {
       bootstrapAdminToken,
       oidc: {
@@ -61,6 +66,8 @@ export const GOVERNANCE_CONFIG_SECTION = defineConfigSection({
         roleClaim: r.string('AMPORA_OIDC_ROLE_CLAIM', 'ampora:role'),
         tenantClaim: r.string('AMPORA_OIDC_TENANT_CLAIM', 'tenant'),
         clockToleranceSeconds: r.int('AMPORA_OIDC_CLOCK_TOLERANCE_SECONDS', 300, 0, 3600),
+        clientId: r.string('AMPORA_OIDC_CLIENT_ID'),
+        scopes: r.string('AMPORA_OIDC_SCOPES', 'openid profile email'),
       },
     };
   },

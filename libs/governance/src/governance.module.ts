@@ -2,10 +2,18 @@ import { Global, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessPolicy } from '@ampora/platform';
+import { ApprovalRuleRepository } from './approval-rules/approval-rule.repository';
+import { ApprovalRuleService } from './approval-rules/approval-rule.service';
+import { ApprovalRulesController } from './approval-rules/approval-rules.controller';
+import { ApprovalRuleEntity } from './approval-rules/entities/approval-rule.entity';
 import { ApprovalRepository } from './approvals/approval.repository';
 import { ApprovalService } from './approvals/approval.service';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { ApprovalRequestEntity } from './approvals/entities/approval-request.entity';
+import { LintRuleEntity } from './lint/entities/lint-rule.entity';
+import { LintRuleRepository } from './lint/lint-rule.repository';
+import { LintRuleService } from './lint/lint-rule.service';
+import { LintRulesController } from './lint/lint-rules.controller';
 import { PolicyEntity, TenantPolicySettingsEntity } from './policies/entities/policy.entity';
 import { PoliciesController } from './policies/policies.controller';
 import { PolicyDryRunService } from './policies/policy-dry-run.service';
@@ -15,6 +23,8 @@ import { PolicyService } from './policies/policy.service';
 import { PushContextBinding, PushTimeChecks } from './policies/push-time-checks';
 import { GovernanceAccessPolicy } from './access/governance-access-policy';
 import { OidcVerifier } from './access/oidc.verifier';
+import { OidcDiscovery } from './access/oidc-discovery';
+import { OidcSignInController } from './access/oidc-sign-in.controller';
 import { AuditDisciplineInterceptor } from './audit/audit-discipline.interceptor';
 import { AuditController } from './audit/audit.controller';
 import { AuditRepository } from './audit/audit.repository';
@@ -35,13 +45,14 @@ import { TokensController } from './tokens/tokens.controller';
  */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, AuditEventWithArchiveView, ApprovalRequestEntity, PolicyEntity, TenantPolicySettingsEntity])],
+  imports: [TypeOrmModule.forFeature([TenantEntity, ApiTokenEntity, AuditEventEntity, AuditEventWithArchiveView, ApprovalRequestEntity, PolicyEntity, TenantPolicySettingsEntity, LintRuleEntity, ApprovalRuleEntity])],
   providers: [
     TenantRepository,
     TenantService,
     ApiTokenRepository,
     TokenService,
     OidcVerifier,
+    OidcDiscovery,
     AuditRepository,
     AuditService,
     ApprovalRepository,
@@ -49,17 +60,21 @@ import { TokensController } from './tokens/tokens.controller';
     PolicyRepository,
     PolicyService,
     PolicyPushCheck,
+    LintRuleRepository,
+    LintRuleService,
+    ApprovalRuleRepository,
+    ApprovalRuleService,
     PushTimeChecks,
     PushContextBinding,
     { provide: AccessPolicy, useClass: GovernanceAccessPolicy },
   ],
-  exports: [TenantService, TokenService, AuditService, ApprovalService, PolicyService, PolicyPushCheck, PushTimeChecks, PushContextBinding, AccessPolicy],
+  exports: [OidcDiscovery, TenantService, TokenService, AuditService, ApprovalService, ApprovalRuleService, PolicyService, LintRuleService, PolicyPushCheck, PushTimeChecks, PushContextBinding, AccessPolicy],
 })
 export class GovernanceModule {}
 
 /** The HTTP face of governance: the token, audit and approval routes, and the audit discipline on every route. */
 @Module({
-  controllers: [TokensController, AuditController, ApprovalsController, PoliciesController],
+  controllers: [OidcSignInController, TokensController, AuditController, ApprovalsController, PoliciesController, LintRulesController, ApprovalRulesController],
   providers: [PolicyDryRunService, { provide: APP_INTERCEPTOR, useClass: AuditDisciplineInterceptor }],
 })
 export class GovernanceApiModule {}

@@ -5,12 +5,13 @@ export { sanitizeReport, neutraliseText, REPORT_LIMITS, ReportLimits, Neutralise
 export * from './opamp.module';
 export * from './opamp-api.module';
 export * from './dispatch/agent-dispatcher';
-export { DispatchEnvelope, DispatchReply, DISPATCH_TOPIC, DISPATCH_REPLY_TOPIC, remoteConfigCommand } from './dispatch/dispatch-envelope';
+export { DispatchBatchEnvelope, DispatchBatchReply, DispatchEnvelope, DispatchReply, DISPATCH_BATCH_TOPIC, DISPATCH_BATCH_REPLY_TOPIC, DISPATCH_TOPIC, DISPATCH_REPLY_TOPIC, remoteConfigCommand } from './dispatch/dispatch-envelope';
 export { OpampCore, ConnectionState, HandleResult, desiredConfig, toRemoteConfig } from './core/opamp-core.service';
 export { SessionRegistry, SessionLifecycleListener } from './core/session-registry';
 export { AgentSession } from './core/agent-session';
 export { shouldOfferRemoteConfig } from './core/offer-policy';
 export { OpampTransportService, acceptsGzip, PROTOBUF } from './transport/opamp-transport.service';
+export { readBody } from './transport/opamp-http.endpoint';
 export { OpampGateway, OpampWsAdapter, OPAMP_PATH } from './transport/opamp.gateway';
 export { OpampPorts, OpampPortsModule, OpampPortMap, OpampPortName, bindOpampPorts } from './opamp-ports';
 export { SessionLeaseKeeper } from './ownership/session-lease-keeper';

@@ -9,6 +9,7 @@ import { OpampHttpEndpoint } from './transport/opamp-http.endpoint';
 import { OpampTlsListener } from './transport/opamp-tls.listener';
 import { OpampTransportService } from './transport/opamp-transport.service';
 import { RefusalMemory } from './transport/refusal-memory';
+import { TenantSessionCap } from './transport/tenant-session-cap';
 
 /**
  * The agent-facing side (server only): the endpoint `/v1/opamp` (the WebSocket gateway, HTTP polling,
@@ -24,6 +25,7 @@ import { RefusalMemory } from './transport/refusal-memory';
     AgentAdmission,
     ListenerIdentity,
     RefusalMemory,
+    TenantSessionCap,
     OpampTransportService,
     SessionLeaseKeeper,
     DispatchReceiver,

@@ -1,5 +1,5 @@
 import { Injectable, Module, Provider, Type } from '@nestjs/common';
-import type { AgentAuthenticator, AgentStateSink, ClientCertificateVerifier, ConnectionSettingsProvider, ListenerCertificateIssuer } from './ports';
+import type { AgentAuthenticator, AgentStateSink, ClientCertificateVerifier, ConnectionSettingsProvider, ListenerCertificateIssuer, OpampSideRoutes, OwnTelemetryOffers, PackageOffers } from './ports';
 
 /** The OpAMP library's extension points, by name, and what each must implement. */
 export interface OpampPortMap {
@@ -13,6 +13,12 @@ export interface OpampPortMap {
   certificateVerifier: ClientCertificateVerifier;
   /** Optional: issues the TLS listener's certificate when the operator gives none (PKI). */
   listenerCertificates: ListenerCertificateIssuer;
+  /** Optional: own telemetry settings offered to agents that report their own metrics, traces or logs (fleet). */
+  ownTelemetry: OwnTelemetryOffers;
+  /** Optional: HTTP paths the TLS listener serves beside OpAMP (fleet's OTLP intake). */
+  sideRoutes: OpampSideRoutes;
+  /** Optional: packages offered to agents that accept them (fleet; issue 20 item 4). */
+  packageOffers: PackageOffers;
 }
 
 export type OpampPortName = keyof OpampPortMap;

@@ -37,6 +37,8 @@ export interface OpampConfig {
   /** First delay of a refused credential and source; doubled per refusal (0: off). */
   refusalBackoffSeconds: number;
   refusalBackoffMaxSeconds: number;
+  /** Most concurrent OpAMP sessions of one tenant over every instance (0: no cap; decision 0290). */
+  sessionsPerTenant: number;
 }
 
 declare module '@ampora/platform' {
@@ -78,6 +80,7 @@ export const OPAMP_CONFIG_SECTION = defineConfigSection({
       tlsHostnames,
       refusalBackoffSeconds: r.int('AMPORA_OPAMP_REFUSAL_BACKOFF_SECONDS', 5, 0, 3600),
       refusalBackoffMaxSeconds: r.int('AMPORA_OPAMP_REFUSAL_BACKOFF_MAX_SECONDS', 300, 1, 86400),
+      sessionsPerTenant: r.int('AMPORA_LIMITS_SESSIONS_PER_TENANT', 50_000, 0, 100_000_000),
     };
   },
 });

@@ -1,5 +1,5 @@
 import type { Backplane } from '@ampora/platform';
-import type { DispatchEnvelope, DispatchReply } from './dispatch/dispatch-envelope';
+import type { DispatchBatchEnvelope, DispatchBatchReply, DispatchEnvelope, DispatchReply } from './dispatch/dispatch-envelope';
 
 /**
  * What libs/opamp says to other instances, over the backplane. OpAMP publishes no live (SSE) domain
@@ -11,6 +11,10 @@ export const OpampTopics = {
   Dispatch: 'dispatch',
   /** The outcome of a forwarded push (to the instance that forwarded it). */
   DispatchReply: 'dispatch.reply',
+  /** One push for several agents whose sessions that instance holds (decision 0390). */
+  DispatchBatch: 'dispatch.batch',
+  /** The outcomes of a batch, agent by agent (to the instance that sent it). */
+  DispatchBatchReply: 'dispatch.batch.reply',
   /** "A newer session of this agent holds the lease now" (to the previous holder). */
   LeaseRevoked: 'lease.revoked',
 } as const;
@@ -27,6 +31,8 @@ export interface LeaseRevokedNotice {
 export interface OpampTopicBodies {
   [OpampTopics.Dispatch]: DispatchEnvelope;
   [OpampTopics.DispatchReply]: DispatchReply;
+  [OpampTopics.DispatchBatch]: DispatchBatchEnvelope;
+  [OpampTopics.DispatchBatchReply]: DispatchBatchReply;
   [OpampTopics.LeaseRevoked]: LeaseRevokedNotice;
 }
 

@@ -103,6 +103,8 @@ export interface AttachedAgent {
   failedConfigHash?: string;
   /** Last remote config status the agent reported (hash hex and status), as stored. */
   reportedConfigHash?: string;
+  /** This attach made the agent (its first connection: a bootstrap token redeemed, a certificate bound). */
+  enrolled?: boolean;
 }
 
 export type AttachOutcome = { ok: true; agent: AttachedAgent } | { ok: false; reason: string };
@@ -213,6 +215,37 @@ export interface AgentCertificates {
   bindOnce(manager: unknown, fingerprint: string, create: () => Promise<string>): Promise<{ agentId: string; created: boolean }>;
 }
 
+/** One package offered to an agent (PackageAvailable; issue 20 item 4). */
+export interface PackageOffer {
+  type: 'TopLevel' | 'Addon';
+  version: string;
+  /** Where the agent downloads the file: a short-lived signed URL served by Ampora. */
+  downloadUrl: string;
+  /** sha256 of the file. */
+  contentHash: Buffer;
+  /** The file's ed25519 signature (empty when unsigned). */
+  signature: Buffer;
+  /** PackageAvailable.hash: identifies this offer of the package. */
+  hash: Buffer;
+}
+
+/** Everything an agent should have (PackagesAvailable), keyed by package name ('' is the agent itself). */
+export interface PackagesOffer {
+  allPackagesHash: Buffer;
+  packages: Record<string, PackageOffer>;
+}
+
+/**
+ * Optional port (fleet): the packages offered to an agent that reports AcceptsPackages. Called on the
+ * agent's frames; `offeredHash` is the hex all-packages hash this session offered last (undefined on
+ * a connection's first frame). Answers an offer only when there is something new to send; the
+ * implementation decides how often it looks (it is called on every frame). `fresh`: a push (the
+ * agent's assignment changed, decision 0376): read the assignment now, whenever it was last read.
+ */
+export interface PackageOffers {
+  offerFor(agent: AgentRef, offeredHash: string | undefined, options?: { fresh?: boolean }): Promise<PackagesOffer | undefined>;
+}
+
 export interface ClientCertificateVerifier {
   /** Accepts a certificate only if it chains to a trusted Ampora CA key, is in date and not revoked. */
   verify(certificate: ClientCertificate): Promise<{ ok: true } | { ok: false; reason: string }>;
@@ -231,6 +264,24 @@ export interface ConnectionSettingsContext {
   transport?: Transport;
   /** Where a certificate offered to this agent sends it, and what verifies that listener. */
   mtls?: MtlsTarget;
+}
+
+/**
+ * Optional (fleet's own telemetry, decision 0320): where an agent that reports its own metrics, traces
+ * or logs sends them. Called whenever connection settings are offered to an agent with one of the
+ * ReportsOwn* capabilities; its fields are merged into the offer.
+ */
+export interface OwnTelemetryOffers {
+  offer(agent: AgentRef & { capabilities: bigint }): Promise<Pick<MessageInitShape<typeof ConnectionSettingsOffersSchema>, 'ownMetrics' | 'ownTraces' | 'ownLogs'> | undefined>;
+}
+
+/**
+ * Optional: HTTP paths served beside OpAMP on the OpAMP listeners (fleet's OTLP intake of agents' own
+ * metrics, `/v1/metrics`). The main port mounts them itself; the TLS listener hands them over here.
+ */
+export interface OpampSideRoutes {
+  handles(path: string): boolean;
+  handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void;
 }
 
 export interface ConnectionSettingsProvider {

@@ -1,3 +1,5 @@
+import { AdoptedCertificates } from './certificates/adopted-certificates';
+import { AdoptedCertificateEntity } from './certificates/entities/adopted-certificate.entity';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '@ampora/platform';
@@ -14,6 +16,7 @@ import { SigningKeysService } from './keys/signing-keys.service';
 import { CaKeyMaterial } from './keys/ca-key-material';
 import { PKI_QUEUE } from './pki.jobs';
 import { SigningProviders } from './providers/signing-providers';
+import { FederationCertificates } from './certificates/federation-certificates';
 import { CrlRepository } from './revocation/crl.repository';
 import { CrlService } from './revocation/crl.service';
 import { CrlEntity } from './revocation/entities/crl.entity';
@@ -26,7 +29,7 @@ import { RevocationService } from './revocation/revocation.service';
  * for its AGENT_DISPATCHER (sessions closed on revocation, renewals pushed), present in every process.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([SigningKeyEntity, OcspResponderEntity, CertificateEntity, CrlEntity]), QueueModule.forFeature(PKI_QUEUE), OpampModule],
+  imports: [TypeOrmModule.forFeature([SigningKeyEntity, OcspResponderEntity, CertificateEntity, CrlEntity, AdoptedCertificateEntity]), QueueModule.forFeature(PKI_QUEUE), OpampModule],
   providers: [
     SigningProviders,
     SigningKeyRepository,
@@ -35,6 +38,8 @@ import { RevocationService } from './revocation/revocation.service';
     CaKeyMaterial,
     SigningKeysService,
     CertificateIssuer,
+    FederationCertificates,
+    AdoptedCertificates,
     AgentIdentityService,
     RevocationService,
     CrlService,
@@ -48,6 +53,8 @@ import { RevocationService } from './revocation/revocation.service';
   ],
   exports: [
     SigningKeysService,
+    AdoptedCertificates,
+    FederationCertificates,
     AgentIdentityService,
     RevocationService,
     CrlService,

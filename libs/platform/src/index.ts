@@ -13,6 +13,7 @@ export * from './http';
 export * from './openapi';
 export * from './platform.module';
 export * from './auth';
+export * from './limits';
 export { Principal } from './context/request-context';
 export * from './realtime';
 export * from './backplane';

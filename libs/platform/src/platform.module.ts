@@ -5,6 +5,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { ZodSerializerInterceptor } from 'nestjs-zod';
 import { DataSource } from 'typeorm';
 import { AuthGuard } from './auth/auth.guard';
+import { AbuseLimiter } from './limits/abuse-limiter';
+import { MeController } from './auth/me.controller';
 import { PlatformConfig } from './config/ampora-config';
 import { AMPORA_CONFIG, ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -60,6 +62,7 @@ export function usesRedis(config: PlatformConfig): boolean {
 
 const SERVICES = [
   RedisService,
+  AbuseLimiter,
   HealthService,
   LiveBus,
   WorkerPresence,
@@ -96,7 +99,7 @@ export class PlatformModule {
  * guard asks the `AccessPolicy` port, which `GovernanceModule` binds (decision 0180).
  */
 @Module({
-  controllers: [HealthController, MetricsController, LiveController, StatusController],
+  controllers: [HealthController, MetricsController, LiveController, StatusController, MeController],
   providers: [
     LiveStreamService,
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -12,6 +12,7 @@ export * from './rollouts.errors';
 export * from './rollouts.events';
 export * from './rollouts.jobs';
 export { RolloutsService } from './rollouts.service';
+export { CreateRolloutSchema } from './dto/rollout.dto';
 export { RolloutEngine, TickOutcome } from './rollout-engine.service';
 export { StepRecord, GateRecord, RolloutKind } from './entities/rollout.entity';
 export { RolloutDefaultsService, EffectiveRolloutDefaults, BUILT_IN_STRATEGY } from './rollout-defaults.service';

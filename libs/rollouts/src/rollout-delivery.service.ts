@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger } from '@ampora/platform';
-import { AGENT_DISPATCHER, AgentDispatcher, DesiredConfig } from '@ampora/opamp';
+import { AGENT_DISPATCHER, AgentDispatcher, DesiredConfig, DispatchOutcome, pushRemoteConfigToMany } from '@ampora/opamp';
 import { FleetTransactions, RolloutSupportService, RolloutVersion } from '@ampora/fleet';
 import { RolloutState } from './domain/rollout-state';
 import { OBSOLETE, obsoleteReason } from './domain/target-membership';
@@ -80,7 +80,8 @@ export class RolloutDelivery {
   private async screen(r: RolloutEntity, version: RolloutVersion, agentIds: string[]): Promise<string[]> {
     const denied = await this.fleet.screenStep(r.tenantId, r.id, version.id, agentIds);
     if (denied.size === 0) return agentIds;
-    await this.targets.skip(r.id, [...denied].map(([agentId, d]) => ({ agentId, reason: `denied by policy ${d.policyName}: ${d.reason}`, policy: { id: d.policyId, name: d.policyName } })));
+    // a denial by a policy names it; another check (the fleet's available components, decision 0330) gives its reason only
+    await this.targets.skip(r.id, [...denied].map(([agentId, d]) => (d.policyId ? { agentId, reason: `denied by policy ${d.policyName}: ${d.reason}`, policy: { id: d.policyId, name: d.policyName } } : { agentId, reason: `${d.check}: ${d.reason}` })));
     this.log.info('Rollout {RolloutId}: {Denied} of {Agents} agents of the step were denied by a push-time check and Skipped', { RolloutId: r.id, Denied: denied.size, Agents: agentIds.length });
     return agentIds.filter((id) => !denied.has(id));
   }
@@ -101,16 +102,18 @@ export class RolloutDelivery {
       else agentIds.push(agentId);
     }
     await this.targets.skip(r.id, gone);
-    const outcomes = await Promise.all(
-      agentIds.map((agentId) =>
-        // a rollback is sent whatever the agent reports now (it may report the version's hash already,
-        // restored by itself): the rollback waits for a status given after this push
-        this.dispatcher.pushRemoteConfig({ agentId, tenantId: r.tenantId }, desired, { force: r.kind === 'Rollback' }).catch((error: unknown) => {
-          this.log.warn('Pushing rollout {RolloutId} to agent {AgentId} failed; it gets the version when it reconnects', { RolloutId: r.id, AgentId: agentId }, error);
-          return 'no_session' as const;
-        }),
-      ),
-    );
+    // one batch (decision 0390): the leases in one statement, one envelope per owning instance
+    // a rollback is sent whatever the agent reports now (it may report the version's hash already,
+    // restored by itself): the rollback waits for a status given after this push
+    const outcomes = await pushRemoteConfigToMany(
+      this.dispatcher,
+      agentIds.map((agentId) => ({ agentId, tenantId: r.tenantId })),
+      desired,
+      { force: r.kind === 'Rollback' },
+    ).catch((error: unknown): DispatchOutcome[] => {
+      this.log.warn('Pushing rollout {RolloutId} to {Agents} agents failed; they get the version when they reconnect', { RolloutId: r.id, Agents: agentIds.length }, error);
+      return agentIds.map(() => 'no_session');
+    });
     const pushed: string[] = [];
     const waiting: string[] = [];
     const skipped: SkippedTarget[] = [];

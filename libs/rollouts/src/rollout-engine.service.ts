@@ -13,6 +13,7 @@ import { RolloutRepository } from './persistence/rollout.repository';
 import { RolloutTargetRepository } from './persistence/rollout-target.repository';
 import { RolloutTargetQueries } from './persistence/rollout-target.queries';
 import { NOT_ACCEPTING, RolloutDelivery } from './rollout-delivery.service';
+import { NOT_ACCEPTING_PACKAGES, PackageRolloutDelivery } from './package-rollout-delivery.service';
 import { RolloutGateCheck } from './rollout-gates.service';
 import { RolloutObserver } from './rollout-observer.service';
 import { RolloutProgressPublisher } from './rollout-progress.publisher';
@@ -38,6 +39,7 @@ export class RolloutEngine {
     private readonly queries: RolloutTargetQueries,
     private readonly transitions: RolloutTransitions,
     private readonly delivery: RolloutDelivery,
+    private readonly packages: PackageRolloutDelivery,
     private readonly observer: RolloutObserver,
     private readonly gates: RolloutGateCheck,
     private readonly progress: RolloutProgressPublisher,
@@ -85,17 +87,22 @@ export class RolloutEngine {
       }
       const step = r.currentStep;
       const record = r.steps[step]!;
-      const version = await this.version(r);
-      await this.observer.reconcile(r, version, step, new Date(record.startedAt));
-      if (await this.gates.check(r, step)) return 'paused';
+      // the subject (decision 0375): a configuration version, or a package version (an agent upgrade)
+      const subject = r.subject === 'package' ? { pkg: await this.packages.packageOf(r) } : { version: await this.version(r) };
+      if (subject.pkg) await this.packages.reconcile(r, subject.pkg, step, new Date(record.startedAt));
+      else await this.observer.reconcile(r, subject.version!, step, new Date(record.startedAt));
+      const gates = await this.gates.checkStep(r, step);
+      if (gates === 'paused') return 'paused';
       const unpushed = await this.targets.unpushed(rolloutId, step);
       if (unpushed.length > 0) {
-        const completed = await this.delivery.push(r, version, step, unpushed, owner);
+        const completed = subject.pkg ? await this.packages.push(r, subject.pkg, step, unpushed, owner) : await this.delivery.push(r, subject.version!, step, unpushed, owner);
         if (!completed) continue; // stopped by a pause: the loop's state check returns
         await this.progress.publish(r, step);
         continue;
       }
       if ((await this.targets.openCount(rolloutId, step)) > 0) return 'waiting';
+      // analysis gates (decision 0321): the step settles only once their windows gave a verdict
+      if (gates === 'holding' && !record.settledAt) return 'waiting';
       const settled = record.settledAt ? record : await this.settle(rolloutId, step);
       if (!settled) continue;
       const now = this.clock.nowMs();
@@ -119,12 +126,14 @@ export class RolloutEngine {
       const covered = await this.targets.coveredAgents(manager, rolloutId);
       const plan = planStep(r.strategy, index, ordered, covered);
       const caps = new Map(candidates.map((c) => [c.id, c.capabilities]));
+      // a configuration needs AcceptsRemoteConfig, a package AcceptsPackages: the others are Skipped with why
+      const [needed, notAccepting] = r.subject === 'package' ? [AgentCap.AcceptsPackages, NOT_ACCEPTING_PACKAGES] : [AgentCap.AcceptsRemoteConfig, NOT_ACCEPTING];
       let position = await this.targets.nextPosition(manager, rolloutId);
       await this.targets.insertTargets(
         manager,
         plan.agents.map((agentId) => {
-          const accepts = hasCapability(BigInt(caps.get(agentId) ?? '0'), AgentCap.AcceptsRemoteConfig);
-          return { rolloutId, agentId, tenantId: r.tenantId, step: index, position: position++, state: accepts ? 'Pending' : 'Skipped', reason: accepts ? null : NOT_ACCEPTING };
+          const accepts = hasCapability(BigInt(caps.get(agentId) ?? '0'), needed);
+          return { rolloutId, agentId, tenantId: r.tenantId, step: index, position: position++, state: accepts ? 'Pending' : 'Skipped', reason: accepts ? null : notAccepting };
         }),
       );
       const now = this.clock.now();
@@ -165,8 +174,9 @@ export class RolloutEngine {
     return this.tx.run(async (tx) => {
       const r = await this.rollouts.lock(tx.manager, rolloutId);
       if (!r || r.state !== RolloutState.InProgress || r.currentStep !== step) return false;
-      if (r.kind === 'Rollout') {
-        const changed = await this.fleet.adoptGroupVersion(tx.manager, r.tenantId, r.groupId, r.versionId);
+      // a package rollout leaves each agent its assignment; a configuration's becomes the group's
+      if (r.kind === 'Rollout' && r.subject === 'configuration') {
+        const changed = await this.fleet.adoptGroupVersion(tx.manager, r.tenantId, r.groupId, r.versionId!);
         tx.afterCommit(() => this.fleet.pushAssigned(r.tenantId, changed, `rollout ${r.id} completed`));
       }
       const counts = await this.queries.counts(rolloutId, tx.manager);
@@ -176,7 +186,7 @@ export class RolloutEngine {
   }
 
   private async version(r: RolloutEntity, manager?: EntityManager): Promise<RolloutVersion> {
-    const v = await this.fleet.version(r.versionId, manager);
+    const v = await this.fleet.version(r.versionId!, manager);
     if (!v) throw new Error(`rollout ${r.id}: version ${r.versionId} is gone`);
     return v;
   }

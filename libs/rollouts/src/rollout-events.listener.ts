@@ -1,9 +1,10 @@
-import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { Clock, createLogger, isEvent, LiveBus, PublishedLiveEvent, TimerHandle } from '@ampora/platform';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, isEvent, LiveBus, PublishedLiveEvent, TimerHandle } from '@ampora/platform';
 import { FleetEvent, FleetEvents } from '@ampora/fleet';
 import { AgentObservation } from './domain/target-observation';
 import { RolloutObserver } from './rollout-observer.service';
 import { RolloutRepository } from './persistence/rollout.repository';
+import { RolloutTargetQueries } from './persistence/rollout-target.queries';
 import { RolloutTransitions } from './rollout-transitions';
 
 /** How long agent events are gathered before the engine looks at them together. */
@@ -20,7 +21,10 @@ const BATCH_MAX = 5000;
 export class RolloutEventsListener implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = createLogger('Ampora.Fleet.Rollouts.RolloutEventsListener');
   private pending = new Map<string, AgentObservation>();
+  /** Agents that reported package statuses: their package rollouts' ticks are kicked (decision 0375). */
+  private packageAgents = new Set<string>();
   private timer?: TimerHandle;
+  private packageTimer?: TimerHandle;
   private running?: Promise<unknown>;
   private unsubscribe?: () => void;
 
@@ -30,6 +34,8 @@ export class RolloutEventsListener implements OnApplicationBootstrap, OnModuleDe
     private readonly repository: RolloutRepository,
     private readonly transitions: RolloutTransitions,
     private readonly clock: Clock,
+    private readonly queries: RolloutTargetQueries,
+    @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -45,6 +51,7 @@ export class RolloutEventsListener implements OnApplicationBootstrap, OnModuleDe
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe?.();
     this.timer?.cancel();
+    this.packageTimer?.cancel();
     await this.running?.catch(() => undefined);
   }
 
@@ -59,6 +66,7 @@ export class RolloutEventsListener implements OnApplicationBootstrap, OnModuleDe
       const payload = e.payload;
       const agentId = payload?.agentId ?? e.entityId;
       if (!agentId) return;
+      if (payload.packageStatusesChanged) this.packageStatusesReported(agentId);
       const o = this.pending.get(agentId) ?? {};
       if (payload.remoteConfigStatus) o.remoteConfig = { ...payload.remoteConfigStatus, at: new Date(payload.at ?? e.at) };
       if (payload.healthy !== undefined) o.healthy = payload.healthy;
@@ -92,5 +100,27 @@ export class RolloutEventsListener implements OnApplicationBootstrap, OnModuleDe
       .catch((error: unknown) => this.log.warn('Applying {Agents} agent events to rollouts failed; the next tick catches up from the inventory', { Agents: batch.size }, error))
       .finally(() => (this.running = undefined));
     await this.running;
+  }
+
+  /**
+   * A package rollout judges its targets from the agents' rows on its tick (decision 0375): agents that
+   * reported package statuses get their rollouts' next tick early, once the state writer's flush
+   * (every AMPORA_OPAMP_FLUSH_INTERVAL_MS) has written the statuses. A kick that comes too soon
+   * anyway costs one tick; the schedule's ticks still follow.
+   */
+  private packageStatusesReported(agentId: string): void {
+    this.packageAgents.add(agentId);
+    this.packageTimer ??= this.clock.setTimeout(() => {
+      this.packageTimer = undefined;
+      const agentIds = [...this.packageAgents];
+      this.packageAgents = new Set();
+      void this.kickPackageRollouts(agentIds).catch((error: unknown) => this.log.warn('Looking up the package rollouts of {Agents} agents failed; their ticks follow the schedule', { Agents: agentIds.length }, error));
+    }, this.config.opamp.flushIntervalMs + 2 * BATCH_MS);
+  }
+
+  private async kickPackageRollouts(agentIds: string[]): Promise<void> {
+    for (const { rolloutId, tenantId } of await this.queries.packageRolloutsOf(agentIds)) {
+      await this.transitions.kick(tenantId, rolloutId, 'package statuses reported').catch((error: unknown) => this.log.debug('Could not kick rollout {RolloutId}: {Error}', { RolloutId: rolloutId, Error: String(error) }));
+    }
   }
 }

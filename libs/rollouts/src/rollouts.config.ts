@@ -6,7 +6,7 @@ export interface RolloutsConfig {
   tickMs: number;
   /** How long a worker owns a rollout it is driving before another may take over. */
   leaseSeconds: number;
-  /** Pushes of a step in flight at once. */
+  /** Agents of a step per chunk: one assignment transaction, pushed together (one envelope per owning instance; decision 0390). */
   pushConcurrency: number;
 }
 
@@ -21,6 +21,6 @@ export const ROLLOUTS_CONFIG_SECTION = defineConfigSection({
   read: (r): RolloutsConfig => ({
     tickMs: r.int('AMPORA_ROLLOUT_TICK_MS', 2000, 50, 600000),
     leaseSeconds: r.int('AMPORA_ROLLOUT_LEASE_SECONDS', 30, 1, 3600),
-    pushConcurrency: r.int('AMPORA_ROLLOUT_PUSH_CONCURRENCY', 64, 1, 5000),
+    pushConcurrency: r.int('AMPORA_ROLLOUT_PUSH_CONCURRENCY', 500, 1, 5000),
   }),
 });

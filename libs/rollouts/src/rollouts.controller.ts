@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { ZodResponse } from 'nestjs-zod';
 import { ApiProblems, CurrentPrincipal, IdParamDto, MinRole, Principal } from '@ampora/platform';
 import { CompoundAuditRoute, Role } from '@ampora/governance';
-import { CreateRolloutDto, ExtendDwellDto, RolloutDefaultsDto, RolloutDefaultsInputDto, RolloutPreviewQueryDto, RolloutPreviewResultDto, RolloutDto, RolloutListQueryDto, RolloutPageDto, RolloutTargetPageDto, RolloutTargetsQueryDto } from './dto/rollout.dto';
+import { AbortRolloutDto, CreateRolloutDto, ExtendDwellDto, RolloutDefaultsDto, RolloutDefaultsInputDto, RolloutPreviewQueryDto, RolloutPreviewResultDto, RolloutDto, RolloutStartResultDto, RolloutListQueryDto, RolloutPageDto, RolloutTargetPageDto, RolloutTargetsQueryDto } from './dto/rollout.dto';
 import { EffectiveRolloutDefaults, RolloutDefaultsService } from './rollout-defaults.service';
 import { RolloutsService } from './rollouts.service';
 
@@ -92,11 +93,15 @@ export class RolloutsController {
   @Post(':id/start')
   @HttpCode(200)
   @MinRole(Role.Operator)
-  @ApiOperation({ operationId: 'startRollout', summary: 'Pending → InProgress: the worker starts the first step' })
+  @ApiOperation({ operationId: 'startRollout', summary: 'Pending → InProgress: the worker starts the first step. When a tenant approval rule applies (/api/approval-rules), 202 `{ rollout, approvalId }`: the rollout stays Pending until another person approves' })
+  @ApiAcceptedResponse({ description: 'An approval rule applies: `{ rollout, approvalId }`, the rollout stays Pending until the request at /api/approvals/{approvalId} is approved' })
   @ApiProblems(400, 404, 409)
-  @ZodResponse({ status: 200, type: RolloutDto })
-  async start(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
-    return this.rollouts.detailAfterGo(await this.rollouts.start(p, id));
+  @ZodResponse({ status: 200, type: RolloutStartResultDto })
+  async start(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Res({ passthrough: true }) res: Response) {
+    const outcome = await this.rollouts.start(p, id);
+    if (!outcome.approvalId) return this.rollouts.detailAfterGo(outcome.rollout);
+    res.status(202);
+    return { rollout: await this.rollouts.detail(outcome.rollout), approvalId: outcome.approvalId };
   }
 
   @Post(':id/pause')
@@ -141,19 +146,25 @@ export class RolloutsController {
 
   @Post(':id/abort')
   @HttpCode(200)
+  // the rollout's transition, and the withdrawal of its start's pending approval when there is one (decision 0411)
+  @CompoundAuditRoute()
   @MinRole(Role.Operator)
-  @ApiOperation({ operationId: 'abortRollout', summary: '→ Failed for good: pushed agents keep the new version, the others their old one' })
+  @ApiOperation({
+    operationId: 'abortRollout',
+    summary: '→ Failed for good: agents the rollout assigned its version to go back to their group\'s version. A Pending rollout (nothing pushed) just ends, freeing its group, and a start of it waiting for an approval is withdrawn. Optional body `{ reason }`',
+  })
+  @ApiBody({ type: AbortRolloutDto, required: false })
   @ApiProblems(400, 404, 409)
   @ZodResponse({ status: 200, type: RolloutDto })
-  async abort(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
-    return this.rollouts.detail(await this.rollouts.abort(p, id));
+  async abort(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Body() body: AbortRolloutDto) {
+    return this.rollouts.detail(await this.rollouts.abort(p, id, body?.reason));
   }
 
   @Post(':id/rollback')
   @HttpCode(200)
   @CompoundAuditRoute()
   @MinRole(Role.Operator)
-  @ApiOperation({ operationId: 'rollbackRollout', summary: '→ RolledBack: the previous Published version goes to every agent this rollout touched, as a rollback rollout (rollbackId) with the same strategy and gates' })
+  @ApiOperation({ operationId: 'rollbackRollout', summary: '→ RolledBack: the previous Published version goes to every agent this rollout touched, as a rollback rollout (rollbackId) with the same strategy and gates. A rollout that never started (Failed from Pending) is 409 ROLLOUT_NEVER_STARTED' })
   @ApiProblems(400, 404, 409)
   @ZodResponse({ status: 200, type: RolloutDto })
   async rollback(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {

@@ -11,6 +11,7 @@ import { RolloutTargetQueries } from './persistence/rollout-target.queries';
 import { RolloutTargetRepository } from './persistence/rollout-target.repository';
 import { RolloutDefaultsService } from './rollout-defaults.service';
 import { RolloutDelivery } from './rollout-delivery.service';
+import { PackageRolloutDelivery } from './package-rollout-delivery.service';
 import { RolloutEngine } from './rollout-engine.service';
 import { RolloutGateCheck } from './rollout-gates.service';
 import { RolloutObserver } from './rollout-observer.service';
@@ -35,10 +36,11 @@ import { RolloutsService } from './rollouts.service';
     RolloutProgressPublisher,
     RolloutGateCheck,
     RolloutDelivery,
+    PackageRolloutDelivery,
     RolloutObserver,
     RolloutEngine,
     RolloutDefaultsService,
   ],
-  exports: [RolloutsService, RolloutDefaultsService, RolloutEngine, RolloutObserver, RolloutRepository, RolloutTransitions],
+  exports: [RolloutsService, RolloutDefaultsService, RolloutEngine, RolloutObserver, RolloutRepository, RolloutTargetQueries, RolloutTransitions],
 })
 export class RolloutsModule {}

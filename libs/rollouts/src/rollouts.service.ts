@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { z } from 'zod';
 import { Clock, createLogger, NO_WORKER_WARNING, Page, PageQuery, Principal, Tx, WorkerPresence } from '@ampora/platform';
-import { AuditService } from '@ampora/governance';
+import { ApprovalOperation, ApprovalRequestRow, ApprovalRuleService, AuditService } from '@ampora/governance';
 import { AgentCap, hasCapability } from '@ampora/opamp';
 import { FleetErrorCode, FleetException, FleetTransactions, RolloutSupportService } from '@ampora/fleet';
 import { CreateRolloutSchema, GateRecordSchema, RolloutSchema, RolloutSummarySchema, StepSchema } from './dto/rollout.dto';
@@ -15,6 +15,7 @@ import { RolloutTargetRepository } from './persistence/rollout-target.repository
 import { RolloutTargetQueries } from './persistence/rollout-target.queries';
 import { RolloutCounts, TargetRow, ZERO_COUNTS } from './persistence/target-rows';
 import { RolloutDefaultsService, validStrategy } from './rollout-defaults.service';
+import { PackageRolloutDelivery } from './package-rollout-delivery.service';
 import { illegal, RolloutTransitions } from './rollout-transitions';
 import { RolloutErrorCode, RolloutException } from './rollouts.errors';
 
@@ -30,8 +31,14 @@ const DETAIL_TARGETS = 1000;
  * machine in a transaction holding the rollout row; the worker's engine (RolloutEngine) does the
  * stepping and pushing.
  */
+/** What asking to start a rollout did: started it, or (a tenant approval rule applies) opened an approval request. */
+export interface StartOutcome {
+  rollout: RolloutEntity;
+  approvalId?: string;
+}
+
 @Injectable()
-export class RolloutsService {
+export class RolloutsService implements OnModuleInit {
   private readonly log = createLogger('Ampora.Fleet.Rollouts.RolloutsService');
 
   constructor(
@@ -45,7 +52,18 @@ export class RolloutsService {
     private readonly defaults: RolloutDefaultsService,
     private readonly workers: WorkerPresence,
     private readonly clock: Clock,
+    private readonly approvalRules: ApprovalRuleService,
+    private readonly packages: PackageRolloutDelivery,
   ) {}
+
+  onModuleInit(): void {
+    // a start that waited for a second person happens when it is approved, inside the decision's transaction
+    // and a rejected one will not happen: the rollout ends Failed and frees its group (decision 0411)
+    this.approvalRules.registerOperation(ApprovalOperation.RolloutStart, {
+      onApproved: (tx, request, rolloutId) => this.startApproved(tx, request, rolloutId),
+      onRejected: (tx, request, rolloutId, reason) => this.startRejected(tx, request, rolloutId, reason),
+    });
+  }
 
   async create(caller: Principal, input: CreateInput): Promise<RolloutEntity> {
     const requested = input.strategy ? validStrategy(input.strategy as StrategyInput) : undefined;
@@ -56,7 +74,10 @@ export class RolloutsService {
       const gates: GateSettings = { ...defaults.gates, ...(input.gates ?? {}) };
       const group = await this.fleet.liveGroup(manager, caller.tenantId, input.groupId);
       if (!group) throw new FleetException(FleetErrorCode.GROUP_NOT_FOUND, `Group ${input.groupId} was not found`);
-      const version = await this.fleet.publishedVersion(manager, caller.tenantId, input.configurationId, input.version);
+      // the subject (decision 0375): a Published configuration version, or a package version (an agent upgrade)
+      const subject = input.package
+        ? await this.packages.packageVersion(caller.tenantId, input.package.name, input.package.version, manager).then((p) => ({ subject: 'package' as const, packageVersionId: p.id, packageName: p.name, packageVersion: p.version, configurationId: null, versionId: null, versionNumber: null }))
+        : await this.fleet.publishedVersion(manager, caller.tenantId, input.configurationId!, input.version!).then((v) => ({ subject: 'configuration' as const, configurationId: input.configurationId!, versionId: v.id, versionNumber: v.number }));
       await this.fleet.lockGroup(manager, group.id);
       const busy = await this.repository.activeOnGroup(manager, group.id);
       if (busy) throw new RolloutException(RolloutErrorCode.ROLLOUT_GROUP_BUSY, `Group ${group.name} already has an active rollout (${busy}); finish, abort or roll it back first`, { rolloutId: busy });
@@ -64,9 +85,7 @@ export class RolloutsService {
         tenantId: caller.tenantId,
         name: input.name,
         kind: 'Rollout',
-        configurationId: input.configurationId,
-        versionId: version.id,
-        versionNumber: version.number,
+        ...subject,
         groupId: group.id,
         strategy,
         gates,
@@ -76,10 +95,10 @@ export class RolloutsService {
         state: RolloutState.Pending,
         createdBy: caller.actor,
       });
-      await this.audit.record(manager, { entityType: 'Rollout', entityId: r.id, action: 'Created', after: { name: r.name, version: r.versionNumber, groupId: r.groupId, strategy: r.strategy, gates, ordering: r.ordering, autoAdvance: r.autoAdvance } });
+      await this.audit.record(manager, { entityType: 'Rollout', entityId: r.id, action: 'Created', after: { name: r.name, ...(r.subject === 'package' ? { package: { name: r.packageName, version: r.packageVersion } } : { version: r.versionNumber }), groupId: r.groupId, strategy: r.strategy, gates, ordering: r.ordering, autoAdvance: r.autoAdvance } });
       return r;
     });
-    this.log.info('Rollout {RolloutId} ({Name}) created: version {Version} to group {GroupId}, {Strategy}', { RolloutId: rollout.id, Name: rollout.name, Version: rollout.versionNumber, GroupId: rollout.groupId, Strategy: rollout.strategy.type });
+    this.log.info('Rollout {RolloutId} ({Name}) created: version {Version} to group {GroupId}, {Strategy}', { RolloutId: rollout.id, Name: rollout.name, Version: rollout.subject === 'package' ? `${rollout.packageName} ${rollout.packageVersion}` : rollout.versionNumber, GroupId: rollout.groupId, Strategy: rollout.strategy.type });
     return rollout;
   }
 
@@ -95,8 +114,59 @@ export class RolloutsService {
 
   // ----- controls -----
 
-  start(caller: Principal, id: string): Promise<RolloutEntity> {
-    return this.control(caller, id, 'start', async (tx, r) => this.transitions.apply(tx, r, 'start'));
+  /**
+   * Pending → InProgress, unless a tenant approval rule applies to this start (decision 0365): then
+   * the rollout stays Pending and an approval request opens (asked again while pending: reset); the
+   * start happens when another person approves it.
+   */
+  async start(caller: Principal, id: string): Promise<StartOutcome> {
+    let approvalId: string | undefined;
+    const rollout = await this.control(caller, id, 'start', async (tx, r) => {
+      if (!canDo(r.state, 'start')) throw illegal(r, 'start');
+      const context = await this.startContext(tx, r, caller);
+      const required = await this.approvalRules.required(r.tenantId, ApprovalOperation.RolloutStart, context, tx.manager);
+      if (!required) return this.transitions.apply(tx, r, 'start');
+      const request = await this.approvalRules.requestFor(tx, caller, {
+        operation: ApprovalOperation.RolloutStart,
+        entityId: r.id,
+        title: `Start rollout ${r.name}`,
+        before: { state: r.state },
+        after: { state: RolloutState.InProgress, rollout: context.rollout, group: context.group },
+        required,
+      });
+      approvalId = request.id;
+      return r;
+    });
+    return approvalId ? { rollout, approvalId } : { rollout };
+  }
+
+  private async startApproved(tx: Tx, request: ApprovalRequestRow, rolloutId: string): Promise<void> {
+    const r = await this.repository.lock(tx.manager, rolloutId);
+    if (!r || r.tenantId !== request.tenantId) throw notFound(rolloutId);
+    // still Pending or the approval fails (409) and stays pending
+    await this.transitions.apply(tx, r, 'start', { details: { approvalId: request.id } });
+  }
+
+  /**
+   * A rejected start: the rollout, still Pending, is Failed (it never started, nothing was pushed) so
+   * its group is free; the decider is the actor, the audit row names the request and the reason. A
+   * rollout that is gone or no longer Pending is left as it is: the rejection stands.
+   */
+  private async startRejected(tx: Tx, request: ApprovalRequestRow, rolloutId: string, reason: string): Promise<void> {
+    const r = await this.repository.lock(tx.manager, rolloutId);
+    if (!r || r.tenantId !== request.tenantId || r.state !== RolloutState.Pending) return;
+    await this.transitions.apply(tx, r, 'abort', { details: { by: 'approval', approvalId: request.id, reason } });
+  }
+
+  /** What an approval rule's condition reads about a start. */
+  private async startContext(tx: Tx, r: RolloutEntity, caller: Principal) {
+    const group = await this.fleet.liveGroup(tx.manager, r.tenantId, r.groupId);
+    return {
+      tenant: caller.tenantName,
+      actor: caller.actor,
+      rollout: { id: r.id, name: r.name, kind: r.kind, strategy: r.strategy.type, version: r.versionNumber },
+      group: { id: r.groupId, name: group?.name ?? null },
+    };
   }
 
   pause(caller: Principal, id: string): Promise<RolloutEntity> {
@@ -144,15 +214,45 @@ export class RolloutsService {
 
   /**
    * Stops the rollout, and every agent it touched that still runs its assignment goes back to its
-   * group's version (what it had before), pushed whatever it reports now (decision 0110).
+   * group's version (what it had before), pushed whatever it reports now (decision 0110). A Pending
+   * rollout (never started: nothing to revert or push) is Failed at once and frees its group; a start
+   * of it waiting for an approval is withdrawn (decision 0411). `reason`, when given, goes into the audit row.
    */
-  abort(caller: Principal, id: string): Promise<RolloutEntity> {
-    return this.control(caller, id, 'abort', async (tx, r) => {
-      if (!canDo(r.state, 'abort')) throw illegal(r, 'abort');
-      const reverted = r.kind === 'Rollout' ? await this.fleet.revertRolloutAssignment(tx.manager, r.tenantId, await this.targetRows.touched(tx.manager, r.id), r.versionId) : [];
-      tx.afterCommit(() => this.fleet.pushAssigned(r.tenantId, reverted, `rollout ${r.id} aborted`, { force: true }).then(() => undefined));
-      return this.transitions.apply(tx, r, 'abort', { details: { by: 'operator', reverted: reverted.length } });
-    });
+  abort(caller: Principal, id: string, reason?: string): Promise<RolloutEntity> {
+    const why = reason ? { reason } : {};
+    let withdrawn: ApprovalRequestRow | undefined;
+    // the start's approval request is locked before the rollout, the order a decision on it takes
+    // (request, then rollout): an abort and a decision of the same start never deadlock
+    const first = async (tx: Tx) => {
+      withdrawn = await this.withdrawStart(tx, caller, id, reason);
+    };
+    return this.control(
+      caller,
+      id,
+      'abort',
+      async (tx, r) => {
+        if (!canDo(r.state, 'abort')) throw illegal(r, 'abort');
+        // a start asked for between the withdrawal above and the rollout's lock
+        withdrawn ??= await this.withdrawStart(tx, caller, id, reason);
+        const approval = withdrawn ? { withdrawnApprovalId: withdrawn.id } : {};
+        if (r.state === RolloutState.Pending) return this.transitions.apply(tx, r, 'abort', { details: { by: 'operator', reverted: 0, ...why, ...approval } });
+        if (r.subject === 'package') {
+          // an agent upgrade: each agent it reached gets back the version it had (decision 0375)
+          const restored = await this.packages.restore(tx.manager, r);
+          tx.afterCommit(() => this.packages.offer(r.tenantId, restored));
+          return this.transitions.apply(tx, r, 'abort', { details: { by: 'operator', reverted: restored.length, ...why, ...approval } });
+        }
+        const reverted = r.kind === 'Rollout' ? await this.fleet.revertRolloutAssignment(tx.manager, r.tenantId, await this.targetRows.touched(tx.manager, r.id), r.versionId!) : [];
+        tx.afterCommit(() => this.fleet.pushAssigned(r.tenantId, reverted, `rollout ${r.id} aborted`, { force: true }).then(() => undefined));
+        return this.transitions.apply(tx, r, 'abort', { details: { by: 'operator', reverted: reverted.length, ...why, ...approval } });
+      },
+      first,
+    );
+  }
+
+  /** Withdraws a pending approval request of the rollout's start (the start will not happen now). */
+  private withdrawStart(tx: Tx, caller: Principal, rolloutId: string, reason: string | undefined): Promise<ApprovalRequestRow | undefined> {
+    return this.approvalRules.withdrawFor(tx, caller, ApprovalOperation.RolloutStart, rolloutId, reason ? `the rollout was aborted: ${reason}` : 'the rollout was aborted');
   }
 
   /**
@@ -162,11 +262,14 @@ export class RolloutsService {
   rollback(caller: Principal, id: string): Promise<RolloutEntity> {
     return this.control(caller, id, 'rollback', async (tx, r) => {
       if (![RolloutState.InProgress, RolloutState.Paused, RolloutState.Failed].includes(r.state) || r.kind === 'Rollback') throw illegal(r, 'rollback');
-      const previous = await this.fleet.previousPublishedNumber(tx.manager, r.configurationId, r.versionNumber);
+      // Failed before it ever started (aborted, or its start rejected, while Pending): nothing was assigned or pushed (decision 0412)
+      if (r.startedAt === null) throw new RolloutException(RolloutErrorCode.ROLLOUT_NEVER_STARTED, `Rollout ${r.id} never started: it assigned and pushed nothing, so there is nothing to roll back`, { state: r.state });
+      if (r.subject === 'package') return this.rollbackPackage(tx, r);
+      const previous = await this.fleet.previousPublishedNumber(tx.manager, r.configurationId!, r.versionNumber!);
       if (previous === null) {
         throw new RolloutException(RolloutErrorCode.ROLLOUT_NO_PREVIOUS_VERSION, `Configuration ${r.configurationId} has no Published version before ${r.versionNumber} to roll back to`, { version: r.versionNumber });
       }
-      const version = await this.fleet.publishedVersion(tx.manager, r.tenantId, r.configurationId, previous);
+      const version = await this.fleet.publishedVersion(tx.manager, r.tenantId, r.configurationId!, previous);
       const cohort = await this.targetRows.touched(tx.manager, r.id);
       const child = await this.repository.insert(tx.manager, {
         tenantId: r.tenantId,
@@ -179,7 +282,8 @@ export class RolloutsService {
         groupId: r.groupId,
         cohort,
         strategy: r.strategy,
-        gates: r.gates,
+        // a rollback restores what ran: analysis gates (decision 0321) do not hold or pause it
+        gates: { ...r.gates, analysis: undefined },
         ordering: r.ordering,
         autoAdvance: true,
         dwellSeconds: r.dwellSeconds,
@@ -196,8 +300,23 @@ export class RolloutsService {
     });
   }
 
-  private async control(caller: Principal, id: string, action: RolloutAction | 'advance' | 'extend', fn: (tx: Tx, r: RolloutEntity) => Promise<RolloutEntity>): Promise<RolloutEntity> {
+  /**
+   * Rolling back an agent upgrade (decision 0375): every agent the rollout assigned the version to, and
+   * that still has it, is assigned the version it had before (or none) and offered it at once; the
+   * rollout ends RolledBack without a child rollout (each agent goes back to its own previous version).
+   */
+  private async rollbackPackage(tx: Tx, r: RolloutEntity): Promise<RolloutEntity> {
+    const restored = await this.packages.restore(tx.manager, r);
+    tx.afterCommit(() => this.packages.offer(r.tenantId, restored));
+    for (const [, to] of rollbackPath(r.state)) {
+      await this.transitions.apply(tx, r, to === RolloutState.Failed ? 'abort' : 'rollback', { details: to === RolloutState.RolledBack ? { package: r.packageName, restored: restored.length } : { by: 'rollback' } });
+    }
+    return r;
+  }
+
+  private async control(caller: Principal, id: string, action: RolloutAction | 'advance' | 'extend', fn: (tx: Tx, r: RolloutEntity) => Promise<RolloutEntity>, first?: (tx: Tx) => Promise<void>): Promise<RolloutEntity> {
     const result = await this.tx.run(async (tx) => {
+      await first?.(tx);
       const r = await this.repository.lock(tx.manager, id);
       if (!r || r.tenantId !== caller.tenantId) throw notFound(id);
       return fn(tx, r);
@@ -264,6 +383,7 @@ export class RolloutsService {
     const info = new Map(candidates.map((c) => [c.id, c]));
     const ordered = r.cohort ? candidates.map((c) => c.id) : orderAgents(candidates, r.ordering, r.groupId);
     const started = await this.queries.targets(r.id, {}, { limit: 1_000_000 });
+    const needed = r.subject === 'package' ? AgentCap.AcceptsPackages : AgentCap.AcceptsRemoteConfig;
     const covered = new Set(started.map((t) => t.agentId));
     const steps: Array<{ index: number; planned: boolean; cumulative: number; count: number; agents: Array<{ id: string; displayName: string; willSkip: boolean }>; last: boolean }> = [];
     const total = Math.max(stepCount(r.strategy, ordered.length), r.steps.length);
@@ -290,7 +410,7 @@ export class RolloutsService {
           cumulative,
           count: ids.length,
           last,
-          agents: ids.slice(0, limit).map((id) => ({ id, displayName: info.get(id)?.hostname ?? '', willSkip: !hasCapability(BigInt(info.get(id)?.capabilities ?? '0'), AgentCap.AcceptsRemoteConfig) })),
+          agents: ids.slice(0, limit).map((id) => ({ id, displayName: info.get(id)?.hostname ?? '', willSkip: !hasCapability(BigInt(info.get(id)?.capabilities ?? '0'), needed) })),
         });
       }
       if (last) break;
@@ -316,9 +436,11 @@ function summarize(r: RolloutEntity, counts: RolloutCounts, size: number, now: n
     kind: r.kind,
     rollbackOf: r.rollbackOf,
     rollbackId: r.rollbackId,
+    subject: r.subject,
     configurationId: r.configurationId,
     versionId: r.versionId,
     version: r.versionNumber,
+    package: r.subject === 'package' ? { name: r.packageName!, version: r.packageVersion!, versionId: r.packageVersionId! } : null,
     groupId: r.groupId,
     strategy: r.strategy,
     gates: r.gates,

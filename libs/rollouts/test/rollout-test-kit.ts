@@ -21,6 +21,9 @@ export class RecordingDispatcher implements AgentDispatcher {
   async pushConnectionSettings(): Promise<DispatchOutcome> {
     return 'no_session';
   }
+  async pushPackages(): Promise<DispatchOutcome> {
+    return 'no_session';
+  }
   async disconnect(): Promise<DispatchOutcome> {
     return 'no_session';
   }

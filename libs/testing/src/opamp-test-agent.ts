@@ -26,6 +26,9 @@ export const AgentCapability = {
   ReportsStatus: 0x1,
   AcceptsRemoteConfig: 0x2,
   ReportsEffectiveConfig: 0x4,
+  ReportsOwnTraces: 0x20,
+  ReportsOwnMetrics: 0x40,
+  ReportsOwnLogs: 0x80,
   AcceptsOpAMPConnectionSettings: 0x100,
   ReportsHealth: 0x800,
   ReportsRemoteConfig: 0x1000,
@@ -39,7 +42,13 @@ export interface S2A {
   instance_uid?: Buffer;
   error_response?: { type?: number; error_message?: string };
   remote_config?: { config?: { config_map?: Record<string, { body?: Buffer; content_type?: string }> }; config_hash?: Buffer };
-  connection_settings?: { hash?: Buffer; opamp?: { destination_endpoint?: string; heartbeat_interval_seconds?: string; certificate?: { cert?: Buffer; private_key?: Buffer; ca_cert?: Buffer } } };
+  connection_settings?: {
+    hash?: Buffer;
+    opamp?: { destination_endpoint?: string; heartbeat_interval_seconds?: string; headers?: { headers?: Array<{ key?: string; value?: string }> }; certificate?: { cert?: Buffer; private_key?: Buffer; ca_cert?: Buffer } };
+    own_metrics?: { destination_endpoint?: string; headers?: { headers?: Array<{ key?: string; value?: string }> } };
+    own_traces?: { destination_endpoint?: string; headers?: { headers?: Array<{ key?: string; value?: string }> } };
+    own_logs?: { destination_endpoint?: string; headers?: { headers?: Array<{ key?: string; value?: string }> } };
+  };
   flags?: string;
   capabilities?: string;
   agent_identification?: { new_instance_uid?: Buffer };
@@ -84,6 +93,8 @@ export class TestAgent {
   uid: Buffer;
   seq = 0;
   readonly received: S2A[] = [];
+  /** The connection settings the server offered, in order (kept whether or not `next()` took the message). */
+  readonly connectionSettings: NonNullable<S2A['connection_settings']>[] = [];
   readonly opts: TestAgentOptions;
   closeCode?: number;
   appliedHash?: Buffer;
@@ -214,6 +225,7 @@ export class TestAgent {
     if (data[0] !== 0) throw new Error('the server sent a frame without the OpAMP header');
     const m = decodeServerToAgent(data.subarray(1));
     if (m.agent_identification?.new_instance_uid) this.uid = Buffer.from(m.agent_identification.new_instance_uid);
+    if (m.connection_settings) this.connectionSettings.push(m.connection_settings);
     if (m.remote_config) {
       this.onRemoteConfig?.(m, Date.now());
       if (this.opts.autoApply) this.apply(m);

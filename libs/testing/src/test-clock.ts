@@ -1,4 +1,4 @@
-import { Clock, TimerHandle } from '@ampora/platform';
+import { Clock, RequestContext, TimerHandle } from '@ampora/platform';
 
 interface Pending {
   id: number;
@@ -65,7 +65,7 @@ export class TestClock extends Clock {
       this.ms = Math.max(this.ms, next.at);
       if (next.every) next.at += next.every;
       else this.pending.delete(next.id);
-      next.fn();
+      RequestContext.detached(next.fn);
     }
     this.ms = target;
     await flushMicrotasks();

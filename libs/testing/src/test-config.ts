@@ -30,6 +30,11 @@ export function testEnv(databaseUrl: string | undefined, overrides: Record<strin
     // processes under test stop at once (tests about the drain window set it)
     AMPORA_SHUTDOWN_DRAIN_SECONDS: '0',
     AMPORA_WORKER_HTTP_PORT: '0',
+    // every test's traffic comes from 127.0.0.1: the abuse limits are off (tests about them set them)
+    AMPORA_LIMITS_ENROLMENTS_PER_IP: '0',
+    AMPORA_LIMITS_ENROLMENTS_PER_TENANT: '0',
+    AMPORA_LIMITS_AUTH_FAILURES_PER_IP: '0',
+    AMPORA_LIMITS_AUTH_FAILURES_PER_TENANT: '0',
     ...overrides,
   };
   return { env, config: loadAmporaConfig(env), adminToken };

@@ -1,6 +1,7 @@
 // Command ampora-testcol is the OpenTelemetry Collector the interop suite runs:
-// the contrib OpAMP extension, the OTLP receiver, and the OTLP/HTTP, debug and
-// nop exporters, built at one release (see go.mod).
+// the contrib OpAMP extension, the OTLP receiver, a processor that drops a share of
+// the spans (ampora_drop, dropprocessor.go), and the OTLP/HTTP, debug and nop
+// exporters, built at one release (see go.mod).
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/otelcol"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
@@ -64,6 +66,9 @@ func components() (otelcol.Factories, error) {
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory(), nopReceiverFactory()); err != nil {
 		return otelcol.Factories{}, err
 	}
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](dropProcessorFactory()); err != nil {
+		return otelcol.Factories{}, err
+	}
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
 		debugexporter.NewFactory(), nopexporter.NewFactory(), otlphttpexporter.NewFactory()); err != nil {
 		return otelcol.Factories{}, err
@@ -74,6 +79,9 @@ func components() (otelcol.Factories, error) {
 	f.ReceiverModules = map[component.Type]string{
 		otlpreceiver.NewFactory().Type(): "go.opentelemetry.io/collector/receiver/otlpreceiver " + coreBeta,
 		nopReceiverFactory().Type():      "ampora.local/interop/collector",
+	}
+	f.ProcessorModules = map[component.Type]string{
+		dropProcessorFactory().Type(): "ampora.local/interop/collector",
 	}
 	f.ExporterModules = map[component.Type]string{
 		debugexporter.NewFactory().Type():    "go.opentelemetry.io/collector/exporter/debugexporter " + coreBeta,

@@ -48,6 +48,8 @@ export class Ampora {
       AMPORA_AUTO_MIGRATE: 'false',
       AMPORA_OPAMP_FLUSH_INTERVAL_MS: '200',
       AMPORA_ROLLOUT_TICK_MS: '500',
+      // agents' own metrics go to this server's OTLP intake (issue 20)
+      AMPORA_AGENT_TELEMETRY_URL: `http://127.0.0.1:${a.httpPort}/v1/metrics`,
       LOG_LEVEL: 'Information',
       ...tls,
       ...options.env,

@@ -96,6 +96,13 @@ export interface SupervisorOptions {
   env?: Record<string, string>;
   configApplyTimeoutSeconds?: number;
   acceptsConnectionSettings?: boolean;
+  /**
+   * Reports its own metrics (issue 20): ReportsOwnMetrics, the Collector's metrics on (no reader of its
+   * own, so no port 8888 once the offer is applied), exported every `exportIntervalMs`.
+   */
+  ownMetrics?: { exportIntervalMs: number };
+  /** Reports its own logs (ReportsOwnLogs): the Collector sends them where the offer's own_logs points. */
+  ownLogs?: boolean;
 }
 
 /** The Supervisor's apply timer: APPLIED comes when it runs out with a healthy Collector (v0.158.0). */
@@ -112,8 +119,9 @@ export class Supervisor {
   constructor(readonly options: SupervisorOptions) {
     this.instanceId = options.instanceId ?? randomUUID();
     mkdirSync(this.storage, { recursive: true, mode: 0o700 });
-    // several Collectors on one machine: none of them may open the default metrics port 8888
-    writeFileSync(this.localFile, 'service:\n  telemetry:\n    metrics:\n      level: none\n');
+    // several Collectors on one machine: none of them may open the default metrics port 8888 (with
+    // own metrics: no reader until the own-telemetry settings, merged after this file, bring theirs)
+    writeFileSync(this.localFile, `service:\n  telemetry:\n    metrics:\n      level: ${options.ownMetrics ? 'normal\n      readers: []' : 'none'}\n`);
     writeFileSync(this.configFile, supervisorYaml(this, options));
   }
 
@@ -161,7 +169,8 @@ function supervisorYaml(s: Supervisor, o: SupervisorOptions): string {
     '  reports_remote_config: true',
     '  reports_effective_config: true',
     '  reports_health: true',
-    '  reports_own_metrics: false',
+    `  reports_own_metrics: ${o.ownMetrics ? 'true' : 'false'}`,
+    `  reports_own_logs: ${o.ownLogs ? 'true' : 'false'}`,
     '  reports_available_components: true',
     '  reports_heartbeat: true',
     `  accepts_opamp_connection_settings: ${o.acceptsConnectionSettings ? 'true' : 'false'}`,
@@ -172,17 +181,25 @@ function supervisorYaml(s: Supervisor, o: SupervisorOptions): string {
     '  bootstrap_timeout: 60s',
     '  orphan_detection_interval: 2s',
     '  collector_crash_log_snippet_kib: 4',
-    // also for the Supervisor's bootstrap run of the Collector, which reads none of the files below:
-    // two bootstraps at once (here, in the other interop file, anywhere on the host) must not both
-    // want the default metrics port 8888
-    '  args: ["--set=service.telemetry.metrics.level=none"]',
-    '  config_files:',
-    '    - $OWN_TELEMETRY_CONFIG',
-    '    - $OPAMP_EXTENSION_CONFIG',
-    '    - $REMOTE_CONFIG',
-    `    - ${q(s.localFile)}`,
   );
-  const env = o.env ?? {};
+  if (o.ownMetrics) {
+    // the bootstrap run opens port 8888 for its few seconds (the --set below would silence own metrics
+    // too); the local file comes first, so the offered own-telemetry readers replace its empty list
+    lines.push('  config_files:', `    - ${q(s.localFile)}`, '    - $OWN_TELEMETRY_CONFIG', '    - $OPAMP_EXTENSION_CONFIG', '    - $REMOTE_CONFIG');
+  } else {
+    lines.push(
+      // also for the Supervisor's bootstrap run of the Collector, which reads none of the files below:
+      // two bootstraps at once (here, in the other interop file, anywhere on the host) must not both
+      // want the default metrics port 8888
+      '  args: ["--set=service.telemetry.metrics.level=none"]',
+      '  config_files:',
+      '    - $OWN_TELEMETRY_CONFIG',
+      '    - $OPAMP_EXTENSION_CONFIG',
+      '    - $REMOTE_CONFIG',
+      `    - ${q(s.localFile)}`,
+    );
+  }
+  const env = { ...(o.env ?? {}), ...(o.ownMetrics ? { OTEL_METRIC_EXPORT_INTERVAL: String(o.ownMetrics.exportIntervalMs) } : {}) };
   if (Object.keys(env).length) {
     lines.push('  env:');
     for (const [k, v] of Object.entries(env)) lines.push(`    ${k}: ${q(v)}`);
@@ -226,7 +243,7 @@ export async function sendOtlpTrace(port: number): Promise<number> {
 }
 
 /** A Collector configuration whose otlp receiver listens on the port in the Collector's environment variable `portVar`. */
-export function collectorVersionYaml(tag: string, portVar: string, extra: { receiver?: string } = {}): string {
+export function collectorVersionYaml(tag: string, portVar: string, extra: { receiver?: string; exporter?: { id: string; lines: string[] }; processor?: { id: string; lines: string[] } } = {}): string {
   const lines = [
     `# ${tag}`,
     'receivers:',
@@ -235,19 +252,21 @@ export function collectorVersionYaml(tag: string, portVar: string, extra: { rece
     '      http:',
     `        endpoint: 127.0.0.1:\${env:${portVar}}`,
   ];
-  if (extra.receiver) lines.push(`  ${extra.receiver}: {}`);
+  // a version the Collector cannot run: an otlp receiver (a component it has, so Ampora's available-components
+  // check lets it through, issue 20) with a protocol it does not know, named after `receiver`
+  if (extra.receiver) lines.push(`  otlp/${extra.receiver}:`, '    protocols:', `      ${extra.receiver}: {}`);
   // every version keeps the nop exporter the peers start with beside its own: a push that replaced every
   // exporter of a pipeline would be an exporter swap, which the built-in policy denies by default (issue 17)
+  if (extra.processor) lines.push('processors:', `  ${extra.processor.id}:`, ...extra.processor.lines.map((l) => `    ${l}`));
+  lines.push('exporters:', '  nop: {}', `  debug/${tag}:`, '    verbosity: basic');
+  if (extra.exporter) lines.push(`  ${extra.exporter.id}:`, ...extra.exporter.lines.map((l) => `    ${l}`));
   lines.push(
-    'exporters:',
-    '  nop: {}',
-    `  debug/${tag}:`,
-    '    verbosity: basic',
     'service:',
     '  pipelines:',
     '    traces:',
-    `      receivers: [otlp${extra.receiver ? `, ${extra.receiver}` : ''}]`,
-    `      exporters: [nop, debug/${tag}]`,
+    `      receivers: [otlp${extra.receiver ? `, otlp/${extra.receiver}` : ''}]`,
+    ...(extra.processor ? [`      processors: [${extra.processor.id}]`] : []),
+    `      exporters: [nop, debug/${tag}${extra.exporter ? `, ${extra.exporter.id}` : ''}]`,
     '',
   );
   return lines.join('\n');

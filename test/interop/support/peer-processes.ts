@@ -12,12 +12,13 @@ export interface PeerBinaries {
   testcol: string;
   opampsupervisor: string;
   loadgen: string;
+  pkgagent: string;
 }
 
 const binaries: Partial<PeerBinaries> = {};
 
 /** A peer's binary (built on first use, then taken from the cache outside the work tree). */
-export function peer(name: 'testcol' | 'opampsupervisor' | 'loadgen'): string {
+export function peer(name: 'testcol' | 'opampsupervisor' | 'loadgen' | 'pkgagent'): string {
   if (!binaries[name]) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { buildPeers } = require(join(REPO_ROOT, 'scripts', 'interop-build.js')) as { buildPeers(o: { log(l: string): void; only: string[] }): PeerBinaries };

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mintToken } from '@ampora/platform';
 import { createTestDatabase, RunningProcess, runCli, startProcess, TestDatabase, testEnv } from '@ampora/testing';
 
 /**
@@ -24,13 +26,21 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(overrides: Record<string, string> = {}, options: { db?: TestDatabase } = {}): Promise<ServerProcess> {
+/** Every line a process wrote: its JSON log lines (stdout), then its stderr split into lines. */
+export function processOutput(proc: RunningProcess): string[] {
+  return [...proc.lines, ...proc.stderr.join('').split('\n')];
+}
+
+export async function startServerProcess(overrides: Record<string, string> = {}, options: { db?: TestDatabase; nodeArgs?: string[] } = {}): Promise<ServerProcess> {
   const db = options.db ?? (await createTestDatabase());
-  const { env, adminToken } = testEnv(db.url, overrides);
-  const proc = startProcess('server', env);
+  const { env } = testEnv(db.url, overrides);
+  // an instance of a deployment gets the deployment's admin token (see startDeployment)
+  const adminToken = env.AMPORA_BOOTSTRAP_ADMIN_TOKEN!;
+  const proc = startProcess('server', env, [], options.nodeArgs ?? []);
   let listening: Record<string, unknown>;
   try {
-    listening = await proc.waitFor((r) => typeof r.Port === 'number', 60_000);
+    // two minutes: on a two-core machine shared with other builds a start (migrations included) can take more than one
+    listening = await proc.waitFor((r) => typeof r.Port === 'number' && String(r.message ?? '').startsWith('Ampora server'), 120_000);
   } catch (error) {
     await proc.stop('SIGKILL');
     if (!options.db) await db.drop();
@@ -44,7 +54,7 @@ export async function startServerProcess(overrides: Record<string, string> = {},
     env,
     db,
     process: proc,
-    output: () => [...proc.lines, ...proc.stderr.join('').split('\n')],
+    output: () => processOutput(proc),
     rssBytes: () => {
       const status = readFileSync(`/proc/${proc.child.pid}/status`, 'utf8');
       const kb = /VmRSS:\s+(\d+) kB/.exec(status);
@@ -64,14 +74,17 @@ export async function callApi(base: string, method: string, path: string, body: 
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: await jsonBody(res) };
+}
+
+/** A response's JSON body; `{}` when empty, `{ text }` when it is not JSON. */
+export async function jsonBody(res: Response): Promise<Record<string, unknown>> {
   const text = await res.text();
-  let json: Record<string, unknown> = {};
   try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
   } catch {
-    json = { text };
+    return { text };
   }
-  return { status: res.status, body: json };
 }
 
 /** Makes `count` bootstrap tokens through the API. */
@@ -85,12 +98,46 @@ export async function bootstrapTokens(server: ServerProcess, count: number, labe
   return tokens;
 }
 
+/** Every line the CLI wrote to stderr in this file's runs (its logs), for the secrets scan; its stdout is the token it makes. */
+export const cliLog: string[] = [];
+
 /** A tenant of its own and an Admin token of it, made with the CLI (the operator's way). */
 export async function otherTenantAdmin(server: ServerProcess, tenant: string): Promise<string> {
-  const env = { DATABASE_URL: server.env.DATABASE_URL!, AMPORA_MASTER_KEY: server.env.AMPORA_MASTER_KEY!, LOG_LEVEL: 'Warning' };
+  const env = { DATABASE_URL: server.env.DATABASE_URL!, AMPORA_MASTER_KEY: server.env.AMPORA_MASTER_KEY!, LOG_LEVEL: 'Information' };
   const created = await runCli(env, ['tenants', 'create', tenant]);
+  cliLog.push(...created.stderr.split('\n'));
   if (created.code !== 0) throw new Error(`tenants create: ${created.stderr}`);
   const token = await runCli(env, ['tokens', 'create', '--tenant', tenant, '--role', 'Admin', '--name', `${tenant}-admin`]);
+  cliLog.push(...token.stderr.split('\n'));
   if (token.code !== 0) throw new Error(`tokens create: ${token.stderr}`);
   return token.stdout.trim().split('\n').pop()!.trim();
+}
+
+/** Server instances of one deployment: one database, one Redis prefix, one master key, one admin token. */
+export interface Deployment {
+  instances: ServerProcess[];
+  adminToken: string;
+  db: TestDatabase;
+  /** Calls the REST API of `instance` as the deployment's admin. */
+  api(instance: ServerProcess, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
+  stop(): Promise<void>;
+}
+
+export async function startDeployment(ids: string[], overrides: Record<string, string> = {}): Promise<Deployment> {
+  const db = await createTestDatabase();
+  const adminToken = mintToken('amp-pat');
+  const shared = { AMPORA_REDIS_PREFIX: `ampora-test-${randomBytes(5).toString('hex')}`, AMPORA_MASTER_KEY: randomBytes(32).toString('base64'), AMPORA_BOOTSTRAP_ADMIN_TOKEN: adminToken, ...overrides };
+  // the first instance migrates the database alone; the others start together once it is up
+  const first = await startServerProcess({ ...shared, AMPORA_INSTANCE_ID: ids[0]! }, { db });
+  const instances = [first, ...(await Promise.all(ids.slice(1).map((id) => startServerProcess({ ...shared, AMPORA_INSTANCE_ID: id }, { db }))))];
+  return {
+    instances,
+    adminToken,
+    db,
+    api: (instance, method, path, body) => callApi(instance.base, method, path, body, adminToken),
+    async stop() {
+      await Promise.all(instances.map((i) => i.stop()));
+      await db.drop();
+    },
+  };
 }

@@ -21,8 +21,6 @@ export interface SpanRow {
   pending?: string;
 }
 
-const FEDERATION = 'issue 19 (federation)';
-
 export const CONTRACT_METRICS: MetricRow[] = [
   // OpAMP
   { name: 'ampora_opamp_active_sessions', type: 'gauge', labels: ['tenant', 'instance'] },
@@ -55,8 +53,8 @@ export const CONTRACT_METRICS: MetricRow[] = [
   { name: 'ampora_gitops_sync_duration_seconds', type: 'histogram', labels: ['tenant', 'source'] },
   { name: 'ampora_gitops_files_imported_total', type: 'counter', labels: ['tenant', 'source'] },
   // Federation
-  { name: 'ampora_federation_calls_total', type: 'counter', labels: ['tenant', 'peer', 'direction', 'outcome'], pending: FEDERATION },
-  { name: 'ampora_federation_call_duration_seconds', type: 'histogram', labels: ['tenant', 'peer', 'direction'], pending: FEDERATION },
+  { name: 'ampora_federation_calls_total', type: 'counter', labels: ['tenant', 'peer', 'direction', 'outcome'] },
+  { name: 'ampora_federation_call_duration_seconds', type: 'histogram', labels: ['tenant', 'peer', 'direction'] },
   // Database
   { name: 'ampora_db_query_duration_seconds', type: 'histogram', labels: ['tenant', 'query'] },
   { name: 'ampora_db_pool_open_connections', type: 'gauge', labels: ['instance'] },
@@ -68,6 +66,35 @@ export const CONTRACT_METRICS: MetricRow[] = [
   { name: 'ampora_pki_crl_publish_duration_seconds', type: 'histogram', labels: ['tenant'] },
 ];
 
+/**
+ * Ampora's additions to the catalogue that this test asserts too, apart from the published 33 (the
+ * catalogue marks them "Ampora-specific additions"): issue 20's intake volume and analysis gates.
+ */
+export const EXTENSION_METRICS: MetricRow[] = [
+  { name: 'ampora_agent_telemetry_requests_total', type: 'counter', labels: ['tenant', 'outcome'] },
+  { name: 'ampora_agent_telemetry_points_total', type: 'counter', labels: ['tenant'] },
+  { name: 'ampora_rollout_analysis_evaluations_total', type: 'counter', labels: ['tenant', 'gate', 'verdict'] },
+  { name: 'ampora_connection_settings_offers_total', type: 'counter', labels: ['tenant', 'kind', 'delivery'] },
+];
+
+/** What is wrong with one row against the code's catalogue and the scraped families (`asserted`: false for a pending row). */
+export function metricRowProblems(row: MetricRow, families: Map<string, { type: string; labelSets: Iterable<string>; samples: Array<{ value: number }> }>): { problems: string[]; asserted: boolean } {
+  const problems: string[] = [];
+  // the code's catalogue agrees with the contract, for pending rows too
+  const code = codeCatalogueRow(row.name);
+  if (!code) problems.push(`${row.name}: not in libs/platform/src/telemetry/catalogue.ts`);
+  else if (code.type !== row.type || code.labels.join(',') !== row.labels.join(',')) problems.push(`${row.name}: the code says ${code.type} {${code.labels}}`);
+  if (row.pending) return { problems, asserted: false };
+  const family = families.get(row.name);
+  if (!family) return { problems: [...problems, `${row.name}: on no process's /metrics`], asserted: false };
+  if (family.type !== row.type) problems.push(`${row.name}: type ${family.type}, expected ${row.type}`);
+  const expected = [...row.labels].sort().join(',');
+  for (const set of family.labelSets) if (set !== expected) problems.push(`${row.name}: labels {${set}}, expected {${expected}}`);
+  // a counter or histogram moved; a gauge has a value (busy connections may well be 0)
+  if (row.type === 'gauge' ? family.samples.length === 0 : !family.samples.some((s) => s.value > 0)) problems.push(`${row.name}: no series moved`);
+  return { problems, asserted: true };
+}
+
 export const CONTRACT_SPANS: SpanRow[] = [
   { name: 'opamp.frame_received', attributes: ['agent.id', 'frame.kind', 'frame.size_bytes'] },
   { name: 'opamp.frame_sent', attributes: ['agent.id', 'frame.kind'] },
@@ -76,7 +103,7 @@ export const CONTRACT_SPANS: SpanRow[] = [
   { name: 'live_update.publish', attributes: ['event.type', 'tenant'] },
   { name: 'live_update.consume', attributes: ['event.type', 'subscriber'] },
   { name: 'gitops.sync', attributes: ['source.id', 'tip.sha'] },
-  { name: 'federation.outbound_call', attributes: ['peer.name', 'endpoint', 'http.status_code'], pending: FEDERATION },
+  { name: 'federation.outbound_call', attributes: ['peer.name', 'endpoint', 'http.status_code'] },
   { name: 'policy.evaluate', attributes: ['policy.name', 'outcome'] },
   { name: 'rollout.tick', attributes: ['rollout.id', 'state'] },
 ];

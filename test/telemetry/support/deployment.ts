@@ -93,9 +93,9 @@ export class Deployment {
   }
 
   /** Enrols an agent over WebSocket on `server` with a fresh bootstrap token; answers it with its id. */
-  async enroll(server: Server, options: { autoApply?: boolean } = {}): Promise<{ agent: TestAgent; id: string }> {
+  async enroll(server: Server, options: { autoApply?: boolean; capabilities?: number } = {}): Promise<{ agent: TestAgent; id: string }> {
     const token = (await expectStatus(server.api, 'POST', '/api/bootstrap-tokens', 201, { label: 'telemetry' })).body.token as string;
-    const agent = new TestAgent({ url: server.ws, token, autoApply: options.autoApply ?? true });
+    const agent = new TestAgent({ url: server.ws, token, autoApply: options.autoApply ?? true, capabilities: options.capabilities });
     this.agents.push(agent);
     await agent.connect();
     agent.hello();

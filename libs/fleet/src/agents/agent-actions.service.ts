@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { createLogger, Principal } from '@ampora/platform';
-import { AuditService } from '@ampora/governance';
+import { createLogger, Principal, Tx } from '@ampora/platform';
+import { ApprovalOperation, ApprovalRequestRow, ApprovalRuleService, AuditService } from '@ampora/governance';
 import { DispatchOutcome } from '@ampora/opamp';
 import { AssignmentService, PlacementResult } from '../assignment/assignment.service';
 import { DispatchReport, FleetDispatchService, REPORT_ID_LIMIT } from '../assignment/fleet-dispatch.service';
@@ -11,6 +11,7 @@ import { GroupEntity } from '../groups/entities/group.entity';
 import { GroupReconcileTrigger } from '../groups/group-reconcile.trigger';
 import { GroupRepository } from '../groups/group.repository';
 import { AgentRepository, LockedAgent } from './agent.repository';
+import { forcePushContext, forcePushSetId } from './domain/force-push-approval';
 
 /** Entity id of the audit events of bulk actions (their agents are listed in `additional`). */
 export const BULK_ENTITY_ID = 'bulk';
@@ -20,7 +21,7 @@ export const BULK_ENTITY_ID = 'bulk';
  * reach agents: force-push of the assigned config (up to 5,000, paced by the worker) and disconnect.
  */
 @Injectable()
-export class AgentActionsService {
+export class AgentActionsService implements OnModuleInit {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentActionsService');
 
   constructor(
@@ -31,7 +32,13 @@ export class AgentActionsService {
     private readonly reconcile: GroupReconcileTrigger,
     private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
+    private readonly approvalRules: ApprovalRuleService,
   ) {}
+
+  onModuleInit(): void {
+    // a force-push that waited for a second person happens when it is approved, inside the decision's transaction
+    this.approvalRules.registerOperation(ApprovalOperation.AgentForcePush, { onApproved: (tx, request, setId) => this.forcePushApproved(tx, request, setId) });
+  }
 
   /** Moves one agent into a Static group (or out of any group), atomically. */
   async move(caller: Principal, id: string, groupId: string | null): Promise<{ agentId: string; groupId: string | null; configHash: string | null; delivery: DispatchOutcome | null }> {
@@ -74,12 +81,69 @@ export class AgentActionsService {
     return { groupId, moved: result.moves.length, alreadyThere: ids.length - result.moves.length, movedFrom, dispatch };
   }
 
-  /** Re-sends every agent's assigned config, even when it already has it; always paced by the worker. */
-  async bulkForcePush(caller: Principal, agentIds: string[]): Promise<{ agents: number; dispatch: DispatchReport }> {
+  /**
+   * Assigns a Published version to up to 5,000 agents directly (it wins over their groups'), in one
+   * transaction and one audit event; the agents whose config changed are pushed after the commit,
+   * screened by the push-time checks as a group assignment is (decision 0387).
+   */
+  async bulkAssign(caller: Principal, agentIds: string[], ref: { configurationId: string; version: number }): Promise<{ versionId: string; configHash: string; agents: number; changed: number; dispatch: DispatchReport }> {
+    const ids = [...new Set(agentIds)];
+    const { version, changed } = await this.tx.run(async ({ manager }) => {
+      const v = await this.assignment.publishedVersion(manager, caller.tenantId, ref.configurationId, ref.version);
+      await this.lockAll(manager, caller.tenantId, ids);
+      const changedIds = await this.assignment.assignVersion(manager, caller.tenantId, ids, v, 'direct');
+      await this.audit.record(manager, {
+        entityType: 'Agent',
+        entityId: BULK_ENTITY_ID,
+        action: 'ConfigAssigned',
+        after: { source: 'direct', versionId: v.id, configurationId: v.configurationId, version: v.number, assignedConfigHash: v.configHash },
+        additional: { agentIds: ids, count: ids.length, changed: changedIds.length },
+      });
+      return { version: v, changed: changedIds };
+    });
+    const dispatch = await this.dispatch.pushAssigned(caller.tenantId, changed, `bulk assignment of version ${version.number}`, { path: 'assignment' });
+    this.log.info('Assigned version {VersionId} to {Agents} agents ({Changed} changed)', { VersionId: version.id, Agents: ids.length, Changed: changed.length });
+    return { versionId: version.id, configHash: version.configHash, agents: ids.length, changed: changed.length, dispatch };
+  }
+
+  /**
+   * Re-sends every agent's assigned config, even when it already has it; always paced by the worker.
+   * Waits instead when a tenant approval rule applies (decision 0402): nothing is sent and an
+   * approval request opens for these agents (the same agents asked again while pending: reset); the
+   * force-push happens when another person approves it.
+   */
+  async bulkForcePush(caller: Principal, agentIds: string[]): Promise<{ agents: number; dispatch: DispatchReport } | { agents: number; approvalId: string }> {
     const ids = await this.known(caller.tenantId, agentIds);
+    const approvalId = await this.tx.run(async (tx) => {
+      const context = { tenant: caller.tenantName, actor: caller.actor, ...forcePushContext(await this.agents.describeForRules(caller.tenantId, ids, tx.manager)) };
+      const required = await this.approvalRules.required(caller.tenantId, ApprovalOperation.AgentForcePush, context, tx.manager);
+      if (!required) return undefined;
+      const request = await this.approvalRules.requestFor(tx, caller, {
+        operation: ApprovalOperation.AgentForcePush,
+        entityId: forcePushSetId(ids),
+        title: `Force-push the assigned config to ${ids.length} agent(s)`,
+        before: null,
+        after: { agents: context.agents, configurations: context.configurations },
+        required,
+      });
+      return request.id;
+    });
+    if (approvalId) return { agents: ids.length, approvalId };
     await this.audit.record(undefined, { entityType: 'Agent', entityId: BULK_ENTITY_ID, action: 'ForcePushed', additional: { agentIds: ids, count: ids.length } });
     const dispatch = await this.dispatch.pace(caller.tenantId, 'force-push', ids, 'bulk force-push');
     return { agents: ids.length, dispatch };
+  }
+
+  /** An approved force-push (decision 0402): audited inside the decision's transaction, paced after its commit. */
+  private async forcePushApproved(tx: Tx, request: ApprovalRequestRow, setId: string): Promise<void> {
+    const asked = (request.after as { agents?: { ids?: unknown } } | null)?.agents?.ids;
+    const ids = Array.isArray(asked) ? asked.filter((x): x is string => typeof x === 'string') : [];
+    if (ids.length === 0 || forcePushSetId(ids) !== setId) throw new FleetException(FleetErrorCode.AGENTS_NOT_FOUND, `Approval ${request.id} names no agents to force-push`);
+    // agents forgotten since the request are left out (the others are still pushed)
+    const still = await this.agents.existing(request.tenantId, ids, tx.manager);
+    const present = ids.filter((id) => still.has(id));
+    await this.audit.record(tx.manager, { entityType: 'Agent', entityId: BULK_ENTITY_ID, action: 'ForcePushed', additional: { agentIds: present, count: present.length, approvalId: request.id, ...(present.length < ids.length ? { gone: ids.length - present.length } : {}) } });
+    if (present.length) tx.afterCommit(() => this.dispatch.pace(request.tenantId, 'force-push', present, `bulk force-push (approval ${request.id})`));
   }
 
   /** Closes the agents' live sessions (they reconnect, through the load balancer), paced by the worker. */

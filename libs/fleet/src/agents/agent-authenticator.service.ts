@@ -25,6 +25,7 @@ import { bootstrapTokenExpired } from '../bootstrap/domain/token-expiry';
 import { BootstrapTokenEntity } from '../bootstrap/entities/bootstrap-token.entity';
 import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from './agent.repository';
+import { AdmissionGate } from './domain/admission-gate';
 import { fromStoredFiles } from './domain/stored-config';
 import { AgentEntity } from './entities/agent.entity';
 
@@ -43,6 +44,12 @@ const TOKEN_CACHE_MS = 5000;
 export class FleetAgentAuthenticator implements AgentAuthenticator {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentAuthenticator');
   private readonly tokenCache = new Map<string, { row: BootstrapTokenEntity; at: number }>();
+  /**
+   * The database work of connecting agents (token lookups, redemptions, attaches) takes at most half
+   * the pool at once (decision 0392): in an enrolment or reconnect storm the others wait their turn
+   * here instead of timing out on the pool, and the state writer, leases and the API keep connections.
+   */
+  private readonly gate: AdmissionGate;
   constructor(
     private readonly clock: Clock,
     /** The PKI's agent ↔ certificate binding (PkiModule's AGENT_CERTIFICATES). */
@@ -55,6 +62,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
     bus: LiveBus,
   ) {
+    this.gate = new AdmissionGate(Math.max(1, Math.floor(config.database.poolMax / 2)));
     // a token revoked on any instance is forgotten here at once (the cache would trust it 5 s more)
     bus.subscribe(
       (event) => {
@@ -87,19 +95,25 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     return { ok: true, credential: { kind: 'bootstrap', tokenId: row.id, tenantId: row.tenantId } };
   }
 
-  async attach(request: AttachRequest): Promise<AttachOutcome> {
+  attach(request: AttachRequest): Promise<AttachOutcome> {
+    return this.gate.run(() => this.attachNow(request));
+  }
+
+  private async attachNow(request: AttachRequest): Promise<AttachOutcome> {
     const credential = request.credential;
     const uid = uidToString(request.instanceUid);
     if (credential.kind === 'certificate') {
       if (!credential.agentId) return this.enrolByCertificate(credential, request, uid);
       const agent = await this.agents.findById(credential.agentId);
       if (!agent) return { ok: false, reason: 'the certificate\'s agent no longer exists' };
+      if (agent.movedToPeer) return { ok: false, reason: `this agent was handed over to peer ${agent.movedToPeer}: connect there` };
       if (agent.certFingerprint !== credential.fingerprint) await this.agents.setCertificate(agent.id, credential.fingerprint);
       return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
     }
     if (credential.boundAgentId) {
       const agent = await this.agents.findById(credential.boundAgentId);
       if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
+      if (agent.movedToPeer) return { ok: false, reason: `this agent was handed over to peer ${agent.movedToPeer}: connect there` };
       const certificates = await this.certificates.certificateState(agent.id);
       if (certificates === 'revoked') return { ok: false, reason: 'this agent\'s certificate was revoked: enrol it again with a new bootstrap token' };
       // Decision 0121: only a certificate the agent has connected with binds it to mTLS ('unused' ones
@@ -117,13 +131,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
       }
       return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
     }
-    try {
-      return await this.redeem(request, uid);
-    } catch (error) {
-      if ((error as { code?: string }).code !== '23505') throw error;
-      // another agent took this uid at the same moment: try once more, now seeing it
-      return this.redeem(request, uid);
-    }
+    return this.redeem(request, uid);
   }
 
   /** The agent's latest certificate offer and what became of it (PKI), shown on the agent. */
@@ -143,54 +151,64 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     return uid;
   }
 
+  /**
+   * The first connection with a bootstrap token: one statement (decision 0415) locks the token, makes
+   * the agent in the token's group, marks the token redeemed and writes the audit event. A uid that
+   * another agent of the tenant has (or RequestInstanceUid) gives the new agent a new one.
+   */
   private async redeem(request: AttachRequest, uid: string): Promise<AttachOutcome> {
     const credential = request.credential as Extract<AttachRequest['credential'], { kind: 'bootstrap' }>;
-    const result = await this.tx.run(async ({ manager, afterCommit }): Promise<AttachOutcome> => {
-      const token = await this.tokens.lockById(manager, credential.tokenId);
+    let instanceUid = request.requestNewUid ? uidToString(newInstanceUid()) : uid;
+    for (let attempt = 0; ; attempt++) {
+      const at = this.clock.now();
+      const { token, agent } = await this.tokens.redeem({ tokenId: credential.tokenId, instanceUid, capabilities: request.capabilities.toString(), now: at }, (param) =>
+        this.audit.recordInStatement(
+          {
+            tenantId: credential.tenantId,
+            actor: `agent:${instanceUid}`,
+            actorRole: null,
+            entityType: 'BootstrapToken',
+            entityId: credential.tokenId,
+            action: 'Redeemed',
+            additional: { instanceUid, transport: request.transport },
+          },
+          { name: 'audit', gate: 'agent', additionalSql: `jsonb_build_object('agentId', agent.id, 'groupId', agent.group_id)`, param },
+        ),
+      );
       if (!token || token.revokedAt) return this.refuseAttach('revoked', credential.tenantId, 'the bootstrap token was revoked');
       if (token.redeemedAt) {
-        const owner = token.agentId ? await this.agents.findById(token.agentId, manager) : null;
+        // redeemed meanwhile (read afresh: the statement's snapshot may predate the redeemer's agent)
+        const owner = token.agentId ? await this.agents.findById(token.agentId) : null;
         if (owner && owner.instanceUid === uid) return { ok: true, agent: this.attached(owner, false) };
         return this.refuseAttach('consumed', token.tenantId, 'this bootstrap token was redeemed by another agent');
       }
-      if (bootstrapTokenExpired(token, this.clock.nowMs())) return this.refuseAttach('expired', token.tenantId, 'the bootstrap token expired');
-      let instanceUid = uid;
-      if (request.requestNewUid || (await this.agents.uidTaken(token.tenantId, uid, undefined, manager))) instanceUid = uidToString(newInstanceUid());
-      // the token's group, if still live, with what it assigns its members
-      const placement = await this.assignment.enrolmentPlacement(manager, token.tenantId, token.groupId);
-      if (token.groupId && !placement.groupId) {
+      if (bootstrapTokenExpired(token, at.getTime())) return this.refuseAttach('expired', token.tenantId, 'the bootstrap token expired');
+      if (!agent) {
+        // another agent of the tenant has this uid: the new agent gets a new one
+        if (attempt > 0) throw new Error(`bootstrap token ${token.id}: no agent could be inserted`);
+        instanceUid = uidToString(newInstanceUid());
+        continue;
+      }
+      this.count('redeemed', token.tenantId);
+      this.tokenCache.set(token.tokenHash, { row: { ...token, redeemedAt: at, agentId: agent.id }, at: Date.now() });
+      if (token.groupId && !agent.groupId) {
         this.log.warn('Bootstrap token {TokenId} targets group {GroupId}, which no longer exists; the agent joins no group', { TokenId: token.id, GroupId: token.groupId });
       }
-      const agent = await this.agents.insert(manager, {
-        tenantId: token.tenantId,
-        instanceUid,
-        identityKind: 'token',
-        bootstrapTokenId: token.id,
-        ...placement,
-        tags: token.labels,
-        labels: token.labels,
-        capabilities: request.capabilities.toString(),
-      });
-      const at = this.clock.now();
-      await this.tokens.markRedeemed(manager, token.id, agent.id, at);
-      await this.audit.record(manager, {
-        tenantId: token.tenantId,
-        actor: `agent:${instanceUid}`,
-        actorRole: null,
-        entityType: 'BootstrapToken',
-        entityId: token.id,
-        action: 'Redeemed',
-        additional: { agentId: agent.id, instanceUid, transport: request.transport, groupId: agent.groupId },
-      });
-      afterCommit(() => {
-        this.count('redeemed', token.tenantId);
-        this.tokenCache.set(token.tokenHash, { row: { ...token, redeemedAt: at, agentId: agent.id }, at: Date.now() });
-        this.log.info('Agent {AgentId} enrolled with bootstrap token {TokenId}', { AgentId: agent.id, TokenId: token.id, InstanceUid: instanceUid, GroupId: agent.groupId });
-        if (agent.groupId) this.assignment.publishMembership(token.tenantId, [{ agentId: agent.id, from: null, to: agent.groupId }], 'enrolled with a bootstrap token');
-      });
-      return { ok: true, agent: this.attached(agent, instanceUid !== uid) };
-    });
-    return result;
+      this.log.info('Agent {AgentId} enrolled with bootstrap token {TokenId}', { AgentId: agent.id, TokenId: token.id, InstanceUid: instanceUid, GroupId: agent.groupId });
+      if (agent.groupId) this.assignment.publishMembership(token.tenantId, [{ agentId: agent.id, from: null, to: agent.groupId }], 'enrolled with a bootstrap token');
+      return {
+        ok: true,
+        agent: {
+          agentId: agent.id,
+          tenantId: token.tenantId,
+          agentType: agent.agentType,
+          instanceUid: uidFromString(instanceUid)!,
+          uidChanged: instanceUid !== uid,
+          desired: agent.assignedConfig && agent.assignedConfigHash ? { files: fromStoredFiles(agent.assignedConfig), hash: agent.assignedConfigHash } : undefined,
+          enrolled: true,
+        },
+      };
+    }
   }
 
   /**
@@ -224,7 +242,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
       });
       const agent = await this.agents.findById(agentId, manager);
       if (!agent) return { ok: false, reason: 'the certificate\'s agent no longer exists' };
-      if (created) return { ok: true, agent: this.attached(agent, instanceUid !== uid) };
+      if (created) return { ok: true, agent: { ...this.attached(agent, instanceUid !== uid), enrolled: true } };
       credential.agentId = agentId;
       return { ok: true, agent: this.attached(agent, false) };
     });
@@ -269,7 +287,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     const cached = this.tokenCache.get(tokenHash);
     // host time: the age of a cached row (decision 0220); expiry itself is judged on the Clock
     if (cached && Date.now() - cached.at < TOKEN_CACHE_MS) return cached.row;
-    const row = await this.tokens.findByHash(tokenHash);
+    const row = await this.gate.run(() => this.tokens.findByHash(tokenHash));
     if (row) this.tokenCache.set(tokenHash, { row, at: Date.now() });
     else this.tokenCache.delete(tokenHash);
     if (this.tokenCache.size > 10_000) this.tokenCache.clear();

@@ -139,7 +139,7 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
     if (report.connectionSettingsStatus) row.connection_settings_status = report.connectionSettingsStatus;
     this.merge(agentId, row);
     if (report.effectiveConfig && effective) this.checkEffective(agent, report.effectiveConfig.files, effective);
-    if (report.remoteConfigStatus || report.health || report.effectiveConfig || report.description) {
+    if (report.remoteConfigStatus || report.health || report.effectiveConfig || report.description || report.packageStatuses !== undefined) {
       // what live views and rollout gates react to; heartbeats publish nothing
       this.bus.publish<FleetEvent>({
         type: FleetEvents.AgentStatusChanged,
@@ -152,6 +152,7 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
           healthy: report.health?.healthy,
           effectiveConfigHash: report.effectiveConfig?.contentHash,
           descriptionChanged: Boolean(report.description),
+          ...(report.packageStatuses !== undefined ? { packageStatusesChanged: true } : {}),
         },
       });
     }

@@ -71,6 +71,16 @@ export interface ForgettableAgent {
  */
 const DEPARTED = (n: number) => `connected = false AND (disconnected_at < $${n} OR (disconnected_at IS NULL AND COALESCE(last_seen_at, created_at) < $${n}))`;
 
+export interface AgentCounts {
+  total: number;
+  connected: number;
+  stale: number;
+  disconnected: number;
+  healthy: number;
+  unhealthy: number;
+  healthUnknown: number;
+}
+
 export interface AgentFilter {
   tenantId: string;
   status?: AgentStatus;
@@ -79,6 +89,8 @@ export interface AgentFilter {
   /** Each entry must match an operator tag (`tags @> {key: value}`). */
   tags?: Array<{ key: string; value: string }>;
   text?: string;
+  /** Reported health: true, false, or unknown (never reported). */
+  health?: 'healthy' | 'unhealthy' | 'unknown';
   /** Only agents with an assigned config (what a drift filter reads before judging each row). */
   assignedOnly?: boolean;
   /** Members of this group, or `none` for agents in no group. */
@@ -108,6 +120,26 @@ export class AgentRepository {
   findManyInTenant(tenantId: string, ids: string[]): Promise<AgentEntity[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.repo.find({ where: { tenantId, id: In(ids) } });
+  }
+
+  /** The catalogue material of a group's agents (undefined: no such group in the tenant). */
+  async groupCatalogues(tenantId: string, groupId: string): Promise<Array<{ id: string; availableComponents: unknown; nonIdentifyingAttributes: Record<string, unknown> | null }> | undefined> {
+    const rows: Array<{ id: string | null; available_components: unknown; non_identifying_attributes: Record<string, unknown> | null }> = await this.repo.query(
+      `SELECT a.id, a.available_components, a.non_identifying_attributes FROM groups g LEFT JOIN agents a ON a.group_id = g.id AND a.tenant_id = g.tenant_id WHERE g.tenant_id = $1 AND g.id = $2`,
+      [tenantId, groupId],
+    );
+    if (rows.length === 0) return undefined;
+    return rows.filter((r) => r.id !== null).map((r) => ({ id: r.id!, availableComponents: r.available_components, nonIdentifyingAttributes: r.non_identifying_attributes }));
+  }
+
+  /** The agents of a group with their last reported capabilities (decimal text); undefined: no such group in the tenant. */
+  async groupMembers(tenantId: string, groupId: string): Promise<Array<{ id: string; capabilities: string }> | undefined> {
+    const rows: Array<{ id: string | null; capabilities: string | null }> = await this.repo.query(
+      `SELECT a.id, a.capabilities::text AS capabilities FROM groups g LEFT JOIN agents a ON a.group_id = g.id AND a.tenant_id = g.tenant_id WHERE g.tenant_id = $1 AND g.id = $2 ORDER BY a.id`,
+      [tenantId, groupId],
+    );
+    if (rows.length === 0) return undefined;
+    return rows.filter((r) => r.id !== null).map((r) => ({ id: r.id!, capabilities: r.capabilities ?? '0' }));
   }
 
   async uidTaken(tenantId: string, instanceUid: string, exceptAgentId: string | undefined, manager?: EntityManager): Promise<boolean> {
@@ -143,6 +175,20 @@ export class AgentRepository {
     if (ids.length === 0) return new Set();
     const rows: Array<{ id: string }> = await (manager ?? this.repo.manager).query(`SELECT id FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [tenantId, ids]);
     return new Set(rows.map((r) => r.id));
+  }
+
+  /** Of `ids` in the tenant: their labels, group names and assigned configurations' names (what an approval rule reads about them). */
+  async describeForRules(tenantId: string, ids: string[], manager?: EntityManager): Promise<Array<{ id: string; labels: Record<string, unknown>; groupName: string | null; configurationName: string | null }>> {
+    if (ids.length === 0) return [];
+    const rows: Array<{ id: string; labels: Record<string, unknown> | null; group_name: string | null; configuration_name: string | null }> = await (manager ?? this.repo.manager).query(
+      `SELECT a.id, a.labels, g.name AS group_name, c.name AS configuration_name FROM agents a
+       LEFT JOIN groups g ON g.id = a.group_id
+       LEFT JOIN configuration_versions v ON v.id = a.assigned_version_id
+       LEFT JOIN configurations c ON c.id = v.configuration_id
+       WHERE a.tenant_id = $1 AND a.id = ANY($2::uuid[]) ORDER BY a.id`,
+      [tenantId, ids],
+    );
+    return rows.map((r) => ({ id: r.id, labels: r.labels ?? {}, groupName: r.group_name, configurationName: r.configuration_name }));
   }
 
   /** Locks agent rows for a membership or assignment change, in id order (no deadlocks). */
@@ -271,6 +317,23 @@ export class AgentRepository {
     return rows.map((r) => r.id);
   }
 
+  /** The tenant's agents counted by status (the same rule as the status filter) and by reported health. */
+  async summary(tenantId: string, now: number, staleAfterSeconds: number): Promise<AgentCounts> {
+    const { cutoff } = agentStatusCondition('connected', now, staleAfterSeconds) as { cutoff: Date };
+    const [row] = await this.repo.query(
+      `SELECT count(*)::int AS total,
+              count(*) FILTER (WHERE connected AND last_seen_at >= $2)::int AS connected,
+              count(*) FILTER (WHERE connected AND (last_seen_at IS NULL OR last_seen_at < $2))::int AS stale,
+              count(*) FILTER (WHERE NOT connected)::int AS disconnected,
+              count(*) FILTER (WHERE healthy = true)::int AS healthy,
+              count(*) FILTER (WHERE healthy = false)::int AS unhealthy,
+              count(*) FILTER (WHERE healthy IS NULL)::int AS "healthUnknown"
+         FROM agents WHERE tenant_id = $1`,
+      [tenantId, cutoff],
+    );
+    return row as AgentCounts;
+  }
+
   list(filter: AgentFilter, page: PageQuery): Promise<Page<AgentEntity>> {
     const qb = this.repo.createQueryBuilder('a').where('a.tenantId = :tenantId', { tenantId: filter.tenantId });
     if (filter.status) {
@@ -280,6 +343,7 @@ export class AgentRepository {
       else if (c.lastSeen === 'atOrAfter') qb.andWhere('a.connected = true AND a.lastSeenAt >= :cutoff', { cutoff: c.cutoff });
       else qb.andWhere('a.connected = true AND (a.lastSeenAt IS NULL OR a.lastSeenAt < :cutoff)', { cutoff: c.cutoff });
     }
+    if (filter.health) qb.andWhere(filter.health === 'unknown' ? 'a.healthy IS NULL' : `a.healthy = ${filter.health === 'healthy' ? 'true' : 'false'}`);
     if (filter.assignedOnly) qb.andWhere('a.assignedConfigHash IS NOT NULL');
     if (filter.groupId === 'none') qb.andWhere('a.groupId IS NULL');
     else if (filter.groupId) qb.andWhere('a.groupId = :groupId', { groupId: filter.groupId });

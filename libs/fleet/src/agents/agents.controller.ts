@@ -8,15 +8,21 @@ import { AgentForgetService } from './agent-forget.service';
 import { AgentTagsService } from './agent-tags.service';
 import { BulkDeleteDto, BulkDeleteResultDto, ForgetAgentResultDto, UpdateAgentDto } from './dto/agent-operations.dto';
 import { AgentsService } from './agents.service';
+import { FleetPorts } from '../federation-support/fleet-ports';
+import { FleetReads } from '../federation-support/fleet-reads.service';
 import {
   AgentDetailDto,
   AgentListQueryDto,
+  AgentCountsDto,
   AgentPageDto,
   AssignConfigDto,
   AssignResultDto,
   BulkDisconnectDto,
   BulkDispatchResultDto,
+  BulkAssignDto,
+  BulkAssignResultDto,
   BulkForcePushDto,
+  BulkForcePushResultDto,
   BulkMoveDto,
   BulkMoveResultDto,
   ConfigHistoryPageDto,
@@ -40,16 +46,31 @@ export class AgentsController {
     private readonly actions: AgentActionsService,
     private readonly forgetting: AgentForgetService,
     private readonly tagging: AgentTagsService,
+    private readonly reads: FleetReads,
+    private readonly ports: FleetPorts,
   ) {}
 
   @Get()
   @MinRole(Role.Viewer)
-  @ApiOperation({ operationId: 'listAgents', summary: 'The agent inventory (filters: status, label key=value, tag key=value, text, drift, groupId)' })
+  @ApiOperation({ operationId: 'listAgents', summary: 'The agent inventory (filters: status, health, label key=value, tag key=value, text, drift, groupId)' })
   @ApiProblems(400)
   @ZodResponse({ status: 200, type: AgentPageDto })
   async list(@CurrentPrincipal() p: Principal, @Query() q: AgentListQueryDto) {
-    const page = await this.agents.list(p.tenantId, { status: q.status, labels: q.label, tags: q.tag, text: q.text, drift: q.drift, groupId: q.groupId }, q);
-    return mapPage(page, (a) => toAgentSummary(a, this.agents.staleAfterSeconds, this.clock.nowMs()));
+    const filter = { status: q.status, health: q.health, labels: q.label, tags: q.tag, text: q.text, drift: q.drift, groupId: q.groupId };
+    const federated = q.includeFederation ? this.ports.optional('federatedAgents') : undefined;
+    if (federated) return federated.list(p, filter, { limit: q.limit, cursor: q.cursor }, (page) => this.reads.agentSummaries(p.tenantId, filter, page));
+    const page = await this.agents.list(p.tenantId, filter, q);
+    const listed = mapPage(page, (a) => toAgentSummary(a, this.agents.staleAfterSeconds, this.clock.nowMs()));
+    return q.includeFederation ? { ...listed, federation: { included: true as const, peers: [] } } : listed;
+  }
+
+  @Get('summary')
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'getAgentCounts', summary: 'Your agents counted by status (connected, stale, disconnected) and reported health' })
+  @ApiProblems()
+  @ZodResponse({ status: 200, type: AgentCountsDto })
+  summary(@CurrentPrincipal() p: Principal) {
+    return this.agents.summary(p.tenantId);
   }
 
   // bulk routes come before the `:id` ones so that "bulk" is never taken for an agent id
@@ -63,12 +84,22 @@ export class AgentsController {
     return this.actions.bulkMove(p, body.agentIds, body.groupId);
   }
 
+  @Post('bulk/assign')
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'bulkAssignAgents', summary: 'Assign a Published version to up to 5,000 agents directly, in one audit event; pushed after the commit' })
+  @ApiProblems(400, 404, 409, 422)
+  @ZodResponse({ status: 200, type: BulkAssignResultDto })
+  bulkAssign(@CurrentPrincipal() p: Principal, @Body() body: BulkAssignDto) {
+    return this.actions.bulkAssign(p, body.agentIds, { configurationId: body.configurationId, version: body.version });
+  }
+
   @Post('bulk/force-push')
   @HttpCode(202)
   @MinRole(Role.Operator)
-  @ApiOperation({ operationId: 'bulkForcePushAgents', summary: 'Re-send the assigned config to up to 5,000 agents, paced by the worker' })
+  @ApiOperation({ operationId: 'bulkForcePushAgents', summary: 'Re-send the assigned config to up to 5,000 agents, paced by the worker. When a tenant approval rule applies (/api/approval-rules), `{ agents, approvalId }` without `dispatch`: nothing is sent until another person approves' })
   @ApiProblems(400, 422)
-  @ZodResponse({ status: 202, type: BulkDispatchResultDto })
+  @ZodResponse({ status: 202, type: BulkForcePushResultDto })
   bulkForcePush(@CurrentPrincipal() p: Principal, @Body() body: BulkForcePushDto) {
     return this.actions.bulkForcePush(p, body.agentIds);
   }

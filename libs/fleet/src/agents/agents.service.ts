@@ -1,3 +1,4 @@
+import { AVAILABLE_COMPONENTS_CHECK } from '../push-checks/available-components.check';
 import { Inject, Injectable } from '@nestjs/common';
 import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, encodeCursor, mapPage, Page, PageQuery, Principal } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
@@ -9,7 +10,7 @@ import { yamlConfig } from '../configurations/domain/config-files';
 import { ConfigTextLimits } from '../configurations/config-limits';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
-import { AgentFilter, AgentRepository } from './agent.repository';
+import { AgentCounts, AgentFilter, AgentRepository } from './agent.repository';
 import { AgentConfigEventRepository } from './agent-config-event.repository';
 import { agentDrift, configText, DRIFT_MEMO } from './agent-drift';
 import { DriftAssessment, DriftVerdict } from './domain/config-drift';
@@ -22,7 +23,7 @@ import { PushedConfig, PushGate } from '../push-checks/push-gate.service';
 
 export { YAML_CONTENT_TYPE, CONFIG_FILE_KEY } from '../configurations/domain/config-files';
 
-export type AgentListFilter = Pick<AgentFilter, 'status' | 'labels' | 'tags' | 'text' | 'groupId'> & { drift?: DriftVerdict };
+export type AgentListFilter = Pick<AgentFilter, 'status' | 'health' | 'labels' | 'tags' | 'text' | 'groupId'> & { drift?: DriftVerdict };
 
 /** Rows read at a time while a drift filter looks for a page of matches. */
 const DRIFT_SCAN_ROWS = 500;
@@ -53,6 +54,11 @@ export class AgentsService {
 
   get staleAfterSeconds(): number {
     return this.config.opamp.heartbeatWindowSeconds;
+  }
+
+  /** The tenant's agents counted by status and health (the dashboard). */
+  summary(tenantId: string): Promise<AgentCounts> {
+    return this.agents.summary(tenantId, this.clock.nowMs(), this.staleAfterSeconds);
   }
 
   /**
@@ -143,6 +149,8 @@ export class AgentsService {
       });
     }
     const config = yamlConfig(yaml);
+    // the push below is this change's: a session that read the assignment after this moment has it already
+    const since = this.clock.nowMs();
     await this.refuseIfDenied(caller.tenantId, id, { files: config.stored, hash: config.configHash, versionId: null });
     const agent = await this.tx.run(async ({ manager }) => {
       const [row] = await this.agents.lockForChange(manager, caller.tenantId, [id]);
@@ -157,13 +165,15 @@ export class AgentsService {
       });
       return row;
     });
-    const delivery = await this.dispatcher.pushRemoteConfig({ agentId: agent.id, tenantId: caller.tenantId }, { files: config.files, hash: config.configHash }, { force: true });
+    const delivery = await this.dispatcher.pushRemoteConfig({ agentId: agent.id, tenantId: caller.tenantId }, { files: config.files, hash: config.configHash }, { force: true, since });
     this.log.info('Assigned config {ConfigHash} to agent {AgentId}: {Delivery}', { ConfigHash: config.configHash, AgentId: agent.id, Delivery: delivery });
     return { agentId: agent.id, versionId: null, configHash: config.configHash, delivery };
   }
 
   /** Assigns a Published version to one agent directly (it wins over its group's) and pushes it. */
   async assignVersion(caller: Principal, id: string, ref: { configurationId: string; version: number }): Promise<{ agentId: string; versionId: string; configHash: string; delivery: DispatchOutcome }> {
+    // the push below is this change's: a session that read the assignment after this moment has it already
+    const since = this.clock.nowMs();
     const wanted = await this.tx.run(({ manager }) => this.assignment.publishedVersion(manager, caller.tenantId, ref.configurationId, ref.version));
     await this.refuseIfDenied(caller.tenantId, id, { files: wanted.files, hash: wanted.configHash, versionId: wanted.id });
     const version = await this.tx.run(async ({ manager }) => {
@@ -180,7 +190,7 @@ export class AgentsService {
       });
       return v;
     });
-    const delivery = await this.dispatcher.pushRemoteConfig({ agentId: id, tenantId: caller.tenantId }, { files: fromStoredFiles(version.files), hash: version.configHash }, { force: true });
+    const delivery = await this.dispatcher.pushRemoteConfig({ agentId: id, tenantId: caller.tenantId }, { files: fromStoredFiles(version.files), hash: version.configHash }, { force: true, since });
     this.log.info('Assigned version {VersionId} to agent {AgentId}: {Delivery}', { VersionId: version.id, AgentId: id, Delivery: delivery });
     return { agentId: id, versionId: version.id, configHash: version.configHash, delivery };
   }
@@ -192,6 +202,9 @@ export class AgentsService {
   private async refuseIfDenied(tenantId: string, agentId: string, config: PushedConfig): Promise<void> {
     const denial = (await this.gate.screen({ tenantId, path: 'assignment', agentIds: [agentId], config })).get(agentId);
     if (!denial) return;
+    if (denial.check === AVAILABLE_COMPONENTS_CHECK) {
+      throw new FleetException(FleetErrorCode.PUSH_COMPONENT_UNAVAILABLE, `Agent ${agentId} cannot run this configuration: ${denial.reason}`, { agentId, check: denial.check, reason: denial.reason });
+    }
     throw new FleetException(FleetErrorCode.PUSH_DENIED_BY_POLICY, `Policy ${denial.policyName} denies this configuration for agent ${agentId}: ${denial.reason}`, { agentId, check: denial.check, policyId: denial.policyId, policyName: denial.policyName, reason: denial.reason });
   }
 

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { Clock, LiveBus } from '@ampora/platform';
+import { LiveBus } from '@ampora/platform';
 import { FleetEvent, FleetEvents, MembershipChangedEvent } from '../fleet.events';
 import { AgentRepository, AssignedMaterial, LockedAgent } from '../agents/agent.repository';
-import { AgentEntity, AssignmentSource } from '../agents/entities/agent.entity';
+import { AssignmentSource } from '../agents/entities/agent.entity';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
 import { ConfigurationRepository } from '../configurations/configuration.repository';
 import { ConfigurationVersionEntity } from '../configurations/entities/configuration-version.entity';
@@ -38,7 +38,6 @@ export interface PlacementResult {
 @Injectable()
 export class AssignmentService {
   constructor(
-    private readonly clock: Clock,
     private readonly configurations: ConfigurationRepository,
     private readonly versions: ConfigurationVersionRepository,
     private readonly groups: GroupRepository,
@@ -191,26 +190,5 @@ export class AssignmentService {
       if (material) back.push(a.id);
     }
     return back;
-  }
-
-  /**
-   * Where an agent enrolling with a bootstrap token lands: the token's group if it is still live
-   * (pinned when the group is Static), with the group's version materialised.
-   */
-  async enrolmentPlacement(manager: EntityManager, tenantId: string, groupId: string | null): Promise<Partial<AgentEntity>> {
-    if (!groupId) return { groupId: null };
-    const group = await this.groups.lock(manager, tenantId, groupId, 'share');
-    if (!group || group.deletedAt) return { groupId: null };
-    const material = await this.groupMaterial(manager, group);
-    return {
-      groupId: group.id,
-      groupPinned: group.kind === 'Static',
-      assignmentSource: material ? 'group' : null,
-      assignedVersionId: material?.versionId ?? null,
-      assignedConfig: material?.files ?? null,
-      assignedConfigHash: material?.configHash ?? null,
-      assignedContentHash: material?.contentHash ?? null,
-      assignedAt: material ? this.clock.now() : null,
-    };
   }
 }

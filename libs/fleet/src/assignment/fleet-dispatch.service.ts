@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AMPORA_CONFIG, AmporaConfig, createLogger, JobProducer, NO_WORKER_WARNING, TenantLabels, WorkerPresence } from '@ampora/platform';
 import { PushPath } from '@ampora/governance';
-import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, DispatchOutcome, hasCapability } from '@ampora/opamp';
+import { AGENT_DISPATCHER, AgentCap, AgentDispatcher, DispatchOutcome, hasCapability, pushRemoteConfigToMany } from '@ampora/opamp';
 import { AgentRepository, DispatchTarget } from '../agents/agent.repository';
 import { fromStoredFiles } from '../agents/domain/stored-config';
 import { DispatchAction, DispatchJob, FLEET_QUEUE } from '../fleet.jobs';
@@ -13,6 +13,8 @@ export const REPORT_ID_LIMIT = 1000;
 const CONCURRENCY = 32;
 /** Agents per paced job, at most. */
 const MAX_JOB_AGENTS = 1000;
+/** Agents of one config pushed in one batch (one envelope per owning instance; decision 0390). */
+const PUSH_BATCH = 1000;
 
 export type OutcomeCounts = Record<DispatchOutcome, number>;
 
@@ -116,22 +118,34 @@ export class FleetDispatchService {
     report.mode = 'inline';
     const targets = (await this.agents.dispatchTargets(agentIds)).filter((t) => t.tenantId === tenantId);
     if (action !== 'disconnect') this.noteTargets(targets, report);
-    for (let i = 0; i < targets.length; i += CONCURRENCY) {
-      const outcomes = await Promise.all(targets.slice(i, i + CONCURRENCY).map((t) => this.reach(t, action, reason)));
-      for (const o of outcomes) {
-        if (o === 'unassigned') report.unassigned += 1;
-        else report.outcomes[o] += 1;
+    const count = (o: DispatchOutcome | 'unassigned') => {
+      if (o === 'unassigned') report.unassigned += 1;
+      else report.outcomes[o] += 1;
+    };
+    if (action === 'disconnect') {
+      for (let i = 0; i < targets.length; i += CONCURRENCY) (await Promise.all(targets.slice(i, i + CONCURRENCY).map((t) => this.dispatcher.disconnect({ agentId: t.id, tenantId: t.tenantId }, reason)))).forEach(count);
+    } else {
+      // agents assigned the same config are pushed together: one batch per owning instance (decision 0390)
+      const byHash = new Map<string, DispatchTarget[]>();
+      for (const t of targets) {
+        if (!t.assignedConfig || !t.assignedConfigHash) {
+          count('unassigned');
+          continue;
+        }
+        const list = byHash.get(t.assignedConfigHash) ?? [];
+        list.push(t);
+        byHash.set(t.assignedConfigHash, list);
+      }
+      for (const [hash, list] of byHash) {
+        const config = { files: fromStoredFiles(list[0]!.assignedConfig!), hash };
+        for (let i = 0; i < list.length; i += PUSH_BATCH) {
+          const slice = list.slice(i, i + PUSH_BATCH);
+          (await pushRemoteConfigToMany(this.dispatcher, slice.map((t) => ({ agentId: t.id, tenantId: t.tenantId })), config, { force: action === 'force-push' })).forEach(count);
+        }
       }
     }
     this.log.debug('{Action} reached {Agents} agents: {Outcomes} ({Reason})', { Action: action, Agents: targets.length, Outcomes: JSON.stringify(report.outcomes), Reason: reason });
     return report;
-  }
-
-  private reach(t: DispatchTarget, action: DispatchAction, reason: string): Promise<DispatchOutcome | 'unassigned'> {
-    const target = { agentId: t.id, tenantId: t.tenantId };
-    if (action === 'disconnect') return this.dispatcher.disconnect(target, reason);
-    if (!t.assignedConfig || !t.assignedConfigHash) return Promise.resolve('unassigned');
-    return this.dispatcher.pushRemoteConfig(target, { files: fromStoredFiles(t.assignedConfig), hash: t.assignedConfigHash }, { force: action === 'force-push' });
   }
 
   private async noteNonAccepting(agentIds: string[], report: DispatchReport): Promise<void> {

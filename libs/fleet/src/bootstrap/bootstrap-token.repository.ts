@@ -2,7 +2,36 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
+import type { StoredConfigFiles } from '../agents/entities/agent.entity';
 import { BootstrapTokenEntity } from './entities/bootstrap-token.entity';
+
+/** What one redemption statement found and did (decision 0415). */
+export interface RedemptionRow {
+  /** The token as it was when locked; null when there is no such token. */
+  token: BootstrapTokenEntity | null;
+  /** The agent it made; null when it made none (the token was not redeemable, or the uid was taken). */
+  agent: { id: string; agentType: string; groupId: string | null; assignedConfig: StoredConfigFiles | null; assignedConfigHash: string | null } | null;
+}
+
+interface RedemptionSqlRow {
+  id: string | null;
+  tenant_id: string;
+  label: string;
+  token_hash: string;
+  group_id: string | null;
+  labels: Record<string, string>;
+  created_by: string;
+  created_at: Date;
+  expires_at: Date;
+  redeemed_at: Date | null;
+  agent_id: string | null;
+  revoked_at: Date | null;
+  new_agent_id: string | null;
+  new_agent_type: string | null;
+  new_group_id: string | null;
+  new_assigned_config: StoredConfigFiles | null;
+  new_assigned_config_hash: string | null;
+}
 
 @Injectable()
 export class BootstrapTokenRepository {
@@ -12,9 +41,70 @@ export class BootstrapTokenRepository {
     return this.repo.findOne({ where: { tokenHash } });
   }
 
-  /** Reads and locks the row for the rest of the transaction (redemption). */
-  lockById(manager: EntityManager, id: string): Promise<BootstrapTokenEntity | null> {
-    return manager.getRepository(BootstrapTokenEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  /**
+   * Redeems a bootstrap token in one statement (decision 0415): locks the token, and when it is
+   * neither revoked, redeemed nor expired at `now`, places the new agent in the token's group if that
+   * is still live (locked shared, as an assignment change locks it exclusively, with the group's
+   * assigned version copied onto the agent), inserts the agent, marks the token redeemed by it and
+   * writes the audit event (`audit`: the governance part of the statement, gated on the agent CTE
+   * `agent`). A uid another agent of the tenant has makes no agent (ON CONFLICT DO NOTHING): the
+   * caller tries again with a new uid. No transaction around it: the statement is atomic, and a
+   * concurrent redemption of the same token waits on the row lock, then sees it redeemed.
+   */
+  async redeem(
+    input: { tokenId: string; instanceUid: string; capabilities: string; now: Date },
+    audit: (param: (value: unknown) => string) => string,
+  ): Promise<RedemptionRow> {
+    const params: unknown[] = [input.tokenId, input.instanceUid, input.capabilities, input.now];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const sql = `WITH token AS (
+        SELECT id, tenant_id, label, token_hash, group_id, labels, created_by, created_at, expires_at, redeemed_at, agent_id, revoked_at
+        FROM bootstrap_tokens WHERE id = $1 FOR UPDATE
+      ), live AS (
+        SELECT * FROM token WHERE revoked_at IS NULL AND redeemed_at IS NULL AND expires_at > $4::timestamptz
+      ), grp AS (
+        SELECT g.id, g.kind, g.assigned_version_id, g.tenant_id FROM groups g JOIN live t ON g.id = t.group_id AND g.tenant_id = t.tenant_id
+        WHERE g.deleted_at IS NULL FOR SHARE OF g
+      ), ver AS (
+        SELECT v.id, v.files, v.config_hash, v.content_hash FROM configuration_versions v JOIN grp ON v.id = grp.assigned_version_id AND v.tenant_id = grp.tenant_id
+      ), agent AS (
+        INSERT INTO agents (tenant_id, instance_uid, identity_kind, bootstrap_token_id, group_id, group_pinned, assignment_source, assigned_version_id,
+                            assigned_config, assigned_config_hash, assigned_content_hash, assigned_at, tags, labels, capabilities)
+        SELECT t.tenant_id, $2::uuid, 'token', t.id, g.id, COALESCE(g.kind = 'Static', false), CASE WHEN v.id IS NOT NULL THEN 'group' END, v.id,
+               v.files, v.config_hash, v.content_hash, CASE WHEN v.id IS NOT NULL THEN $4::timestamptz END, t.labels, t.labels, $3::bigint
+        FROM live t LEFT JOIN grp g ON true LEFT JOIN ver v ON true
+        ON CONFLICT DO NOTHING
+        RETURNING id, agent_type, group_id, assigned_config, assigned_config_hash
+      ), redeemed AS (
+        UPDATE bootstrap_tokens b SET redeemed_at = $4::timestamptz, agent_id = a.id FROM agent a WHERE b.id = $1 RETURNING b.id
+      ), ${audit(param)}
+      SELECT t.*, a.id AS new_agent_id, a.agent_type AS new_agent_type, a.group_id AS new_group_id,
+             a.assigned_config AS new_assigned_config, a.assigned_config_hash AS new_assigned_config_hash
+      FROM (SELECT 1) AS one LEFT JOIN token t ON true LEFT JOIN agent a ON true`;
+    const rows = (await this.repo.query(sql, params)) as RedemptionSqlRow[];
+    const r = rows[0];
+    if (!r?.id) return { token: null, agent: null };
+    const token = Object.assign(new BootstrapTokenEntity(), {
+      id: r.id,
+      tenantId: r.tenant_id,
+      label: r.label,
+      tokenHash: r.token_hash,
+      groupId: r.group_id,
+      labels: r.labels,
+      createdBy: r.created_by,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      redeemedAt: r.redeemed_at,
+      agentId: r.agent_id,
+      revokedAt: r.revoked_at,
+    });
+    const agent = r.new_agent_id
+      ? { id: r.new_agent_id, agentType: r.new_agent_type ?? '', groupId: r.new_group_id, assignedConfig: r.new_assigned_config, assignedConfigHash: r.new_assigned_config_hash }
+      : null;
+    return { token, agent };
   }
 
   findInTenant(tenantId: string, id: string, manager?: EntityManager): Promise<BootstrapTokenEntity | null> {
@@ -29,10 +119,6 @@ export class BootstrapTokenRepository {
   insert(manager: EntityManager, row: Omit<BootstrapTokenEntity, 'id' | 'createdAt' | 'redeemedAt' | 'agentId' | 'revokedAt' | 'tenant'>): Promise<BootstrapTokenEntity> {
     const repo = manager.getRepository(BootstrapTokenEntity);
     return repo.save(repo.create(row));
-  }
-
-  async markRedeemed(manager: EntityManager, id: string, agentId: string, at: Date): Promise<void> {
-    await manager.getRepository(BootstrapTokenEntity).update({ id }, { redeemedAt: at, agentId });
   }
 
   async markRevoked(manager: EntityManager, id: string, at: Date): Promise<void> {

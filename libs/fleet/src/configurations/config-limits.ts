@@ -61,17 +61,25 @@ export class ConfigTextLimits implements OnModuleDestroy {
     if (v) throw this.refusal(v, at);
   }
 
-  /** Parses and checks an untrusted text; a text over a limit is refused (422, code naming the limit), counted. */
-  async parse(text: string, at: { tenantId: string; source: Source }): Promise<ParsedConfig> {
+  /**
+   * Parses and checks an untrusted text; a text over a limit is refused (422, code naming the limit), counted.
+   * With `document`, the result carries the parsed document too (one parse serves the checks and the lint rules).
+   */
+  async parse(text: string, at: { tenantId: string; source: Source }, options: { document?: boolean } = {}): Promise<ParsedConfig> {
     await this.assertWithin(text, at);
-    const parsed = await this.inWorker(this.work.run({ op: 'parse', text, options: { limits: this.yaml, scanned: true } }), at);
+    const parsed = await this.inWorker(this.work.run({ op: 'parse', text, options: { limits: this.yaml, scanned: true, ...(options.document ? { document: true } : {}) } }), at);
     if (parsed.limit) throw this.refusal(parsed.limit, at);
     return parsed;
   }
 
   /** Findings of a stored text (checked against an agent's components), computed off the event loop. */
   async findings(text: string, available?: AvailableComponents): Promise<Finding[]> {
-    return (await this.inWorker(this.work.run({ op: 'parse', text, options: { available, limits: this.yaml } }))).findings;
+    return (await this.parseStored(text, { available })).findings;
+  }
+
+  /** A stored text parsed and checked off the event loop (against an agent's components when given; with its document when asked). */
+  parseStored(text: string, options: { available?: AvailableComponents; document?: boolean } = {}): Promise<ParsedConfig> {
+    return this.inWorker(this.work.run({ op: 'parse', text, options: { available: options.available, limits: this.yaml, ...(options.document ? { document: true } : {}) } }));
   }
 
   /** Text and semantic diff of two stored texts, computed off the event loop. */

@@ -9,6 +9,10 @@ describe('ConfigWork (the parsing worker thread)', () => {
     const r = await work.run({ op: 'parse', text: 'receivers:\n  otlp: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n', options: {} });
     expect(r.findings).toEqual([]);
     expect(r.model?.pipelines.traces).toEqual({ receivers: ['otlp'], processors: [], exporters: ['debug'] });
+    expect(r.document).toBeUndefined();
+    // asked for, the parsed document comes back from the thread too (validation parses once)
+    const withDoc = await work.run({ op: 'parse', text: 'receivers:\n  otlp: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n', options: { document: true } });
+    expect(withDoc.document).toEqual({ receivers: { otlp: {} }, exporters: { debug: {} }, service: { pipelines: { traces: { receivers: ['otlp'], exporters: ['debug'] } } } });
     const d = await work.run({ op: 'diff', from: 'a: 1\n', to: 'a: 2\n', labels: { from: 'x', to: 'y' } });
     expect(d.unified).toContain('+a: 2');
   });

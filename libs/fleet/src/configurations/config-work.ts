@@ -5,7 +5,7 @@ import type { ConfigDiff } from './domain/config-diff';
 import type { YamlLimits } from './domain/yaml-limits';
 
 export type ConfigJob =
-  | { op: 'parse'; text: string; options: { available?: AvailableComponents; limits?: YamlLimits; scanned?: boolean } }
+  | { op: 'parse'; text: string; options: { available?: AvailableComponents; limits?: YamlLimits; scanned?: boolean; document?: boolean } }
   | { op: 'diff'; from: string; to: string; labels: { from: string; to: string }; limits?: YamlLimits };
 
 type Result<J extends ConfigJob> = J extends { op: 'parse' } ? ParsedConfig : ConfigDiff;

@@ -21,6 +21,16 @@ export class ConfigurationVersionRepository {
     return this.r(manager).findOne({ where: { configurationId, number } });
   }
 
+  /** The version of a configuration with this content hash: a Published one first, else the newest. */
+  findByContentHash(configurationId: string, contentHash: string): Promise<ConfigurationVersionEntity | null> {
+    return this.repo
+      .createQueryBuilder('v')
+      .where('v.configurationId = :configurationId AND v.contentHash = :contentHash', { configurationId, contentHash })
+      .orderBy(`CASE WHEN v.status = 'Published' THEN 0 ELSE 1 END`)
+      .addOrderBy('v.number', 'DESC')
+      .getOne();
+  }
+
   findById(tenantId: string, id: string, manager?: EntityManager): Promise<ConfigurationVersionEntity | null> {
     return this.r(manager).findOne({ where: { tenantId, id } });
   }

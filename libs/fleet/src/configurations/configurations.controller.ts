@@ -1,11 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { ZodResponse } from 'nestjs-zod';
 import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
-import { Role } from '@ampora/governance';
+import { ReadOnlyRoute, Role } from '@ampora/governance';
 import { ConfigurationLifecycleService } from './configuration-lifecycle.service';
 import { ConfigurationsService } from './configurations.service';
 import {
+  CheckConfigurationDto,
+  CheckResultDto,
   CompareQueryDto,
   CompareResultDto,
   ConfigurationDto,
@@ -18,11 +21,13 @@ import {
   toVersionResponse,
   toVersionSummary,
   UpdateConfigurationDto,
+  ValidationResultDto,
   VersionBodyDto,
   VersionDto,
   VersionListQueryDto,
   VersionPageDto,
   VersionParamDto,
+  VersionPublishResultDto,
 } from './dto/configuration.dto';
 
 @ApiTags('configurations')
@@ -51,6 +56,29 @@ export class ConfigurationsController {
   @ZodResponse({ status: 201, type: ConfigurationDto })
   async create(@CurrentPrincipal() p: Principal, @Body() body: CreateConfigurationDto) {
     return toConfigurationResponse(await this.configurations.create(p, body), null);
+  }
+
+  @Post('check')
+  @HttpCode(200)
+  @ReadOnlyRoute()
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'checkConfiguration', summary: 'Findings of a proposed configuration text and its text and semantic diff against a stored version, storing nothing' })
+  @ApiProblems(400, 404, 413, 415, 422)
+  @ZodResponse({ status: 200, type: CheckResultDto })
+  check(@CurrentPrincipal() p: Principal, @Body() body: CheckConfigurationDto) {
+    return this.configurations.check(p.tenantId, body);
+  }
+
+  @Post('validate')
+  @HttpCode(200)
+  @ReadOnlyRoute()
+  @MinRole(Role.Viewer)
+  @ApiOperation({ operationId: 'validateConfiguration', summary: 'Findings of a text as a new version would get them (syntax, pipelines, unused components), with line and column; stores nothing' })
+  @ApiProblems(400, 413, 415, 422)
+  @ZodResponse({ status: 200, type: ValidationResultDto })
+  async validate(@CurrentPrincipal() p: Principal, @Body() body: VersionBodyDto) {
+    const { findings, errorCount, warningCount } = await this.configurations.check(p.tenantId, { yaml: body.yaml });
+    return { findings, errorCount, warningCount };
   }
 
   @Get(':id')
@@ -131,22 +159,26 @@ export class ConfigurationsController {
 
   @Get(':id/versions/:n/findings')
   @MinRole(Role.Viewer)
-  @ApiOperation({ operationId: 'getConfigurationVersionFindings', summary: 'Findings of a version, optionally checked against an agent\'s available components' })
+  @ApiOperation({ operationId: 'getConfigurationVersionFindings', summary: 'Findings of a version, optionally checked against an agent\'s or a group\'s available components' })
   @ApiProblems(400, 404)
   @ZodResponse({ status: 200, type: FindingsDto })
   async findings(@CurrentPrincipal() p: Principal, @Param() { id, n }: VersionParamDto, @Query() q: FindingsQueryDto) {
     const v = await this.configurations.getVersion(p.tenantId, id, n);
-    return { versionId: v.id, agentId: q.agentId ?? null, findings: await this.configurations.findingsFor(p.tenantId, id, n, q.agentId) };
+    return { versionId: v.id, agentId: q.agentId ?? null, groupId: q.groupId ?? null, findings: await this.configurations.findingsFor(p.tenantId, id, n, { agentId: q.agentId, groupId: q.groupId }) };
   }
 
   @Post(':id/versions/:n/publish')
   @HttpCode(200)
   @MinRole(Role.Operator)
-  @ApiOperation({ operationId: 'publishConfigurationVersion', summary: 'Publish a Draft (refused while it has Error findings); it is immutable from then on' })
+  @ApiOperation({ operationId: 'publishConfigurationVersion', summary: 'Publish a Draft (refused while it has Error findings); it is immutable from then on. When a tenant approval rule applies (/api/approval-rules), 202 `{ version, approvalId }`: the version stays Draft until another person approves' })
+  @ApiAcceptedResponse({ description: 'An approval rule applies: `{ version, approvalId }`, the version stays Draft until the request at /api/approvals/{approvalId} is approved' })
   @ApiProblems(400, 404, 409, 422)
-  @ZodResponse({ status: 200, type: VersionDto })
-  async publish(@CurrentPrincipal() p: Principal, @Param() { id, n }: VersionParamDto) {
-    return toVersionResponse(await this.configurations.publish(p, id, n));
+  @ZodResponse({ status: 200, type: VersionPublishResultDto })
+  async publish(@CurrentPrincipal() p: Principal, @Param() { id, n }: VersionParamDto, @Res({ passthrough: true }) res: Response) {
+    const outcome = await this.configurations.publish(p, id, n);
+    if (!outcome.approvalId) return toVersionResponse(outcome.version);
+    res.status(202);
+    return { version: toVersionResponse(outcome.version), approvalId: outcome.approvalId };
   }
 
   @Post(':id/versions/:n/archive')

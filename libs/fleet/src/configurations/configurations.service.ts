@@ -1,13 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { Clock, createLogger, LiveBus, Page, PageQuery, Principal, TransactionRunner } from '@ampora/platform';
-import { AuditService } from '@ampora/governance';
+import { Clock, createLogger, LiveBus, Page, PageQuery, Principal, TransactionRunner, Tx } from '@ampora/platform';
+import { parse } from 'yaml';
+import { ApprovalOperation, ApprovalRequestRow, ApprovalRuleService, AuditService, LINT_FINDING_CODE, LintRuleService, LintRuleSet } from '@ampora/governance';
 import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from '../agents/agent.repository';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { ConfigurationVersionRepository } from './configuration-version.repository';
 import { ConfigurationRepository } from './configuration.repository';
-import { availableFromReport, Finding } from './domain/collector-config';
+import { Finding } from './domain/collector-config';
+import { agentCatalogue, groupComponentFindings } from './domain/component-availability';
 import type { ConfigDiff } from './domain/config-diff';
 import { yamlConfig } from './domain/config-files';
 import { ConfigTextLimits } from './config-limits';
@@ -21,13 +23,19 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
   return d.code === '23505' && d.constraint === constraint;
 }
 
+/** What asking to publish a version did: published it, or (a tenant approval rule applies) opened an approval request. */
+export interface PublishOutcome {
+  version: ConfigurationVersionEntity;
+  approvalId?: string;
+}
+
 /**
  * Configurations and their versions: YAML kept byte-for-byte, checked on every new text, numbered
  * per configuration, Draft → Published (immutable) → Archived. A version with an Error finding is
  * never published.
  */
 @Injectable()
-export class ConfigurationsService {
+export class ConfigurationsService implements OnModuleInit {
   private readonly log = createLogger('Ampora.Fleet.Configurations.ConfigurationsService');
 
   constructor(
@@ -39,7 +47,14 @@ export class ConfigurationsService {
     private readonly audit: AuditService,
     private readonly bus: LiveBus,
     private readonly limits: ConfigTextLimits,
+    private readonly lint: LintRuleService,
+    private readonly approvalRules: ApprovalRuleService,
   ) {}
+
+  onModuleInit(): void {
+    // a publication that waited for a second person happens when it is approved, inside the decision's transaction
+    this.approvalRules.registerOperation(ApprovalOperation.ConfigurationPublish, { onApproved: (tx, request, versionId) => this.publishApproved(tx, request, versionId) });
+  }
 
   async create(caller: Principal, input: { name: string; description?: string }): Promise<ConfigurationEntity> {
     try {
@@ -112,7 +127,7 @@ export class ConfigurationsService {
     origin: { sourceRef: string | null; createdBy: string },
     target: (manager: EntityManager) => Promise<C>,
   ): Promise<C extends null ? ConfigurationVersionEntity | null : ConfigurationVersionEntity> {
-    const findings = (await this.limits.parse(yaml, { tenantId: caller.tenantId, source: 'version' })).findings;
+    const findings = await this.validate(caller.tenantId, yaml);
     const hashed = yamlConfig(yaml);
     const version = await this.tx.run(async ({ manager, afterCommit }) => {
       const c = await target(manager);
@@ -158,7 +173,7 @@ export class ConfigurationsService {
 
   /** Replaces the text of a Draft (checked again). Published and Archived versions never change. */
   async updateDraft(caller: Principal, configurationId: string, number: number, yaml: string): Promise<ConfigurationVersionEntity> {
-    const findings = (await this.limits.parse(yaml, { tenantId: caller.tenantId, source: 'version' })).findings;
+    const findings = await this.validate(caller.tenantId, yaml);
     const hashed = yamlConfig(yaml);
     return this.tx.run(async ({ manager }) => {
       const c = await this.get(caller.tenantId, configurationId, manager);
@@ -186,30 +201,83 @@ export class ConfigurationsService {
     return v;
   }
 
-  async publish(caller: Principal, configurationId: string, number: number): Promise<ConfigurationVersionEntity> {
-    return this.tx.run(async ({ manager, afterCommit }) => {
-      const v = await this.lockVersion(manager, caller.tenantId, configurationId, number);
-      if (v.status !== 'Draft') {
-        throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_INVALID_TRANSITION, `Version ${number} is ${v.status}; only a Draft can be published`, { status: v.status });
-      }
-      if (v.errorCount > 0) {
-        throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_HAS_ERRORS, `Version ${number} has ${v.errorCount} error(s) and cannot be published`, {
-          findings: v.findings.filter((f) => f.severity === 'Error'),
-        });
-      }
-      const before = auditView(v);
-      v.status = 'Published';
-      v.publishedAt = this.clock.now();
-      v.publishedBy = caller.actor;
-      const saved = await this.versions.save(manager, v);
-      await this.configurations.touch(manager, configurationId);
-      await this.audit.record(manager, { entityType: 'ConfigurationVersion', entityId: v.id, action: 'Published', before, after: auditView(saved) });
-      afterCommit(() => {
-        this.bus.publish<FleetEvent>({ type: FleetEvents.ConfigurationVersionPublished, tenantId: caller.tenantId, entityId: v.id, payload: { configurationId, versionId: v.id, number, hash: v.contentHash } });
-        this.log.info('Configuration {ConfigurationId} version {Number} published', { ConfigurationId: configurationId, Number: number });
+  /**
+   * Draft → Published, unless a tenant approval rule applies to this publication (decision 0400):
+   * then the version stays Draft and an approval request opens (asked again while pending: reset);
+   * it is published when another person approves it. A version that could not be published is
+   * refused at once either way (no request opens for it).
+   */
+  async publish(caller: Principal, configurationId: string, number: number): Promise<PublishOutcome> {
+    let approvalId: string | undefined;
+    const version = await this.tx.run(async (tx) => {
+      const v = await this.lockVersion(tx.manager, caller.tenantId, configurationId, number);
+      const findings = await this.publishable(tx.manager, caller.tenantId, v);
+      const c = await this.get(caller.tenantId, configurationId, tx.manager);
+      const context = { tenant: caller.tenantName, actor: caller.actor, configuration: { id: c.id, name: c.name }, version: { id: v.id, number: v.number, warningCount: count(findings, 'Warning') } };
+      const required = await this.approvalRules.required(caller.tenantId, ApprovalOperation.ConfigurationPublish, context, tx.manager);
+      if (!required) return this.markPublished(tx, v, findings, caller.actor);
+      const request = await this.approvalRules.requestFor(tx, caller, {
+        operation: ApprovalOperation.ConfigurationPublish,
+        entityId: v.id,
+        title: `Publish ${c.name} version ${v.number}`,
+        before: { status: v.status },
+        after: { status: 'Published', configuration: context.configuration, version: context.version },
+        required,
       });
-      return saved;
+      approvalId = request.id;
+      return v;
     });
+    return approvalId ? { version, approvalId } : { version };
+  }
+
+  /** An approved publication (decision 0400): inside the decision's transaction, checked again as it is now. */
+  private async publishApproved(tx: Tx, request: ApprovalRequestRow, versionId: string): Promise<void> {
+    const found = await this.versions.findById(request.tenantId, versionId, tx.manager);
+    const c = found ? await this.configurations.findInTenant(request.tenantId, found.configurationId, tx.manager) : null;
+    if (!found || !c) throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_NOT_FOUND, `Configuration version ${versionId} was not found`);
+    const v = await this.lockVersion(tx.manager, request.tenantId, c.id, found.number);
+    // no longer a Draft, or now failing a lint rule: the approval fails and stays pending
+    const findings = await this.publishable(tx.manager, request.tenantId, v);
+    await this.markPublished(tx, v, findings, request.decidedBy ?? 'approval', { approvalId: request.id });
+  }
+
+  /** Refuses a version that cannot be published; its findings with the tenant's lint rules as they are now. */
+  private async publishable(manager: EntityManager, tenantId: string, v: ConfigurationVersionEntity): Promise<Finding[]> {
+    const number = v.number;
+    if (v.status !== 'Draft') {
+      throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_INVALID_TRANSITION, `Version ${number} is ${v.status}; only a Draft can be published`, { status: v.status });
+    }
+    if (v.findings.some((f) => f.severity === 'Error' && f.code !== LINT_FINDING_CODE)) {
+      throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_HAS_ERRORS, `Version ${number} has ${v.errorCount} error(s) and cannot be published`, {
+        findings: v.findings.filter((f) => f.severity === 'Error'),
+      });
+    }
+    // the tenant's lint rules as they are now (a rule added or disabled since the draft counts)
+    const findings = [...v.findings.filter((f) => f.code !== LINT_FINDING_CODE), ...(await this.lintFindings(tenantId, v.yaml, manager))];
+    const lintErrors = findings.filter((f) => f.severity === 'Error');
+    if (lintErrors.length > 0) {
+      throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_LINT_ERRORS, `Version ${number} breaks ${lintErrors.length} lint rule(s) of severity Error and cannot be published`, { findings: lintErrors });
+    }
+    return findings;
+  }
+
+  private async markPublished(tx: Tx, v: ConfigurationVersionEntity, findings: Finding[], publishedBy: string, additional?: Record<string, unknown>): Promise<ConfigurationVersionEntity> {
+    const { manager, afterCommit } = tx;
+    const configurationId = v.configurationId;
+    const number = v.number;
+    const before = auditView(v);
+    Object.assign(v, { findings, errorCount: 0, warningCount: count(findings, 'Warning') });
+    v.status = 'Published';
+    v.publishedAt = this.clock.now();
+    v.publishedBy = publishedBy;
+    const saved = await this.versions.save(manager, v);
+    await this.configurations.touch(manager, configurationId);
+    await this.audit.record(manager, { entityType: 'ConfigurationVersion', entityId: v.id, action: 'Published', before, after: auditView(saved), ...(additional ? { additional } : {}) });
+    afterCommit(() => {
+      this.bus.publish<FleetEvent>({ type: FleetEvents.ConfigurationVersionPublished, tenantId: v.tenantId, entityId: v.id, payload: { configurationId, versionId: v.id, number, hash: v.contentHash } });
+      this.log.info('Configuration {ConfigurationId} version {Number} published', { ConfigurationId: configurationId, Number: number });
+    });
+    return saved;
   }
 
   async archive(caller: Principal, configurationId: string, number: number): Promise<ConfigurationVersionEntity> {
@@ -243,13 +311,66 @@ export class ConfigurationsService {
     return { from: a, to: b, diff: await this.limits.diff(a.yaml, b.yaml, { from: `${c.name} v${from}`, to: `${c.name} v${to}` }) };
   }
 
-  /** The version's findings, checked again against the components an agent reported (when given). */
-  async findingsFor(tenantId: string, configurationId: string, number: number, agentId?: string): Promise<Finding[]> {
+  /**
+   * What storing `yaml` as a new version would find, and its diff against a stored version (the
+   * latest by default), without storing anything: `ampora diff` and `apply --dry-run=server`.
+   */
+  async check(tenantId: string, input: { yaml: string; configurationId?: string; version?: number }): Promise<ConfigurationCheck> {
+    const findings = await this.validate(tenantId, input.yaml);
+    const result: ConfigurationCheck = { findings, errorCount: count(findings, 'Error'), warningCount: count(findings, 'Warning'), against: null, diff: null };
+    if (!input.configurationId) return result;
+    const c = await this.get(tenantId, input.configurationId);
+    const number = input.version ?? c.latestVersion;
+    if (number < 1) return result;
+    const v = await this.getVersion(tenantId, c.id, number);
+    result.against = { number: v.number, hash: v.contentHash, status: v.status };
+    result.diff = await this.limits.diff(v.yaml, input.yaml, { from: `${c.name} v${number}`, to: `${c.name} (proposed)` });
+    return result;
+  }
+
+  /**
+   * The version's findings, checked again against the components an agent reported (when given), or
+   * validated against every agent of a group (decision 0330: one Error finding per component some
+   * agents of the group lack — the push would skip them).
+   */
+  async findingsFor(tenantId: string, configurationId: string, number: number, target: { agentId?: string; groupId?: string } = {}): Promise<Finding[]> {
     const v = await this.getVersion(tenantId, configurationId, number);
-    if (!agentId) return v.findings;
-    const agent = await this.agents.findInTenant(tenantId, agentId);
-    if (!agent) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${agentId} was not found`);
-    return this.limits.findings(v.yaml, availableFromReport(agent.availableComponents));
+    if (target.groupId) {
+      const members = await this.agents.groupCatalogues(tenantId, target.groupId);
+      if (!members) throw new FleetException(FleetErrorCode.GROUP_NOT_FOUND, `Group ${target.groupId} was not found`);
+      const holders = members.map((m) => ({ agentId: m.id, catalogue: agentCatalogue(m.availableComponents, m.nonIdentifyingAttributes) }));
+      return [...v.findings, ...groupComponentFindings(parsedOrNull(v.yaml), holders)];
+    }
+    if (!target.agentId) return v.findings;
+    const agent = await this.agents.findInTenant(tenantId, target.agentId);
+    if (!agent) throw new FleetException(FleetErrorCode.AGENT_NOT_FOUND, `Agent ${target.agentId} was not found`);
+    const rules = await this.lint.activeRules(tenantId);
+    const parsed = await this.limits.parseStored(v.yaml, { available: agentCatalogue(agent.availableComponents, agent.nonIdentifyingAttributes), document: rules.size > 0 });
+    return [...parsed.findings, ...lintOn(rules, parsed.document)];
+  }
+
+  /**
+   * Version validation: syntax and semantic findings (parsed off the event loop, refused over a
+   * limit), then the tenant's Active lint rules on a text that parsed (decision 0300).
+   */
+  private async validate(tenantId: string, yaml: string): Promise<Finding[]> {
+    const rules = await this.lint.activeRules(tenantId);
+    // one parse: when the tenant has lint rules, the worker's result carries the document they read
+    const parsed = await this.limits.parse(yaml, { tenantId, source: 'version' }, { document: rules.size > 0 });
+    return parsed.model ? [...parsed.findings, ...lintOn(rules, parsed.document)] : parsed.findings;
+  }
+
+  /** The findings of the tenant's Active lint rules on a stored text within the limits (none for a text that does not parse). */
+  private async lintFindings(tenantId: string, yaml: string, manager?: EntityManager): Promise<Finding[]> {
+    const rules = await this.lint.activeRules(tenantId, manager);
+    if (rules.size === 0) return [];
+    let document: unknown;
+    try {
+      document = parse(yaml, { maxAliasCount: this.limits.yaml.maxAliases });
+    } catch {
+      return [];
+    }
+    return lintOn(rules, document);
   }
 
   private async lockVersion(manager: EntityManager, tenantId: string, configurationId: string, number: number): Promise<ConfigurationVersionEntity> {
@@ -264,8 +385,30 @@ export class ConfigurationsService {
   }
 }
 
+/** The rules' findings on a parsed document (none without rules, or without a document: the text did not parse to one). */
+function lintOn(rules: LintRuleSet, document: unknown): Finding[] {
+  return rules.size === 0 || document === undefined ? [] : rules.check(document);
+}
+
 function managedByGit(name: string): FleetException {
   return new FleetException(FleetErrorCode.CONFIGURATION_MANAGED_BY_GIT, `Configuration ${name} is managed by GitOps; change it in its Git repository`);
+}
+
+export interface ConfigurationCheck {
+  findings: Finding[];
+  errorCount: number;
+  warningCount: number;
+  against: { number: number; hash: string; status: string } | null;
+  diff: ConfigDiff | null;
+}
+
+/** A stored version's text as a plain object (it passed the limits when it was stored); null when unreadable. */
+function parsedOrNull(text: string): unknown {
+  try {
+    return parse(text);
+  } catch {
+    return null;
+  }
 }
 
 function count(findings: Finding[], severity: Finding['severity']): number {

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Put, Query } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { ZodResponse } from 'nestjs-zod';
 import { AMPORA_CONFIG, AmporaConfig, ApiProblems, Clock, CurrentPrincipal, IdParamDto, MinRole, Principal } from '@ampora/platform';
 import { ReadOnlyRoute, Role } from '@ampora/governance';
@@ -7,6 +8,7 @@ import { toAgentSummary } from '../agents/dto/agent.dto';
 import {
   AddMembersDto,
   CreateGroupDto,
+  GroupAssignmentOutcomeDto,
   GroupAssignmentResultDto,
   GroupDto,
   GroupListQueryDto,
@@ -121,12 +123,16 @@ export class GroupsController {
 
   @Put(':id/assignment')
   @MinRole(Role.Operator)
-  @ApiOperation({ operationId: 'setGroupAssignment', summary: 'Assign a Published configuration version to the group and push it to its members' })
+  @ApiOperation({ operationId: 'setGroupAssignment', summary: 'Assign a Published configuration version to the group and push it to its members. When a tenant approval rule applies (/api/approval-rules), 202 `{ group, approvalId }`: the group keeps its assignment until another person approves' })
+  @ApiAcceptedResponse({ description: 'An approval rule applies: `{ group, approvalId }`, nothing is assigned until the request at /api/approvals/{approvalId} is approved' })
   @ApiProblems(400, 404, 409)
-  @ZodResponse({ status: 200, type: GroupAssignmentResultDto })
-  async setAssignment(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Body() body: SetAssignmentDto) {
-    const r = await this.groups.setAssignment(p, id, body);
-    return { ...r, group: (await this.groups.describe([r.group]))[0]! };
+  @ZodResponse({ status: 200, type: GroupAssignmentOutcomeDto })
+  async setAssignment(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto, @Body() body: SetAssignmentDto, @Res({ passthrough: true }) res: Response) {
+    const { approvalId, ...r } = await this.groups.setAssignment(p, id, body);
+    const group = (await this.groups.describe([r.group]))[0]!;
+    if (!approvalId) return { ...r, group };
+    res.status(202);
+    return { group, approvalId };
   }
 
   @Delete(':id/assignment')

@@ -1,12 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { Clock, createLogger, LiveBus, Page, PageQuery, PlatformException, Principal } from '@ampora/platform';
-import { AuditService } from '@ampora/governance';
+import { Clock, createLogger, LiveBus, Page, PageQuery, PlatformException, Principal, Tx } from '@ampora/platform';
+import { ApprovalOperation, ApprovalRequestRow, ApprovalRuleService, AuditService } from '@ampora/governance';
 import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from '../agents/agent.repository';
 import { AssignmentService, PlacementResult } from '../assignment/assignment.service';
 import { DispatchReport, emptyReport, FleetDispatchService, REPORT_ID_LIMIT } from '../assignment/fleet-dispatch.service';
 import { ConfigurationVersionRepository } from '../configurations/configuration-version.repository';
+import { ConfigurationRepository } from '../configurations/configuration.repository';
+import { ConfigurationVersionEntity } from '../configurations/entities/configuration-version.entity';
 import { FleetTransactions } from '../fleet-transactions';
 import { FleetErrorCode, FleetException } from '../fleet.errors';
 import { compileSelector } from './domain/selector';
@@ -29,7 +31,7 @@ function isUniqueViolation(error: unknown): boolean {
  * are one UPDATE. Soft delete releases the members; restore takes back the static ones still free.
  */
 @Injectable()
-export class GroupsService {
+export class GroupsService implements OnModuleInit {
   private readonly log = createLogger('Ampora.Fleet.Groups.GroupsService');
 
   constructor(
@@ -43,7 +45,14 @@ export class GroupsService {
     private readonly tx: FleetTransactions,
     private readonly audit: AuditService,
     private readonly bus: LiveBus,
+    private readonly configurations: ConfigurationRepository,
+    private readonly approvalRules: ApprovalRuleService,
   ) {}
+
+  onModuleInit(): void {
+    // an assignment that waited for a second person happens when it is approved, inside the decision's transaction
+    this.approvalRules.registerOperation(ApprovalOperation.GroupAssignment, { onApproved: (tx, request, groupId) => this.assignmentApproved(tx, request, groupId) });
+  }
 
   /** Responses for groups: member counts and assigned versions, in two queries. */
   async describe(groups: GroupEntity[], manager?: EntityManager): Promise<Array<ReturnType<typeof toGroupResponse>>> {
@@ -210,34 +219,88 @@ export class GroupsService {
   }
 
   /** Assigns a Published version to the group: members without their own assignment run it. */
-  async setAssignment(caller: Principal, id: string, ref: { configurationId: string; version: number } | null): Promise<{ group: GroupEntity; changedAgents: number; dispatch: DispatchReport }> {
+  /**
+   * Sets (or, `ref` null, clears) the group's assigned version and pushes it to the members after the
+   * commit. Setting one waits instead when a tenant approval rule applies (decision 0401): the group
+   * keeps its assignment and an approval request opens (asked again while pending: reset, the last
+   * asked version wins); the assignment happens when another person approves it.
+   */
+  async setAssignment(caller: Principal, id: string, ref: { configurationId: string; version: number } | null): Promise<{ group: GroupEntity; changedAgents: number; dispatch: DispatchReport; approvalId?: string }> {
     let changed: string[] = [];
-    const group = await this.tx.run(async ({ manager, afterCommit }) => {
+    let approvalId: string | undefined;
+    const group = await this.tx.run(async (tx) => {
+      const { manager } = tx;
       const g = await this.live(manager, caller.tenantId, id, 'update');
-      const before = (await this.describe([g], manager))[0];
       const version = ref ? await this.assignment.publishedVersion(manager, caller.tenantId, ref.configurationId, ref.version) : null;
-      g.assignedVersionId = version?.id ?? null;
-      g.assignedAt = version ? this.clock.now() : null;
-      const saved = await this.groups.save(manager, g);
-      // lock the members in id order first, as every other fleet writer does (no deadlocks)
-      await this.agents.lockMembers(manager, caller.tenantId, g.id);
-      changed = await this.agents.applyGroupVersion(manager, caller.tenantId, g.id, version ? AssignmentService.material(version) : null);
-      await this.audit.record(manager, {
-        entityType: 'Group',
-        entityId: g.id,
-        action: version ? 'AssignmentSet' : 'AssignmentCleared',
-        before: before?.assignment ?? null,
-        after: version ? { configurationId: version.configurationId, versionId: version.id, version: version.number } : null,
-        additional: { changedAgents: changed.length },
-      });
-      afterCommit(() =>
-        this.bus.publish<FleetEvent>({ type: FleetEvents.GroupAssignmentChanged, tenantId: caller.tenantId, entityId: g.id, payload: { groupId: g.id, versionId: version?.id ?? null, configurationId: version?.configurationId ?? null, version: version?.number ?? null, changedAgents: changed.length } }),
-      );
-      return saved;
+      if (version) {
+        const configuration = await this.configurations.findInTenant(caller.tenantId, version.configurationId, manager);
+        const described = (await this.describe([g], manager))[0];
+        const context = {
+          tenant: caller.tenantName,
+          actor: caller.actor,
+          group: { id: g.id, name: g.name, kind: g.kind, members: described?.memberCount ?? 0 },
+          configuration: { id: version.configurationId, name: configuration?.name ?? null },
+          version: { id: version.id, number: version.number },
+        };
+        const required = await this.approvalRules.required(caller.tenantId, ApprovalOperation.GroupAssignment, context, manager);
+        if (required) {
+          const request = await this.approvalRules.requestFor(tx, caller, {
+            operation: ApprovalOperation.GroupAssignment,
+            entityId: g.id,
+            title: `Assign ${context.configuration.name ?? version.configurationId} version ${version.number} to group ${g.name}`,
+            before: described?.assignment ?? null,
+            after: { group: context.group, configuration: context.configuration, version: context.version },
+            required,
+          });
+          approvalId = request.id;
+          return g;
+        }
+      }
+      const done = await this.applyAssignment(tx, caller.tenantId, g, version);
+      changed = done.changed;
+      return done.group;
     });
+    if (approvalId) return { group, changedAgents: 0, dispatch: emptyReport(), approvalId };
     const dispatch = changed.length ? await this.dispatch.pushAssigned(caller.tenantId, changed, `group ${id} assignment`) : emptyReport();
     this.log.info('Group {GroupId} assignment set to {VersionId}: {Agents} agents changed', { GroupId: id, VersionId: group.assignedVersionId, Agents: changed.length });
     return { group, changedAgents: changed.length, dispatch };
+  }
+
+  /** An approved assignment (decision 0401), inside the decision's transaction; its members are pushed after the commit. */
+  private async assignmentApproved(tx: Tx, request: ApprovalRequestRow, groupId: string): Promise<void> {
+    const asked = request.after as { configuration?: { id?: string }; version?: { number?: number } } | null;
+    if (!asked?.configuration?.id || !asked.version?.number) throw new FleetException(FleetErrorCode.CONFIGURATION_VERSION_NOT_FOUND, `Approval ${request.id} names no configuration version`);
+    const g = await this.live(tx.manager, request.tenantId, groupId, 'update');
+    // the version must still be Published, or the approval fails and stays pending
+    const version = await this.assignment.publishedVersion(tx.manager, request.tenantId, asked.configuration.id, asked.version.number);
+    const { changed } = await this.applyAssignment(tx, request.tenantId, g, version, { approvalId: request.id });
+    tx.afterCommit(async () => {
+      if (changed.length) await this.dispatch.pushAssigned(request.tenantId, changed, `group ${groupId} assignment (approval ${request.id})`);
+      this.log.info('Group {GroupId} assignment set to {VersionId} by approval {ApprovalId}: {Agents} agents changed', { GroupId: groupId, VersionId: version.id, ApprovalId: request.id, Agents: changed.length });
+    });
+  }
+
+  private async applyAssignment(tx: Tx, tenantId: string, g: GroupEntity, version: ConfigurationVersionEntity | null, additional: Record<string, unknown> = {}): Promise<{ group: GroupEntity; changed: string[] }> {
+    const { manager, afterCommit } = tx;
+    const before = (await this.describe([g], manager))[0];
+    g.assignedVersionId = version?.id ?? null;
+    g.assignedAt = version ? this.clock.now() : null;
+    const saved = await this.groups.save(manager, g);
+    // lock the members in id order first, as every other fleet writer does (no deadlocks)
+    await this.agents.lockMembers(manager, tenantId, g.id);
+    const changed = await this.agents.applyGroupVersion(manager, tenantId, g.id, version ? AssignmentService.material(version) : null);
+    await this.audit.record(manager, {
+      entityType: 'Group',
+      entityId: g.id,
+      action: version ? 'AssignmentSet' : 'AssignmentCleared',
+      before: before?.assignment ?? null,
+      after: version ? { configurationId: version.configurationId, versionId: version.id, version: version.number } : null,
+      additional: { changedAgents: changed.length, ...additional },
+    });
+    afterCommit(() =>
+      this.bus.publish<FleetEvent>({ type: FleetEvents.GroupAssignmentChanged, tenantId, entityId: g.id, payload: { groupId: g.id, versionId: version?.id ?? null, configurationId: version?.configurationId ?? null, version: version?.number ?? null, changedAgents: changed.length } }),
+    );
+    return { group: saved, changed };
   }
 
   private async live(manager: EntityManager, tenantId: string, id: string, mode: 'update' | 'share'): Promise<GroupEntity> {

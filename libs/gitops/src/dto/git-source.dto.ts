@@ -1,6 +1,6 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { PageQuerySchema, pageSchema } from '@ampora/platform';
+import { PageQuerySchema, pageSchema, namedZodDto } from '@ampora/platform';
 import { MAX_GROUP_ASSIGNMENTS } from '../domain/group-assignment';
 import { DEFAULT_BRANCH, DEFAULT_PATH_GLOB, POLL_INTERVAL_SECONDS } from '../domain/source-rules';
 import type { GitFileEntity } from '../entities/git-file.entity';
@@ -71,6 +71,12 @@ export const GitSourceSchema = z
   .meta({ id: 'GitSource' });
 export type GitSourceResponse = z.infer<typeof GitSourceSchema>;
 export class GitSourceDto extends createZodDto(GitSourceSchema.extend({})) {}
+const GitSourceEditPendingSchema = z.object({
+  source: GitSourceSchema.describe('Created: the source as it will be (GET answers 404 until approved); edited: the source unchanged'),
+  approvalId: z.uuid().describe('Decide it at /api/approvals/{approvalId} (another person than the one who asked)'),
+});
+/** What creating or editing a source answers: the source, or (decision 0403) the pending change (202). */
+export const GitSourceEditResultDto = namedZodDto('GitSourceEditResultDto', z.union([GitSourceSchema, GitSourceEditPendingSchema]));
 export class GitSourcePageDto extends createZodDto(pageSchema(GitSourceSchema)) {}
 export class GitSourceListQueryDto extends createZodDto(PageQuerySchema) {}
 

@@ -3,6 +3,7 @@ import { createRemoteJWKSet, errors as joseErrors, JWTPayload, jwtVerify } from 
 import { AMPORA_CONFIG, AmporaConfig, Authentication, createLogger } from '@ampora/platform';
 import { highestRole } from '../domain/role';
 import { TenantService } from '../tenants/tenant.service';
+import { OidcDiscovery, OidcDiscoveryError } from './oidc-discovery';
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
@@ -15,6 +16,7 @@ export class OidcVerifier {
   constructor(
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
     private readonly tenants: TenantService,
+    private readonly discovery: OidcDiscovery,
   ) {}
 
   get enabled(): boolean {
@@ -33,7 +35,7 @@ export class OidcVerifier {
         clockTolerance: oidc.clockToleranceSeconds,
       }));
     } catch (error) {
-      this.keySet = error instanceof DiscoveryError ? undefined : this.keySet;
+      this.keySet = error instanceof OidcDiscoveryError ? undefined : this.keySet;
       const reason = error instanceof joseErrors.JOSEError ? error.code : error instanceof Error ? error.message : 'invalid token';
       this.log.debug('Rejected an OIDC token: {Reason}', { Reason: reason });
       return { ok: false, status: 401, reason: 'The bearer token is not valid' };
@@ -56,20 +58,8 @@ export class OidcVerifier {
   }
 
   private async resolveKeySet(): Promise<KeySet> {
-    const oidc = this.config.auth.oidc;
-    let jwksUrl = oidc.jwksUrl;
-    if (!jwksUrl) {
-      const discovery = `${oidc.issuer!.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-      const res = await fetch(discovery, { signal: AbortSignal.timeout(5000) }).catch((e: unknown) => {
-        throw new DiscoveryError(`OIDC discovery at ${discovery} failed: ${String(e)}`);
-      });
-      if (!res.ok) throw new DiscoveryError(`OIDC discovery at ${discovery} answered ${res.status}`);
-      const doc = (await res.json()) as { jwks_uri?: unknown };
-      if (typeof doc.jwks_uri !== 'string') throw new DiscoveryError(`OIDC discovery at ${discovery} has no jwks_uri`);
-      jwksUrl = doc.jwks_uri;
-    }
+    const jwksUrl = this.config.auth.oidc.jwksUrl ?? (await this.discovery.get()).jwksUri;
+    if (!jwksUrl) throw new OidcDiscoveryError(`The OIDC discovery document of ${this.config.auth.oidc.issuer} has no jwks_uri`);
     return createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30_000 });
   }
 }
-
-class DiscoveryError extends Error {}

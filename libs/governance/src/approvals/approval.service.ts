@@ -101,14 +101,18 @@ export class ApprovalService {
     return row;
   }
 
-  /** Closes a pending request without a decision (its subject was disabled or deleted). Audited. */
-  async withdraw(tx: Tx, tenantId: string, subjectKind: ApprovalSubjectKind, subjectId: string, reason: string): Promise<ApprovalRequestEntity | undefined> {
+  /**
+   * Closes a pending request without a decision (its subject was disabled or deleted, or the operation
+   * it asks for will not happen). Audited; `by` names who withdrew it in the live event (the audit row
+   * has the request's principal).
+   */
+  async withdraw(tx: Tx, tenantId: string, subjectKind: ApprovalSubjectKind, subjectId: string, reason: string, by = 'system'): Promise<ApprovalRequestEntity | undefined> {
     const open = await this.repository.lockPendingFor(tx.manager, tenantId, subjectKind, subjectId);
     if (!open) return undefined;
     Object.assign(open, { status: ApprovalStatus.Withdrawn, reason, updatedAt: this.clock.now() });
     const row = await this.repository.save(tx.manager, open);
     await this.audit.record(tx.manager, { entityType: 'ApprovalRequest', entityId: row.id, action: 'Withdrawn', before: { status: ApprovalStatus.Pending }, after: { status: row.status }, additional: { subjectKind, subjectId, reason } });
-    tx.afterCommit(() => this.publish({ type: GovernanceEvents.ApprovalWithdrawn, tenantId, entityId: row.id, payload: this.payload(row, 'system', reason) }));
+    tx.afterCommit(() => this.publish({ type: GovernanceEvents.ApprovalWithdrawn, tenantId, entityId: row.id, payload: this.payload(row, by, reason) }));
     return row;
   }
 

@@ -1,6 +1,7 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
+import { applyDecorators, CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import { ApiExtension } from '@nestjs/swagger';
 import { Observable, tap } from 'rxjs';
 import { createLogger, MIN_ROLE_KEY, RequestContext } from '@ampora/platform';
 
@@ -10,10 +11,11 @@ export const READ_ONLY_ROUTE_KEY = 'ampora:read-only-route';
 
 /**
  * Marks a POST that changes nothing (a query whose input is a body, like a selector preview): the
- * audit discipline expects no event from it.
+ * audit discipline expects no event from it. OpenAPI says so as `x-ampora-audit: none` (decision
+ * 0360), so a client or the reliability suite knows what a call must write.
  */
 export function ReadOnlyRoute(): MethodDecorator {
-  return SetMetadata(READ_ONLY_ROUTE_KEY, true);
+  return applyDecorators(SetMetadata(READ_ONLY_ROUTE_KEY, true), ApiExtension('x-ampora-audit', 'none'));
 }
 
 export const COMPOUND_AUDIT_KEY = 'ampora:compound-audit-route';
@@ -21,9 +23,10 @@ export const COMPOUND_AUDIT_KEY = 'ampora:compound-audit-route';
 /**
  * Marks a route that performs several audited changes at once (a rollback: the rollout's
  * transitions and the rollback it creates): it must write at least one audit event, one per change.
+ * OpenAPI says so as `x-ampora-audit: compound`; a mutating route without the extension writes one.
  */
 export function CompoundAuditRoute(): MethodDecorator {
-  return SetMetadata(COMPOUND_AUDIT_KEY, true);
+  return applyDecorators(SetMetadata(COMPOUND_AUDIT_KEY, true), ApiExtension('x-ampora-audit', 'compound'));
 }
 
 /**

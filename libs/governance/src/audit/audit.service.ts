@@ -33,11 +33,38 @@ export class AuditService {
   constructor(private readonly repository: AuditRepository) {}
 
   async record(manager: EntityManager | undefined, input: AuditInput): Promise<AuditEventEntity> {
+    return this.repository.insert(manager, this.row(input));
+  }
+
+  /**
+   * One audit event written by the caller's own statement, as a data-modifying CTE named `name`
+   * (decision 0415): a change made in one statement (an enrolment) gets its event in that statement,
+   * so it commits or rolls back with the change, without a transaction around two statements. The
+   * event is written once per row of the caller's CTE `gate` (one row when the change happened, none
+   * when it did not); `additionalSql` is a jsonb expression over `gate`'s columns (ids the statement
+   * itself makes) merged into `additional`. `param` adds a value to the caller's parameters and gives
+   * its placeholder.
+   */
+  recordInStatement(input: AuditInput, part: { name: string; gate: string; additionalSql?: string; param: (value: unknown) => string }): string {
+    const row = this.row(input);
+    const p = part.param;
+    const json = (value: unknown) => `${p(value === null ? null : JSON.stringify(value))}::jsonb`;
+    const additional = part.additionalSql ? `COALESCE(${json(row.additional)}, '{}'::jsonb) || (${part.additionalSql})` : json(row.additional);
+    return `${part.name} AS (
+      INSERT INTO audit_events (tenant_id, actor, actor_role, entity_type, entity_id, action, before, after, source_ip, trace_id, additional)
+      SELECT ${p(row.tenantId)}::uuid, ${p(row.actor)}, ${p(row.actorRole)}, ${p(row.entityType)}, ${p(row.entityId)}, ${p(row.action)}, ${json(row.before)}, ${json(row.after)}, ${p(row.sourceIp)}, ${p(row.traceId)}, ${additional}
+      FROM ${part.gate}
+      RETURNING id
+    )`;
+  }
+
+  /** The stored row of an event (redacted, storable), counted toward the request's audit writes. */
+  private row(input: AuditInput): Omit<AuditEventEntity, 'id' | 'occurredAt'> {
     const scope = RequestContext.current();
     const principal = scope?.principal;
     const tenantId = input.tenantId ?? principal?.tenantId ?? scope?.tenantId;
     if (!tenantId) throw new Error(`audit event ${input.entityType}.${input.action} has no tenant`);
-    const row = await this.repository.insert(manager, {
+    const row = {
       tenantId,
       actor: input.actor ?? principal?.actor ?? SYSTEM_ACTOR,
       actorRole: input.actorRole !== undefined ? input.actorRole : (principal?.role ?? null),
@@ -49,9 +76,9 @@ export class AuditService {
       sourceIp: scope?.sourceIp ?? null,
       traceId: currentTraceId() ?? null,
       additional: input.additional === undefined ? null : storable(redactValue(input.additional)),
-    });
+    };
     if (scope && !input.consequence) scope.auditWrites += 1;
-    return row;
+    return row as Omit<AuditEventEntity, 'id' | 'occurredAt'>;
   }
 
   list(filter: AuditFilter, page: PageQuery): Promise<Page<AuditRow>> {

@@ -2,15 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { Expression } from '@ampora/dsl';
 import { Metrics, TenantLabels, withSpanSync } from '@ampora/platform';
 import { AuditService } from '../audit/audit.service';
-import { ActivePolicy, evaluatePush, PolicyEvaluation, PushDecision, TenantPolicySettings } from '../domain/policy/policy-evaluation';
+import { ActivePolicy, PolicyEvaluation, PushDecision, PushEvaluator, TenantPolicySettings } from '../domain/policy/policy-evaluation';
 import { configView, ConfigView, PushContext } from '../domain/policy/push-context';
+import { TenantService } from '../tenants/tenant.service';
 import { PolicyRepository } from './policy.repository';
 import { PushCheckRequest, PushCheckResult, PushDenial, PushTimeCheck } from './push-time-check';
 
 export const POLICY_CHECK_NAME = 'policies';
 
+const EMPTY_AGENT = { id: '', description: {}, capabilities: [], group: null, labels: {} };
+
 /** What one evaluation pass loaded once for a tenant: settings and the compiled Active policies. */
 export interface LoadedPolicies {
+  /** The tenant's name: what a policy's `tenant` is, in every process (decision 0369). */
+  tenantName: string;
   settings: TenantPolicySettings;
   policies: ActivePolicy[];
 }
@@ -27,22 +32,30 @@ export class PolicyPushCheck implements PushTimeCheck {
   constructor(
     private readonly repository: PolicyRepository,
     private readonly audit: AuditService,
+    private readonly tenants: TenantService,
   ) {}
 
   async load(tenantId: string): Promise<LoadedPolicies> {
-    const [settings, rows] = await Promise.all([this.repository.settings(tenantId), this.repository.active(tenantId)]);
+    const [tenant, settings, rows] = await Promise.all([this.tenants.findById(tenantId), this.repository.settings(tenantId), this.repository.active(tenantId)]);
+    // never the id in place of the name (a process that has not learned the name yet): no tenant, no push
+    if (!tenant) throw new Error(`tenant ${tenantId} does not exist: its push cannot be checked`);
     const policies = rows.map((r) => {
       const compiled = Expression.compile(r.expression);
       return { id: r.id, name: r.name, expression: r.expression, ...(compiled.ok ? { compiled: compiled.expression } : {}) };
     });
-    return { settings, policies };
+    return { tenantName: tenant.name, settings, policies };
   }
 
   async check(request: PushCheckRequest): Promise<PushCheckResult> {
     const loaded = await this.load(request.tenantId);
     const tenant = TenantLabels.of(request.tenantId);
     const next = configView(request.config);
-    const decisions = request.targets.map((t) => ({ agentId: t.agent.id, decision: this.decide(loaded, { agent: t.agent, config: next, tenant }, t.currentConfig === undefined ? undefined : configView(t.currentConfig)) }));
+    // one evaluator for the push: policies compiled once, what every agent shares evaluated once
+    const evaluator = this.evaluator(loaded, { agent: EMPTY_AGENT, config: next, tenant: loaded.tenantName });
+    // agents on the same current config share one parsed document (the gate reads one per hash): one view each
+    const views = new Map<unknown, ConfigView>();
+    const viewOf = (doc: unknown) => views.get(doc) ?? views.set(doc, configView(doc)).get(doc)!;
+    const decisions = request.targets.map((t) => ({ agentId: t.agent.id, decision: evaluator.decide(t.agent, t.currentConfig === undefined ? undefined : viewOf(t.currentConfig)) }));
     this.observe(tenant, decisions.map((d) => d.decision));
 
     const denied = new Map<string, PushDenial>();
@@ -64,7 +77,11 @@ export class PolicyPushCheck implements PushTimeCheck {
 
   /** Evaluates one agent's push (also the dry run's path, so the two agree). */
   decide(loaded: LoadedPolicies, context: PushContext, current: ConfigView | undefined): PushDecision {
-    return evaluatePush({ context, current, policies: loaded.policies, settings: loaded.settings, now: () => performance.now() });
+    return this.evaluator(loaded, context).decide(context.agent, current);
+  }
+
+  private evaluator(loaded: LoadedPolicies, context: PushContext): PushEvaluator {
+    return new PushEvaluator({ context, policies: loaded.policies, settings: loaded.settings, now: () => performance.now() });
   }
 
   /**
@@ -75,7 +92,8 @@ export class PolicyPushCheck implements PushTimeCheck {
     const perPolicy = new Map<string, { allow: number; deny: number }>();
     for (const d of decisions) {
       for (const e of d.evaluations) {
-        Metrics.record('ampora_policy_evaluation_duration_seconds', e.durationMs / 1000, { tenant, policy: e.policyName });
+        // a duration is recorded for each evaluation that ran (an outcome shared by the push's agents ran once)
+        if (!e.cached) Metrics.record('ampora_policy_evaluation_duration_seconds', e.durationMs / 1000, { tenant, policy: e.policyName });
         const counts = perPolicy.get(e.policyName) ?? { allow: 0, deny: 0 };
         counts[e.outcome] += 1;
         perPolicy.set(e.policyName, counts);

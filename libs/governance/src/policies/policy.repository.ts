@@ -48,7 +48,7 @@ export class PolicyRepository {
 
   async settings(tenantId: string): Promise<TenantPolicySettings> {
     const row = await this.settingsRepo.findOne({ where: { tenantId } });
-    return row ? { mode: row.mode, exporterSwap: row.exporterSwap, insecureTlsExporter: row.insecureTlsExporter } : { ...DEFAULT_POLICY_SETTINGS };
+    return row ? { mode: row.mode, exporterSwap: row.exporterSwap, insecureTlsExporter: row.insecureTlsExporter, fourEyes: row.fourEyes } : { ...DEFAULT_POLICY_SETTINGS };
   }
 
   async saveSettings(manager: EntityManager, tenantId: string, settings: TenantPolicySettings, now: Date): Promise<void> {

@@ -127,9 +127,11 @@ export class PolicyService implements OnModuleInit, ApprovalSubjectHandler {
   updateSettings(p: Principal, settings: TenantPolicySettings): Promise<TenantPolicySettings> {
     return this.tx.run(async (tx) => {
       const before = await this.repository.settings(p.tenantId);
-      await this.repository.saveSettings(tx.manager, p.tenantId, settings, this.clock.now());
-      await this.audit.record(tx.manager, { entityType: 'PolicySettings', entityId: p.tenantId, action: 'Edited', before, after: settings });
-      return settings;
+      // fourEyes left out of the body keeps its value
+      const after = { ...settings, fourEyes: settings.fourEyes ?? before.fourEyes ?? false };
+      await this.repository.saveSettings(tx.manager, p.tenantId, after, this.clock.now());
+      await this.audit.record(tx.manager, { entityType: 'PolicySettings', entityId: p.tenantId, action: 'Edited', before, after });
+      return after;
     });
   }
 

@@ -44,6 +44,8 @@ export class AgentSession {
   /** Set per connection: the first reply of a connection carries the capabilities and the offers. */
   firstReplyPending = true;
   connectionSettingsHash?: string;
+  /** The all-packages hash (hex) last offered on this session (PackagesAvailable). */
+  packagesOfferedHash?: string;
   /** Where certificates offered to this agent send it (set by the transport at connection). */
   mtls?: MtlsTarget;
   closed = false;

@@ -1,11 +1,11 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { Clock, createLogger, Metrics, RequestContext, SpanKind, TenantLabels, withSpan, withSpanSync } from '@ampora/platform';
+import { Clock, createLogger, Metrics, RequestContext, Span, SpanKind, TenantLabels, withSpanMaybeAsync, withSpanSync } from '@ampora/platform';
 import { AgentToServer, AgentToServerFlags, ConnectionSettingsOffers, ServerErrorResponseType, ServerToAgent, ServerToAgentFlags } from '../generated/opamp_pb';
 import { OpampPorts } from '../opamp-ports';
-import type { AgentReport, DesiredConfig, DisconnectInfo, Transport } from '../ports';
+import type { AgentReport, DesiredConfig, DisconnectInfo, PackageOffers, Transport } from '../ports';
 import { neutralisedAny, NeutralisedReason, sanitizeReport } from '../domain/report-sanitizer';
 import { AgentCap, hasCapability, ServerCap } from '../protocol/capabilities';
-import { errorReply, serverToAgent } from '../protocol/codec';
+import { errorReply, packagesAvailable, serverToAgent } from '../protocol/codec';
 import { agentFrameKind, serverFrameKind } from '../protocol/frame-kind';
 import { AgentSession, credentialKey } from './agent-session';
 import { ConnectionState, HandleResult } from './connection-state';
@@ -59,79 +59,119 @@ export class OpampCore implements OnApplicationBootstrap {
     this.ports.required('authenticator');
     this.ports.required('stateSink');
     if (this.connectionSettings.acceptsCertificateRequests) this.serverCapabilities |= ServerCap.AcceptsConnectionSettingsRequest;
+    if (this.ports.optional('packageOffers')) this.serverCapabilities |= ServerCap.OffersPackages | ServerCap.AcceptsPackagesStatus;
   }
 
   get capabilities(): bigint {
     return this.serverCapabilities;
   }
 
-  /** Handles one decoded message. Never throws for protocol problems: they become rejects. */
-  async handle(conn: ConnectionState, message: AgentToServer, sizeBytes: number): Promise<HandleResult> {
+  /**
+   * Handles one decoded message. Never throws for protocol problems: they become rejects. The answer
+   * comes at once when nothing had to wait (a heartbeat of an attached session: no promise, no
+   * async-hook work); a promise when the frame waits for the database (the first frame's attach, a new
+   * instance_uid) or for a certificate (a CSR).
+   */
+  handle(conn: ConnectionState, message: AgentToServer, sizeBytes: number): HandleResult | Promise<HandleResult> {
     const kind = agentFrameKind(message);
     const tenantId = conn.session?.tenantId ?? conn.credential.tenantId;
     const tenant = TenantLabels.of(tenantId);
     Metrics.add('ampora_opamp_frames_received_total', 1, { tenant, frame_kind: kind });
     return RequestContext.run({ tenantId }, () =>
-      withSpan(
+      withSpanMaybeAsync(
         'opamp.frame_received',
         { kind: SpanKind.SERVER, attributes: { 'agent.id': conn.session?.agentId ?? '', 'frame.kind': kind, 'frame.size_bytes': sizeBytes, 'network.transport': conn.handle.transport } },
-        async (span) => {
-          const result = await this.process(conn, message);
-          if (conn.session) span.setAttribute('agent.id', conn.session.agentId);
-          if (result.kind === 'reply') this.traceSent(conn.session, result.reply);
-          return result;
+        (span) => {
+          const result = this.process(conn, message);
+          return result instanceof Promise ? result.then((r) => this.handled(conn, span, r)) : this.handled(conn, span, result);
         },
       ),
     );
   }
 
-  private async process(conn: ConnectionState, message: AgentToServer): Promise<HandleResult> {
+  private handled(conn: ConnectionState, span: Span, result: HandleResult): HandleResult {
+    if (conn.session) span.setAttribute('agent.id', conn.session.agentId);
+    if (result.kind === 'reply') this.traceSent(conn.session, result.reply);
+    return result;
+  }
+
+  private process(conn: ConnectionState, message: AgentToServer): HandleResult | Promise<HandleResult> {
     const uid = message.instanceUid;
     if (uid.length !== 16) {
       return { kind: 'reject', reason: 'malformed', message: 'instance_uid must be 16 bytes', reply: errorReply(uid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, 'instance_uid must be 16 bytes (a UUID)') };
     }
-    let session = conn.session;
-    let justEnrolled = false;
+    const session = conn.session;
     if (session && !session.instanceUid.equals(uid) && !session.previousUid?.equals(uid)) {
       return { kind: 'reject', reason: 'malformed', message: 'instance_uid changed within a connection', reply: errorReply(uid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, `this connection belongs to instance_uid ${session.uidText}`) };
     }
     const now = this.clock.nowMs();
-    let newUid: Buffer | undefined;
-    if (!session) {
-      const attached = await this.attacher.attach(conn, message);
+    if (session) return this.proceed(conn, session, message, now, undefined, false);
+    return this.attacher.attach(conn, message).then((attached): HandleResult | Promise<HandleResult> => {
       if (!attached.ok) return { kind: 'reject', reason: 'auth_failed', message: attached.reason };
-      session = attached.session;
-      newUid = attached.newUid;
-      justEnrolled = conn.credential.kind === 'bootstrap' && !conn.credential.boundAgentId;
-    }
+      // the authenticator says whether it made the agent (the credential is bound by the attach itself)
+      return this.proceed(conn, attached.session, message, now, attached.newUid, attached.enrolled);
+    });
+  }
+
+  /** The frame of an attached session: sequence, the parts' handlers, the state sink, the reply. */
+  private proceed(conn: ConnectionState, session: AgentSession, message: AgentToServer, now: number, newUid: Buffer | undefined, justEnrolled: boolean): HandleResult | Promise<HandleResult> {
     session.lastSeen = now;
     session.frames += 1;
-
     const frame: FrameContext = { conn, session, message, report: {}, now, replyFlags: this.sequenceFlags(session, message), justEnrolled };
-    if (!newUid && message.flags & BigInt(AgentToServerFlags.AgentToServerFlags_RequestInstanceUid)) newUid = await this.attacher.reassignInstanceUid(session);
-    if (newUid && !newUid.equals(uid)) {
+    if (!newUid && message.flags & REQUEST_INSTANCE_UID) return this.attacher.reassignInstanceUid(session).then((uid) => this.report(frame, uid));
+    return this.report(frame, newUid);
+  }
+
+  private report(frame: FrameContext, newUid: Buffer | undefined): HandleResult | Promise<HandleResult> {
+    const { session, message } = frame;
+    const uid = message.instanceUid;
+    const renamed = newUid !== undefined && !newUid.equals(uid);
+    if (renamed) {
       this.attacher.adoptInstanceUid(session, newUid);
       frame.report.instanceUid = newUid;
     }
     for (const part of this.parts) part.handle(frame);
-    this.ports.required('stateSink').report(session, this.neutralise(session, frame.report), new Date(now));
+    this.ports.required('stateSink').report(session, this.neutralise(session, frame.report), new Date(frame.now));
 
     const reply = serverToAgent({ instanceUid: uid, capabilities: this.serverCapabilities, flags: frame.replyFlags });
-    if (newUid && !newUid.equals(uid)) reply.agentIdentification = { $typeName: 'opamp.proto.v1.AgentIdentification', newInstanceUid: newUid };
-    try {
-      const offer = await this.connectionSettings.offerFor(frame);
-      if (offer) reply.connectionSettings = offer;
-    } catch (error) {
-      return {
+    if (renamed) reply.agentIdentification = { $typeName: 'opamp.proto.v1.AgentIdentification', newInstanceUid: newUid };
+    const settings = this.connectionSettings.offerable(frame);
+    if (!settings) return this.reply(frame, reply);
+    return this.connectionSettings.offerFor(frame, settings).then(
+      (offer) => {
+        if (offer) reply.connectionSettings = offer;
+        return this.reply(frame, reply);
+      },
+      (error: unknown): HandleResult => ({
         kind: 'reply',
         reply: errorReply(uid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, `certificate request refused: ${error instanceof Error ? error.message : String(error)}`),
-      };
-    }
+      }),
+    );
+  }
+
+  /** The reply's remote config and packages offers and what pushes left for it; the end of the session on AgentDisconnect. */
+  private reply(frame: FrameContext, reply: ServerToAgent): HandleResult | Promise<HandleResult> {
+    const { session, now } = frame;
     if (this.offers.due(session, now)) this.offers.attach(reply, session, now);
+    const packages = this.ports.optional('packageOffers');
+    if (packages && hasCapability(session.capabilities, AgentCap.AcceptsPackages)) return this.offerPackages(packages, session, reply).then(() => this.close(frame, reply));
+    return this.close(frame, reply);
+  }
+
+  private close(frame: FrameContext, reply: ServerToAgent): HandleResult {
+    const { session } = frame;
     for (const pending of session.outbox.splice(0)) Object.assign(reply, pending);
     session.firstReplyPending = false;
     if (this.disconnects.handleLeaving(frame)) return { kind: 'reply', reply, closeAfter: true };
     return { kind: 'reply', reply };
+  }
+
+  /** PackagesAvailable for an agent that accepts packages, when the fleet has something new for it (issue 20 item 4). */
+  private async offerPackages(port: PackageOffers, session: AgentSession, reply: ServerToAgent): Promise<void> {
+    const offer = await port.offerFor(session, session.packagesOfferedHash);
+    if (!offer) return;
+    reply.packagesAvailable = packagesAvailable(offer);
+    session.packagesOfferedHash = offer.allPackagesHash.toString('hex');
   }
 
   /**
@@ -167,9 +207,9 @@ export class OpampCore implements OnApplicationBootstrap {
    * Sets the agent's desired config and delivers it now (WebSocket) or with the next poll (HTTP).
    * `force` re-sends even when the agent already reports the same hash or reported it FAILED.
    */
-  pushRemoteConfig(session: AgentSession, desired: DesiredConfig, force: boolean): 'delivered' | 'queued' | 'unchanged' {
+  pushRemoteConfig(session: AgentSession, desired: DesiredConfig, force: boolean, since?: number): 'delivered' | 'queued' | 'unchanged' {
     const now = this.clock.nowMs();
-    const accepted = this.offers.accept(session, desired, force);
+    const accepted = this.offers.accept(session, desired, force, since);
     if (accepted !== 'send') return accepted;
     const message = serverToAgent({ instanceUid: session.instanceUid, capabilities: this.serverCapabilities });
     this.offers.attach(message, session, now);
@@ -193,6 +233,26 @@ export class OpampCore implements OnApplicationBootstrap {
       this.log.info('Agent {AgentId} was assigned config {ConfigHash} while it connected; sent it ({Outcome})', { AgentId: session.agentId, ConfigHash: now.hash, Outcome: outcome }),
     );
     return outcome === 'unchanged' ? 'unchanged' : 'pushed';
+  }
+
+  /**
+   * The agent's packages changed (decision 0376): reads its offer now (not at the port's next
+   * recheck) and sends PackagesAvailable on the WebSocket, or with the next poll over HTTP.
+   * `unchanged` when the session was already offered exactly this (or there is nothing to offer).
+   */
+  async pushPackages(session: AgentSession): Promise<'delivered' | 'queued' | 'unchanged'> {
+    const port = this.ports.optional('packageOffers');
+    if (!port) return 'unchanged';
+    const offer = await port.offerFor(session, session.packagesOfferedHash, { fresh: true });
+    if (!offer || session.closed) return 'unchanged';
+    session.packagesOfferedHash = offer.allPackagesHash.toString('hex');
+    const packages = packagesAvailable(offer);
+    if (session.transport === 'http' || !session.connection?.send) {
+      session.outbox.push({ packagesAvailable: packages });
+      return 'queued';
+    }
+    this.sendOn(session, serverToAgent({ instanceUid: session.instanceUid, capabilities: this.serverCapabilities, packagesAvailable: packages }));
+    return 'delivered';
   }
 
   /** Sends connection settings (a renewed certificate, say) now or with the next poll. */
@@ -237,6 +297,8 @@ export class OpampCore implements OnApplicationBootstrap {
     withSpanSync('opamp.frame_sent', { kind: SpanKind.PRODUCER, attributes: { 'agent.id': session?.agentId ?? '', 'frame.kind': serverFrameKind(message) } }, () => undefined);
   }
 }
+
+const REQUEST_INSTANCE_UID = BigInt(AgentToServerFlags.AgentToServerFlags_RequestInstanceUid);
 
 /** A message that leaves out something its capabilities say it reports. */
 function isCompressed(m: AgentToServer): boolean {

@@ -56,11 +56,15 @@ export class RemoteConfigOffers {
 
   /**
    * A push sets the agent's desired config. `force` re-sends even when the agent already reports the
-   * same hash or reported it FAILED. `send` when it is to go out now (WebSocket), `queued` when the
-   * next poll takes it (HTTP), `unchanged` when the agent has it.
+   * same hash or reported it FAILED, unless this session offered that hash at or after `since` (the
+   * change behind the push had reached the session already: its attach or its lease's catch-up read
+   * it, so the forced push would be a second copy of the same change; decision 0364). `send` when it
+   * is to go out now (WebSocket), `queued` when the next poll takes it (HTTP), `unchanged` when the
+   * agent has it.
    */
-  accept(session: AgentSession, desired: DesiredConfig, force: boolean): 'send' | 'queued' | 'unchanged' {
+  accept(session: AgentSession, desired: DesiredConfig, force: boolean, since?: number): 'send' | 'queued' | 'unchanged' {
     session.desired = desired;
+    if (force && since !== undefined && session.offeredHash === desired.hash && session.offeredAt !== undefined && session.offeredAt >= since) return 'unchanged';
     if (force) {
       session.askFullState = true;
       session.offeredHash = undefined;

@@ -6,7 +6,8 @@ import { AgentSession } from './agent-session';
 import type { ConnectionState } from './connection-state';
 import { SessionRegistry } from './session-registry';
 
-export type AttachResult = { ok: true; session: AgentSession; newUid?: Buffer } | { ok: false; reason: string };
+/** `enrolled`: the attach made the agent (its first connection), as the authenticator says. */
+export type AttachResult = { ok: true; session: AgentSession; newUid?: Buffer; enrolled: boolean } | { ok: false; reason: string };
 
 /**
  * The first frame of a connection: binds its credential to an agent (the authenticator port redeems a
@@ -68,7 +69,7 @@ export class SessionAttacher {
     if (conn.credential.kind === 'bootstrap' && !conn.credential.boundAgentId) conn.credential.boundAgentId = agent.agentId;
     if (!recheck) this.ports.required('stateSink').connected(agent, { transport: conn.handle.transport, instanceId: this.config.app.instanceId, at: this.clock.now() });
     this.log.debug('Agent {AgentId} attached over {Transport}', { AgentId: agent.agentId, Transport: conn.handle.transport });
-    return { ok: true, session, newUid: agent.uidChanged ? agent.instanceUid : undefined };
+    return { ok: true, session, newUid: agent.uidChanged ? agent.instanceUid : undefined, enrolled: agent.enrolled === true };
   }
 
   /** RequestInstanceUid on a later frame: the authenticator gives the agent a new uid. */

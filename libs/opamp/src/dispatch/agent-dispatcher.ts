@@ -25,8 +25,36 @@ export type DispatchOutcome = (typeof DISPATCH_OUTCOMES)[number];
  * process: the push is delivered here when this instance holds the agent's session, and forwarded
  * over the backplane to the instance that does otherwise (the worker always forwards).
  */
+export interface PushOptions {
+  force?: boolean;
+  since?: number;
+}
+
 export interface AgentDispatcher {
-  pushRemoteConfig(target: DispatchTarget, config: DesiredConfig, options?: { force?: boolean }): Promise<DispatchOutcome>;
+  /**
+   * `force` re-sends a config the agent reports already; `since` (epoch ms, with `force`) is when the
+   * change behind the push began: a session that offered this very hash since then has it from that
+   * change (its attach or its lease's catch-up read it) and is not sent it twice (decision 0364).
+   */
+  pushRemoteConfig(target: DispatchTarget, config: DesiredConfig, options?: PushOptions): Promise<DispatchOutcome>;
+  /**
+   * The same config to many agents at once, their outcomes in the order of `targets`: the leases are
+   * read in one statement and the pushes travel as one envelope per owning instance (decision 0390).
+   * Optional: a dispatcher without it is called agent by agent (`pushRemoteConfigToMany`).
+   */
+  pushRemoteConfigMany?(targets: DispatchTarget[], config: DesiredConfig, options?: PushOptions): Promise<DispatchOutcome[]>;
   pushConnectionSettings(target: DispatchTarget, offer: ConnectionSettingsOffers): Promise<DispatchOutcome>;
+  /**
+   * The agent's packages changed (decision 0376): the instance holding its session reads what it is
+   * assigned and sends PackagesAvailable now (`unchanged` when it has nothing new to offer).
+   */
+  pushPackages(target: DispatchTarget): Promise<DispatchOutcome>;
   disconnect(target: DispatchTarget, reason: string): Promise<DispatchOutcome>;
+}
+
+/** Pushes one config to many agents: batched when the dispatcher can, agent by agent otherwise. */
+export function pushRemoteConfigToMany(dispatcher: AgentDispatcher, targets: DispatchTarget[], config: DesiredConfig, options: PushOptions = {}): Promise<DispatchOutcome[]> {
+  if (targets.length === 0) return Promise.resolve([]);
+  if (dispatcher.pushRemoteConfigMany) return dispatcher.pushRemoteConfigMany(targets, config, options);
+  return Promise.all(targets.map((t) => dispatcher.pushRemoteConfig(t, config, options)));
 }

@@ -2,7 +2,18 @@ import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { AMPORA_CONFIG, AmporaConfig, Backplane, BackplaneMeta, Clock, createLogger, extractTraceContext, Metrics, RequestContext, SpanKind, TenantLabels, withSpan } from '@ampora/platform';
 import { SessionRegistry } from '../core/session-registry';
 import { SessionLeaseKeeper } from '../ownership/session-lease-keeper';
-import { DISPATCH_REPLY_TOPIC, DISPATCH_TOPIC, DispatchEnvelope, DispatchReply, parseEnvelope, ReceiverOutcome } from './dispatch-envelope';
+import {
+  DISPATCH_BATCH_REPLY_TOPIC,
+  DISPATCH_BATCH_TOPIC,
+  DISPATCH_REPLY_TOPIC,
+  DISPATCH_TOPIC,
+  DispatchBatchReply,
+  DispatchEnvelope,
+  DispatchReply,
+  parseBatchEnvelope,
+  parseEnvelope,
+  ReceiverOutcome,
+} from './dispatch-envelope';
 import { LocalDelivery } from './local-delivery';
 import { sendToInstance } from '../opamp.events';
 
@@ -17,6 +28,7 @@ import { sendToInstance } from '../opamp.events';
 export class DispatchReceiver implements OnModuleInit, OnModuleDestroy {
   private readonly log = createLogger('Ampora.OpAmp.Dispatch.DispatchReceiver');
   private stopListening?: () => void;
+  private stopListeningBatches?: () => void;
   /** Totals since start, for diagnostics and tests. */
   readonly totals = { received: 0, fenced: 0 };
 
@@ -31,10 +43,51 @@ export class DispatchReceiver implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.stopListening = this.backplane.on(DISPATCH_TOPIC, (body, meta) => void this.onEnvelope(body, meta));
+    this.stopListeningBatches = this.backplane.on(DISPATCH_BATCH_TOPIC, (body, meta) => void this.onBatch(body, meta));
   }
 
   onModuleDestroy(): void {
     this.stopListening?.();
+    this.stopListeningBatches?.();
+  }
+
+  /** A batch (decision 0390): each agent as if it came in its own envelope, answered together. */
+  private async onBatch(body: unknown, meta: BackplaneMeta): Promise<void> {
+    const batch = parseBatchEnvelope(body);
+    if (!batch) {
+      this.log.warn('Ignored a malformed dispatch batch from {Instance}', { Instance: meta.from });
+      return;
+    }
+    this.totals.received += batch.agents.length;
+    const tenant = TenantLabels.of(batch.tenantId);
+    const ageMs = Math.max(0, this.clock.nowMs() - batch.publishedAt);
+    Metrics.record('ampora_dispatch_envelope_age_seconds', ageMs / 1000, { tenant });
+    const outcomes = await RequestContext.run({ tenantId: batch.tenantId }, () =>
+      withSpan(
+        'opamp.dispatch.receive',
+        {
+          kind: SpanKind.CONSUMER,
+          parent: extractTraceContext(batch.trace),
+          attributes: { 'dispatch.agents': batch.agents.length, 'dispatch.kind': batch.command.kind, 'dispatch.source_instance': batch.from, 'dispatch.target_instance': this.config.app.instanceId, 'dispatch.envelope_age_ms': ageMs },
+        },
+        async () =>
+          Promise.all(
+            batch.agents.map(async ({ agentId, fencingToken }): Promise<ReceiverOutcome> => {
+              const envelope: DispatchEnvelope = { v: 1, id: batch.id, tenantId: batch.tenantId, agentId, fencingToken, publishedAt: batch.publishedAt, from: batch.from, trace: batch.trace, command: batch.command };
+              try {
+                return await this.handle(envelope, tenant);
+              } catch (error) {
+                this.log.error('Delivering a push for agent {AgentId} from {Instance} failed', { AgentId: agentId, Instance: batch.from }, error);
+                return 'unconfirmed';
+              }
+            }),
+          ),
+      ),
+    );
+    const reply: DispatchBatchReply = { v: 1, id: batch.id, outcomes };
+    await sendToInstance(this.backplane, batch.from, DISPATCH_BATCH_REPLY_TOPIC, reply).catch((error: unknown) => {
+      this.log.debug('Could not answer {Instance} about batch {EnvelopeId}: {Error}', { Instance: batch.from, EnvelopeId: batch.id, Error: String(error) });
+    });
   }
 
   private async onEnvelope(body: unknown, meta: BackplaneMeta): Promise<void> {
@@ -58,7 +111,7 @@ export class DispatchReceiver implements OnModuleInit, OnModuleDestroy {
         async (span) => {
           let result: ReceiverOutcome;
           try {
-            result = this.handle(envelope, tenant);
+            result = await this.handle(envelope, tenant);
           } catch (error) {
             // a command this instance could not carry out (a malformed offer, say): the sender must not wait
             this.log.error('Delivering a push for agent {AgentId} from {Instance} failed', { AgentId: envelope.agentId, Instance: envelope.from }, error);
@@ -75,7 +128,7 @@ export class DispatchReceiver implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  private handle(envelope: DispatchEnvelope, tenant: string): ReceiverOutcome {
+  private handle(envelope: DispatchEnvelope, tenant: string): ReceiverOutcome | Promise<ReceiverOutcome> {
     const session = this.registry.get(envelope.agentId);
     if (!session || session.closed) return 'stale';
     const token = BigInt(envelope.fencingToken);

@@ -124,4 +124,14 @@ export class SessionOwnershipRepository {
     const row = rows[0];
     return row ? { agentId, instanceId: row.instance_id, fencingToken: BigInt(row.token) } : undefined;
   }
+
+  /** The live leases on several agents, in one statement (an agent nobody holds is left out). */
+  async owners(agentIds: string[]): Promise<Map<string, Lease>> {
+    if (agentIds.length === 0) return new Map();
+    const rows: Array<{ agent_id: string; instance_id: string; token: string }> = await this.dataSource.query(
+      `SELECT agent_id, instance_id, fencing_token::text AS token FROM agent_session_ownership WHERE agent_id = ANY($1::uuid[]) AND lease_expires_at > now()`,
+      [[...new Set(agentIds)]],
+    );
+    return new Map(rows.map((r) => [r.agent_id, { agentId: r.agent_id, instanceId: r.instance_id, fencingToken: BigInt(r.token) }]));
+  }
 }

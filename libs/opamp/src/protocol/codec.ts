@@ -8,11 +8,15 @@ import {
   AvailableComponents,
   ComponentDetails,
   ComponentHealth,
+  PackagesAvailable,
+  PackagesAvailableSchema,
+  PackageType,
   ServerErrorResponseType,
   ServerToAgent,
   ServerToAgentSchema,
 } from '../generated/opamp_pb';
 import { ConfigFiles } from './config-hash';
+import type { PackagesOffer } from '../ports';
 
 /** `invalidUtf8`: some string field was not valid UTF-8 and was decoded with U+FFFD in its place. */
 export type DecodeResult = { ok: true; message: AgentToServer; invalidUtf8?: boolean } | { ok: false; reason: string };
@@ -55,6 +59,24 @@ export function encodeServerToAgent(message: ServerToAgent): Uint8Array {
 
 export function serverToAgent(init: Parameters<typeof create<typeof ServerToAgentSchema>>[1]): ServerToAgent {
   return create(ServerToAgentSchema, init);
+}
+
+/** A packages offer → PackagesAvailable (issue 20 item 4). */
+export function packagesAvailable(offer: PackagesOffer): PackagesAvailable {
+  return create(PackagesAvailableSchema, {
+    allPackagesHash: offer.allPackagesHash,
+    packages: Object.fromEntries(
+      Object.entries(offer.packages).map(([name, p]) => [
+        name,
+        {
+          type: p.type === 'Addon' ? PackageType.PackageType_Addon : PackageType.PackageType_TopLevel,
+          version: p.version,
+          hash: p.hash,
+          file: { downloadUrl: p.downloadUrl, contentHash: p.contentHash, signature: p.signature },
+        },
+      ]),
+    ),
+  });
 }
 
 /** A ServerToAgent carrying only an error (and the uid echo), as the spec requires. */

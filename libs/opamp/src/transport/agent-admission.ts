@@ -2,18 +2,20 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { Clock } from '@ampora/platform';
+import { AbuseLimiter, AbuseSubject, Clock, Throttle } from '@ampora/platform';
+import { credentialKey } from '../core/agent-session';
 import type { ConnectionState } from '../core/connection-state';
 import { OpampPorts } from '../opamp-ports';
 import type { AgentAuthenticator, ClientCertificate, ClientCertificateVerifier, ConnectInput, Transport } from '../ports';
 import { ListenerIdentity } from './listener-identity';
 import { RefusalMemory } from './refusal-memory';
 import { refusalKey, retryAfterSeconds } from './refusal-policy';
+import { TenantSessionCap } from './tenant-session-cap';
 
 /** How a connection was admitted or refused before its first frame. */
 export type Admission =
   | { ok: true; state: ConnectionState }
-  | { ok: false; status: 401 | 403 | 429 | 503; retryAfter: number; reason: string; tenantId?: string };
+  | { ok: false; status: 401 | 403 | 429 | 503; retryAfter: number; reason: string; tenantId?: string; limited?: boolean };
 
 export const STATUS_TEXT: Record<401 | 403 | 429 | 503, string> = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
 
@@ -43,6 +45,8 @@ export class AgentAdmission implements OnModuleInit {
     private readonly refusals: RefusalMemory,
     private readonly listener: ListenerIdentity,
     private readonly clock: Clock,
+    private readonly limiter: AbuseLimiter,
+    private readonly seats: TenantSessionCap,
   ) {}
 
   onModuleInit(): void {
@@ -61,24 +65,42 @@ export class AgentAdmission implements OnModuleInit {
 
   /**
    * Admits a connection or refuses it: 503 while draining; a credential and source refused recently
-   * are answered 429 without looking at the credential again; a credential refused now is answered
-   * 401 (403 when known but not allowed) and remembered; every refusal carries Retry-After.
+   * are answered 429 without looking at the credential again, and so is a source (or tenant) over an
+   * abuse limit (decision 0290); a credential refused now is answered 401 (403 when known but not
+   * allowed) and remembered; a tenant at its session cap is answered 429. Every refusal carries
+   * Retry-After.
    */
   async admit(req: IncomingMessage, transport: Transport): Promise<Admission> {
     if (!this.accepting) return { ok: false, status: 503, retryAfter: 30, reason: 'draining' };
     const certificate = peerCertificate(req);
-    const key = refusalKey(req.headers, certificate?.fingerprint, req.socket.remoteAddress);
+    const source = req.socket.remoteAddress;
+    const key = refusalKey(req.headers, certificate?.fingerprint, source);
     const now = this.clock.nowMs();
     const block = await this.refusals.blocked(key, now);
     if (block) return { ok: false, status: 429, retryAfter: retryAfterSeconds(block.until - now), reason: `refused ${block.strikes} time(s) recently: wait` };
+    // a bearer credential on /v1/opamp is a bootstrap token: presenting one is an enrolment attempt
+    const enrols = !certificate;
+    const subject: AbuseSubject = { ip: source, credential: key };
+    const held = this.limiter.throttled('auth_failure', subject) ?? (enrols ? this.limiter.throttled('enrolment', subject) : undefined);
+    if (held) return limitedBy(held);
     const prepared = await this.connectInput(req, transport, certificate);
     const outcome = prepared.ok ? await this.authenticator.authenticate(prepared.input) : prepared;
     if (!outcome.ok) {
       const tenantId = 'tenantId' in outcome ? (outcome.tenantId as string | undefined) : undefined;
       const strike = await this.refusals.strike(key, now);
+      const over = (await this.limiter.count('auth_failure', { ip: source, tenantId })) ?? (enrols ? await this.limiter.count('enrolment', { ip: source, tenantId }) : undefined);
+      if (over) return limitedBy(over, tenantId);
       return { ok: false, status: outcome.forbidden ? 403 : 401, retryAfter: retryAfterSeconds(strike.until - now), reason: outcome.reason, tenantId };
     }
-    const state: ConnectionState = { handle: { id: randomUUID(), transport }, credential: outcome.credential, mtls: this.listener.mtlsTarget(req, transport) };
+    const credential = outcome.credential;
+    if (credential.kind === 'bootstrap' && !credential.boundAgentId) {
+      const over = this.limiter.throttled('enrolment', { tenantId: credential.tenantId }) ?? (await this.limiter.count('enrolment', { ip: source, tenantId: credential.tenantId }));
+      if (over) return limitedBy(over, credential.tenantId);
+    }
+    const seat = await this.seats.reserve(credential.tenantId, credentialKey(credential));
+    if (seat) return { ok: false, status: 429, retryAfter: seat.retryAfter, reason: `the tenant has ${seat.cap} sessions (AMPORA_LIMITS_SESSIONS_PER_TENANT)`, tenantId: credential.tenantId, limited: true };
+    this.limiter.vouch(key);
+    const state: ConnectionState = { handle: { id: randomUUID(), transport }, credential, mtls: this.listener.mtlsTarget(req, transport) };
     this.refusalKeys.set(state, key);
     return { ok: true, state };
   }
@@ -123,4 +145,11 @@ function peerCertificate(req: IncomingMessage): ClientCertificate | undefined {
 export function credentialKeyOf(state: ConnectionState): string {
   const c = state.credential;
   return c.kind === 'bootstrap' ? `bs:${c.tokenId}` : `cert:${c.fingerprint}`;
+}
+
+/** The refusal of an attempt over an abuse limit (decision 0290). */
+function limitedBy(throttle: Throttle, tenantId?: string): Admission {
+  const who = throttle.scope === 'ip' ? 'this address' : 'this tenant';
+  const what = throttle.limit === 'enrolment' ? 'enrolment attempts' : 'refused credentials';
+  return { ok: false, status: 429, retryAfter: throttle.retryAfter, reason: `too many ${what} from ${who}`, tenantId, limited: true };
 }

@@ -29,6 +29,11 @@ export class ListenerIdentity {
    * agent's transport. Undefined when no such place exists or agents could not verify it.
    */
   mtlsTarget(req: IncomingMessage, transport: Transport): MtlsTarget | undefined {
+    return this.targetFor(req.headers.host, transport);
+  }
+
+  /** The same place for a caller that did not reach us through the listener (no Host header: the configured names only). */
+  targetFor(hostHeader: string | undefined, transport: Transport): MtlsTarget | undefined {
     const trust = this.trustPem;
     if (!trust) return undefined;
     const configured = mtlsEndpoint(this.config.opamp.mtlsUrl, transport);
@@ -36,7 +41,7 @@ export class ListenerIdentity {
     const leaf = this.leaf;
     const port = this.port;
     if (!leaf || !port) return undefined;
-    const candidates = [hostOf(req.headers.host), ...this.config.opamp.tlsHostnames, hostOf(new URL(this.config.app.publicUrl).host)];
+    const candidates = [hostOf(hostHeader), ...this.config.opamp.tlsHostnames, hostOf(new URL(this.config.app.publicUrl).host)];
     const host = candidates.find((h): h is string => Boolean(h) && certificateCovers(leaf, h!));
     if (!host) return undefined;
     const shown = host.includes(':') ? `[${host}]` : host;

@@ -76,7 +76,7 @@ export class OpampHttpEndpoint implements OnModuleInit, OnModuleDestroy {
           res.writeHead(503, { 'retry-after': '30' }).end();
           return;
         }
-        countRejected(auth.tenantId, 'auth_failed');
+        if (!auth.limited) countRejected(auth.tenantId, 'auth_failed');
         this.log.debug('Refused an HTTP agent ({Status}, retry after {RetryAfter} s): {Reason}', { Status: auth.status, RetryAfter: auth.retryAfter, Reason: auth.reason });
         req.resume();
         res.writeHead(auth.status, refusalHeaders(auth.status, auth.retryAfter)).end(STATUS_TEXT[auth.status]);
@@ -157,7 +157,7 @@ export class OpampHttpEndpoint implements OnModuleInit, OnModuleDestroy {
 }
 
 /** Reads a request body, inflating gzip/deflate, and stops as soon as it exceeds `limit` bytes. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'oversize' | 'unreadable'> {
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'oversize' | 'unreadable'> {
   const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   let stream: Readable = req;
   if (encoding === 'gzip' || encoding === 'x-gzip') stream = req.pipe(createGunzip());

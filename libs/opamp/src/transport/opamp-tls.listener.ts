@@ -78,6 +78,8 @@ export class OpampTlsListener implements OnApplicationBootstrap {
     }
     const server = createHttpsServer({ cert: material.cert, key: material.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (req, res) => {
       if (!this.isOpampPath(req)) {
+        const side = this.ports.optional('sideRoutes');
+        if (side?.handles((req.url ?? '').split('?')[0]!)) return side.handle(req, res);
         res.writeHead(404).end();
         return;
       }

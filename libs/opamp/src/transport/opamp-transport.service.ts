@@ -2,7 +2,9 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { HealthService } from '@ampora/platform';
 import { OpampCore } from '../core/opamp-core.service';
 import { SessionLeaseKeeper } from '../ownership/session-lease-keeper';
+import type { MtlsTarget, Transport } from '../ports';
 import { AgentAdmission } from './agent-admission';
+import { ListenerIdentity } from './listener-identity';
 import { OpampGateway } from './opamp.gateway';
 import { OpampHttpEndpoint } from './opamp-http.endpoint';
 import { OpampTlsListener } from './opamp-tls.listener';
@@ -22,7 +24,17 @@ export class OpampTransportService implements OnModuleDestroy {
     private readonly tls: OpampTlsListener,
     private readonly leases: SessionLeaseKeeper,
     private readonly health: HealthService,
+    private readonly listener: ListenerIdentity,
   ) {}
+
+  /**
+   * Where agents with a certificate connect to this deployment (the TLS listener under a configured
+   * name, or AMPORA_OPAMP_MTLS_URL) and the certificates that verify it; undefined without a TLS
+   * listener. A peer hands agents over to it (federation, decision 0371).
+   */
+  mtlsTarget(transport: Transport = 'ws'): MtlsTarget | undefined {
+    return this.listener.targetFor(undefined, transport);
+  }
 
   /** The TLS listener's port (useful when configured as 0). */
   get tlsPort(): number | undefined {

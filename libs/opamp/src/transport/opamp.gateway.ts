@@ -1,12 +1,12 @@
-import { Inject, INestApplicationContext } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { MessageMappingProperties, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { MessageMappingProperties, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Observable } from 'rxjs';
 import { RawData, WebSocket, WebSocketServer } from 'ws';
 import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, TimerHandle } from '@ampora/platform';
-import type { ConnectionState } from '../core/connection-state';
+import type { ConnectionState, HandleResult } from '../core/connection-state';
 import { OpampCore } from '../core/opamp-core.service';
 import { ServerErrorResponseType } from '../generated/opamp_pb';
 import { decodeAgentToServer, encodeServerToAgent, errorReply } from '../protocol/codec';
@@ -16,37 +16,19 @@ import { countInvalidUtf8, countRejected, tenantOf } from './frame-refusals';
 
 /** The OpAMP endpoint's path on both listeners. */
 export const OPAMP_PATH = '/v1/opamp';
-/** The one message the OpAMP WebSocket adapter gives gateways: every frame (see OpampWsAdapter). */
-export const OPAMP_FRAME = 'opamp.frame';
 
 /**
- * Nest's WsAdapter for the OpAMP gateway: every WebSocket message is one binary OpAMP frame (no JSON
- * envelope), handed as it came to the gateway's OPAMP_FRAME handler; errors of single sockets (an
- * oversized frame, a peer gone) are the gateway's to count and log, not error lines of the adapter.
+ * Nest's WsAdapter for the OpAMP gateway: it creates the WebSocket server on `/v1/opamp` and drives
+ * the gateway's lifecycle (afterInit, handleConnection, handleDisconnect). OpAMP frames are binary
+ * protobuf, not WsAdapter's JSON `{event, data}` messages: the gateway reads each socket's frames
+ * itself (OpampGateway.handleConnection, decision 0280), so a gateway without message handlers gets no
+ * per-message pipeline here. Errors of single sockets (an oversized frame, a peer gone) are the
+ * gateway's to count and log, not error lines of the adapter.
  * Set on the server application: `app.useWebSocketAdapter(new OpampWsAdapter(app))`.
  */
 export class OpampWsAdapter extends WsAdapter {
-  constructor(app: INestApplicationContext) {
-    super(app, { messageParser: (data: unknown) => ({ event: OPAMP_FRAME, data }) });
-  }
-
-  /**
-   * The frame handler is called straight from the socket's `message` event: the gateway answers on the
-   * socket itself, so WsAdapter's per-message observable pipeline (fromEvent, mergeMap, filter,
-   * takeUntil, a JSON reply) would only cost time on the hottest path (issue 14: as lean as before).
-   */
   override bindMessageHandlers(client: WebSocket, handlers: MessageMappingProperties[], transform: (data: unknown) => Observable<unknown>): void {
-    const frame = handlers.find((h) => h.message === OPAMP_FRAME);
-    if (!frame) return super.bindMessageHandlers(client, handlers, transform);
-    client.on('message', (data: RawData, isBinary: boolean) => {
-      try {
-        const payload = isBinary ? (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)) : data.toString();
-        const result: unknown = frame.callback(payload, OPAMP_FRAME);
-        if (result instanceof Promise) result.catch((error: unknown) => this.logger.error(error));
-      } catch (error) {
-        this.logger.error(error);
-      }
-    });
+    if (handlers.length > 0) super.bindMessageHandlers(client, handlers, transform);
   }
 
   override bindErrorHandler(server: { on(event: 'error', listener: (error: Error) => void): void }): typeof server {
@@ -55,10 +37,18 @@ export class OpampWsAdapter extends WsAdapter {
   }
 }
 
-/** One admitted WebSocket: its connection state, and its frames handled one after the other. */
+/**
+ * One admitted WebSocket: its connection state, and its frames handled one after the other. A frame
+ * whose handling completes at once (a heartbeat) needs no promise; one that waits (the first frame's
+ * attach, a certificate request) holds the frames behind it in `queue` until it settles.
+ */
 interface WsConnection {
   state: ConnectionState;
-  chain: Promise<void>;
+  /** The frame being handled is waiting; frames that came meanwhile wait in `queue`. */
+  busy: boolean;
+  queue: Array<Buffer | string>;
+  /** Called once the queue is empty and nothing waits (set by handleDisconnect). */
+  onIdle?: () => void;
   alive: boolean;
 }
 
@@ -106,7 +96,7 @@ export class OpampGateway implements OnGatewayInit<WebSocketServer>, OnGatewayCo
       const auth = await this.admission.admit(req, 'ws');
       if (!auth.ok) {
         if (auth.status !== 503) {
-          countRejected(auth.tenantId, 'auth_failed');
+          if (!auth.limited) countRejected(auth.tenantId, 'auth_failed');
           this.log.debug('Refused a WebSocket agent ({Status}, retry after {RetryAfter} s): {Reason}', { Status: auth.status, RetryAfter: auth.retryAfter, Reason: auth.reason });
         }
         return done(false, auth.status, STATUS_TEXT[auth.status], upgradeHeaders(auth.status, auth.retryAfter));
@@ -139,8 +129,9 @@ export class OpampGateway implements OnGatewayInit<WebSocketServer>, OnGatewayCo
       },
       close: (code, reason) => ws.close(code, reason),
     };
-    const connection: WsConnection = { state, chain: Promise.resolve(), alive: true };
+    const connection: WsConnection = { state, busy: false, queue: [], alive: true };
     this.connections.set(ws, connection);
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onFrame(ws, connection, isBinary ? binary(data) : data.toString()));
     ws.on('pong', () => (connection.alive = true));
     ws.on('error', (error: Error & { code?: string }) => {
       if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') countRejected(tenantOf(state), 'oversize');
@@ -148,23 +139,58 @@ export class OpampGateway implements OnGatewayInit<WebSocketServer>, OnGatewayCo
     });
   }
 
-  /** Every frame, in arrival order per connection (text frames arrive as strings). */
-  @SubscribeMessage(OPAMP_FRAME)
-  onFrame(ws: WebSocket, data: Buffer | string): void {
-    const connection = this.connections.get(ws);
-    if (!connection) return;
-    connection.chain = connection.chain.then(() => this.handleFrame(ws, connection.state, data)).catch((error: unknown) => this.log.error('OpAMP frame handling failed', {}, error));
+  /**
+   * Every frame, in arrival order per connection (text frames arrive as strings). Called straight from
+   * the socket's `message` event: no Nest message context (its guards, interceptors and pipes are for
+   * HTTP; an agent's credentials were checked before the upgrade), no promise when nothing waits.
+   */
+  private onFrame(ws: WebSocket, connection: WsConnection, data: Buffer | string): void {
+    if (connection.busy) return void connection.queue.push(data);
+    let next: Buffer | string | undefined = data;
+    while (next !== undefined) {
+      let pending: Promise<void> | void = undefined;
+      try {
+        pending = this.handleFrame(ws, connection.state, next);
+      } catch (error) {
+        this.log.error('OpAMP frame handling failed', {}, error);
+      }
+      if (pending) {
+        connection.busy = true;
+        pending.then(
+          () => this.resume(ws, connection),
+          (error: unknown) => {
+            this.log.error('OpAMP frame handling failed', {}, error);
+            this.resume(ws, connection);
+          },
+        );
+        return;
+      }
+      next = connection.queue.shift();
+    }
+    connection.onIdle?.();
+  }
+
+  /** The waiting frame settled: the frames that came meanwhile, in order. */
+  private resume(ws: WebSocket, connection: WsConnection): void {
+    connection.busy = false;
+    const next = connection.queue.shift();
+    if (next !== undefined) this.onFrame(ws, connection, next);
+    else connection.onIdle?.();
   }
 
   handleDisconnect(ws: WebSocket): void {
     const connection = this.connections.get(ws);
     if (!connection) return;
-    void connection.chain.then(() => {
+    const end = () => {
+      connection.onIdle = undefined;
       if (connection.state.session) this.core.end(connection.state.session, this.clock.now());
-    });
+    };
+    if (connection.busy) connection.onIdle = end;
+    else end();
   }
 
-  private async handleFrame(ws: WebSocket, state: ConnectionState, data: Buffer | string): Promise<void> {
+  /** One frame: decoded, handled by the core, answered. A promise only when something had to wait. */
+  private handleFrame(ws: WebSocket, state: ConnectionState, data: Buffer | string): Promise<void> | void {
     const tenantId = tenantOf(state);
     const uid = state.session?.instanceUid ?? new Uint8Array();
     if (typeof data === 'string') {
@@ -180,16 +206,18 @@ export class OpampGateway implements OnGatewayInit<WebSocketServer>, OnGatewayCo
       return;
     }
     if (decoded.invalidUtf8) countInvalidUtf8(tenantId);
-    const result = await this.core.handle(state, decoded.message, data.length);
+    const result = this.core.handle(state, decoded.message, data.length);
+    return result instanceof Promise ? result.then((r) => this.answer(ws, state, decoded.message.instanceUid, r)) : this.answer(ws, state, decoded.message.instanceUid, result);
+  }
+
+  private answer(ws: WebSocket, state: ConnectionState, uid: Uint8Array, result: HandleResult): Promise<void> | void {
     if (result.kind === 'reject') {
-      countRejected(state.session?.tenantId ?? tenantId, result.reason);
+      countRejected(tenantOf(state), result.reason);
       if (result.reason === 'auth_failed') {
         // remembered before the close: opamp-go reconnects at once, and that attempt is refused 429
-        await this.admission.rememberRefusal(state);
-        ws.close(1008, 'not authorized for this agent');
-        return;
+        return this.admission.rememberRefusal(state).then(() => ws.close(1008, 'not authorized for this agent'));
       }
-      state.handle.send!(result.reply ?? errorReply(decoded.message.instanceUid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, result.message));
+      state.handle.send!(result.reply ?? errorReply(uid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, result.message));
       return;
     }
     state.handle.send!(result.reply);
@@ -228,6 +256,11 @@ export class OpampGateway implements OnGatewayInit<WebSocketServer>, OnGatewayCo
       ws.ping();
     }
   }
+}
+
+/** A binary message as one Buffer (ws hands fragments as an array when asked to). */
+function binary(data: RawData): Buffer {
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
 }
 
 /** ws writes these on a refused handshake (with Connection: close and the status text as body). */

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import * as x509 from '@peculiar/x509';
 import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, Metrics, Principal, TenantLabels, TransactionRunner } from '@ampora/platform';
@@ -21,6 +22,7 @@ import { SigningKeyRepository } from '../keys/signing-key.repository';
 import { SigningKeyEntity } from '../keys/entities/signing-key.entity';
 import { PkiException } from '../pki.errors';
 import { CertificateIssuer, Issued, parseCsr } from './certificate-issuer';
+import { AdoptedCertificates } from './adopted-certificates';
 import { CertificateRepository } from './certificate.repository';
 import { CertificateEntity } from './entities/certificate.entity';
 import type { CryptoKey } from '../providers/webcrypto';
@@ -47,6 +49,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     private readonly tx: TransactionRunner,
     private readonly audit: AuditService,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
+    private readonly adopted: AdoptedCertificates,
   ) {}
 
   // ---- OpAMP: connection settings offers ------------------------------------------------------
@@ -98,12 +101,14 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
    * A renewed certificate for an agent connected with a certificate that is within the renewal
    * threshold at `at`, or undefined. When a renewal was issued already and the agent still presents
    * the old certificate, `reissue` supersedes it (a new connection: it did not take the last one) and
-   * `skip` leaves it (the periodic push: it may simply not have reconnected yet).
+   * `skip` leaves it (the periodic push: it may simply not have reconnected yet). A certificate an
+   * operator asked to rotate (decision 0380) is due whatever its end.
    */
   async renewalFor(ctx: ConnectionSettingsContext, at: Date, options: { whilePending: 'reissue' | 'skip' }): Promise<Offer | undefined> {
     if (ctx.credential.kind !== 'certificate') return undefined;
     const current = await this.certificates.findByFingerprint(ctx.credential.fingerprint);
-    if (!current || current.revokedAt || !renewalDue(current.notAfter, at, this.config.pki.renewalThresholdDays)) return undefined;
+    if (!current || current.revokedAt) return undefined;
+    if (!current.rotationRequestedAt && !renewalDue(current.notAfter, at, this.config.pki.renewalThresholdDays)) return undefined;
     if (current.replacedById && options.whilePending === 'skip') {
       const pending = await this.certificates.findById(current.replacedById);
       if (pending && !pending.revokedAt) return undefined;
@@ -141,6 +146,9 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
         if (superseded && !superseded.revokedAt) await this.certificates.update(manager, superseded.id, { revokedAt: this.clock.now(), revocationReason: 'superseded' });
         else superseded = null;
       }
+      // a move to the listener is followed (the offer is recorded with the row); a renewal is not (the
+      // agent may keep its connection for long)
+      const offer = ctx.mtls && !input.replaces ? { offeredAt: this.clock.now(), offerEndpoint: ctx.mtls.endpoint.slice(0, 500), offerSettingsHash: offerSettingsHash(ctx.mtls.endpoint, ctx.mtls.serverCaPem) } : undefined;
       const result = await this.issuer.issue(manager, {
         tenantId: ctx.tenantId,
         agentId: ctx.agentId,
@@ -148,13 +156,8 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
         keySource: input.keySource,
         reason: renewal ? 'renewal' : 'enrolment',
         replacesId: input.replaces?.id ?? null,
+        offer,
       });
-      // a move to the listener is followed; a renewal is not (the agent may keep its connection for long)
-      if (ctx.mtls && !input.replaces) {
-        const offer = { offeredAt: this.clock.now(), offerEndpoint: ctx.mtls.endpoint.slice(0, 500), offerSettingsHash: offerSettingsHash(ctx.mtls.endpoint, ctx.mtls.serverCaPem) };
-        await this.certificates.update(manager, result.row.id, offer);
-        Object.assign(result.row, offer);
-      }
       if (input.replaces) await this.certificates.update(manager, input.replaces.id, { replacedById: result.row.id });
       await this.audit.record(manager, {
         tenantId: ctx.tenantId,
@@ -164,7 +167,12 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
         entityId: result.row.id,
         action: renewal ? 'Renewed' : 'Issued',
         after: CertificateIssuer.auditView(result.row),
-        additional: { via: 'opamp', replaces: input.replaces?.serialNumber ?? null, supersededRenewal: superseded?.serialNumber ?? null },
+        additional: {
+          via: 'opamp',
+          replaces: input.replaces?.serialNumber ?? null,
+          supersededRenewal: superseded?.serialNumber ?? null,
+          ...(input.replaces?.rotationRequestedAt ? { rotationRequestedAt: input.replaces.rotationRequestedAt.toISOString() } : {}),
+        },
       });
       afterCommit(() => {
         const tenant = TenantLabels.of(ctx.tenantId);
@@ -208,7 +216,11 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
 
   async verify(certificate: ClientCertificate): Promise<{ ok: true } | { ok: false; reason: string }> {
     const row = await this.certificates.findByFingerprint(certificate.fingerprint);
-    if (!row) return { ok: false, reason: 'not a certificate issued by Ampora\'s CA' };
+    if (!row) {
+      // an agent handed over by a peer keeps the leaf the peer's CA issued (decision 0371)
+      const adopted = await this.adopted.findByFingerprint(certificate.fingerprint);
+      return adopted ? this.adopted.verify(certificate.der, adopted) : { ok: false, reason: 'not a certificate issued by Ampora\'s CA' };
+    }
     if (row.revokedAt) return { ok: false, reason: `revoked at ${row.revokedAt.toISOString()}` };
     const now = this.clock.now();
     if (!inValidityWindow(row.notBefore, row.notAfter, now)) return { ok: false, reason: row.notAfter < now ? 'expired' : 'not valid yet' };
@@ -287,8 +299,21 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
 
   async agentFor(fingerprint: string): Promise<{ agentId?: string; tenantId: string } | undefined> {
     const row = await this.certificates.findByFingerprint(fingerprint);
-    if (!row || row.revokedAt) return undefined;
+    if (!row) {
+      const adopted = await this.adopted.findByFingerprint(fingerprint);
+      return adopted && !adopted.revokedAt ? { agentId: adopted.agentId, tenantId: adopted.tenantId } : undefined;
+    }
+    if (row.revokedAt) return undefined;
     return { agentId: row.agentId ?? undefined, tenantId: row.tenantId };
+  }
+
+  /** An agent certificate of this CA and the CA certificate that issued it, as PEM (a handover carries both, decision 0371). */
+  async certificateWithIssuer(fingerprint: string): Promise<{ certificatePem: string; issuerCaPem: string; agentId: string | null; tenantId: string } | undefined> {
+    const row = await this.certificates.findByFingerprint(fingerprint);
+    if (!row || row.revokedAt) return undefined;
+    const key = await this.keys.findById(row.signingKeyId);
+    if (!key) return undefined;
+    return { certificatePem: new NodeX509Certificate(row.certificate).toString(), issuerCaPem: new NodeX509Certificate(key.certificate).toString(), agentId: row.agentId ?? null, tenantId: row.tenantId };
   }
 
   async holdsCertificate(agentId: string): Promise<boolean> {

@@ -21,6 +21,8 @@ export interface IssueInput {
   replacesId?: string | null;
   /** Tests and special cases: an explicit validity instead of 365 days from now. */
   validity?: { notBefore: Date; notAfter: Date };
+  /** The certificate is offered to the agent in connection settings: recorded with the row itself. */
+  offer?: Pick<CertificateEntity, 'offeredAt' | 'offerEndpoint' | 'offerSettingsHash'>;
 }
 
 export interface Issued {
@@ -121,6 +123,7 @@ export class CertificateIssuer {
       notBefore: window.notBefore,
       notAfter: window.notAfter,
       replacesId: input.replacesId ?? null,
+      ...input.offer,
     });
     return { row, certificatePem: toPem(der), caCertificatePem: toPem(signingKey.certificate), signingKey };
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, IsNull, MoreThan, Not, Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Page, PageQuery, paginate } from '@ampora/platform';
 import { CertificateEntity } from './entities/certificate.entity';
 
@@ -12,9 +13,12 @@ export class CertificateRepository {
     return manager ? manager.getRepository(CertificateEntity) : this.repo;
   }
 
-  insert(manager: EntityManager, row: Partial<CertificateEntity>): Promise<CertificateEntity> {
+  /** One INSERT … RETURNING (`save` would first SELECT the row by its id, which the issuer sets). */
+  async insert(manager: EntityManager, row: Partial<CertificateEntity>): Promise<CertificateEntity> {
     const repo = manager.getRepository(CertificateEntity);
-    return repo.save(repo.create(row));
+    const entity = repo.create(row);
+    await repo.insert(entity as QueryDeepPartialEntity<CertificateEntity>);
+    return entity;
   }
 
   findByFingerprint(fingerprint: string, manager?: EntityManager): Promise<CertificateEntity | null> {

@@ -2,11 +2,12 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
 import { ApiProblems, Clock, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
-import { Role } from '@ampora/governance';
+import { CompoundAuditRoute, Role } from '@ampora/governance';
 import { PkiErrorCode, PkiException } from '../pki.errors';
 import { RevocationService } from '../revocation/revocation.service';
 import { AgentIdentityService } from './agent-identity.service';
 import { CertificateRepository } from './certificate.repository';
+import { CertificateRotation } from './certificate-rotation.service';
 import { CertificateEntity } from './entities/certificate.entity';
 import {
   BulkRevokeDto,
@@ -16,6 +17,7 @@ import {
   CertificatePageDto,
   RevokeQueryDto,
   RevokeResultDto,
+  RotationResultDto,
   SignCsrDto,
   SignedCertificateDto,
   toCertificateResponse,
@@ -29,6 +31,7 @@ export class CertificatesController {
     private readonly identities: AgentIdentityService,
     private readonly revocations: RevocationService,
     private readonly certificates: CertificateRepository,
+    private readonly rotation: CertificateRotation,
   ) {}
 
   @Post('api/pki/agent-certificates')
@@ -85,6 +88,18 @@ export class CertificatesController {
       agents: r.agents.map((a) => ({ agentId: a.agentId, session: a.session, revoked: a.revoked.map(revokedView) })),
       skipped: r.skipped,
     };
+  }
+
+  @Post('api/agents/:id/rotate-cert')
+  // the operator's request, and the new certificate issued when this instance holds the session (the agent's renewal)
+  @CompoundAuditRoute()
+  @HttpCode(200)
+  @MinRole(Role.Operator)
+  @ApiOperation({ operationId: 'rotateAgentCertificate', summary: 'Give the agent a new certificate and key now (a connection settings offer, like a renewal), whatever the end date of the one it uses' })
+  @ApiProblems(400, 404, 409)
+  @ZodResponse({ status: 200, type: RotationResultDto })
+  rotate(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
+    return this.rotation.rotate(p, id);
   }
 
   @Post('api/agents/:id/revoke-cert')

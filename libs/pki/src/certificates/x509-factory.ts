@@ -74,7 +74,8 @@ export interface LeafInput {
   /** The issuing CA's certificate. */
   issuer: x509.X509Certificate;
   issuerKeyId: string;
-  usage: 'client' | 'ocsp' | 'server';
+  /** `federation`: both clientAuth and serverAuth (a deployment's identity towards its peers, decision 0310). */
+  usage: 'client' | 'ocsp' | 'server' | 'federation';
   crlUrl?: string;
   ocspUrl?: string;
   uris?: string[];
@@ -82,7 +83,12 @@ export interface LeafInput {
   hostnames?: string[];
 }
 
-const EXTENDED_USAGE = { client: x509.ExtendedKeyUsage.clientAuth, ocsp: x509.ExtendedKeyUsage.ocspSigning, server: x509.ExtendedKeyUsage.serverAuth } as const;
+const EXTENDED_USAGE = {
+  client: [x509.ExtendedKeyUsage.clientAuth],
+  ocsp: [x509.ExtendedKeyUsage.ocspSigning],
+  server: [x509.ExtendedKeyUsage.serverAuth],
+  federation: [x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth],
+} as const;
 
 /** A leaf signed by a CA key: a client certificate (clientAuth), an OCSP responder (OCSPSigning) or the TLS listener (serverAuth). */
 export async function buildLeaf(signer: Signer, input: LeafInput): Promise<x509.X509Certificate> {
@@ -91,7 +97,7 @@ export async function buildLeaf(signer: Signer, input: LeafInput): Promise<x509.
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(flags, true),
-    new x509.ExtendedKeyUsageExtension([EXTENDED_USAGE[input.usage]], false),
+    new x509.ExtendedKeyUsageExtension([...EXTENDED_USAGE[input.usage]], false),
     new x509.SubjectKeyIdentifierExtension(keyIdOf(input.publicKey.rawData)),
     new x509.AuthorityKeyIdentifierExtension(input.issuerKeyId),
   ];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 export const DAY_MS = 86_400_000;
 /** Lifetimes of what the CA issues. */
-export const LIFETIME_DAYS = { ca: 3650, agent: 365, ocsp: 90 } as const;
+export const LIFETIME_DAYS = { ca: 3650, agent: 365, ocsp: 90, federation: 90 } as const;
 /** How far back notBefore is set, so a client with a slightly slow clock accepts a fresh leaf. */
 export const BACKDATE_MS = 5 * 60_000;
 /** An OCSP responder certificate is replaced this long before it expires. */

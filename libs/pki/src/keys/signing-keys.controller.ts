@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
 import { ApiProblems, CurrentPrincipal, IdParamDto, mapPage, MinRole, Principal } from '@ampora/platform';
 import { Role } from '@ampora/governance';
-import { CreateSigningKeyDto, SigningKeyDto, SigningKeyListQueryDto, SigningKeyPageDto, toSigningKeyResponse } from './dto/signing-key.dto';
+import { CreateSigningKeyDto, SigningKeyActivationDto, SigningKeyDto, SigningKeyListQueryDto, SigningKeyPageDto, toSigningKeyResponse } from './dto/signing-key.dto';
 import { SigningKeysService } from './signing-keys.service';
 
 @ApiTags('pki')
@@ -37,12 +37,16 @@ export class SigningKeysController {
   }
 
   @Post(':id/activate')
-  @HttpCode(200)
-  @ApiOperation({ operationId: 'activateSigningKey', summary: 'Make a Draft key Active; the previous Active key becomes Trusted for the trusted window' })
+  @HttpCode(202)
+  @ApiOperation({
+    operationId: 'activateSigningKey',
+    summary: 'Ask for a Draft key\'s activation (four-eyes): answered with the pending approval request; when another Admin approves it the key becomes Active and the previous Active key Trusted for the trusted window',
+  })
   @ApiProblems(400, 403, 404, 409)
-  @ZodResponse({ status: 200, type: SigningKeyDto })
+  @ZodResponse({ status: 202, type: SigningKeyActivationDto })
   async activate(@CurrentPrincipal() p: Principal, @Param() { id }: IdParamDto) {
-    return toSigningKeyResponse(await this.keys.activate(p, id));
+    const { key, approvalId } = await this.keys.requestActivation(p, id);
+    return { signingKey: toSigningKeyResponse(key), approvalId };
   }
 
   @Post(':id/retire')

@@ -1,7 +1,8 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { X509Certificate } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, isEvent, JobProducer, LiveBus, Page, PageQuery, Principal, SYSTEM_ACTOR, TransactionRunner } from '@ampora/platform';
-import { AuditService, DEFAULT_TENANT, TenantService } from '@ampora/governance';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, isEvent, JobProducer, LiveBus, Page, PageQuery, Principal, SYSTEM_ACTOR, TransactionRunner, Tx } from '@ampora/platform';
+import { ApprovalRequestRow, ApprovalService, ApprovalSubjectHandler, ApprovalSubjectKind, AuditService, DEFAULT_TENANT, Role, TenantService } from '@ampora/governance';
 import { CaKeyAlgorithm } from '../pki.config';
 import { canActivate, canRetire, trustedUntil, trustWindowOver } from '../domain/key-lifecycle';
 import { OCSP_RENEW_BEFORE_DAYS, DAY_MS } from '../domain/certificate-rules';
@@ -19,10 +20,12 @@ import { KeyChange, PkiEvent, PkiEvents } from '../pki.events';
 /**
  * The CA signing keys: generated on first start, created as Draft, activated (the previous Active key
  * becomes Trusted for AMPORA_PKI_TRUSTED_WINDOW_DAYS), retired. Private keys never leave their
- * provider: software keys are sealed under the master key the moment they exist.
+ * provider: software keys are sealed under the master key the moment they exist. Activation is a
+ * four-eyes change (decision 0301): `activate` opens an approval request, another Admin's approval
+ * activates the key inside the decision's transaction.
  */
 @Injectable()
-export class SigningKeysService implements OnApplicationBootstrap {
+export class SigningKeysService implements OnApplicationBootstrap, OnModuleInit, ApprovalSubjectHandler {
   private readonly log = createLogger('Ampora.Pki.Keys.SigningKeysService');
   private readonly changeListeners: Array<(change: KeyChange) => void> = [];
 
@@ -36,8 +39,13 @@ export class SigningKeysService implements OnApplicationBootstrap {
     private readonly tenants: TenantService,
     private readonly jobs: JobProducer,
     private readonly bus: LiveBus,
+    private readonly approvals: ApprovalService,
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
+
+  onModuleInit(): void {
+    this.approvals.registerSubject(ApprovalSubjectKind.SigningKey, this);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     // key changes made by other instances reach this one's listeners (caches, sessions to close)
@@ -80,6 +88,18 @@ export class SigningKeysService implements OnApplicationBootstrap {
     } catch (error) {
       throw new PkiException(PkiErrorCode.SIGNING_KEY_UNAVAILABLE, `The private key of signing key ${key.id} (${key.provider}) cannot be used: ${error instanceof Error ? error.message : String(error)}`, { signingKeyId: key.id });
     }
+  }
+
+  /**
+   * A detached signature of `data` by the Active CA key (whatever provider holds it), with that CA's
+   * certificate to verify it: SHA-256 with RSASSA-PKCS1-v1_5, or ECDSA P-256 as IEEE P1363 (r‖s).
+   * Federation signs handover tokens with it (decision 0371).
+   */
+  async signDetached(data: Uint8Array): Promise<{ signature: Buffer; caCertificatePem: string }> {
+    const key = await this.active();
+    const signer = await this.signerOf(key);
+    const signature = await signer.crypto.subtle.sign(signer.signingAlgorithm, signer.privateKey, data);
+    return { signature: Buffer.from(signature), caCertificatePem: new X509Certificate(key.certificate).toString() };
   }
 
   responderSignerOf(responder: OcspResponderEntity): Promise<Signer> {
@@ -142,9 +162,46 @@ export class SigningKeysService implements OnApplicationBootstrap {
     });
   }
 
-  async activate(p: Principal, id: string): Promise<SigningKeyEntity> {
+  /**
+   * Asks for the key's activation: a Draft key gets a pending approval request (another Admin of the
+   * default tenant decides at /api/approvals); asking again while pending is the same request.
+   */
+  async requestActivation(p: Principal, id: string): Promise<{ key: SigningKeyEntity; approvalId: string }> {
     this.assertCaAdmin(p);
-    return this.tx.run(async ({ manager, afterCommit }) => {
+    return this.tx.run(async (tx) => {
+      const key = await this.lock(tx.manager, id);
+      const verdict = canActivate(key);
+      if (!verdict.ok) throw new PkiException(PkiErrorCode[verdict.code], verdict.message, { signingKeyId: id, state: key.state });
+      const active = await this.keys.findActive(tx.manager);
+      const request = await this.approvals.request(tx, p, {
+        subjectKind: ApprovalSubjectKind.SigningKey,
+        subjectId: key.id,
+        title: `Activate CA signing key ${key.commonName}`,
+        before: { activeKeyId: active?.id ?? null, activeKeyFingerprint: active?.fingerprint ?? null },
+        after: { activeKeyId: key.id, ...auditView(key), state: 'Active' },
+        requiredRole: Role.Admin,
+      });
+      return { key, approvalId: request.id };
+    });
+  }
+
+  /** The pending activation request of a key, if any. */
+  async pendingActivation(id: string): Promise<string | null> {
+    const tenantId = await this.systemTenantId();
+    return (await this.approvals.list({ tenantId, status: 'Pending', subjectKind: ApprovalSubjectKind.SigningKey, subjectId: id }, { limit: 1 })).items[0]?.id ?? null;
+  }
+
+  /** Another Admin approved the activation: it happens now, in the decision's transaction. */
+  async onApproved(tx: Tx, request: ApprovalRequestRow): Promise<void> {
+    await this.activateIn(tx, request.tenantId, request.subjectId, { approvalId: request.id });
+  }
+
+  async onRejected(): Promise<void> {
+    // a rejected activation leaves the key Draft; the decision's audit row carries the reason
+  }
+
+  private async activateIn({ manager, afterCommit }: Tx, tenantId: string, id: string, extra: Record<string, unknown>): Promise<SigningKeyEntity> {
+    {
       const key = await this.lock(manager, id);
       const verdict = canActivate(key);
       if (!verdict.ok) throw new PkiException(PkiErrorCode[verdict.code], verdict.message, { signingKeyId: id, state: key.state });
@@ -160,14 +217,14 @@ export class SigningKeysService implements OnApplicationBootstrap {
       await this.keys.update(manager, key.id, { state: 'Active', activatedAt: now });
       key.state = 'Active';
       key.activatedAt = now;
-      const responder = (await this.keys.currentResponder(key.id, manager)) ?? (await this.material.issueResponder({ manager, afterCommit }, key, await this.signerOf(key), p.tenantId, now));
+      const responder = (await this.keys.currentResponder(key.id, manager)) ?? (await this.material.issueResponder({ manager, afterCommit }, key, await this.signerOf(key), tenantId, now));
       await this.audit.record(manager, {
         entityType: 'SigningKey',
         entityId: key.id,
         action: 'Activated',
         before,
         after: auditView(key),
-        additional: { previousActiveKeyId: previous?.id ?? null, previousTrustedUntil: previous?.trustedUntil?.toISOString() ?? null, ocspResponderNotAfter: responder.notAfter.toISOString() },
+        additional: { previousActiveKeyId: previous?.id ?? null, previousTrustedUntil: previous?.trustedUntil?.toISOString() ?? null, ocspResponderNotAfter: responder.notAfter.toISOString(), ...extra },
       });
       afterCommit(async () => {
         this.log.info('Signing key {SigningKeyId} is now Active; {PreviousKeyId} stays trusted until {TrustedUntil}', {
@@ -180,7 +237,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
         await this.publishSoon();
       });
       return key;
-    });
+    }
   }
 
   async retire(p: Principal, id: string): Promise<SigningKeyEntity> {
@@ -192,6 +249,7 @@ export class SigningKeysService implements OnApplicationBootstrap {
       const before = auditView(key);
       await this.retireIn(manager, key, this.clock.now());
       await this.audit.record(manager, { entityType: 'SigningKey', entityId: key.id, action: 'Retired', before, after: auditView(key) });
+      await this.approvals.withdraw({ manager, afterCommit }, p.tenantId, ApprovalSubjectKind.SigningKey, key.id, 'the signing key was retired');
       afterCommit(async () => {
         this.log.info('Signing key {SigningKeyId} retired by {Actor}: its certificates are no longer accepted', { SigningKeyId: key.id, Actor: p.actor });
         this.changed(key);

@@ -1,3 +1,5 @@
+import { RequestContext } from '../context/request-context';
+
 /**
  * The time of the domain. Every service that reads the time or waits for one (lease expiry, gate
  * windows and timeouts, dwell, token and certificate expiry, heartbeat deadlines) asks an injected
@@ -47,12 +49,13 @@ export class SystemClock extends Clock {
     return Date.now();
   }
 
+  // a timer's work is the system's, whichever request armed it (decision 0395)
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    return nodeTimer(setTimeout(fn, ms), clearTimeout);
+    return nodeTimer(setTimeout(() => RequestContext.detached(fn), ms), clearTimeout);
   }
 
   setInterval(fn: () => void, ms: number): TimerHandle {
-    return nodeTimer(setInterval(fn, ms), clearInterval);
+    return nodeTimer(setInterval(() => RequestContext.detached(fn), ms), clearInterval);
   }
 }
 

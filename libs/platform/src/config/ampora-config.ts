@@ -42,7 +42,8 @@ export interface PlatformConfig {
     heartbeatSeconds: number;
   };
   storage: { mode: StorageMode; dataDir: string };
-  database: { url: string; poolMax: number; migrateOnStart: boolean };
+  /** `tenantIsolation`: operators' API requests run under row-level security (decision 0395). */
+  database: { url: string; poolMax: number; migrateOnStart: boolean; tenantIsolation: boolean };
   redis: { url: string; keyPrefix: string };
   queue: { kind: QueueKind };
   security: { masterKey?: Buffer; previousMasterKey?: Buffer };
@@ -90,6 +91,22 @@ export interface PlatformConfig {
     configParseTimeoutMs: number;
     /** Heap of the parsing worker thread, in MiB (a parse that needs more is refused). */
     configParseMaxHeapMb: number;
+  };
+  /**
+   * Abuse limits (issue 16 §7, decision 0290): attempts counted per source address and per tenant in
+   * fixed windows, shared by every instance through Redis; over a limit the attempt is answered 429
+   * with Retry-After (the end of the window). 0 turns a limit off.
+   */
+  abuse: {
+    windowSeconds: number;
+    /** Enrolments (first connections with a bootstrap token not yet redeemed, and refused bootstrap tokens) per source address. */
+    enrolmentsPerIp: number;
+    /** New agents enrolling in one tenant. */
+    enrolmentsPerTenant: number;
+    /** Refused credentials (REST bearer tokens, OpAMP bootstrap tokens and client certificates) per source address. */
+    authFailuresPerIp: number;
+    /** Refused credentials that belong to one tenant (a revoked or expired one). */
+    authFailuresPerTenant: number;
   };
 }
 
@@ -201,6 +218,7 @@ function readPlatformSections(r: EnvReader): PlatformConfig {
       url: databaseUrl,
       poolMax: r.int('AMPORA_DB_POOL_MAX', 10, 1, 500),
       migrateOnStart: r.bool('AMPORA_AUTO_MIGRATE', true),
+      tenantIsolation: r.bool('AMPORA_TENANT_RLS', true),
     },
     redis: { url: redisUrl, keyPrefix: r.string('AMPORA_REDIS_PREFIX', 'ampora') },
     queue: { kind: queueKind },
@@ -233,6 +251,13 @@ function readPlatformSections(r: EnvReader): PlatformConfig {
       configMaxTokens: r.int('AMPORA_CONFIG_MAX_TOKENS', 100_000, 64, 100_000_000),
       configParseTimeoutMs: r.int('AMPORA_CONFIG_PARSE_TIMEOUT_MS', 10_000, 100, 600_000),
       configParseMaxHeapMb: r.int('AMPORA_CONFIG_PARSE_MAX_HEAP_MB', 256, 32, 16_384),
+    },
+    abuse: {
+      windowSeconds: r.int('AMPORA_LIMITS_WINDOW_SECONDS', 60, 1, 86_400),
+      enrolmentsPerIp: r.int('AMPORA_LIMITS_ENROLMENTS_PER_IP', 120, 0, 10_000_000),
+      enrolmentsPerTenant: r.int('AMPORA_LIMITS_ENROLMENTS_PER_TENANT', 2000, 0, 10_000_000),
+      authFailuresPerIp: r.int('AMPORA_LIMITS_AUTH_FAILURES_PER_IP', 30, 0, 10_000_000),
+      authFailuresPerTenant: r.int('AMPORA_LIMITS_AUTH_FAILURES_PER_TENANT', 300, 0, 10_000_000),
     },
   };
 }

@@ -19,6 +19,12 @@ export interface ContextScope {
   sourceIp?: string;
   /** Number of audit events written during this scope (one per mutating request is the rule). */
   auditWrites: number;
+  /**
+   * The tenant whose rows this scope's statements may see (row-level security, decision 0395): set
+   * for an operator's API request once it is authenticated, cleared when its response is finished.
+   * Unset is system work (OpAMP sessions, workers, sweeps), which runs as the owner.
+   */
+  dataTenant?: string;
 }
 
 const storage = new AsyncLocalStorage<ContextScope>();
@@ -52,6 +58,25 @@ export const RequestContext = {
   setTenant(tenantId: string): void {
     const s = storage.getStore();
     if (s) s.tenantId = tenantId;
+  },
+  /** The tenant this scope's statements are limited to, if any (decision 0395). */
+  dataTenant(): string | undefined {
+    return storage.getStore()?.dataTenant;
+  },
+  /** Limits this scope's statements to one tenant's rows from now on (the API's auth guard). */
+  limitDataTo(tenantId: string): void {
+    const s = storage.getStore();
+    if (s) s.dataTenant = tenantId;
+  },
+  /**
+   * Runs `fn` as system work, outside the tenant limit of the caller's scope: timers, live-bus
+   * listeners and other work that outlives or is shared beyond one request (a batch flushed by a
+   * timer that one request armed holds every tenant's rows). The rest of the scope is kept.
+   */
+  detached<T>(fn: () => T): T {
+    const s = storage.getStore();
+    if (!s?.dataTenant) return fn();
+    return storage.run({ ...s, dataTenant: undefined }, fn);
   },
 };
 

@@ -4,6 +4,7 @@ import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { buildDataSourceOptions } from './data-source';
 import { registerPoolGauges } from './instrumented-pg';
+import { TenantIsolationCheck } from './tenant-isolation.check';
 import { TransactionRunner } from './transaction-runner';
 
 /** The application's DataSource; domain modules add their entities with TypeOrmModule.forFeature. */
@@ -18,7 +19,7 @@ import { TransactionRunner } from './transaction-runner';
       },
     }),
   ],
-  providers: [TransactionRunner],
+  providers: [TransactionRunner, TenantIsolationCheck],
   exports: [TransactionRunner],
 })
 export class DatabaseModule {}

@@ -2,6 +2,7 @@ import * as pg from 'pg';
 import { RequestContext } from '../context/request-context';
 import { TenantLabels } from '../context/tenant-labels';
 import { Metrics } from '../telemetry/catalogue';
+import { applyScope, wantedScope } from './tenant-isolation';
 
 const livePools = new Set<pg.Pool>();
 const INSTRUMENTED = Symbol('ampora.instrumented');
@@ -56,12 +57,77 @@ function instrumentClient(client: pg.PoolClient): void {
   };
 }
 
-/** pg.Pool that times every statement and reports its connection counts. */
+type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
+
+/**
+ * pg.Pool that times every statement, reports its connection counts, and hands out each connection
+ * set to the tenant scope of the caller's context (decision 0395).
+ */
 export class InstrumentedPool extends pg.Pool {
   constructor(config?: pg.PoolConfig) {
     super(config);
     livePools.add(this);
     this.on('connect', (client) => instrumentClient(client));
+  }
+
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
+    // read in the caller's context, before the pool's own callbacks lose it
+    const scope = wantedScope();
+    // a checked-out client has no listener for a broken socket until its taker adds one: the
+    // statements that set its scope fail instead of the process (decision 0395)
+    const guarded = async <T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> => {
+      const ignore = () => undefined;
+      client.on('error', ignore);
+      try {
+        return await work();
+      } finally {
+        client.off('error', ignore);
+      }
+    };
+    /**
+     * A limited connection goes back to the pool as the owner's, so system work (the OpAMP path above
+     * all) never pays for a request's scope; the request's checkout pays it, after its last statement.
+     */
+    const handOut = (client: pg.PoolClient, release: (err?: Error | boolean) => void): ((err?: Error | boolean) => void) => {
+      if (!scope) return release;
+      let released = false;
+      const backToOwner = (err?: Error | boolean) => {
+        if (released) return;
+        released = true;
+        if (err) return release(err);
+        guarded(client, () => applyScope(client, '')).then(
+          () => release(),
+          (error: Error) => release(error),
+        );
+      };
+      client.release = backToOwner;
+      return backToOwner;
+    };
+    if (!callback) {
+      return super.connect().then(async (client) => {
+        try {
+          await guarded(client, () => applyScope(client, scope));
+        } catch (error) {
+          client.release(error as Error);
+          throw error;
+        }
+        handOut(client, client.release.bind(client));
+        return client;
+      });
+    }
+    super.connect((err, client, done) => {
+      if (err || !client) return callback(err, client, done);
+      guarded(client, () => applyScope(client, scope)).then(
+        () => callback(undefined, client, handOut(client, done as (err?: Error | boolean) => void) as (release?: unknown) => void),
+        (error: Error) => {
+          // a connection whose scope is unknown is never reused
+          done(error);
+          callback(error, undefined, () => undefined);
+        },
+      );
+    });
   }
 
   override end(): Promise<void>;

@@ -39,6 +39,7 @@ export enum PlatformErrorCode {
   JSON_TOO_DEEP = 'JSON_TOO_DEEP',
   JSON_TOO_MANY_KEYS = 'JSON_TOO_MANY_KEYS',
   INVALID_CURSOR = 'INVALID_CURSOR',
+  TOO_MANY_REQUESTS = 'TOO_MANY_REQUESTS',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_ERROR = 'INTERNAL_ERROR',
 }
@@ -57,6 +58,7 @@ const PLATFORM_STATUS: Record<PlatformErrorCode, ProblemStatus> = {
   [PlatformErrorCode.JSON_TOO_DEEP]: 400,
   [PlatformErrorCode.JSON_TOO_MANY_KEYS]: 400,
   [PlatformErrorCode.INVALID_CURSOR]: 400,
+  [PlatformErrorCode.TOO_MANY_REQUESTS]: 429,
   [PlatformErrorCode.SERVICE_UNAVAILABLE]: 503,
   [PlatformErrorCode.INTERNAL_ERROR]: 500,
 };

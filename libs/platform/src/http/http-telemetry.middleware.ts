@@ -34,6 +34,8 @@ export function httpTelemetryMiddleware(req: Request, res: Response, next: NextF
   const finish = () => {
     if (finished) return;
     finished = true;
+    // what the request left running (a promise it did not await) is system work from now on (decision 0395)
+    scope.dataTenant = undefined;
     const route = req.route?.path ? `${req.baseUrl ?? ''}${String(req.route.path)}` : (res.locals.route as string | undefined) ?? 'unmatched';
     const status = res.statusCode;
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;

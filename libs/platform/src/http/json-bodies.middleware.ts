@@ -4,6 +4,9 @@ import { toProblem } from '../errors/problem.filter';
 import { PROBLEM_CONTENT_TYPE } from '../errors/problem';
 
 const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
+const OCTET_STREAM = /^application\/octet-stream\s*(?:;|$)/i;
+/** The routes that take a file as the body (application/octet-stream): a package upload (decision 0331). */
+const FILE_UPLOADS = [/^\/api\/packages\/[^/]+\/versions\/[^/]+$/];
 
 function hasBody(req: Request): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true;
@@ -22,6 +25,7 @@ export function jsonBodiesOnly(req: Request, res: Response, next: NextFunction):
   if (!(path === '/api' || path.startsWith('/api/')) || !hasBody(req)) return next();
   const type = req.headers['content-type'];
   if (type !== undefined && JSON_TYPE.test(type)) return next();
+  if (type !== undefined && OCTET_STREAM.test(type) && req.method === 'POST' && FILE_UPLOADS.some((r) => r.test(path))) return next();
   const named = type ? `was sent as ${type.split(';')[0]!.trim().slice(0, 100)}` : 'names no Content-Type';
   const yamlHint = type && /yaml/i.test(type) ? ' (a configuration version is sent as {"yaml": "<the YAML text>"})' : '';
   const exception = new PlatformException(PlatformErrorCode.UNSUPPORTED_MEDIA_TYPE, `This API takes JSON bodies: send Content-Type: application/json; this request ${named}${yamlHint}`);

@@ -1,2 +1,3 @@
 export * from './api-problems.decorator';
 export * from './openapi';
+export * from './named-zod-dto';

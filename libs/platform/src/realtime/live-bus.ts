@@ -154,7 +154,7 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
     this.deliver({ ...e, origin: e.origin ?? 'unknown' } as PublishedLiveEvent);
   }
 
-  /** Hands an event to this process's subscribers. */
+  /** Hands an event to this process's subscribers, as system work (decision 0395): a reaction serves the deployment, not the request that published. */
   protected deliver(event: PublishedLiveEvent): void {
     this.history.add(event);
     if (this.subscriptions.size === 0) return;
@@ -163,7 +163,7 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
     for (const s of [...this.subscriptions]) {
       try {
         if (s.filter && !s.filter(event)) continue;
-        withSpanSync('live_update.consume', { kind: SpanKind.CONSUMER, parent, attributes: { 'event.type': event.type, subscriber: s.name, 'event.origin': event.origin } }, () => s.listener(event));
+        withSpanSync('live_update.consume', { kind: SpanKind.CONSUMER, parent, attributes: { 'event.type': event.type, subscriber: s.name, 'event.origin': event.origin } }, () => RequestContext.detached(() => s.listener(event)));
         Metrics.add('ampora_live_bus_events_total', 1, { tenant, event_type: event.type, direction: 'consumed' });
       } catch (error) {
         this.log.error('Live subscriber {Subscriber} failed on {EventType}', { Subscriber: s.name, EventType: event.type }, error);

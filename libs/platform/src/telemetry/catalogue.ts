@@ -73,8 +73,16 @@ export const METRIC_CATALOGUE = {
   ampora_queue_jobs_total: { kind: 'counter', description: 'Background jobs processed', labels: ['queue', 'job', 'outcome'] },
   // Untrusted texts over a limit (Ampora-specific addition, decision 0130): source is version, assignment or effective_config
   ampora_config_limit_exceeded_total: { kind: 'counter', description: 'Configuration texts refused or flagged for exceeding a parsing limit', labels: ['tenant', 'source', 'limit'] },
+  // Agents' own telemetry and the analysis gates on it (Ampora-specific additions, issue 20, decision 0320)
+  ampora_agent_telemetry_requests_total: { kind: 'counter', description: 'OTLP/HTTP requests of agents\' own metrics: accepted, unauthorized, malformed, unsupported, oversize', labels: ['tenant', 'outcome'] },
+  ampora_agent_telemetry_points_total: { kind: 'counter', description: 'Data points received in accepted OTLP requests of agents\' own metrics', labels: ['tenant'] },
+  ampora_rollout_analysis_evaluations_total: { kind: 'counter', description: 'Analysis gate evaluations: pass, breach, inconclusive, pending', labels: ['tenant', 'gate', 'verdict'] },
+  // Connection settings an operator offers (Ampora-specific addition, issue 20, decisions 0380, 0381): kind is endpoint or rotation; delivery a dispatch outcome, requested, or skipped
+  ampora_connection_settings_offers_total: { kind: 'counter', description: 'Connection settings offered by an operator (an endpoint change, a certificate rotation), per agent and delivery', labels: ['tenant', 'kind', 'delivery'] },
   // Dispatch backplane (Ampora-specific addition)
   ampora_dispatch_fenced_total: { kind: 'counter', description: 'Forwarded pushes refused because their fencing token was older than the session\'s', labels: ['tenant'] },
+  // Abuse limits (Ampora-specific addition, decision 0290): limit is enrolment, auth_failure or sessions; scope is ip or tenant
+  ampora_abuse_limited_total: { kind: 'counter', description: 'Attempts answered 429 because an abuse limit was reached', labels: ['tenant', 'limit', 'scope'] },
 } as const satisfies Record<string, Definition>;
 
 export type MetricName = keyof typeof METRIC_CATALOGUE;

@@ -69,6 +69,44 @@ export function withSpanSync<T>(name: string, options: SpanOptions, fn: (span: S
   }
 }
 
+/**
+ * withSpan for hot paths that wait only sometimes (an OpAMP frame: a heartbeat completes at once, the
+ * first frame of a connection waits for the database): `fn` may return a value or a promise; the span
+ * ends when the value is there, and no promise is made when `fn` made none.
+ */
+export function withSpanMaybeAsync<T>(name: string, options: SpanOptions, fn: (span: Span) => T | Promise<T>): T | Promise<T> {
+  const parent = options.parent ?? context.active();
+  const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parent);
+  let result: T | Promise<T>;
+  try {
+    result = context.with(trace.setSpan(parent, span), () => fn(span));
+  } catch (error) {
+    failSpan(span, error);
+    span.end();
+    throw error;
+  }
+  if (!(result instanceof Promise)) {
+    span.end();
+    return result;
+  }
+  return result.then(
+    (value) => {
+      span.end();
+      return value;
+    },
+    (error: unknown) => {
+      failSpan(span, error);
+      span.end();
+      throw error;
+    },
+  );
+}
+
+function failSpan(span: Span, error: unknown): void {
+  span.recordException(error as Error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
 export function currentTraceId(): string | undefined {
   const id = trace.getActiveSpan()?.spanContext().traceId;
   return id && id !== '00000000000000000000000000000000' ? id : undefined;

@@ -1,5 +1,9 @@
+import type { AnalysisGateName, AnalysisGateSpec, AnalysisResult } from './analysis-gates';
+
 /** Health gates (pure): the rules that pause a rollout by themselves. */
-export type GateName = 'apply-failed-ratio' | 'unhealthy-ratio' | 'effective-mismatch-ratio' | 'disconnect-ratio';
+export type BuiltInGateName = 'apply-failed-ratio' | 'unhealthy-ratio' | 'effective-mismatch-ratio' | 'disconnect-ratio';
+/** The built-in gates and the analysis gates over the agents' own telemetry (analysis-gates.ts). */
+export type GateName = BuiltInGateName | AnalysisGateName;
 
 export interface GateSettings {
   applyFailedRatio: number;
@@ -13,6 +17,8 @@ export interface GateSettings {
   disconnectGraceSeconds: number;
   /** A pushed target still not Applied/Failed after this long is Failed; an unpushed one Skipped. */
   applyTimeoutSeconds: number;
+  /** Analysis gates over the agents' own telemetry (decision 0321); none by default. */
+  analysis?: AnalysisGateSpec[];
 }
 
 export const GATE_DEFAULTS: GateSettings = {
@@ -37,12 +43,12 @@ export interface GateCounts {
   disconnected: number;
 }
 
-export const GATE_ORDER: readonly GateName[] = ['apply-failed-ratio', 'unhealthy-ratio', 'effective-mismatch-ratio', 'disconnect-ratio'];
+export const GATE_ORDER: readonly BuiltInGateName[] = ['apply-failed-ratio', 'unhealthy-ratio', 'effective-mismatch-ratio', 'disconnect-ratio'];
 
 /** The first gate (in GATE_ORDER) whose ratio is strictly above its threshold, or undefined. */
 export function evaluateGateCounts(c: GateCounts, g: GateSettings): Omit<GateBreach, 'agents'> | undefined {
   if (c.pushed === 0) return undefined;
-  const rules: Record<GateName, [number, number]> = {
+  const rules: Record<BuiltInGateName, [number, number]> = {
     'apply-failed-ratio': [c.failed, g.applyFailedRatio],
     'unhealthy-ratio': [c.unhealthy, g.unhealthyRatio],
     'effective-mismatch-ratio': [c.mismatched, g.effectiveMismatchRatio],
@@ -82,6 +88,14 @@ export interface GateBreach {
   numerator: number;
   denominator: number;
   agents: string[];
+  /** Analysis gates: `breach`, or `inconclusive` (too little data once the window was over). */
+  verdict?: 'breach' | 'inconclusive';
+  /** Analysis gates: the same measure before the push, or the control's throughput (items/s). */
+  baseline?: number | null;
+  baselineKind?: 'before' | 'control';
+  sample?: number;
+  minSample?: number;
+  windowSeconds?: number;
 }
 
 /**
@@ -104,13 +118,30 @@ export const BREACH_AGENTS_LIMIT = 100;
  * trouble (`mayTripGate`; the others cannot count for any gate, so a healthy step of 10,000 agents
  * reads no row). The breach names at most BREACH_AGENTS_LIMIT agents.
  */
-export function evaluateStepGates(pushedCount: number, troubled: TargetObservation[], now: number, g: GateSettings): GateBreach | undefined {
+export function evaluateStepGates(pushedCount: number, troubled: TargetObservation[], now: number, g: GateSettings, analysis: readonly AnalysisResult[] = []): GateBreach | undefined {
   const hits = gateHits(troubled.filter(isPushed), now, g);
   const breach = evaluateGateCounts(
     { pushed: pushedCount, failed: hits['apply-failed-ratio'].length, unhealthy: hits['unhealthy-ratio'].length, mismatched: hits['effective-mismatch-ratio'].length, disconnected: hits['disconnect-ratio'].length },
     g,
   );
-  return breach ? { ...breach, agents: hits[breach.gate].slice(0, BREACH_AGENTS_LIMIT) } : undefined;
+  if (breach) return { ...breach, agents: hits[breach.gate as BuiltInGateName].slice(0, BREACH_AGENTS_LIMIT) };
+  // then the analysis gates (their verdicts at `now`, analysis-gates.ts): a breach, or too little data
+  const stop = analysis.find((r) => r.verdict === 'breach') ?? analysis.find((r) => r.verdict === 'inconclusive');
+  if (!stop) return undefined;
+  return {
+    gate: stop.gate,
+    observed: stop.observed ?? 0,
+    threshold: stop.threshold,
+    numerator: Math.round(stop.numerator),
+    denominator: Math.round(stop.denominator),
+    agents: [],
+    verdict: stop.verdict as 'breach' | 'inconclusive',
+    baseline: stop.baseline,
+    baselineKind: stop.baselineKind,
+    sample: stop.sample,
+    minSample: stop.minSample,
+    windowSeconds: stop.windowSeconds,
+  };
 }
 
 function isPushed(t: TargetObservation): boolean {
@@ -127,7 +158,7 @@ export function mayTripGate(t: Pick<TargetObservation, 'state' | 'healthy' | 'ef
 }
 
 /** Which pushed agents each gate counts. */
-export function gateHits(pushed: TargetObservation[], now: number, g: GateSettings): Record<GateName, string[]> {
+export function gateHits(pushed: TargetObservation[], now: number, g: GateSettings): Record<BuiltInGateName, string[]> {
   const after = (t: TargetObservation, seconds: number) => now - t.pushedAt! >= seconds * 1000;
   const ids = (hit: (t: TargetObservation) => boolean) => pushed.filter(hit).map((t) => t.agentId);
   return {

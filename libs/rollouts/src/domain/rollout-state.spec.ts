@@ -4,7 +4,7 @@ const ACTIONS: RolloutAction[] = ['start', 'pause', 'resume', 'complete', 'abort
 
 /** Every (state, action) pair: the one table the machine must follow. */
 const EXPECTED: Record<S, Partial<Record<RolloutAction, S>>> = {
-  [S.Pending]: { start: S.InProgress },
+  [S.Pending]: { start: S.InProgress, abort: S.Failed },
   [S.InProgress]: { pause: S.Paused, complete: S.Completed, abort: S.Failed },
   [S.Paused]: { resume: S.InProgress, abort: S.Failed },
   [S.Completed]: {},
@@ -40,5 +40,11 @@ describe('rollout state machine', () => {
     expect(rollbackPath(S.Failed)).toEqual([[S.Failed, S.RolledBack]]);
     expect(() => rollbackPath(S.Completed)).toThrow(IllegalTransitionError);
     expect(() => rollbackPath(S.Pending)).toThrow(IllegalTransitionError);
+  });
+
+  it('lets a Pending rollout be aborted (it never started: Failed, nothing else) but not rolled back', () => {
+    expect(nextState(S.Pending, 'abort')).toBe(S.Failed);
+    expect(canDo(S.Pending, 'rollback')).toBe(false);
+    expect(canDo(S.Pending, 'complete')).toBe(false);
   });
 });

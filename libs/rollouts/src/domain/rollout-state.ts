@@ -1,7 +1,8 @@
 /**
  * The rollout state machine (pure). Pending → InProgress ⇄ Paused → Completed | Failed → RolledBack,
- * and nothing else. Rolling back a running rollout passes through Failed (abort, then roll back), so
- * every transition stays on the machine.
+ * and Pending → Failed (a rollout aborted, or whose start approval was rejected, before it started;
+ * decision 0410), and nothing else. Rolling back a running rollout passes through Failed (abort, then
+ * roll back), so every transition stays on the machine.
  */
 export enum RolloutState {
   Pending = 'Pending',
@@ -15,7 +16,7 @@ export enum RolloutState {
 export type RolloutAction = 'start' | 'pause' | 'resume' | 'complete' | 'abort' | 'rollback';
 
 const TABLE: Record<RolloutState, Partial<Record<RolloutAction, RolloutState>>> = {
-  [RolloutState.Pending]: { start: RolloutState.InProgress },
+  [RolloutState.Pending]: { start: RolloutState.InProgress, abort: RolloutState.Failed },
   [RolloutState.InProgress]: { pause: RolloutState.Paused, complete: RolloutState.Completed, abort: RolloutState.Failed },
   [RolloutState.Paused]: { resume: RolloutState.InProgress, abort: RolloutState.Failed },
   [RolloutState.Completed]: {},

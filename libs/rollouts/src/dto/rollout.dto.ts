@@ -1,12 +1,24 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { PageQuerySchema, pageSchema } from '@ampora/platform';
+import { PageQuerySchema, pageSchema, namedZodDto } from '@ampora/platform';
 import { GATE_DEFAULTS } from '../domain/gates';
 import { RolloutState } from '../domain/rollout-state';
 import { STRATEGY_DEFAULTS } from '../domain/strategy';
 
 const ratio = (d: number) => z.number().min(0).max(1).describe(`Trips strictly above this fraction (default ${d})`);
 const seconds = (d: number, what: string) => z.number().int().min(0).max(7 * 24 * 3600).describe(`${what} (default ${d} s)`);
+
+export const AnalysisGateSchema = z
+  .object({
+    gate: z.enum(['export-failure-ratio', 'drop-ratio', 'throughput-drop']).describe('export-failure-ratio: exporters\' send-failed / (sent + send-failed); drop-ratio: processors\' dropped / receivers\' accepted; throughput-drop: accepted items per second lost against the baseline'),
+    threshold: z.number().min(0).max(1).describe('Trips strictly above this fraction'),
+    windowSeconds: z.number().int().min(1).max(24 * 3600).describe('Seconds after each agent\'s push that count'),
+    minSample: z.number().int().min(1).max(1e12).describe('Items needed for a verdict (exports, accepted items, or the baseline\'s accepted items); fewer once the window is over: inconclusive, which pauses too'),
+    baseline: z.enum(['before', 'control']).optional().describe('throughput-drop: the same agents before the push (default) or the group\'s agents not pushed yet'),
+    signal: z.enum(['traces', 'metrics', 'logs']).optional().describe('Only this signal\'s items (default: all)'),
+  })
+  .strict()
+  .meta({ id: 'RolloutAnalysisGate' });
 
 export const GatesSchema = z
   .object({
@@ -19,6 +31,7 @@ export const GatesSchema = z
     unhealthyRatio: ratio(GATE_DEFAULTS.unhealthyRatio),
     unhealthyTimeoutSeconds: seconds(GATE_DEFAULTS.unhealthyTimeoutSeconds, 'Unhealthy agents count this long after the push'),
     applyTimeoutSeconds: seconds(GATE_DEFAULTS.applyTimeoutSeconds, 'A pushed agent without APPLIED/FAILED after this long is Failed'),
+    analysis: z.array(AnalysisGateSchema).max(10).optional().describe('Analysis gates over the agents\' own telemetry after the push (decision 0321); a step waits for their verdict'),
   })
   .meta({ id: 'RolloutGates' });
 
@@ -40,8 +53,13 @@ const OrderingSchema = z.enum(['random', 'hostname', 'last_seen']);
 export const CreateRolloutSchema = z
   .object({
     name: z.string().trim().min(1).max(200),
-    configurationId: z.uuid(),
-    version: z.number().int().min(1).describe('A Published version number of the configuration'),
+    configurationId: z.uuid().optional().describe('The configuration whose version is rolled out (or `package`)'),
+    version: z.number().int().min(1).optional().describe('A Published version number of the configuration'),
+    package: z
+      .object({ name: z.string().min(1).max(128), version: z.string().min(1).max(64) })
+      .strict()
+      .optional()
+      .describe('Instead of a configuration: a package version to roll out (an agent upgrade, decision 0375); agents without AcceptsPackages are Skipped'),
     groupId: z.uuid(),
     strategy: StrategyInputSchema.optional().describe('Default: the tenant\'s default strategy (GET /api/rollouts/defaults), else Canary with its default steps'),
     gates: GatesSchema.partial().strict().optional().describe('Gate thresholds; unset ones take the tenant\'s defaults, else the built-in ones'),
@@ -49,7 +67,11 @@ export const CreateRolloutSchema = z
     autoAdvance: z.boolean().optional().describe('Start the next step by itself after the dwell (default: true for Canary, false otherwise)'),
     dwellSeconds: z.number().int().min(0).max(7 * 24 * 3600).default(0).describe('Batch and Percentage with autoAdvance: wait this long after a step settled'),
   })
-  .strict();
+  .strict()
+  .refine((v) => (v.package ? v.configurationId === undefined && v.version === undefined : v.configurationId !== undefined && v.version !== undefined), {
+    message: 'send configurationId and version, or package (not both)',
+    path: ['configurationId'],
+  });
 export class CreateRolloutDto extends createZodDto(CreateRolloutSchema) {}
 
 export const RolloutDefaultsInputSchema = z
@@ -63,6 +85,10 @@ export class RolloutDefaultsInputDto extends createZodDto(RolloutDefaultsInputSc
 
 export const ExtendSchema = z.object({ seconds: z.number().int().min(1).max(7 * 24 * 3600) }).strict();
 export class ExtendDwellDto extends createZodDto(ExtendSchema) {}
+
+/** The body of an abort is optional: without one (or `{}`) no reason is recorded. */
+export const AbortRolloutSchema = z.preprocess((v) => v ?? {}, z.object({ reason: z.string().trim().min(1).max(2000).optional().describe('Why; kept in the audit log (and on a withdrawn start approval)') }).strict());
+export class AbortRolloutDto extends createZodDto(AbortRolloutSchema) {}
 
 export const RolloutListQuerySchema = PageQuerySchema.extend({ state: z.enum(RolloutState).optional() });
 export class RolloutListQueryDto extends createZodDto(RolloutListQuerySchema) {}
@@ -128,7 +154,7 @@ export const StepSchema = z
 
 export const GateRecordSchema = z
   .object({
-    gate: z.enum(['apply-failed-ratio', 'unhealthy-ratio', 'effective-mismatch-ratio', 'disconnect-ratio']),
+    gate: z.enum(['apply-failed-ratio', 'unhealthy-ratio', 'effective-mismatch-ratio', 'disconnect-ratio', 'export-failure-ratio', 'drop-ratio', 'throughput-drop']),
     observed: z.number(),
     threshold: z.number(),
     numerator: z.number().int(),
@@ -136,6 +162,12 @@ export const GateRecordSchema = z
     agents: z.array(z.uuid()).describe('Agents the gate counted (the first 100)'),
     step: z.number().int(),
     at: z.string(),
+    verdict: z.enum(['breach', 'inconclusive']).optional().describe('Analysis gates: inconclusive = too little data once the window was over'),
+    baseline: z.number().nullable().optional().describe('Analysis gates: the same measure before the push, or the control\'s accepted items per second'),
+    baselineKind: z.enum(['before', 'control']).optional(),
+    sample: z.number().optional(),
+    minSample: z.number().optional(),
+    windowSeconds: z.number().int().optional(),
   })
   .meta({ id: 'RolloutGateBreach' });
 
@@ -162,9 +194,11 @@ export const RolloutSummarySchema = z.object({
   kind: z.enum(['Rollout', 'Rollback']),
   rollbackOf: z.uuid().nullable().describe('A rollback: the rollout it undoes'),
   rollbackId: z.uuid().nullable().describe('The rollback that undid this rollout'),
-  configurationId: z.uuid(),
-  versionId: z.uuid(),
-  version: z.number().int(),
+  subject: z.enum(['configuration', 'package']).describe('What the rollout delivers: a configuration version, or a package version (an agent upgrade)'),
+  configurationId: z.uuid().nullable().describe('null for a package rollout'),
+  versionId: z.uuid().nullable(),
+  version: z.number().int().nullable(),
+  package: z.object({ name: z.string(), version: z.string(), versionId: z.uuid() }).nullable().describe('A package rollout\'s package version'),
   groupId: z.uuid(),
   strategy: StrategySchema,
   gates: GatesSchema,
@@ -195,6 +229,12 @@ export const RolloutSchema = RolloutSummarySchema.extend({
     .describe('On start and resume: `no_worker` when no worker is alive (see GET /api/status); the worker drives rollouts, so this one waits until a worker runs'),
 });
 export class RolloutDto extends createZodDto(RolloutSchema) {}
+
+/** 202 of a start a tenant approval rule holds (decision 0365): the rollout, still Pending, and the approval request to decide. */
+export const RolloutStartPendingSchema = z
+  .object({ rollout: RolloutSchema, approvalId: z.uuid().describe('Decide it at /api/approvals/{approvalId} (another person than the one who asked)') });
+/** What a start answers: the started rollout (200), or the pending start (202). */
+export const RolloutStartResultDto = namedZodDto('RolloutStartResultDto', z.union([RolloutSchema, RolloutStartPendingSchema]));
 export class RolloutPageDto extends createZodDto(pageSchema(RolloutSummarySchema)) {}
 
 export class RolloutTargetPageDto extends createZodDto(

@@ -49,6 +49,10 @@ export class RolloutTargetEntity {
   @Column({ type: 'timestamptz', precision: 3, nullable: true })
   assignedAt!: Date | null;
 
+  /** A package rollout: the version of the package the agent had before (null: none), put back by an abort or a rollback. */
+  @Column({ type: 'uuid', nullable: true })
+  previousPackageVersionId!: string | null;
+
   @Column({ type: 'timestamptz', precision: 3, nullable: true })
   pushedAt!: Date | null;
 

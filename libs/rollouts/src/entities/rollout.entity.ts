@@ -6,6 +6,9 @@ import type { Strategy } from '../domain/strategy';
 
 export type RolloutKind = 'Rollout' | 'Rollback';
 
+/** What a rollout delivers (decision 0375): a configuration version, or a package version (an agent upgrade). */
+export type RolloutSubject = 'configuration' | 'package';
+
 /** What the engine records about one step once it started. */
 export interface StepRecord {
   index: number;
@@ -28,6 +31,13 @@ export interface GateRecord {
   agents: string[];
   step: number;
   at: string;
+  /** Analysis gates (decision 0321): see GateBreach. */
+  verdict?: 'breach' | 'inconclusive';
+  baseline?: number | null;
+  baselineKind?: 'before' | 'control';
+  sample?: number;
+  minSample?: number;
+  windowSeconds?: number;
 }
 
 @Entity({ name: 'rollouts' })
@@ -37,6 +47,11 @@ export interface GateRecord {
 @Check('ck_rollouts_state', `state IN ('Pending', 'InProgress', 'Paused', 'Completed', 'Failed', 'RolledBack')`)
 @Check('ck_rollouts_kind', `kind IN ('Rollout', 'Rollback')`)
 @Check('ck_rollouts_ordering', `ordering IN ('random', 'hostname', 'last_seen')`)
+@Check(
+  'ck_rollouts_subject',
+  `(subject = 'configuration' AND configuration_id IS NOT NULL AND version_id IS NOT NULL AND version_number IS NOT NULL AND package_version_id IS NULL)
+      OR (subject = 'package' AND package_version_id IS NOT NULL AND package_name IS NOT NULL AND package_version IS NOT NULL AND configuration_id IS NULL AND version_id IS NULL)`,
+)
 export class RolloutEntity {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_rollouts' })
   id!: string;
@@ -61,16 +76,28 @@ export class RolloutEntity {
   @Column({ type: 'uuid', nullable: true })
   rollbackId!: string | null;
 
-  @Column({ type: 'uuid' })
-  configurationId!: string;
+  @Column({ type: 'varchar', length: 13, default: 'configuration' })
+  subject!: RolloutSubject;
 
+  /** A configuration rollout's configuration and version (null for a package rollout). */
+  @Column({ type: 'uuid', nullable: true })
+  configurationId!: string | null;
 
-  @Column({ type: 'uuid' })
-  versionId!: string;
+  @Column({ type: 'uuid', nullable: true })
+  versionId!: string | null;
 
+  @Column({ type: 'integer', nullable: true })
+  versionNumber!: number | null;
 
-  @Column({ type: 'integer' })
-  versionNumber!: number;
+  /** A package rollout's package version (decision 0375), its package's name and the version. */
+  @Column({ type: 'uuid', nullable: true })
+  packageVersionId!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  packageName!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  packageVersion!: string | null;
 
   @Column({ type: 'uuid' })
   groupId!: string;

@@ -32,6 +32,18 @@ export class RolloutTargetQueries {
     return rows.map((r) => ({ ...targetWithAgent(r), versionId: r.version_id, freshOnly: r.kind === 'Rollback' }));
   }
 
+  /** Active package rollouts (decision 0375) whose current step has an open target for one of these agents. */
+  async packageRolloutsOf(agentIds: string[]): Promise<Array<{ rolloutId: string; tenantId: string }>> {
+    if (agentIds.length === 0) return [];
+    const rows: Array<{ id: string; tenant_id: string }> = await this.dataSource.query(
+      `SELECT DISTINCT r.id, r.tenant_id FROM rollout_targets t
+       JOIN rollouts r ON r.id = t.rollout_id AND r.state = 'InProgress' AND r.subject = 'package' AND t.step = r.current_step
+       WHERE t.agent_id = ANY($1::uuid[]) AND t.state IN ('Pending', 'Applying')`,
+      [agentIds],
+    );
+    return rows.map((r) => ({ rolloutId: r.id, tenantId: r.tenant_id }));
+  }
+
   /** The step's targets that are not Skipped (the tick's backstop for missed events). */
   async stepTargets(rolloutId: string, step: number): Promise<TargetWithAgent[]> {
     const rows: Array<Record<string, any>> = await this.dataSource.query(
@@ -72,6 +84,21 @@ export class RolloutTargetQueries {
         }),
       );
     return { pushed: Number(rows[0]?.n ?? 0), troubled };
+  }
+
+  /** The step's pushed targets (not Skipped) and when each was pushed: the analysis gates' agents. */
+  async pushedTargets(rolloutId: string, step: number): Promise<Array<{ agentId: string; pushedAt: number }>> {
+    const rows: Array<{ agent_id: string; pushed_at: Date }> = await this.dataSource.query(
+      `SELECT agent_id, pushed_at FROM rollout_targets WHERE rollout_id = $1 AND step = $2 AND pushed_at IS NOT NULL AND state <> 'Skipped'`,
+      [rolloutId, step],
+    );
+    return rows.map((r) => ({ agentId: r.agent_id, pushedAt: new Date(r.pushed_at).getTime() }));
+  }
+
+  /** Every agent the rollout has a target for (any step). */
+  async coveredAgents(rolloutId: string): Promise<Set<string>> {
+    const rows: Array<{ agent_id: string }> = await this.dataSource.query(`SELECT agent_id FROM rollout_targets WHERE rollout_id = $1`, [rolloutId]);
+    return new Set(rows.map((r) => r.agent_id));
   }
 
   /** Counts per step (and in total). */

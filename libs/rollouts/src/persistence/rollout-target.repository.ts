@@ -58,6 +58,29 @@ export class RolloutTargetRepository {
     await manager.query(`UPDATE rollout_targets SET assigned = true, assigned_at = $3, updated_at = now() WHERE rollout_id = $1 AND agent_id = ANY($2::uuid[])`, [rolloutId, agentIds, at.toISOString()]);
   }
 
+  /**
+   * A package rollout assigned its version to these agents at `at`, each with the version of the
+   * package it had before (null: none), which an abort or a rollback puts back (decision 0375).
+   */
+  async markPackageAssigned(manager: EntityManager, rolloutId: string, previous: Map<string, string | null>, at: Date): Promise<void> {
+    if (previous.size === 0) return;
+    await manager.query(
+      `UPDATE rollout_targets t SET assigned = true, assigned_at = $2, previous_package_version_id = v.previous, updated_at = now()
+       FROM unnest($3::uuid[], $4::uuid[]) AS v(agent_id, previous)
+       WHERE t.rollout_id = $1 AND t.agent_id = v.agent_id`,
+      [rolloutId, at.toISOString(), [...previous.keys()], [...previous.values()]],
+    );
+  }
+
+  /** Agents a package rollout assigned its version to, with what each had before, in order. */
+  async touchedPackages(manager: EntityManager, rolloutId: string): Promise<Array<{ agentId: string; previousVersionId: string | null }>> {
+    const rows: Array<{ agent_id: string; previous_package_version_id: string | null }> = await manager.query(
+      `SELECT agent_id, previous_package_version_id FROM rollout_targets WHERE rollout_id = $1 AND assigned ORDER BY position`,
+      [rolloutId],
+    );
+    return rows.map((r) => ({ agentId: r.agent_id, previousVersionId: r.previous_package_version_id }));
+  }
+
   /** Agents the rollout assigned its version to, in order (what a rollback reaches). */
   async touched(manager: EntityManager, rolloutId: string): Promise<string[]> {
     const rows: Array<{ agent_id: string }> = await manager.query(`SELECT agent_id FROM rollout_targets WHERE rollout_id = $1 AND assigned ORDER BY position`, [rolloutId]);

@@ -1,6 +1,6 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { PageQuerySchema, pageSchema } from '@ampora/platform';
+import { PageQuerySchema, pageSchema, namedZodDto } from '@ampora/platform';
 import { capabilityNames, CertificateOfferStatus, DISPATCH_OUTCOMES } from '@ampora/opamp';
 import { DispatchReportSchema } from '../../assignment/dto/dispatch-report.dto';
 import { DiffSchema, SemanticChangeSchema } from '../../configurations/dto/configuration.dto';
@@ -21,6 +21,7 @@ const tagFilter = z
 
 export const AgentListQuerySchema = PageQuerySchema.extend({
   status: z.enum(['connected', 'stale', 'disconnected']).optional(),
+  health: z.enum(['healthy', 'unhealthy', 'unknown']).optional().describe('Reported health; unknown: never reported'),
   label: z
     .preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(labelFilter, { error: 'a label filter is key=value; repeat label= for several' }))
     .optional()
@@ -36,6 +37,11 @@ export const AgentListQuerySchema = PageQuerySchema.extend({
     .optional()
     .describe('true: the agent runs something other than its assigned config (the drift view\'s meaning); false: it runs it; unknown: either side is missing'),
   groupId: z.union([z.uuid(), z.literal('none')]).optional().describe('Members of this group, or none for agents in no group'),
+  includeFederation: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('true: merge in the agents of every healthy federation peer (ids peer:<name>/<id>), with each peer\'s status in `federation`'),
 });
 export class AgentListQueryDto extends createZodDto(AgentListQuerySchema) {}
 
@@ -63,7 +69,37 @@ export const AgentSummarySchema = z
     createdAt: z.string(),
   })
   .meta({ id: 'AgentSummary' });
-export class AgentPageDto extends createZodDto(pageSchema(AgentSummarySchema)) {}
+const PeerListStatusSchema = z
+  .object({
+    peer: z.string(),
+    status: z.enum(['ok', 'slow', 'down']),
+    reason: z.string().optional().describe('Why the peer is down (or slow)'),
+    durationMs: z.number(),
+    items: z.number().int().describe('Agents of this peer in this page'),
+  })
+  .meta({ id: 'FederationPeerListStatus' });
+const ListedAgentSchema = AgentSummarySchema.extend({
+  id: z.string().describe('The agent id; a federation peer\'s agent is peer:<name>/<id>'),
+  peer: z.string().nullable().optional().describe('The federation peer the agent is on (includeFederation=true); null for a local agent'),
+});
+export class AgentPageDto extends createZodDto(
+  pageSchema(ListedAgentSchema).extend({
+    federation: z.object({ included: z.literal(true), peers: z.array(PeerListStatusSchema) }).optional().describe('With includeFederation=true: how each peer answered'),
+  }),
+) {}
+
+export class AgentCountsDto extends createZodDto(
+  z
+    .object({
+      total: z.number().int(),
+      connected: z.number().int(),
+      stale: z.number().int().describe('Connected, but no heartbeat within the window'),
+      disconnected: z.number().int(),
+      healthy: z.number().int(),
+      unhealthy: z.number().int(),
+      healthUnknown: z.number().int().describe('Never reported health'),
+    }),
+) {}
 
 const ConfigFileSchema = z.object({ name: z.string(), contentType: z.string(), body: z.string().describe('UTF-8 text of the file') });
 
@@ -162,6 +198,15 @@ export const AgentDetailSchema = AgentSummarySchema.extend({
       .describe('The last config the agent reported FAILED for; stays after later APPLIED statuses of other hashes'),
   }),
   assignedConfig: z.object({ hash: z.string(), contentHash: z.string(), assignedAt: z.string().nullable(), files: z.array(ConfigFileSchema) }).nullable(),
+  handover: z
+    .object({
+      movedToPeer: z.string().nullable().describe('MovedToPeer: handed over to this peer, where it lives now (refused here)'),
+      movedAt: z.string().nullable(),
+      originPeer: z.string().nullable().describe('Handed over from this peer'),
+      originAgentId: z.string().nullable().describe('Its id on the origin peer (its history is there)'),
+    })
+    .nullable()
+    .describe('A cross-deployment handover (decision 0371), or null'),
   pushDenial: z
     .object({
       check: z.string(),
@@ -182,6 +227,14 @@ export const AgentDetailSchema = AgentSummarySchema.extend({
     certificateOffer: CertificateOfferSchema.nullable().describe('The latest certificate offered to the agent over OpAMP and what became of it'),
   }),
   connection: z.object({ connected: z.boolean(), transport: z.string().nullable(), ownerInstance: z.string().nullable(), connectedAt: z.string().nullable(), disconnectedAt: z.string().nullable() }),
+  connectionSettings: z
+    .object({
+      status: z.enum(['UNSET', 'APPLIED', 'APPLYING', 'FAILED']).describe('What the agent did with the connection settings offered last'),
+      hash: z.string().nullable().describe('The hash of that offer (hex): compare with the hash an endpoint change or rotation answered'),
+      errorMessage: z.string().nullable(),
+    })
+    .nullable()
+    .describe('The agent\'s last ConnectionSettingsStatus (decision 0382); null when it never sent one'),
   customCapabilities: z.array(z.string()),
   packageStatuses: z.unknown(),
   availableComponents: AvailableComponentsSchema.nullable(),
@@ -257,9 +310,30 @@ export class BulkMoveResultDto extends createZodDto(
 
 export const BulkForcePushSchema = z.object({ agentIds: z.array(z.uuid()).min(1).max(5_000).describe('At most 5,000 agents') }).strict();
 export class BulkForcePushDto extends createZodDto(BulkForcePushSchema) {}
+export const BulkAssignSchema = z
+  .object({
+    agentIds: z.array(z.uuid()).min(1).max(5_000).describe('At most 5,000 agents'),
+    configurationId: z.uuid(),
+    version: z.number().int().min(1).describe('A Published version of the configuration'),
+  })
+  .strict();
+export class BulkAssignDto extends createZodDto(BulkAssignSchema) {}
+export class BulkAssignResultDto extends createZodDto(
+  z.object({
+    versionId: z.uuid(),
+    configHash: z.string(),
+    agents: z.number().int(),
+    changed: z.number().int().describe('Agents whose assigned config changed (the others already had it)'),
+    dispatch: DispatchReportSchema,
+  }),
+) {}
 export const BulkDisconnectSchema = z.object({ agentIds: z.array(z.uuid()).min(1).max(10_000).describe('At most 10,000 agents') }).strict();
 export class BulkDisconnectDto extends createZodDto(BulkDisconnectSchema) {}
-export class BulkDispatchResultDto extends createZodDto(z.object({ agents: z.number().int(), dispatch: DispatchReportSchema })) {}
+const BulkDispatchResultSchema = z.object({ agents: z.number().int(), dispatch: DispatchReportSchema });
+export class BulkDispatchResultDto extends createZodDto(BulkDispatchResultSchema) {}
+const BulkForcePushPendingSchema = z.object({ agents: z.number().int(), approvalId: z.uuid().describe('Decide it at /api/approvals/{approvalId} (another person than the one who asked)') });
+/** What a bulk force-push answers: the paced dispatch, or (decision 0402) the pending request. */
+export const BulkForcePushResultDto = namedZodDto('BulkForcePushResultDto', z.union([BulkDispatchResultSchema, BulkForcePushPendingSchema]));
 
 export const DriftDifferenceSchema = SemanticChangeSchema.extend({
   kind: z.enum([...SemanticChangeSchema.shape.kind.options, 'remote_config_hash']),
@@ -343,6 +417,7 @@ export function toAgentDetail(
         ? { hash: a.assignedConfigHash, contentHash: a.assignedContentHash ?? '', assignedAt: a.assignedAt?.toISOString() ?? null, files: files(a.assignedConfig) }
         : null,
     pushDenial: a.pushDenial ?? null,
+    handover: a.movedToPeer || a.originPeer ? { movedToPeer: a.movedToPeer, movedAt: a.movedAt?.toISOString() ?? null, originPeer: a.originPeer, originAgentId: a.originAgentId } : null,
     identity: { kind: a.identityKind, bootstrapTokenId: a.bootstrapTokenId, certificateFingerprint: a.certFingerprint, certificateOffer },
     connection: {
       connected: a.connected,
@@ -351,10 +426,21 @@ export function toAgentDetail(
       connectedAt: a.connectedAt?.toISOString() ?? null,
       disconnectedAt: a.disconnectedAt?.toISOString() ?? null,
     },
+    connectionSettings: connectionSettingsView(a.connectionSettingsStatus),
     customCapabilities: a.customCapabilities ?? [],
     packageStatuses: a.packageStatuses ?? null,
     availableComponents: availableComponentsView(a.availableComponents),
   };
+}
+
+const CONNECTION_SETTINGS_STATUSES = ['UNSET', 'APPLIED', 'APPLYING', 'FAILED'] as const;
+
+/** The stored ConnectionSettingsStatus (`status` the enum's number as text) as the API shows it. */
+function connectionSettingsView(stored: unknown): z.infer<typeof AgentDetailSchema>['connectionSettings'] {
+  if (!stored || typeof stored !== 'object') return null;
+  const s = stored as { status?: unknown; hash?: unknown; errorMessage?: unknown };
+  const status = CONNECTION_SETTINGS_STATUSES[Number(s.status)] ?? 'UNSET';
+  return { status, hash: typeof s.hash === 'string' && s.hash ? s.hash : null, errorMessage: typeof s.errorMessage === 'string' && s.errorMessage ? s.errorMessage : null };
 }
 
 /** The hashes the drift view names. */

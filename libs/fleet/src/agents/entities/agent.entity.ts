@@ -134,6 +134,10 @@ export class AgentEntity {
   @Column({ type: 'jsonb', nullable: true })
   packageStatuses!: unknown;
 
+  /** Packages assigned to this agent: name → version id, version, content hash, type (decision 0331; written by the packages service). */
+  @Column({ type: 'jsonb', nullable: true })
+  assignedPackages!: unknown;
+
   @Column({ type: 'jsonb', nullable: true })
   availableComponents!: unknown;
 
@@ -181,6 +185,20 @@ export class AgentEntity {
 
   @Column({ type: 'timestamptz', precision: 3, nullable: true })
   disconnectedAt!: Date | null;
+
+  /** Handed over to this peer (decision 0371): the agent lives there now and is refused here. */
+  @Column({ type: 'varchar', length: 63, nullable: true })
+  movedToPeer!: string | null;
+
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  movedAt!: Date | null;
+
+  /** Handed over from this peer, where it was agent `originAgentId` (its history is there). */
+  @Column({ type: 'varchar', length: 63, nullable: true })
+  originPeer!: string | null;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  originAgentId!: string | null;
 
   @Column({ type: 'timestamptz', precision: 3, default: () => 'now()' })
   createdAt!: Date;

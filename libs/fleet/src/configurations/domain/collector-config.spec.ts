@@ -147,3 +147,20 @@ describe('semantic diff', () => {
     expect(text).not.toContain('s3cr3t');
   });
 });
+
+describe('parseCollectorConfig: the parsed document, once (the lint rules read it)', () => {
+  it('returns the whole document as plain data only when asked, aliases resolved', () => {
+    const without = parseCollectorConfig(GOOD);
+    expect(without.document).toBeUndefined();
+    const parsed = parseCollectorConfig(GOOD, { document: true });
+    expect(parsed.findings).toEqual(without.findings);
+    const doc = parsed.document as { receivers: Record<string, unknown>; processors: Record<string, { limit_percentage?: number }> };
+    expect(doc.processors.memory_limiter!.limit_percentage).toBe(80);
+    expect(doc.receivers['otlp/legacy']).toEqual(doc.receivers.otlp);
+  });
+
+  it('has no document for a text that is not a configuration map', () => {
+    expect(parseCollectorConfig('receivers: [unclosed', { document: true }).document).toBeUndefined();
+    expect(parseCollectorConfig('- a\n- b\n', { document: true }).document).toBeUndefined();
+  });
+});

@@ -1,6 +1,6 @@
 import { YamlLimits, YamlLimitViolation, aliasExpansionViolation, scanYamlLimits } from './yaml-limits';
 import { Document, isMap, isScalar, isSeq, Node } from 'yaml';
-import { AvailableComponents, CollectorModel, Finding, ParsedConfig, Pipeline, PIPELINE_ROLES, Section, SECTIONS, SIGNALS, singular } from './collector-model';
+import { AvailableComponents, canonicalComponentType, CollectorModel, Finding, ParsedConfig, Pipeline, PIPELINE_ROLES, Section, SECTIONS, SIGNALS, singular } from './collector-model';
 import { Checker } from './config-checker';
 
 export * from './collector-model';
@@ -25,7 +25,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * receivers and exporters), unused components (warnings), and, when given, the components an agent
  * reported it has.
  */
-export function parseCollectorConfig(text: string, options: { available?: AvailableComponents; limits?: YamlLimits; scanned?: boolean } = {}): ParsedConfig {
+export function parseCollectorConfig(text: string, options: { available?: AvailableComponents; limits?: YamlLimits; scanned?: boolean; document?: boolean } = {}): ParsedConfig {
   const { limits } = options;
   // limits: nothing is parsed beyond them (decision 0130); `scanned` when the caller already ran the token scan
   if (limits && !options.scanned) {
@@ -105,7 +105,9 @@ export function parseCollectorConfig(text: string, options: { available?: Availa
 
   checkUsage(c, model, root);
   if (options.available) checkAvailable(c, model, options.available, root);
-  return c.result(model);
+  const result = c.result(model);
+  // the whole parsed document, for what reads more than the model (the tenant's lint rules): parsed once
+  return options.document ? { ...result, document: value } : result;
 }
 
 /**
@@ -254,10 +256,10 @@ function checkAvailable(c: Checker, model: CollectorModel, available: AvailableC
   for (const section of SECTIONS) {
     const list = available[section];
     if (!list) continue;
-    const have = new Set(list);
+    const have = new Set(list.map(canonicalComponentType));
     for (const id of Object.keys(model.components[section])) {
       const type = id.split('/')[0]!;
-      if (!have.has(type)) {
+      if (!have.has(canonicalComponentType(type))) {
         c.add('Warning', 'COMPONENT_UNAVAILABLE', `the agent does not report ${singular(section)} ${type} among its available components`, { path: `${section}.${id}`, node: c.keyNode(c.child(root, section), id) });
       }
     }

@@ -1,6 +1,6 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { PageQuerySchema, pageSchema } from '@ampora/platform';
+import { PageQuerySchema, pageSchema, namedZodDto } from '@ampora/platform';
 import { ConfigurationVersionEntity } from '../entities/configuration-version.entity';
 import { ConfigurationEntity } from '../entities/configuration.entity';
 
@@ -43,13 +43,18 @@ export class ConfigurationListQueryDto extends createZodDto(PageQuerySchema) {}
 export const FindingSchema = z
   .object({
     severity: z.enum(['Error', 'Warning', 'Info']),
-    code: z.string().describe('Rule: YAML_SYNTAX, UNDEFINED_COMPONENT, UNUSED_COMPONENT, COMPONENT_UNAVAILABLE, ...'),
+    code: z.string().describe('Rule: YAML_SYNTAX, UNDEFINED_COMPONENT, UNUSED_COMPONENT, COMPONENT_UNAVAILABLE, LINT_RULE (a tenant lint rule), ...'),
     message: z.string(),
     path: z.string().describe('Where in the document, e.g. service.pipelines.traces.exporters[1]'),
     line: z.number().int().optional(),
     column: z.number().int().optional(),
+    rule: z.object({ id: z.string(), name: z.string() }).optional().describe('The tenant lint rule of a LINT_RULE finding'),
   })
   .meta({ id: 'Finding' });
+
+export class ValidationResultDto extends createZodDto(
+  z.object({ findings: z.array(FindingSchema), errorCount: z.number().int(), warningCount: z.number().int() }),
+) {}
 
 export const VersionBodySchema = z.object({ yaml: z.string().min(1).describe('The collector configuration; kept byte-for-byte') }).strict();
 export class VersionBodyDto extends createZodDto(VersionBodySchema) {}
@@ -79,6 +84,9 @@ export const VersionSchema = VersionBase.extend({
   archivedBy: z.string().nullable(),
 }).meta({ id: 'ConfigurationVersion' });
 export class VersionDto extends createZodDto(VersionSchema.extend({})) {}
+const VersionPublishPendingSchema = z.object({ version: VersionSchema, approvalId: z.uuid().describe('Decide it at /api/approvals/{approvalId} (another person than the one who asked)') });
+/** What a publish answers: the published version (200), or the pending publication (202, decision 0400). */
+export const VersionPublishResultDto = namedZodDto('VersionPublishResultDto', z.union([VersionSchema, VersionPublishPendingSchema]));
 export class VersionPageDto extends createZodDto(pageSchema(VersionSummarySchema)) {}
 export class VersionListQueryDto extends createZodDto(PageQuerySchema) {}
 
@@ -129,9 +137,30 @@ export class CompareResultDto extends createZodDto(
   }),
 ) {}
 
-export const FindingsQuerySchema = z.object({ agentId: z.uuid().optional().describe('Also check against the components this agent reported it has') });
+export const CheckConfigurationSchema = z
+  .object({
+    yaml: z.string().min(1).describe('The proposed collector configuration'),
+    configurationId: z.uuid().optional().describe('Diff against a version of this configuration'),
+    version: z.number().int().min(1).max(MAX_INT).optional().describe('That version (default: the latest)'),
+  })
+  .strict();
+export class CheckConfigurationDto extends createZodDto(CheckConfigurationSchema) {}
+export class CheckResultDto extends createZodDto(
+  z.object({
+    findings: z.array(FindingSchema),
+    errorCount: z.number().int(),
+    warningCount: z.number().int(),
+    against: z.object({ number: z.number().int(), hash: z.string(), status: z.string() }).nullable().describe('The stored version diffed against (null: no configuration or no version yet)'),
+    diff: DiffSchema.nullable(),
+  }),
+) {}
+
+export const FindingsQuerySchema = z.object({
+  agentId: z.uuid().optional().describe('Also check against the components this agent reported it has'),
+  groupId: z.uuid().optional().describe('Validate against a group: every component the version uses must exist on each of its agents (COMPONENT_UNAVAILABLE findings otherwise)'),
+});
 export class FindingsQueryDto extends createZodDto(FindingsQuerySchema) {}
-export class FindingsDto extends createZodDto(z.object({ versionId: z.uuid(), agentId: z.uuid().nullable(), findings: z.array(FindingSchema) })) {}
+export class FindingsDto extends createZodDto(z.object({ versionId: z.uuid(), agentId: z.uuid().nullable(), groupId: z.uuid().nullable(), findings: z.array(FindingSchema) })) {}
 
 export function toConfigurationResponse(c: ConfigurationEntity, publishedVersion: number | null): z.infer<typeof ConfigurationSchema> {
   return {

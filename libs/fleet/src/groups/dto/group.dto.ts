@@ -1,6 +1,6 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { PageQuerySchema, pageSchema } from '@ampora/platform';
+import { PageQuerySchema, pageSchema, namedZodDto } from '@ampora/platform';
 import { AgentSummarySchema } from '../../agents/dto/agent.dto';
 import { DispatchReportSchema } from '../../assignment/dto/dispatch-report.dto';
 import { GroupEntity } from '../entities/group.entity';
@@ -91,9 +91,11 @@ export const SetAssignmentSchema = z
   .strict();
 export class SetAssignmentDto extends createZodDto(SetAssignmentSchema) {}
 
-export class GroupAssignmentResultDto extends createZodDto(
-  z.object({ group: GroupSchema, changedAgents: z.number().int().describe('Members whose assigned config changed'), dispatch: DispatchReportSchema }),
-) {}
+const GroupAssignmentResultSchema = z.object({ group: GroupSchema, changedAgents: z.number().int().describe('Members whose assigned config changed'), dispatch: DispatchReportSchema });
+export class GroupAssignmentResultDto extends createZodDto(GroupAssignmentResultSchema) {}
+const GroupAssignmentPendingSchema = z.object({ group: GroupSchema, approvalId: z.uuid().describe('Decide it at /api/approvals/{approvalId} (another person than the one who asked)') });
+/** What setting an assignment answers: the assignment done (200), or the pending one (202, decision 0401). */
+export const GroupAssignmentOutcomeDto = namedZodDto('GroupAssignmentOutcomeDto', z.union([GroupAssignmentResultSchema, GroupAssignmentPendingSchema]));
 
 export const PreviewSchema = z
   .object({ selector, limit: z.number().int().min(0).max(200).default(20).describe('How many matching agents to list') })

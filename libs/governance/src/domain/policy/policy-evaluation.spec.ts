@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { endpointHost, exporterSwapDenial, insecureExporterDenial, isLocalHost } from './built-in-policies';
-import { ActivePolicy, DEFAULT_POLICY_SETTINGS, evaluatePush, PolicyMode, TenantPolicySettings } from './policy-evaluation';
+import { ActivePolicy, DEFAULT_POLICY_SETTINGS, evaluatePush, PolicyMode, PushEvaluator, TenantPolicySettings } from './policy-evaluation';
 import { configView, PushContext } from './push-context';
 
 const TODAY = `
@@ -119,5 +119,66 @@ describe('evaluatePush', () => {
     const swap = TODAY.replace('      exporters: [otlp/prod]\n', '      exporters: [debug]\n');
     expect(run([], {}, swap).allowed).toBe(false);
     expect(run([], { exporterSwap: false }, swap)).toMatchObject({ allowed: true, evaluations: [{ policyName: 'builtin:insecure-tls-exporter' }] });
+  });
+});
+
+describe('PushEvaluator: one push, many agents (decision 0304)', () => {
+  it('evaluates what every agent shares once, what depends on the agent per agent, with the same outcomes as evaluatePush', () => {
+    const policies: ActivePolicy[] = [
+      { id: 'p-config', name: 'batched', expression: 'contains(config.processorTypes, "batch") and len(tenant) > 0' },
+      { id: 'p-agent', name: 'eu only', expression: 'agent.labels.region matches "eu-.*"' },
+    ];
+    const base = context(TODAY);
+    const evaluator = new PushEvaluator({ context: base, policies, settings: DEFAULT_POLICY_SETTINGS, now: clock });
+    const today = view(TODAY);
+    const agents = ['eu-west-1', 'us-east-1', 'eu-central-1'].map((region, i) => ({ ...base.agent, id: `a${i}`, labels: { region } }));
+    const decisions = agents.map((a) => evaluator.decide(a, today));
+    expect(decisions.map((d) => d.allowed)).toEqual([true, false, true]);
+    expect(decisions[1]!.denial).toMatchObject({ policyId: 'p-agent', reason: 'policy eu only denies this push' });
+    const ran = (id: string) => decisions.filter((d) => d.evaluations.some((e) => e.policyId === id && !e.cached)).length;
+    // shared: the config-only policy, the TLS built-in, the swap against one current config (same object)
+    expect([ran('p-config'), ran('builtin:insecure-tls-exporter'), ran('builtin:exporter-swap'), ran('p-agent')]).toEqual([1, 1, 1, 3]);
+    for (const [i, a] of agents.entries()) {
+      const alone = evaluatePush({ context: { ...base, agent: a }, current: today, policies, settings: DEFAULT_POLICY_SETTINGS, now: clock });
+      expect(decisions[i]!.evaluations.map((e) => [e.policyId, e.outcome, e.reason])).toEqual(alone.evaluations.map((e) => [e.policyId, e.outcome, e.reason]));
+    }
+  });
+});
+
+describe('PushEvaluator: agents equal on what a policy reads share its outcome (decision 0367)', () => {
+  const policies: ActivePolicy[] = [
+    { id: 'p-group', name: 'not quarantined', expression: 'default(agent.group, "none") != "quarantine"' },
+    { id: 'p-env', name: 'known env', expression: 'default(agent.labels.environment, "prod") in ("prod", "staging")' },
+    { id: 'p-host', name: 'bench host', expression: 'agent.labels["host.name"] matches "bench-[0-9]+"' },
+    { id: 'p-caps', name: 'caps', expression: 'not contains(agent.capabilities, "ReportsOwnLogs") or default(agent.group, "") != "frozen"' },
+    { id: 'p-whole', name: 'whole', expression: 'agent has-key "group"' },
+  ];
+  const groups = ['edge', 'quarantine', 'frozen', null];
+  const envs = [undefined, 'prod', 'dev', null];
+  const agents = Array.from({ length: 400 }, (_x, i) => ({
+    id: `a${i}`,
+    description: {},
+    capabilities: i % 3 === 0 ? ['ReportsOwnLogs'] : [],
+    group: groups[i % groups.length]!,
+    labels: { 'host.name': i % 7 === 0 ? `other-${i}` : `bench-${i}`, ...(envs[i % envs.length] === undefined ? {} : { environment: envs[i % envs.length] }) },
+  }));
+
+  it('answers every agent exactly as evaluating it alone, evaluating each distinct case once', () => {
+    const base = context(TODAY);
+    const settings = { ...DEFAULT_POLICY_SETTINGS, exporterSwap: false, insecureTlsExporter: false };
+    const memo = new PushEvaluator({ context: base, policies, settings, now: clock });
+    const plain = new PushEvaluator({ context: base, policies, settings, now: clock, memoizeAgents: false });
+    const shape = (d: ReturnType<PushEvaluator['decide']>) => d.evaluations.map((e) => [e.policyId, e.outcome, e.reason]);
+    const decisions = agents.map((a) => memo.decide(a));
+    for (const [i, a] of agents.entries()) expect(shape(decisions[i]!)).toEqual(shape(plain.decide(a)));
+    // a missing label and a null one are different cases (default() treats both alike, but the key must not)
+    expect(decisions.filter((d) => d.allowed).length).toBeGreaterThan(0);
+    expect(decisions.filter((d) => !d.allowed).length).toBeGreaterThan(0);
+    const ran = (id: string) => decisions.filter((d) => d.evaluations.some((e) => e.policyId === id && !e.cached)).length;
+    // group: 4 values; environment: missing, prod, dev, null; capabilities × group: 2 × 4 (i % 3, i % 4 both vary)
+    expect([ran('p-group'), ran('p-env'), ran('p-caps')]).toEqual([4, 4, 8]);
+    // a distinct value per agent (host names) stops being remembered after the probe; the whole agent is never remembered
+    expect(ran('p-host')).toBeGreaterThan(256);
+    expect(ran('p-whole')).toBe(400);
   });
 });

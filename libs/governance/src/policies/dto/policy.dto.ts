@@ -30,6 +30,7 @@ export const PolicySettingsSchema = z
     mode: z.enum(['required', 'shadow']).describe('required: a deny blocks the push; shadow: evaluated and recorded, never blocks'),
     exporterSwap: z.boolean().describe('Built-in: deny a push replacing every exporter of a pipeline the agent runs today'),
     insecureTlsExporter: z.boolean().describe('Built-in: deny a TLS-insecure exporter to a non-local endpoint'),
+    fourEyes: z.boolean().optional().describe('Four-eyes mode: lint-rule changes wait for another person\'s approval (off by default; left out: unchanged)'),
   })
   .strict();
 export class PolicySettingsDto extends createZodDto(PolicySettingsSchema) {}

@@ -54,6 +54,10 @@ export class TenantPolicySettingsEntity {
   @Column({ type: 'boolean', default: true })
   insecureTlsExporter!: boolean;
 
+  /** Four-eyes mode: lint-rule changes go through approvals (decision 0300). */
+  @Column({ type: 'boolean', default: false })
+  fourEyes!: boolean;
+
   @Column({ type: 'timestamptz', precision: 3 })
   updatedAt!: Date;
 }

@@ -1,12 +1,12 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { createHash } from 'node:crypto';
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, MessageInitShape } from '@bufbuild/protobuf';
 import { AMPORA_CONFIG, AmporaConfig } from '@ampora/platform';
 import { ConnectionSettingsOffers, ConnectionSettingsOffersSchema } from '../../generated/opamp_pb';
 import { OpampPorts } from '../../opamp-ports';
 import type { ConnectionSettingsProvider } from '../../ports';
-import { AgentCap, hasCapability } from '../../protocol/capabilities';
+import { SettingsOfferCaps, settingsOfferCaps } from '../../domain/settings-offer-rule';
 import { toHex } from '../../protocol/config-hash';
+import { sealConnectionSettings } from '../../protocol/connection-settings-hash';
 import type { AgentToServerPartHandler, FrameContext } from '../frame-context';
 
 /**
@@ -37,15 +37,33 @@ export class ConnectionSettingsHandler implements AgentToServerPartHandler, OnAp
     if (s) report.connectionSettingsStatus = { status: String(s.status), hash: toHex(s.lastConnectionSettingsHash), errorMessage: s.errorMessage };
   }
 
-  /** The settings to offer on this frame's reply, if any. Throws to refuse a CSR (a BadRequest reply). */
-  async offerFor({ session, conn, message, justEnrolled }: FrameContext): Promise<ConnectionSettingsOffers | undefined> {
-    if (!hasCapability(session.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) return undefined;
-    const csr = message.connectionSettingsRequest?.opamp?.certificateRequest?.csr;
-    if (!session.firstReplyPending && !csr && !justEnrolled) return undefined;
-    const extra = this.settings
-      ? await this.settings.offer({ agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities, credential: conn.credential, csr: csr?.length ? csr : undefined, justEnrolled, transport: session.transport, mtls: conn.mtls })
-      : undefined;
-    const offer = create(ConnectionSettingsOffersSchema, extra ?? {});
+  /**
+   * Whether this frame's reply may carry connection settings, and what they may hold (the capability
+   * bits, read once: domain/settings-offer-rule): the agent accepts them, and this is the connection's
+   * first reply, its enrolment or a certificate request. Most frames (heartbeats) do not, and are
+   * answered without waiting for offerFor.
+   */
+  offerable({ session, message, justEnrolled }: FrameContext): SettingsOfferCaps | undefined {
+    return settingsOfferCaps(session.capabilities, { firstReplyPending: session.firstReplyPending, justEnrolled, certificateRequest: Boolean(message.connectionSettingsRequest?.opamp?.certificateRequest?.csr) });
+  }
+
+  /**
+   * The settings to offer on this frame's reply, if any; `caps` is what `offerable` answered for the
+   * frame. Throws to refuse a CSR (a BadRequest reply).
+   */
+  async offerFor(frame: FrameContext, caps: SettingsOfferCaps | undefined = this.offerable(frame)): Promise<ConnectionSettingsOffers | undefined> {
+    if (!caps) return undefined;
+    const { session, conn, message, justEnrolled } = frame;
+    const { acceptsOpamp, reportsOwn } = caps;
+    const csr = acceptsOpamp ? message.connectionSettingsRequest?.opamp?.certificateRequest?.csr : undefined;
+    const extra =
+      this.settings && acceptsOpamp
+        ? await this.settings.offer({ agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities, credential: conn.credential, csr: csr?.length ? csr : undefined, justEnrolled, transport: session.transport, mtls: conn.mtls })
+        : undefined;
+    // where the agent's own telemetry goes (decision 0320), beside what PKI offers
+    const own = reportsOwn ? await this.ports.optional('ownTelemetry')?.offer({ agentId: session.agentId, tenantId: session.tenantId, capabilities: session.capabilities }) : undefined;
+    if (!acceptsOpamp && !own) return undefined;
+    const offer = create(ConnectionSettingsOffersSchema, { ...(extra ?? {}), ...(own ?? {}) } as MessageInitShape<typeof ConnectionSettingsOffersSchema>);
     const hash = this.seal(offer);
     const hasCertificate = Boolean(offer.opamp?.certificate);
     if (!hasCertificate && session.connectionSettingsHash === hash) return undefined;
@@ -58,11 +76,6 @@ export class ConnectionSettingsHandler implements AgentToServerPartHandler, OnAp
    * "off") and sets its hash over the whole offer, so clients apply it. Returns the hash, hex.
    */
   seal(offer: ConnectionSettingsOffers): string {
-    if (offer.opamp) offer.opamp.heartbeatIntervalSeconds = BigInt(this.config.opamp.heartbeatIntervalSeconds);
-    else offer.opamp = { $typeName: 'opamp.proto.v1.OpAMPConnectionSettings', destinationEndpoint: '', heartbeatIntervalSeconds: BigInt(this.config.opamp.heartbeatIntervalSeconds) };
-    offer.hash = new Uint8Array();
-    const hash = createHash('sha256').update(toBinary(ConnectionSettingsOffersSchema, offer)).digest('hex');
-    offer.hash = Buffer.from(hash, 'hex');
-    return hash;
+    return sealConnectionSettings(offer, this.config.opamp.heartbeatIntervalSeconds);
   }
 }

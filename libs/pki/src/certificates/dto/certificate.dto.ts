@@ -36,6 +36,20 @@ const RevokeResultSchema = z.object({
 });
 export class RevokeResultDto extends createZodDto(RevokeResultSchema) {}
 
+export class RotationResultDto extends createZodDto(
+  z.object({
+    agentId: z.uuid(),
+    certificateId: z.uuid().describe('The certificate being replaced (the one the agent connects with)'),
+    serialNumber: z.string(),
+    delivery: z
+      .enum([...DISPATCH_OUTCOMES, 'requested'])
+      .describe('`delivered` / `queued` (HTTP agents, with the next poll): pushed from this instance; `requested`: the instance holding the agent\'s session pushes it, or its next connection is offered the new certificate'),
+    hash: z.string().optional().describe('The connection settings offer\'s hash, which the agent reports back (pushed from this instance only)'),
+    newCertificateId: z.uuid().optional(),
+    newSerialNumber: z.string().optional(),
+  }),
+) {}
+
 /** The most agents one bulk revocation takes (signing with a KMS or HSM key is rate-limited). */
 export const BULK_REVOKE_MAX = 1000;
 

@@ -100,4 +100,8 @@ export class CertificateEntity {
   /** The offer was never used within AMPORA_PKI_OFFER_TIMEOUT_SECONDS. */
   @Column({ type: 'timestamptz', precision: 3, nullable: true })
   offerUnusableAt!: Date | null;
+
+  /** An operator asked for a new certificate now (decision 0380): offered like a renewal that is due. */
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  rotationRequestedAt!: Date | null;
 }

@@ -34,6 +34,12 @@ const SigningKeyFields = z
 export const SigningKeySchema = SigningKeyFields.meta({ id: 'SigningKey' });
 
 export class SigningKeyDto extends createZodDto(SigningKeyFields) {}
+export class SigningKeyActivationDto extends createZodDto(
+  z.object({
+    signingKey: SigningKeySchema.describe('The key, still Draft until the activation is approved'),
+    approvalId: z.uuid().describe('The pending approval request: another Admin of the default tenant approves it at /api/approvals/{id}/approve'),
+  }),
+) {}
 export class SigningKeyPageDto extends createZodDto(pageSchema(SigningKeySchema)) {}
 export class SigningKeyListQueryDto extends createZodDto(PageQuerySchema) {}
 

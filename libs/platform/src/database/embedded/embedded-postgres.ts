@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { createLogger } from '../../logging/logger';
 import { registerPoolStats } from '../instrumented-pg';
+import { scopeStatement, wantedScope } from '../tenant-isolation';
 
 const log = createLogger('Ampora.Platform.Database.Embedded');
 
@@ -60,6 +61,8 @@ export class EmbeddedPostgres {
   private static readonly open = new Map<string, Promise<EmbeddedPostgres>>();
   readonly mutex = new Mutex();
   private searchPath = '';
+  /** The tenant scope the one session is set to ('' = the owner), as `applyScope` does per pooled connection. */
+  private scope = '';
   private readonly channels = new Map<string, Set<EmbeddedClient>>();
   private clients = 0;
   private closed = false;
@@ -126,14 +129,18 @@ export class EmbeddedPostgres {
     return instance;
   }
 
-  /** A `pg.Pool` look-alike whose statements run with the given search_path. */
-  pool(searchPath = 'public'): EmbeddedPool {
-    return new EmbeddedPool(this, searchPath);
+  /**
+   * A `pg.Pool` look-alike whose statements run with the given search_path; `tenantScoped` (the
+   * application's pool) runs each client's statements in the tenant scope of the context that took
+   * it (decision 0395); the queues' pool stays the owner's.
+   */
+  pool(searchPath = 'public', tenantScoped = false): EmbeddedPool {
+    return new EmbeddedPool(this, searchPath, tenantScoped);
   }
 
   /** A `pg` module look-alike for TypeORM's `driver` option. */
   pgModule(searchPath = 'public'): unknown {
-    const pool = () => this.pool(searchPath);
+    const pool = () => this.pool(searchPath, true);
     return {
       Pool: function Pool() {
         return pool();
@@ -143,12 +150,18 @@ export class EmbeddedPostgres {
     };
   }
 
-  /** Runs one statement on the session (the caller holds the mutex). */
-  async run(searchPath: string, text: string, params: unknown[] | undefined): Promise<PgLikeResult> {
+  /** Runs one statement on the session (the caller holds the mutex), in the client's tenant scope. */
+  async run(searchPath: string, text: string, params: unknown[] | undefined, scope = ''): Promise<PgLikeResult> {
     if (this.closed) throw new Error('the embedded database is closed');
     if (searchPath !== this.searchPath) {
       await this.db.exec(`SET search_path TO ${searchPath}`);
       this.searchPath = searchPath;
+    }
+    if (scope !== this.scope) {
+      const { text: move, values } = scopeStatement(scope);
+      this.scope = '\u0000unknown';
+      await this.db.query(move, values);
+      this.scope = scope;
     }
     if (params && params.length > 0) {
       const r = await this.db.query(text, params.map(toParam));
@@ -231,6 +244,8 @@ export class EmbeddedClient extends EventEmitter {
     private readonly pg: EmbeddedPostgres,
     private readonly searchPath: string,
     private readonly onRelease: () => void = () => undefined,
+    /** The tenant scope of the context that took this client ('' = the owner). */
+    private readonly scope = '',
   ) {
     super();
     pg.clientOpened();
@@ -258,7 +273,7 @@ export class EmbeddedClient extends EventEmitter {
     }
     if (this.held) {
       // inside this client's transaction: the session is ours
-      const result = await this.pg.run(this.searchPath, text, params);
+      const result = await this.pg.run(this.searchPath, text, params, this.scope);
       if (END.test(text)) this.endTransaction();
       return result;
     }
@@ -266,14 +281,14 @@ export class EmbeddedClient extends EventEmitter {
     if (BEGIN.test(text)) {
       this.held = release;
       try {
-        return await this.pg.run(this.searchPath, text, params);
+        return await this.pg.run(this.searchPath, text, params, this.scope);
       } catch (error) {
         this.endTransaction();
         throw error;
       }
     }
     try {
-      return await this.pg.run(this.searchPath, text, params);
+      return await this.pg.run(this.searchPath, text, params, this.scope);
     } finally {
       release();
     }
@@ -293,7 +308,7 @@ export class EmbeddedClient extends EventEmitter {
     this.pg.clientClosed();
     this.onRelease();
     if (this.held) {
-      void this.pg.run(this.searchPath, 'ROLLBACK', undefined).finally(() => this.endTransaction());
+      void this.pg.run(this.searchPath, 'ROLLBACK', undefined, this.scope).finally(() => this.endTransaction());
     }
   }
 
@@ -316,6 +331,7 @@ export class EmbeddedPool extends EventEmitter {
   constructor(
     private readonly pg: EmbeddedPostgres,
     readonly searchPath: string,
+    private readonly tenantScoped = false,
   ) {
     super();
   }
@@ -324,9 +340,14 @@ export class EmbeddedPool extends EventEmitter {
   connect(cb: (err: Error | null, client?: EmbeddedClient, release?: () => void) => void): void;
   connect(cb?: (err: Error | null, client?: EmbeddedClient, release?: () => void) => void): Promise<EmbeddedClient> | void {
     this.totalCount += 1;
-    const client = new EmbeddedClient(this.pg, this.searchPath, () => {
-      this.totalCount = Math.max(0, this.totalCount - 1);
-    });
+    const client = new EmbeddedClient(
+      this.pg,
+      this.searchPath,
+      () => {
+        this.totalCount = Math.max(0, this.totalCount - 1);
+      },
+      this.tenantScoped ? wantedScope() : '',
+    );
     if (cb) {
       cb(null, client, () => client.release());
       return;

@@ -1,0 +1,2 @@
+export * from './abuse-limiter';
+export { secondsUntil, sourceAddress, windowAt } from './domain/fixed-window';

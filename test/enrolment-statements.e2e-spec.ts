@@ -1,0 +1,201 @@
+import { prometheusExporter } from '@ampora/platform';
+import { SessionLeaseKeeper } from '@ampora/opamp';
+import { AgentCapability, TestAgent } from '@ampora/testing';
+import { apiClient, assignGroup, collectorYaml, createStaticGroup, publishVersions } from './support/rollout-kit';
+import { startTestServer, TestServer } from './support/test-server';
+
+/** Every statement the server has timed so far, by its `query` label (`ampora_db_query_duration_seconds`). */
+async function statementsByLabel(): Promise<Map<string, number>> {
+  const { resourceMetrics } = await prometheusExporter().collect();
+  const counts = new Map<string, number>();
+  for (const scope of resourceMetrics.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      if (metric.descriptor.name !== 'ampora_db_query_duration_seconds') continue;
+      for (const point of metric.dataPoints as Array<{ attributes: Record<string, unknown>; value: { count: number } }>) {
+        const label = String(point.attributes.query);
+        counts.set(label, (counts.get(label) ?? 0) + point.value.count);
+      }
+    }
+  }
+  return counts;
+}
+
+function difference(after: Map<string, number>, before: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [label, n] of [...after].sort(([a], [b]) => a.localeCompare(b))) if (n !== (before.get(label) ?? 0)) out[label] = n - (before.get(label) ?? 0);
+  return out;
+}
+
+/** One first connection of a new agent (a token from `body`, or `body.token`), and the statements it cost the server. */
+async function enrolOne(
+  server: TestServer,
+  body: Record<string, unknown>,
+  agentOptions: { instanceUid?: Buffer; capabilities?: number } = {},
+): Promise<{ statements: Record<string, number>; total: number; agent: TestAgent; reply: Awaited<ReturnType<TestAgent['next']>> }> {
+  const token = typeof body.token === 'string' ? body.token : ((await server.as().post('/api/bootstrap-tokens').send(body).expect(201)).body.token as string);
+  const agent = new TestAgent({ url: `${server.url.replace('http', 'ws')}/v1/opamp`, token, ...agentOptions });
+  const leases = server.app.get(SessionLeaseKeeper);
+  await leases.settled();
+  await new Promise((r) => setTimeout(r, 50)); // the token request's own statements are counted
+  const before = await statementsByLabel();
+  await agent.connect();
+  agent.hello();
+  const reply = await agent.next();
+  await leases.settled();
+  await new Promise((r) => setTimeout(r, 50));
+  const statements = difference(await statementsByLabel(), before);
+  return { statements, total: Object.values(statements).reduce((a, b) => a + b, 0), agent, reply };
+}
+
+/**
+ * Issue 23 item 5 (decision 0415): what the first connection of a new agent costs the database, end
+ * to end: the token lookup before the upgrade, the redemption (token, group placement, agent row,
+ * audit event: one statement), the session lease and the assignment read after it. Counted from the
+ * server's own statement metric around one enrolment, with nothing else running (the state writer's
+ * flush and the lease renewal pushed out of the way); the first-status UPDATE is the writer's, shared
+ * by every agent of a flush, and not part of it. Adding a statement to this path fails here.
+ */
+describe('the statements of one enrolment', () => {
+  let server: TestServer;
+  let url: string;
+
+  beforeAll(async () => {
+    // a pool of 40: 20 redemptions at once through the admission gate (decision 0392), for the race below
+    server = await startTestServer({ env: { AMPORA_OPAMP_FLUSH_INTERVAL_MS: '3600000', AMPORA_DISPATCH_OWNERSHIP_TTL_SECONDS: '3600', AMPORA_DB_POOL_MAX: '40' } });
+    url = `${server.url.replace('http', 'ws')}/v1/opamp`;
+  });
+  afterAll(async () => {
+    await server.close();
+    await server.db.drop();
+  });
+
+
+  const expected = {
+    'select bootstrap_tokens': 1, // the token, before the upgrade
+    'with bootstrap_tokens': 1, // the redemption: token, uid, placement, agent, token update, audit event
+    'with agent_session_ownership': 1, // the lease
+    'select agents': 1, // the assignment since the attach, once the lease is held
+  };
+
+  it('costs four statements without a group, the same each time', async () => {
+    for (let i = 0; i < 3; i++) {
+      const { statements, total, agent } = await enrolOne(server, { label: `count-${i}` });
+      expect(statements).toEqual(expected);
+      expect(total).toBe(4);
+      await agent.close();
+    }
+  });
+
+  it('costs four statements into a group with an assigned config, which the agent receives in its first reply', async () => {
+    const api = apiClient(server.url, server.adminToken);
+    const [version] = await publishVersions(api, [collectorYaml('enrolment')]);
+    const group = await createStaticGroup(api);
+    await assignGroup(api, group.id, version!);
+    const { statements, total, agent, reply } = await enrolOne(server, { label: 'count-group', groupId: group.id });
+    expect(statements).toEqual(expected);
+    expect(total).toBe(4);
+    expect(reply.remote_config?.config_hash?.toString('hex')).toBe(version!.configHash);
+    const agents = await server.as().get(`/api/agents?groupId=${group.id}`).expect(200);
+    expect(agents.body.items).toHaveLength(1);
+    const audit = await server.as().get(`/api/audit/events?entityType=BootstrapToken&action=Redeemed`).expect(200);
+    const events = (audit.body.items as Array<{ actor: string; entityType: string; additional: Record<string, unknown> }>).filter((e) => e.additional.agentId === agents.body.items[0].id);
+    expect(events).toEqual([
+      expect.objectContaining({ actor: `agent:${agents.body.items[0].instanceUid}`, additional: { agentId: agents.body.items[0].id, groupId: group.id, instanceUid: agents.body.items[0].instanceUid, transport: 'ws' } }),
+    ]);
+    await agent.close();
+  });
+
+  it('a token whose group was deleted makes an agent in no group, in the same four statements', async () => {
+    const api = apiClient(server.url, server.adminToken);
+    const group = await createStaticGroup(api);
+    const token = (await server.as().post('/api/bootstrap-tokens').send({ label: 'count-deleted-group', groupId: group.id }).expect(201)).body.token as string;
+    await server.as().delete(`/api/groups/${group.id}`).expect((r) => expect(r.status).toBeLessThan(300));
+    const { statements, agent } = await enrolOne(server, { token });
+    expect(statements).toEqual(expected);
+    const made = (await server.as().get(`/api/agents?limit=100`).expect(200)).body.items.find((a: { instanceUid: string }) => a.instanceUid.replace(/-/g, '') === agent.uid.toString('hex'));
+    expect(made).toMatchObject({ groupId: null });
+    await agent.close();
+  });
+
+  it('a uid another agent has: one more redemption statement, and the agent is given a new uid', async () => {
+    const first = await enrolOne(server, { label: 'count-uid-1' });
+    const taken = Buffer.from(first.agent.uid);
+    const { statements, reply, agent } = await enrolOne(server, { label: 'count-uid-2' }, { instanceUid: taken });
+    expect(statements).toEqual({ ...expected, 'with bootstrap_tokens': 2 });
+    const fresh = reply.agent_identification?.new_instance_uid;
+    expect(fresh).toHaveLength(16);
+    expect(Buffer.from(fresh!).equals(taken)).toBe(false);
+    await first.agent.close();
+    await agent.close();
+  });
+
+  it('one token, 60 first connections at once: one agent, one redemption, one audit event', async () => {
+    const token = (await server.as().post('/api/bootstrap-tokens').send({ label: 'race' }).expect(201)).body.token as string;
+    const racers = Array.from({ length: 60 }, () => new TestAgent({ url, token }));
+    const outcomes = await Promise.all(
+      racers.map(async (agent) => {
+        try {
+          await agent.connect();
+          agent.ws!.on('error', () => undefined);
+          agent.hello();
+          const reply = await Promise.race([agent.next(15_000), agent.closed(15_000).then(() => undefined)]);
+          return reply && !reply.error_response ? 'enrolled' : 'refused';
+        } catch {
+          return 'refused';
+        }
+      }),
+    );
+    expect(outcomes.filter((o) => o === 'enrolled')).toHaveLength(1);
+    const agents = (await server.as().get('/api/agents?limit=100').expect(200)).body.items as Array<{ id: string; instanceUid: string }>;
+    const winner = racers.find((_, i) => outcomes[i] === 'enrolled')!;
+    const made = agents.filter((a) => racers.some((r) => r.uid.toString('hex') === a.instanceUid.replace(/-/g, '')));
+    expect(made).toHaveLength(1);
+    expect(made[0]!.instanceUid.replace(/-/g, '')).toBe(winner.uid.toString('hex'));
+    const audit = (await server.as().get('/api/audit/events?entityType=BootstrapToken&action=Redeemed&limit=100').expect(200)).body.items as Array<{ additional: { agentId?: string } }>;
+    expect(audit.filter((e) => e.additional.agentId === made[0]!.id)).toHaveLength(1);
+    for (const r of racers) await r.close();
+  });
+});
+
+/**
+ * Decision 0416: the frame of an enrolment knows it is one (`justEnrolled`), so a token agent offered a
+ * certificate is not looked up for certificates it cannot have yet.
+ */
+describe('the statements of one enrolment offered a certificate', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      env: { AMPORA_OPAMP_TLS_PORT: '0', AMPORA_OPAMP_REQUIRE_MTLS: 'true', AMPORA_OPAMP_FLUSH_INTERVAL_MS: '3600000', AMPORA_DISPATCH_OWNERSHIP_TTL_SECONDS: '3600' },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await server.db.drop();
+  });
+
+  it('reads no certificates of the agent it has just made', async () => {
+    for (let i = 0; i < 2; i++) {
+      const { statements, reply, agent } = await enrolOne(
+        server,
+        { label: `offered-${i}` },
+        { capabilities: AgentCapability.ReportsStatus | AgentCapability.AcceptsRemoteConfig | AgentCapability.AcceptsOpAMPConnectionSettings },
+      );
+      expect(reply.connection_settings?.opamp?.certificate?.cert).toBeDefined();
+      // the four of every enrolment, and the certificate's transaction: signing key, INSERT (with the
+      // offer), its audit event; no read of the agent's certificates, no SELECT before the INSERT
+      expect(statements).toEqual({
+        'select bootstrap_tokens': 1,
+        'with bootstrap_tokens': 1,
+        'with agent_session_ownership': 1,
+        'select agents': 1,
+        start: 1,
+        'select pki_signing_keys': 1,
+        'insert pki_certificates': 1,
+        'insert audit_events': 1,
+        commit: 1,
+      });
+      await agent.close();
+    }
+  });
+});
