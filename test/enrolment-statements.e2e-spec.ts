@@ -1,5 +1,6 @@
 import { prometheusExporter } from '@ampora/platform';
-import { SessionLeaseKeeper } from '@ampora/opamp';
+import { DataSource } from 'typeorm';
+import { SessionLeaseKeeper, SessionRegistry } from '@ampora/opamp';
 import { AgentCapability, TestAgent } from '@ampora/testing';
 import { apiClient, assignGroup, collectorYaml, createStaticGroup, publishVersions } from './support/rollout-kit';
 import { startTestServer, TestServer } from './support/test-server';
@@ -127,6 +128,38 @@ describe('the statements of one enrolment', () => {
     expect(Buffer.from(fresh!).equals(taken)).toBe(false);
     await first.agent.close();
     await agent.close();
+  });
+
+  it('40 agents connecting at once take their leases in fewer statements than agents, each its own token (decision 0421)', async () => {
+    const leases = server.app.get(SessionLeaseKeeper);
+    const tokens: string[] = [];
+    for (let i = 0; i < 40; i++) tokens.push((await server.as().post('/api/bootstrap-tokens').send({ label: `storm-${i}` }).expect(201)).body.token as string);
+    await leases.settled();
+    const before = await statementsByLabel();
+    const statementsBefore = leases.totals.acquireStatements;
+    const agents = tokens.map((token) => new TestAgent({ url, token }));
+    // every socket open first, then every first frame in one go: the storm of a restart
+    await Promise.all(agents.map((agent) => agent.connect()));
+    for (const agent of agents) agent.hello();
+    for (const reply of await Promise.all(agents.map((agent) => agent.next()))) expect(reply.error_response).toBeUndefined();
+    await leases.settled();
+    const taken = difference(await statementsByLabel(), before)['with agent_session_ownership'] ?? 0;
+    expect(taken).toBe(leases.totals.acquireStatements - statementsBefore);
+    expect(taken).toBeGreaterThanOrEqual(1);
+    expect(taken).toBeLessThanOrEqual(20);
+    // every agent holds its own lease on this instance, under the token its session knows
+    const sessions = [...server.app.get(SessionRegistry).all()].filter((session) => agents.some((a) => a.uid.equals(session.instanceUid)));
+    expect(sessions).toHaveLength(40);
+    const rows = (await server.app.get(DataSource).query(`SELECT agent_id, instance_id, fencing_token::text AS token FROM agent_session_ownership WHERE agent_id = ANY($1::uuid[])`, [
+      sessions.map((session) => session.agentId),
+    ])) as Array<{ agent_id: string; instance_id: string; token: string }>;
+    expect(rows).toHaveLength(40);
+    expect(new Set(rows.map((r) => r.token)).size).toBe(40);
+    for (const row of rows) {
+      expect(row.instance_id).toBe(server.config.app.instanceId);
+      expect(sessions.find((session) => session.agentId === row.agent_id)?.fencingToken?.toString()).toBe(row.token);
+    }
+    for (const agent of agents) await agent.close();
   });
 
   it('one token, 60 first connections at once: one agent, one redemption, one audit event', async () => {

@@ -76,7 +76,7 @@ describe('session ownership leases', () => {
     await other.connect();
     try {
       await other.query('BEGIN');
-      const held = await other.query<{ token: string }>(ACQUIRE_SQL, [agent, 'A', 60]);
+      const held = await other.query<{ token: string }>(ACQUIRE_SQL, [[agent], 'A', 60]);
       // B's statement starts while A's insert is uncommitted: it cannot see A's row, then meets it
       const racing = leases.acquire(agent, 'B', 60);
       await new Promise((r) => setTimeout(r, 200));
@@ -88,6 +88,28 @@ describe('session ownership leases', () => {
     } finally {
       await other.end();
     }
+  });
+
+  it('takes many leases in one statement, each with the outcome it would have had alone', async () => {
+    const [free, mine, theirs, expired] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const held = await leases.acquire(mine, 'M', 60);
+    const other = await leases.acquire(theirs, 'O', 60);
+    await leases.acquire(expired, 'O', 60);
+    await expire(expired);
+    const counted = jest.spyOn(ds, 'query');
+    const got = await leases.acquireMany([theirs, free, expired, mine, free], 'M', 60);
+    expect(counted).toHaveBeenCalledTimes(1);
+    counted.mockRestore();
+    expect(got.size).toBe(4);
+    expect(got.get(free)).toMatchObject({ outcome: 'acquired' });
+    expect(got.get(mine)).toEqual({ fencingToken: held.fencingToken, outcome: 'renewed' });
+    expect(got.get(theirs)).toMatchObject({ outcome: 'taken_over', previousInstance: 'O' });
+    expect(got.get(theirs)!.fencingToken > other.fencingToken).toBe(true);
+    expect(got.get(expired)).toMatchObject({ outcome: 'acquired' });
+    for (const id of [free, mine, theirs, expired]) expect(await leases.owner(id)).toEqual({ agentId: id, instanceId: 'M', fencingToken: got.get(id)!.fencingToken });
+    // every token that changed hands is new and distinct
+    const tokens = [got.get(free)!, got.get(theirs)!, got.get(expired)!].map((a) => a.fencingToken);
+    expect(new Set(tokens).size).toBe(3);
   });
 
   it('renews every lease of an instance in one statement and answers which it still holds', async () => {

@@ -3,7 +3,10 @@ import { AMPORA_CONFIG, AmporaConfig, Backplane, Clock, createLogger, Metrics, R
 import { AgentSession } from '../core/agent-session';
 import { OpampCore } from '../core/opamp-core.service';
 import { SessionRegistry } from '../core/session-registry';
-import { SessionOwnershipRepository } from './session-ownership.repository';
+import { Acquired, SessionOwnershipRepository } from './session-ownership.repository';
+
+/** At most this many leases are taken in one statement. */
+const ACQUIRE_BATCH_MAX = 1000;
 import { LeaseRevokedNotice, OpampTopics, sendToInstance } from '../opamp.events';
 
 /** Backplane topic: "a newer session of this agent holds the lease now" (to the previous holder). */
@@ -28,8 +31,11 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
   private renewing?: Promise<void>;
   private stopped = false;
   private stopListening?: () => void;
-  /** Totals since start, for diagnostics and tests. */
-  readonly totals = { renewals: 0, superseded: 0 };
+  /** Leases asked for in this turn of the event loop, taken together when it ends (decision 0421). */
+  private acquiring = new Map<string, Array<{ resolve: (a: Acquired) => void; reject: (e: unknown) => void }>>();
+  private acquireScheduled?: NodeJS.Immediate;
+  /** Totals since start, for diagnostics and tests (`acquireStatements`: statements that took leases). */
+  readonly totals = { renewals: 0, superseded: 0, acquireStatements: 0 };
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -101,7 +107,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
 
   private async acquire(session: AgentSession): Promise<void> {
     if (session.closed || this.stopped) return;
-    const result = await this.leases.acquire(session.agentId, this.instanceId, this.ttlSeconds);
+    const result = await this.take(session.agentId);
     session.fencingToken = result.fencingToken;
     Metrics.add('ampora_session_ownership_acquires_total', 1, { outcome: result.outcome });
     RequestContext.run({ tenantId: session.tenantId }, () =>
@@ -115,6 +121,39 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
     }
     // an assignment that committed between attach and now was pushed to nobody: catch up with it
     await this.core.refreshAssignment(session).catch((error: unknown) => this.log.warn('Reading the assignment of agent {AgentId} after its lease failed', { AgentId: session.agentId }, error));
+  }
+
+  /**
+   * The lease on one agent, taken in one statement with every other lease asked for in the same turn
+   * of the event loop: a reconnect storm opens hundreds of sessions per turn, and one round trip each
+   * cost the instance more than the agents' frames (decision 0421). Lease operations of one agent
+   * are serialized, so an agent is in at most one batch.
+   */
+  private take(agentId: string): Promise<Acquired> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.acquiring.get(agentId);
+      if (waiting) waiting.push({ resolve, reject });
+      else this.acquiring.set(agentId, [{ resolve, reject }]);
+      if (this.acquiring.size >= ACQUIRE_BATCH_MAX) this.takeNow();
+      else this.acquireScheduled ??= setImmediate(() => this.takeNow());
+    });
+  }
+
+  private takeNow(): void {
+    if (this.acquireScheduled) clearImmediate(this.acquireScheduled);
+    this.acquireScheduled = undefined;
+    if (this.acquiring.size === 0) return;
+    const batch = this.acquiring;
+    this.acquiring = new Map();
+    this.totals.acquireStatements += 1;
+    this.leases.acquireMany([...batch.keys()], this.instanceId, this.ttlSeconds).then(
+      (acquired) => {
+        for (const [agentId, waiters] of batch) for (const w of waiters) w.resolve(acquired.get(agentId)!);
+      },
+      (error: unknown) => {
+        for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+      },
+    );
   }
 
   private async release(session: AgentSession): Promise<void> {

@@ -3,25 +3,31 @@ import { DataSource } from 'typeorm';
 import { returnedRows } from '@ampora/platform';
 
 /**
- * Takes a lease: the previous row is locked and read first (so its holder is known), then upserted.
- * The token is kept when the same instance already holds a live lease, drawn from the sequence
- * otherwise. `updated` with no previous row means a concurrent acquire inserted it meanwhile.
+ * Takes the leases of several agents in one statement (decision 0421): the previous rows are locked
+ * and read first, in agent order (so their holders are known; the InitPlan reads them all before the
+ * first row is written), then every agent is upserted, in agent order. The token is kept when the same
+ * instance already holds a live lease, drawn from the sequence otherwise. `updated` with no previous
+ * row means a concurrent acquire inserted it meanwhile. $1 agent ids (distinct), $2 instance, $3 TTL s.
  */
 export const ACQUIRE_SQL = `
   WITH prev AS MATERIALIZED (
-    SELECT instance_id, lease_expires_at > now() AS live FROM agent_session_ownership WHERE agent_id = $1 FOR UPDATE
+    SELECT agent_id, instance_id, lease_expires_at > now() AS live FROM agent_session_ownership
+    WHERE agent_id = ANY($1::uuid[]) ORDER BY agent_id FOR UPDATE
   )
   INSERT INTO agent_session_ownership AS o (agent_id, instance_id, fencing_token, lease_expires_at, acquired_at, renewed_at)
-  SELECT $1, $2, nextval('agent_session_fencing_seq'), now() + make_interval(secs => $3), now(), now()
-  FROM (SELECT 1) AS one LEFT JOIN prev ON true
+  SELECT w.agent_id, $2, nextval('agent_session_fencing_seq'), now() + make_interval(secs => $3), now(), now()
+  FROM unnest($1::uuid[]) AS w(agent_id)
+  WHERE (SELECT count(*) FROM prev) >= 0
+  ORDER BY w.agent_id
   ON CONFLICT (agent_id) DO UPDATE SET
     fencing_token = CASE WHEN o.instance_id = EXCLUDED.instance_id AND o.lease_expires_at > now() THEN o.fencing_token ELSE EXCLUDED.fencing_token END,
     acquired_at = CASE WHEN o.instance_id = EXCLUDED.instance_id AND o.lease_expires_at > now() THEN o.acquired_at ELSE now() END,
     instance_id = EXCLUDED.instance_id,
     lease_expires_at = EXCLUDED.lease_expires_at,
     renewed_at = now()
-  RETURNING o.fencing_token::text AS token, (o.xmax <> 0) AS updated,
-    (SELECT instance_id FROM prev) AS prev_instance, (SELECT live FROM prev) AS prev_live`;
+  RETURNING o.agent_id, o.fencing_token::text AS token, (o.xmax <> 0) AS updated,
+    (SELECT p.instance_id FROM prev p WHERE p.agent_id = o.agent_id) AS prev_instance,
+    (SELECT p.live FROM prev p WHERE p.agent_id = o.agent_id) AS prev_live`;
 
 /** A live lease: who holds the agent's session, under which token. */
 export interface Lease {
@@ -55,19 +61,20 @@ export class SessionOwnershipRepository {
 
   /** Takes the lease on an agent for `instanceId` (see ACQUIRE_SQL). */
   async acquire(agentId: string, instanceId: string, ttlSeconds: number): Promise<Acquired> {
-    const rows: Array<{ token: string; updated: boolean; prev_instance: string | null; prev_live: boolean | null }> = await this.dataSource.query(
-      ACQUIRE_SQL,
-      [agentId, instanceId, ttlSeconds],
+    return (await this.acquireMany([agentId], instanceId, ttlSeconds)).get(agentId)!;
+  }
+
+  /** Takes the leases on several agents for `instanceId` in one statement (see ACQUIRE_SQL); by agent id. */
+  async acquireMany(agentIds: readonly string[], instanceId: string, ttlSeconds: number): Promise<Map<string, Acquired>> {
+    const ids = [...new Set(agentIds)];
+    const rows = returnedRows<{ agent_id: string; token: string; updated: boolean; prev_instance: string | null; prev_live: boolean | null }>(
+      await this.dataSource.query(ACQUIRE_SQL, [ids, instanceId, ttlSeconds]),
     );
-    const row = rows[0]!;
-    const fencingToken = BigInt(row.token);
-    if (row.prev_instance === null) {
-      // no row when we looked, yet the insert met one: a concurrent acquire got there first
-      return { fencingToken, outcome: row.updated ? 'conflict' : 'acquired' };
-    }
-    if (!row.prev_live) return { fencingToken, outcome: 'acquired' };
-    if (row.prev_instance === instanceId) return { fencingToken, outcome: 'renewed' };
-    return { fencingToken, outcome: 'taken_over', previousInstance: row.prev_instance };
+    const acquired = new Map<string, Acquired>();
+    for (const row of rows) acquired.set(row.agent_id, outcomeOf(row, instanceId));
+    const missing = ids.filter((id) => !acquired.has(id));
+    if (missing.length) throw new Error(`the lease statement returned no row for ${missing.length} agent(s)`);
+    return acquired;
   }
 
   /** Extends every lease `instanceId` still holds; returns them (agent id → token). One statement. */
@@ -134,4 +141,15 @@ export class SessionOwnershipRepository {
     );
     return new Map(rows.map((r) => [r.agent_id, { agentId: r.agent_id, instanceId: r.instance_id, fencingToken: BigInt(r.token) }]));
   }
+}
+
+function outcomeOf(row: { token: string; updated: boolean; prev_instance: string | null; prev_live: boolean | null }, instanceId: string): Acquired {
+  const fencingToken = BigInt(row.token);
+  if (row.prev_instance === null) {
+    // no row when we looked, yet the insert met one: a concurrent acquire got there first
+    return { fencingToken, outcome: row.updated ? 'conflict' : 'acquired' };
+  }
+  if (!row.prev_live) return { fencingToken, outcome: 'acquired' };
+  if (row.prev_instance === instanceId) return { fencingToken, outcome: 'renewed' };
+  return { fencingToken, outcome: 'taken_over', previousInstance: row.prev_instance };
 }

@@ -32,8 +32,12 @@ export interface LiveSubscriptionOptions {
   filter?: (event: PublishedLiveEvent) => boolean;
 }
 
-/** The backplane topic that carries bus events. */
+/** The backplane topic that carries one bus event (still received, from instances of earlier releases). */
 export const LIVE_TOPIC = 'live';
+/** The backplane topic that carries the bus events one instance published in one turn of its event loop, in order. */
+export const LIVE_BATCH_TOPIC = 'live.batch';
+/** At most this many events travel in one backplane message. */
+export const LIVE_BATCH_MAX = 200;
 
 interface Subscription {
   listener: LiveListener;
@@ -59,6 +63,10 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
   private seq = 0;
   private lastBroadcastWarning = 0;
   private stopListening?: () => void;
+  private stopListeningBatches?: () => void;
+  /** Events published in this turn of the event loop, broadcast together when it ends (decision 0421). */
+  private outgoing: PublishedLiveEvent[] = [];
+  private flushScheduled?: NodeJS.Immediate;
 
   constructor(
     private readonly backplane: Backplane,
@@ -70,10 +78,16 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.stopListening = this.backplane.on(LIVE_TOPIC, (body) => this.fromBackplane(body));
+    this.stopListeningBatches = this.backplane.on(LIVE_BATCH_TOPIC, (body) => {
+      if (!Array.isArray(body)) return void this.log.warn('Ignored a malformed live event batch from the backplane');
+      for (const event of body) this.fromBackplane(event);
+    });
   }
 
   onModuleDestroy(): void {
+    this.flush();
     this.stopListening?.();
+    this.stopListeningBatches?.();
   }
 
   /** Publishes an event to every subscriber of the deployment; returns it as delivered. */
@@ -101,11 +115,9 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
         };
         Metrics.add('ampora_live_bus_events_total', 1, { tenant, event_type: full.type, direction: 'published' });
         this.deliver(full);
-        this.backplane.broadcast(LIVE_TOPIC, full).catch((error: unknown) => {
-          if (Date.now() - this.lastBroadcastWarning < 10_000) return;
-          this.lastBroadcastWarning = Date.now();
-          this.log.warn('Live event {EventType} reached this instance only: the backplane refused it', { EventType: full.type }, error);
-        });
+        this.outgoing.push(full);
+        if (this.outgoing.length >= LIVE_BATCH_MAX) this.flush();
+        else this.flushScheduled ??= setImmediate(() => this.flush());
         return full;
       },
     );
@@ -143,6 +155,24 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
 
   get subscriberCount(): number {
     return this.subscriptions.size;
+  }
+
+  /**
+   * Broadcasts the events published since the last flush as one backplane message (one seal, one
+   * publish): an enrolment or reconnect storm publishes an event or two per agent, and one message
+   * each cost more of the instance's time than the agents' own frames (decision 0421).
+   */
+  private flush(): void {
+    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    this.flushScheduled = undefined;
+    if (this.outgoing.length === 0) return;
+    const batch = this.outgoing;
+    this.outgoing = [];
+    this.backplane.broadcast(LIVE_BATCH_TOPIC, batch).catch((error: unknown) => {
+      if (Date.now() - this.lastBroadcastWarning < 10_000) return;
+      this.lastBroadcastWarning = Date.now();
+      this.log.warn('{Count} live event(s) ({EventType}, …) reached this instance only: the backplane refused them', { Count: batch.length, EventType: batch[0]!.type }, error);
+    });
   }
 
   private fromBackplane(body: unknown): void {
