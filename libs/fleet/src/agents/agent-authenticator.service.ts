@@ -5,7 +5,6 @@ import {
   AGENT_CERTIFICATES,
   AgentAuthenticator,
   AgentCertificates,
-  AgentCertificateState,
   AgentRef,
   AttachedAgent,
   AttachOutcome,
@@ -28,18 +27,12 @@ import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from './agent.repository';
 import { AdmissionGate } from './domain/admission-gate';
 import { fromStoredFiles } from './domain/stored-config';
-import { AgentEntity, StoredConfigFiles } from './entities/agent.entity';
+import { AgentEntity } from './entities/agent.entity';
 
 type Redemption = 'redeemed' | 'expired' | 'consumed' | 'revoked' | 'unknown' | 'malformed';
 
 /** How long a looked-up bootstrap token is trusted without reading it again (HTTP agents poll). */
 const TOKEN_CACHE_MS = 5000;
-/** At most this many assignment reads share one statement. */
-const ASSIGNMENT_READ_BATCH_MAX = 1000;
-/** At most this many token lookups share one statement. */
-const LOOKUP_BATCH_MAX = 500;
-/** At most this many reconnecting agents are read together. */
-const REATTACH_BATCH_MAX = 500;
 
 /**
  * Who an agent is. Bootstrap tokens (`Authorization: Bearer amp-bs...`) are redeemed on the first
@@ -57,19 +50,6 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
    * here instead of timing out on the pool, and the state writer, leases and the API keep connections.
    */
   private readonly gate: AdmissionGate;
-  /** Assignment reads asked for in this turn of the event loop (decision 0422). */
-  private readonly assignmentReads: Array<{
-    request: { tenantId: string; id: string; knownHash: string | undefined };
-    resolve: (row: { hash: string | null; config: StoredConfigFiles | null } | undefined) => void;
-    reject: (error: unknown) => void;
-  }> = [];
-  private assignmentReadScheduled?: NodeJS.Immediate;
-  /** Token lookups asked for in this turn of the event loop, by token hash (decision 0422). */
-  private tokenLookups = new Map<string, Array<{ resolve: (row: BootstrapTokenEntity | null) => void; reject: (error: unknown) => void }>>();
-  private lookupScheduled?: NodeJS.Immediate;
-  /** Agents back with their bound tokens in this turn of the event loop (decision 0422). */
-  private reattachReads = new Map<string, Array<{ resolve: (read: { agent: AgentEntity | undefined; certificates: AgentCertificateState }) => void; reject: (error: unknown) => void }>>();
-  private reattachScheduled?: NodeJS.Immediate;
   constructor(
     private readonly clock: Clock,
     /** The PKI's agent ↔ certificate binding (PkiModule's AGENT_CERTIFICATES). */
@@ -116,56 +96,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   }
 
   attach(request: AttachRequest): Promise<AttachOutcome> {
-    const credential = request.credential;
-    if (credential.kind === 'bootstrap' && credential.boundAgentId) return this.reattach(request, credential.boundAgentId);
     return this.gate.run(() => this.attachNow(request));
-  }
-
-  /**
-   * An agent back with the bootstrap token it enrolled with (every agent after a restart): its agent
-   * row and its certificates' state are read with those of every other agent back in the same turn
-   * of the event loop, two statements in one slot of the admission gate (decision 0422).
-   */
-  private async reattach(request: AttachRequest, agentId: string): Promise<AttachOutcome> {
-    const { agent, certificates } = await this.readForReattach(agentId);
-    if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
-    return this.boundAttach(request, agent, certificates);
-  }
-
-  private readForReattach(agentId: string): Promise<{ agent: AgentEntity | undefined; certificates: AgentCertificateState }> {
-    return new Promise((resolve, reject) => {
-      const waiting = this.reattachReads.get(agentId);
-      if (waiting) waiting.push({ resolve, reject });
-      else this.reattachReads.set(agentId, [{ resolve, reject }]);
-      if (this.reattachReads.size >= REATTACH_BATCH_MAX) this.readForReattachNow();
-      else this.reattachScheduled ??= setImmediate(() => this.readForReattachNow());
-    });
-  }
-
-  private readForReattachNow(): void {
-    if (this.reattachScheduled) clearImmediate(this.reattachScheduled);
-    this.reattachScheduled = undefined;
-    if (this.reattachReads.size === 0) return;
-    const batch = this.reattachReads;
-    this.reattachReads = new Map();
-    const ids = [...batch.keys()];
-    this.gate
-      .run(async () => {
-        // one after the other: a batch holds one pool connection at a time, as any task of the gate
-        const agents = new Map((await this.agents.findByIds(ids)).map((a) => [a.id, a]));
-        const states = this.certificates.certificateStates
-          ? await this.certificates.certificateStates(ids)
-          : new Map(await Promise.all(ids.map(async (id) => [id, await this.certificates.certificateState(id)] as const)));
-        return { agents, states };
-      })
-      .then(
-        ({ agents, states }) => {
-          for (const [id, waiters] of batch) for (const w of waiters) w.resolve({ agent: agents.get(id), certificates: states.get(id) ?? 'none' });
-        },
-        (error: unknown) => {
-          for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
-        },
-      );
   }
 
   private async attachNow(request: AttachRequest): Promise<AttachOutcome> {
@@ -182,30 +113,25 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     if (credential.boundAgentId) {
       const agent = await this.agents.findById(credential.boundAgentId);
       if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
-      return this.boundAttach(request, agent, await this.certificates.certificateState(agent.id));
+      if (agent.movedToPeer) return { ok: false, reason: `this agent was handed over to peer ${agent.movedToPeer}: connect there` };
+      const certificates = await this.certificates.certificateState(agent.id);
+      if (certificates === 'revoked') return { ok: false, reason: 'this agent\'s certificate was revoked: enrol it again with a new bootstrap token' };
+      // Decision 0121: only a certificate the agent has connected with binds it to mTLS ('unused' ones
+      // do not), and an agent that takes connection settings may come back with its token for a new
+      // one (the OpAMP Supervisor forgets offered settings when it restarts).
+      if (this.config.opamp.requireMtls && certificates === 'valid') {
+        if (!this.config.opamp.tokenReissue || !hasCapability(request.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) {
+          return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
+        }
+        if (agent.instanceUid === uid) this.log.warn('Agent {AgentId} holds a certificate but came back with its bootstrap token: admitted to take a new one (AMPORA_OPAMP_TOKEN_REISSUE)', { AgentId: agent.id });
+      }
+      if (agent.instanceUid !== uid) {
+        this.count('consumed', agent.tenantId);
+        return { ok: false, reason: 'this bootstrap token was redeemed by another agent' };
+      }
+      return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
     }
     return this.redeem(request, uid);
-  }
-
-  /** The checks of an agent back with its bound bootstrap token, on its row and its certificates' state. */
-  private async boundAttach(request: AttachRequest, agent: AgentEntity, certificates: AgentCertificateState): Promise<AttachOutcome> {
-    const uid = uidToString(request.instanceUid);
-    if (agent.movedToPeer) return { ok: false, reason: `this agent was handed over to peer ${agent.movedToPeer}: connect there` };
-    if (certificates === 'revoked') return { ok: false, reason: 'this agent\'s certificate was revoked: enrol it again with a new bootstrap token' };
-    // Decision 0121: only a certificate the agent has connected with binds it to mTLS ('unused' ones
-    // do not), and an agent that takes connection settings may come back with its token for a new
-    // one (the OpAMP Supervisor forgets offered settings when it restarts).
-    if (this.config.opamp.requireMtls && certificates === 'valid') {
-      if (!this.config.opamp.tokenReissue || !hasCapability(request.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) {
-        return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
-      }
-      if (agent.instanceUid === uid) this.log.warn('Agent {AgentId} holds a certificate but came back with its bootstrap token: admitted to take a new one (AMPORA_OPAMP_TOKEN_REISSUE)', { AgentId: agent.id });
-    }
-    if (agent.instanceUid !== uid) {
-      this.count('consumed', agent.tenantId);
-      return { ok: false, reason: 'this bootstrap token was redeemed by another agent' };
-    }
-    return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
   }
 
   /** The agent's latest certificate offer and what became of it (PKI), shown on the agent. */
@@ -213,30 +139,10 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     return this.certificates.latestOffer?.(agentId);
   }
 
-  /**
-   * What the agent was assigned since its session read it. The reads asked for in one turn of the
-   * event loop share one statement (decision 0422): after a restart every reconnecting session asks,
-   * right after its lease, and the leases of a turn are taken together.
-   */
   async assignmentSince(agent: AgentRef, knownHash: string | undefined): Promise<DesiredConfig | null | undefined> {
-    const row = await new Promise<{ hash: string | null; config: StoredConfigFiles | null } | undefined>((resolve, reject) => {
-      this.assignmentReads.push({ request: { tenantId: agent.tenantId, id: agent.agentId, knownHash }, resolve, reject });
-      if (this.assignmentReads.length >= ASSIGNMENT_READ_BATCH_MAX) this.readAssignmentsNow();
-      else this.assignmentReadScheduled ??= setImmediate(() => this.readAssignmentsNow());
-    });
+    const row = await this.agents.assignmentUnless(agent.tenantId, agent.agentId, knownHash);
     if (!row || row.hash === (knownHash ?? null)) return undefined;
     return row.hash && row.config ? { files: fromStoredFiles(row.config), hash: row.hash } : null;
-  }
-
-  private readAssignmentsNow(): void {
-    if (this.assignmentReadScheduled) clearImmediate(this.assignmentReadScheduled);
-    this.assignmentReadScheduled = undefined;
-    const batch = this.assignmentReads.splice(0);
-    if (batch.length === 0) return;
-    this.agents.assignmentsUnless(batch.map((b) => b.request)).then(
-      (rows) => batch.forEach((b, i) => b.resolve(rows[i])),
-      (error: unknown) => batch.forEach((b) => b.reject(error)),
-    );
   }
 
   async reassignInstanceUid(agentId: string): Promise<Buffer> {
@@ -381,39 +287,11 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     const cached = this.tokenCache.get(tokenHash);
     // host time: the age of a cached row (decision 0220); expiry itself is judged on the Clock
     if (cached && Date.now() - cached.at < TOKEN_CACHE_MS) return cached.row;
-    return new Promise((resolve, reject) => {
-      const waiting = this.tokenLookups.get(tokenHash);
-      if (waiting) waiting.push({ resolve, reject });
-      else this.tokenLookups.set(tokenHash, [{ resolve, reject }]);
-      if (this.tokenLookups.size >= LOOKUP_BATCH_MAX) this.lookUpNow();
-      else this.lookupScheduled ??= setImmediate(() => this.lookUpNow());
-    });
-  }
-
-  /**
-   * The token lookups asked for in one turn of the event loop, in one statement that takes one slot of
-   * the admission gate (decision 0422): the connections of a reconnect storm arrive together.
-   */
-  private lookUpNow(): void {
-    if (this.lookupScheduled) clearImmediate(this.lookupScheduled);
-    this.lookupScheduled = undefined;
-    if (this.tokenLookups.size === 0) return;
-    const batch = this.tokenLookups;
-    this.tokenLookups = new Map();
-    this.gate.run(() => this.tokens.findByHashes([...batch.keys()])).then(
-      (rows) => {
-        if (this.tokenCache.size + rows.size > 10_000) this.tokenCache.clear();
-        for (const [hash, waiters] of batch) {
-          const row = rows.get(hash) ?? null;
-          if (row) this.tokenCache.set(hash, { row, at: Date.now() });
-          else this.tokenCache.delete(hash);
-          for (const w of waiters) w.resolve(row);
-        }
-      },
-      (error: unknown) => {
-        for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
-      },
-    );
+    const row = await this.gate.run(() => this.tokens.findByHash(tokenHash));
+    if (row) this.tokenCache.set(tokenHash, { row, at: Date.now() });
+    else this.tokenCache.delete(tokenHash);
+    if (this.tokenCache.size > 10_000) this.tokenCache.clear();
+    return row;
   }
 
   private count(outcome: Redemption, tenantId: string | undefined): void {
