@@ -4,10 +4,10 @@ import { AgentSession } from '../core/agent-session';
 import { OpampCore } from '../core/opamp-core.service';
 import { SessionRegistry } from '../core/session-registry';
 import { Acquired, SessionOwnershipRepository } from './session-ownership.repository';
+import { LeaseRevokedNotice, OpampTopics, sendToInstance } from '../opamp.events';
 
 /** At most this many leases are taken in one statement. */
 const ACQUIRE_BATCH_MAX = 1000;
-import { LeaseRevokedNotice, OpampTopics, sendToInstance } from '../opamp.events';
 
 /** Backplane topic: "a newer session of this agent holds the lease now" (to the previous holder). */
 export const LEASE_REVOKED_TOPIC = OpampTopics.LeaseRevoked;
