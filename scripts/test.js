@@ -36,9 +36,7 @@ if (go) {
 const SKIPPED = 'interop: SKIPPED the interop tests (real OpenTelemetry Collectors): no go on PATH or in /usr/local/go/bin\n';
 if (!go) process.stdout.write(SKIPPED);
 
-// --forceExit: a leaked handle must fail a test, never hang the run
-const args = ['--json', `--outputFile=${out}`, '--maxWorkers=2', '--forceExit', ...jestArgs, ...extra];
-const result = runJest ? spawnSync(process.execPath, [require.resolve('jest/bin/jest'), ...args], { cwd: root, stdio: 'inherit', env }) : { status: 0 };
+const result = runJest ? runJestPhases() : { status: 0 };
 
 // the console's component and hook tests (jsdom); their counts join Jest's in the final line and in
 // .test-results/vitest.json, which .ci/run adds to jest.json's
@@ -47,6 +45,55 @@ if (runVitest) {
   const filters = consolePaths.map((p) => p.replace(/^\.\//, '').replace(/^apps\/console\/?/, '')).filter(Boolean);
   const vitestArgs = ['run', '--config', 'apps/console/vite.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestOut}`, ...filters];
   vitestStatus = spawnSync(process.execPath, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), ...vitestArgs], { cwd: root, stdio: 'inherit' }).status ?? 1;
+}
+
+/**
+ * Jest in two phases: every selected test file but the measured ones (test/measured.js: they judge
+ * time or memory) two at a time, then the selected measured ones one at a time on a machine no other
+ * test is loading (decision 0422). One report in .test-results/jest.json covers both.
+ */
+function runJestPhases() {
+  const jest = require.resolve('jest/bin/jest');
+  const measuredFiles = require(path.join(root, 'test', 'measured.js')).map((f) => path.join(root, f));
+  const listed = spawnSync(process.execPath, [jest, '--listTests', '--json', ...jestArgs, ...extra], { cwd: root, env, encoding: 'utf8' });
+  let selected = [];
+  try {
+    selected = JSON.parse(listed.stdout);
+  } catch {
+    // jest says what is wrong with the arguments in the first phase below
+  }
+  const measured = measuredFiles.filter((f) => selected.includes(f));
+  const others = selected.length === 0 || selected.some((f) => !measuredFiles.includes(f));
+  const reports = [];
+  let status = 0;
+  const phase = (file, args, phaseEnv) => {
+    fs.rmSync(file, { force: true });
+    // --forceExit: a leaked handle must fail a test, never hang the run
+    const r = spawnSync(process.execPath, [jest, '--json', `--outputFile=${file}`, '--forceExit', ...args], { cwd: root, stdio: 'inherit', env: phaseEnv });
+    if (r.status !== 0) status = r.status ?? 1;
+    reports.push(file);
+  };
+  if (others) phase(out, ['--maxWorkers=2', ...jestArgs, ...extra], { ...env, AMPORA_TEST_SKIP_MEASURED: '1' });
+  if (measured.length > 0) {
+    process.stdout.write(`measured: ${measured.length} file(s) that judge time or memory, one at a time with nothing else running\n`);
+    phase(out.replace(/\.json$/, '-measured.json'), ['--runInBand', '--selectProjects', 'e2e', '--runTestsByPath', ...measured], env);
+  }
+  // one report of both phases where .ci/run and the final line read it
+  const merged = { numPassedTests: 0, numFailedTests: 0, numRuntimeErrorTestSuites: 0, numTotalTests: 0, testResults: [], success: status === 0 };
+  for (const file of reports) {
+    let r;
+    try {
+      r = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      merged.numRuntimeErrorTestSuites += 1;
+      continue;
+    }
+    for (const k of ['numPassedTests', 'numFailedTests', 'numRuntimeErrorTestSuites', 'numTotalTests']) merged[k] += r[k] || 0;
+    merged.testResults.push(...(r.testResults || []));
+    merged.success = merged.success && r.success;
+  }
+  fs.writeFileSync(out, JSON.stringify(merged));
+  return { status };
 }
 
 function findGo() {
