@@ -57,6 +57,11 @@ async function main(): Promise<void> {
     AMPORA_BOOTSTRAP_ADMIN_TOKEN: admin,
     AMPORA_OPAMP_HEARTBEAT_WINDOW_SECONDS: '600',
     AMPORA_DB_POOL_MAX: '20',
+    // every agent of the bench enrols from 127.0.0.1: the per-address abuse limits are off, as in the tests
+    AMPORA_LIMITS_ENROLMENTS_PER_IP: '0',
+    AMPORA_LIMITS_ENROLMENTS_PER_TENANT: '0',
+    AMPORA_LIMITS_AUTH_FAILURES_PER_IP: '0',
+    AMPORA_LIMITS_AUTH_FAILURES_PER_TENANT: '0',
     LOG_LEVEL: 'Warning',
   }, [], serverNodeOptions ? serverNodeOptions.split(' ') : []); // e.g. --server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"
   const swarms: Swarm[] = [];
