@@ -1,7 +1,7 @@
 import type { TraceCarrier } from '@ampora/platform';
 import type { ServerToAgent } from '../generated/opamp_pb';
 import type { AgentCredential, AttachedAgent, DesiredConfig, MtlsTarget, Transport } from '../ports';
-import { uidToString } from '../protocol/instance-uid';
+import { ownedBytes, uidToString } from '../protocol/instance-uid';
 
 /** How the core talks back on a live connection (WebSocket); HTTP connections have neither. */
 export interface ConnectionHandle {
@@ -16,9 +16,8 @@ export class AgentSession {
   readonly agentId: string;
   readonly tenantId: string;
   agentType: string;
-  instanceUid: Buffer;
-  /** The uid before the server assigned a new one; frames already in flight may still carry it. */
-  previousUid?: Buffer;
+  private uid!: Buffer;
+  private previous?: Buffer;
   capabilities = 0n;
   lastSeq?: bigint;
   /** Frames received in this session. */
@@ -69,6 +68,24 @@ export class AgentSession {
     this.desired = agent.desired;
     this.failedConfigHash = agent.failedConfigHash;
     this.reportedConfigHash = agent.reportedConfigHash;
+  }
+
+  /** The agent's instance uid (kept as a copy of its own: never a view that pins a frame or a pool slab). */
+  get instanceUid(): Buffer {
+    return this.uid;
+  }
+
+  set instanceUid(uid: Buffer) {
+    this.uid = ownedBytes(uid);
+  }
+
+  /** The uid before the server assigned a new one; frames already in flight may still carry it. */
+  get previousUid(): Buffer | undefined {
+    return this.previous;
+  }
+
+  set previousUid(uid: Buffer | undefined) {
+    this.previous = uid && ownedBytes(uid);
   }
 
   get uidText(): string {

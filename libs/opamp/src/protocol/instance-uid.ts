@@ -9,6 +9,17 @@ export function newInstanceUid(now = Date.now()): Buffer {
   return b;
 }
 
+/**
+ * A copy of `bytes` in memory of its own. A small Buffer from `Buffer.from`, `randomBytes` or a slice
+ * of a received frame is a view into a shared 8 KiB slab (or the whole frame), which stays alive as
+ * long as any view of it does: a uid kept for the life of a session would hold that much.
+ */
+export function ownedBytes(bytes: Uint8Array): Buffer {
+  const own = Buffer.allocUnsafeSlow(bytes.byteLength);
+  own.set(bytes);
+  return own;
+}
+
 /** 16 bytes → canonical UUID text. */
 export function uidToString(uid: Uint8Array): string {
   const hex = Buffer.from(uid.buffer, uid.byteOffset, uid.byteLength).toString('hex');
