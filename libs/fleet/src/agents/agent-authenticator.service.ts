@@ -26,6 +26,7 @@ import { BootstrapTokenEntity } from '../bootstrap/entities/bootstrap-token.enti
 import { FleetEvent, FleetEvents } from '../fleet.events';
 import { AgentRepository } from './agent.repository';
 import { AdmissionGate } from './domain/admission-gate';
+import { RecentCache } from './domain/recent-cache';
 import { fromStoredFiles } from './domain/stored-config';
 import { AgentEntity } from './entities/agent.entity';
 
@@ -33,6 +34,8 @@ type Redemption = 'redeemed' | 'expired' | 'consumed' | 'revoked' | 'unknown' | 
 
 /** How long a looked-up bootstrap token is trusted without reading it again (HTTP agents poll). */
 const TOKEN_CACHE_MS = 5000;
+/** At most this many token rows are cached (an enrolment storm of more within TOKEN_CACHE_MS reads the rest). */
+const TOKEN_CACHE_MAX = 10_000;
 
 /**
  * Who an agent is. Bootstrap tokens (`Authorization: Bearer amp-bs...`) are redeemed on the first
@@ -43,7 +46,8 @@ const TOKEN_CACHE_MS = 5000;
 @Injectable()
 export class FleetAgentAuthenticator implements AgentAuthenticator {
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentAuthenticator');
-  private readonly tokenCache = new Map<string, { row: BootstrapTokenEntity; at: number }>();
+  /** Token rows by hash, trusted for TOKEN_CACHE_MS (host time, decision 0220). */
+  private readonly tokenCache = new RecentCache<string, BootstrapTokenEntity>({ ttlMs: TOKEN_CACHE_MS, max: TOKEN_CACHE_MAX });
   /**
    * The database work of connecting agents (token lookups, redemptions, attaches) takes at most half
    * the pool at once (decision 0392): in an enrolment or reconnect storm the others wait their turn
@@ -70,7 +74,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
         const ids = new Set<string | undefined>();
         if (isEvent<FleetEvent, typeof FleetEvents.BootstrapTokenRevoked>(event, FleetEvents.BootstrapTokenRevoked)) ids.add(event.payload?.tokenId);
         if (isEvent<FleetEvent, typeof FleetEvents.AgentsForgotten>(event, FleetEvents.AgentsForgotten) && Array.isArray(event.payload?.tokenIds)) for (const id of event.payload.tokenIds) ids.add(id);
-        for (const [hash, entry] of this.tokenCache) if (ids.has(entry.row.id)) this.tokenCache.delete(hash);
+        this.tokenCache.deleteWhere((row) => ids.has(row.id));
       },
       { name: 'fleet.bootstrap-token-cache', filter: (event) => event.type === FleetEvents.BootstrapTokenRevoked || event.type === FleetEvents.AgentsForgotten },
     );
@@ -190,7 +194,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
         continue;
       }
       this.count('redeemed', token.tenantId);
-      this.tokenCache.set(token.tokenHash, { row: { ...token, redeemedAt: at, agentId: agent.id }, at: Date.now() });
+      this.tokenCache.set(token.tokenHash, { ...token, redeemedAt: at, agentId: agent.id }, Date.now());
       if (token.groupId && !agent.groupId) {
         this.log.warn('Bootstrap token {TokenId} targets group {GroupId}, which no longer exists; the agent joins no group', { TokenId: token.id, GroupId: token.groupId });
       }
@@ -284,13 +288,11 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   }
 
   private async lookup(tokenHash: string): Promise<BootstrapTokenEntity | null> {
-    const cached = this.tokenCache.get(tokenHash);
-    // host time: the age of a cached row (decision 0220); expiry itself is judged on the Clock
-    if (cached && Date.now() - cached.at < TOKEN_CACHE_MS) return cached.row;
+    const cached = this.tokenCache.get(tokenHash, Date.now());
+    if (cached) return cached;
     const row = await this.gate.run(() => this.tokens.findByHash(tokenHash));
-    if (row) this.tokenCache.set(tokenHash, { row, at: Date.now() });
+    if (row) this.tokenCache.set(tokenHash, row, Date.now());
     else this.tokenCache.delete(tokenHash);
-    if (this.tokenCache.size > 10_000) this.tokenCache.clear();
     return row;
   }
 
