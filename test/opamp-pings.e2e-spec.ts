@@ -1,4 +1,4 @@
-import { TestAgent, TestClock } from '@ampora/testing';
+import { eventually, TestAgent, TestClock } from '@ampora/testing';
 import { startTestServer, TestServer } from './support/test-server';
 
 /**
@@ -31,8 +31,10 @@ describe('OpAMP WebSocket pings find dead peers and leave talking ones alone', (
     return { a, seen };
   }
 
-  /** One ping round, and time for its pings and closes to cross loopback. */
+  /** One ping round, and time for what it sends to cross loopback (what must arrive is waited for below). */
   async function round() {
+    // frames and pongs in flight reach the server first
+    await new Promise((r) => setTimeout(r, 200));
     await clock.advance(30_000);
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -55,12 +57,14 @@ describe('OpAMP WebSocket pings find dead peers and leave talking ones alone', (
     // round 2: the talking agent sent a frame since; the two silent ones are pinged
     await heartbeat();
     await round();
+    await eventually(() => silentAnswering.seen.pings === 1 && silentDead.seen.pings === 1);
     expect([talking.seen.pings, silentAnswering.seen.pings, silentDead.seen.pings]).toEqual([0, 1, 1]);
     expect(silentDead.seen.closed).toBe(false);
 
     // round 3: the one that answered its ping stays (not pinged: it was heard); the other is cut
     await heartbeat();
     await round();
+    await eventually(() => silentDead.seen.closed);
     expect(silentDead.seen.closed).toBe(true);
     expect(silentAnswering.seen.closed).toBe(false);
     expect(talking.seen.closed).toBe(false);
@@ -69,6 +73,7 @@ describe('OpAMP WebSocket pings find dead peers and leave talking ones alone', (
     // round 4: the answering one was not heard since round 3 reset it: pinged again, and stays
     await heartbeat();
     await round();
+    await eventually(() => silentAnswering.seen.pings === 2);
     expect(silentAnswering.seen.pings).toBe(2);
     expect(silentAnswering.seen.closed).toBe(false);
     expect(talking.seen.closed).toBe(false);
