@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Clock } from '@ampora/platform';
+import { RecentCache } from '../agents/domain/recent-cache';
 import { OwnTelemetryRepository } from './own-telemetry.repository';
 
 const PREFIX = 'ampt1';
@@ -17,7 +18,8 @@ const KNOWN_TTL_MS = 60_000;
 @Injectable()
 export class OwnTelemetryCredentials {
   private key?: Promise<Buffer>;
-  private readonly known = new Map<string, number>();
+  /** Agents found in the inventory in the last minute (stale ones drop out as new ones come). */
+  private readonly known = new RecentCache<string, true>({ ttlMs: KNOWN_TTL_MS, max: 100_000 });
 
   constructor(
     private readonly repository: OwnTelemetryRepository,
@@ -38,10 +40,9 @@ export class OwnTelemetryCredentials {
     const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     const now = this.clock.nowMs();
-    if ((this.known.get(agentId) ?? 0) < now) {
+    if (!this.known.get(agentId, now)) {
       if (!(await this.repository.agentExists(tenantId, agentId))) return undefined;
-      if (this.known.size > 100_000) this.known.clear();
-      this.known.set(agentId, now + KNOWN_TTL_MS);
+      this.known.set(agentId, true, now);
     }
     return { tenantId, agentId };
   }
