@@ -1,7 +1,7 @@
 import { prometheusExporter } from '@ampora/platform';
 import { DataSource } from 'typeorm';
-import { SessionLeaseKeeper, SessionRegistry } from '@ampora/opamp';
-import { AgentCapability, TestAgent } from '@ampora/testing';
+import { AGENT_AUTHENTICATOR, AgentAuthenticator, SessionLeaseKeeper, SessionRegistry } from '@ampora/opamp';
+import { AgentCapability, eventually, TestAgent } from '@ampora/testing';
 import { apiClient, assignGroup, collectorYaml, createStaticGroup, publishVersions } from './support/rollout-kit';
 import { startTestServer, TestServer } from './support/test-server';
 
@@ -130,7 +130,7 @@ describe('the statements of one enrolment', () => {
     await agent.close();
   });
 
-  it('40 agents connecting at once take their leases in fewer statements than agents, each its own token (decision 0421)', async () => {
+  it('40 agents connecting at once take their leases and read their assignments in fewer statements than agents, each its own token (decisions 0421, 0425)', async () => {
     const leases = server.app.get(SessionLeaseKeeper);
     const tokens: string[] = [];
     for (let i = 0; i < 40; i++) tokens.push((await server.as().post('/api/bootstrap-tokens').send({ label: `storm-${i}` }).expect(201)).body.token as string);
@@ -143,7 +143,11 @@ describe('the statements of one enrolment', () => {
     for (const agent of agents) agent.hello();
     for (const reply of await Promise.all(agents.map((agent) => agent.next()))) expect(reply.error_response).toBeUndefined();
     await leases.settled();
-    const taken = difference(await statementsByLabel(), before)['with agent_session_ownership'] ?? 0;
+    const counted = difference(await statementsByLabel(), before);
+    const taken = counted['with agent_session_ownership'] ?? 0;
+    // and the assignment reads after the leases (decision 0425)
+    expect(counted['select agents'] ?? 0).toBeGreaterThanOrEqual(1);
+    expect(counted['select agents'] ?? 0).toBeLessThanOrEqual(20);
     expect(taken).toBe(leases.totals.acquireStatements - statementsBefore);
     expect(taken).toBeGreaterThanOrEqual(1);
     expect(taken).toBeLessThanOrEqual(20);
@@ -159,7 +163,43 @@ describe('the statements of one enrolment', () => {
       expect(row.instance_id).toBe(server.config.app.instanceId);
       expect(sessions.find((session) => session.agentId === row.agent_id)?.fencingToken?.toString()).toBe(row.token);
     }
+
+    // the storm after a restart: the same 40 come back at once with their bound tokens; each agent's
+    // row and its certificates are read with the others' (decision 0425), and each is itself again
+    await Promise.all(agents.map((agent) => agent.close()));
+    await eventually(() => [...server.app.get(SessionRegistry).all()].filter((session) => agents.some((a) => a.uid.equals(session.instanceUid))).length === 0);
+    await leases.settled();
+    await new Promise((r) => setTimeout(r, 50));
+    const beforeBack = await statementsByLabel();
+    await Promise.all(agents.map((agent) => agent.connect()));
+    for (const agent of agents) agent.hello();
+    for (const reply of await Promise.all(agents.map((agent) => agent.next()))) expect(reply.error_response).toBeUndefined();
+    await leases.settled();
+    const back = difference(await statementsByLabel(), beforeBack);
+    expect(back['with bootstrap_tokens'] ?? 0).toBe(0); // nothing redeemed again
+    expect(back['select pki_certificates'] ?? 0).toBeGreaterThanOrEqual(1);
+    expect(back['select pki_certificates'] ?? 0).toBeLessThanOrEqual(20);
+    // the agents' rows and their assignment reads
+    expect(back['select agents'] ?? 0).toBeGreaterThanOrEqual(2);
+    expect(back['select agents'] ?? 0).toBeLessThanOrEqual(20);
+    const again = [...server.app.get(SessionRegistry).all()].filter((session) => agents.some((a) => a.uid.equals(session.instanceUid)));
+    expect(again.map((session) => session.agentId).sort()).toEqual(sessions.map((session) => session.agentId).sort());
     for (const agent of agents) await agent.close();
+  });
+
+  it('looks up the tokens of connections that arrive in one turn in one statement, each answered with its own token (decision 0425)', async () => {
+    const made: Array<{ id: string; token: string }> = [];
+    for (let i = 0; i < 40; i++) made.push((await server.as().post('/api/bootstrap-tokens').send({ label: `lookup-${i}` }).expect(201)).body as { id: string; token: string });
+    const authenticator = server.app.get<AgentAuthenticator>(AGENT_AUTHENTICATOR, { strict: false });
+    await new Promise((r) => setTimeout(r, 50));
+    const before = await statementsByLabel();
+    // 40 tokens and the first again, in one turn: one statement, each connection answered with its own token
+    const outcomes = await Promise.all(
+      [...made.map((m) => m.token), made[0]!.token].map((token) => authenticator.authenticate({ transport: 'ws', headers: { authorization: `Bearer ${token}` }, remoteAddress: '127.0.0.1' })),
+    );
+    const counted = difference(await statementsByLabel(), before);
+    expect(counted['select bootstrap_tokens']).toBe(1);
+    outcomes.forEach((outcome, i) => expect(outcome).toMatchObject({ ok: true, credential: { kind: 'bootstrap', tokenId: made[i % 40]!.id } }));
   });
 
   it('one token, 60 first connections at once: one agent, one redemption, one audit event', async () => {

@@ -205,6 +205,8 @@ export interface AgentCertificates {
   holdsCertificate(agentId: string): Promise<boolean>;
   /** The state of the agent's certificates (see AgentCertificateState). */
   certificateState(agentId: string): Promise<AgentCertificateState>;
+  /** The states of several agents' certificates in one read (a reconnect storm), by agent id. */
+  certificateStates?(agentIds: readonly string[]): Promise<Map<string, AgentCertificateState>>;
   /** The agent's latest certificate offer over OpAMP, if it had one. */
   latestOffer?(agentId: string): Promise<CertificateOfferStatus | undefined>;
   /**

@@ -16,6 +16,7 @@ export * from './auth';
 export * from './limits';
 export { Principal } from './context/request-context';
 export * from './realtime';
+export * from './batching';
 export * from './backplane';
 export * from './workers';
 export * from './lifecycle';

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, hashToken, isEvent, isWellFormedToken, LiveBus, Metrics, TenantLabels, TransactionRunner } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, hashToken, isEvent, isWellFormedToken, LiveBus, Metrics, TenantLabels, TransactionRunner, TurnBatch } from '@ampora/platform';
 import { AuditService } from '@ampora/governance';
 import {
   AGENT_CERTIFICATES,
   AgentAuthenticator,
   AgentCertificates,
+  AgentCertificateState,
   AgentRef,
   AttachedAgent,
   AttachOutcome,
@@ -28,7 +29,7 @@ import { AgentRepository } from './agent.repository';
 import { AdmissionGate } from './domain/admission-gate';
 import { RecentCache } from './domain/recent-cache';
 import { fromStoredFiles } from './domain/stored-config';
-import { AgentEntity } from './entities/agent.entity';
+import { AgentEntity, StoredConfigFiles } from './entities/agent.entity';
 
 type Redemption = 'redeemed' | 'expired' | 'consumed' | 'revoked' | 'unknown' | 'malformed';
 
@@ -36,6 +37,12 @@ type Redemption = 'redeemed' | 'expired' | 'consumed' | 'revoked' | 'unknown' | 
 const TOKEN_CACHE_MS = 5000;
 /** At most this many token rows are cached (an enrolment storm of more within TOKEN_CACHE_MS reads the rest). */
 const TOKEN_CACHE_MAX = 10_000;
+/** At most this many assignment reads share one statement. */
+const ASSIGNMENT_READ_BATCH_MAX = 1000;
+/** At most this many token lookups share one statement. */
+const LOOKUP_BATCH_MAX = 500;
+/** At most this many reconnecting agents are read together. */
+const REATTACH_BATCH_MAX = 500;
 
 /**
  * Who an agent is. Bootstrap tokens (`Authorization: Bearer amp-bs...`) are redeemed on the first
@@ -54,6 +61,37 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
    * here instead of timing out on the pool, and the state writer, leases and the API keep connections.
    */
   private readonly gate: AdmissionGate;
+  /** Assignment reads asked for in one turn of the event loop, one statement (decision 0425). */
+  private readonly assignmentReads = new TurnBatch<{ tenantId: string; id: string; knownHash: string | undefined }, { hash: string | null; config: StoredConfigFiles | null }>({
+    key: (r) => `${r.id} ${r.knownHash ?? ''}`,
+    max: ASSIGNMENT_READ_BATCH_MAX,
+    run: async (requests) => {
+      const rows = await this.agents.assignmentsUnless(requests);
+      const answers = new Map<string, { hash: string | null; config: StoredConfigFiles | null }>();
+      requests.forEach((r, i) => rows[i] && answers.set(`${r.id} ${r.knownHash ?? ''}`, rows[i]!));
+      return answers;
+    },
+  });
+  /** Token lookups asked for in one turn of the event loop, by token hash, one statement in one gate slot (decision 0425). */
+  private readonly tokenLookups = new TurnBatch<string, BootstrapTokenEntity>({
+    key: (hash) => hash,
+    max: LOOKUP_BATCH_MAX,
+    run: (hashes) => this.gate.run(() => this.tokens.findByHashes(hashes)),
+  });
+  /** Agents back with their bound tokens in one turn of the event loop: their rows and certificates, in one gate slot (decision 0425). */
+  private readonly reattachReads = new TurnBatch<string, { agent: AgentEntity | undefined; certificates: AgentCertificateState }>({
+    key: (id) => id,
+    max: REATTACH_BATCH_MAX,
+    run: (ids) =>
+      this.gate.run(async () => {
+        // one after the other: a batch holds one pool connection at a time, as any task of the gate
+        const agents = new Map((await this.agents.findByIds(ids)).map((a) => [a.id, a]));
+        const states = this.certificates.certificateStates
+          ? await this.certificates.certificateStates(ids)
+          : new Map(await Promise.all(ids.map(async (id) => [id, await this.certificates.certificateState(id)] as const)));
+        return new Map(ids.map((id) => [id, { agent: agents.get(id), certificates: states.get(id) ?? 'none' }]));
+      }),
+  });
   constructor(
     private readonly clock: Clock,
     /** The PKI's agent ↔ certificate binding (PkiModule's AGENT_CERTIFICATES). */
@@ -100,7 +138,20 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   }
 
   attach(request: AttachRequest): Promise<AttachOutcome> {
+    const credential = request.credential;
+    if (credential.kind === 'bootstrap' && credential.boundAgentId) return this.reattach(request, credential.boundAgentId);
     return this.gate.run(() => this.attachNow(request));
+  }
+
+  /**
+   * An agent back with the bootstrap token it enrolled with (every agent after a restart): its agent
+   * row and its certificates' state are read with those of every other agent back in the same turn
+   * of the event loop, two statements in one slot of the admission gate (decision 0425).
+   */
+  private async reattach(request: AttachRequest, agentId: string): Promise<AttachOutcome> {
+    const { agent, certificates } = (await this.reattachReads.ask(agentId))!;
+    if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
+    return this.boundAttach(request, agent, certificates);
   }
 
   private async attachNow(request: AttachRequest): Promise<AttachOutcome> {
@@ -117,25 +168,30 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     if (credential.boundAgentId) {
       const agent = await this.agents.findById(credential.boundAgentId);
       if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
-      if (agent.movedToPeer) return { ok: false, reason: `this agent was handed over to peer ${agent.movedToPeer}: connect there` };
-      const certificates = await this.certificates.certificateState(agent.id);
-      if (certificates === 'revoked') return { ok: false, reason: 'this agent\'s certificate was revoked: enrol it again with a new bootstrap token' };
-      // Decision 0121: only a certificate the agent has connected with binds it to mTLS ('unused' ones
-      // do not), and an agent that takes connection settings may come back with its token for a new
-      // one (the OpAMP Supervisor forgets offered settings when it restarts).
-      if (this.config.opamp.requireMtls && certificates === 'valid') {
-        if (!this.config.opamp.tokenReissue || !hasCapability(request.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) {
-          return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
-        }
-        if (agent.instanceUid === uid) this.log.warn('Agent {AgentId} holds a certificate but came back with its bootstrap token: admitted to take a new one (AMPORA_OPAMP_TOKEN_REISSUE)', { AgentId: agent.id });
-      }
-      if (agent.instanceUid !== uid) {
-        this.count('consumed', agent.tenantId);
-        return { ok: false, reason: 'this bootstrap token was redeemed by another agent' };
-      }
-      return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
+      return this.boundAttach(request, agent, await this.certificates.certificateState(agent.id));
     }
     return this.redeem(request, uid);
+  }
+
+  /** The checks of an agent back with its bound bootstrap token, on its row and its certificates' state. */
+  private async boundAttach(request: AttachRequest, agent: AgentEntity, certificates: AgentCertificateState): Promise<AttachOutcome> {
+    const uid = uidToString(request.instanceUid);
+    if (agent.movedToPeer) return { ok: false, reason: `this agent was handed over to peer ${agent.movedToPeer}: connect there` };
+    if (certificates === 'revoked') return { ok: false, reason: 'this agent\'s certificate was revoked: enrol it again with a new bootstrap token' };
+    // Decision 0121: only a certificate the agent has connected with binds it to mTLS ('unused' ones
+    // do not), and an agent that takes connection settings may come back with its token for a new
+    // one (the OpAMP Supervisor forgets offered settings when it restarts).
+    if (this.config.opamp.requireMtls && certificates === 'valid') {
+      if (!this.config.opamp.tokenReissue || !hasCapability(request.capabilities, AgentCap.AcceptsOpAMPConnectionSettings)) {
+        return { ok: false, reason: 'this agent holds a certificate: connect with mTLS' };
+      }
+      if (agent.instanceUid === uid) this.log.warn('Agent {AgentId} holds a certificate but came back with its bootstrap token: admitted to take a new one (AMPORA_OPAMP_TOKEN_REISSUE)', { AgentId: agent.id });
+    }
+    if (agent.instanceUid !== uid) {
+      this.count('consumed', agent.tenantId);
+      return { ok: false, reason: 'this bootstrap token was redeemed by another agent' };
+    }
+    return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
   }
 
   /** The agent's latest certificate offer and what became of it (PKI), shown on the agent. */
@@ -143,8 +199,13 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     return this.certificates.latestOffer?.(agentId);
   }
 
+  /**
+   * What the agent was assigned since its session read it. The reads asked for in one turn of the
+   * event loop share one statement (decision 0425): after a restart every reconnecting session asks,
+   * right after its lease, and the leases of a turn are taken together.
+   */
   async assignmentSince(agent: AgentRef, knownHash: string | undefined): Promise<DesiredConfig | null | undefined> {
-    const row = await this.agents.assignmentUnless(agent.tenantId, agent.agentId, knownHash);
+    const row = await this.assignmentReads.ask({ tenantId: agent.tenantId, id: agent.agentId, knownHash });
     if (!row || row.hash === (knownHash ?? null)) return undefined;
     return row.hash && row.config ? { files: fromStoredFiles(row.config), hash: row.hash } : null;
   }
@@ -290,7 +351,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   private async lookup(tokenHash: string): Promise<BootstrapTokenEntity | null> {
     const cached = this.tokenCache.get(tokenHash, Date.now());
     if (cached) return cached;
-    const row = await this.gate.run(() => this.tokens.findByHash(tokenHash));
+    const row = (await this.tokenLookups.ask(tokenHash)) ?? null;
     if (row) this.tokenCache.set(tokenHash, row, Date.now());
     else this.tokenCache.delete(tokenHash);
     return row;

@@ -113,6 +113,12 @@ export class AgentRepository {
     return this.r(manager).findOne({ where: { id } });
   }
 
+  /** Several agents by id, whatever their tenant (the agents of reconnecting sessions), in one statement. */
+  findByIds(ids: string[]): Promise<AgentEntity[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.repo.find({ where: { id: In(ids) } });
+  }
+
   findInTenant(tenantId: string, id: string, manager?: EntityManager): Promise<AgentEntity | null> {
     return this.r(manager).findOne({ where: { tenantId, id } });
   }
@@ -154,11 +160,24 @@ export class AgentRepository {
 
   /** An agent's assigned config hash, and the config itself only when that hash is not `knownHash`. */
   async assignmentUnless(tenantId: string, id: string, knownHash: string | undefined): Promise<{ hash: string | null; config: StoredConfigFiles | null } | undefined> {
-    const rows: Array<{ hash: string | null; config: StoredConfigFiles | null }> = await this.repo.query(
-      `SELECT assigned_config_hash AS hash, CASE WHEN assigned_config_hash IS DISTINCT FROM $3::char(64) THEN assigned_config END AS config FROM agents WHERE id = $1 AND tenant_id = $2`,
-      [id, tenantId, knownHash ?? null],
+    return (await this.assignmentsUnless([{ tenantId, id, knownHash }]))[0];
+  }
+
+  /**
+   * For each request (an agent of a tenant, the hash its session knows): the agent's assigned hash,
+   * and its configuration only when that differs from the known hash; `undefined` for an agent that
+   * is not there. One statement for all (decision 0425); answers in the order asked.
+   */
+  async assignmentsUnless(requests: ReadonlyArray<{ tenantId: string; id: string; knownHash: string | undefined }>): Promise<Array<{ hash: string | null; config: StoredConfigFiles | null } | undefined>> {
+    if (requests.length === 0) return [];
+    const rows: Array<{ n: string; hash: string | null; config: StoredConfigFiles | null }> = await this.repo.query(
+      `SELECT k.n, a.assigned_config_hash AS hash, CASE WHEN coalesce(a.assigned_config_hash, '') <> coalesce(k.known::char(64), '') THEN a.assigned_config END AS config
+       FROM agents a JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS k(id, tenant_id, known, n) ON a.id = k.id AND a.tenant_id = k.tenant_id`,
+      [requests.map((r) => r.id), requests.map((r) => r.tenantId), requests.map((r) => r.knownHash ?? null)],
     );
-    return rows[0];
+    const answers: Array<{ hash: string | null; config: StoredConfigFiles | null } | undefined> = requests.map(() => undefined);
+    for (const row of rows) answers[Number(row.n) - 1] = { hash: row.hash, config: row.config };
+    return answers;
   }
 
   async setInstanceUid(id: string, instanceUid: string): Promise<void> {

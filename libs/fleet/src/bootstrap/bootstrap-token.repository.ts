@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
 import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
 import type { StoredConfigFiles } from '../agents/entities/agent.entity';
 import { BootstrapTokenEntity } from './entities/bootstrap-token.entity';
@@ -39,6 +39,13 @@ export class BootstrapTokenRepository {
 
   findByHash(tokenHash: string): Promise<BootstrapTokenEntity | null> {
     return this.repo.findOne({ where: { tokenHash } });
+  }
+
+  /** The tokens of several hashes in one statement (decision 0425), by hash; unknown hashes are absent. */
+  async findByHashes(tokenHashes: readonly string[]): Promise<Map<string, BootstrapTokenEntity>> {
+    if (tokenHashes.length === 0) return new Map();
+    const rows = await this.repo.find({ where: { tokenHash: In([...new Set(tokenHashes)]) } });
+    return new Map(rows.map((row) => [row.tokenHash, row]));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, Backplane, Clock, createLogger, Metrics, RequestContext, TimerHandle } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Backplane, Clock, createLogger, Metrics, RequestContext, TimerHandle, TurnBatch } from '@ampora/platform';
 import { AgentSession } from '../core/agent-session';
 import { OpampCore } from '../core/opamp-core.service';
 import { SessionRegistry } from '../core/session-registry';
@@ -32,8 +32,14 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
   private stopped = false;
   private stopListening?: () => void;
   /** Leases asked for in this turn of the event loop, taken together when it ends (decision 0421). */
-  private acquiring = new Map<string, Array<{ resolve: (a: Acquired) => void; reject: (e: unknown) => void }>>();
-  private acquireScheduled?: NodeJS.Immediate;
+  private readonly acquiring = new TurnBatch<string, Acquired>({
+    key: (agentId) => agentId,
+    max: ACQUIRE_BATCH_MAX,
+    run: (agentIds) => {
+      this.totals.acquireStatements += 1;
+      return this.leases.acquireMany(agentIds, this.instanceId, this.ttlSeconds);
+    },
+  });
   /** Totals since start, for diagnostics and tests (`acquireStatements`: statements that took leases). */
   readonly totals = { renewals: 0, superseded: 0, acquireStatements: 0 };
 
@@ -129,31 +135,10 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
    * cost the instance more than the agents' frames (decision 0421). Lease operations of one agent
    * are serialized, so an agent is in at most one batch.
    */
-  private take(agentId: string): Promise<Acquired> {
-    return new Promise((resolve, reject) => {
-      const waiting = this.acquiring.get(agentId);
-      if (waiting) waiting.push({ resolve, reject });
-      else this.acquiring.set(agentId, [{ resolve, reject }]);
-      if (this.acquiring.size >= ACQUIRE_BATCH_MAX) this.takeNow();
-      else this.acquireScheduled ??= setImmediate(() => this.takeNow());
-    });
-  }
-
-  private takeNow(): void {
-    if (this.acquireScheduled) clearImmediate(this.acquireScheduled);
-    this.acquireScheduled = undefined;
-    if (this.acquiring.size === 0) return;
-    const batch = this.acquiring;
-    this.acquiring = new Map();
-    this.totals.acquireStatements += 1;
-    this.leases.acquireMany([...batch.keys()], this.instanceId, this.ttlSeconds).then(
-      (acquired) => {
-        for (const [agentId, waiters] of batch) for (const w of waiters) w.resolve(acquired.get(agentId)!);
-      },
-      (error: unknown) => {
-        for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
-      },
-    );
+  private async take(agentId: string): Promise<Acquired> {
+    const acquired = await this.acquiring.ask(agentId);
+    if (!acquired) throw new Error(`the lease statement did not answer for agent ${agentId}`);
+    return acquired;
   }
 
   private async release(session: AgentSession): Promise<void> {

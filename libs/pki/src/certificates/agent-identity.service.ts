@@ -324,6 +324,15 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
     return stateOf(await this.certificates.forAgent(agentId), this.clock.now());
   }
 
+  /** The states of several agents' certificates from one read (decision 0425), by agent id. */
+  async certificateStates(agentIds: readonly string[]): Promise<Map<string, AgentCertificateState>> {
+    const rows = await this.certificates.forAgents([...new Set(agentIds)]);
+    const now = this.clock.now();
+    const byAgent = new Map<string, CertificateEntity[]>(agentIds.map((id) => [id, []]));
+    for (const row of rows) if (row.agentId) byAgent.get(row.agentId)?.push(row);
+    return new Map([...byAgent].map(([id, list]) => [id, stateOf(list, now)]));
+  }
+
   async bindOnce(manager: unknown, fingerprint: string, create: () => Promise<string>): Promise<{ agentId: string; created: boolean }> {
     const m = manager as EntityManager;
     const row = await this.certificates.lockByFingerprint(m, fingerprint);

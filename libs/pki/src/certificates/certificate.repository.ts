@@ -50,6 +50,12 @@ export class CertificateRepository {
     return this.r(manager).find({ where: { agentId }, order: { createdAt: 'DESC' } });
   }
 
+  /** The certificates of several agents (agent, then newest first), in one statement. */
+  forAgents(agentIds: string[]): Promise<CertificateEntity[]> {
+    if (agentIds.length === 0) return Promise.resolve([]);
+    return this.r().find({ where: { agentId: In(agentIds) }, order: { agentId: 'ASC', createdAt: 'DESC' } });
+  }
+
   /** Locks the agent's certificates of a tenant (revocation). */
   lockForAgent(manager: EntityManager, tenantId: string, agentId: string): Promise<CertificateEntity[]> {
     return manager.getRepository(CertificateEntity).find({ where: { tenantId, agentId }, order: { createdAt: 'DESC' }, lock: { mode: 'pessimistic_write' } });

@@ -24,8 +24,13 @@ export class RedisService implements OnApplicationShutdown {
     return this.config.redis.keyPrefix;
   }
 
+  /**
+   * The shared command connection. Commands issued in one turn of the event loop travel as one write
+   * (ioredis auto-pipelining, decision 0425): a reconnect storm asks for a refusal record and publishes
+   * live events for hundreds of agents per turn.
+   */
   client(): Redis {
-    this.command ??= new Redis(this.config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000 });
+    this.command ??= new Redis(this.config.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000, enableAutoPipelining: true });
     return this.command;
   }
 

@@ -1,0 +1,1 @@
+export { TurnBatch } from './turn-batch';

@@ -1,0 +1,88 @@
+import { TurnBatch } from './turn-batch';
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function squares(max = 100) {
+  const calls: number[][] = [];
+  const batch = new TurnBatch<number, number>({
+    key: (n) => String(n),
+    max,
+    run: async (ns) => {
+      calls.push(ns);
+      return new Map(ns.filter((n) => n >= 0).map((n) => [String(n), n * n]));
+    },
+  });
+  return { batch, calls };
+}
+
+describe('TurnBatch', () => {
+  it('answers the requests of one turn with one call, each with its own answer', async () => {
+    const { batch, calls } = squares();
+    const answers = await Promise.all([batch.ask(2), batch.ask(3), batch.ask(4)]);
+    expect(answers).toEqual([4, 9, 16]);
+    expect(calls).toEqual([[2, 3, 4]]);
+    expect(batch.batches).toBe(1);
+  });
+
+  it('asks once for a key asked twice in a turn, and answers both', async () => {
+    const { batch, calls } = squares();
+    const [a, b] = await Promise.all([batch.ask(5), batch.ask(5)]);
+    expect([a, b]).toEqual([25, 25]);
+    expect(calls).toEqual([[5]]);
+  });
+
+  it('answers undefined for a key the call left out', async () => {
+    const { batch } = squares();
+    await expect(Promise.all([batch.ask(-1), batch.ask(1)])).resolves.toEqual([undefined, 1]);
+  });
+
+  it('sends a full batch at once and the rest at the end of the turn', async () => {
+    const { batch, calls } = squares(2);
+    const all = [1, 2, 3].map((n) => batch.ask(n));
+    expect(calls).toEqual([[1, 2]]); // sent synchronously when the second key arrived
+    expect(batch.pending).toBe(1);
+    await Promise.all(all);
+    expect(calls).toEqual([[1, 2], [3]]);
+  });
+
+  it('keeps turns apart: a request of the next turn goes in the next batch', async () => {
+    const { batch, calls } = squares();
+    const first = batch.ask(1);
+    await turn();
+    const second = batch.ask(2);
+    await Promise.all([first, second]);
+    expect(calls).toEqual([[1], [2]]);
+  });
+
+  it('fails every request of a failed batch, and the next batch still works', async () => {
+    let fail = true;
+    const batch = new TurnBatch<string, string>({
+      key: (s) => s,
+      max: 10,
+      run: async (xs) => {
+        if (fail) throw new Error('the statement failed');
+        return new Map(xs.map((x) => [x, x.toUpperCase()]));
+      },
+    });
+    const results = await Promise.allSettled([batch.ask('a'), batch.ask('b')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toEqual(new Error('the statement failed'));
+    fail = false;
+    await expect(batch.ask('c')).resolves.toBe('C');
+  });
+
+  it('fails the batch when the call throws before it returns a promise', async () => {
+    const batch = new TurnBatch<string, string>({
+      key: (s) => s,
+      max: 10,
+      run: () => {
+        throw new Error('synchronous');
+      },
+    });
+    await expect(batch.ask('a')).rejects.toThrow('synchronous');
+  });
+
+  it('refuses a max below 1', () => {
+    expect(() => new TurnBatch<string, string>({ key: (s) => s, max: 0, run: async () => new Map() })).toThrow(/max of at least 1/);
+  });
+});
