@@ -19,7 +19,7 @@
  *
  *   npm run build && npm run bench:scale -- --agents 18000 [--instances 3] [--hold-seconds 600]
  *        [--loadgen 5000] [--rounds 2] [--closed-loop-seconds 9] [--steps 1000,5000,10000,18000]
- *        [--server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--traces-sampler parentbased_traceidratio --traces-sampler-arg 0.01]
+ *        [--server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--worker-node-options "…"] [--traces-sampler parentbased_traceidratio --traces-sampler-arg 0.01]
  *   npm run bench:scale -- --plot bench/results/scale-….json     (the PNG again, from a results file)
  *
  * Exit code 2 when a figure misses its target by more than the noise measured in the run, 1 on error.
@@ -62,6 +62,9 @@ const STEPS = [...new Set([...(option('steps') ?? '1000,5000,10000,18000').split
 const TRACES_SAMPLER = option('traces-sampler'); // e.g. parentbased_traceidratio (with --traces-sampler-arg 0.01): decision 0280
 const TRACES_SAMPLER_ARG = option('traces-sampler-arg');
 const SERVER_NODE_OPTIONS = option('server-node-options')?.split(' ').filter(Boolean) ?? [];
+/** The monotonic clock in microseconds, the clock of V8's CPU profiles (their startTime and samples). */
+const monotonicUs = () => (process.hrtime.bigint() / 1000n).toString();
+const WORKER_NODE_OPTIONS = option('worker-node-options')?.split(' ').filter(Boolean) ?? [];
 const FLUSH_MS = 1000; // AMPORA_OPAMP_FLUSH_INTERVAL_MS, the default
 const CONCURRENCY = 200; // enrolments in flight per client process
 
@@ -199,7 +202,7 @@ async function main(): Promise<void> {
   };
   try {
     for (let i = 0; i < INSTANCES; i++) servers.push(await startServer(i, await freePort())); // the first migrates
-    worker = startProcess('worker', { ...env, LOG_LEVEL: 'Information', AMPORA_AUTO_MIGRATE: 'false', AMPORA_INSTANCE_ID: 'scale-worker' });
+    worker = startProcess('worker', { ...env, LOG_LEVEL: 'Information', AMPORA_AUTO_MIGRATE: 'false', AMPORA_INSTANCE_ID: 'scale-worker' }, [], WORKER_NODE_OPTIONS);
     await worker.waitFor((r) => String(r.message ?? '').startsWith('Ampora worker'), 180_000);
     await pg.connect();
     const api = async <T = any>(method: string, path: string, body?: unknown, instance = 0): Promise<T> => {
@@ -335,6 +338,7 @@ async function main(): Promise<void> {
         await pg.query(`UPDATE agents SET assignment_source = 'group' WHERE group_id = $1 AND assignment_source <> 'group'`, [group.id]);
         let v = await publish();
         let t = now();
+        let mono = monotonicUs();
         await api('PUT', `/api/groups/${group.id}/assignment`, { configurationId: configuration.id, version: v.number });
         const hashA = v.hash;
         const doneA = await until('every agent APPLIED (group push)', PHASE_TIMEOUT_MS, async () => ((await appliedInDb(hashA)) >= size ? now() - t : undefined), 250).catch(async (error: unknown) => {
@@ -344,12 +348,13 @@ async function main(): Promise<void> {
         const recA = await receipts(hashA, t);
         gp.push(doneA);
         gr.push(size / (doneA / 1000));
-        log(`  group push ${r + 1}: every row APPLIED after ${fmt(doneA / 1000, 2)} s (${size} agents: ${fmt(size / (doneA / 1000))} agents/s; protobufjs agents reached p50 ${fmt(recA.p50)} ms, last ${fmt(recA.last)} ms)`);
+        log(`  group push ${r + 1}: every row APPLIED after ${fmt(doneA / 1000, 2)} s (${size} agents: ${fmt(size / (doneA / 1000))} agents/s; protobufjs agents reached p50 ${fmt(recA.p50)} ms, last ${fmt(recA.last)} ms; started at ${mono} µs of the monotonic clock, as in CPU profiles)`);
         await sleep(1500);
         // the rollout: Percentage [100], auto-advance, no dwell; done at Completed
         v = await publish();
         const rollout = await api<{ id: string }>('POST', '/api/rollouts', { name: `scale ${size} ${r}`, configurationId: configuration.id, version: v.number, groupId: group.id, strategy: { type: 'Percentage', steps: [100] }, autoAdvance: true, dwellSeconds: 0 });
         t = now();
+        mono = monotonicUs();
         await api('POST', `/api/rollouts/${rollout.id}/start`);
         const fin = await until('the rollout to end', PHASE_TIMEOUT_MS, async () => {
           const { rows } = await pg.query<{ state: string; finished: string | null }>(`SELECT state, extract(epoch FROM finished_at) * 1000 AS finished FROM rollouts WHERE id = $1`, [rollout.id]);
@@ -369,7 +374,7 @@ async function main(): Promise<void> {
         rr.push(appliedTargets / (doneR / 1000));
         log(
           `  rollout ${r + 1}: ${fin.state} after ${fmt(doneR / 1000, 2)} s (targets ${targets.map((x) => `${x.state} ${x.n}`).join(', ')}: ${fmt(appliedTargets / (doneR / 1000))} agents/s; ` +
-            `${applied} rows APPLIED at that moment, the state writer flushes every ${FLUSH_MS} ms; protobufjs agents reached p50 ${fmt(recR.p50)} ms, last ${fmt(recR.last)} ms)`,
+            `${applied} rows APPLIED at that moment, the state writer flushes every ${FLUSH_MS} ms; protobufjs agents reached p50 ${fmt(recR.p50)} ms, last ${fmt(recR.last)} ms; started at ${mono} µs of the monotonic clock)`,
         );
         if (fin.state === 'Completed' && appliedTargets < size) log(`  the rollout Completed with ${size - appliedTargets} of its ${size} targets not Applied`);
         await sleep(1500);
