@@ -47,6 +47,20 @@ describe.each(BACKPLANE_MODES)('two server instances over the $kind backplane', 
     expect((await lease(id))?.instance_id).toBe('elsewhere');
   });
 
+  it('sends a push that found no owner while the lease had lapsed at the next renewal (decision 0426)', async () => {
+    const { agent, id } = await enroll(a);
+    await eventually(async () => (await lease(id))?.instance_id === a.id);
+    // A's renewal came late (a loaded instance): the lease lapsed, nobody took it, the socket lives on
+    await pg.query(`UPDATE agent_session_ownership SET lease_expires_at = now() - interval '1 second' WHERE agent_id = $1`, [id]);
+    const yaml = 'receivers: {}\n# while the lease had lapsed\n';
+    const assigned = await api(b, 'POST', `/api/agents/${id}/assign`, { yaml });
+    expect(assigned.body.delivery).toBe('no_session');
+    const started = Date.now();
+    expect(configText(await agent.nextMatching((m) => Boolean(m.remote_config), TTL_SECONDS * 1000))).toBe(yaml);
+    expect(Date.now() - started).toBeLessThan((TTL_SECONDS * 1000) / 3 + 1500);
+    expect((await lease(id))?.instance_id).toBe(a.id);
+  });
+
   it('survives a crash of A: its agents reconnect to B, B takes the leases over in time, pushes reach them, and a late push under A\'s token is fenced', async () => {
     const first = await enroll(a);
     const second = await enroll(a);

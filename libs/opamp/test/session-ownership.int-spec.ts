@@ -132,6 +132,19 @@ describe('session ownership leases', () => {
     expect((await leases.owner(lost))?.fencingToken).toBe(taken.fencingToken);
   });
 
+  it('tells which renewed leases had lapsed before the renewal (nobody took them meanwhile)', async () => {
+    const [fresh, lapsed, taken] = [randomUUID(), randomUUID(), randomUUID()];
+    for (const agent of [fresh, lapsed, taken]) await leases.acquire(agent, 'L', 60);
+    await expire(lapsed);
+    await expire(taken);
+    await leases.acquire(taken, 'M', 60);
+    const held = await leases.renewAll('L', 60);
+    expect([...held.keys()].sort()).toEqual([fresh, lapsed].sort());
+    expect(held.lapsed).toEqual([lapsed]);
+    expect(await leases.owner(lapsed)).toMatchObject({ instanceId: 'L' });
+    expect((await leases.renewAll('L', 60)).lapsed).toEqual([]);
+  });
+
   it('releases several leases by token, and all of an instance at once', async () => {
     const [x, y, z] = [randomUUID(), randomUUID(), randomUUID()];
     const lx = await leases.acquire(x, 'Q', 60);

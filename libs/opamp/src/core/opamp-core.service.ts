@@ -221,8 +221,9 @@ export class OpampCore implements OnApplicationBootstrap {
    * Once the session's lease is taken: sends what the agent was assigned since attach read its
    * assignment. A push in that window looked for the lease, found none and answered no_session; from
    * the lease on, pushes find this session. A push that reached the session meanwhile is newer and wins.
+   * The lease keeper calls it again for a session whose lease had lapsed before a renewal (decision 0426).
    */
-  async refreshAssignment(session: AgentSession): Promise<'pushed' | 'unchanged'> {
+  async refreshAssignment(session: AgentSession, why = 'while it connected'): Promise<'pushed' | 'unchanged'> {
     const authenticator = this.ports.required('authenticator');
     if (!authenticator.assignmentSince || session.closed || !hasCapability(session.capabilities, AgentCap.AcceptsRemoteConfig)) return 'unchanged';
     const known = session.desired;
@@ -230,7 +231,7 @@ export class OpampCore implements OnApplicationBootstrap {
     if (!now || session.closed || session.desired !== known) return 'unchanged';
     const outcome = this.pushRemoteConfig(session, now, false);
     RequestContext.run({ tenantId: session.tenantId }, () =>
-      this.log.info('Agent {AgentId} was assigned config {ConfigHash} while it connected; sent it ({Outcome})', { AgentId: session.agentId, ConfigHash: now.hash, Outcome: outcome }),
+      this.log.info('Agent {AgentId} was assigned config {ConfigHash} {Why}; sent it ({Outcome})', { AgentId: session.agentId, ConfigHash: now.hash, Why: why, Outcome: outcome }),
     );
     return outcome === 'unchanged' ? 'unchanged' : 'pushed';
   }

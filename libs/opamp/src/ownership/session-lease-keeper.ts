@@ -172,7 +172,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
     // judge only sessions whose lease was acquired before the renewal statement started
     const known = new Map<AgentSession, bigint>();
     for (const s of this.registry.all()) if (s.fencingToken !== undefined && !s.closed) known.set(s, s.fencingToken);
-    let held: Map<string, bigint>;
+    let held: Map<string, bigint> & { lapsed: string[] };
     try {
       held = await this.leases.renewAll(this.instanceId, this.ttlSeconds);
     } catch (error) {
@@ -186,6 +186,17 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
       const current = held.get(session.agentId);
       if (current === undefined) this.serialize(session.agentId, async () => this.lostAtRenewal(session, token));
       else if (current !== token) session.fencingToken = current;
+    }
+    // leases that had lapsed (a renewal late or failed under load): nobody took them, but a push in
+    // that time found no owner and went nowhere; the sessions read their assignments again
+    const lapsed = held.lapsed.map((agentId) => this.registry.get(agentId)).filter((s): s is AgentSession => Boolean(s && !s.closed));
+    if (lapsed.length) {
+      this.log.warn('{Count} agent session leases had lapsed before this renewal; their sessions read their assignments again', { Count: lapsed.length });
+      for (const session of lapsed) {
+        this.serialize(session.agentId, async () => {
+          await this.core.refreshAssignment(session, 'while its lease had lapsed');
+        });
+      }
     }
     // leases this instance holds without a session (a release that failed): give them up
     const orphans = new Map<string, bigint>();

@@ -77,17 +77,26 @@ export class SessionOwnershipRepository {
     return acquired;
   }
 
-  /** Extends every lease `instanceId` still holds; returns them (agent id → token). One statement. */
-  async renewAll(instanceId: string, ttlSeconds: number): Promise<Map<string, bigint>> {
-    const rows = returnedRows<{ agent_id: string; token: string }>(
+  /**
+   * Extends every lease `instanceId` still holds; returns them (agent id → token) and which of them
+   * had lapsed before this renewal (nobody took them meanwhile, but pushes in that time found no
+   * owner). One statement: the self-join reads each row as it was before the update.
+   */
+  async renewAll(instanceId: string, ttlSeconds: number): Promise<Map<string, bigint> & { lapsed: string[] }> {
+    const rows = returnedRows<{ agent_id: string; token: string; lapsed: boolean }>(
       await this.dataSource.query(
-        `UPDATE agent_session_ownership SET lease_expires_at = now() + make_interval(secs => $2), renewed_at = now()
-         WHERE instance_id = $1 RETURNING agent_id, fencing_token::text AS token`,
+        `UPDATE agent_session_ownership o SET lease_expires_at = now() + make_interval(secs => $2), renewed_at = now()
+         FROM agent_session_ownership old
+         WHERE o.instance_id = $1 AND old.agent_id = o.agent_id
+         RETURNING o.agent_id, o.fencing_token::text AS token, old.lease_expires_at <= now() AS lapsed`,
         [instanceId, ttlSeconds],
       ),
     );
-    const held = new Map<string, bigint>();
-    for (const r of rows) held.set(r.agent_id, BigInt(r.token));
+    const held = Object.assign(new Map<string, bigint>(), { lapsed: [] as string[] });
+    for (const r of rows) {
+      held.set(r.agent_id, BigInt(r.token));
+      if (r.lapsed) held.lapsed.push(r.agent_id);
+    }
     return held;
   }
 
