@@ -68,6 +68,22 @@ describe('ReplayHistory', () => {
     expect(h.since('t1', 'garbage')).toEqual({ complete: false, reason: 'unknown_event_id' });
   });
 
+  it('keeps exactly the last maxEvents through many evictions (and the age limit on top of them)', () => {
+    const h = new ReplayHistory(100, 60_000, now);
+    const e = Array.from({ length: 1000 }, (_, i) => event('t1', T0 + i, i));
+    for (const x of e) h.add(x);
+    // e[900] is the oldest kept: everything after it; an evicted event is outside the window
+    expect(h.since('t1', e[900]!.id)).toEqual({ complete: true, events: e.slice(901) });
+    expect(h.since('t1', e[950]!.id)).toEqual({ complete: true, events: e.slice(951) });
+    expect(h.since('t1', e[899]!.id)).toEqual({ complete: false, reason: 'outside_window' });
+    clock = T0 + 30_000;
+    const late = Array.from({ length: 30 }, (_, i) => event('t1', clock + i, 1000 + i));
+    for (const x of late) h.add(x);
+    clock = T0 + 61_000; // the first 1,000 are past the age limit now, the late ones are not
+    expect(h.since('t1', e[999]!.id)).toEqual({ complete: false, reason: 'outside_window' });
+    expect(h.since('t1', late[9]!.id)).toEqual({ complete: true, events: late.slice(10) });
+  });
+
   it('never claims completeness when replay is switched off', () => {
     const h = new ReplayHistory(0, 60_000, now);
     const a = event('t1', T0 + 1, 1);
