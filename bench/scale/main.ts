@@ -608,7 +608,12 @@ async function reconcilePasses(env: Record<string, string>, tenantId: string, pg
   await app.init();
   try {
     await createGroup();
-    await pg.query(`UPDATE agents SET group_id = NULL, group_pinned = false WHERE group_id = $1`, [staticGroupId]);
+    // in id order, as every writer of agents rows locks them: the servers' state writers run meanwhile
+    // (the first 50,000-agent run deadlocked here and lost its last phases)
+    await pg.query(
+      `UPDATE agents a SET group_id = NULL, group_pinned = false FROM (SELECT id FROM agents WHERE group_id = $1 ORDER BY id FOR UPDATE) l WHERE a.id = l.id`,
+      [staticGroupId],
+    );
     const reconciler = app.get(GroupReconciler);
     const initial = await reconciler.reconcileTenant(tenantId);
     const steadyMs: number[] = [];
