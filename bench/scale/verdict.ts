@@ -57,6 +57,8 @@ export function judge(f: Figure, agents: number): Judged {
   const noise = f.target?.op === '==' ? 0 : noiseOf(f.samples);
   if (!f.target) return { ...f, value, noise, verdict: 'no target' };
   if (f.target.fromAgents && agents < f.target.fromAgents) return { ...f, value, noise, verdict: 'not judged' };
+  // no sample and no value: the run left the phase out (`--rounds 0`), which is not a miss
+  if (f.value === undefined && f.samples.length === 0) return { ...f, value, noise, verdict: 'not judged' };
   if (!Number.isFinite(value)) return { ...f, value, noise, verdict: 'MISS' };
   const t = f.target.value;
   const ok =
