@@ -424,10 +424,11 @@ async function main(): Promise<void> {
     );
 
     // --- item 1 (the pushed config) and item 7 --------------------------------------------------
-    const lastHash = (await pg.query<{ h: string }>(`SELECT config_hash AS h FROM configuration_versions WHERE configuration_id = $1 ORDER BY number DESC LIMIT 1`, [configuration.id])).rows[0]!.h.trim();
-    const withConfig = await appliedInDb(lastHash);
-    figures.push({ item: 1, name: 'agents without the pushed config', unit: 'agents', samples: [AGENTS - withConfig], target: { op: '==', value: 0 }, note: `${withConfig} rows APPLIED for the last version` });
-    if (LOADGEN > 0) {
+    // none with --rounds 0 (nothing was pushed): both figures are then left out
+    const lastHash = (await pg.query<{ h: string }>(`SELECT config_hash AS h FROM configuration_versions WHERE configuration_id = $1 ORDER BY number DESC LIMIT 1`, [configuration.id])).rows[0]?.h.trim();
+    const withConfig = lastHash ? await appliedInDb(lastHash) : 0;
+    if (lastHash) figures.push({ item: 1, name: 'agents without the pushed config', unit: 'agents', samples: [AGENTS - withConfig], target: { op: '==', value: 0 }, note: `${withConfig} rows APPLIED for the last version` });
+    if (LOADGEN > 0 && lastHash) {
       const lgApplied = (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents WHERE display_name LIKE 'host-lg%' AND remote_config_status = 'APPLIED' AND remote_config_hash = $1`, [lastHash])).rows[0]!.n;
       figures.push({ item: 7, name: 'opamp-go agents (interop loadgen) that applied the last push', unit: 'agents', samples: [lgApplied], target: { op: '>=', value: 5000, fromAgents: 18_000 }, note: `${LOADGEN} opamp-go agents in the run` });
     }
