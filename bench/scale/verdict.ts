@@ -61,8 +61,11 @@ export function judge(f: Figure, agents: number): Judged {
   if (f.value === undefined && f.samples.length === 0) return { ...f, value, noise, verdict: 'not judged' };
   if (!Number.isFinite(value)) return { ...f, value, noise, verdict: 'MISS' };
   const t = f.target.value;
+  // noise of 100 % or more says nothing about the target (a rate ≥ 1,000 "passed" at 112/s with
+  // ±141 %): such a figure is judged on its value alone
+  const slack = noise < 1 ? noise : 0;
   const ok =
-    f.target.op === '==' ? value === t : f.target.op === '>=' ? value >= t * (1 - noise) : f.target.op === '<' ? value < t * (1 + noise) : value <= t * (1 + noise);
+    f.target.op === '==' ? value === t : f.target.op === '>=' ? value >= t * (1 - slack) : f.target.op === '<' ? value < t * (1 + slack) : value <= t * (1 + slack);
   return { ...f, value, noise, verdict: ok ? 'pass' : 'MISS' };
 }
 
