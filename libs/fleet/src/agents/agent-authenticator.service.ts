@@ -39,6 +39,8 @@ const TOKEN_CACHE_MS = 5000;
 const TOKEN_CACHE_MAX = 10_000;
 /** At most this many assignment reads share one statement. */
 const ASSIGNMENT_READ_BATCH_MAX = 1000;
+/** Assignment reads of the same agent and known hash in one turn are asked once. */
+const assignmentReadKey = (r: { id: string; knownHash: string | undefined }) => `${r.id} ${r.knownHash ?? ''}`;
 /** At most this many token lookups share one statement. */
 const LOOKUP_BATCH_MAX = 500;
 /** At most this many reconnecting agents are read together. */
@@ -63,12 +65,12 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   private readonly gate: AdmissionGate;
   /** Assignment reads asked for in one turn of the event loop, one statement (decision 0425). */
   private readonly assignmentReads = new TurnBatch<{ tenantId: string; id: string; knownHash: string | undefined }, { hash: string | null; config: StoredConfigFiles | null }>({
-    key: (r) => `${r.id} ${r.knownHash ?? ''}`,
+    key: assignmentReadKey,
     max: ASSIGNMENT_READ_BATCH_MAX,
     run: async (requests) => {
       const rows = await this.agents.assignmentsUnless(requests);
       const answers = new Map<string, { hash: string | null; config: StoredConfigFiles | null }>();
-      requests.forEach((r, i) => rows[i] && answers.set(`${r.id} ${r.knownHash ?? ''}`, rows[i]!));
+      requests.forEach((r, i) => rows[i] && answers.set(assignmentReadKey(r), rows[i]!));
       return answers;
     },
   });
@@ -165,11 +167,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
       if (agent.certFingerprint !== credential.fingerprint) await this.agents.setCertificate(agent.id, credential.fingerprint);
       return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
     }
-    if (credential.boundAgentId) {
-      const agent = await this.agents.findById(credential.boundAgentId);
-      if (!agent) return { ok: false, reason: 'the agent of this bootstrap token no longer exists' };
-      return this.boundAttach(request, agent, await this.certificates.certificateState(agent.id));
-    }
+    // an agent back with its bound token went the way of reattach (attach): this is its first connection
     return this.redeem(request, uid);
   }
 

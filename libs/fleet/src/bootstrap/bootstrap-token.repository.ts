@@ -37,10 +37,6 @@ interface RedemptionSqlRow {
 export class BootstrapTokenRepository {
   constructor(@InjectRepository(BootstrapTokenEntity) private readonly repo: Repository<BootstrapTokenEntity>) {}
 
-  findByHash(tokenHash: string): Promise<BootstrapTokenEntity | null> {
-    return this.repo.findOne({ where: { tokenHash } });
-  }
-
   /** The tokens of several hashes in one statement (decision 0425), by hash; unknown hashes are absent. */
   async findByHashes(tokenHashes: readonly string[]): Promise<Map<string, BootstrapTokenEntity>> {
     if (tokenHashes.length === 0) return new Map();
