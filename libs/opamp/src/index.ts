@@ -5,8 +5,9 @@ export { sanitizeReport, neutraliseText, REPORT_LIMITS, ReportLimits, Neutralise
 export * from './opamp.module';
 export * from './opamp-api.module';
 export * from './dispatch/agent-dispatcher';
-export { DispatchBatchEnvelope, DispatchBatchReply, DispatchEnvelope, DispatchReply, DISPATCH_BATCH_TOPIC, DISPATCH_BATCH_REPLY_TOPIC, DISPATCH_TOPIC, DISPATCH_REPLY_TOPIC, remoteConfigCommand } from './dispatch/dispatch-envelope';
+export { DispatchBatchEnvelope, DispatchBatchReply, DispatchEnvelope, DispatchReply, DISPATCH_BATCH_TOPIC, DISPATCH_BATCH_REPLY_TOPIC, DISPATCH_TOPIC, DISPATCH_REPLY_TOPIC, remoteConfigCommand, desiredFromCommand } from './dispatch/dispatch-envelope';
 export { OpampCore, ConnectionState, HandleResult, desiredConfig, toRemoteConfig } from './core/opamp-core.service';
+export { sharedDesiredConfig } from './core/shared-desired-config';
 export { SessionRegistry, SessionLifecycleListener } from './core/session-registry';
 export { AgentSession } from './core/agent-session';
 export { shouldOfferRemoteConfig } from './core/offer-policy';

@@ -17,6 +17,7 @@ import {
   DesiredConfig,
   hasCapability,
   newInstanceUid,
+  sharedDesiredConfig,
   uidFromString,
   uidToString,
 } from '@ampora/opamp';
@@ -205,7 +206,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   async assignmentSince(agent: AgentRef, knownHash: string | undefined): Promise<DesiredConfig | null | undefined> {
     const row = await this.assignmentReads.ask({ tenantId: agent.tenantId, id: agent.agentId, knownHash });
     if (!row || row.hash === (knownHash ?? null)) return undefined;
-    return row.hash && row.config ? { files: fromStoredFiles(row.config), hash: row.hash } : null;
+    return row.hash && row.config ? sharedDesiredConfig(row.hash, () => fromStoredFiles(row.config!)) : null;
   }
 
   async reassignInstanceUid(agentId: string): Promise<Buffer> {
@@ -267,7 +268,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
           agentType: agent.agentType,
           instanceUid: uidFromString(instanceUid)!,
           uidChanged: instanceUid !== uid,
-          desired: agent.assignedConfig && agent.assignedConfigHash ? { files: fromStoredFiles(agent.assignedConfig), hash: agent.assignedConfigHash } : undefined,
+          desired: agent.assignedConfig && agent.assignedConfigHash ? sharedDesiredConfig(agent.assignedConfigHash, () => fromStoredFiles(agent.assignedConfig!)) : undefined,
           enrolled: true,
         },
       };
@@ -340,7 +341,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
       agentType: agent.agentType,
       instanceUid: uidFromString(agent.instanceUid)!,
       uidChanged,
-      desired: agent.assignedConfig && agent.assignedConfigHash ? { files: fromStoredFiles(agent.assignedConfig), hash: agent.assignedConfigHash } : undefined,
+      desired: agent.assignedConfig && agent.assignedConfigHash ? sharedDesiredConfig(agent.assignedConfigHash, () => fromStoredFiles(agent.assignedConfig!)) : undefined,
       failedConfigHash: agent.failedConfigHash ?? undefined,
       reportedConfigHash: agent.remoteConfigHash ?? undefined,
     };

@@ -23,6 +23,8 @@ export class AgentSession {
   /** Frames received in this session. */
   frames = 0;
   desired?: DesiredConfig;
+  /** Pushes that set `desired` in this session (desired configs are shared per hash: an object compare cannot tell a push happened). */
+  pushesAccepted = 0;
   failedConfigHash?: string;
   reportedConfigHash?: string;
   reportedStatus?: string;

@@ -227,8 +227,9 @@ export class OpampCore implements OnApplicationBootstrap {
     const authenticator = this.ports.required('authenticator');
     if (!authenticator.assignmentSince || session.closed || !hasCapability(session.capabilities, AgentCap.AcceptsRemoteConfig)) return 'unchanged';
     const known = session.desired;
+    const pushes = session.pushesAccepted;
     const now = await authenticator.assignmentSince({ agentId: session.agentId, tenantId: session.tenantId }, known?.hash);
-    if (!now || session.closed || session.desired !== known) return 'unchanged';
+    if (!now || session.closed || session.pushesAccepted !== pushes) return 'unchanged';
     const outcome = this.pushRemoteConfig(session, now, false);
     RequestContext.run({ tenantId: session.tenantId }, () =>
       this.log.info('Agent {AgentId} was assigned config {ConfigHash} {Why}; sent it ({Outcome})', { AgentId: session.agentId, ConfigHash: now.hash, Why: why, Outcome: outcome }),

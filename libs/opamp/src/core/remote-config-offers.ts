@@ -64,6 +64,7 @@ export class RemoteConfigOffers {
    */
   accept(session: AgentSession, desired: DesiredConfig, force: boolean, since?: number): 'send' | 'queued' | 'unchanged' {
     session.desired = desired;
+    session.pushesAccepted += 1;
     if (force && since !== undefined && session.offeredHash === desired.hash && session.offeredAt !== undefined && session.offeredAt >= since) return 'unchanged';
     if (force) {
       session.askFullState = true;
@@ -81,7 +82,19 @@ export class RemoteConfigOffers {
   }
 }
 
-export function toRemoteConfig(desired: DesiredConfig): ServerToAgent['remoteConfig'] {
+/** The AgentRemoteConfig of each desired config object, made once (the sessions a push reached share it). */
+const remoteConfigs = new WeakMap<DesiredConfig, NonNullable<ServerToAgent['remoteConfig']>>();
+
+/** The message part for a desired config: the same object for the same desired config, never to be modified. */
+export function toRemoteConfig(desired: DesiredConfig): NonNullable<ServerToAgent['remoteConfig']> {
+  const known = remoteConfigs.get(desired);
+  if (known) return known;
+  const made = makeRemoteConfig(desired);
+  remoteConfigs.set(desired, made);
+  return made;
+}
+
+function makeRemoteConfig(desired: DesiredConfig): NonNullable<ServerToAgent['remoteConfig']> {
   const configMap: Record<string, { $typeName: 'opamp.proto.v1.AgentConfigFile'; body: Uint8Array; contentType: string }> = {};
   for (const [k, f] of Object.entries(desired.files)) configMap[k] = { $typeName: 'opamp.proto.v1.AgentConfigFile', body: f.body, contentType: f.contentType };
   return {

@@ -2,6 +2,7 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { TraceCarrier } from '@ampora/platform';
 import { ConnectionSettingsOffers, ConnectionSettingsOffersSchema } from '../generated/opamp_pb';
 import type { DesiredConfig } from '../ports';
+import { sharedDesiredConfig } from '../core/shared-desired-config';
 import { DISPATCH_OUTCOMES, DispatchOutcome } from './agent-dispatcher';
 import { OpampTopics } from '../opamp.events';
 
@@ -78,10 +79,17 @@ export function remoteConfigCommand(config: DesiredConfig, force: boolean, since
   return { kind: 'remote_config', hash: config.hash, files, force, ...(since === undefined ? {} : { since }) };
 }
 
+/**
+ * The config a `remote_config` command carries: the sessions' shared object of its hash (decision
+ * 0427), decoded from the command only when no session holds that config yet. The agents of a batch,
+ * and of every batch of one push, get the same object, encoded once on the wire.
+ */
 export function desiredFromCommand(command: Extract<DispatchCommand, { kind: 'remote_config' }>): DesiredConfig {
-  const files: DesiredConfig['files'] = {};
-  for (const [name, f] of Object.entries(command.files)) files[name] = { contentType: f.contentType, body: Buffer.from(f.body, 'base64') };
-  return { files, hash: command.hash };
+  return sharedDesiredConfig(command.hash, () => {
+    const files: DesiredConfig['files'] = {};
+    for (const [name, f] of Object.entries(command.files)) files[name] = { contentType: f.contentType, body: Buffer.from(f.body, 'base64') };
+    return files;
+  });
 }
 
 export function connectionSettingsCommand(offer: ConnectionSettingsOffers): DispatchCommand {

@@ -1,7 +1,8 @@
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { getTextEncoding } from '@bufbuild/protobuf/wire';
-import { AgentToServerSchema } from '../generated/opamp_pb';
-import { decodeAgentToServer, keyValuesToJson } from './codec';
+import { AgentToServerSchema, ServerToAgentSchema } from '../generated/opamp_pb';
+import { desiredConfig, toRemoteConfig } from '../core/remote-config-offers';
+import { decodeAgentToServer, encodeServerToAgent, keyValuesToJson, serverToAgent } from './codec';
 
 /** A frame whose `service.name` value is the marker "@@@", with those three bytes replaced by `bytes`. */
 function frameWith(bytes: number[]): Uint8Array {
@@ -48,5 +49,31 @@ describe('keyValuesToJson', () => {
     const json = keyValuesToJson([{ key: '__proto__', value: { value: { case: 'stringValue', value: 'x' } } } as never]);
     expect(Object.getPrototypeOf(json)).toBe(Object.prototype);
     expect(JSON.stringify(json)).toBe('{"__proto__":"x"}');
+  });
+});
+
+describe('encodeServerToAgent', () => {
+  const desired = desiredConfig({ 'collector.yaml': { contentType: 'text/yaml', body: Buffer.from('receivers: {}\n') } });
+
+  it('encodes a push with a shared remote config as protobuf-es would, for every agent it is sent to', () => {
+    const config = toRemoteConfig(desired);
+    expect(toRemoteConfig(desired)).toBe(config); // one object per desired config
+    for (const fill of [1, 2]) {
+      const message = serverToAgent({ instanceUid: new Uint8Array(16).fill(fill), capabilities: 7n, flags: 1n, remoteConfig: config });
+      const bytes = encodeServerToAgent(message);
+      expect(bytes.length).toBe(toBinary(ServerToAgentSchema, message).length);
+      const decoded = fromBinary(ServerToAgentSchema, bytes);
+      expect(decoded.instanceUid).toEqual(new Uint8Array(16).fill(fill));
+      expect(decoded.flags).toBe(1n);
+      expect(decoded.capabilities).toBe(7n);
+      expect(Buffer.from(decoded.remoteConfig!.configHash).toString('hex')).toBe(desired.hash);
+      expect(Buffer.from(decoded.remoteConfig!.config!.configMap['collector.yaml']!.body).toString()).toBe('receivers: {}\n');
+      expect(message.remoteConfig).toBe(config); // the message is left as it was
+    }
+  });
+
+  it('encodes a message without a remote config exactly as protobuf-es does', () => {
+    const message = serverToAgent({ instanceUid: new Uint8Array(16).fill(3), capabilities: 5n });
+    expect(Buffer.from(encodeServerToAgent(message))).toEqual(Buffer.from(toBinary(ServerToAgentSchema, message)));
   });
 });

@@ -1,8 +1,10 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { configureTextEncoding, getTextEncoding } from '@bufbuild/protobuf/wire';
+import { BinaryWriter, configureTextEncoding, getTextEncoding, WireType } from '@bufbuild/protobuf/wire';
 import type { AnyValue, KeyValue } from '../generated/anyvalue_pb';
 import {
   AgentConfigMap,
+  AgentRemoteConfig,
+  AgentRemoteConfigSchema,
   AgentToServer,
   AgentToServerSchema,
   AvailableComponents,
@@ -53,8 +55,28 @@ function decodeLeniently(bytes: Uint8Array): AgentToServer | undefined {
   }
 }
 
+/** The wire bytes of each remote config object, field tag and length included (see encodeServerToAgent). */
+const encodedRemoteConfigs = new WeakMap<AgentRemoteConfig, Uint8Array>();
+
+/**
+ * Encodes a ServerToAgent. A push sends one config to thousands of agents, each message differing only
+ * in its instance_uid: the remote config part is encoded once per config object and appended to the
+ * encoding of the rest (protobuf fields may come in any order; a parser reads the same message).
+ */
 export function encodeServerToAgent(message: ServerToAgent): Uint8Array {
-  return toBinary(ServerToAgentSchema, message);
+  const config = message.remoteConfig;
+  if (!config) return toBinary(ServerToAgentSchema, message);
+  let part = encodedRemoteConfigs.get(config);
+  if (!part) {
+    // remote_config is field 3 of ServerToAgent
+    part = new BinaryWriter().tag(3, WireType.LengthDelimited).bytes(toBinary(AgentRemoteConfigSchema, config)).finish();
+    encodedRemoteConfigs.set(config, part);
+  }
+  const rest = toBinary(ServerToAgentSchema, { ...message, remoteConfig: undefined });
+  const out = new Uint8Array(rest.length + part.length);
+  out.set(rest, 0);
+  out.set(part, rest.length);
+  return out;
 }
 
 export function serverToAgent(init: Parameters<typeof create<typeof ServerToAgentSchema>>[1]): ServerToAgent {
