@@ -51,8 +51,12 @@ HEALTHCHECK NONE
 
 FROM runtime AS worker
 EXPOSE 4322
+# the young generation size of decision 0428 (scripts/node-options.js); an operator's NODE_OPTIONS replaces it
+ENV NODE_OPTIONS=--max-semi-space-size=64
 CMD ["node", "dist/apps/worker/apps/worker/src/main.js"]
 
 FROM runtime AS server
 EXPOSE 4320 4321
+# the young generation size of decision 0428 (scripts/node-options.js); an operator's NODE_OPTIONS replaces it
+ENV NODE_OPTIONS=--max-semi-space-size=64
 CMD ["node", "dist/apps/server/apps/server/src/main.js"]

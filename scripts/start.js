@@ -13,6 +13,7 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { entry, ensureBuilt, root } = require('./dist');
+const { withProductNodeOptions } = require('./node-options');
 
 ensureBuilt();
 // eslint-disable-next-line import/no-dynamic-require
@@ -28,7 +29,7 @@ let stopping = false;
 const graceMs = (config.shutdown.drainSeconds + config.shutdown.timeoutSeconds + 5) * 1000;
 
 function run(app, onLine) {
-  const child = spawn(process.execPath, [entry(app)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, AMPORA_STOP_WITH_PARENT: 'true' }, detached: true });
+  const child = spawn(process.execPath, [entry(app)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: withProductNodeOptions({ ...process.env, AMPORA_STOP_WITH_PARENT: 'true' }), detached: true });
   let buffer = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => {
     process.stdout.write(chunk);

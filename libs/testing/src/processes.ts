@@ -4,6 +4,10 @@ import { join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 
+/** The server's and worker's V8 settings, as `npm start` and the Docker images give them (scripts/node-options.js, decision 0428). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { withProductNodeOptions } = require(join(REPO_ROOT, 'scripts', 'node-options.js')) as { withProductNodeOptions: (env: Record<string, string>) => Record<string, string> };
+
 /** Entry points of the built apps (`npm run build`). */
 export function distEntry(app: 'server' | 'worker' | 'cli'): string {
   const file = join(REPO_ROOT, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
@@ -51,8 +55,9 @@ export function collectLines(stream: NodeJS.ReadableStream, lines: string[], rec
 export function startProcess(app: 'server' | 'worker' | 'cli', env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): RunningProcess {
   const child = spawn(process.execPath, [...nodeArgs, distEntry(app), ...args], {
     cwd: REPO_ROOT,
-    // a worker's health port is off unless a test asks for one (parallel runs would share 4322)
-    env: { PATH: process.env.PATH ?? '', AMPORA_WORKER_HTTP_PORT: '0', ...env },
+    // a worker's health port is off unless a test asks for one (parallel runs would share 4322);
+    // the server and the worker get the V8 settings they get in production (scripts/node-options.js, decision 0428)
+    env: ((e: Record<string, string>) => (app === 'cli' ? e : withProductNodeOptions(e)))({ PATH: process.env.PATH ?? '', AMPORA_WORKER_HTTP_PORT: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
