@@ -53,11 +53,12 @@ export function collectLines(stream: NodeJS.ReadableStream, lines: string[], rec
 
 /** Starts a built app as its own process with exactly the given environment (plus PATH). */
 export function startProcess(app: 'server' | 'worker' | 'cli', env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): RunningProcess {
+  // a worker's health port is off unless a test asks for one (parallel runs would share 4322)
+  const given = { PATH: process.env.PATH ?? '', AMPORA_WORKER_HTTP_PORT: '0', ...env };
   const child = spawn(process.execPath, [...nodeArgs, distEntry(app), ...args], {
     cwd: REPO_ROOT,
-    // a worker's health port is off unless a test asks for one (parallel runs would share 4322);
     // the server and the worker get the V8 settings they get in production (scripts/node-options.js, decision 0428)
-    env: ((e: Record<string, string>) => (app === 'cli' ? e : withProductNodeOptions(e)))({ PATH: process.env.PATH ?? '', AMPORA_WORKER_HTTP_PORT: '0', ...env }),
+    env: app === 'cli' ? given : withProductNodeOptions(given),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -44,6 +44,11 @@ const ASSIGNMENT_READ_BATCH_MAX = 1000;
 const assignmentReadKey = (r: { id: string; knownHash: string | undefined }) => `${r.id} ${r.knownHash ?? ''}`;
 /** At most this many token lookups share one statement. */
 const LOOKUP_BATCH_MAX = 500;
+
+/** An agent's stored assignment as the config its session holds: the object every session of that hash shares (decision 0427). */
+function assignedDesired(hash: string | null, config: StoredConfigFiles | null): DesiredConfig | undefined {
+  return hash && config ? sharedDesiredConfig(hash, () => fromStoredFiles(config)) : undefined;
+}
 /** At most this many reconnecting agents are read together. */
 const REATTACH_BATCH_MAX = 500;
 
@@ -206,7 +211,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   async assignmentSince(agent: AgentRef, knownHash: string | undefined): Promise<DesiredConfig | null | undefined> {
     const row = await this.assignmentReads.ask({ tenantId: agent.tenantId, id: agent.agentId, knownHash });
     if (!row || row.hash === (knownHash ?? null)) return undefined;
-    return row.hash && row.config ? sharedDesiredConfig(row.hash, () => fromStoredFiles(row.config!)) : null;
+    return assignedDesired(row.hash, row.config) ?? null;
   }
 
   async reassignInstanceUid(agentId: string): Promise<Buffer> {
@@ -268,7 +273,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
           agentType: agent.agentType,
           instanceUid: uidFromString(instanceUid)!,
           uidChanged: instanceUid !== uid,
-          desired: agent.assignedConfig && agent.assignedConfigHash ? sharedDesiredConfig(agent.assignedConfigHash, () => fromStoredFiles(agent.assignedConfig!)) : undefined,
+          desired: assignedDesired(agent.assignedConfigHash, agent.assignedConfig),
           enrolled: true,
         },
       };
@@ -341,7 +346,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
       agentType: agent.agentType,
       instanceUid: uidFromString(agent.instanceUid)!,
       uidChanged,
-      desired: agent.assignedConfig && agent.assignedConfigHash ? sharedDesiredConfig(agent.assignedConfigHash, () => fromStoredFiles(agent.assignedConfig!)) : undefined,
+      desired: assignedDesired(agent.assignedConfigHash, agent.assignedConfig),
       failedConfigHash: agent.failedConfigHash ?? undefined,
       reportedConfigHash: agent.remoteConfigHash ?? undefined,
     };
