@@ -15,7 +15,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { benchPgClient } from '../lib/pg';
 import { FleetModule } from '@ampora/fleet';
 import { AGENT_DISPATCHER, AgentDispatcher, desiredConfig, DispatchOutcome } from '@ampora/opamp';
 import { AmporaConfig, BackplaneKind, configureLogging, PlatformModule } from '@ampora/platform';
@@ -86,7 +86,7 @@ async function runKind(kind: BackplaneKind, agentsPerInstance: number, pushes: n
   const { env, adminToken } = testEnv(db.url, { AMPORA_BACKPLANE: kind, LOG_LEVEL: 'Warning', AMPORA_OPAMP_FLUSH_INTERVAL_MS: '1000' });
   const servers: Array<{ process: RunningProcess; url: string; id: string }> = [];
   const clients: ChildProcess[] = [];
-  const pg = new Client({ connectionString: db.url });
+  const pg = benchPgClient(db.url);
   try {
     for (let i = 0; i < INSTANCES; i++) {
       const port = await freePort();

@@ -9,7 +9,7 @@
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { benchPgClient } from '../lib/pg';
 import { hashToken, mintToken } from '@ampora/platform';
 import { freePort, metricValue, REPO_ROOT, scrape, startProcess, TEST_REDIS_URL, unusedDatabaseName, waitForHttp } from '@ampora/testing';
 import { cpuSeconds, fmt, loadAverage, machine, percentile, rssBytes } from '../lib/stats';
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/health/live`, 180_000); // a busy shared machine starts the server slowly
-    const pg = new Client({ connectionString: db.url });
+    const pg = benchPgClient(db.url);
     await pg.connect();
     const tenant = (await pg.query(`SELECT id FROM tenants WHERE name = 'default'`)).rows[0].id as string;
     const tokens = Array.from({ length: AGENTS }, () => mintToken('amp-bs'));

@@ -13,7 +13,7 @@
  * POST /start to state Completed, the engine's own per-target push → Applied (rollout_targets), and
  * where the time of its push loop goes (chunk by chunk).
  *
- *   npm run build && npm run bench:rollout -- [--agents 10000] [--rounds 2] [--tick-ms N] [--push-concurrency N]
+ *   npm run build && npm run bench:rollout -- [--agents 10000] [--rounds 2] [--tick-ms N] [--push-concurrency N] [--db-parallel-workers N]
  *
  * With --policies N (issue 17: 10,000 agents × 20 Active policies), the comparison is a one-step
  * rollout with N custom policies and both built-ins on against the same rollout with none, alternating
@@ -22,7 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { benchPgClient } from '../lib/pg';
 import { hashToken, mintToken } from '@ampora/platform';
 import { freePort, REPO_ROOT, RunningProcess, scrape, startProcess, testEnv, unusedDatabaseName } from '@ampora/testing';
 import { forkIpcChild, IpcChild } from '../lib/child';
@@ -42,6 +42,8 @@ const AGENTS = Number(option('agents') ?? 10_000);
 const ROUNDS = Number(option('rounds') ?? 2);
 const TICK_MS = option('tick-ms');
 const PUSH_CONCURRENCY = option('push-concurrency');
+/** AMPORA_DB_PARALLEL_WORKERS for the server and worker (decision 0429; the product's default when absent). */
+const DB_PARALLEL_WORKERS = option('db-parallel-workers');
 const POLICIES = Number(option('policies') ?? 0);
 const PHASE_TIMEOUT_MS = Number(option('phase-timeout-seconds') ?? 180) * 1000;
 const API_POLL_MS = 1000;
@@ -71,13 +73,14 @@ async function main(): Promise<void> {
     AMPORA_FLEET_RECONCILE_INTERVAL_SECONDS: '3600',
     ...(TICK_MS ? { AMPORA_ROLLOUT_TICK_MS: TICK_MS } : {}),
     ...(PUSH_CONCURRENCY ? { AMPORA_ROLLOUT_PUSH_CONCURRENCY: PUSH_CONCURRENCY } : {}),
+    ...(DB_PARALLEL_WORKERS ? { AMPORA_DB_PARALLEL_WORKERS: DB_PARALLEL_WORKERS } : {}),
   });
-  const knobs = Object.fromEntries(Object.entries(env).filter(([k]) => /^AMPORA_(FLEET|ROLLOUT|DB_POOL)/.test(k)));
+  const knobs = Object.fromEntries(Object.entries(env).filter(([k]) => /^AMPORA_(FLEET|ROLLOUT|DB_)/.test(k)));
   console.log(`  settings: ${JSON.stringify(knobs)} (rollout knobs not listed: the engine's defaults)`);
   let server: RunningProcess | undefined;
   let worker: RunningProcess | undefined;
   const clients: AgentClient[] = [];
-  const pg = new Client({ connectionString: db.url });
+  const pg = benchPgClient(db.url);
   try {
     // --- the server (creates and migrates the database), then the worker ---------------------------
     const port = await freePort();

@@ -27,7 +27,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fork } from 'node:child_process';
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { benchPgClient } from '../lib/pg';
 import { hashToken, mintToken } from '@ampora/platform';
 import { freePort, REPO_ROOT, RunningProcess, scrape, startProcess, testEnv, unusedDatabaseName } from '@ampora/testing';
 import { forkIpcChild, IpcChild, TS_EXEC_ARGV } from '../lib/child';
@@ -187,7 +188,7 @@ async function main(): Promise<void> {
   let worker: RunningProcess | undefined;
   const swarms: Array<{ c: IpcChild; held: number }> = [];
   const loadgens: Loadgen[] = [];
-  const pg = new Client({ connectionString: db.url });
+  const pg = benchPgClient(db.url);
   const figures: Figure[] = [];
   const growth: GrowthRow[] = [];
   const startServer = async (i: number, port: number) => {

@@ -43,7 +43,7 @@ export interface PlatformConfig {
   };
   storage: { mode: StorageMode; dataDir: string };
   /** `tenantIsolation`: operators' API requests run under row-level security (decision 0395). */
-  database: { url: string; poolMax: number; migrateOnStart: boolean; tenantIsolation: boolean };
+  database: { url: string; poolMax: number; migrateOnStart: boolean; tenantIsolation: boolean; parallelWorkers: number };
   redis: { url: string; keyPrefix: string };
   queue: { kind: QueueKind };
   security: { masterKey?: Buffer; previousMasterKey?: Buffer };
@@ -219,6 +219,8 @@ function readPlatformSections(r: EnvReader): PlatformConfig {
       poolMax: r.int('AMPORA_DB_POOL_MAX', 10, 1, 500),
       migrateOnStart: r.bool('AMPORA_AUTO_MIGRATE', true),
       tenantIsolation: r.bool('AMPORA_TENANT_RLS', true),
+      // PostgreSQL's max_parallel_workers_per_gather for Ampora's connections (decision 0429)
+      parallelWorkers: r.int('AMPORA_DB_PARALLEL_WORKERS', 0, 0, 64),
     },
     redis: { url: redisUrl, keyPrefix: r.string('AMPORA_REDIS_PREFIX', 'ampora') },
     queue: { kind: queueKind },

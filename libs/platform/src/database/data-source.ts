@@ -14,6 +14,15 @@ export type MigrationClass = new () => MigrationInterface;
  * migrator's) is built from these options. The migrations are not platform's to know: the migrator
  * (prepareDatabase) and the TypeORM CLI (ormconfig.ts) pass the list the apps compose.
  */
+/**
+ * Settings every server connection starts with (libpq's `options`). Ampora's statements are short
+ * and many run at once, so they plan without parallel workers unless AMPORA_DB_PARALLEL_WORKERS says
+ * otherwise (decision 0429). An `options` parameter in DATABASE_URL replaces these.
+ */
+export function sessionOptions(config: PlatformConfig): string {
+  return `-c max_parallel_workers_per_gather=${config.database.parallelWorkers}`;
+}
+
 export function buildDataSourceOptions(config: PlatformConfig, overrides: Partial<DataSourceOptions> = {}): DataSourceOptions {
   const embedded = config.storage.mode === 'embedded';
   return {
@@ -31,7 +40,7 @@ export function buildDataSourceOptions(config: PlatformConfig, overrides: Partia
     uuidExtension: 'pgcrypto',
     installExtensions: false,
     applicationName: `ampora:${config.app.instanceId}`,
-    extra: { max: config.database.poolMax, connectionTimeoutMillis: 5000 },
+    extra: { max: config.database.poolMax, connectionTimeoutMillis: 5000, ...(embedded ? {} : { options: sessionOptions(config) }) },
     logging: false,
     ...overrides,
   } as DataSourceOptions;
