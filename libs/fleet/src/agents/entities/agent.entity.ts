@@ -14,7 +14,6 @@ export type AssignmentSource = 'direct' | 'rollout' | 'group';
 @Index('ux_agents_tenant_instance_uid', ['tenantId', 'instanceUid'], { unique: true })
 @Index('ux_agents_cert_fingerprint', ['certFingerprint'], { unique: true, where: 'cert_fingerprint IS NOT NULL' })
 @Index('ix_agents_tenant_created', ['tenantId', 'createdAt', 'id'])
-@Index('ix_agents_tenant_last_seen', ['tenantId', 'lastSeenAt'])
 @Index('ix_agents_labels', { synchronize: false })
 @Index('ix_agents_tags', { synchronize: false })
 @Index('ix_agents_disconnected', ['disconnectedAt'], { where: 'connected = false' })
