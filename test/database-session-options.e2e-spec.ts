@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, loadConfig } from '@ampora/platform';
+import { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '@ampora/testing';
 
 /**
@@ -40,7 +41,15 @@ describe('the settings every database connection starts with', () => {
     expect(await parallelWorkers({ DATABASE_URL: url })).toBe('3');
   });
 
+  it("sends nothing with -1, leaving PostgreSQL's own setting (for poolers that refuse startup options)", async () => {
+    const plain = new Client({ connectionString: db.url });
+    await plain.connect();
+    const setting = (await plain.query<{ max_parallel_workers_per_gather: string }>('SHOW max_parallel_workers_per_gather')).rows[0]!.max_parallel_workers_per_gather;
+    await plain.end();
+    expect(await parallelWorkers({ DATABASE_URL: db.url, AMPORA_DB_PARALLEL_WORKERS: '-1' })).toBe(setting);
+  });
+
   it('refuses a value PostgreSQL would not take', () => {
-    expect(() => loadConfig({ DATABASE_URL: db.url, AMPORA_DB_PARALLEL_WORKERS: '-1' })).toThrow(/AMPORA_DB_PARALLEL_WORKERS/);
+    expect(() => loadConfig({ DATABASE_URL: db.url, AMPORA_DB_PARALLEL_WORKERS: '-2' })).toThrow(/AMPORA_DB_PARALLEL_WORKERS/);
   });
 });

@@ -219,8 +219,8 @@ function readPlatformSections(r: EnvReader): PlatformConfig {
       poolMax: r.int('AMPORA_DB_POOL_MAX', 10, 1, 500),
       migrateOnStart: r.bool('AMPORA_AUTO_MIGRATE', true),
       tenantIsolation: r.bool('AMPORA_TENANT_RLS', true),
-      // PostgreSQL's max_parallel_workers_per_gather for Ampora's connections (decision 0429)
-      parallelWorkers: r.int('AMPORA_DB_PARALLEL_WORKERS', 0, 0, 64),
+      // PostgreSQL's max_parallel_workers_per_gather for Ampora's connections; -1 sends none (decision 0429)
+      parallelWorkers: r.int('AMPORA_DB_PARALLEL_WORKERS', 0, -1, 64),
     },
     redis: { url: redisUrl, keyPrefix: r.string('AMPORA_REDIS_PREFIX', 'ampora') },
     queue: { kind: queueKind },

@@ -17,10 +17,12 @@ export type MigrationClass = new () => MigrationInterface;
 /**
  * Settings every server connection starts with (libpq's `options`). Ampora's statements are short
  * and many run at once, so they plan without parallel workers unless AMPORA_DB_PARALLEL_WORKERS says
- * otherwise (decision 0429). An `options` parameter in DATABASE_URL replaces these.
+ * otherwise (decision 0429); with -1 nothing is sent (a pooler such as PgBouncer may refuse startup
+ * options). An `options` parameter in DATABASE_URL replaces these.
  */
-export function sessionOptions(config: PlatformConfig): string {
-  return `-c max_parallel_workers_per_gather=${config.database.parallelWorkers}`;
+export function sessionOptions(config: PlatformConfig): string | undefined {
+  const workers = config.database.parallelWorkers;
+  return workers < 0 ? undefined : `-c max_parallel_workers_per_gather=${workers}`;
 }
 
 export function buildDataSourceOptions(config: PlatformConfig, overrides: Partial<DataSourceOptions> = {}): DataSourceOptions {
@@ -40,7 +42,7 @@ export function buildDataSourceOptions(config: PlatformConfig, overrides: Partia
     uuidExtension: 'pgcrypto',
     installExtensions: false,
     applicationName: `ampora:${config.app.instanceId}`,
-    extra: { max: config.database.poolMax, connectionTimeoutMillis: 5000, ...(embedded ? {} : { options: sessionOptions(config) }) },
+    extra: { max: config.database.poolMax, connectionTimeoutMillis: 5000, ...(embedded || !sessionOptions(config) ? {} : { options: sessionOptions(config) }) },
     logging: false,
     ...overrides,
   } as DataSourceOptions;
