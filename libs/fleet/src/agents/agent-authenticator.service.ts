@@ -51,6 +51,11 @@ function assignedDesired(hash: string | null, config: StoredConfigFiles | null):
 }
 /** At most this many reconnecting agents are read together. */
 const REATTACH_BATCH_MAX = 500;
+/**
+ * Batches of each kind running at once (decision 0431): what connecting agents ask meanwhile
+ * gathers into the next batch instead of queueing behind the admission gate as batches of one.
+ */
+const BATCHES_IN_FLIGHT = 1;
 
 /**
  * Who an agent is. Bootstrap tokens (`Authorization: Bearer amp-bs...`) are redeemed on the first
@@ -73,6 +78,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   private readonly assignmentReads = new TurnBatch<{ tenantId: string; id: string; knownHash: string | undefined }, { hash: string | null; config: StoredConfigFiles | null }>({
     key: assignmentReadKey,
     max: ASSIGNMENT_READ_BATCH_MAX,
+    inFlight: BATCHES_IN_FLIGHT,
     run: async (requests) => {
       const rows = await this.agents.assignmentsUnless(requests);
       const answers = new Map<string, { hash: string | null; config: StoredConfigFiles | null }>();
@@ -84,12 +90,14 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   private readonly tokenLookups = new TurnBatch<string, BootstrapTokenEntity>({
     key: (hash) => hash,
     max: LOOKUP_BATCH_MAX,
+    inFlight: BATCHES_IN_FLIGHT,
     run: (hashes) => this.gate.run(() => this.tokens.findByHashes(hashes)),
   });
   /** Agents back with their bound tokens in one turn of the event loop: their rows and certificates, in one gate slot (decision 0425). */
   private readonly reattachReads = new TurnBatch<string, { agent: AgentEntity | undefined; certificates: AgentCertificateState }>({
     key: (id) => id,
     max: REATTACH_BATCH_MAX,
+    inFlight: BATCHES_IN_FLIGHT,
     run: (ids) =>
       this.gate.run(async () => {
         // one after the other: a batch holds one pool connection at a time, as any task of the gate

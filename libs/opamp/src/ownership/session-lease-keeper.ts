@@ -8,6 +8,8 @@ import { LeaseRevokedNotice, OpampTopics, sendToInstance } from '../opamp.events
 
 /** At most this many leases are taken in one statement. */
 const ACQUIRE_BATCH_MAX = 1000;
+/** One lease statement runs at a time; leases asked meanwhile are taken together next (decision 0431). */
+const ACQUIRE_IN_FLIGHT = 1;
 
 /** Backplane topic: "a newer session of this agent holds the lease now" (to the previous holder). */
 export const LEASE_REVOKED_TOPIC = OpampTopics.LeaseRevoked;
@@ -35,6 +37,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
   private readonly acquiring = new TurnBatch<string, Acquired>({
     key: (agentId) => agentId,
     max: ACQUIRE_BATCH_MAX,
+    inFlight: ACQUIRE_IN_FLIGHT,
     run: (agentIds) => {
       this.totals.acquireStatements += 1;
       return this.leases.acquireMany(agentIds, this.instanceId, this.ttlSeconds);

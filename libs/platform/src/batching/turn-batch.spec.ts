@@ -82,6 +82,89 @@ describe('TurnBatch', () => {
     await expect(batch.ask('a')).rejects.toThrow('synchronous');
   });
 
+  describe('with inFlight (decision 0431)', () => {
+    /** A batch whose calls return only when the test releases them, one by one. */
+    function held(max: number, inFlight: number) {
+      const calls: number[][] = [];
+      const releases: Array<() => void> = [];
+      const batch = new TurnBatch<number, number>({
+        key: (n) => String(n),
+        max,
+        inFlight,
+        run: (ns) =>
+          new Promise((resolve, reject) => {
+            calls.push(ns);
+            releases.push(() => (ns.includes(-1) ? reject(new Error('failed')) : resolve(new Map(ns.map((n) => [String(n), n * n])))));
+          }),
+      });
+      const release = async () => {
+        releases.shift()!();
+        await turn();
+      };
+      return { batch, calls, release };
+    }
+
+    it('sends a request at the end of its turn when nothing runs', async () => {
+      const { batch, calls, release } = held(100, 1);
+      const first = batch.ask(1);
+      await turn();
+      expect(calls).toEqual([[1]]);
+      await release();
+      await expect(first).resolves.toBe(1);
+    });
+
+    it('gathers what is asked in later turns while a batch runs, and sends it together when it returns', async () => {
+      const { batch, calls, release } = held(100, 1);
+      const answers = [batch.ask(1)];
+      await turn();
+      for (const n of [2, 3, 4]) {
+        answers.push(batch.ask(n));
+        await turn();
+      }
+      expect(calls).toEqual([[1]]);
+      expect(batch.pending).toBe(3);
+      await release();
+      expect(calls).toEqual([[1], [2, 3, 4]]);
+      await release();
+      await expect(Promise.all(answers)).resolves.toEqual([1, 4, 9, 16]);
+      expect(batch.batches).toBe(2);
+    });
+
+    it('runs up to inFlight batches at once, each at most max requests', async () => {
+      const { batch, calls, release } = held(2, 2);
+      const answers = [1, 2, 3, 4, 5, 6, 7].map((n) => batch.ask(n));
+      await turn();
+      expect(calls).toEqual([
+        [1, 2],
+        [3, 4],
+      ]);
+      await release();
+      expect(calls.slice(2)).toEqual([[5, 6]]);
+      await release();
+      expect(calls.slice(3)).toEqual([[7]]);
+      await release();
+      await release();
+      await expect(Promise.all(answers)).resolves.toEqual([1, 4, 9, 16, 25, 36, 49]);
+    });
+
+    it('sends what waited when a running batch fails', async () => {
+      const { batch, calls, release } = held(100, 1);
+      const failing = batch.ask(-1);
+      await turn();
+      const waiting = batch.ask(3);
+      await turn();
+      await release();
+      await expect(failing).rejects.toThrow('failed');
+      expect(calls).toEqual([[-1], [3]]);
+      await release();
+      await expect(waiting).resolves.toBe(9);
+    });
+
+    it('refuses an inFlight below 1', () => {
+      expect(() => new TurnBatch<number, number>({ key: String, max: 1, inFlight: 0, run: async () => new Map() })).toThrow(/inFlight of at least 1/);
+    });
+  });
+
   it('refuses a max below 1', () => {
     expect(() => new TurnBatch<string, string>({ key: (s) => s, max: 0, run: async () => new Map() })).toThrow(/max of at least 1/);
   });

@@ -5,14 +5,21 @@
  * batch goes when the turn ends (`setImmediate`) or as soon as it holds `max` distinct keys, so in a
  * quiet fleet every batch holds one request and adds no delay.
  *
+ * With `inFlight`, at most that many batches run at once: requests asked meanwhile wait and go
+ * together when one returns (decision 0431). A storm's requests then gather while the database
+ * answers, instead of queueing as many batches of one behind a busy pool or admission gate; with
+ * nothing running a request still goes at the end of its turn.
+ *
  * Requests with the same key share one answer. `run` receives the distinct requests (the first one
  * asked for each key) and answers by key; a key it leaves out is answered `undefined`. When `run`
  * fails, every request of the batch fails with its error, as one failed statement failed its one
  * request before.
  */
 export class TurnBatch<R, V> {
-  private waiting = new Map<string, { request: R; waiters: Array<{ resolve: (value: V | undefined) => void; reject: (error: unknown) => void }> }>();
+  private waiting = new Map<string, Entry<R, V>>();
   private scheduled?: NodeJS.Immediate;
+  /** Batches sent and not answered yet. */
+  private running = 0;
   /** Batches sent so far (each one call of `run`). */
   batches = 0;
 
@@ -24,9 +31,16 @@ export class TurnBatch<R, V> {
       run: (requests: R[]) => Promise<ReadonlyMap<string, V>>;
       /** At most this many distinct requests per batch. */
       max: number;
+      /** At most this many batches running at once (unlimited when absent). */
+      inFlight?: number;
     },
   ) {
     if (!Number.isInteger(options.max) || options.max < 1) throw new Error(`a turn batch needs a max of at least 1, not ${options.max}`);
+    if (options.inFlight !== undefined && (!Number.isInteger(options.inFlight) || options.inFlight < 1)) throw new Error(`a turn batch needs an inFlight of at least 1, not ${options.inFlight}`);
+  }
+
+  private get full(): boolean {
+    return this.running >= (this.options.inFlight ?? Infinity);
   }
 
   /** Requests waiting for the end of the turn. */
@@ -40,35 +54,66 @@ export class TurnBatch<R, V> {
       const entry = this.waiting.get(key);
       if (entry) entry.waiters.push({ resolve, reject });
       else this.waiting.set(key, { request, waiters: [{ resolve, reject }] });
+      // with as many batches running as allowed, the request waits for one to return
+      if (this.full) return;
       if (this.waiting.size >= this.options.max) this.flush();
       else this.scheduled ??= setImmediate(() => this.flush());
     });
   }
 
-  /** Sends what is waiting now instead of at the end of the turn. */
+  /** Sends what is waiting now instead of at the end of the turn (up to `max` requests a batch, while fewer than `inFlight` run). */
   flush(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
-    if (this.waiting.size === 0) return;
-    const batch = this.waiting;
-    this.waiting = new Map();
+    while (this.waiting.size > 0 && !this.full) this.send(this.take());
+  }
+
+  /** The first `max` waiting requests (all of them, usually). */
+  private take(): Map<string, Entry<R, V>> {
+    if (this.waiting.size <= this.options.max) {
+      const all = this.waiting;
+      this.waiting = new Map();
+      return all;
+    }
+    const batch = new Map<string, Entry<R, V>>();
+    for (const [key, entry] of this.waiting) {
+      if (batch.size >= this.options.max) break;
+      batch.set(key, entry);
+      this.waiting.delete(key);
+    }
+    return batch;
+  }
+
+  private send(batch: Map<string, Entry<R, V>>): void {
     this.batches += 1;
+    this.running += 1;
     let answered: Promise<ReadonlyMap<string, V>>;
     try {
       answered = this.options.run([...batch.values()].map((e) => e.request));
     } catch (error) {
       answered = Promise.reject(error);
     }
-    answered.then(
-      (answers) => {
-        for (const [key, entry] of batch) {
-          const value = answers.get(key);
-          for (const w of entry.waiters) w.resolve(value);
-        }
-      },
-      (error: unknown) => {
-        for (const entry of batch.values()) for (const w of entry.waiters) w.reject(error);
-      },
-    );
+    answered
+      .then(
+        (answers) => {
+          for (const [key, entry] of batch) {
+            const value = answers.get(key);
+            for (const w of entry.waiters) w.resolve(value);
+          }
+        },
+        (error: unknown) => {
+          for (const entry of batch.values()) for (const w of entry.waiters) w.reject(error);
+        },
+      )
+      .finally(() => {
+        this.running -= 1;
+        // what gathered while the batches ran goes now, together
+        if (this.waiting.size > 0) this.flush();
+      });
   }
+}
+
+interface Entry<R, V> {
+  request: R;
+  waiters: Array<{ resolve: (value: V | undefined) => void; reject: (error: unknown) => void }>;
 }
