@@ -93,7 +93,7 @@ export class OpampTlsListener implements OnApplicationBootstrap {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(tlsPort, this.config.http.host, () => {
+      server.listen({ port: tlsPort, host: this.config.http.host, backlog: this.config.http.backlog }, () => {
         server.off('error', reject);
         resolve();
       });

@@ -23,7 +23,7 @@ export interface PlatformConfig {
     /** The externally reachable base URL of this deployment, used in printed hints and PKI URLs. */
     publicUrl: string;
   };
-  http: { port: number; host: string };
+  http: { port: number; host: string; backlog: number };
   shutdown: {
     /** After a stop signal: readiness answers 503 and new OpAMP sessions are refused this long before anything closes. */
     drainSeconds: number;
@@ -203,7 +203,8 @@ function readPlatformSections(r: EnvReader): PlatformConfig {
       instanceId: r.string('AMPORA_INSTANCE_ID', `${hostname()}-${process.pid}`),
       publicUrl,
     },
-    http: { port, host },
+    // the listen backlog: connections the kernel holds until the server accepts them (decision 0432)
+    http: { port, host, backlog: r.int('AMPORA_HTTP_BACKLOG', 4096, 1, 65535) },
     shutdown: {
       drainSeconds: r.int('AMPORA_SHUTDOWN_DRAIN_SECONDS', 5, 0, 300),
       timeoutSeconds: r.int('AMPORA_SHUTDOWN_TIMEOUT_SECONDS', 20, 1, 600),

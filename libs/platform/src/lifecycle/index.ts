@@ -1,1 +1,2 @@
 export { onStopSignals, InFlightRequests, closeHttpServer, sleep } from './stop-signals';
+export { listenWithBacklog } from './listen';
