@@ -485,7 +485,7 @@ async function main(): Promise<void> {
     figures.push({ item: 5, name: 'enrolment attempts refused or failed (retried)', unit: 'attempts', samples: [enrolRetries], target: { op: '==', value: 0 }, note: 'every step; a refusal is a request that did not finish in its time' });
     log(`\n== reconnect storm: every instance restarts; load average ${fmt(loadAverage(), 2)} ==`);
     await Promise.all(swarms.map((s) => s.c.request({ cmd: 'storm', concurrency: 1000, timeoutMs: STORM_TIMEOUT_S * 1000 }, 'storm-armed')));
-    const stormDone = Promise.all(swarms.map((s) => nextEvent<{ reconnected: number; of: number; lastAt: number; attempts: number; refused: number; timeouts: number; firstError?: string }>(s.c, 'storm')));
+    const stormDone = Promise.all(swarms.map((s) => nextEvent<{ reconnected: number; of: number; lastAt: number; reconnectedAt: number[]; failures: Array<[number, string]>; attempts: number; refused: number; timeouts: number; firstError?: string }>(s.c, 'storm')));
     const killedAt = Date.now();
     await Promise.all(servers.map((s) => s.process.stop()));
     for (let i = 0; i < INSTANCES; i++) servers[i] = await startServer(i, servers[i]!.port);
@@ -512,6 +512,13 @@ async function main(): Promise<void> {
     const timeouts = storm.reduce((n, s) => n + s.timeouts, 0);
     const swarmLast = Math.max(...storm.map((s) => s.lastAt));
     log(`  restart took ${fmt((readyAt - killedAt) / 1000, 1)} s; ${reconnected} / ${AGENTS - LOADGEN} protobufjs agents back ${fmt((swarmLast - readyAt) / 1000, 1)} s after the instances were ready, every session (opamp-go too: ${sessionsNow}) after ${fmt(((Number.isFinite(settledSessions) ? settledSessions : NaN) - readyAt) / 1000, 1)} s; ${storm.reduce((n, s) => n + s.attempts, 0)} attempts, ${storm.reduce((n, s) => n + s.refused, 0)} refused, ${timeouts} timed out; pool busy max ${busyMax} (open max ${openMax}, pool ${POOL_MAX} per instance)`);
+    // where the storm's time goes: agents back over time, and the attempts that failed, before and after the instances were ready
+    const backAfter = storm.flatMap((s) => s.reconnectedAt.map((at) => (at - readyAt) / 1000)).sort((a, b) => a - b);
+    const failed = storm.flatMap((s) => s.failures);
+    const why = (list: Array<[number, string]>) => [...list.reduce((m, [, text]) => m.set(text, (m.get(text) ?? 0) + 1), new Map<string, number>())].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([text, n]) => `${n} × ${text}`).join('; ');
+    const afterReady = failed.filter(([at]) => at >= readyAt);
+    log(`  agents back after ready: 10 % at ${fmt(percentile(backAfter, 10), 1)} s, 50 % at ${fmt(percentile(backAfter, 50), 1)} s, 90 % at ${fmt(percentile(backAfter, 90), 1)} s, 99 % at ${fmt(percentile(backAfter, 99), 1)} s, the last at ${fmt(backAfter[backAfter.length - 1] ?? NaN, 1)} s (${backAfter.filter((t) => t > 2 * percentile(backAfter, 99)).length} after twice the 99th percentile)`);
+    log(`  failed attempts: ${failed.length - afterReady.length} before the instances were ready (${why(failed.filter(([at]) => at < readyAt)) || 'none'}), ${afterReady.length} after (${why(afterReady) || 'none'})`);
     figures.push(
       { item: 5, name: 'reconnect storm: instances ready → every session back', unit: 's', samples: [reconnected >= AGENTS - LOADGEN && Number.isFinite(settledSessions) ? (stormLast - readyAt) / 1000 : NaN], target: { op: '<', value: 30 }, note: `restart itself ${fmt((readyAt - killedAt) / 1000, 1)} s; protobufjs agents back after ${fmt((swarmLast - readyAt) / 1000, 1)} s (opamp-go agents reconnect with their own backoff)` },
       { item: 5, name: 'reconnect storm: busy database connections, max of an instance', unit: 'connections', samples: [busyMax], target: { op: '<=', value: POOL_MAX }, note: 'AMPORA_DB_POOL_MAX' },

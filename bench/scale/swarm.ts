@@ -169,6 +169,8 @@ async function storm(concurrency: number, timeoutMs: number): Promise<void> {
   let refused = 0;
   let timeouts = 0;
   let firstError: string | undefined;
+  /** When each failed attempt failed, and why (the first 60 characters of its error). */
+  const failures: Array<[number, string]> = [];
   const queue = agents.slice();
   let next = 0;
   await Promise.all(
@@ -189,6 +191,7 @@ async function storm(concurrency: number, timeoutMs: number): Promise<void> {
             if (/upgrade refused/.test(text)) refused++;
             else if (/in time/.test(text)) timeouts++;
             firstError ??= text;
+            failures.push([Date.now(), text.slice(0, 60)]);
             agent.ws?.terminate();
             await sleep(backoff * (0.5 + Math.random()));
             backoff = Math.min(backoff * 2, 2000);
@@ -197,7 +200,7 @@ async function storm(concurrency: number, timeoutMs: number): Promise<void> {
       }
     }),
   );
-  send({ event: 'storm', reconnected: reconnectedAt.length, of: agents.length, lastAt: Math.max(0, ...reconnectedAt), attempts, refused, timeouts, firstError });
+  send({ event: 'storm', reconnected: reconnectedAt.length, of: agents.length, lastAt: Math.max(0, ...reconnectedAt), reconnectedAt, failures, attempts, refused, timeouts, firstError });
 }
 
 process.on('message', (m: Command) => {
