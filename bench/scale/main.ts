@@ -516,9 +516,10 @@ async function main(): Promise<void> {
     const backAfter = storm.flatMap((s) => s.reconnectedAt.map((at) => (at - readyAt) / 1000)).sort((a, b) => a - b);
     const failed = storm.flatMap((s) => s.failures);
     const why = (list: Array<[number, string]>) => [...list.reduce((m, [, text]) => m.set(text, (m.get(text) ?? 0) + 1), new Map<string, number>())].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([text, n]) => `${n} × ${text}`).join('; ');
+    const beforeReady = failed.filter(([at]) => at < readyAt);
     const afterReady = failed.filter(([at]) => at >= readyAt);
     log(`  agents back after ready: 10 % at ${fmt(percentile(backAfter, 10), 1)} s, 50 % at ${fmt(percentile(backAfter, 50), 1)} s, 90 % at ${fmt(percentile(backAfter, 90), 1)} s, 99 % at ${fmt(percentile(backAfter, 99), 1)} s, the last at ${fmt(backAfter[backAfter.length - 1] ?? NaN, 1)} s (${backAfter.filter((t) => t > 2 * percentile(backAfter, 99)).length} after twice the 99th percentile)`);
-    log(`  failed attempts: ${failed.length - afterReady.length} before the instances were ready (${why(failed.filter(([at]) => at < readyAt)) || 'none'}), ${afterReady.length} after (${why(afterReady) || 'none'})`);
+    log(`  failed attempts: ${beforeReady.length} before the instances were ready (${why(beforeReady) || 'none'}), ${afterReady.length} after (${why(afterReady) || 'none'})`);
     figures.push(
       { item: 5, name: 'reconnect storm: instances ready → every session back', unit: 's', samples: [reconnected >= AGENTS - LOADGEN && Number.isFinite(settledSessions) ? (stormLast - readyAt) / 1000 : NaN], target: { op: '<', value: 30 }, note: `restart itself ${fmt((readyAt - killedAt) / 1000, 1)} s; protobufjs agents back after ${fmt((swarmLast - readyAt) / 1000, 1)} s (opamp-go agents reconnect with their own backoff)` },
       { item: 5, name: 'reconnect storm: busy database connections, max of an instance', unit: 'connections', samples: [busyMax], target: { op: '<=', value: POOL_MAX }, note: 'AMPORA_DB_POOL_MAX' },

@@ -2,7 +2,7 @@ import { config } from './instrument';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { closeHttpServer, closeStorage, listenWithBacklog, createLogger, HealthService, InFlightRequests, LiveStreamService, onStopSignals, shutdownTelemetry, sleep } from '@ampora/platform';
+import { closeHttpServer, closeStorage, createLogger, HealthService, InFlightRequests, LiveStreamService, onStopSignals, shutdownTelemetry, sleep, startListening } from '@ampora/platform';
 import { TokenService } from '@ampora/governance';
 import { OpampTransportService, SessionLeaseKeeper } from '@ampora/opamp';
 import { createServer } from './server.factory';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const inFlight = new InFlightRequests(http);
   // Nest's listen takes no backlog: initialise, then listen with one (decision 0432)
   await app.init();
-  await listenWithBacklog(http, config.http);
+  await startListening(http, config.http);
   const port = (http.address() as AddressInfo).port;
   const url = config.http.port === 0 ? `http://localhost:${port}` : config.app.publicUrl;
   log.info('Ampora server {InstanceId} listening on port {Port} ({Url})', { InstanceId: config.app.instanceId, Port: port, Url: url, Storage: config.storage.mode });

@@ -3,7 +3,7 @@ import { createServer, Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { AMPORA_CONFIG, AmporaConfig, DomainException, extractTraceContext, Metrics, RequestContext, SpanKind, TenantLabels, withSpan } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, DomainException, extractTraceContext, Metrics, RequestContext, SpanKind, startListening, TenantLabels, withSpan } from '@ampora/platform';
 import { thumbprint } from '../domain/secrets';
 import { FEDERATION_SECRET_HEADER, FEDERATION_TENANT_HEADER } from '../client/peer-client';
 import { FederationIdentity, FederationIdentityService } from '../federation-identity.service';
@@ -95,13 +95,7 @@ export class FederationListener implements OnApplicationBootstrap, OnApplication
     }
     const server = createServer({ ...tls, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (req, res) => void this.onRequest(req, res));
     this.server = server;
-    await new Promise<void>((res, rej) => {
-      server.once('error', rej);
-      server.listen(this.config.federation.port, this.config.federation.host, () => {
-        server.off('error', rej);
-        res();
-      });
-    });
+    await startListening(server, { port: this.config.federation.port ?? 0, host: this.config.federation.host });
     this.log.log(`federation listener on ${this.config.federation.host}:${this.port()}`);
   }
 

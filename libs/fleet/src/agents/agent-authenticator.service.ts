@@ -44,11 +44,6 @@ const ASSIGNMENT_READ_BATCH_MAX = 1000;
 const assignmentReadKey = (r: { id: string; knownHash: string | undefined }) => `${r.id} ${r.knownHash ?? ''}`;
 /** At most this many token lookups share one statement. */
 const LOOKUP_BATCH_MAX = 500;
-
-/** An agent's stored assignment as the config its session holds: the object every session of that hash shares (decision 0427). */
-function assignedDesired(hash: string | null, config: StoredConfigFiles | null): DesiredConfig | undefined {
-  return hash && config ? sharedDesiredConfig(hash, () => fromStoredFiles(config)) : undefined;
-}
 /** At most this many reconnecting agents are read together. */
 const REATTACH_BATCH_MAX = 500;
 /**
@@ -56,6 +51,11 @@ const REATTACH_BATCH_MAX = 500;
  * gathers into the next batch instead of queueing behind the admission gate as batches of one.
  */
 const BATCHES_IN_FLIGHT = 1;
+
+/** An agent's stored assignment as the config its session holds: the object every session of that hash shares (decision 0427). */
+function assignedDesired(hash: string | null, config: StoredConfigFiles | null): DesiredConfig | undefined {
+  return hash && config ? sharedDesiredConfig(hash, () => fromStoredFiles(config)) : undefined;
+}
 
 /**
  * Who an agent is. Bootstrap tokens (`Authorization: Bearer amp-bs...`) are redeemed on the first

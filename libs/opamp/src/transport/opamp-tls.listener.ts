@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, TimerHandle } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, startListening, TimerHandle } from '@ampora/platform';
 import { OpampPorts } from '../opamp-ports';
 import type { ListenerCertificateIssuer } from '../ports';
 import { certificateCovers, hostOf, listenerTrust } from './listener-trust';
@@ -91,13 +91,7 @@ export class OpampTlsListener implements OnApplicationBootstrap {
     });
     server.on('tlsClientError', (err) => this.log.debug('TLS handshake failed: {Error}', { Error: err.message }));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: tlsPort, host: this.config.http.host, backlog: this.config.http.backlog }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await startListening(server, { port: tlsPort, host: this.config.http.host, backlog: this.config.http.backlog });
     this.identity.port = this.port;
     this.log.info('OpAMP TLS listener on port {Port} asks for client certificates', { Port: this.port });
   }

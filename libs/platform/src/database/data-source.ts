@@ -10,11 +10,6 @@ export const MIGRATIONS_TABLE = 'ampora_migrations';
 export type MigrationClass = new () => MigrationInterface;
 
 /**
- * The one place where storage is wired: every DataSource of Ampora (the app's, the CLI's, the
- * migrator's) is built from these options. The migrations are not platform's to know: the migrator
- * (prepareDatabase) and the TypeORM CLI (ormconfig.ts) pass the list the apps compose.
- */
-/**
  * Settings every server connection starts with (libpq's `options`). Ampora's statements are short
  * and many run at once, so they plan without parallel workers unless AMPORA_DB_PARALLEL_WORKERS says
  * otherwise (decision 0429); with -1 nothing is sent (a pooler such as PgBouncer may refuse startup
@@ -25,8 +20,14 @@ export function sessionOptions(config: PlatformConfig): string | undefined {
   return workers < 0 ? undefined : `-c max_parallel_workers_per_gather=${workers}`;
 }
 
+/**
+ * The one place where storage is wired: every DataSource of Ampora (the app's, the CLI's, the
+ * migrator's) is built from these options. The migrations are not platform's to know: the migrator
+ * (prepareDatabase) and the TypeORM CLI (ormconfig.ts) pass the list the apps compose.
+ */
 export function buildDataSourceOptions(config: PlatformConfig, overrides: Partial<DataSourceOptions> = {}): DataSourceOptions {
   const embedded = config.storage.mode === 'embedded';
+  const options = embedded ? undefined : sessionOptions(config);
   return {
     type: 'postgres',
     // embedded: one in-process PGlite (opened by prepareDatabase), reached through a pg.Pool look-alike
@@ -42,7 +43,7 @@ export function buildDataSourceOptions(config: PlatformConfig, overrides: Partia
     uuidExtension: 'pgcrypto',
     installExtensions: false,
     applicationName: `ampora:${config.app.instanceId}`,
-    extra: { max: config.database.poolMax, connectionTimeoutMillis: 5000, ...(embedded || !sessionOptions(config) ? {} : { options: sessionOptions(config) }) },
+    extra: { max: config.database.poolMax, connectionTimeoutMillis: 5000, ...(options ? { options } : {}) },
     logging: false,
     ...overrides,
   } as DataSourceOptions;

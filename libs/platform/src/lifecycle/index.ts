@@ -1,2 +1,2 @@
 export { onStopSignals, InFlightRequests, closeHttpServer, sleep } from './stop-signals';
-export { listenWithBacklog } from './listen';
+export { startListening } from './listen';
