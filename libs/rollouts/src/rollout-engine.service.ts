@@ -7,7 +7,7 @@ import { FleetTransactions, RolloutSupportService, RolloutVersion } from '@ampor
 import { RolloutState } from './domain/rollout-state';
 import { orderAgents, planStep } from './domain/step-planner';
 import { dwellAfter } from './domain/strategy';
-import { AgentObservation } from './domain/target-observation';
+import { AgentObservation, NEW_TARGET, startingTarget } from './domain/target-observation';
 import { RolloutEntity, StepRecord } from './entities/rollout.entity';
 import { RolloutRepository } from './persistence/rollout.repository';
 import { RolloutTargetRepository } from './persistence/rollout-target.repository';
@@ -78,11 +78,13 @@ export class RolloutEngine {
   }
 
   private async run(rolloutId: string, owner: string): Promise<TickOutcome> {
+    // the step this pass planned: its targets start from the inventory, so there is nothing to catch up on yet
+    let planned: number | undefined;
     for (let guard = 0; guard < 10_000; guard++) {
       const r = await this.rollouts.findById(rolloutId);
       if (!r || r.state !== RolloutState.InProgress) return r?.state === RolloutState.Paused ? 'paused' : 'stopped';
       if (r.currentStep === null) {
-        await this.startStep(rolloutId, null);
+        planned = await this.startStep(rolloutId, null);
         continue;
       }
       const step = r.currentStep;
@@ -90,7 +92,8 @@ export class RolloutEngine {
       // the subject (decision 0375): a configuration version, or a package version (an agent upgrade)
       const subject = r.subject === 'package' ? { pkg: await this.packages.packageOf(r) } : { version: await this.version(r) };
       if (subject.pkg) await this.packages.reconcile(r, subject.pkg, step, new Date(record.startedAt));
-      else await this.observer.reconcile(r, subject.version!, step, new Date(record.startedAt));
+      else if (planned !== step) await this.observer.reconcile(r, subject.version!, step, new Date(record.startedAt));
+      planned = undefined;
       const gates = await this.gates.checkStep(r, step);
       if (gates === 'paused') return 'paused';
       const unpushed = await this.targets.unpushed(rolloutId, step);
@@ -110,13 +113,16 @@ export class RolloutEngine {
       if (!advanced && settled.dwellUntil && new Date(settled.dwellUntil).getTime() > now) return 'waiting';
       if (!settled.last && !advanced && !r.autoAdvance) return 'waiting';
       if (settled.last) return (await this.complete(rolloutId, step)) ? 'completed' : 'stopped';
-      await this.startStep(rolloutId, step);
+      planned = await this.startStep(rolloutId, step);
     }
     return 'waiting';
   }
 
-  /** Plans and records step `after + 1` (0 when `after` is null), once: the row lock decides who does. */
-  private async startStep(rolloutId: string, after: number | null): Promise<void> {
+  /**
+   * Plans and records step `after + 1` (0 when `after` is null), once: the row lock decides who does.
+   * Returns the step when this call planned it.
+   */
+  private async startStep(rolloutId: string, after: number | null): Promise<number | undefined> {
     const index = after === null ? 0 : after + 1;
     const started = await this.tx.run(async ({ manager, afterCommit }) => {
       const r = await this.rollouts.lock(manager, rolloutId);
@@ -125,18 +131,22 @@ export class RolloutEngine {
       const ordered = r.cohort ? candidates.map((c) => c.id) : orderAgents(candidates, r.ordering, r.groupId);
       const covered = await this.targets.coveredAgents(manager, rolloutId);
       const plan = planStep(r.strategy, index, ordered, covered);
-      const caps = new Map(candidates.map((c) => [c.id, c.capabilities]));
       // a configuration needs AcceptsRemoteConfig, a package AcceptsPackages: the others are Skipped with why
       const [needed, notAccepting] = r.subject === 'package' ? [AgentCap.AcceptsPackages, NOT_ACCEPTING_PACKAGES] : [AgentCap.AcceptsRemoteConfig, NOT_ACCEPTING];
       let position = await this.targets.nextPosition(manager, rolloutId);
+      const now = this.clock.now();
+      // a configuration's targets start from what the inventory says of their agents (decision 0434)
+      const version = r.subject === 'package' ? undefined : await this.version(r, manager);
+      const byId = new Map(candidates.map((c) => [c.id, c]));
       await this.targets.insertTargets(
         manager,
         plan.agents.map((agentId) => {
-          const accepts = hasCapability(BigInt(caps.get(agentId) ?? '0'), needed);
-          return { rolloutId, agentId, tenantId: r.tenantId, step: index, position: position++, state: accepts ? 'Pending' : 'Skipped', reason: accepts ? null : notAccepting };
+          const c = byId.get(agentId);
+          const accepts = hasCapability(BigInt(c?.capabilities ?? '0'), needed);
+          const seen = accepts && version && c ? startingTarget({ healthy: c.healthy, effectiveHash: c.effectiveConfigHash }, version, now) : NEW_TARGET;
+          return { rolloutId, agentId, tenantId: r.tenantId, step: index, position: position++, state: accepts ? 'Pending' : 'Skipped', reason: accepts ? null : notAccepting, healthy: seen.healthy, effectiveMatches: seen.effectiveMatches };
         }),
       );
-      const now = this.clock.now();
       const record: StepRecord = { index, agents: plan.agents.length, startedAt: now.toISOString(), settledAt: null, dwellUntil: null, extendedSeconds: 0, last: plan.last };
       r.steps = [...r.steps.slice(0, index), record];
       r.currentStep = index;
@@ -148,6 +158,7 @@ export class RolloutEngine {
       return r;
     });
     if (!started) this.log.debug('Rollout {RolloutId}: step {Step} was already started elsewhere', { RolloutId: rolloutId, Step: index });
+    return started ? index : undefined;
   }
 
   /** Marks the step settled and starts its dwell. */

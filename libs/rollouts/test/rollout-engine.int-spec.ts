@@ -1,4 +1,5 @@
 import type { AgentObservation } from '@ampora/rollouts';
+import { RolloutObserver } from '../src/rollout-observer.service';
 import { startRolloutKit, RolloutKit } from './rollout-test-kit';
 
 // The engine's gate verdict must be domain/gates' evaluateStepGates: wrapped here so the test sees
@@ -103,5 +104,30 @@ describe('the rollout engine on the Clock (TestClock: no sleeping)', () => {
     gates.evaluateStepGates.mockReturnValueOnce({ gate: 'disconnect-ratio', observed: 0.5, threshold: 0.2, numerator: 1, denominator: 2, agents: [step0[1]] });
     expect(await kit.engine.drive(f.id)).toBe('paused');
     expect((await detail(f.id)).gate).toMatchObject({ gate: 'disconnect-ratio', observed: 0.5, numerator: 1, denominator: 2, agents: [step0[1]] });
+  });
+
+  it('starts a step\'s targets from the inventory and pushes them in the same tick without catching up on them first (decision 0434)', async () => {
+    const f = await kit.fleet(3);
+    // what the agents reported before the rollout: one unhealthy, all running v1's content
+    await kit.ds.query(`UPDATE agents SET healthy = (id <> $2), effective_config_hash = repeat('a', 64) WHERE id = ANY($1::uuid[])`, [f.agents, f.agents[0]]);
+    const r = await kit.as(() => kit.rollouts.create(kit.operator, { name: 'inventory', configurationId: f.configurationId, version: f.v2.number, groupId: f.groupId, dwellSeconds: 0, strategy: { type: 'Percentage', steps: [100] } } as never));
+    await kit.as(() => kit.rollouts.start(kit.operator, r.id));
+    // the catch-up does nothing here: what the rows say after the tick, the step wrote when it planned them
+    const reconcile = jest.spyOn(kit.app.get(RolloutObserver), 'reconcile').mockResolvedValue(undefined);
+    try {
+      expect(await kit.engine.drive(r.id)).toBe('waiting');
+      expect(pushedV2(f).sort()).toEqual([...f.agents].sort());
+      // one catch-up, after the pushes; none between planning the step and pushing it
+      expect(reconcile).toHaveBeenCalledTimes(1);
+    } finally {
+      reconcile.mockRestore();
+    }
+    const rows: Array<{ agent_id: string; healthy: boolean | null; effective_matches: boolean | null; state: string }> = await kit.ds.query(
+      `SELECT agent_id, healthy, effective_matches, state FROM rollout_targets WHERE rollout_id = $1`,
+      [r.id],
+    );
+    expect(rows.map((t) => ({ agent: t.agent_id, healthy: t.healthy, matches: t.effective_matches, state: t.state })).sort((a, b) => a.agent.localeCompare(b.agent))).toEqual(
+      f.agents.map((agent) => ({ agent, healthy: agent !== f.agents[0], matches: false, state: 'Applying' })).sort((a, b) => a.agent.localeCompare(b.agent)),
+    );
   });
 });

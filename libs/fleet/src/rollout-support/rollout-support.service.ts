@@ -11,10 +11,17 @@ import { GroupEntity } from '../groups/entities/group.entity';
 import { PushGate } from '../push-checks/push-gate.service';
 import { RolloutAgentState, RolloutCandidate, RolloutGroup, RolloutVersion, RolloutVersionHashes } from './rollout-support.types';
 
-const CANDIDATE_COLUMNS = 'id, display_name, last_seen_at, capabilities';
+const CANDIDATE_COLUMNS = 'id, display_name, last_seen_at, capabilities, healthy, effective_config_hash';
 
 function candidate(r: Record<string, any>): RolloutCandidate {
-  return { id: r.id, hostname: r.display_name ?? '', lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null, capabilities: String(r.capabilities ?? '0') };
+  return {
+    id: r.id,
+    hostname: r.display_name ?? '',
+    lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null,
+    capabilities: String(r.capabilities ?? '0'),
+    healthy: r.healthy ?? null,
+    effectiveConfigHash: r.effective_config_hash ? String(r.effective_config_hash).trim() : null,
+  };
 }
 
 function rolloutVersion(v: ConfigurationVersionEntity): RolloutVersion {

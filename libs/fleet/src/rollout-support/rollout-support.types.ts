@@ -9,6 +9,9 @@ export interface RolloutCandidate {
   lastSeenAt: Date | null;
   /** The agent's OpAMP capabilities (a bigint as a decimal string). */
   capabilities: string;
+  /** What the inventory says now: the agent's health (null: unknown) and its effective config's hash. */
+  healthy: boolean | null;
+  effectiveConfigHash: string | null;
 }
 
 /** A configuration version as a rollout needs it: its identity, its hashes and what to push. */

@@ -1,4 +1,4 @@
-import { observeTarget, TargetSnapshot } from './target-observation';
+import { NEW_TARGET, observeTarget, startingTarget, TargetSnapshot } from './target-observation';
 
 const expected = { configHash: 'c0ffee', contentHash: 'beef' };
 const t0 = new Date('2026-11-25T10:00:00Z');
@@ -86,5 +86,15 @@ describe('observeTarget', () => {
     expect(observeTarget(target({ state: 'Applying', assignedAt: later(1) }), { remoteConfig: { status: 'APPLIED', hash: 'deadbeef', at: later(0) } }, expected, later(2))).toBeUndefined();
     // the same report after the answer counts
     expect(observeTarget(applied, { ...stale, remoteConfig: { ...stale.remoteConfig, at: later(7) } }, expected, later(8))).toMatchObject({ effectiveMatches: false });
+  });
+
+  it('starts a new target from what the inventory says, as the first observation of it would (decision 0434)', () => {
+    // health and whether the agent already runs the version's content; a status before the assignment is no answer
+    const seen = { healthy: true, effectiveHash: 'beef', remoteConfig: { status: 'APPLIED', hash: 'c0ffee', at: t0 } };
+    expect(startingTarget(seen, expected, later(1))).toEqual({ ...NEW_TARGET, healthy: true, effectiveMatches: true });
+    expect(startingTarget({ healthy: false, effectiveHash: 'old' }, expected, later(1))).toEqual({ ...NEW_TARGET, healthy: false, effectiveMatches: false });
+    expect(startingTarget({ healthy: null, effectiveHash: null }, expected, later(1))).toEqual(NEW_TARGET);
+    // the first observation of the same agent finds nothing new to write
+    for (const o of [seen, { healthy: false, effectiveHash: 'old' }]) expect(observeTarget(startingTarget(o, expected, later(1)), o, expected, later(2))).toBeUndefined();
   });
 });

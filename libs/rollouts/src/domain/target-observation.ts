@@ -107,6 +107,29 @@ export function observeTarget(t: TargetSnapshot, o: AgentObservation, expected: 
   return same(t, next) ? undefined : next;
 }
 
+/** A target as a step creates it: Pending, not yet assigned, nothing observed. */
+export const NEW_TARGET: Readonly<TargetSnapshot> = {
+  state: 'Pending',
+  assigned: false,
+  assignedAt: null,
+  reason: null,
+  pushedAt: null,
+  appliedAt: null,
+  disconnectedAt: null,
+  recovered: false,
+  healthy: null,
+  effectiveMatches: null,
+};
+
+/**
+ * A new target with what the inventory already says of its agent (decision 0434): exactly what
+ * `observeTarget` would make of that observation on the first tick, written with the row instead of
+ * by a second statement per target.
+ */
+export function startingTarget(o: AgentObservation, expected: ExpectedConfig, now: Date): TargetSnapshot {
+  return observeTarget(NEW_TARGET, o, expected, now) ?? { ...NEW_TARGET };
+}
+
 /** The agent said, after it was Applied, that it runs another hash. */
 function otherHash(t: TargetSnapshot, o: AgentObservation, expected: ExpectedConfig): boolean {
   const rc = o.remoteConfig;

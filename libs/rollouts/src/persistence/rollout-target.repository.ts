@@ -33,9 +33,19 @@ export class RolloutTargetRepository {
     for (let i = 0; i < rows.length; i += 5000) {
       const chunk = rows.slice(i, i + 5000);
       await manager.query(
-        `INSERT INTO rollout_targets (rollout_id, agent_id, tenant_id, step, position, state, reason)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::int[], $6::varchar[], $7::text[])`,
-        [chunk.map((r) => r.rolloutId), chunk.map((r) => r.agentId), chunk.map((r) => r.tenantId), chunk.map((r) => r.step), chunk.map((r) => r.position), chunk.map((r) => r.state), chunk.map((r) => r.reason)],
+        `INSERT INTO rollout_targets (rollout_id, agent_id, tenant_id, step, position, state, reason, healthy, effective_matches)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::int[], $6::varchar[], $7::text[], $8::boolean[], $9::boolean[])`,
+        [
+          chunk.map((r) => r.rolloutId),
+          chunk.map((r) => r.agentId),
+          chunk.map((r) => r.tenantId),
+          chunk.map((r) => r.step),
+          chunk.map((r) => r.position),
+          chunk.map((r) => r.state),
+          chunk.map((r) => r.reason),
+          chunk.map((r) => r.healthy),
+          chunk.map((r) => r.effectiveMatches),
+        ],
       );
     }
   }

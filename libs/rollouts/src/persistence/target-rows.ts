@@ -46,6 +46,9 @@ export interface NewTarget {
   position: number;
   state: TargetState;
   reason: string | null;
+  /** What the inventory said of the agent when the step started (decision 0434); null: unknown. */
+  healthy: boolean | null;
+  effectiveMatches: boolean | null;
 }
 
 /** A target to skip, with why. */
