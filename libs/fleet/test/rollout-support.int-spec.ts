@@ -29,6 +29,10 @@ describe("fleet's RolloutSupportService (what rollouts may know and change of th
   it('gives the members, a cohort in its order, member counts, and hides a deleted group', async () => {
     const { group, agents } = await groupOf(3);
     expect((await fleet.members(kit.tenantId, group.id)).map((c) => c.id).sort()).toEqual([...agents].sort());
+    // what a step's targets start from (decision 0434): the reported health and effective config
+    await kit.ds.query(`UPDATE agents SET healthy = false, effective_config_hash = repeat('e', 64) WHERE id = $1`, [agents[0]]);
+    expect((await fleet.members(kit.tenantId, group.id)).find((c) => c.id === agents[0])).toMatchObject({ healthy: false, effectiveConfigHash: 'e'.repeat(64) });
+    expect((await fleet.members(kit.tenantId, group.id)).find((c) => c.id === agents[1])).toMatchObject({ healthy: null, effectiveConfigHash: null });
     expect((await fleet.cohort(kit.tenantId, [agents[2]!, agents[0]!])).map((c) => c.id)).toEqual([agents[2], agents[0]]);
     expect((await fleet.memberCounts(kit.tenantId, [group.id, group.id])).get(group.id)).toBe(3);
     expect((await fleet.displayNames(agents)).size).toBe(3);
@@ -68,5 +72,35 @@ describe("fleet's RolloutSupportService (what rollouts may know and change of th
     expect(back.sort()).toEqual([...staying].sort());
     const after = await fleet.agentStates(agents);
     expect([...after.values()].every((a) => a.assignmentSource === 'group' && a.assignedConfigHash!.trim() !== version.configHash)).toBe(true);
+  });
+
+  it("hands a completed rollout's agents back to the group: they keep their copy of the config, late joiners get the version, a direct assignment stays", async () => {
+    const { group, agents, v1 } = await groupOf(4);
+    const { ConfigurationsService } = await import('@ampora/fleet');
+    const configs = kit.app.get(ConfigurationsService);
+    const v2 = await kit.as(async () => {
+      const v = await configs.createVersion(kit.operator, v1.configurationId, yaml('v2'));
+      await configs.publish(kit.operator, v1.configurationId, v.number);
+      return v;
+    });
+    const version = await tx((m) => fleet.publishedVersion(m, kit.tenantId, v1.configurationId, v2.number));
+    const [byRollout1, byRollout2, lateJoiner, direct] = agents as [string, string, string, string];
+    await tx((m) => fleet.assignVersion(m, kit.tenantId, [byRollout1, byRollout2], version.id));
+    await kit.ds.query(`UPDATE agents SET assignment_source = 'direct' WHERE id = $1`, [direct]);
+    const row = async (id: string) =>
+      (await kit.ds.query(`SELECT assignment_source, assigned_version_id, assigned_config_hash, assigned_at, assigned_config, failed_config_hash FROM agents WHERE id = $1`, [id]))[0];
+    await kit.ds.query(`UPDATE agents SET failed_config_hash = repeat('f', 64) WHERE id = $1`, [byRollout2]);
+    const before = await row(byRollout1);
+
+    const changed = await tx((m) => fleet.adoptGroupVersion(m, kit.tenantId, group.id, version.id));
+    expect(changed).toEqual([lateJoiner]);
+    const after = await row(byRollout1);
+    expect(after).toMatchObject({ assignment_source: 'group', assigned_version_id: version.id, assigned_config_hash: before.assigned_config_hash, assigned_config: before.assigned_config });
+    expect(after.assigned_at).toEqual(before.assigned_at);
+    expect(await row(byRollout2)).toMatchObject({ assignment_source: 'group', failed_config_hash: null });
+    expect(await row(lateJoiner)).toMatchObject({ assignment_source: 'group', assigned_version_id: version.id, assigned_config: before.assigned_config });
+    expect((await row(lateJoiner)).assigned_config_hash.trim()).toBe(version.configHash);
+    expect(await row(direct)).toMatchObject({ assignment_source: 'direct', assigned_version_id: v1.versionId });
+    expect(await kit.ds.query(`SELECT assigned_version_id FROM groups WHERE id = $1`, [group.id])).toEqual([{ assigned_version_id: version.id }]);
   });
 });

@@ -101,6 +101,20 @@ export interface AgentFilter {
   now: number;
 }
 
+/** What a lock for a membership or assignment change reads of each agent (a LockedAgent). */
+const LOCKED_COLUMNS = 'id, group_id, group_pinned, assignment_source, assigned_config_hash, capabilities';
+
+function locked(r: Record<string, unknown>): LockedAgent {
+  return {
+    id: r.id as string,
+    groupId: (r.group_id as string | null) ?? null,
+    groupPinned: r.group_pinned as boolean,
+    assignmentSource: (r.assignment_source as AssignmentSource | null) ?? null,
+    assignedConfigHash: (r.assigned_config_hash as string | null) ?? null,
+    capabilities: String(r.capabilities),
+  };
+}
+
 @Injectable()
 export class AgentRepository {
   constructor(@InjectRepository(AgentEntity) private readonly repo: Repository<AgentEntity>) {}
@@ -213,19 +227,22 @@ export class AgentRepository {
   /** Locks agent rows for a membership or assignment change, in id order (no deadlocks). */
   async lockForChange(manager: EntityManager, tenantId: string, ids: string[]): Promise<LockedAgent[]> {
     if (ids.length === 0) return [];
+    const rows: Array<Record<string, unknown>> = await manager.query(`SELECT ${LOCKED_COLUMNS} FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`, [tenantId, ids]);
+    return rows.map(locked);
+  }
+
+  /**
+   * Locks, in id order, the members of a group that follow its assignment or hold `versionId` from a
+   * rollout (what a completed rollout hands back to the group), judged on each row's latest version.
+   */
+  async lockAdopting(manager: EntityManager, tenantId: string, groupId: string, versionId: string): Promise<LockedAgent[]> {
     const rows: Array<Record<string, unknown>> = await manager.query(
-      `SELECT id, group_id, group_pinned, assignment_source, assigned_config_hash, capabilities FROM agents
-       WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
-      [tenantId, ids],
+      `SELECT ${LOCKED_COLUMNS} FROM agents
+       WHERE tenant_id = $1 AND group_id = $2 AND (assignment_source = 'group' OR (assignment_source = 'rollout' AND assigned_version_id = $3) OR assignment_source IS NULL)
+       ORDER BY id FOR UPDATE`,
+      [tenantId, groupId, versionId],
     );
-    return rows.map((r) => ({
-      id: r.id as string,
-      groupId: (r.group_id as string | null) ?? null,
-      groupPinned: r.group_pinned as boolean,
-      assignmentSource: (r.assignment_source as AssignmentSource | null) ?? null,
-      assignedConfigHash: (r.assigned_config_hash as string | null) ?? null,
-      capabilities: String(r.capabilities),
-    }));
+    return rows.map(locked);
   }
 
   /** Locks the members of a group, in id order (rows that left it meanwhile are not returned). */
@@ -290,12 +307,19 @@ export class AgentRepository {
     return rows.map((r) => r.id);
   }
 
-  /** Sets the assignment of agents outright (direct, rollout, or back to their group's). */
+  /**
+   * Sets the assignment of agents outright (direct, rollout, or back to their group's). An agent
+   * already assigned the same version and config keeps its row's copy of the config: only the source
+   * changes, an update in place (a completed rollout hands its agents back to their group this way,
+   * decision 0435).
+   */
   async setAssignment(manager: EntityManager, tenantId: string, ids: string[], material: AssignedMaterial | null, source: AssignmentSource | null): Promise<void> {
     if (ids.length === 0) return;
     const m = material;
     await manager.query(
-      `UPDATE agents SET assignment_source = $3, assigned_version_id = $4::uuid, assigned_config = $5::jsonb, assigned_config_hash = $6::char(64),
+      `UPDATE agents SET assignment_source = $3, assigned_version_id = $4::uuid,
+         assigned_config = CASE WHEN assigned_version_id IS NOT DISTINCT FROM $4::uuid AND assigned_config_hash IS NOT DISTINCT FROM $6::char(64) THEN assigned_config ELSE $5::jsonb END,
+         assigned_config_hash = $6::char(64),
          assigned_content_hash = $7::char(64),
          assigned_at = CASE WHEN assigned_config_hash IS NOT DISTINCT FROM $6::char(64) THEN assigned_at ELSE now() END,
          failed_config_hash = NULL, updated_at = now()

@@ -145,15 +145,7 @@ export class AssignmentService {
     const group = await this.groups.lock(manager, tenantId, groupId, 'update');
     if (!group || group.deletedAt) return [];
     await manager.query(`UPDATE groups SET assigned_version_id = $2, assigned_at = now(), updated_at = now() WHERE id = $1`, [groupId, version.id]);
-    const rows: Array<{ id: string }> = await manager.query(
-      `SELECT id FROM agents WHERE tenant_id = $1 AND group_id = $2 AND (assignment_source = 'group' OR (assignment_source = 'rollout' AND assigned_version_id = $3) OR assignment_source IS NULL)`,
-      [tenantId, groupId, version.id],
-    );
-    const locked = await this.agents.lockForChange(
-      manager,
-      tenantId,
-      rows.map((r) => r.id),
-    );
+    const locked = await this.agents.lockAdopting(manager, tenantId, groupId, version.id);
     await this.agents.setAssignment(
       manager,
       tenantId,
