@@ -4,6 +4,7 @@
  * (the heartbeat phase `bench:opamp` writes to its results as `heartbeatWindowUs`).
  *
  *   node -r ts-node/register/transpile-only bench/profile-summary.ts <file.cpuprofile> [--results <bench results.json>] [--top 30]
+ *     [--from-us N --to-us N]   (a window printed by a bench, e.g. a bench:rollout phase)
  */
 import { readFileSync } from 'node:fs';
 
@@ -29,7 +30,8 @@ const file = args[0];
 if (!file) throw new Error('usage: profile-summary.ts <file.cpuprofile> [--results results.json] [--top N]');
 const top = Number(option('top') ?? 30);
 const resultsFile = option('results');
-const window = resultsFile ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { heartbeatWindowUs?: { from: number; to: number } }).heartbeatWindowUs : undefined;
+const given = option('from-us') && option('to-us') ? { from: Number(option('from-us')), to: Number(option('to-us')) } : undefined;
+const window = given ?? (resultsFile ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { heartbeatWindowUs?: { from: number; to: number } }).heartbeatWindowUs : undefined);
 
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -70,7 +72,7 @@ for (const [id, us] of self) {
 
 const pct = (us: number) => `${((100 * us) / Math.max(1, total)).toFixed(1).padStart(5)} %`;
 const busy = total - (places.get('(idle)') ?? 0);
-console.log(`${file}: ${(total / 1e6).toFixed(2)} s sampled${window ? ' (heartbeat window)' : ''}, busy ${pct(busy)}`);
+console.log(`${file}: ${(total / 1e6).toFixed(2)} s sampled${given ? ' (the window given)' : window ? ' (heartbeat window)' : ''}, busy ${pct(busy)}`);
 console.log('\nself time by place (package, file of ours, or V8 category)');
 for (const [p, us] of [...places].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(us)}  ${p}`);
 console.log('\nself time by function');

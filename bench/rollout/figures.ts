@@ -66,6 +66,8 @@ export interface Phase {
   engine?: EngineFigures;
   /** CPU seconds used from the start call until everything was done. */
   cpu: CpuUsed & { wallSeconds: number };
+  /** The phase on the monotonic clock (µs), as in CPU profiles: `profile-summary.ts --from-us … --to-us …`. */
+  windowUs: { from: number; to: number };
   timedOut: boolean;
   /** --policies: the Active custom policies (plus the two built-ins) during this rollout, 0 for none. */
   policies?: number;
@@ -134,7 +136,7 @@ export function report(p: Phase): void {
       `; server push → APPLIED p50 ≈ ${fmt(p.serverPushToApplied.p50Ms)} ms, p99 ≈ ${fmt(p.serverPushToApplied.p99Ms)} ms (${p.serverPushToApplied.count}); start call ${fmt(p.callMs)} ms ${JSON.stringify(p.call)}`,
   );
   const c = p.cpu;
-  console.log(`    CPU seconds over ${fmt(c.wallSeconds, 1)} s: server ${fmt(c.server, 1)}, worker ${fmt(c.worker, 1)}, PostgreSQL ${fmt(c.postgres, 1)}, agents ${fmt(c.agents, 1)}, rest of the machine ${fmt(c.others, 1)} (machine busy ${fmt(c.machine, 1)} of ${fmt(cpus().length * c.wallSeconds, 1)} core-seconds)`);
+  console.log(`    CPU seconds over ${fmt(c.wallSeconds, 1)} s: server ${fmt(c.server, 1)}, worker ${fmt(c.worker, 1)}, PostgreSQL ${fmt(c.postgres, 1)}, agents ${fmt(c.agents, 1)}, rest of the machine ${fmt(c.others, 1)} (machine busy ${fmt(c.machine, 1)} of ${fmt(cpus().length * c.wallSeconds, 1)} core-seconds); monotonic µs ${p.windowUs.from}–${p.windowUs.to}`);
   const e = p.engine;
   if (e) {
     console.log(

@@ -14,6 +14,7 @@
  * where the time of its push loop goes (chunk by chunk).
  *
  *   npm run build && npm run bench:rollout -- [--agents 10000] [--rounds 2] [--tick-ms N] [--push-concurrency N] [--db-parallel-workers N]
+ *     [--server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--worker-node-options "…"]
  *
  * With --policies N (issue 17: 10,000 agents × 20 Active policies), the comparison is a one-step
  * rollout with N custom policies and both built-ins on against the same rollout with none, alternating
@@ -45,6 +46,9 @@ const PUSH_CONCURRENCY = option('push-concurrency');
 /** AMPORA_DB_PARALLEL_WORKERS for the server and worker (decision 0429; the product's default when absent). */
 const DB_PARALLEL_WORKERS = option('db-parallel-workers');
 const POLICIES = Number(option('policies') ?? 0);
+/** Node options for the server and the worker (a CPU profile of the phases, say). */
+const SERVER_NODE_OPTIONS = option('server-node-options')?.split(' ').filter(Boolean) ?? [];
+const WORKER_NODE_OPTIONS = option('worker-node-options')?.split(' ').filter(Boolean) ?? [];
 const PHASE_TIMEOUT_MS = Number(option('phase-timeout-seconds') ?? 180) * 1000;
 const API_POLL_MS = 1000;
 const PER_PROCESS = 5_000; // sockets per client process (the limit is 20,000 open files per process)
@@ -55,6 +59,8 @@ const HISTOGRAM = 'ampora_opamp_apply_duration_seconds';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
+/** The monotonic clock in microseconds, the clock of V8's CPU profiles (their startTime and samples). */
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 const yaml = benchYaml;
 
 type AgentClient = IpcChild;
@@ -84,14 +90,14 @@ async function main(): Promise<void> {
   try {
     // --- the server (creates and migrates the database), then the worker ---------------------------
     const port = await freePort();
-    server = startProcess('server', { ...env, AMPORA_HTTP_PORT: String(port), AMPORA_INSTANCE_ID: 'bench-server' });
+    server = startProcess('server', { ...env, AMPORA_HTTP_PORT: String(port), AMPORA_INSTANCE_ID: 'bench-server' }, [], SERVER_NODE_OPTIONS);
     const base = `http://127.0.0.1:${port}`;
     for (let t = 0; ; t++) {
       if (await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)) break;
       if (t > 600 || server.child.exitCode !== null) throw new Error(`the server did not become ready:\n${server.stderr.join('')}\n${server.lines.slice(-20).join('\n')}`);
       await sleep(100);
     }
-    worker = startProcess('worker', { ...env, LOG_LEVEL: 'Information', AMPORA_AUTO_MIGRATE: 'false', AMPORA_INSTANCE_ID: 'bench-worker' });
+    worker = startProcess('worker', { ...env, LOG_LEVEL: 'Information', AMPORA_AUTO_MIGRATE: 'false', AMPORA_INSTANCE_ID: 'bench-worker' }, [], WORKER_NODE_OPTIONS);
     await worker.waitFor((r) => String(r.message ?? '').startsWith('Ampora worker'), 60_000);
     await pg.connect();
 
@@ -207,6 +213,7 @@ async function main(): Promise<void> {
       const pids = { server: server!.child.pid!, worker: worker!.child.pid!, agents: clients.map((c) => c.child.pid!), postgres: await backends() };
       const cpu0 = cpuSample(pids);
       const t0 = now();
+      const fromUs = monotonicUs();
       const call = kind === 'assignment' ? await must('PUT', `/api/groups/${group.id}/assignment`, { configurationId: configuration.id, version }) : await must('POST', `/api/rollouts/${rolloutId}/start`);
       const callMs = now() - t0;
       let allReceivedMs = NaN;
@@ -248,6 +255,7 @@ async function main(): Promise<void> {
         }
         await sleep(100);
       }
+      const windowUs = { from: fromUs, to: monotonicUs() };
       const cpu = { ...cpuUsed(cpu0, cpuSample({ ...pids, postgres: [...new Set([...pids.postgres, ...(await backends())])] })), wallSeconds: (now() - t0) / 1000 };
       const parts = await Promise.all(clients.map((c) => c.request<{ times: number[]; uids: string[] }>({ cmd: 'times', hash }, 'times')));
       const receivedAt = new Map<string, number>(); // agent id → receipt (ms after t0)
@@ -269,6 +277,7 @@ async function main(): Promise<void> {
         allAppliedInDbMs,
         serverPushToApplied: { count: bucketTotal(applied), p50Ms: bucketQuantile(applied, 0.5) * 1000, p99Ms: bucketQuantile(applied, 0.99) * 1000 },
         cpu,
+        windowUs,
         timedOut,
         ...(kind === 'rollout' && POLICIES ? { policies: withPolicies(index) } : {}),
       };
