@@ -1,5 +1,14 @@
 /** The SQL of the agent state writer's batches: column types, the batched UPDATE, and which errors are the data's. */
 
+/**
+ * The row lock of every change to agents that keeps them (assignment, membership, tags, the state
+ * writer's flushes), always taken in id order (decision 0436). Not FOR UPDATE: that lock also blocks
+ * the FOR KEY SHARE of foreign-key checks — an insert of rows that reference agents (their config
+ * events, rollout targets), which takes it in its own order — and the two deadlocked. A change that
+ * leaves the key alone needs no more than this; forgetting agents (a delete) still takes FOR UPDATE.
+ */
+export const CHANGE_LOCK = 'FOR NO KEY UPDATE';
+
 /** Column → SQL type, for the casts of the batched UPDATE ... FROM (VALUES ...). */
 export const COLUMN_TYPES = {
   last_seen_at: 'timestamptz',
@@ -72,10 +81,10 @@ export function stateUpdateStatement(columns: Column[], rows: Array<[string, Pen
     const newer = columns.includes('connected_at') ? '(a.connected_at IS NULL OR a.connected_at <= v.connected_at)' : 'true';
     where += ` AND CASE WHEN v.connected THEN ${newer} ELSE (a.owner_instance IS NULL OR a.owner_instance = $${params.push(instanceId)}) END`;
   }
-  // the rows are locked in id order first (the sub-select's ORDER BY ... FOR UPDATE), as every other
-  // writer of many agents locks them (lockForChange): a batch in join order deadlocked with the
-  // reconciler under a storm of enrolments (bench:scale at 18,000 agents)
-  const values = `SELECT v.* FROM (VALUES ${tuples.join(', ')}) AS v(id, ${columns.join(', ')}) JOIN agents AS l ON l.id = v.id ORDER BY l.id FOR UPDATE OF l`;
+  // the rows are locked in id order first (the sub-select's ORDER BY ... CHANGE_LOCK), as every
+  // other writer of many agents locks them (lockForChange): a batch in join order
+  // deadlocked with the reconciler under a storm of enrolments (bench:scale at 18,000 agents)
+  const values = `SELECT v.* FROM (VALUES ${tuples.join(', ')}) AS v(id, ${columns.join(', ')}) JOIN agents AS l ON l.id = v.id ORDER BY l.id ${CHANGE_LOCK} OF l`;
   return { sql: `UPDATE agents AS a SET ${sets.join(', ')} FROM (${values}) AS v WHERE ${where}`, params };
 }
 

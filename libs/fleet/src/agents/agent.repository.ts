@@ -4,6 +4,7 @@ import { Brackets, EntityManager, In, Repository } from 'typeorm';
 import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
 import { AgentStatus, agentStatusCondition } from './domain/agent-derivations';
 import { AgentEntity, AssignmentSource, StoredConfigFiles } from './entities/agent.entity';
+import { CHANGE_LOCK } from './agent-state.statement';
 
 /** What an agent row copies from a configuration version when it is assigned. */
 export interface AssignedMaterial {
@@ -227,7 +228,7 @@ export class AgentRepository {
   /** Locks agent rows for a membership or assignment change, in id order (no deadlocks). */
   async lockForChange(manager: EntityManager, tenantId: string, ids: string[]): Promise<LockedAgent[]> {
     if (ids.length === 0) return [];
-    const rows: Array<Record<string, unknown>> = await manager.query(`SELECT ${LOCKED_COLUMNS} FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`, [tenantId, ids]);
+    const rows: Array<Record<string, unknown>> = await manager.query(`SELECT ${LOCKED_COLUMNS} FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id ${CHANGE_LOCK}`, [tenantId, ids]);
     return rows.map(locked);
   }
 
@@ -239,7 +240,7 @@ export class AgentRepository {
     const rows: Array<Record<string, unknown>> = await manager.query(
       `SELECT ${LOCKED_COLUMNS} FROM agents
        WHERE tenant_id = $1 AND group_id = $2 AND (assignment_source = 'group' OR (assignment_source = 'rollout' AND assigned_version_id = $3) OR assignment_source IS NULL)
-       ORDER BY id FOR UPDATE`,
+       ORDER BY id ${CHANGE_LOCK}`,
       [tenantId, groupId, versionId],
     );
     return rows.map(locked);
@@ -247,7 +248,7 @@ export class AgentRepository {
 
   /** Locks the members of a group, in id order (rows that left it meanwhile are not returned). */
   async lockMembers(manager: EntityManager, tenantId: string, groupId: string): Promise<LockedAgent[]> {
-    const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM agents WHERE tenant_id = $1 AND group_id = $2 ORDER BY id FOR UPDATE`, [tenantId, groupId]);
+    const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM agents WHERE tenant_id = $1 AND group_id = $2 ORDER BY id ${CHANGE_LOCK}`, [tenantId, groupId]);
     return (await this.lockForChange(manager, tenantId, rows.map((r) => r.id))).filter((a) => a.groupId === groupId);
   }
 
@@ -445,7 +446,7 @@ export class AgentRepository {
    * the state writer does). Returns the tags before, or undefined when the agent does not exist.
    */
   async replaceTags(manager: EntityManager, tenantId: string, id: string, tags: Record<string, string>): Promise<{ before: Record<string, string> } | undefined> {
-    const rows: Array<{ tags: Record<string, string> }> = await manager.query(`SELECT tags FROM agents WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
+    const rows: Array<{ tags: Record<string, string> }> = await manager.query(`SELECT tags FROM agents WHERE tenant_id = $1 AND id = $2 ${CHANGE_LOCK}`, [tenantId, id]);
     if (!rows[0]) return undefined;
     await manager.query(
       `UPDATE agents SET tags = $3::jsonb, labels = non_identifying_attributes || identifying_attributes || $3::jsonb, updated_at = now() WHERE tenant_id = $1 AND id = $2`,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { PushDenial } from '@ampora/governance';
 import { AgentDriftService } from '../agents/agent-drift';
+import { CHANGE_LOCK } from '../agents/agent-state.statement';
 import { DriftVerdict } from '../agents/domain/config-drift';
 import { fromStoredFiles } from '../agents/domain/stored-config';
 import { AssignmentService } from '../assignment/assignment.service';
@@ -102,7 +103,7 @@ export class RolloutSupportService {
   /** Locks `agentIds` (in id order) and returns those still in `groupId`, in the given order. */
   async lockInGroup(manager: EntityManager, tenantId: string, groupId: string, agentIds: string[]): Promise<string[]> {
     if (agentIds.length === 0) return [];
-    const rows: Array<{ id: string; group_id: string | null }> = await manager.query(`SELECT id, group_id FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`, [tenantId, agentIds]);
+    const rows: Array<{ id: string; group_id: string | null }> = await manager.query(`SELECT id, group_id FROM agents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id ${CHANGE_LOCK}`, [tenantId, agentIds]);
     const staying = new Set(rows.filter((r) => r.group_id === groupId).map((r) => r.id));
     return agentIds.filter((id) => staying.has(id));
   }
