@@ -18,6 +18,7 @@ import { RolloutGateCheck } from './rollout-gates.service';
 import { RolloutObserver } from './rollout-observer.service';
 import { RolloutProgressPublisher } from './rollout-progress.publisher';
 import { ENGINE_ACTOR, RolloutTransitions } from './rollout-transitions';
+import { SCHEDULED_TICK } from './rollouts.jobs';
 import { RolloutEvent, RolloutEvents } from './rollouts.events';
 
 export type TickOutcome = 'inactive' | 'busy' | 'waiting' | 'paused' | 'completed' | 'stopped';
@@ -50,8 +51,12 @@ export class RolloutEngine {
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
   ) {}
 
-  /** One tick of one rollout. */
-  async drive(rolloutId: string): Promise<TickOutcome> {
+  /**
+   * One tick of one rollout. `reason`: why it was asked for (SCHEDULED_TICK for the schedule's). A
+   * tick asked for by anything but the schedule that finds another holding the lease comes back
+   * shortly (decision 0437): the one running may have looked before what asked for this tick.
+   */
+  async drive(rolloutId: string, reason?: string): Promise<TickOutcome> {
     const found = await this.rollouts.findById(rolloutId);
     if (!found || found.state !== RolloutState.InProgress) {
       if (found && found.state !== RolloutState.Paused && found.state !== RolloutState.Pending) await this.transitions.unschedule(rolloutId);
@@ -60,7 +65,10 @@ export class RolloutEngine {
     return RequestContext.run({ tenantId: found.tenantId }, () =>
       withSpan('rollout.tick', { attributes: { 'rollout.id': rolloutId, state: found.state } }, async (span) => {
         const owner = `${this.config.app.instanceId}/${randomUUID().slice(0, 8)}`;
-        if (!(await this.rollouts.acquireLease(rolloutId, owner, this.config.rollouts.leaseSeconds))) return 'busy';
+        if (!(await this.rollouts.acquireLease(rolloutId, owner, this.config.rollouts.leaseSeconds))) {
+          if (reason !== SCHEDULED_TICK) await this.transitions.kickSoon(found.tenantId, rolloutId, reason ?? 'asked for while busy');
+          return 'busy';
+        }
         try {
           const outcome = await this.run(rolloutId, owner);
           span.setAttribute('rollout.outcome', outcome);

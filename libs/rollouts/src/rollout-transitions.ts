@@ -6,7 +6,7 @@ import { RolloutEntity } from './entities/rollout.entity';
 import { RolloutRepository } from './persistence/rollout.repository';
 import { RolloutErrorCode, RolloutException } from './rollouts.errors';
 import { RolloutEvent, RolloutEvents } from './rollouts.events';
-import { ROLLOUTS_QUEUE, RolloutTickJob, tickSchedulerId } from './rollouts.jobs';
+import { BUSY_RETRY_MS, ROLLOUTS_QUEUE, RolloutTickJob, SCHEDULED_TICK, tickSchedulerId } from './rollouts.jobs';
 
 /** The actor of what the engine does by itself (gates, completion, steps). */
 export const ENGINE_ACTOR = 'system:rollout-engine';
@@ -80,7 +80,7 @@ export class RolloutTransitions {
 
   /** Ticks the rollout every AMPORA_ROLLOUT_TICK_MS from now on, and once at once. */
   async schedule(tenantId: string, rolloutId: string, reason: string): Promise<void> {
-    const payload: RolloutTickJob = { rolloutId, reason: 'schedule' };
+    const payload: RolloutTickJob = { rolloutId, reason: SCHEDULED_TICK };
     await this.producer
       .queue(ROLLOUTS_QUEUE.name)
       .upsertJobScheduler(
@@ -96,6 +96,21 @@ export class RolloutTransitions {
     await this.producer.enqueue<RolloutTickJob>(ROLLOUTS_QUEUE.name, ROLLOUTS_QUEUE.jobs.tick, { rolloutId, reason }, { tenantId, attempts: 1, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } });
   }
 
+  /**
+   * One tick BUSY_RETRY_MS from now, for a tick that was asked for while another held the rollout's
+   * lease (decision 0437). One job per rollout and interval however many ask (its id), so a retry
+   * that finds the lease busy again asks for the next interval's.
+   */
+  async kickSoon(tenantId: string, rolloutId: string, reason: string): Promise<void> {
+    const slot = Math.floor(this.clock.nowMs() / BUSY_RETRY_MS) + 1;
+    await this.producer.enqueue<RolloutTickJob>(
+      ROLLOUTS_QUEUE.name,
+      ROLLOUTS_QUEUE.jobs.tick,
+      { rolloutId, reason },
+      { tenantId, attempts: 1, delay: BUSY_RETRY_MS, jobId: retickJobId(rolloutId, slot), removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
+    );
+  }
+
   async unschedule(rolloutId: string): Promise<void> {
     await this.producer.queue(ROLLOUTS_QUEUE.name).removeJobScheduler(tickSchedulerId(rolloutId));
   }
@@ -104,3 +119,6 @@ export class RolloutTransitions {
 export function illegal(rollout: RolloutEntity, action: string): RolloutException {
   return new RolloutException(RolloutErrorCode.ROLLOUT_ILLEGAL_TRANSITION, `Rollout ${rollout.id} is ${rollout.state}; it cannot ${action}`, { state: rollout.state, action });
 }
+
+/** The job of a tick asked for again in interval `slot` (BullMQ ids may not contain ':'). */
+export const retickJobId = (rolloutId: string, slot: number) => `rollout-retick-${rolloutId}-${slot}`;

@@ -15,7 +15,7 @@ export class RolloutsProcessor extends JobProcessor<typeof ROLLOUTS_QUEUE> {
 
   protected handlers() {
     return {
-      'rollouts.tick': async (payload: RolloutTickJob) => ({ outcome: await this.engine.drive(payload.rolloutId) }),
+      'rollouts.tick': async (payload: RolloutTickJob) => ({ outcome: await this.engine.drive(payload.rolloutId, payload.reason) }),
     };
   }
 }

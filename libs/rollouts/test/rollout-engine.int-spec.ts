@@ -1,5 +1,8 @@
 import type { AgentObservation } from '@ampora/rollouts';
+import { JobProducer } from '@ampora/platform';
 import { RolloutObserver } from '../src/rollout-observer.service';
+import { RolloutRepository } from '../src/persistence/rollout.repository';
+import { BUSY_RETRY_MS, ROLLOUTS_QUEUE, SCHEDULED_TICK } from '../src/rollouts.jobs';
 import { startRolloutKit, RolloutKit } from './rollout-test-kit';
 
 // The engine's gate verdict must be domain/gates' evaluateStepGates: wrapped here so the test sees
@@ -129,5 +132,27 @@ describe('the rollout engine on the Clock (TestClock: no sleeping)', () => {
     expect(rows.map((t) => ({ agent: t.agent_id, healthy: t.healthy, matches: t.effective_matches, state: t.state })).sort((a, b) => a.agent.localeCompare(b.agent))).toEqual(
       f.agents.map((agent) => ({ agent, healthy: agent !== f.agents[0], matches: false, state: 'Applying' })).sort((a, b) => a.agent.localeCompare(b.agent)),
     );
+  });
+
+  it('asks again shortly for a tick that found the lease taken, unless the schedule asked for it (decision 0437)', async () => {
+    const f = await started(2, { strategy: { type: 'Percentage', steps: [100] } });
+    const queue = kit.app.get(JobProducer).queue(ROLLOUTS_QUEUE.name);
+    const retries = async () => (await queue.getDelayed()).filter((j) => j.data?.payload?.rolloutId === f.id && j.data.payload.reason !== SCHEDULED_TICK);
+    const before = (await retries()).length;
+    // another worker's tick holds the rollout (it may have looked before the event that asked for this one)
+    expect(await kit.app.get(RolloutRepository).acquireLease(f.id, 'another-worker/1', 30)).toBe(true);
+    expect(await kit.engine.drive(f.id, SCHEDULED_TICK)).toBe('busy');
+    expect(await retries()).toHaveLength(before);
+    expect(await kit.engine.drive(f.id, 'step settled')).toBe('busy');
+    expect(await kit.engine.drive(f.id, 'step settled')).toBe('busy');
+    // once per interval, however many ask
+    const asked = await retries();
+    expect(asked).toHaveLength(before + 1);
+    expect(asked.at(-1)).toMatchObject({ name: ROLLOUTS_QUEUE.jobs.tick, opts: { delay: BUSY_RETRY_MS }, data: { payload: { rolloutId: f.id, reason: 'step settled' } } });
+    // the retry, finding the lease taken again, asks for the next interval's
+    await kit.clock.advance(BUSY_RETRY_MS);
+    expect(await kit.engine.drive(f.id, 'step settled')).toBe('busy');
+    expect(await retries()).toHaveLength(before + 2);
+    await Promise.all((await retries()).map((j) => j.remove()));
   });
 });
