@@ -185,6 +185,18 @@ async function main(): Promise<void> {
     const backends = async () => (await pg.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)).rows.map((r) => r.pid);
     const appliedInDb = async (hash: string) =>
       (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents WHERE group_id = $1 AND remote_config_status = 'APPLIED' AND remote_config_hash = $2`, [group.id, hash])).rows[0]!.n;
+    /**
+     * Whether every agent row of the group says APPLIED for the hash. The poll stops at the first row
+     * that does not, so it costs the database little until the end (a count of the 10,000 rows every
+     * 100 ms took a few percent of PostgreSQL's time in the phase it measures).
+     */
+    const allAppliedInDb = async (hash: string) =>
+      (
+        await pg.query<{ open: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM agents WHERE group_id = $1 AND (remote_config_status IS DISTINCT FROM 'APPLIED' OR remote_config_hash IS DISTINCT FROM $2)) AS open`,
+          [group.id, hash],
+        )
+      ).rows[0]!.open === false;
 
     /** Both kinds: start, then wait for every agent, every row (and Completed), measuring. */
     const runPhase = async (kind: Phase['kind'], index: number, version: number): Promise<Phase> => {
@@ -228,7 +240,7 @@ async function main(): Promise<void> {
       for (;;) {
         const t = now();
         if (Number.isNaN(allReceivedMs) && (await agentCount(hash)) >= AGENTS) allReceivedMs = now() - t0;
-        if (Number.isNaN(allAppliedInDbMs) && (await appliedInDb(hash)) >= AGENTS) allAppliedInDbMs = now() - t0;
+        if (Number.isNaN(allAppliedInDbMs) && (await allAppliedInDb(hash))) allAppliedInDbMs = now() - t0;
         if (rolloutId && Number.isNaN(completedSeenByApiMs) && t - lastApiPoll >= API_POLL_MS) {
           lastApiPoll = t;
           const g0 = now();
