@@ -88,6 +88,8 @@ export class RolloutEngine {
   private async run(rolloutId: string, owner: string): Promise<TickOutcome> {
     // the step this pass planned: its targets start from the inventory, so there is nothing to catch up on yet
     let planned: number | undefined;
+    // the step this pass pushed: while its answers come in, the tick that settles it catches up (decision 0438)
+    let pushed: number | undefined;
     for (let guard = 0; guard < 10_000; guard++) {
       const r = await this.rollouts.findById(rolloutId);
       if (!r || r.state !== RolloutState.InProgress) return r?.state === RolloutState.Paused ? 'paused' : 'stopped';
@@ -98,6 +100,8 @@ export class RolloutEngine {
       const step = r.currentStep;
       const record = r.steps[step]!;
       // the subject (decision 0375): a configuration version, or a package version (an agent upgrade)
+      if (pushed === step && r.subject !== 'package' && (await this.targets.openCount(rolloutId, step)) > 0) return 'waiting';
+      pushed = undefined;
       const subject = r.subject === 'package' ? { pkg: await this.packages.packageOf(r) } : { version: await this.version(r) };
       if (subject.pkg) await this.packages.reconcile(r, subject.pkg, step, new Date(record.startedAt));
       else if (planned !== step) await this.observer.reconcile(r, subject.version!, step, new Date(record.startedAt));
@@ -109,6 +113,7 @@ export class RolloutEngine {
         const completed = subject.pkg ? await this.packages.push(r, subject.pkg, step, unpushed, owner) : await this.delivery.push(r, subject.version!, step, unpushed, owner);
         if (!completed) continue; // stopped by a pause: the loop's state check returns
         await this.progress.publish(r, step);
+        pushed = step;
         continue;
       }
       if ((await this.targets.openCount(rolloutId, step)) > 0) return 'waiting';

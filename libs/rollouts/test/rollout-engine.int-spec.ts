@@ -109,7 +109,7 @@ describe('the rollout engine on the Clock (TestClock: no sleeping)', () => {
     expect((await detail(f.id)).gate).toMatchObject({ gate: 'disconnect-ratio', observed: 0.5, numerator: 1, denominator: 2, agents: [step0[1]] });
   });
 
-  it('starts a step\'s targets from the inventory and pushes them in the same tick without catching up on them first (decision 0434)', async () => {
+  it('starts a step\'s targets from the inventory, pushes them without catching up first, and leaves the catch-up to the tick that settles them (decisions 0434, 0438)', async () => {
     const f = await kit.fleet(3);
     // what the agents reported before the rollout: one unhealthy, all running v1's content
     await kit.ds.query(`UPDATE agents SET healthy = (id <> $2), effective_config_hash = repeat('a', 64) WHERE id = ANY($1::uuid[])`, [f.agents, f.agents[0]]);
@@ -120,7 +120,10 @@ describe('the rollout engine on the Clock (TestClock: no sleeping)', () => {
     try {
       expect(await kit.engine.drive(r.id)).toBe('waiting');
       expect(pushedV2(f).sort()).toEqual([...f.agents].sort());
-      // one catch-up, after the pushes; none between planning the step and pushing it
+      // none between planning the step and pushing it, none while its answers are due
+      expect(reconcile).not.toHaveBeenCalled();
+      // the next tick catches up
+      expect(await kit.engine.drive(r.id)).toBe('waiting');
       expect(reconcile).toHaveBeenCalledTimes(1);
     } finally {
       reconcile.mockRestore();
