@@ -33,9 +33,10 @@ export class RolloutDelivery {
    * Assigns and pushes a step's agents, `pushConcurrency` at a time. Each chunk is assigned in a
    * transaction that first checks the rollout still runs this step, so a pause stops the rest (the
    * next chunk's assignment overlaps the current chunk's pushes: at most that one chunk still goes
-   * out after a pause, like a push in flight). Returns false when it stopped early.
+   * out after a pause, like a push in flight). Returns false when it stopped early, else how many
+   * agents were not sent the version because they already reported it (they send no answer).
    */
-  async push(r: RolloutEntity, version: RolloutVersion, step: number, agentIds: string[], owner: string): Promise<boolean> {
+  async push(r: RolloutEntity, version: RolloutVersion, step: number, agentIds: string[], owner: string): Promise<false | { alreadyThere: number }> {
     const size = this.config.rollouts.pushConcurrency;
     agentIds = await this.screen(r, version, agentIds);
     const chunks: string[][] = [];
@@ -54,6 +55,7 @@ export class RolloutDelivery {
       });
     const renewEveryMs = (this.config.rollouts.leaseSeconds * 1000) / 3;
     let renewedAt = this.clock.nowMs();
+    let alreadyThere = 0;
     let next: Promise<string[] | false> | undefined = chunks.length ? assign(chunks[0]!) : undefined;
     for (let c = 0; c < chunks.length; c++) {
       const chunk = await next;
@@ -61,7 +63,7 @@ export class RolloutDelivery {
       next = c + 1 < chunks.length ? assign(chunks[c + 1]!) : undefined;
       // a failed assignment of the next chunk surfaces when it is awaited
       next?.catch(() => undefined);
-      await this.deliver(r, version.desired, chunk);
+      alreadyThere += await this.deliver(r, version.desired, chunk);
       if (next && this.clock.nowMs() - renewedAt > renewEveryMs) {
         if (!(await this.rollouts.acquireLease(r.id, owner, this.config.rollouts.leaseSeconds))) {
           await next.catch(() => undefined);
@@ -70,7 +72,7 @@ export class RolloutDelivery {
         renewedAt = this.clock.nowMs();
       }
     }
-    return true;
+    return { alreadyThere };
   }
 
   /**
@@ -89,10 +91,11 @@ export class RolloutDelivery {
   /**
    * Pushes the version to agents it is assigned to and records each outcome on their targets. Agents
    * moved or reassigned since their assignment are not pushed (their targets are Skipped): a stale
-   * push would override what they run now.
+   * push would override what they run now. Returns how many were not sent it because they already
+   * reported it (`unchanged`: recorded as pushed, their answer is the one they gave).
    */
-  async deliver(r: RolloutEntity, desired: DesiredConfig, assigned: string[]): Promise<void> {
-    if (assigned.length === 0) return;
+  async deliver(r: RolloutEntity, desired: DesiredConfig, assigned: string[]): Promise<number> {
+    if (assigned.length === 0) return 0;
     const states = await this.fleet.agentStates(assigned, r.tenantId);
     const agentIds: string[] = [];
     const gone: SkippedTarget[] = [];
@@ -124,5 +127,6 @@ export class RolloutDelivery {
       else pushed.push(agentId);
     });
     await this.targets.recordPushes(r.id, pushed, waiting, skipped, this.clock.now());
+    return outcomes.filter((o) => o === 'unchanged').length;
   }
 }

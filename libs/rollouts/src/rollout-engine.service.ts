@@ -99,9 +99,9 @@ export class RolloutEngine {
       }
       const step = r.currentStep;
       const record = r.steps[step]!;
-      // the subject (decision 0375): a configuration version, or a package version (an agent upgrade)
-      if (pushed === step && r.subject !== 'package' && (await this.targets.openCount(rolloutId, step)) > 0) return 'waiting';
+      if (pushed === step && (await this.targets.openCount(rolloutId, step)) > 0) return 'waiting';
       pushed = undefined;
+      // the subject (decision 0375): a configuration version, or a package version (an agent upgrade)
       const subject = r.subject === 'package' ? { pkg: await this.packages.packageOf(r) } : { version: await this.version(r) };
       if (subject.pkg) await this.packages.reconcile(r, subject.pkg, step, new Date(record.startedAt));
       else if (planned !== step) await this.observer.reconcile(r, subject.version!, step, new Date(record.startedAt));
@@ -110,10 +110,15 @@ export class RolloutEngine {
       if (gates === 'paused') return 'paused';
       const unpushed = await this.targets.unpushed(rolloutId, step);
       if (unpushed.length > 0) {
-        const completed = subject.pkg ? await this.packages.push(r, subject.pkg, step, unpushed, owner) : await this.delivery.push(r, subject.version!, step, unpushed, owner);
-        if (!completed) continue; // stopped by a pause: the loop's state check returns
+        if (subject.pkg) {
+          if (!(await this.packages.push(r, subject.pkg, step, unpushed, owner))) continue; // stopped by a pause or a lost lease: the loop's state check decides
+        } else {
+          const done = await this.delivery.push(r, subject.version!, step, unpushed, owner);
+          if (!done) continue;
+          // answers are due from every agent sent the version; those that already ran it send none, and the catch-up judges them now
+          if (done.alreadyThere === 0) pushed = step;
+        }
         await this.progress.publish(r, step);
-        pushed = step;
         continue;
       }
       if ((await this.targets.openCount(rolloutId, step)) > 0) return 'waiting';

@@ -158,4 +158,19 @@ describe('the rollout engine on the Clock (TestClock: no sleeping)', () => {
     expect(await retries()).toHaveLength(before + 2);
     await Promise.all((await retries()).map((j) => j.remove()));
   });
+
+  it('judges at once, in the tick that pushed them, agents that already ran the version and send no answer (decision 0438)', async () => {
+    const f = await kit.fleet(2);
+    // both already report the version applied (a Supervisor that restored it, an agent assigned it directly before)
+    await kit.ds.query(`UPDATE agents SET remote_config_status = 'APPLIED', remote_config_hash = $2, remote_config_at = now() WHERE id = ANY($1::uuid[])`, [f.agents, f.v2.configHash]);
+    for (const id of f.agents) kit.dispatcher.alreadyThere.add(id);
+    try {
+      const r = await kit.as(() => kit.rollouts.create(kit.operator, { name: 'already', configurationId: f.configurationId, version: f.v2.number, groupId: f.groupId, dwellSeconds: 0, strategy: { type: 'Percentage', steps: [100] } } as never));
+      await kit.as(() => kit.rollouts.start(kit.operator, r.id));
+      expect(await kit.engine.drive(r.id)).toBe('completed');
+      expect((await kit.rollouts.detail(await detail(r.id))).counts).toMatchObject({ applied: 2, applying: 0, pending: 0 });
+    } finally {
+      kit.dispatcher.alreadyThere.clear();
+    }
+  });
 });

@@ -11,12 +11,16 @@ import { createTestDatabase, defaultTenantCaller, TestClock, TestDatabase, testE
 
 const yaml = (name: string) => `receivers:\n  otlp: {}\nexporters:\n  debug/${name}: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug/${name}]\n`;
 
-/** Records what the engine pushes and answers `delivered`, as a live WebSocket session would. */
+/**
+ * Records what the engine pushes and answers `delivered`, as a live WebSocket session would (or
+ * `unchanged`, for the agents in `alreadyThere`: a session that already reports the config).
+ */
 export class RecordingDispatcher implements AgentDispatcher {
   readonly pushes: Array<{ agentId: string; hash: string }> = [];
+  readonly alreadyThere = new Set<string>();
   async pushRemoteConfig(target: { agentId: string }, config: DesiredConfig): Promise<DispatchOutcome> {
     this.pushes.push({ agentId: target.agentId, hash: config.hash });
-    return 'delivered';
+    return this.alreadyThere.has(target.agentId) ? 'unchanged' : 'delivered';
   }
   async pushConnectionSettings(): Promise<DispatchOutcome> {
     return 'no_session';
