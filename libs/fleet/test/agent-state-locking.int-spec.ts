@@ -4,7 +4,7 @@ import { FleetKit, startFleetKit } from './fleet-test-kit';
 
 /**
  * The state writer's batched UPDATE locks its agents in id order, as every other writer of many
- * agents does (`lockForChange`: `ORDER BY id FOR UPDATE`), so the two never deadlock. In join order
+ * agents does (`lockForChange`: `ORDER BY id FOR NO KEY UPDATE`), so the two never deadlock. In join order
  * (the batch's own order) it did, under bench:scale's storm of enrolments at 18,000 agents. The lock
  * is FOR NO KEY UPDATE (decision 0436), which lets the foreign-key checks of inserts that reference
  * agents through: with FOR UPDATE, such an insert in the writer's transaction deadlocked with a

@@ -1,11 +1,12 @@
 /** The SQL of the agent state writer's batches: column types, the batched UPDATE, and which errors are the data's. */
 
 /**
- * The row lock of every change to agents that keeps them (assignment, membership, tags, the state
- * writer's flushes), always taken in id order (decision 0436). Not FOR UPDATE: that lock also blocks
- * the FOR KEY SHARE of foreign-key checks — an insert of rows that reference agents (their config
- * events, rollout targets), which takes it in its own order — and the two deadlocked. A change that
- * leaves the key alone needs no more than this; forgetting agents (a delete) still takes FOR UPDATE.
+ * The row lock of every change to agents that leaves their keys alone (assignment, membership, tags,
+ * the state writer's flushes), always taken in id order (decision 0436). Not FOR UPDATE: that lock
+ * also blocks the FOR KEY SHARE of foreign-key checks — an insert of rows that reference agents
+ * (their config events, rollout targets), which takes it in its own order — and the two deadlocked.
+ * An update of a key column (`instance_uid`, in a unique index) needs FOR UPDATE and takes it from the
+ * start, as forgetting agents (a delete) does.
  */
 export const CHANGE_LOCK = 'FOR NO KEY UPDATE';
 
@@ -84,7 +85,9 @@ export function stateUpdateStatement(columns: Column[], rows: Array<[string, Pen
   // the rows are locked in id order first (the sub-select's ORDER BY ... CHANGE_LOCK), as every
   // other writer of many agents locks them (lockForChange): a batch in join order
   // deadlocked with the reconciler under a storm of enrolments (bench:scale at 18,000 agents)
-  const values = `SELECT v.* FROM (VALUES ${tuples.join(', ')}) AS v(id, ${columns.join(', ')}) JOIN agents AS l ON l.id = v.id ORDER BY l.id ${CHANGE_LOCK} OF l`;
+  // a new instance uid changes a key: the UPDATE would take FOR UPDATE anyway, so the batch locks so at once (no upgrade)
+  const lock = columns.includes('instance_uid') ? 'FOR UPDATE' : CHANGE_LOCK;
+  const values = `SELECT v.* FROM (VALUES ${tuples.join(', ')}) AS v(id, ${columns.join(', ')}) JOIN agents AS l ON l.id = v.id ORDER BY l.id ${lock} OF l`;
   return { sql: `UPDATE agents AS a SET ${sets.join(', ')} FROM (${values}) AS v WHERE ${where}`, params };
 }
 
