@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { GroupsService, RolloutSupportService } from '@ampora/fleet';
 import { FleetKit, MINIMAL_YAML, startFleetKit } from './fleet-test-kit';
 
@@ -79,7 +80,8 @@ describe("fleet's RolloutSupportService (what rollouts may know and change of th
     const { ConfigurationsService } = await import('@ampora/fleet');
     const configs = kit.app.get(ConfigurationsService);
     const v2 = await kit.as(async () => {
-      const v = await configs.createVersion(kit.operator, v1.configurationId, yaml('v2'));
+      // a config large enough to live out of line (TOAST): a rewritten copy shows as new chunks
+      const v = await configs.createVersion(kit.operator, v1.configurationId, yaml('v2').replace('debug/v2: {}', `debug/v2: { note: "${randomBytes(6000).toString('base64')}" }`));
       await configs.publish(kit.operator, v1.configurationId, v.number);
       return v;
     });
@@ -92,8 +94,14 @@ describe("fleet's RolloutSupportService (what rollouts may know and change of th
     await kit.ds.query(`UPDATE agents SET failed_config_hash = repeat('f', 64) WHERE id = $1`, [byRollout2]);
     const before = await row(byRollout1);
 
-    const changed = await tx((m) => fleet.adoptGroupVersion(m, kit.tenantId, group.id, version.id));
+    const [{ toast }]: Array<{ toast: string }> = await kit.ds.query(`SELECT reltoastrelid::regclass::text AS toast FROM pg_class WHERE oid = 'agents'::regclass`);
+    const { changed, xid } = await tx(async (m) => ({
+      changed: await fleet.adoptGroupVersion(m, kit.tenantId, group.id, version.id),
+      xid: String(BigInt((await m.query(`SELECT txid_current()::text AS x`))[0].x) % 2n ** 32n),
+    }));
     expect(changed).toEqual([lateJoiner]);
+    // one new out-of-line copy of the config, the late joiner's; the rollout's two agents kept theirs (decision 0435)
+    expect(await kit.ds.query(`SELECT count(DISTINCT chunk_id)::int AS n FROM ${toast} WHERE xmin::text = $1`, [xid])).toEqual([{ n: 1 }]);
     const after = await row(byRollout1);
     expect(after).toMatchObject({ assignment_source: 'group', assigned_version_id: version.id, assigned_config_hash: before.assigned_config_hash, assigned_config: before.assigned_config });
     expect(after.assigned_at).toEqual(before.assigned_at);
