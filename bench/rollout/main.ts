@@ -24,6 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchPgClient } from '../lib/pg';
+import { monotonicUs, nodeOptions } from '../lib/profiling';
 import { hashToken, mintToken } from '@ampora/platform';
 import { freePort, REPO_ROOT, RunningProcess, scrape, startProcess, testEnv, unusedDatabaseName } from '@ampora/testing';
 import { forkIpcChild, IpcChild } from '../lib/child';
@@ -47,8 +48,8 @@ const PUSH_CONCURRENCY = option('push-concurrency');
 const DB_PARALLEL_WORKERS = option('db-parallel-workers');
 const POLICIES = Number(option('policies') ?? 0);
 /** Node options for the server and the worker (a CPU profile of the phases, say). */
-const SERVER_NODE_OPTIONS = option('server-node-options')?.split(' ').filter(Boolean) ?? [];
-const WORKER_NODE_OPTIONS = option('worker-node-options')?.split(' ').filter(Boolean) ?? [];
+const SERVER_NODE_OPTIONS = nodeOptions(option('server-node-options'));
+const WORKER_NODE_OPTIONS = nodeOptions(option('worker-node-options'));
 const PHASE_TIMEOUT_MS = Number(option('phase-timeout-seconds') ?? 180) * 1000;
 const API_POLL_MS = 1000;
 const PER_PROCESS = 5_000; // sockets per client process (the limit is 20,000 open files per process)
@@ -59,8 +60,6 @@ const HISTOGRAM = 'ampora_opamp_apply_duration_seconds';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
-/** The monotonic clock in microseconds, the clock of V8's CPU profiles (their startTime and samples). */
-const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 const yaml = benchYaml;
 
 type AgentClient = IpcChild;

@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { fork } from 'node:child_process';
 import type { Client } from 'pg';
 import { benchPgClient } from '../lib/pg';
+import { monotonicUs, nodeOptions } from '../lib/profiling';
 import { hashToken, mintToken } from '@ampora/platform';
 import { freePort, REPO_ROOT, RunningProcess, scrape, startProcess, testEnv, unusedDatabaseName } from '@ampora/testing';
 import { forkIpcChild, IpcChild, TS_EXEC_ARGV } from '../lib/child';
@@ -62,10 +63,8 @@ const PHASE_TIMEOUT_MS = num('phase-timeout-seconds', 300) * 1000;
 const STEPS = [...new Set([...(option('steps') ?? '1000,5000,10000,18000').split(',').map(Number).filter((n) => n > 0 && n < AGENTS), AGENTS])].sort((a, b) => a - b);
 const TRACES_SAMPLER = option('traces-sampler'); // e.g. parentbased_traceidratio (with --traces-sampler-arg 0.01): decision 0280
 const TRACES_SAMPLER_ARG = option('traces-sampler-arg');
-const SERVER_NODE_OPTIONS = option('server-node-options')?.split(' ').filter(Boolean) ?? [];
-/** The monotonic clock in microseconds, the clock of V8's CPU profiles (their startTime and samples). */
-const monotonicUs = () => (process.hrtime.bigint() / 1000n).toString();
-const WORKER_NODE_OPTIONS = option('worker-node-options')?.split(' ').filter(Boolean) ?? [];
+const SERVER_NODE_OPTIONS = nodeOptions(option('server-node-options'));
+const WORKER_NODE_OPTIONS = nodeOptions(option('worker-node-options'));
 const FLUSH_MS = 1000; // AMPORA_OPAMP_FLUSH_INTERVAL_MS, the default
 const CONCURRENCY = 200; // enrolments in flight per client process
 

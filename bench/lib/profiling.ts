@@ -1,0 +1,7 @@
+/** What benches share to profile the processes they start (`--server-node-options`, `--worker-node-options`). */
+
+/** The monotonic clock in microseconds, the clock of V8's CPU profiles (their startTime and samples). */
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/** A `--…-node-options "…"` value as the node arguments of a process (none when absent). */
+export const nodeOptions = (value: string | undefined): string[] => value?.split(' ').filter(Boolean) ?? [];
