@@ -93,7 +93,7 @@ export class RolloutTransitions {
 
   /** One tick now (a change the engine should act on without waiting for the schedule). */
   async kick(tenantId: string, rolloutId: string, reason: string): Promise<void> {
-    await this.producer.enqueue<RolloutTickJob>(ROLLOUTS_QUEUE.name, ROLLOUTS_QUEUE.jobs.tick, { rolloutId, reason }, { tenantId, attempts: 1, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } });
+    await this.enqueueTick(tenantId, rolloutId, reason);
   }
 
   /**
@@ -103,12 +103,12 @@ export class RolloutTransitions {
    */
   async kickSoon(tenantId: string, rolloutId: string, reason: string): Promise<void> {
     const slot = Math.floor(this.clock.nowMs() / BUSY_RETRY_MS) + 1;
-    await this.producer.enqueue<RolloutTickJob>(
-      ROLLOUTS_QUEUE.name,
-      ROLLOUTS_QUEUE.jobs.tick,
-      { rolloutId, reason },
-      { tenantId, attempts: 1, delay: BUSY_RETRY_MS, jobId: retickJobId(rolloutId, slot), removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
-    );
+    await this.enqueueTick(tenantId, rolloutId, reason, { delay: BUSY_RETRY_MS, jobId: retickJobId(rolloutId, slot) });
+  }
+
+  /** One tick job, tried once; kept a day when it fails. */
+  private async enqueueTick(tenantId: string, rolloutId: string, reason: string, options: { delay?: number; jobId?: string } = {}): Promise<void> {
+    await this.producer.enqueue<RolloutTickJob>(ROLLOUTS_QUEUE.name, ROLLOUTS_QUEUE.jobs.tick, { rolloutId, reason }, { tenantId, attempts: 1, removeOnComplete: true, removeOnFail: { age: 24 * 3600 }, ...options });
   }
 
   async unschedule(rolloutId: string): Promise<void> {
