@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { stateUpdateStatement } from '../src/agents/agent-state.statement';
+import { TableUpdates, tableUpdates } from '@ampora/testing';
 import { FleetKit, startFleetKit } from './fleet-test-kit';
 
 /**
@@ -30,7 +31,7 @@ describe('agent state writer: heartbeat flushes are HOT updates', () => {
     const runner = kit.ds.createQueryRunner();
     await runner.connect();
     try {
-      const start = await updates();
+      const start = await tableUpdates(kit.ds, 'agents');
       // rows as wide as a reporting collector's: an effective config and an assigned one (not compressible)
       const text = (n: number) => randomBytes(n).toString('base64').slice(0, n);
       await runner.query(`UPDATE agents SET effective_config = $2::jsonb, assigned_config = $3::jsonb WHERE id = ANY($1::uuid[])`, [
@@ -59,20 +60,8 @@ describe('agent state writer: heartbeat flushes are HOT updates', () => {
   });
 
   /** The table's update counters once `runner`'s updates reached the statistics (it reports them when next idle). */
-  async function counted(runner: { query(sql: string): Promise<unknown> }, atLeast: number): Promise<{ all: number; hot: number }> {
+  async function counted(runner: { query(sql: string): Promise<unknown> }, atLeast: number): Promise<TableUpdates> {
     await runner.query('SELECT pg_stat_force_next_flush()');
-    let now = await updates();
-    for (let i = 0; i < 150 && now.all < atLeast; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      now = await updates();
-    }
-    return now;
-  }
-
-  async function updates(): Promise<{ all: number; hot: number }> {
-    const [row]: Array<{ all: string; hot: string }> = await kit.ds.query(
-      `SELECT n_tup_upd AS all, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relid = 'agents'::regclass`,
-    );
-    return { all: Number(row!.all), hot: Number(row!.hot) };
+    return tableUpdates(kit.ds, 'agents', atLeast);
   }
 });

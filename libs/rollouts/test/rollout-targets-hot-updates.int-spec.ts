@@ -1,3 +1,4 @@
+import { tableUpdates } from '@ampora/testing';
 import { startRolloutKit, RolloutKit } from './rollout-test-kit';
 
 /**
@@ -29,29 +30,15 @@ describe('rollout targets: the engine updates them in place', () => {
       kit.rollouts.create(kit.operator, { name: 'hot', configurationId: f.configurationId, version: f.v2.number, groupId: f.groupId, dwellSeconds: 0, strategy: { type: 'Percentage', steps: [100] } } as never),
     );
     await kit.as(() => kit.rollouts.start(kit.operator, r.id));
-    const start = await updates(0);
+    const start = await tableUpdates(kit.ds, 'rollout_targets');
     // the step: targets inserted, each assigned and pushed (two updates per target)
     expect(await kit.engine.drive(r.id)).toBe('waiting');
     // every agent answers APPLIED: a third
     const at = kit.clock.now();
     expect(await kit.engine.observe(new Map(f.agents.map((id) => [id, { remoteConfig: { status: 'APPLIED', hash: f.v2.configHash, at } }])))).toBe(1000);
-    const after = await updates(start.all + 3000);
+    const after = await tableUpdates(kit.ds, 'rollout_targets', start.all + 3000);
     expect(after.all - start.all).toBeGreaterThanOrEqual(3000);
     // with the default fill none was
     expect(after.hot - start.hot).toBeGreaterThanOrEqual(0.4 * (after.all - start.all));
   });
-
-  /** The table's update counters once they reached at least `atLeast` (backends report them when next idle: up to 10 s). */
-  async function updates(atLeast: number): Promise<{ all: number; hot: number }> {
-    const read = async () => {
-      const [row]: Array<{ all: string; hot: string }> = await kit.ds.query(`SELECT n_tup_upd AS all, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relid = 'rollout_targets'::regclass`);
-      return { all: Number(row!.all), hot: Number(row!.hot) };
-    };
-    let now = await read();
-    for (let i = 0; i < 150 && now.all < atLeast; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      now = await read();
-    }
-    return now;
-  }
 });

@@ -12,3 +12,4 @@ export * from './otlp-receiver';
 export * from './openssl';
 export * from './test-clock';
 export * from './default-tenant';
+export * from './table-updates';
