@@ -6,7 +6,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, MetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BatchSpanProcessor, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { PlatformConfig } from '../config/ampora-config';
 
@@ -26,8 +26,10 @@ export interface TelemetryOptions {
 /**
  * Starts tracing and metrics for this process. Call it before Nest is created (each app's
  * `instrument.ts` does); calling it again is a no-op. Spans always get ids (logs carry them);
- * they are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set. Metrics are always served on
- * `/metrics` and also pushed over OTLP when the endpoint is set.
+ * they are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set, and recorded only when something
+ * receives them (decision 0439: without an endpoint or a processor, OTEL_TRACES_SAMPLER is moot and
+ * every span is a non-recording one). Metrics are always served on `/metrics` and also pushed over
+ * OTLP when the endpoint is set.
  */
 export function startTelemetry(config: PlatformConfig, role: 'server' | 'worker' | 'cli', options: TelemetryOptions = {}): void {
   if (state) return;
@@ -40,7 +42,8 @@ export function startTelemetry(config: PlatformConfig, role: 'server' | 'worker'
 
   const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
   if (endpoint) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` })));
-  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors });
+  // a span nobody receives costs its attributes, times and end for nothing (decision 0439)
+  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors, ...(spanProcessors.length === 0 ? { sampler: new AlwaysOffSampler() } : {}) });
   tracerProvider.register({
     contextManager: new AsyncLocalStorageContextManager(),
     propagator: new W3CTraceContextPropagator(),
