@@ -14,6 +14,7 @@
  * where the time of its push loop goes (chunk by chunk).
  *
  *   npm run build && npm run bench:rollout -- [--agents 10000] [--rounds 2] [--tick-ms N] [--push-concurrency N] [--db-parallel-workers N]
+ *     [--traces-sampler always_off] [--traces-sampler-arg N]
  *     [--server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--worker-node-options "…"]
  *
  * With --policies N (issue 17: 10,000 agents × 20 Active policies), the comparison is a one-step
@@ -50,6 +51,9 @@ const POLICIES = Number(option('policies') ?? 0);
 /** Node options for the server and the worker (a CPU profile of the phases, say). */
 const SERVER_NODE_OPTIONS = nodeOptions(option('server-node-options'));
 const WORKER_NODE_OPTIONS = nodeOptions(option('worker-node-options'));
+/** OTEL_TRACES_SAMPLER (and its argument) for the server and the worker, as in bench:scale (decision 0280). */
+const TRACES_SAMPLER = option('traces-sampler');
+const TRACES_SAMPLER_ARG = option('traces-sampler-arg');
 const PHASE_TIMEOUT_MS = Number(option('phase-timeout-seconds') ?? 180) * 1000;
 const API_POLL_MS = 1000;
 const PER_PROCESS = 5_000; // sockets per client process (the limit is 20,000 open files per process)
@@ -79,8 +83,10 @@ async function main(): Promise<void> {
     ...(TICK_MS ? { AMPORA_ROLLOUT_TICK_MS: TICK_MS } : {}),
     ...(PUSH_CONCURRENCY ? { AMPORA_ROLLOUT_PUSH_CONCURRENCY: PUSH_CONCURRENCY } : {}),
     ...(DB_PARALLEL_WORKERS ? { AMPORA_DB_PARALLEL_WORKERS: DB_PARALLEL_WORKERS } : {}),
+    ...(TRACES_SAMPLER ? { OTEL_TRACES_SAMPLER: TRACES_SAMPLER } : {}),
+    ...(TRACES_SAMPLER_ARG ? { OTEL_TRACES_SAMPLER_ARG: TRACES_SAMPLER_ARG } : {}),
   });
-  const knobs = Object.fromEntries(Object.entries(env).filter(([k]) => /^AMPORA_(FLEET|ROLLOUT|DB_)/.test(k)));
+  const knobs = Object.fromEntries(Object.entries(env).filter(([k]) => /^(AMPORA_(FLEET|ROLLOUT|DB_)|OTEL_TRACES_)/.test(k)));
   console.log(`  settings: ${JSON.stringify(knobs)} (rollout knobs not listed: the engine's defaults)`);
   let server: RunningProcess | undefined;
   let worker: RunningProcess | undefined;
