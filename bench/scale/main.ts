@@ -59,6 +59,8 @@ const PER_PROCESS = num('per-process', 5000);
 const POOL_MAX = num('pool-max', 10);
 const PUSH_SAMPLES = num('push-samples', 300);
 const STORM_TIMEOUT_S = num('storm-timeout-seconds', 120);
+/** Item 4's fleet: "a 10,000-agent one-step rollout Completed in under 5 s" (and the group push beside it). */
+const ITEM4_AGENTS = 10_000;
 const PHASE_TIMEOUT_MS = num('phase-timeout-seconds', 300) * 1000;
 const STEPS = [...new Set([...(option('steps') ?? '1000,5000,10000,18000').split(',').map(Number).filter((n) => n > 0 && n < AGENTS), AGENTS])].sort((a, b) => a - b);
 const TRACES_SAMPLER = option('traces-sampler'); // e.g. parentbased_traceidratio (with --traces-sampler-arg 0.01): decision 0280
@@ -254,10 +256,8 @@ async function main(): Promise<void> {
     let enrol = { value: NaN, samples: [] as number[] };
     let enrolRetries = 0;
     let finalClosedLoop: { fps: number[]; cpuUs: number } | undefined;
-    const rolloutMs: number[] = [];
-    const groupPushMs: number[] = [];
-    const rolloutReach: number[] = [];
-    const groupReach: number[] = [];
+    /** Item 4's samples per step: the issue's target is for 10,000 agents, the last step's are reported too. */
+    const pushSamples = new Map<number, { rolloutMs: number[]; groupPushMs: number[]; rolloutReach: number[]; groupReach: number[] }>();
     for (const size of STEPS) {
       const delta = size - held;
       const viaLoadgen = size === AGENTS ? LOADGEN : 0;
@@ -384,12 +384,7 @@ async function main(): Promise<void> {
       row.rolloutCompletedMs = medianOf(ro);
       row.rolloutReachPerSecond = medianOf(rr);
       growth.push(row);
-      if (size === AGENTS) {
-        groupPushMs.push(...gp);
-        rolloutMs.push(...ro);
-        groupReach.push(...gr);
-        rolloutReach.push(...rr);
-      }
+      if (size === AGENTS || size === ITEM4_AGENTS) pushSamples.set(size, { rolloutMs: ro, groupPushMs: gp, rolloutReach: rr, groupReach: gr });
     }
     const lastRow = growth[growth.length - 1]!;
 
@@ -472,12 +467,19 @@ async function main(): Promise<void> {
     figures.push({ item: 3, name: 'dynamic-group reconcile, steady pass', unit: 's', samples: reconcile.steadyMs.map((m) => m / 1000), target: { op: '<', value: 3 }, baseline: '1.50 s at 50,000 agents without sessions (bench:groups, 2026-11-25)', note: `initial placement ${fmt(reconcile.initialMs / 1000, 2)} s, ${reconcile.evaluated} agents evaluated` });
 
     // --- item 4 ---------------------------------------------------------------------------------------
-    figures.push(
-      { item: 4, name: 'one-step rollout: start → Completed', unit: 's', samples: rolloutMs.map((m) => m / 1000), target: { op: '<', value: 5, fromAgents: 10_000 }, baseline: '11–21 s at 10,000 agents (bench:rollout, 2026-11-25/26)' },
-      { item: 4, name: 'group push: start → every row APPLIED', unit: 's', samples: groupPushMs.map((m) => m / 1000), target: { op: '<', value: 5, fromAgents: 10_000 }, baseline: '9.9–19.4 s at 10,000 agents (bench:rollout)' },
-      { item: 4, name: 'rollout: agents reached per second', unit: 'agents/s', samples: rolloutReach, baseline: '540–980 agents/s' },
-      { item: 4, name: 'group push: agents reached per second', unit: 'agents/s', samples: groupReach, baseline: '568–1,160 agents/s' },
-    );
+    // the targets are the issue's, for 10,000 agents: judged at that step when the run has one (else at
+    // the last step, from 10,000 agents on); a larger last step is reported beside it, without a target
+    const judgedAt = pushSamples.has(ITEM4_AGENTS) ? ITEM4_AGENTS : AGENTS;
+    for (const [size, p] of [...pushSamples].sort((a, b) => a[0] - b[0])) {
+      const judgedHere = size === judgedAt;
+      const at = ` at ${size.toLocaleString('en-US')} agents`;
+      figures.push(
+        { item: 4, name: `one-step rollout: start → Completed${at}`, unit: 's', samples: p.rolloutMs.map((m) => m / 1000), ...(judgedHere ? { target: { op: '<', value: 5, fromAgents: ITEM4_AGENTS } } : {}), baseline: '11–21 s at 10,000 agents (bench:rollout, 2026-11-25/26)' },
+        { item: 4, name: `group push: start → every row APPLIED${at}`, unit: 's', samples: p.groupPushMs.map((m) => m / 1000), ...(judgedHere ? { target: { op: '<', value: 5, fromAgents: ITEM4_AGENTS } } : {}), baseline: '9.9–19.4 s at 10,000 agents (bench:rollout)' },
+        { item: 4, name: `rollout: agents reached per second${at}`, unit: 'agents/s', samples: p.rolloutReach, baseline: '540–980 agents/s' },
+        { item: 4, name: `group push: agents reached per second${at}`, unit: 'agents/s', samples: p.groupReach, baseline: '568–1,160 agents/s' },
+      );
+    }
 
     // --- item 5: enrolment rate and the reconnect storm -------------------------------------------
     figures.push({ item: 5, name: 'enrolment (bootstrap-token redemption)', unit: 'agents/s', value: enrol.value, samples: enrol.samples, target: { op: '>=', value: 1000 }, baseline: '177 agents/s at 5,000 (bench:opamp, 2026-11-25)', note: 'the last step; noise from the client processes' });
