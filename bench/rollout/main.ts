@@ -25,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchPgClient } from '../lib/pg';
-import { monotonicUs, nodeOptions } from '../lib/profiling';
+import { monotonicUs, nodeOptions, tracesSamplerEnv } from '../lib/profiling';
 import { hashToken, mintToken } from '@ampora/platform';
 import { freePort, REPO_ROOT, RunningProcess, scrape, startProcess, testEnv, unusedDatabaseName } from '@ampora/testing';
 import { forkIpcChild, IpcChild } from '../lib/child';
@@ -83,8 +83,7 @@ async function main(): Promise<void> {
     ...(TICK_MS ? { AMPORA_ROLLOUT_TICK_MS: TICK_MS } : {}),
     ...(PUSH_CONCURRENCY ? { AMPORA_ROLLOUT_PUSH_CONCURRENCY: PUSH_CONCURRENCY } : {}),
     ...(DB_PARALLEL_WORKERS ? { AMPORA_DB_PARALLEL_WORKERS: DB_PARALLEL_WORKERS } : {}),
-    ...(TRACES_SAMPLER ? { OTEL_TRACES_SAMPLER: TRACES_SAMPLER } : {}),
-    ...(TRACES_SAMPLER_ARG ? { OTEL_TRACES_SAMPLER_ARG: TRACES_SAMPLER_ARG } : {}),
+    ...tracesSamplerEnv(TRACES_SAMPLER, TRACES_SAMPLER_ARG),
   });
   const knobs = Object.fromEntries(Object.entries(env).filter(([k]) => /^(AMPORA_(FLEET|ROLLOUT|DB_)|OTEL_TRACES_)/.test(k)));
   console.log(`  settings: ${JSON.stringify(knobs)} (rollout knobs not listed: the engine's defaults)`);

@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { fork } from 'node:child_process';
 import type { Client } from 'pg';
 import { benchPgClient } from '../lib/pg';
-import { monotonicUs, nodeOptions } from '../lib/profiling';
+import { monotonicUs, nodeOptions, tracesSamplerEnv } from '../lib/profiling';
 import { hashToken, mintToken } from '@ampora/platform';
 import { freePort, REPO_ROOT, RunningProcess, scrape, startProcess, testEnv, unusedDatabaseName } from '@ampora/testing';
 import { forkIpcChild, IpcChild, TS_EXEC_ARGV } from '../lib/child';
@@ -180,8 +180,7 @@ async function main(): Promise<void> {
     AMPORA_FLEET_RECONCILE_INTERVAL_SECONDS: '3600', // the bench runs the reconcile passes itself
     AMPORA_LIMITS_SESSIONS_PER_TENANT: '0',
     AMPORA_OPAMP_TOKEN_REISSUE: 'false',
-    ...(TRACES_SAMPLER ? { OTEL_TRACES_SAMPLER: TRACES_SAMPLER } : {}),
-    ...(TRACES_SAMPLER_ARG ? { OTEL_TRACES_SAMPLER_ARG: TRACES_SAMPLER_ARG } : {}),
+    ...tracesSamplerEnv(TRACES_SAMPLER, TRACES_SAMPLER_ARG),
   });
   const settings = Object.fromEntries(Object.entries(env).filter(([k]) => /^(AMPORA_(FLEET|ROLLOUT|DB_POOL|OPAMP|LIMITS_SESSIONS)|OTEL_TRACES)/.test(k)));
   log(`  settings: ${JSON.stringify(settings)}`);
