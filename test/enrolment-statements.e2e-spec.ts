@@ -1,4 +1,5 @@
-import { prometheusExporter } from '@ampora/platform';
+import { hashToken, prometheusExporter } from '@ampora/platform';
+import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AGENT_AUTHENTICATOR, AgentAuthenticator, SessionLeaseKeeper, SessionRegistry } from '@ampora/opamp';
 import { AgentCapability, eventually, TestAgent } from '@ampora/testing';
@@ -145,6 +146,9 @@ describe('the statements of one enrolment', () => {
     await leases.settled();
     const counted = difference(await statementsByLabel(), before);
     const taken = counted['with agent_session_ownership'] ?? 0;
+    // the redemptions of first connections that arrive together share statements (decision 0440)
+    expect(counted['with bootstrap_tokens'] ?? 0).toBeGreaterThanOrEqual(1);
+    expect(counted['with bootstrap_tokens'] ?? 0).toBeLessThanOrEqual(20);
     // and the assignment reads after the leases (decision 0425)
     expect(counted['select agents'] ?? 0).toBeGreaterThanOrEqual(1);
     expect(counted['select agents'] ?? 0).toBeLessThanOrEqual(20);
@@ -159,6 +163,22 @@ describe('the statements of one enrolment', () => {
     ])) as Array<{ agent_id: string; instance_id: string; token: string }>;
     expect(rows).toHaveLength(40);
     expect(new Set(rows.map((r) => r.token)).size).toBe(40);
+    // each agent made from its own token, with its own audit event (its uid as the actor, its agent and the trace of its own frame)
+    const made = (await server.app.get(DataSource).query(
+      `SELECT a.id, replace(a.instance_uid::text, '-', '') AS uid, t.token_hash, e.actor, e.additional->>'agentId' AS audited_agent, e.trace_id
+       FROM agents a JOIN bootstrap_tokens t ON t.id = a.bootstrap_token_id AND t.agent_id = a.id
+       LEFT JOIN audit_events e ON e.entity_id = t.id::text AND e.action = 'Redeemed'
+       WHERE a.id = ANY($1::uuid[])`,
+      [sessions.map((session) => session.agentId)],
+    )) as Array<{ id: string; uid: string; token_hash: string; actor: string | null; audited_agent: string | null; trace_id: string | null }>;
+    expect(made).toHaveLength(40);
+    expect(new Set(made.map((m) => m.token_hash)).size).toBe(40);
+    for (const m of made) {
+      expect(m.token_hash).toBe(hashToken(tokens[agents.findIndex((a) => a.uid.toString('hex') === m.uid)]!));
+      expect(m.actor).toBe(`agent:${m.uid.replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')}`);
+      expect(m.audited_agent).toBe(m.id);
+    }
+    expect(new Set(made.map((m) => m.trace_id)).size).toBe(40);
     for (const row of rows) {
       expect(row.instance_id).toBe(server.config.app.instanceId);
       expect(sessions.find((session) => session.agentId === row.agent_id)?.fencingToken?.toString()).toBe(row.token);
@@ -184,6 +204,58 @@ describe('the statements of one enrolment', () => {
     expect(back['select agents'] ?? 0).toBeLessThanOrEqual(20);
     const again = [...server.app.get(SessionRegistry).all()].filter((session) => agents.some((a) => a.uid.equals(session.instanceUid)));
     expect(again.map((session) => session.agentId).sort()).toEqual(sessions.map((session) => session.agentId).sort());
+    for (const agent of agents) await agent.close();
+  });
+
+  it('first connections redeemed together are each placed on their own: a group with a config, no group, a deleted group, and two agents with one uid (decision 0440)', async () => {
+    const api = apiClient(server.url, server.adminToken);
+    const [version] = await publishVersions(api, [collectorYaml('batch-placement')]);
+    const group = await createStaticGroup(api);
+    await assignGroup(api, group.id, version!);
+    const gone = await createStaticGroup(api);
+    const token = async (body: Record<string, unknown>) => (await server.as().post('/api/bootstrap-tokens').send(body).expect(201)).body.token as string;
+    const inGroup = await token({ label: 'batch-group', groupId: group.id });
+    const plain = await token({ label: 'batch-plain' });
+    const deleted = await token({ label: 'batch-deleted', groupId: gone.id });
+    const twinA = await token({ label: 'batch-twin-a' });
+    const twinB = await token({ label: 'batch-twin-b' });
+    await server.as().delete(`/api/groups/${gone.id}`).expect((r) => expect(r.status).toBeLessThan(300));
+    const shared = randomBytes(16);
+    const agents = [
+      new TestAgent({ url, token: inGroup }),
+      new TestAgent({ url, token: plain }),
+      new TestAgent({ url, token: deleted }),
+      new TestAgent({ url, token: twinA, instanceUid: Buffer.from(shared) }),
+      new TestAgent({ url, token: twinB, instanceUid: Buffer.from(shared) }),
+    ];
+    await Promise.all(agents.map((agent) => agent.connect()));
+    const before = await statementsByLabel();
+    for (const agent of agents) agent.hello();
+    const replies = await Promise.all(agents.map((agent) => agent.next()));
+    for (const reply of replies) expect(reply.error_response).toBeUndefined();
+    const counted = difference(await statementsByLabel(), before);
+    // one statement for the five (one more for the twin given a new uid), not one each
+    expect(counted['with bootstrap_tokens'] ?? 0).toBeLessThanOrEqual(3);
+    expect(replies[0]!.remote_config?.config_hash?.toString('hex')).toBe(version!.configHash);
+    expect(replies[1]!.remote_config).toBeUndefined();
+    // one twin keeps the uid, the other is given a new one
+    const renamed = replies.slice(3).filter((r) => r.agent_identification?.new_instance_uid?.length);
+    expect(renamed).toHaveLength(1);
+    const rows = (await server.app.get(DataSource).query(
+      `SELECT t.label, a.group_id, a.assigned_config_hash, replace(a.instance_uid::text, '-', '') AS uid,
+              (SELECT count(*)::int FROM audit_events e WHERE e.entity_id = t.id::text AND e.action = 'Redeemed' AND e.additional->>'agentId' = a.id::text) AS events
+       FROM bootstrap_tokens t JOIN agents a ON a.id = t.agent_id WHERE t.label LIKE 'batch-%' ORDER BY t.label`,
+    )) as Array<{ label: string; group_id: string | null; assigned_config_hash: string | null; uid: string; events: number }>;
+    expect(rows.map((r) => [r.label, r.group_id, r.assigned_config_hash, r.events])).toEqual([
+      ['batch-deleted', null, null, 1],
+      ['batch-group', group.id, version!.configHash, 1],
+      ['batch-plain', null, null, 1],
+      ['batch-twin-a', null, null, 1],
+      ['batch-twin-b', null, null, 1],
+    ]);
+    const twins = rows.slice(3).map((r) => r.uid);
+    expect(twins).toContain(shared.toString('hex'));
+    expect(new Set(twins).size).toBe(2);
     for (const agent of agents) await agent.close();
   });
 

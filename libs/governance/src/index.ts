@@ -5,7 +5,7 @@ export { TenantService, TenantInfo, DEFAULT_TENANT } from './tenants/tenant.serv
 export { OidcDiscovery, OidcMetadata } from './access/oidc-discovery';
 export { TokenService, CreatedToken } from './tokens/token.service';
 export { CreateTokenDto, CreatedTokenDto, TokenPageDto, TokenListQueryDto } from './tokens/dto/token.dto';
-export { AuditService, AuditInput } from './audit/audit.service';
+export { AuditService, AuditInput, PreparedAuditEvent } from './audit/audit.service';
 export { AuditQueryDto, AuditEventPageDto } from './audit/dto/audit.dto';
 export { ReadOnlyRoute, CompoundAuditRoute, READ_ONLY_ROUTE_KEY, COMPOUND_AUDIT_KEY } from './audit/audit-discipline.interceptor';
 export { GOVERNANCE_MIGRATIONS } from './migrations';

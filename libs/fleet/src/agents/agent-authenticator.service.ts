@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, hashToken, isEvent, isWellFormedToken, LiveBus, Metrics, TenantLabels, TransactionRunner, TurnBatch } from '@ampora/platform';
-import { AuditService } from '@ampora/governance';
+import { AuditService, PreparedAuditEvent } from '@ampora/governance';
 import {
   AGENT_CERTIFICATES,
   AgentAuthenticator,
@@ -22,7 +22,7 @@ import {
   uidToString,
 } from '@ampora/opamp';
 import { AssignmentService } from '../assignment/assignment.service';
-import { BootstrapTokenRepository } from '../bootstrap/bootstrap-token.repository';
+import { BootstrapTokenRepository, RedemptionRequest, RedemptionRow } from '../bootstrap/bootstrap-token.repository';
 import { bootstrapTokenExpired } from '../bootstrap/domain/token-expiry';
 import { BootstrapTokenEntity } from '../bootstrap/entities/bootstrap-token.entity';
 import { FleetEvent, FleetEvents } from '../fleet.events';
@@ -46,6 +46,14 @@ const assignmentReadKey = (r: { id: string; knownHash: string | undefined }) => 
 const LOOKUP_BATCH_MAX = 500;
 /** At most this many reconnecting agents are read together. */
 const REATTACH_BATCH_MAX = 500;
+/** At most this many first connections are redeemed by one statement. */
+const REDEMPTION_BATCH_MAX = 200;
+/** A first connection's redemption, with its audit event made in its own context (decision 0440). */
+interface PendingRedemption extends RedemptionRequest {
+  audit: PreparedAuditEvent;
+}
+/** Redemptions of the same token by the same uid in one batch are asked once. */
+const redemptionKey = (r: RedemptionRequest) => `${r.tokenId} ${r.instanceUid}`;
 /**
  * Batches of each kind running at once (decision 0431): what connecting agents ask meanwhile
  * gathers into the next batch instead of queueing behind the admission gate as batches of one.
@@ -108,6 +116,17 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
         return new Map(ids.map((id) => [id, { agent: agents.get(id), certificates: states.get(id) ?? 'none' }]));
       }),
   });
+  /**
+   * First connections' redemptions asked for in one turn of the event loop, or while a batch ran: one
+   * statement in one gate slot (decision 0440). An enrolment storm then costs a statement, a commit
+   * and a plan per batch instead of per agent.
+   */
+  private readonly redemptions = new TurnBatch<PendingRedemption, RedemptionRow & { at: Date }>({
+    key: redemptionKey,
+    max: REDEMPTION_BATCH_MAX,
+    inFlight: BATCHES_IN_FLIGHT,
+    run: (requests) => this.redeemBatch(requests),
+  });
   constructor(
     private readonly clock: Clock,
     /** The PKI's agent ↔ certificate binding (PkiModule's AGENT_CERTIFICATES). */
@@ -155,8 +174,11 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
 
   attach(request: AttachRequest): Promise<AttachOutcome> {
     const credential = request.credential;
-    if (credential.kind === 'bootstrap' && credential.boundAgentId) return this.reattach(request, credential.boundAgentId);
-    return this.gate.run(() => this.attachNow(request));
+    if (credential.kind === 'bootstrap') {
+      // back with its bound token, or its first connection (a redemption batch takes its own gate slot)
+      return credential.boundAgentId ? this.reattach(request, credential.boundAgentId) : this.redeem(request, uidToString(request.instanceUid));
+    }
+    return this.gate.run(() => this.attachByCertificate(request, credential));
   }
 
   /**
@@ -170,19 +192,15 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     return this.boundAttach(request, agent, certificates);
   }
 
-  private async attachNow(request: AttachRequest): Promise<AttachOutcome> {
-    const credential = request.credential;
+  /** An agent with a client certificate: its first connection binds the certificate to a new agent. */
+  private async attachByCertificate(request: AttachRequest, credential: Extract<AttachRequest['credential'], { kind: 'certificate' }>): Promise<AttachOutcome> {
     const uid = uidToString(request.instanceUid);
-    if (credential.kind === 'certificate') {
-      if (!credential.agentId) return this.enrolByCertificate(credential, request, uid);
-      const agent = await this.agents.findById(credential.agentId);
-      if (!agent) return { ok: false, reason: 'the certificate\'s agent no longer exists' };
-      if (agent.movedToPeer) return { ok: false, reason: `this agent was handed over to peer ${agent.movedToPeer}: connect there` };
-      if (agent.certFingerprint !== credential.fingerprint) await this.agents.setCertificate(agent.id, credential.fingerprint);
-      return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
-    }
-    // an agent back with its bound token went the way of reattach (attach): this is its first connection
-    return this.redeem(request, uid);
+    if (!credential.agentId) return this.enrolByCertificate(credential, request, uid);
+    const agent = await this.agents.findById(credential.agentId);
+    if (!agent) return { ok: false, reason: 'the certificate\'s agent no longer exists' };
+    if (agent.movedToPeer) return { ok: false, reason: `this agent was handed over to peer ${agent.movedToPeer}: connect there` };
+    if (agent.certFingerprint !== credential.fingerprint) await this.agents.setCertificate(agent.id, credential.fingerprint);
+    return { ok: true, agent: await this.withUid(agent, uid, request.requestNewUid) };
   }
 
   /** The checks of an agent back with its bound bootstrap token, on its row and its certificates' state. */
@@ -229,33 +247,29 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   }
 
   /**
-   * The first connection with a bootstrap token: one statement (decision 0415) locks the token, makes
-   * the agent in the token's group, marks the token redeemed and writes the audit event. A uid that
-   * another agent of the tenant has (or RequestInstanceUid) gives the new agent a new one.
+   * The first connection with a bootstrap token: one statement (decision 0415), shared with the other
+   * first connections of its batch (decision 0440), locks the token, makes the agent in the token's
+   * group, marks the token redeemed and writes the audit event. A uid that another agent of the tenant
+   * has (or RequestInstanceUid) gives the new agent a new one.
    */
   private async redeem(request: AttachRequest, uid: string): Promise<AttachOutcome> {
     const credential = request.credential as Extract<AttachRequest['credential'], { kind: 'bootstrap' }>;
     let instanceUid = request.requestNewUid ? uidToString(newInstanceUid()) : uid;
     for (let attempt = 0; ; attempt++) {
-      const at = this.clock.now();
-      const { token, agent } = await this.tokens.redeem({ tokenId: credential.tokenId, instanceUid, capabilities: request.capabilities.toString(), now: at }, (param) =>
-        this.audit.recordInStatement(
-          {
-            tenantId: credential.tenantId,
-            actor: `agent:${instanceUid}`,
-            actorRole: null,
-            entityType: 'BootstrapToken',
-            entityId: credential.tokenId,
-            action: 'Redeemed',
-            additional: { instanceUid, transport: request.transport },
-          },
-          { name: 'audit', gate: 'agent', additionalSql: `jsonb_build_object('agentId', agent.id, 'groupId', agent.group_id)`, param },
-        ),
-      );
+      const audit = this.audit.prepare({
+        tenantId: credential.tenantId,
+        actor: `agent:${instanceUid}`,
+        actorRole: null,
+        entityType: 'BootstrapToken',
+        entityId: credential.tokenId,
+        action: 'Redeemed',
+        additional: { instanceUid, transport: request.transport },
+      });
+      const { token, agent, at } = (await this.redemptions.ask({ tokenId: credential.tokenId, instanceUid, capabilities: request.capabilities.toString(), audit }))!;
       if (!token || token.revokedAt) return this.refuseAttach('revoked', credential.tenantId, 'the bootstrap token was revoked');
       if (token.redeemedAt) {
         // redeemed meanwhile (read afresh: the statement's snapshot may predate the redeemer's agent)
-        const owner = token.agentId ? await this.agents.findById(token.agentId) : null;
+        const owner = token.agentId ? await this.gate.run(() => this.agents.findById(token.agentId!)) : null;
         if (owner && owner.instanceUid === uid) return { ok: true, agent: this.attached(owner, false) };
         return this.refuseAttach('consumed', token.tenantId, 'this bootstrap token was redeemed by another agent');
       }
@@ -286,6 +300,40 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
         },
       };
     }
+  }
+
+  /**
+   * One batch of redemptions (decision 0440): one statement in one gate slot, at one time. A token
+   * asked for by two uids at once goes in a second statement after the first, which then finds it
+   * redeemed.
+   */
+  private async redeemBatch(requests: readonly PendingRedemption[]): Promise<Map<string, RedemptionRow & { at: Date }>> {
+    const answers = new Map<string, RedemptionRow & { at: Date }>();
+    let rest = requests;
+    while (rest.length > 0) {
+      const tokens = new Set<string>();
+      const now: PendingRedemption[] = [];
+      const later: PendingRedemption[] = [];
+      for (const r of rest) {
+        if (tokens.has(r.tokenId)) later.push(r);
+        else {
+          tokens.add(r.tokenId);
+          now.push(r);
+        }
+      }
+      const at = this.clock.now();
+      const rows = await this.gate.run(() =>
+        this.tokens.redeem(now, at, (param) =>
+          this.audit.recordEachInStatement(
+            now.map((r) => r.audit),
+            { name: 'audit', gate: 'agent', match: 'agent.bootstrap_token_id::text', additionalSql: `jsonb_build_object('agentId', agent.id, 'groupId', agent.group_id)`, param },
+          ),
+        ),
+      );
+      now.forEach((r, i) => answers.set(redemptionKey(r), { ...rows[i]!, at }));
+      rest = later;
+    }
+    return answers;
   }
 
   /**

@@ -5,6 +5,11 @@ import { storable } from '../domain/storable';
 import { AuditFilter, AuditRepository, AuditRow } from './audit.repository';
 import { AuditEventEntity } from './entities/audit-event.entity';
 
+/** An audit event made in its request's context, for a statement that writes it later (`AuditService.prepare`). */
+export interface PreparedAuditEvent {
+  readonly row: Omit<AuditEventEntity, 'id' | 'occurredAt'>;
+}
+
 export interface AuditInput {
   entityType: string;
   entityId: string;
@@ -37,23 +42,41 @@ export class AuditService {
   }
 
   /**
-   * One audit event written by the caller's own statement, as a data-modifying CTE named `name`
-   * (decision 0415): a change made in one statement (an enrolment) gets its event in that statement,
-   * so it commits or rolls back with the change, without a transaction around two statements. The
-   * event is written once per row of the caller's CTE `gate` (one row when the change happened, none
-   * when it did not); `additionalSql` is a jsonb expression over `gate`'s columns (ids the statement
+   * An event for `recordEachInStatement`, made now, in the caller's request and trace (its actor,
+   * source address and trace id), so a statement that writes the events of several requests gives
+   * each its own.
+   */
+  prepare(input: AuditInput): PreparedAuditEvent {
+    return { row: this.row(input) };
+  }
+
+  /**
+   * Audit events written by the caller's own statement, as a data-modifying CTE named `name`
+   * (decisions 0415, 0440): a change made in one statement (enrolments, several at once) gets its
+   * events in that statement, so they commit or roll back with it, without a transaction around two
+   * statements. An event is written for each row of the caller's CTE `gate` whose `match` (an SQL
+   * expression over `gate`'s columns) equals the event's entity id: none when the change did not
+   * happen for it. `additionalSql` is a jsonb expression over `gate`'s columns (ids the statement
    * itself makes) merged into `additional`. `param` adds a value to the caller's parameters and gives
    * its placeholder.
    */
-  recordInStatement(input: AuditInput, part: { name: string; gate: string; additionalSql?: string; param: (value: unknown) => string }): string {
-    const row = this.row(input);
+  recordEachInStatement(
+    events: readonly PreparedAuditEvent[],
+    part: { name: string; gate: string; match: string; additionalSql?: string; param: (value: unknown) => string },
+  ): string {
+    const rows = events.map((e) => e.row);
     const p = part.param;
-    const json = (value: unknown) => `${p(value === null ? null : JSON.stringify(value))}::jsonb`;
-    const additional = part.additionalSql ? `COALESCE(${json(row.additional)}, '{}'::jsonb) || (${part.additionalSql})` : json(row.additional);
+    const column = <T>(pick: (row: Omit<AuditEventEntity, 'id' | 'occurredAt'>) => T) => p(rows.map(pick));
+    const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+    const additional = part.additionalSql ? `COALESCE(e.additional::jsonb, '{}'::jsonb) || (${part.additionalSql})` : 'e.additional::jsonb';
     return `${part.name} AS (
       INSERT INTO audit_events (tenant_id, actor, actor_role, entity_type, entity_id, action, before, after, source_ip, trace_id, additional)
-      SELECT ${p(row.tenantId)}::uuid, ${p(row.actor)}, ${p(row.actorRole)}, ${p(row.entityType)}, ${p(row.entityId)}, ${p(row.action)}, ${json(row.before)}, ${json(row.after)}, ${p(row.sourceIp)}, ${p(row.traceId)}, ${additional}
-      FROM ${part.gate}
+      SELECT e.tenant_id, e.actor, e.actor_role, e.entity_type, e.entity_id, e.action, e.before::jsonb, e.after::jsonb, e.source_ip, e.trace_id, ${additional}
+      FROM unnest(${column((r) => r.tenantId)}::uuid[], ${column((r) => r.actor)}::text[], ${column((r) => r.actorRole)}::text[], ${column((r) => r.entityType)}::text[],
+                  ${column((r) => r.entityId)}::text[], ${column((r) => r.action)}::text[], ${column((r) => json(r.before))}::text[], ${column((r) => json(r.after))}::text[],
+                  ${column((r) => r.sourceIp)}::text[], ${column((r) => r.traceId)}::text[], ${column((r) => json(r.additional))}::text[])
+        AS e(tenant_id, actor, actor_role, entity_type, entity_id, action, before, after, source_ip, trace_id, additional)
+      JOIN ${part.gate} ON (${part.match}) = e.entity_id
       RETURNING id
     )`;
   }
