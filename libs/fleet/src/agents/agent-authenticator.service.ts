@@ -26,7 +26,7 @@ import { BootstrapTokenRepository, RedemptionRequest, RedemptionRow } from '../b
 import { bootstrapTokenExpired } from '../bootstrap/domain/token-expiry';
 import { BootstrapTokenEntity } from '../bootstrap/entities/bootstrap-token.entity';
 import { FleetEvent, FleetEvents } from '../fleet.events';
-import { AgentRepository } from './agent.repository';
+import { AgentAttachRow, AgentRepository } from './agent.repository';
 import { AdmissionGate } from './domain/admission-gate';
 import { RecentCache } from './domain/recent-cache';
 import { fromStoredFiles } from './domain/stored-config';
@@ -102,14 +102,14 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     run: (hashes) => this.gate.run(() => this.tokens.findByHashes(hashes)),
   });
   /** Agents back with their bound tokens in one turn of the event loop: their rows and certificates, in one gate slot (decision 0425). */
-  private readonly reattachReads = new TurnBatch<string, { agent: AgentEntity | undefined; certificates: AgentCertificateState }>({
+  private readonly reattachReads = new TurnBatch<string, { agent: AgentAttachRow | undefined; certificates: AgentCertificateState }>({
     key: (id) => id,
     max: REATTACH_BATCH_MAX,
     inFlight: BATCHES_IN_FLIGHT,
     run: (ids) =>
       this.gate.run(async () => {
         // one after the other: a batch holds one pool connection at a time, as any task of the gate
-        const agents = new Map((await this.agents.findByIds(ids)).map((a) => [a.id, a]));
+        const agents = new Map((await this.agents.attachRowsByIds(ids)).map((a) => [a.id, a]));
         const states = this.certificates.certificateStates
           ? await this.certificates.certificateStates(ids)
           : new Map(await Promise.all(ids.map(async (id) => [id, await this.certificates.certificateState(id)] as const)));
@@ -204,7 +204,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   }
 
   /** The checks of an agent back with its bound bootstrap token, on its row and its certificates' state. */
-  private async boundAttach(request: AttachRequest, agent: AgentEntity, certificates: AgentCertificateState): Promise<AttachOutcome> {
+  private async boundAttach(request: AttachRequest, agent: AgentAttachRow, certificates: AgentCertificateState): Promise<AttachOutcome> {
     const uid = uidToString(request.instanceUid);
     if (agent.movedToPeer) return { ok: false, reason: `this agent was handed over to peer ${agent.movedToPeer}: connect there` };
     if (certificates === 'revoked') return { ok: false, reason: 'this agent\'s certificate was revoked: enrol it again with a new bootstrap token' };
@@ -374,7 +374,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
   }
 
   /** Attaches with the agent's uid, assigning a new one when asked to or when another agent has it. */
-  private async withUid(agent: AgentEntity, uid: string, requestNew: boolean): Promise<AttachedAgent> {
+  private async withUid(agent: AgentAttachRow, uid: string, requestNew: boolean): Promise<AttachedAgent> {
     if (requestNew) {
       const fresh = uidToString(newInstanceUid());
       await this.agents.setInstanceUid(agent.id, fresh);
@@ -395,7 +395,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     return this.attached(agent, false);
   }
 
-  private attached(agent: AgentEntity, uidChanged: boolean): AttachedAgent {
+  private attached(agent: AgentAttachRow, uidChanged: boolean): AttachedAgent {
     return {
       agentId: agent.id,
       tenantId: agent.tenantId,

@@ -14,6 +14,12 @@ export interface AssignedMaterial {
   contentHash: string;
 }
 
+/** What attaching a session needs of an agent's row (decision 0441): none of what the agent reported. */
+export type AgentAttachRow = Pick<
+  AgentEntity,
+  'id' | 'tenantId' | 'instanceUid' | 'agentType' | 'movedToPeer' | 'assignedConfigHash' | 'assignedConfig' | 'failedConfigHash' | 'remoteConfigHash'
+>;
+
 /** An agent row locked for a membership or assignment change. */
 export interface LockedAgent {
   id: string;
@@ -129,9 +135,39 @@ export class AgentRepository {
   }
 
   /** Several agents by id, whatever their tenant (the agents of reconnecting sessions), in one statement. */
-  findByIds(ids: string[]): Promise<AgentEntity[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.repo.find({ where: { id: In(ids) } });
+  /**
+   * The rows of agents coming back (a reconnect storm reads thousands), narrowed to what attaching a
+   * session needs (decision 0441): the whole row carries the agent's reported effective config,
+   * available components and health, parsed for nothing, and a query built by the ORM for nothing.
+   */
+  async attachRowsByIds(ids: readonly string[]): Promise<AgentAttachRow[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.repo.query(
+      `SELECT id, tenant_id, instance_uid, agent_type, moved_to_peer, assigned_config_hash, assigned_config, failed_config_hash, remote_config_hash
+       FROM agents WHERE id IN (${ids.map((_, i) => `$${i + 1}`).join(', ')})`,
+      [...ids],
+    )) as Array<{
+      id: string;
+      tenant_id: string;
+      instance_uid: string;
+      agent_type: string;
+      moved_to_peer: string | null;
+      assigned_config_hash: string | null;
+      assigned_config: StoredConfigFiles | null;
+      failed_config_hash: string | null;
+      remote_config_hash: string | null;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      tenantId: r.tenant_id,
+      instanceUid: r.instance_uid,
+      agentType: r.agent_type,
+      movedToPeer: r.moved_to_peer,
+      assignedConfigHash: r.assigned_config_hash,
+      assignedConfig: r.assigned_config,
+      failedConfigHash: r.failed_config_hash,
+      remoteConfigHash: r.remote_config_hash,
+    }));
   }
 
   findInTenant(tenantId: string, id: string, manager?: EntityManager): Promise<AgentEntity | null> {

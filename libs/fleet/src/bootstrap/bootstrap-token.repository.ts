@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, In, Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
 import type { StoredConfigFiles } from '../agents/entities/agent.entity';
 import { BootstrapTokenEntity } from './entities/bootstrap-token.entity';
@@ -70,11 +70,16 @@ interface RedemptionSqlRow extends Omit<TokenSqlRow, 'id'> {
 export class BootstrapTokenRepository {
   constructor(@InjectRepository(BootstrapTokenEntity) private readonly repo: Repository<BootstrapTokenEntity>) {}
 
-  /** The tokens of several hashes in one statement (decision 0425), by hash; unknown hashes are absent. */
+  /**
+   * The tokens of several hashes in one statement (decision 0425), by hash; unknown hashes are absent.
+   * Plain SQL (decision 0441): every connecting agent asks, and the ORM's query building and
+   * hydration cost more than the statement.
+   */
   async findByHashes(tokenHashes: readonly string[]): Promise<Map<string, BootstrapTokenEntity>> {
-    if (tokenHashes.length === 0) return new Map();
-    const rows = await this.repo.find({ where: { tokenHash: In([...new Set(tokenHashes)]) } });
-    return new Map(rows.map((row) => [row.tokenHash, row]));
+    const hashes = [...new Set(tokenHashes)];
+    if (hashes.length === 0) return new Map();
+    const rows = (await this.repo.query(`SELECT ${TOKEN_COLUMNS} FROM bootstrap_tokens WHERE token_hash IN (${hashes.map((_, i) => `$${i + 1}`).join(', ')})`, hashes)) as TokenSqlRow[];
+    return new Map(rows.map((row) => [row.token_hash, tokenFromRow(row)]));
   }
 
   /**
