@@ -30,7 +30,7 @@ import { AgentAttachRow, AgentRepository } from './agent.repository';
 import { AdmissionGate } from './domain/admission-gate';
 import { RecentCache } from './domain/recent-cache';
 import { fromStoredFiles } from './domain/stored-config';
-import { AgentEntity, StoredConfigFiles } from './entities/agent.entity';
+import { StoredConfigFiles } from './entities/agent.entity';
 
 type Redemption = 'redeemed' | 'expired' | 'consumed' | 'revoked' | 'unknown' | 'malformed';
 
