@@ -134,11 +134,11 @@ export class AgentRepository {
     return this.r(manager).findOne({ where: { id } });
   }
 
-  /** Several agents by id, whatever their tenant (the agents of reconnecting sessions), in one statement. */
   /**
-   * The rows of agents coming back (a reconnect storm reads thousands), narrowed to what attaching a
-   * session needs (decision 0441): the whole row carries the agent's reported effective config,
-   * available components and health, parsed for nothing, and a query built by the ORM for nothing.
+   * Several agents by id, whatever their tenant (the agents of reconnecting sessions; a storm reads
+   * thousands), in one statement, narrowed to what attaching a session needs (decision 0441): the
+   * whole row carries the agent's reported effective config, available components and health, parsed
+   * for nothing, and a query built by the ORM for nothing.
    */
   async attachRowsByIds(ids: readonly string[]): Promise<AgentAttachRow[]> {
     if (ids.length === 0) return [];
