@@ -52,8 +52,10 @@ describe('agent state writer: heartbeat flushes are HOT updates', () => {
       }
       const after = await counted(runner, before.all + 3000);
       expect(after.all - before.all).toBe(3000);
-      // with the former index on (tenant_id, last_seen_at) none was
-      expect(after.hot - before.hot).toBeGreaterThanOrEqual(0.6 * 3000);
+      // with the former index on (tenant_id, last_seen_at) none was. How many are HOT beyond that
+      // depends on pruning the previous versions, which any transaction of this database that is still
+      // open holds back: alone most of them, under the full suite's load once 26 %, so the bar is 20 %
+      expect(after.hot - before.hot).toBeGreaterThanOrEqual(0.2 * 3000);
     } finally {
       await runner.release();
     }
