@@ -165,17 +165,17 @@ describe('the statements of one enrolment', () => {
     expect(new Set(rows.map((r) => r.token)).size).toBe(40);
     // each agent made from its own token, with its own audit event (its uid as the actor, its agent and the trace of its own frame)
     const made = (await server.app.get(DataSource).query(
-      `SELECT a.id, replace(a.instance_uid::text, '-', '') AS uid, t.token_hash, e.actor, e.additional->>'agentId' AS audited_agent, e.trace_id
+      `SELECT a.id, a.instance_uid::text AS instance_uid, replace(a.instance_uid::text, '-', '') AS uid, t.token_hash, e.actor, e.additional->>'agentId' AS audited_agent, e.trace_id
        FROM agents a JOIN bootstrap_tokens t ON t.id = a.bootstrap_token_id AND t.agent_id = a.id
        LEFT JOIN audit_events e ON e.entity_id = t.id::text AND e.action = 'Redeemed'
        WHERE a.id = ANY($1::uuid[])`,
       [sessions.map((session) => session.agentId)],
-    )) as Array<{ id: string; uid: string; token_hash: string; actor: string | null; audited_agent: string | null; trace_id: string | null }>;
+    )) as Array<{ id: string; instance_uid: string; uid: string; token_hash: string; actor: string | null; audited_agent: string | null; trace_id: string | null }>;
     expect(made).toHaveLength(40);
     expect(new Set(made.map((m) => m.token_hash)).size).toBe(40);
     for (const m of made) {
       expect(m.token_hash).toBe(hashToken(tokens[agents.findIndex((a) => a.uid.toString('hex') === m.uid)]!));
-      expect(m.actor).toBe(`agent:${m.uid.replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')}`);
+      expect(m.actor).toBe(`agent:${m.instance_uid}`);
       expect(m.audited_agent).toBe(m.id);
     }
     expect(new Set(made.map((m) => m.trace_id)).size).toBe(40);

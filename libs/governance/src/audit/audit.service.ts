@@ -66,7 +66,7 @@ export class AuditService {
   ): string {
     const rows = events.map((e) => e.row);
     const p = part.param;
-    const column = <T>(pick: (row: Omit<AuditEventEntity, 'id' | 'occurredAt'>) => T) => p(rows.map(pick));
+    const column = (pick: (row: PreparedAuditEvent['row']) => unknown) => p(rows.map(pick));
     const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
     const additional = part.additionalSql ? `COALESCE(e.additional::jsonb, '{}'::jsonb) || (${part.additionalSql})` : 'e.additional::jsonb';
     return `${part.name} AS (
