@@ -46,16 +46,19 @@ describe('agent state writer: heartbeat flushes are HOT updates', () => {
         const spoke = [...ids].sort(() => Math.random() - 0.5);
         const seen = new Date(Date.now() + flush * 1000);
         for (let i = 0; i < spoke.length; i += 100) {
+          // pruning by the next update waits for the oldest snapshot of the whole server to move on, so
+          // one transaction open in another database (another test file) leaves most versions in place;
+          // VACUUM weighs only this database's: it gives every statement the room a quiet server would
+          await kit.ds.query('VACUUM agents');
           const { sql, params } = stateUpdateStatement(['last_seen_at'], spoke.slice(i, i + 100).map((id) => [id, { last_seen_at: seen }]), 'test-instance');
           await runner.query(sql, params);
         }
       }
       const after = await counted(runner, before.all + 3000);
       expect(after.all - before.all).toBe(3000);
-      // with the former index on (tenant_id, last_seen_at) none was. How many are HOT beyond that
-      // depends on pruning the previous versions, which any transaction of this database that is still
-      // open holds back: alone most of them, under the full suite's load once 26 %, so the bar is 20 %
-      expect(after.hot - before.hot).toBeGreaterThanOrEqual(0.2 * 3000);
+      // with the former index on (tenant_id, last_seen_at) none was; here about 97 %, with or without a
+      // transaction open in another database (without the VACUUM, 96 % alone and 26 % beside one)
+      expect(after.hot - before.hot).toBeGreaterThanOrEqual(0.8 * 3000);
     } finally {
       await runner.release();
     }
