@@ -95,14 +95,21 @@ async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | un
   }
 }
 
+/** The counts of `ampora_db_query_duration_seconds` by statement label, summed over its other labels. */
+function statementCounts(metrics: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith('ampora_db_query_duration_seconds_count{')) continue;
+    const query = /query="((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? '?';
+    counts.set(query, (counts.get(query) ?? 0) + Number(line.slice(line.lastIndexOf('}') + 1).trim().split(' ')[0]));
+  }
+  return counts;
+}
+
 /** Sum of the counts of `ampora_db_query_duration_seconds` whose statement writes (insert, update, delete). */
 function writeStatements(metrics: string): number {
   let n = 0;
-  for (const line of metrics.split('\n')) {
-    if (!line.startsWith('ampora_db_query_duration_seconds_count{')) continue;
-    if (!/query="(insert|update|delete)[ "]/.test(line)) continue;
-    n += Number(line.slice(line.lastIndexOf('}') + 1).trim().split(' ')[0]);
-  }
+  for (const [query, count] of statementCounts(metrics)) if (/^(insert|update|delete)( |$)/.test(query)) n += count;
   return n;
 }
 
@@ -519,6 +526,12 @@ async function main(): Promise<void> {
     const afterReady = failed.filter(([at]) => at >= readyAt);
     log(`  agents back after ready: 10 % at ${fmt(percentile(backAfter, 10), 1)} s, 50 % at ${fmt(percentile(backAfter, 50), 1)} s, 90 % at ${fmt(percentile(backAfter, 90), 1)} s, 99 % at ${fmt(percentile(backAfter, 99), 1)} s, the last at ${fmt(backAfter[backAfter.length - 1] ?? NaN, 1)} s (${backAfter.filter((t) => t > 2 * percentile(backAfter, 99)).length} after twice the 99th percentile)`);
     log(`  failed attempts: ${beforeReady.length} before the instances were ready (${why(beforeReady) || 'none'}), ${afterReady.length} after (${why(afterReady) || 'none'})`);
+    // the statements of the restarted instances (their start and the storm), by label: which ones each reconnecting agent costs
+    const statements = new Map<string, number>();
+    for (const text of await Promise.all(servers.map((s) => scrape(s.base).catch(() => '')))) for (const [query, n] of statementCounts(text)) statements.set(query, (statements.get(query) ?? 0) + n);
+    const statementTotal = [...statements.values()].reduce((a, b) => a + b, 0);
+    const topStatements = [...statements].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([query, n]) => `${n} × ${query}`).join('; ');
+    log(`  statements since the restart: ${statementTotal} (${fmt(statementTotal / AGENTS, 3)} per agent); most: ${topStatements}`);
     figures.push(
       { item: 5, name: 'reconnect storm: instances ready → every session back', unit: 's', samples: [reconnected >= AGENTS - LOADGEN && Number.isFinite(settledSessions) ? (stormLast - readyAt) / 1000 : NaN], target: { op: '<', value: 30 }, note: `restart itself ${fmt((readyAt - killedAt) / 1000, 1)} s; protobufjs agents back after ${fmt((swarmLast - readyAt) / 1000, 1)} s (opamp-go agents reconnect with their own backoff)` },
       { item: 5, name: 'reconnect storm: busy database connections, max of an instance', unit: 'connections', samples: [busyMax], target: { op: '<=', value: POOL_MAX }, note: 'AMPORA_DB_POOL_MAX' },
