@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, hashToken, isEvent, isWellFormedToken, LiveBus, Metrics, TenantLabels, TransactionRunner, TurnBatch } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, hashToken, isEvent, isWellFormedToken, LiveBus, Metrics, STORM_BATCH_SPACING_MS, TenantLabels, TransactionRunner, TurnBatch } from '@ampora/platform';
 import { AuditService, PreparedAuditEvent } from '@ampora/governance';
 import {
   AGENT_CERTIFICATES,
@@ -56,7 +56,8 @@ interface PendingRedemption extends RedemptionRequest {
 const redemptionKey = (r: RedemptionRequest) => `${r.tokenId} ${r.instanceUid}`;
 /**
  * Batches of each kind running at once (decision 0431): what connecting agents ask meanwhile
- * gathers into the next batch instead of queueing behind the admission gate as batches of one.
+ * gathers into the next batch instead of queueing behind the admission gate as batches of one. Each
+ * kind also goes at most once per STORM_BATCH_SPACING_MS (decision 0442).
  */
 const BATCHES_IN_FLIGHT = 1;
 
@@ -87,6 +88,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     key: assignmentReadKey,
     max: ASSIGNMENT_READ_BATCH_MAX,
     inFlight: BATCHES_IN_FLIGHT,
+    spacingMs: STORM_BATCH_SPACING_MS,
     run: async (requests) => {
       const rows = await this.agents.assignmentsUnless(requests);
       const answers = new Map<string, { hash: string | null; config: StoredConfigFiles | null }>();
@@ -99,6 +101,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     key: (hash) => hash,
     max: LOOKUP_BATCH_MAX,
     inFlight: BATCHES_IN_FLIGHT,
+    spacingMs: STORM_BATCH_SPACING_MS,
     run: (hashes) => this.gate.run(() => this.tokens.findByHashes(hashes)),
   });
   /** Agents back with their bound tokens in one turn of the event loop: their rows and certificates, in one gate slot (decision 0425). */
@@ -106,6 +109,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     key: (id) => id,
     max: REATTACH_BATCH_MAX,
     inFlight: BATCHES_IN_FLIGHT,
+    spacingMs: STORM_BATCH_SPACING_MS,
     run: (ids) =>
       this.gate.run(async () => {
         // one after the other: a batch holds one pool connection at a time, as any task of the gate
@@ -125,6 +129,7 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
     key: redemptionKey,
     max: REDEMPTION_BATCH_MAX,
     inFlight: BATCHES_IN_FLIGHT,
+    spacingMs: STORM_BATCH_SPACING_MS,
     run: (requests) => this.redeemBatch(requests),
   });
   constructor(

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, Backplane, Clock, createLogger, Metrics, RequestContext, TimerHandle, TurnBatch } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Backplane, Clock, createLogger, Metrics, RequestContext, STORM_BATCH_SPACING_MS, TimerHandle, TurnBatch } from '@ampora/platform';
 import { AgentSession } from '../core/agent-session';
 import { OpampCore } from '../core/opamp-core.service';
 import { SessionRegistry } from '../core/session-registry';
@@ -8,7 +8,7 @@ import { LeaseRevokedNotice, OpampTopics, sendToInstance } from '../opamp.events
 
 /** At most this many leases are taken in one statement. */
 const ACQUIRE_BATCH_MAX = 1000;
-/** One lease statement runs at a time; leases asked meanwhile are taken together next (decision 0431). */
+/** One lease statement runs at a time, at most one per STORM_BATCH_SPACING_MS; leases asked meanwhile are taken together next (decisions 0431, 0442). */
 const ACQUIRE_IN_FLIGHT = 1;
 
 /** Backplane topic: "a newer session of this agent holds the lease now" (to the previous holder). */
@@ -38,6 +38,7 @@ export class SessionLeaseKeeper implements OnModuleInit, OnModuleDestroy {
     key: (agentId) => agentId,
     max: ACQUIRE_BATCH_MAX,
     inFlight: ACQUIRE_IN_FLIGHT,
+    spacingMs: STORM_BATCH_SPACING_MS,
     run: (agentIds) => {
       this.totals.acquireStatements += 1;
       return this.leases.acquireMany(agentIds, this.instanceId, this.ttlSeconds);

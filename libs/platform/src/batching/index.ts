@@ -1,1 +1,1 @@
-export { TurnBatch } from './turn-batch';
+export { STORM_BATCH_SPACING_MS, TurnBatch } from './turn-batch';

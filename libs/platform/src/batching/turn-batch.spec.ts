@@ -165,6 +165,76 @@ describe('TurnBatch', () => {
     });
   });
 
+  describe('with spacingMs (decision 0442)', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    function spaced(max: number, spacingMs: number) {
+      const calls: number[][] = [];
+      const batch = new TurnBatch<number, number>({
+        key: (n) => String(n),
+        max,
+        inFlight: 1,
+        spacingMs,
+        run: async (ns) => {
+          calls.push(ns);
+          return new Map(ns.map((n) => [String(n), n * n]));
+        },
+      });
+      return { batch, calls };
+    }
+    /** Moves the fake host time on by `ms`, running what falls due, and lets answered batches settle. */
+    async function after(ms: number) {
+      await jest.advanceTimersByTimeAsync(ms);
+    }
+
+    it('sends a quiet request at the end of its turn, and holds what comes within spacingMs of a batch until that time is over', async () => {
+      const { batch, calls } = spaced(100, 50);
+      const first = batch.ask(1);
+      await after(0);
+      expect(calls).toEqual([[1]]);
+      await expect(first).resolves.toBe(1);
+      await after(10);
+      const held = [batch.ask(2)];
+      await after(20);
+      held.push(batch.ask(3));
+      await after(19);
+      expect(calls).toEqual([[1]]);
+      expect(batch.pending).toBe(2);
+      await after(1);
+      expect(calls).toEqual([[1], [2, 3]]);
+      await expect(Promise.all(held)).resolves.toEqual([4, 9]);
+      // long after the last batch: at the end of the turn again
+      await after(500);
+      const late = batch.ask(4);
+      await after(0);
+      expect(calls).toEqual([[1], [2, 3], [4]]);
+      await expect(late).resolves.toBe(16);
+      expect(batch.batches).toBe(3);
+    });
+
+    it('sends a full batch at once, whatever the spacing', async () => {
+      const { batch, calls } = spaced(3, 1000);
+      const first = batch.ask(1);
+      await after(0);
+      await expect(first).resolves.toBe(1);
+      const answers = [2, 3, 4].map((n) => batch.ask(n));
+      await after(0);
+      expect(calls).toEqual([[1], [2, 3, 4]]);
+      await expect(Promise.all(answers)).resolves.toEqual([4, 9, 16]);
+      const fifth = batch.ask(5);
+      await after(999);
+      expect(calls).toHaveLength(2);
+      await after(1);
+      expect(calls).toEqual([[1], [2, 3, 4], [5]]);
+      await expect(fifth).resolves.toBe(25);
+    });
+
+    it('refuses a negative spacingMs', () => {
+      expect(() => new TurnBatch<number, number>({ key: String, max: 1, spacingMs: -1, run: async () => new Map() })).toThrow(/spacingMs of 0 or more/);
+    });
+  });
+
   it('refuses a max below 1', () => {
     expect(() => new TurnBatch<string, string>({ key: (s) => s, max: 0, run: async () => new Map() })).toThrow(/max of at least 1/);
   });

@@ -10,11 +10,26 @@
  * answers, instead of queueing as many batches of one behind a busy pool or admission gate; with
  * nothing running a request still goes at the end of its turn.
  *
+ * With `spacingMs`, batches go at most once per that many milliseconds while requests keep coming
+ * (decision 0442): a request asked sooner after the previous batch waits for the rest of that time,
+ * with the others that come meanwhile. A quiet instance's request still goes at the end of its turn
+ * (the previous batch is long past), and a full batch (`max`) goes at once; in a storm, where each
+ * turn brings one agent and the database answers in about a millisecond, batches of one become
+ * batches of several. The spacing is host time, like the turn: a test's clock that stands still must
+ * not hold a batch back.
+ *
  * Requests with the same key share one answer. `run` receives the distinct requests (the first one
  * asked for each key) and answers by key; a key it leaves out is answered `undefined`. When `run`
  * fails, every request of the batch fails with its error, as one failed statement failed its one
  * request before.
  */
+/**
+ * The spacing of the batches that connecting agents ask for (token lookups, redemptions, reattach and
+ * assignment reads, leases; decision 0442): in a storm each kind goes about 125 times a second at
+ * most, and a connection waits at most this long more at each of them.
+ */
+export const STORM_BATCH_SPACING_MS = 8;
+
 export class TurnBatch<R, V> {
   private waiting = new Map<string, Entry<R, V>>();
   private scheduled?: NodeJS.Immediate;
@@ -22,6 +37,9 @@ export class TurnBatch<R, V> {
   private running = 0;
   /** Batches sent so far (each one call of `run`). */
   batches = 0;
+  /** When the last batch went (`performance.now()`), and the timer of one held back by `spacingMs`. */
+  private lastSentAt = -Infinity;
+  private spaced?: NodeJS.Timeout;
 
   constructor(
     private readonly options: {
@@ -33,10 +51,13 @@ export class TurnBatch<R, V> {
       max: number;
       /** At most this many batches running at once (unlimited when absent). */
       inFlight?: number;
+      /** At least this many milliseconds between two batches, unless the second is full (none when absent). */
+      spacingMs?: number;
     },
   ) {
     if (!Number.isInteger(options.max) || options.max < 1) throw new Error(`a turn batch needs a max of at least 1, not ${options.max}`);
     if (options.inFlight !== undefined && (!Number.isInteger(options.inFlight) || options.inFlight < 1)) throw new Error(`a turn batch needs an inFlight of at least 1, not ${options.inFlight}`);
+    if (options.spacingMs !== undefined && !(options.spacingMs >= 0 && Number.isFinite(options.spacingMs))) throw new Error(`a turn batch needs a spacingMs of 0 or more, not ${options.spacingMs}`);
   }
 
   private get full(): boolean {
@@ -65,7 +86,23 @@ export class TurnBatch<R, V> {
   flush(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
+    if (this.spacedOut()) return;
     while (this.waiting.size > 0 && !this.full) this.send(this.take());
+  }
+
+  /** Whether what waits is held back by `spacingMs`: then a timer flushes again when that time is over. */
+  private spacedOut(): boolean {
+    const spacingMs = this.options.spacingMs;
+    if (!spacingMs || this.waiting.size === 0 || this.waiting.size >= this.options.max) return false;
+    if (this.spaced) return true;
+    // (a timer may fire a little early by this clock: it is then set again for the rest)
+    const wait = this.lastSentAt + spacingMs - performance.now();
+    if (wait <= 0) return false;
+    this.spaced = setTimeout(() => {
+      this.spaced = undefined;
+      this.flush();
+    }, Math.ceil(wait));
+    return true;
   }
 
   /** The first `max` waiting requests (all of them, usually). */
@@ -87,6 +124,7 @@ export class TurnBatch<R, V> {
   private send(batch: Map<string, Entry<R, V>>): void {
     this.batches += 1;
     this.running += 1;
+    this.lastSentAt = performance.now();
     let answered: Promise<ReadonlyMap<string, V>>;
     try {
       answered = this.options.run([...batch.values()].map((e) => e.request));

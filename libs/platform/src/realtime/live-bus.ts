@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Backplane } from '../backplane/backplane';
+import { STORM_BATCH_SPACING_MS } from '../batching/turn-batch';
 import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { RequestContext } from '../context/request-context';
@@ -66,6 +67,9 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
   private stopListeningBatches?: () => void;
   /** Events published in this turn of the event loop, broadcast together when it ends (decision 0421). */
   private outgoing: PublishedLiveEvent[] = [];
+  /** When the last backplane message went (`performance.now()`), and the timer of one held back (decision 0442). */
+  private lastFlushAt = -Infinity;
+  private flushSpaced?: NodeJS.Timeout;
   private flushScheduled?: NodeJS.Immediate;
 
   constructor(
@@ -85,7 +89,7 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    this.flush();
+    this.flush(true);
     this.stopListening?.();
     this.stopListeningBatches?.();
   }
@@ -116,7 +120,7 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
         Metrics.add('ampora_live_bus_events_total', 1, { tenant, event_type: full.type, direction: 'published' });
         this.deliver(full);
         this.outgoing.push(full);
-        if (this.outgoing.length >= LIVE_BATCH_MAX) this.flush();
+        if (this.outgoing.length >= LIVE_BATCH_MAX) this.flush(true);
         else this.flushScheduled ??= setImmediate(() => this.flush());
         return full;
       },
@@ -160,12 +164,28 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
   /**
    * Broadcasts the events published since the last flush as one backplane message (one seal, one
    * publish): an enrolment or reconnect storm publishes an event or two per agent, and one message
-   * each cost more of the instance's time than the agents' own frames (decision 0421).
+   * each cost more of the instance's time than the agents' own frames (decision 0421). A message goes
+   * at most once per STORM_BATCH_SPACING_MS unless `now` (a full batch, the shutdown): in a storm, where
+   * each turn publishes for one agent, what comes meanwhile goes in the next one (decision 0442).
    */
-  private flush(): void {
+  private flush(now = false): void {
     if (this.flushScheduled) clearImmediate(this.flushScheduled);
     this.flushScheduled = undefined;
     if (this.outgoing.length === 0) return;
+    if (!now) {
+      if (this.flushSpaced) return;
+      const wait = this.lastFlushAt + STORM_BATCH_SPACING_MS - performance.now();
+      if (wait > 0) {
+        this.flushSpaced = setTimeout(() => {
+          this.flushSpaced = undefined;
+          this.flush();
+        }, Math.ceil(wait));
+        return;
+      }
+    }
+    if (this.flushSpaced) clearTimeout(this.flushSpaced);
+    this.flushSpaced = undefined;
+    this.lastFlushAt = performance.now();
     const batch = this.outgoing;
     this.outgoing = [];
     this.backplane.broadcast(LIVE_BATCH_TOPIC, batch).catch((error: unknown) => {
