@@ -1,9 +1,16 @@
 /**
+ * The spacing of the batches that connecting agents ask for (token lookups, redemptions, reattach and
+ * assignment reads, leases; decision 0442): in a storm each kind goes about 125 times a second at
+ * most, and a connection waits at most this long more at each of them.
+ */
+export const STORM_BATCH_SPACING_MS = 8;
+
+/**
  * Requests asked for in one turn of the event loop, answered together by one call (decisions 0421,
  * 0425): a reconnect storm or an enrolment storm opens hundreds of sessions per turn, and one database
- * round trip each costs the instance more than the agents' frames. Nothing waits for a timer: the
- * batch goes when the turn ends (`setImmediate`) or as soon as it holds `max` distinct keys, so in a
- * quiet fleet every batch holds one request and adds no delay.
+ * round trip each costs the instance more than the agents' frames. Without `spacingMs` (below),
+ * nothing waits for a timer: the batch goes when the turn ends (`setImmediate`) or as soon as it holds
+ * `max` distinct keys, so in a quiet fleet every batch holds one request and adds no delay.
  *
  * With `inFlight`, at most that many batches run at once: requests asked meanwhile wait and go
  * together when one returns (decision 0431). A storm's requests then gather while the database
@@ -23,13 +30,6 @@
  * fails, every request of the batch fails with its error, as one failed statement failed its one
  * request before.
  */
-/**
- * The spacing of the batches that connecting agents ask for (token lookups, redemptions, reattach and
- * assignment reads, leases; decision 0442): in a storm each kind goes about 125 times a second at
- * most, and a connection waits at most this long more at each of them.
- */
-export const STORM_BATCH_SPACING_MS = 8;
-
 export class TurnBatch<R, V> {
   private waiting = new Map<string, Entry<R, V>>();
   private scheduled?: NodeJS.Immediate;
