@@ -527,8 +527,7 @@ async function main(): Promise<void> {
     log(`  agents back after ready: 10 % at ${fmt(percentile(backAfter, 10), 1)} s, 50 % at ${fmt(percentile(backAfter, 50), 1)} s, 90 % at ${fmt(percentile(backAfter, 90), 1)} s, 99 % at ${fmt(percentile(backAfter, 99), 1)} s, the last at ${fmt(backAfter[backAfter.length - 1] ?? NaN, 1)} s (${backAfter.filter((t) => t > 2 * percentile(backAfter, 99)).length} after twice the 99th percentile)`);
     log(`  failed attempts: ${beforeReady.length} before the instances were ready (${why(beforeReady) || 'none'}), ${afterReady.length} after (${why(afterReady) || 'none'})`);
     // the statements of the restarted instances (their start and the storm), by label: which ones each reconnecting agent costs
-    const statements = new Map<string, number>();
-    for (const text of await Promise.all(servers.map((s) => scrape(s.base).catch(() => '')))) for (const [query, n] of statementCounts(text)) statements.set(query, (statements.get(query) ?? 0) + n);
+    const statements = statementCounts((await Promise.all(servers.map((s) => scrape(s.base).catch(() => '')))).join('\n'));
     const statementTotal = [...statements.values()].reduce((a, b) => a + b, 0);
     const topStatements = [...statements].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([query, n]) => `${n} × ${query}`).join('; ');
     log(`  statements since the restart: ${statementTotal} (${fmt(statementTotal / AGENTS, 3)} per agent); most: ${topStatements}`);

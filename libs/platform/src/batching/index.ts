@@ -1,1 +1,2 @@
-export { STORM_BATCH_SPACING_MS, TurnBatch } from './turn-batch';
+export { STORM_BATCH_SPACING_MS } from './batch-spacing';
+export { TurnBatch } from './turn-batch';

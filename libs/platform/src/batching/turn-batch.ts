@@ -1,9 +1,4 @@
-/**
- * The spacing of the batches that connecting agents ask for (token lookups, redemptions, reattach and
- * assignment reads, leases; decision 0442): in a storm each kind goes about 125 times a second at
- * most, and a connection waits at most this long more at each of them.
- */
-export const STORM_BATCH_SPACING_MS = 8;
+import { BatchSpacing } from './batch-spacing';
 
 /**
  * Requests asked for in one turn of the event loop, answered together by one call (decisions 0421,
@@ -37,9 +32,8 @@ export class TurnBatch<R, V> {
   private running = 0;
   /** Batches sent so far (each one call of `run`). */
   batches = 0;
-  /** When the last batch went (`performance.now()`), and the timer of one held back by `spacingMs`. */
-  private lastSentAt = -Infinity;
-  private spaced?: NodeJS.Timeout;
+  /** With `spacingMs`: when the last batch went, and the timer of one held back. */
+  private readonly spacing?: BatchSpacing;
 
   constructor(
     private readonly options: {
@@ -58,6 +52,7 @@ export class TurnBatch<R, V> {
     if (!Number.isInteger(options.max) || options.max < 1) throw new Error(`a turn batch needs a max of at least 1, not ${options.max}`);
     if (options.inFlight !== undefined && (!Number.isInteger(options.inFlight) || options.inFlight < 1)) throw new Error(`a turn batch needs an inFlight of at least 1, not ${options.inFlight}`);
     if (options.spacingMs !== undefined && !(options.spacingMs >= 0 && Number.isFinite(options.spacingMs))) throw new Error(`a turn batch needs a spacingMs of 0 or more, not ${options.spacingMs}`);
+    if (options.spacingMs) this.spacing = new BatchSpacing(options.spacingMs);
   }
 
   private get full(): boolean {
@@ -90,19 +85,10 @@ export class TurnBatch<R, V> {
     while (this.waiting.size > 0 && !this.full) this.send(this.take());
   }
 
-  /** Whether what waits is held back by `spacingMs`: then a timer flushes again when that time is over. */
+  /** Whether what waits is held back by `spacingMs` (a full batch never is): then it goes when that time is over. */
   private spacedOut(): boolean {
-    const spacingMs = this.options.spacingMs;
-    if (!spacingMs || this.waiting.size === 0 || this.waiting.size >= this.options.max) return false;
-    if (this.spaced) return true;
-    // (a timer may fire a little early by this clock: it is then set again for the rest)
-    const wait = this.lastSentAt + spacingMs - performance.now();
-    if (wait <= 0) return false;
-    this.spaced = setTimeout(() => {
-      this.spaced = undefined;
-      this.flush();
-    }, Math.ceil(wait));
-    return true;
+    if (!this.spacing || this.waiting.size === 0 || this.waiting.size >= this.options.max) return false;
+    return this.spacing.holds(() => this.flush());
   }
 
   /** The first `max` waiting requests (all of them, usually). */
@@ -124,7 +110,7 @@ export class TurnBatch<R, V> {
   private send(batch: Map<string, Entry<R, V>>): void {
     this.batches += 1;
     this.running += 1;
-    this.lastSentAt = performance.now();
+    this.spacing?.sent();
     let answered: Promise<ReadonlyMap<string, V>>;
     try {
       answered = this.options.run([...batch.values()].map((e) => e.request));

@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/ampora-config';
 import { InProcessBackplane } from '../backplane/inprocess-backplane';
-import { STORM_BATCH_SPACING_MS } from '../batching/turn-batch';
+import { STORM_BATCH_SPACING_MS } from '../batching/batch-spacing';
 import { LIVE_BATCH_MAX, LIVE_BATCH_TOPIC, LiveBus } from './live-bus';
 
 /**

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Backplane } from '../backplane/backplane';
-import { STORM_BATCH_SPACING_MS } from '../batching/turn-batch';
+import { BatchSpacing, STORM_BATCH_SPACING_MS } from '../batching/batch-spacing';
 import { PlatformConfig } from '../config/ampora-config';
 import { AMPORA_CONFIG } from '../config/config.module';
 import { RequestContext } from '../context/request-context';
@@ -67,9 +67,8 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
   private stopListeningBatches?: () => void;
   /** Events published in this turn of the event loop, broadcast together when it ends (decision 0421). */
   private outgoing: PublishedLiveEvent[] = [];
-  /** When the last backplane message went (`performance.now()`), and the timer of one held back (decision 0442). */
-  private lastFlushAt = -Infinity;
-  private flushSpaced?: NodeJS.Timeout;
+  /** When the last backplane message went, and the timer of one held back (decision 0442). */
+  private readonly spacing = new BatchSpacing(STORM_BATCH_SPACING_MS);
   private flushScheduled?: NodeJS.Immediate;
 
   constructor(
@@ -172,20 +171,8 @@ export class LiveBus implements OnModuleInit, OnModuleDestroy {
     if (this.flushScheduled) clearImmediate(this.flushScheduled);
     this.flushScheduled = undefined;
     if (this.outgoing.length === 0) return;
-    if (!now) {
-      if (this.flushSpaced) return;
-      const wait = this.lastFlushAt + STORM_BATCH_SPACING_MS - performance.now();
-      if (wait > 0) {
-        this.flushSpaced = setTimeout(() => {
-          this.flushSpaced = undefined;
-          this.flush();
-        }, Math.ceil(wait));
-        return;
-      }
-    }
-    if (this.flushSpaced) clearTimeout(this.flushSpaced);
-    this.flushSpaced = undefined;
-    this.lastFlushAt = performance.now();
+    if (!now && this.spacing.holds(() => this.flush())) return;
+    this.spacing.sent();
     const batch = this.outgoing;
     this.outgoing = [];
     this.backplane.broadcast(LIVE_BATCH_TOPIC, batch).catch((error: unknown) => {
