@@ -9,9 +9,9 @@ export interface IpcChild {
 /** TypeScript helpers run under ts-node with the repo's path aliases. */
 export const TS_EXEC_ARGV = ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'];
 
-/** Forks `script` (which announces itself with a first message) and resolves once it is ready. */
-export function forkIpcChild(script: string, cwd: string): Promise<IpcChild> {
-  const child = fork(script, [], { execArgv: TS_EXEC_ARGV, cwd, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** Forks `script` (which announces itself with a first message) and resolves once it is ready; `nodeOptions` go before the script (a profiler's flags). */
+export function forkIpcChild(script: string, cwd: string, nodeOptions: string[] = []): Promise<IpcChild> {
+  const child = fork(script, [], { execArgv: [...nodeOptions, ...TS_EXEC_ARGV], cwd, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const request = <T>(command: Record<string, unknown>, event: string) =>
     new Promise<T>((resolve) => {
       const onMessage = (m: { event: string }) => {

@@ -33,6 +33,22 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (14th, 15th), USER_HZ = 100
 }
 
+/** CPU seconds used so far by every process whose command name (`/proc/<pid>/comm`) is `comm` (PostgreSQL's backends: `postgres`). */
+export function cpuSecondsOf(comm: string): number {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('node:fs') as typeof import('node:fs');
+  let total = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) total += cpuSeconds(Number(pid));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
 /** The 1-minute load average, to print beside figures taken on a shared machine. */
 export function loadAverage(): number {
   // eslint-disable-next-line @typescript-eslint/no-require-imports

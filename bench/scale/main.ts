@@ -19,7 +19,7 @@
  *
  *   npm run build && npm run bench:scale -- --agents 18000 [--instances 3] [--hold-seconds 600]
  *        [--loadgen 5000] [--rounds 2] [--closed-loop-seconds 9] [--steps 1000,5000,10000,18000]
- *        [--server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--worker-node-options "…"] [--traces-sampler parentbased_traceidratio --traces-sampler-arg 0.01]
+ *        [--server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--worker-node-options "…"] [--client-node-options "…"] [--traces-sampler parentbased_traceidratio --traces-sampler-arg 0.01]
  *   npm run bench:scale -- --plot bench/results/scale-….json     (the PNG again, from a results file)
  *
  * Exit code 2 when a figure misses its target by more than the noise measured in the run, 1 on error.
@@ -33,7 +33,7 @@ import { monotonicUs, nodeOptions, tracesSamplerEnv } from '../lib/profiling';
 import { hashToken, mintToken } from '@ampora/platform';
 import { freePort, REPO_ROOT, RunningProcess, scrape, startProcess, testEnv, unusedDatabaseName } from '@ampora/testing';
 import { forkIpcChild, IpcChild, TS_EXEC_ARGV } from '../lib/child';
-import { cpuSeconds, fmt, loadAverage, machine, percentile, rssBytes } from '../lib/stats';
+import { cpuSeconds, cpuSecondsOf, fmt, loadAverage, machine, percentile, rssBytes } from '../lib/stats';
 import { benchYaml } from '../rollout/policies';
 import { Loadgen, loadgenBinary, startLoadgen } from './loadgen';
 import { plotPanels } from './png';
@@ -67,6 +67,7 @@ const TRACES_SAMPLER = option('traces-sampler'); // e.g. parentbased_traceidrati
 const TRACES_SAMPLER_ARG = option('traces-sampler-arg');
 const SERVER_NODE_OPTIONS = nodeOptions(option('server-node-options'));
 const WORKER_NODE_OPTIONS = nodeOptions(option('worker-node-options'));
+const CLIENT_NODE_OPTIONS = nodeOptions(option('client-node-options'));
 const FLUSH_MS = 1000; // AMPORA_OPAMP_FLUSH_INTERVAL_MS, the default
 const CONCURRENCY = 200; // enrolments in flight per client process
 
@@ -220,6 +221,26 @@ async function main(): Promise<void> {
       return (text ? JSON.parse(text) : undefined) as T;
     };
     const scrapeAll = () => Promise.all(servers.map((s) => scrape(s.base)));
+    /** CPU seconds so far of the servers, the worker, PostgreSQL and the client processes (a process that ended counts 0). */
+    const cpuNow = () => {
+      const of = (pid: number | undefined) => {
+        try {
+          return pid ? cpuSeconds(pid) : 0;
+        } catch {
+          return 0;
+        }
+      };
+      return {
+        server: servers.reduce((n, s) => n + of(s.process.child.pid), 0),
+        worker: of(worker?.child.pid),
+        postgres: cpuSecondsOf('postgres'),
+        clients: swarms.reduce((n, s) => n + of(s.c.child.pid), 0) + loadgens.reduce((n, l) => n + of(l.child.pid), 0),
+      };
+    };
+    /** CPU per agent between two readings of `cpuNow`, in milliseconds, as one line. */
+    const cpuPerAgent = (a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>, agents: number) =>
+      (['server', 'worker', 'postgres', 'clients'] as const).map((k) => `${k} ${fmt(((b[k] - a[k]) * 1000) / Math.max(1, agents), 2)}`).join(', ') +
+      ` ms (all ${fmt((((b.server - a.server) + (b.worker - a.worker) + (b.postgres - a.postgres) + (b.clients - a.clients)) * 1000) / Math.max(1, agents), 2)} ms)`;
     const tenantId = (await pg.query<{ id: string }>(`SELECT id FROM tenants WHERE name = 'default'`)).rows[0]!.id;
     const group = await api<{ id: string }>('POST', '/api/groups', { name: 'bench-scale', kind: 'Static' });
     const configuration = await api<{ id: string }>('POST', '/api/configurations', { name: 'bench-scale' });
@@ -278,14 +299,17 @@ async function main(): Promise<void> {
       const plans = new Map<IpcChild, Array<{ url: string; token: string }>>();
       for (let k = 0; k < viaSwarm; k++) {
         let s = swarms.find((x) => x.held < PER_PROCESS);
-        if (!s) swarms.push((s = { c: await forkIpcChild(join(__dirname, 'swarm.ts'), REPO_ROOT), held: 0 }));
+        if (!s) swarms.push((s = { c: await forkIpcChild(join(__dirname, 'swarm.ts'), REPO_ROOT, CLIENT_NODE_OPTIONS), held: 0 }));
         s.held++;
         const list = plans.get(s.c) ?? [];
         list.push({ url: wsUrl(swarmAgents + k), token: tokens[k]! });
         plans.set(s.c, list);
       }
       const lgTokens = tokens.slice(viaSwarm);
+      const statementsBefore = statementCounts((await Promise.all(servers.map((s) => scrape(s.base).catch(() => '')))).join('\n'));
       const t0 = now();
+      const cpuBefore = cpuNow();
+      const enrolFromUs = monotonicUs();
       const started = loadgens.length;
       for (let i = 0; i < INSTANCES && lgTokens.length; i++) {
         const mine = lgTokens.filter((_t, k) => k % INSTANCES === i);
@@ -310,7 +334,14 @@ async function main(): Promise<void> {
       // noise: each client process's own rate, scaled by the number of processes enrolling at once
       const shares = [...parts.map((p) => (p.connected / p.elapsedMs) * 1000), ...lgParts.map((e) => (e.summary.connected / e.summary.elapsed_ms) * 1000)];
       enrol = { value: rate, samples: shares.map((x) => (x * rate) / shares.reduce((a, b) => a + b, 0) * shares.length) };
-      log(`  enrolled ${delta} in ${fmt(seconds, 1)} s = ${fmt(rate)} agents/s`);
+      const enrolToUs = monotonicUs();
+      const cpuAfter = cpuNow();
+      log(`  enrolled ${delta} in ${fmt(seconds, 1)} s = ${fmt(rate)} agents/s (from ${enrolFromUs} to ${enrolToUs} µs of the monotonic clock, as in CPU profiles)`);
+      const statementsAfter = statementCounts((await Promise.all(servers.map((s) => scrape(s.base).catch(() => '')))).join('\n'));
+      const stepStatements = [...statementsAfter].map(([query, n]): [string, number] => [query, n - (statementsBefore.get(query) ?? 0)]).filter(([, n]) => n > 0);
+      const stepTotal = stepStatements.reduce((a, [, n]) => a + n, 0);
+      log(`  CPU per enrolled agent: ${cpuPerAgent(cpuBefore, cpuAfter, delta)}`);
+      log(`  statements while they enrolled: ${stepTotal} (${fmt(stepTotal / delta, 3)} per agent); most: ${stepStatements.sort((a, b) => b[1] - a[1]).slice(0, 6).map(([query, n]) => `${n} × ${query}`).join('; ')}`);
       await until('every agent recorded connected', 120_000, async () => {
         const n = (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents WHERE connected`)).rows[0]!.n;
         return n >= size || undefined;
@@ -496,6 +527,7 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => s.process.stop()));
     for (let i = 0; i < INSTANCES; i++) servers[i] = await startServer(i, servers[i]!.port);
     const readyAt = Date.now();
+    const stormCpuBefore = cpuNow();
     let busyMax = 0;
     let openMax = 0;
     let sessionsNow = 0;
@@ -511,6 +543,7 @@ async function main(): Promise<void> {
     })();
     const storm = await stormDone;
     const settledSessions = await until('every session back (opamp-go agents included)', STORM_TIMEOUT_S * 1000, async () => (sessionsNow >= AGENTS ? Date.now() : undefined), 250).catch(() => NaN);
+    const stormCpuAfter = cpuNow();
     monitoring = false;
     await monitor;
     const stormLast = Math.max(...storm.map((s) => s.lastAt), Number.isFinite(settledSessions) ? settledSessions : 0);
@@ -530,6 +563,7 @@ async function main(): Promise<void> {
     const statements = statementCounts((await Promise.all(servers.map((s) => scrape(s.base).catch(() => '')))).join('\n'));
     const statementTotal = [...statements.values()].reduce((a, b) => a + b, 0);
     const topStatements = [...statements].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([query, n]) => `${n} × ${query}`).join('; ');
+    log(`  CPU per agent from the instances ready to every session back: ${cpuPerAgent(stormCpuBefore, stormCpuAfter, AGENTS)}`);
     log(`  statements since the restart: ${statementTotal} (${fmt(statementTotal / AGENTS, 3)} per agent); most: ${topStatements}`);
     figures.push(
       { item: 5, name: 'reconnect storm: instances ready → every session back', unit: 's', samples: [reconnected >= AGENTS - LOADGEN && Number.isFinite(settledSessions) ? (stormLast - readyAt) / 1000 : NaN], target: { op: '<', value: 30 }, note: `restart itself ${fmt((readyAt - killedAt) / 1000, 1)} s; protobufjs agents back after ${fmt((swarmLast - readyAt) / 1000, 1)} s (opamp-go agents reconnect with their own backoff)` },
@@ -555,7 +589,7 @@ async function main(): Promise<void> {
     try {
       let k = 0;
       for (const n of perSwarm) {
-        const c = await forkIpcChild(join(__dirname, 'swarm.ts'), REPO_ROOT);
+        const c = await forkIpcChild(join(__dirname, 'swarm.ts'), REPO_ROOT, CLIENT_NODE_OPTIONS);
         swarms.push({ c, held: n });
         const list = Array.from({ length: n }, () => ({ url: `ws://127.0.0.1:${bare[k++ % INSTANCES]!.port}` }));
         await c.request({ cmd: 'connect', agents: list, concurrency: CONCURRENCY, heartbeatMs: 0 }, 'connected');
