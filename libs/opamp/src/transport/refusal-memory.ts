@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, RedisService } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, RedisService, STORM_BATCH_SPACING_MS, TurnBatch } from '@ampora/platform';
 import { refusalDelaySeconds } from './refusal-policy';
 
 /** A remembered refusal: until when the credential and source are refused at the upgrade. */
@@ -18,17 +18,31 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {n, tostring(u)}
 `;
 
+/** At most this many refusal lookups in one Redis pipeline. */
+const LOOKUPS_PER_BATCH = 200;
+
 /**
  * Refused credentials, by credential and source (decision 0120). With the Redis backplane every
  * instance shares them (a refused agent that reconnects through another instance is still slowed
  * down); otherwise they are kept in this process. Failures of Redis never refuse anybody: the
  * memory is a brake, not a gate.
+ *
+ * Every upgrade asks, so in an enrolment or reconnect storm the lookups of the connections that
+ * arrive together go in one pipeline (one write, one answer), at most one per STORM_BATCH_SPACING_MS
+ * (decision 0443); a quiet instance's lookup still goes at the end of its turn.
  */
 @Injectable()
 export class RefusalMemory {
   private readonly log = createLogger('Ampora.OpAmp.RefusalMemory');
   private readonly local = new Map<string, RefusalBlock & { expires: number }>();
   private readonly shared: boolean;
+  /** The shared blocks asked for together (decision 0443), by memory key; a key without strikes is left out. */
+  private readonly lookups = new TurnBatch<string, RefusalBlock>({
+    key: (key) => key,
+    run: (keys) => this.lookUp(keys),
+    max: LOOKUPS_PER_BATCH,
+    spacingMs: STORM_BATCH_SPACING_MS,
+  });
 
   constructor(
     @Inject(AMPORA_CONFIG) private readonly config: AmporaConfig,
@@ -60,9 +74,8 @@ export class RefusalMemory {
       return entry.until > now ? { until: entry.until, strikes: entry.strikes } : undefined;
     }
     try {
-      const [n, u] = await this.redis.client().hmget(this.redisKey(key), 'n', 'u');
-      const until = Number(u);
-      return n && until > now ? { until, strikes: Number(n) } : undefined;
+      const block = await this.lookups.ask(key);
+      return block && block.until > now ? block : undefined;
     } catch (error) {
       this.log.debug('Refusal memory unavailable: {Error}', { Error: error instanceof Error ? error.message : String(error) });
       return undefined;
@@ -96,6 +109,26 @@ export class RefusalMemory {
       this.log.debug('Refusal memory unavailable: {Error}', { Error: error instanceof Error ? error.message : String(error) });
       return { strikes: 1, until: now + refusalDelaySeconds(1, this.base, this.max) * 1000 };
     }
+  }
+
+  /** Lookup batches sent to Redis so far (each one pipeline). */
+  get lookupBatches(): number {
+    return this.lookups.batches;
+  }
+
+  /** The strikes of `keys` in one pipeline; a failed reply fails the batch (every lookup of it lets its connection in). */
+  private async lookUp(keys: string[]): Promise<Map<string, RefusalBlock>> {
+    const pipeline = this.redis.client().pipeline();
+    for (const key of keys) pipeline.hmget(this.redisKey(key), 'n', 'u');
+    const replies = (await pipeline.exec()) ?? [];
+    const blocks = new Map<string, RefusalBlock>();
+    keys.forEach((key, i) => {
+      const [error, value] = replies[i] ?? [new Error('Redis gave no reply'), null];
+      if (error) throw error;
+      const [n, u] = value as [string | null, string | null];
+      if (n && u) blocks.set(key, { until: Number(u), strikes: Number(n) });
+    });
+    return blocks;
   }
 
   private redisKey(key: string): string {

@@ -1,6 +1,7 @@
 /**
  * The spacing of the batches that connecting agents ask for (token lookups, redemptions, reattach and
- * assignment reads, leases) and of the live bus's backplane messages (decision 0442): in a storm each
+ * assignment reads, leases; decision 0442), of the refusal memory's lookups in Redis (decision 0443)
+ * and of the live bus's backplane messages (decision 0442): in a storm each
  * kind goes about 125 times a second at most, and a connection waits at most this long more at each.
  */
 export const STORM_BATCH_SPACING_MS = 8;
