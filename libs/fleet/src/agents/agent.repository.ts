@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, EntityManager, In, Repository } from 'typeorm';
-import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
+import { Page, PageQuery, paginate, prepared, returnedRows } from '@ampora/platform';
 import { AgentStatus, agentStatusCondition } from './domain/agent-derivations';
 import { AgentEntity, AssignmentSource, StoredConfigFiles } from './entities/agent.entity';
 import { CHANGE_LOCK } from './agent-state.statement';
@@ -111,6 +111,18 @@ export interface AgentFilter {
 /** What a lock for a membership or assignment change reads of each agent (a LockedAgent). */
 const LOCKED_COLUMNS = 'id, group_id, group_pinned, assignment_source, assigned_config_hash, capabilities';
 
+/** What attaching a session needs of its agent, for an array of ids (decision 0441); prepared once per connection (decision 0444). */
+const ATTACH_ROWS_SQL = prepared(
+  `SELECT id, tenant_id, instance_uid, agent_type, moved_to_peer, assigned_config_hash, assigned_config, failed_config_hash, remote_config_hash
+   FROM agents WHERE id = ANY($1::uuid[])`,
+);
+
+/** Assigned hashes and, where they differ from the known ones, configurations (see `assignmentsUnless`); prepared once per connection (decision 0444). */
+const ASSIGNMENTS_UNLESS_SQL = prepared(
+  `SELECT k.n, a.assigned_config_hash AS hash, CASE WHEN coalesce(a.assigned_config_hash, '') <> coalesce(k.known::char(64), '') THEN a.assigned_config END AS config
+   FROM agents a JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS k(id, tenant_id, known, n) ON a.id = k.id AND a.tenant_id = k.tenant_id`,
+);
+
 function locked(r: Record<string, unknown>): LockedAgent {
   return {
     id: r.id as string,
@@ -142,11 +154,7 @@ export class AgentRepository {
    */
   async attachRowsByIds(ids: readonly string[]): Promise<AgentAttachRow[]> {
     if (ids.length === 0) return [];
-    const rows = (await this.repo.query(
-      `SELECT id, tenant_id, instance_uid, agent_type, moved_to_peer, assigned_config_hash, assigned_config, failed_config_hash, remote_config_hash
-       FROM agents WHERE id IN (${ids.map((_, i) => `$${i + 1}`).join(', ')})`,
-      [...ids],
-    )) as Array<{
+    const rows = (await this.repo.query(ATTACH_ROWS_SQL, [[...ids]])) as Array<{
       id: string;
       tenant_id: string;
       instance_uid: string;
@@ -222,8 +230,7 @@ export class AgentRepository {
   async assignmentsUnless(requests: ReadonlyArray<{ tenantId: string; id: string; knownHash: string | undefined }>): Promise<Array<{ hash: string | null; config: StoredConfigFiles | null } | undefined>> {
     if (requests.length === 0) return [];
     const rows: Array<{ n: string; hash: string | null; config: StoredConfigFiles | null }> = await this.repo.query(
-      `SELECT k.n, a.assigned_config_hash AS hash, CASE WHEN coalesce(a.assigned_config_hash, '') <> coalesce(k.known::char(64), '') THEN a.assigned_config END AS config
-       FROM agents a JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS k(id, tenant_id, known, n) ON a.id = k.id AND a.tenant_id = k.tenant_id`,
+      ASSIGNMENTS_UNLESS_SQL,
       [requests.map((r) => r.id), requests.map((r) => r.tenantId), requests.map((r) => r.knownHash ?? null)],
     );
     const answers: Array<{ hash: string | null; config: StoredConfigFiles | null } | undefined> = requests.map(() => undefined);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import { Page, PageQuery, paginate, returnedRows } from '@ampora/platform';
+import { Page, PageQuery, paginate, prepared, returnedRows } from '@ampora/platform';
 import type { StoredConfigFiles } from '../agents/entities/agent.entity';
 import { BootstrapTokenEntity } from './entities/bootstrap-token.entity';
 
@@ -38,6 +38,8 @@ interface TokenSqlRow {
 }
 
 const TOKEN_COLUMNS = 'id, tenant_id, label, token_hash, group_id, labels, created_by, created_at, expires_at, redeemed_at, agent_id, revoked_at';
+/** The tokens of an array of hashes: one text for any number of them, so it is prepared once per connection (decision 0444). */
+const TOKENS_BY_HASHES_SQL = prepared(`SELECT ${TOKEN_COLUMNS} FROM bootstrap_tokens WHERE token_hash = ANY($1::char(64)[])`);
 
 function tokenFromRow(r: TokenSqlRow): BootstrapTokenEntity {
   return Object.assign(new BootstrapTokenEntity(), {
@@ -78,7 +80,7 @@ export class BootstrapTokenRepository {
   async findByHashes(tokenHashes: readonly string[]): Promise<Map<string, BootstrapTokenEntity>> {
     const hashes = [...new Set(tokenHashes)];
     if (hashes.length === 0) return new Map();
-    const rows = (await this.repo.query(`SELECT ${TOKEN_COLUMNS} FROM bootstrap_tokens WHERE token_hash IN (${hashes.map((_, i) => `$${i + 1}`).join(', ')})`, hashes)) as TokenSqlRow[];
+    const rows = (await this.repo.query(TOKENS_BY_HASHES_SQL, [hashes])) as TokenSqlRow[];
     return new Map(rows.map((row) => [row.token_hash, tokenFromRow(row)]));
   }
 
@@ -135,7 +137,7 @@ export class BootstrapTokenRepository {
              a.assigned_config AS new_assigned_config, a.assigned_config_hash AS new_assigned_config_hash
       FROM req r LEFT JOIN token t ON t.id = r.token_id LEFT JOIN agent a ON a.bootstrap_token_id = r.token_id
       ORDER BY r.n`;
-    const rows = (await this.repo.query(sql, params)) as RedemptionSqlRow[];
+    const rows = (await this.repo.query(prepared(sql), params)) as RedemptionSqlRow[];
     if (rows.length !== requests.length) throw new Error(`a redemption statement answered ${rows.length} rows for ${requests.length} requests`);
     return rows.map((r) => {
       if (!r.id) return { token: null, agent: null };

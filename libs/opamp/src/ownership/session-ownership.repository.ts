@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { returnedRows } from '@ampora/platform';
+import { prepared, returnedRows } from '@ampora/platform';
 
 /**
  * Takes the leases of several agents in one statement (decision 0421): the previous rows are locked
@@ -68,7 +68,7 @@ export class SessionOwnershipRepository {
   async acquireMany(agentIds: readonly string[], instanceId: string, ttlSeconds: number): Promise<Map<string, Acquired>> {
     const ids = [...new Set(agentIds)];
     const rows = returnedRows<{ agent_id: string; token: string; updated: boolean; prev_instance: string | null; prev_live: boolean | null }>(
-      await this.dataSource.query(ACQUIRE_SQL, [ids, instanceId, ttlSeconds]),
+      await this.dataSource.query(prepared(ACQUIRE_SQL), [ids, instanceId, ttlSeconds]),
     );
     const acquired = new Map<string, Acquired>();
     for (const row of rows) acquired.set(row.agent_id, outcomeOf(row, instanceId));

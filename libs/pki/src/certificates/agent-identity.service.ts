@@ -23,7 +23,7 @@ import { SigningKeyEntity } from '../keys/entities/signing-key.entity';
 import { PkiException } from '../pki.errors';
 import { CertificateIssuer, Issued, parseCsr } from './certificate-issuer';
 import { AdoptedCertificates } from './adopted-certificates';
-import { CertificateRepository } from './certificate.repository';
+import { CertificateRepository, CertificateValidity } from './certificate.repository';
 import { CertificateEntity } from './entities/certificate.entity';
 import type { CryptoKey } from '../providers/webcrypto';
 
@@ -326,9 +326,9 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
 
   /** The states of several agents' certificates from one read (decision 0425), by agent id. */
   async certificateStates(agentIds: readonly string[]): Promise<Map<string, AgentCertificateState>> {
-    const rows = await this.certificates.forAgents([...new Set(agentIds)]);
+    const rows = await this.certificates.validityForAgents([...new Set(agentIds)]);
     const now = this.clock.now();
-    const byAgent = new Map<string, CertificateEntity[]>(agentIds.map((id) => [id, []]));
+    const byAgent = new Map<string, CertificateValidity[]>(agentIds.map((id) => [id, []]));
     for (const row of rows) if (row.agentId) byAgent.get(row.agentId)?.push(row);
     return new Map([...byAgent].map(([id, list]) => [id, stateOf(list, now)]));
   }
@@ -358,7 +358,7 @@ export class AgentIdentityService implements ConnectionSettingsProvider, ClientC
  * The state of an agent's certificates: `valid` needs one in date, unrevoked, that the agent has
  * connected with; in-date ones it never used are `unused` (decision 0121).
  */
-function stateOf(rows: CertificateEntity[], now: Date): AgentCertificateState {
+function stateOf(rows: readonly CertificateValidity[], now: Date): AgentCertificateState {
   if (rows.length === 0) return 'none';
   const live = rows.filter((r) => !r.revokedAt && inValidityWindow(r.notBefore, r.notAfter, now));
   if (live.some((r) => r.firstUsedAt)) return 'valid';

@@ -2,8 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, IsNull, MoreThan, Not, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { Page, PageQuery, paginate } from '@ampora/platform';
+import { Page, PageQuery, paginate, prepared } from '@ampora/platform';
 import { CertificateEntity } from './entities/certificate.entity';
+
+/** The columns a certificate's state is decided by (valid, unused, revoked, expired). */
+export type CertificateValidity = Pick<CertificateEntity, 'agentId' | 'notBefore' | 'notAfter' | 'revokedAt' | 'revocationReason' | 'firstUsedAt'>;
+
+const VALIDITY_FOR_AGENTS_SQL = prepared(
+  `SELECT agent_id, not_before, not_after, revoked_at, revocation_reason, first_used_at FROM pki_certificates WHERE agent_id = ANY($1::uuid[]) ORDER BY agent_id, created_at DESC`,
+);
 
 @Injectable()
 export class CertificateRepository {
@@ -51,9 +58,22 @@ export class CertificateRepository {
   }
 
   /** The certificates of several agents (agent, then newest first), in one statement. */
-  forAgents(agentIds: string[]): Promise<CertificateEntity[]> {
-    if (agentIds.length === 0) return Promise.resolve([]);
-    return this.r().find({ where: { agentId: In(agentIds) }, order: { agentId: 'ASC', createdAt: 'DESC' } });
+  /**
+   * What the state of several agents' certificates is made of (decision 0444): every connecting agent
+   * with a bound token asks, so one prepared statement with the few columns needed, not the ORM's
+   * whole rows (the certificate itself included).
+   */
+  async validityForAgents(agentIds: string[]): Promise<CertificateValidity[]> {
+    if (agentIds.length === 0) return [];
+    const rows = (await this.repo.query(VALIDITY_FOR_AGENTS_SQL, [agentIds])) as Array<{
+      agent_id: string;
+      not_before: Date;
+      not_after: Date;
+      revoked_at: Date | null;
+      revocation_reason: string | null;
+      first_used_at: Date | null;
+    }>;
+    return rows.map((r) => ({ agentId: r.agent_id, notBefore: r.not_before, notAfter: r.not_after, revokedAt: r.revoked_at, revocationReason: r.revocation_reason, firstUsedAt: r.first_used_at }));
   }
 
   /** Locks the agent's certificates of a tenant (revocation). */

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import * as pg from 'pg';
 import { RequestContext } from '../context/request-context';
 import { TenantLabels } from '../context/tenant-labels';
+import { createLogger } from '../logging/logger';
 import { Metrics } from '../telemetry/catalogue';
 import { applyScope, wantedScope } from './tenant-isolation';
 
+const log = createLogger('Ampora.Platform.Database');
 const livePools = new Set<pg.Pool>();
 const INSTRUMENTED = Symbol('ampora.instrumented');
 
@@ -38,6 +41,33 @@ export function queryLabel(sql: string): string {
 
 type QueryFn = (...args: unknown[]) => unknown;
 
+/** The statement texts each connection prepares once (decision 0444): their names, by text. */
+const preparedNames = new Map<string, string>();
+/** A guard against a caller preparing texts it builds per call: a connection keeps every one it prepared. */
+const PREPARED_MAX = 64;
+let warnedPreparedMax = false;
+
+/**
+ * Marks a statement text as one each pooled connection parses and plans once, on its first use, and
+ * then only binds and executes (a named prepared statement; decision 0444). For the few fixed texts
+ * every connecting agent runs, in batches, where PostgreSQL spent as long planning as executing.
+ * Returns `text`, so a call site reads `dataSource.query(prepared(SQL), params)`. Only fixed texts
+ * with parameters: a text built per call (an IN list of its length) would be a new statement each time.
+ * Statements run with parameters through the instrumented pool only (the embedded database plans
+ * them as before); past 64 texts the rest run unprepared, with a warning.
+ */
+export function prepared(text: string): string {
+  if (preparedNames.has(text)) return text;
+  if (preparedNames.size >= PREPARED_MAX) {
+    // more texts than fixed statements: one is built per call; run it unnamed rather than fill every connection
+    if (!warnedPreparedMax) log.warn('More than {Max} statement texts were marked prepared: the rest run unprepared (is one built per call?)', { Max: PREPARED_MAX });
+    warnedPreparedMax = true;
+    return text;
+  }
+  preparedNames.set(text, `ampora_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`);
+  return text;
+}
+
 function instrumentClient(client: pg.PoolClient): void {
   const target = client as unknown as Record<string | symbol, unknown>;
   if (target[INSTRUMENTED]) return;
@@ -46,6 +76,8 @@ function instrumentClient(client: pg.PoolClient): void {
   target.query = (...args: unknown[]) => {
     const first = args[0] as string | { text?: string } | undefined;
     const text = typeof first === 'string' ? first : (first?.text ?? '');
+    const name = typeof first === 'string' && Array.isArray(args[1]) ? preparedNames.get(first) : undefined;
+    if (name) args.splice(0, 2, { name, text, values: args[1] });
     const start = process.hrtime.bigint();
     const result = original(...args);
     if (result && typeof (result as Promise<unknown>).then === 'function') {
