@@ -57,11 +57,10 @@ export class CertificateRepository {
     return this.r(manager).find({ where: { agentId }, order: { createdAt: 'DESC' } });
   }
 
-  /** The certificates of several agents (agent, then newest first), in one statement. */
   /**
-   * What the state of several agents' certificates is made of (decision 0444): every connecting agent
-   * with a bound token asks, so one prepared statement with the few columns needed, not the ORM's
-   * whole rows (the certificate itself included).
+   * What the state of several agents' certificates is made of, agent then newest first, in one
+   * statement (decision 0444): every connecting agent with a bound token asks, so one prepared
+   * statement with the few columns needed, not the ORM's whole rows (the certificate itself included).
    */
   async validityForAgents(agentIds: string[]): Promise<CertificateValidity[]> {
     if (agentIds.length === 0) return [];
