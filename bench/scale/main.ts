@@ -238,9 +238,19 @@ async function main(): Promise<void> {
       };
     };
     /** CPU per agent between two readings of `cpuNow`, in milliseconds, as one line. */
-    const cpuPerAgent = (a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>, agents: number) =>
-      (['server', 'worker', 'postgres', 'clients'] as const).map((k) => `${k} ${fmt(((b[k] - a[k]) * 1000) / Math.max(1, agents), 2)}`).join(', ') +
-      ` ms (all ${fmt((((b.server - a.server) + (b.worker - a.worker) + (b.postgres - a.postgres) + (b.clients - a.clients)) * 1000) / Math.max(1, agents), 2)} ms)`;
+    const cpuPerAgent = (a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>, agents: number) => {
+      const kinds = ['server', 'worker', 'postgres', 'clients'] as const;
+      const ms = (k: (typeof kinds)[number]) => ((b[k] - a[k]) * 1000) / Math.max(1, agents);
+      return `${kinds.map((k) => `${k} ${fmt(ms(k), 2)}`).join(', ')} ms (all ${fmt(kinds.reduce((n, k) => n + ms(k), 0), 2)} ms)`;
+    };
+    /** The statements every instance has run so far, by label (an instance that does not answer counts none). */
+    const statementsNow = async () => statementCounts((await Promise.all(servers.map((s) => scrape(s.base).catch(() => '')))).join('\n'));
+    /** Statements by label as one line: the total, per agent, and the six most frequent. */
+    const statementLine = (counts: Iterable<[string, number]>, agents: number) => {
+      const list = [...counts].sort((x, y) => y[1] - x[1]);
+      const total = list.reduce((n, [, c]) => n + c, 0);
+      return `${total} (${fmt(total / agents, 3)} per agent); most: ${list.slice(0, 6).map(([query, n]) => `${n} × ${query}`).join('; ')}`;
+    };
     const tenantId = (await pg.query<{ id: string }>(`SELECT id FROM tenants WHERE name = 'default'`)).rows[0]!.id;
     const group = await api<{ id: string }>('POST', '/api/groups', { name: 'bench-scale', kind: 'Static' });
     const configuration = await api<{ id: string }>('POST', '/api/configurations', { name: 'bench-scale' });
@@ -306,7 +316,7 @@ async function main(): Promise<void> {
         plans.set(s.c, list);
       }
       const lgTokens = tokens.slice(viaSwarm);
-      const statementsBefore = statementCounts((await Promise.all(servers.map((s) => scrape(s.base).catch(() => '')))).join('\n'));
+      const statementsBefore = await statementsNow();
       const t0 = now();
       const cpuBefore = cpuNow();
       const enrolFromUs = monotonicUs();
@@ -337,11 +347,9 @@ async function main(): Promise<void> {
       const enrolToUs = monotonicUs();
       const cpuAfter = cpuNow();
       log(`  enrolled ${delta} in ${fmt(seconds, 1)} s = ${fmt(rate)} agents/s (from ${enrolFromUs} to ${enrolToUs} µs of the monotonic clock, as in CPU profiles)`);
-      const statementsAfter = statementCounts((await Promise.all(servers.map((s) => scrape(s.base).catch(() => '')))).join('\n'));
-      const stepStatements = [...statementsAfter].map(([query, n]): [string, number] => [query, n - (statementsBefore.get(query) ?? 0)]).filter(([, n]) => n > 0);
-      const stepTotal = stepStatements.reduce((a, [, n]) => a + n, 0);
+      const stepStatements = [...(await statementsNow())].map(([query, n]): [string, number] => [query, n - (statementsBefore.get(query) ?? 0)]).filter(([, n]) => n > 0);
       log(`  CPU per enrolled agent: ${cpuPerAgent(cpuBefore, cpuAfter, delta)}`);
-      log(`  statements while they enrolled: ${stepTotal} (${fmt(stepTotal / delta, 3)} per agent); most: ${stepStatements.sort((a, b) => b[1] - a[1]).slice(0, 6).map(([query, n]) => `${n} × ${query}`).join('; ')}`);
+      log(`  statements while they enrolled: ${statementLine(stepStatements, delta)}`);
       await until('every agent recorded connected', 120_000, async () => {
         const n = (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents WHERE connected`)).rows[0]!.n;
         return n >= size || undefined;
@@ -560,11 +568,8 @@ async function main(): Promise<void> {
     log(`  agents back after ready: 10 % at ${fmt(percentile(backAfter, 10), 1)} s, 50 % at ${fmt(percentile(backAfter, 50), 1)} s, 90 % at ${fmt(percentile(backAfter, 90), 1)} s, 99 % at ${fmt(percentile(backAfter, 99), 1)} s, the last at ${fmt(backAfter[backAfter.length - 1] ?? NaN, 1)} s (${backAfter.filter((t) => t > 2 * percentile(backAfter, 99)).length} after twice the 99th percentile)`);
     log(`  failed attempts: ${beforeReady.length} before the instances were ready (${why(beforeReady) || 'none'}), ${afterReady.length} after (${why(afterReady) || 'none'})`);
     // the statements of the restarted instances (their start and the storm), by label: which ones each reconnecting agent costs
-    const statements = statementCounts((await Promise.all(servers.map((s) => scrape(s.base).catch(() => '')))).join('\n'));
-    const statementTotal = [...statements.values()].reduce((a, b) => a + b, 0);
-    const topStatements = [...statements].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([query, n]) => `${n} × ${query}`).join('; ');
     log(`  CPU per agent from the instances ready to every session back: ${cpuPerAgent(stormCpuBefore, stormCpuAfter, AGENTS)}`);
-    log(`  statements since the restart: ${statementTotal} (${fmt(statementTotal / AGENTS, 3)} per agent); most: ${topStatements}`);
+    log(`  statements since the restart: ${statementLine(await statementsNow(), AGENTS)}`);
     figures.push(
       { item: 5, name: 'reconnect storm: instances ready → every session back', unit: 's', samples: [reconnected >= AGENTS - LOADGEN && Number.isFinite(settledSessions) ? (stormLast - readyAt) / 1000 : NaN], target: { op: '<', value: 30 }, note: `restart itself ${fmt((readyAt - killedAt) / 1000, 1)} s; protobufjs agents back after ${fmt((swarmLast - readyAt) / 1000, 1)} s (opamp-go agents reconnect with their own backoff)` },
       { item: 5, name: 'reconnect storm: busy database connections, max of an instance', unit: 'connections', samples: [busyMax], target: { op: '<=', value: POOL_MAX }, note: 'AMPORA_DB_POOL_MAX' },
