@@ -8,8 +8,9 @@ import { prepared, returnedRows } from '@ampora/platform';
  * first row is written), then every agent is upserted, in agent order. The token is kept when the same
  * instance already holds a live lease, drawn from the sequence otherwise. `updated` with no previous
  * row means a concurrent acquire inserted it meanwhile. $1 agent ids (distinct), $2 instance, $3 TTL s.
+ * Prepared once per connection (decision 0444).
  */
-export const ACQUIRE_SQL = `
+export const ACQUIRE_SQL = prepared(`
   WITH prev AS MATERIALIZED (
     SELECT agent_id, instance_id, lease_expires_at > now() AS live FROM agent_session_ownership
     WHERE agent_id = ANY($1::uuid[]) ORDER BY agent_id FOR UPDATE
@@ -27,7 +28,7 @@ export const ACQUIRE_SQL = `
     renewed_at = now()
   RETURNING o.agent_id, o.fencing_token::text AS token, (o.xmax <> 0) AS updated,
     (SELECT p.instance_id FROM prev p WHERE p.agent_id = o.agent_id) AS prev_instance,
-    (SELECT p.live FROM prev p WHERE p.agent_id = o.agent_id) AS prev_live`;
+    (SELECT p.live FROM prev p WHERE p.agent_id = o.agent_id) AS prev_live`);
 
 /** A live lease: who holds the agent's session, under which token. */
 export interface Lease {
@@ -68,7 +69,7 @@ export class SessionOwnershipRepository {
   async acquireMany(agentIds: readonly string[], instanceId: string, ttlSeconds: number): Promise<Map<string, Acquired>> {
     const ids = [...new Set(agentIds)];
     const rows = returnedRows<{ agent_id: string; token: string; updated: boolean; prev_instance: string | null; prev_live: boolean | null }>(
-      await this.dataSource.query(prepared(ACQUIRE_SQL), [ids, instanceId, ttlSeconds]),
+      await this.dataSource.query(ACQUIRE_SQL, [ids, instanceId, ttlSeconds]),
     );
     const acquired = new Map<string, Acquired>();
     for (const row of rows) acquired.set(row.agent_id, outcomeOf(row, instanceId));
