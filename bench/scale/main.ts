@@ -19,7 +19,7 @@
  *
  *   npm run build && npm run bench:scale -- --agents 18000 [--instances 3] [--hold-seconds 600]
  *        [--loadgen 5000] [--rounds 2] [--closed-loop-seconds 9] [--steps 1000,5000,10000,18000]
- *        [--server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--worker-node-options "…"] [--client-node-options "…"] [--traces-sampler parentbased_traceidratio --traces-sampler-arg 0.01]
+ *        [--server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--worker-node-options "…"] [--client-node-options "…"] [--client lean|ws] [--traces-sampler parentbased_traceidratio --traces-sampler-arg 0.01]
  *   npm run bench:scale -- --plot bench/results/scale-….json     (the PNG again, from a results file)
  *
  * Exit code 2 when a figure misses its target by more than the noise measured in the run, 1 on error.
@@ -70,6 +70,10 @@ const WORKER_NODE_OPTIONS = nodeOptions(option('worker-node-options'));
 const CLIENT_NODE_OPTIONS = nodeOptions(option('client-node-options'));
 const FLUSH_MS = 1000; // AMPORA_OPAMP_FLUSH_INTERVAL_MS, the default
 const CONCURRENCY = 200; // enrolments in flight per client process
+/** The protobufjs agents' WebSocket client: bench/scale/lean-socket.ts (decision 0445), or the `ws` library's. */
+const CLIENT = option('client') ?? 'lean';
+if (CLIENT !== 'lean' && CLIENT !== 'ws') throw new Error(`--client is lean or ws, not ${CLIENT}`);
+process.env.AMPORA_BENCH_CLIENT = CLIENT; // the client processes inherit it
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
@@ -178,7 +182,7 @@ async function main(): Promise<void> {
   }
   const startedAt = new Date().toISOString();
   const loadStart = loadAverage();
-  log(`bench/scale: ${AGENTS} agents (${LOADGEN} of them opamp-go) on ${INSTANCES} instance(s); steps ${STEPS.join(', ')}; hold ${HOLD_SECONDS} s; load average ${fmt(loadStart, 2)}; ${machine()}`);
+  log(`bench/scale: ${AGENTS} agents (${LOADGEN} of them opamp-go, the rest protobufjs on the ${CLIENT} WebSocket client) on ${INSTANCES} instance(s); steps ${STEPS.join(', ')}; hold ${HOLD_SECONDS} s; load average ${fmt(loadStart, 2)}; ${machine()}`);
   const db = unusedDatabaseName();
   const { env, adminToken } = testEnv(db.url, {
     LOG_LEVEL: 'Warning',

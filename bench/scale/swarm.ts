@@ -10,6 +10,7 @@
  * bootstrap token they enrolled with is bound to them), which is the reconnect storm.
  */
 import { RemoteConfigStatus, TestAgent } from '@ampora/testing';
+import { LeanSocket, pooledRandom } from './lean-socket';
 
 type Command =
   | { cmd: 'connect'; agents: Array<{ url: string; token?: string }>; concurrency: number; heartbeatMs: number }
@@ -25,6 +26,8 @@ type Command =
   | { cmd: 'close' };
 
 const agents: TestAgent[] = [];
+/** The lean WebSocket client (decision 0445) unless the coordinator asked for `ws` (`--client ws`). */
+const LEAN = process.env.AMPORA_BENCH_CLIENT !== 'ws';
 const send = (m: unknown) => process.send!(m);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,7 +107,7 @@ async function connect(list: Array<{ url: string; token?: string }>, concurrency
     Array.from({ length: concurrency }, async () => {
       while (next < list.length) {
         const spec = list[next++]!;
-        const agent = new TestAgent({ url: spec.url, token: spec.token || undefined, autoApply: true });
+        const agent = new TestAgent({ url: spec.url, token: spec.token || undefined, autoApply: true, instanceUid: pooledRandom(16), socket: LEAN ? (url, headers) => new LeanSocket(url, headers) : undefined });
         agent.onRemoteConfig = (m, at) => noteConfig(agent, m.remote_config?.config_hash?.toString('hex'), at);
         const t0 = performance.now();
         // a refused or failed enrolment is retried as an agent would (jittered backoff, 5 attempts)

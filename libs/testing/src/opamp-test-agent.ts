@@ -86,10 +86,27 @@ export interface TestAgentOptions {
   /** Report the applied config as effective config. */
   reportEffective?: boolean;
   wsOptions?: WebSocket.ClientOptions;
+  /** Opens the connection with another client than `ws` (bench:scale's lean one); `wsOptions` then do not apply. */
+  socket?: (url: string, headers: Record<string, string>) => AgentSocket;
+}
+
+/**
+ * What a TestAgent uses of its connection: a `ws` WebSocket is one. Another client emits the same
+ * events (`open`, `unexpected-response`, `error`, `message` with a Buffer, `close` with the code).
+ */
+export interface AgentSocket {
+  readonly readyState: number;
+  send(data: Buffer | string, options?: { binary?: boolean }): void;
+  close(code?: number): void;
+  terminate(): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): this;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  once(event: string, listener: (...args: any[]) => void): this;
 }
 
 export class TestAgent {
-  ws?: WebSocket;
+  ws?: AgentSocket;
   uid: Buffer;
   seq = 0;
   readonly received: S2A[] = [];
@@ -120,19 +137,18 @@ export class TestAgent {
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     this.closeCode = undefined;
     return new Promise((res, rej) => {
-      const ws = new WebSocket(this.opts.url, { headers, ...(this.opts.wsOptions ?? {}) });
+      const ws = this.opts.socket?.(this.opts.url, headers) ?? Object.assign(new WebSocket(this.opts.url, { headers, ...(this.opts.wsOptions ?? {}) }), { binaryType: 'nodebuffer' as const });
       this.ws = ws;
-      ws.binaryType = 'nodebuffer';
       ws.once('open', () => res());
-      ws.once('unexpected-response', (_req, response) => {
+      ws.once('unexpected-response', (_req: unknown, response: { statusCode?: number; headers: Record<string, string | string[] | undefined>; resume(): void }) => {
         const retryAfter = response.headers['retry-after'];
         rej(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode, retryAfter: retryAfter === undefined ? undefined : Number(retryAfter) }));
         response.resume();
         ws.terminate();
       });
-      ws.once('error', (e) => rej(e));
+      ws.once('error', (e: Error) => rej(e));
       ws.on('message', (data: Buffer) => this.onMessage(data));
-      ws.on('close', (code) => {
+      ws.on('close', (code: number) => {
         this.closeCode = code;
         for (const w of this.closedWaiters.splice(0)) w(code);
       });
