@@ -22,7 +22,7 @@ export const FLUSH_BATCH_ROWS = 1000;
 
 /**
  * The agent inventory's write path. Reports are merged per agent in memory and written in batches:
- * one `UPDATE agents ... FROM (VALUES ...)` per shape of change and per thousand agents, every flush
+ * one `UPDATE agents ... FROM unnest(...)` per shape of change and per thousand agents, every flush
  * interval. A heartbeat therefore never costs an UPDATE of its own. On a clean shutdown (after the
  * transports recorded every disconnect) the last batch is written; a failed write is put back and
  * retried on the next flush.
