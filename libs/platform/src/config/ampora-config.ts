@@ -43,7 +43,7 @@ export interface PlatformConfig {
   };
   storage: { mode: StorageMode; dataDir: string };
   /** `tenantIsolation`: operators' API requests run under row-level security (decision 0395). */
-  database: { url: string; poolMax: number; migrateOnStart: boolean; tenantIsolation: boolean; parallelWorkers: number };
+  database: { url: string; poolMax: number; migrateOnStart: boolean; tenantIsolation: boolean; parallelWorkers: number; analyzeIntervalSeconds: number };
   redis: { url: string; keyPrefix: string };
   queue: { kind: QueueKind };
   security: { masterKey?: Buffer; previousMasterKey?: Buffer };
@@ -222,6 +222,8 @@ function readPlatformSections(r: EnvReader): PlatformConfig {
       tenantIsolation: r.bool('AMPORA_TENANT_RLS', true),
       // PostgreSQL's max_parallel_workers_per_gather for Ampora's connections; -1 sends none (decision 0429)
       parallelWorkers: r.int('AMPORA_DB_PARALLEL_WORKERS', 0, -1, 64),
+      // how often a worker analyzes the tables that grew since PostgreSQL last did; 0 leaves it to autovacuum (decision 0447)
+      analyzeIntervalSeconds: r.int('AMPORA_DB_ANALYZE_INTERVAL_SECONDS', 10, 0, 3600),
     },
     redis: { url: redisUrl, keyPrefix: r.string('AMPORA_REDIS_PREFIX', 'ampora') },
     queue: { kind: queueKind },

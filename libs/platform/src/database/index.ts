@@ -7,3 +7,4 @@ export { prepared, queryLabel, registerPoolStats, PoolStats } from './instrument
 export { PLATFORM_MIGRATIONS } from './migrations';
 export * from './embedded';
 export { returnedRows } from './raw-query';
+export { PlannerStatistics } from './planner-statistics';

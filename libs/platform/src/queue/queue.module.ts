@@ -8,6 +8,7 @@ import { AMPORA_CONFIG } from '../config/config.module';
 import { injectTraceContext } from '../telemetry/tracing';
 import { createLogger } from '../logging/logger';
 import { JobProducer } from './job.producer';
+import { PlannerStatistics } from '../database/planner-statistics';
 import { WorkerHeartbeat } from '../workers/worker-heartbeat';
 import { JobRegistry, QueueDefinition } from './job-registry';
 
@@ -94,5 +95,5 @@ export class QueueWorkerBootstrap implements OnApplicationBootstrap {
   }
 }
 
-@Module({ providers: [QueueWorkerBootstrap, WorkerHeartbeat] })
+@Module({ providers: [QueueWorkerBootstrap, WorkerHeartbeat, PlannerStatistics] })
 export class QueueWorkerModule {}

@@ -1,0 +1,77 @@
+import { createTestDatabase, TestDatabase } from '@ampora/testing';
+import { DataSource, QueryRunner } from 'typeorm';
+import { PlatformConfig } from '../src/config/ampora-config';
+import { ANALYZE_LOCK, PlannerStatistics } from '../src/database/planner-statistics';
+
+type PlanNode = { 'Node Type': string; 'Relation Name'?: string; Plans?: PlanNode[] };
+const scansOf = (n: PlanNode, table: string): string[] => [...(n['Relation Name'] === table ? [n['Node Type']] : []), ...(n.Plans ?? []).flatMap((c) => scansOf(c, table))];
+
+/**
+ * Decision 0447: a worker analyzes the tables that changed by more than a threshold since their last
+ * analysis, so a statement prepared while a table was small stops reading all of it once it is large.
+ * Autovacuum is off for the table here, as it is on some servers (and is a minute late on the others).
+ */
+describe('planner statistics kept up with growing tables', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let runner: QueryRunner;
+  let statistics: PlannerStatistics;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ds = await new DataSource({ type: 'postgres', url: db.url }).initialize();
+    statistics = new PlannerStatistics(ds, { database: { analyzeIntervalSeconds: 0 } } as PlatformConfig);
+    await ds.query(`CREATE TABLE items (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), body text NOT NULL) WITH (autovacuum_enabled = false)`);
+    runner = ds.createQueryRunner();
+    await runner.connect();
+  });
+  afterAll(async () => {
+    await runner?.release();
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  /** Inserts n rows from the runner's connection and makes its counts visible to pg_stat_user_tables at once. */
+  async function insert(n: number): Promise<string[]> {
+    const rows = (await runner.query(`INSERT INTO items (body) SELECT 'item ' || g FROM generate_series(1, $1) g RETURNING id`, [n])) as Array<{ id: string }>;
+    await runner.query('SELECT pg_stat_force_next_flush()');
+    await runner.query('SELECT 1');
+    return rows.map((r) => r.id);
+  }
+  const plan = async (ids: string[]) => {
+    const [{ 'QUERY PLAN': [p] }] = await runner.query(`EXPLAIN (FORMAT JSON) EXECUTE lookup('{${ids.join(',')}}')`);
+    return scansOf(p.Plan as PlanNode, 'items');
+  };
+
+  it('analyzes a table that grew, once, so the plan cached while it was small is made again', async () => {
+    const young = await insert(20);
+    await ds.query('ANALYZE items');
+    await runner.query(`PREPARE lookup(uuid[]) AS SELECT i.id, i.body FROM items i JOIN unnest($1::uuid[]) AS k(id) ON i.id = k.id`);
+    // past five executions the connection keeps a generic plan, made while the table is one page
+    for (let i = 0; i < 8; i++) expect(await runner.query(`EXECUTE lookup('{${young[i]},${young[i + 1]}}')`)).toHaveLength(2);
+    const grown = await insert(20_000);
+    // the trap this guards against: the cached plan reads all 20,020 rows to find two
+    expect(await plan([grown[5]!, grown[15_000]!])).toContain('Seq Scan');
+    expect(await statistics.analyzeChanged()).toEqual(['public.items']);
+    expect(await plan([grown[5]!, grown[15_000]!])).not.toContain('Seq Scan');
+    expect(await statistics.analyzeChanged()).toEqual([]);
+    // too few changes since (1,000 < 500 + 0.2 × 20,020) leave a table alone
+    await insert(1000);
+    expect(await statistics.analyzeChanged()).toEqual([]);
+  });
+
+  it('leaves the analysis to the worker that holds the lock, and takes it the next turn', async () => {
+    await insert(6000);
+    const other = ds.createQueryRunner();
+    await other.connect();
+    try {
+      await other.startTransaction();
+      await other.query('SELECT pg_advisory_xact_lock($1)', [ANALYZE_LOCK]);
+      expect(await statistics.analyzeChanged()).toEqual([]);
+      await other.commitTransaction();
+    } finally {
+      await other.release();
+    }
+    expect(await statistics.analyzeChanged()).toEqual(['public.items']);
+  });
+});
