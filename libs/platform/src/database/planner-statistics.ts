@@ -6,20 +6,21 @@ import { createLogger } from '../logging/logger';
 
 /** One worker of the deployment analyzes at a time (a transaction-scoped advisory lock). */
 export const ANALYZE_LOCK = 0x616d_616e; // "aman"
-/** A table is analyzed once more rows changed since its last analysis than this many… */
+/** A table is analyzed once its rows differ from what its last analysis counted by more than this many… */
 export const ANALYZE_BASE_ROWS = 500;
-/** …plus this share of the rows it had then. */
+/** …plus this share of that count. */
 export const ANALYZE_SHARE = 0.2;
 
 /**
- * The tables of this schema that changed by more than ANALYZE_BASE_ROWS + ANALYZE_SHARE × their
- * rows at the last analysis, most changed first (pg_stat_user_tables counts inserts, updates and
- * deletes since then, whoever analyzed: autovacuum, an operator or this).
+ * The tables of this schema whose live rows (pg_stat_user_tables: inserts less deletes) differ from
+ * the rows the planner believes in (pg_class.reltuples, set by the last analysis, whoever ran it) by
+ * more than ANALYZE_BASE_ROWS + ANALYZE_SHARE of the latter, the most grown (or shrunk) first. Updates
+ * do not count: heartbeats rewrite every agent's row without changing what a plan should be.
  */
-const GROWN_SQL = `SELECT format('%I.%I', s.schemaname, s.relname) AS name, s.n_mod_since_analyze::bigint AS changed
+const GROWN_SQL = `SELECT format('%I.%I', s.schemaname, s.relname) AS name, s.n_live_tup::bigint AS rows, greatest(c.reltuples, 0)::bigint AS planned
   FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-  WHERE s.schemaname = current_schema() AND s.n_mod_since_analyze > $1 + $2 * greatest(c.reltuples, 0)
-  ORDER BY s.n_mod_since_analyze DESC LIMIT 10`;
+  WHERE s.schemaname = current_schema() AND abs(s.n_live_tup - greatest(c.reltuples, 0)) > $1 + $2 * greatest(c.reltuples, 0)
+  ORDER BY abs(s.n_live_tup - greatest(c.reltuples, 0)) DESC LIMIT 10`;
 
 /**
  * Keeps PostgreSQL's planner statistics up with tables that grow fast (decision 0447). A statement
@@ -28,9 +29,10 @@ const GROWN_SQL = `SELECT format('%I.%I', s.schemaname, s.relname) AS name, s.n_
  * where it is off. An enrolment of 18,000 agents in half a minute ran, on every connection, joins
  * planned for an agents table of a few hundred rows: each read the whole table per call.
  *
- * Every AMPORA_DB_ANALYZE_INTERVAL_SECONDS, one worker of the deployment analyzes the tables that
- * changed by more than autovacuum would wait for (by a smaller share, sooner); an analysis replaces
- * the cached plans that read the table. A lock it cannot have within a second is left for the next turn.
+ * Every AMPORA_DB_ANALYZE_INTERVAL_SECONDS, one worker of the deployment analyzes the tables whose
+ * number of rows moved away from what the planner believes by more than 500 + a fifth; an analysis
+ * replaces the cached plans that read the table. A lock it cannot have within a second is left for
+ * the next turn.
  */
 @Injectable()
 export class PlannerStatistics implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -56,7 +58,7 @@ export class PlannerStatistics implements OnApplicationBootstrap, OnApplicationS
     this.timer = undefined;
   }
 
-  /** Analyzes the tables changed past the threshold since their last analysis; returns their names (none while another worker does). */
+  /** Analyzes the tables grown or shrunk past the threshold since their last analysis; returns their names (none while another worker does). */
   async analyzeChanged(): Promise<string[]> {
     if (this.running) return [];
     this.running = true;
@@ -65,9 +67,9 @@ export class PlannerStatistics implements OnApplicationBootstrap, OnApplicationS
         const [{ locked }] = (await m.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [ANALYZE_LOCK])) as Array<{ locked: boolean }>;
         if (!locked) return [];
         await m.query(`SET LOCAL lock_timeout = '1s'`);
-        const tables = (await m.query(GROWN_SQL, [ANALYZE_BASE_ROWS, ANALYZE_SHARE])) as Array<{ name: string; changed: string }>;
+        const tables = (await m.query(GROWN_SQL, [ANALYZE_BASE_ROWS, ANALYZE_SHARE])) as Array<{ name: string; rows: string; planned: string }>;
         for (const t of tables) await m.query(`ANALYZE ${t.name}`);
-        if (tables.length) this.log.debug('Analyzed {Tables}: {Changed} rows changed since their last analysis', { Tables: tables.map((t) => t.name).join(', '), Changed: tables.map((t) => t.changed).join(', ') });
+        if (tables.length) this.log.debug('Analyzed {Tables}: {Rows} rows where the planner counted {Planned}', { Tables: tables.map((t) => t.name).join(', '), Rows: tables.map((t) => t.rows).join(', '), Planned: tables.map((t) => t.planned).join(', ') });
         return tables.map((t) => t.name);
       });
       if (this.failing) this.log.info('Planner statistics are analyzed again');
