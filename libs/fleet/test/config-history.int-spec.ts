@@ -38,6 +38,21 @@ describe('remote-config history', () => {
     expect(new Date(row.remote_config_at).toISOString()).toBe(t(5).toISOString());
   });
 
+  it('lists entries of the same millisecond in the order they came (decision 0448), a millisecond apart', async () => {
+    const ids = await kit.insertAgents(Array.from({ length: 20 }, () => ({})));
+    const same = new Date('2026-12-05T12:00:00.000Z');
+    for (const id of ids) {
+      const agent = { agentId: id, tenantId: kit.tenantId };
+      writer.remoteConfigSent(agent, h(3), same);
+      writer.report(agent, { remoteConfigStatus: { status: 'APPLYING', hash: h(3), errorMessage: '' } }, same);
+      writer.report(agent, { remoteConfigStatus: { status: 'FAILED', hash: h(3), errorMessage: 'broken' } }, same);
+    }
+    await writer.flush();
+    for (const id of ids) expect((await events(id)).map((e) => e.kind)).toEqual(['FAILED', 'APPLYING', 'PUSHED']);
+    const times: Array<{ at: Date }> = await kit.ds.query(`SELECT at FROM agent_config_events WHERE agent_id = $1 ORDER BY at`, [ids[0]]);
+    expect(times.map((r) => new Date(r.at).getTime() - same.getTime())).toEqual([0, 1, 2]);
+  });
+
   it('keeps the newest 200 entries per agent', async () => {
     const [id, other] = await kit.insertAgents([{}, {}]);
     writer.remoteConfigSent({ agentId: other!, tenantId: kit.tenantId }, h(9), new Date());

@@ -32,8 +32,8 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
   private readonly log = createLogger('Ampora.Fleet.Agents.AgentStateWriter');
   private pending = new Map<string, Pending>();
   private events: Array<NewConfigEvent & { retried?: boolean }> = [];
-  /** Each agent's last history entry (kind, hash, message), to skip repeats. */
-  private readonly lastEvent = new Map<string, string>();
+  /** Each agent's last history entry: what it said (kind, hash, message: to skip repeats) and when (to keep entries in order). */
+  private readonly lastEvent = new Map<string, { key: string; at: number }>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<FlushStats>;
   /** Totals since start, for tests and diagnostics. */
@@ -165,13 +165,19 @@ export class AgentStateWriter implements AgentStateSink, OnModuleInit, BeforeApp
   /**
    * Notes a history entry unless it repeats the agent's previous one (a full-state report repeats the
    * status; a re-offer repeats the push). Written with the next flush, after the agents' rows.
+   *
+   * An entry is never older than the agent's previous one: two frames read in the same millisecond
+   * (an APPLYING and its FAILED, sent back to back) get times a millisecond apart, in the order they
+   * came, so the history, newest first by time, lists them as they happened (decision 0448).
    */
   private event(agent: AgentRef, e: Omit<NewConfigEvent, 'tenantId' | 'agentId'>): void {
     const key = `${e.kind}|${e.configHash}|${e.message ?? ''}`;
-    if (this.lastEvent.get(agent.agentId) === key) return;
+    const last = this.lastEvent.get(agent.agentId);
+    if (last?.key === key) return;
+    const at = last && e.at.getTime() <= last.at ? new Date(last.at + 1) : e.at;
     if (this.lastEvent.size >= 100_000) this.lastEvent.clear();
-    this.lastEvent.set(agent.agentId, key);
-    this.events.push({ tenantId: agent.tenantId, agentId: agent.agentId, ...e });
+    this.lastEvent.set(agent.agentId, { key, at: at.getTime() });
+    this.events.push({ tenantId: agent.tenantId, agentId: agent.agentId, ...e, at });
   }
 
   /**
