@@ -239,13 +239,16 @@ async function main(): Promise<void> {
         worker: of(worker?.child.pid),
         postgres: cpuSecondsOf('postgres'),
         clients: swarms.reduce((n, s) => n + of(s.c.child.pid), 0) + loadgens.reduce((n, l) => n + of(l.child.pid), 0),
+        opampGo: loadgens.reduce((n, l) => n + of(l.child.pid), 0),
       };
     };
     /** CPU per agent between two readings of `cpuNow`, in milliseconds, as one line. */
     const cpuPerAgent = (a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>, agents: number) => {
       const kinds = ['server', 'worker', 'postgres', 'clients'] as const;
-      const ms = (k: (typeof kinds)[number]) => ((b[k] - a[k]) * 1000) / Math.max(1, agents);
-      return `${kinds.map((k) => `${k} ${fmt(ms(k), 2)}`).join(', ')} ms (all ${fmt(kinds.reduce((n, k) => n + ms(k), 0), 2)} ms)`;
+      const ms = (k: keyof typeof a) => ((b[k] - a[k]) * 1000) / Math.max(1, agents);
+      const go = ms('opampGo');
+      const clients = go > 0 ? ` (opamp-go ${fmt(go, 2)}, protobufjs ${fmt(ms('clients') - go, 2)})` : '';
+      return `${kinds.map((k) => `${k} ${fmt(ms(k), 2)}`).join(', ')}${clients} ms (all ${fmt(kinds.reduce((n, k) => n + ms(k), 0), 2)} ms)`;
     };
     /** The statements every instance has run so far, by label (an instance that does not answer counts none). */
     const statementsNow = async () => statementCounts((await Promise.all(servers.map((s) => scrape(s.base).catch(() => '')))).join('\n'));
