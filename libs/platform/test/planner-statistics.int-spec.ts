@@ -65,8 +65,21 @@ describe('planner statistics kept up with growing tables', () => {
     expect(await statistics.analyzeChanged()).toEqual([]);
   });
 
+  it('leaves a table that shrank (it keeps plans made for its larger size), and analyzes it when it grows past them', async () => {
+    const [{ before }] = await ds.query(`SELECT reltuples::bigint AS before FROM pg_class WHERE relname = 'items'`);
+    await runner.query(`DELETE FROM items`);
+    await runner.query('SELECT pg_stat_force_next_flush()');
+    await runner.query('SELECT 1');
+    expect(await statistics.analyzeChanged()).toEqual([]);
+    expect((await ds.query(`SELECT reltuples::bigint AS n FROM pg_class WHERE relname = 'items'`))[0].n).toBe(before);
+    await insert(Number(before));
+    expect(await statistics.analyzeChanged()).toEqual([]);
+    await insert(Math.ceil(0.2 * Number(before)) + 1500);
+    expect(await statistics.analyzeChanged()).toEqual(['public.items']);
+  });
+
   it('leaves the analysis to the worker that holds the lock, and takes it the next turn', async () => {
-    await insert(6000);
+    await insert(9000);
     const other = ds.createQueryRunner();
     await other.connect();
     try {

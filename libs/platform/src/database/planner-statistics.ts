@@ -6,21 +6,24 @@ import { createLogger } from '../logging/logger';
 
 /** One worker of the deployment analyzes at a time (a transaction-scoped advisory lock). */
 export const ANALYZE_LOCK = 0x616d_616e; // "aman"
-/** A table is analyzed once its rows differ from what its last analysis counted by more than this many… */
+/** A table is analyzed once it holds more rows than its last analysis counted by more than this many… */
 export const ANALYZE_BASE_ROWS = 500;
 /** …plus this share of that count. */
 export const ANALYZE_SHARE = 0.2;
 
 /**
- * The tables of this schema whose live rows (pg_stat_user_tables: inserts less deletes) differ from
- * the rows the planner believes in (pg_class.reltuples, set by the last analysis, whoever ran it) by
- * more than ANALYZE_BASE_ROWS + ANALYZE_SHARE of the latter, the most grown (or shrunk) first. Updates
- * do not count: heartbeats rewrite every agent's row without changing what a plan should be.
+ * The tables of this schema whose live rows (pg_stat_user_tables: inserts less deletes) exceed the
+ * rows the planner believes in (pg_class.reltuples, set by the last analysis, whoever ran it) by more
+ * than ANALYZE_BASE_ROWS + ANALYZE_SHARE of the latter, the most grown first. Only growth: a plan made
+ * for a large table stays cheap on a small one, but not the other way round, and a table that empties
+ * for a moment (the leases when every instance restarts) fills again at once; analyzed while empty,
+ * it would be planned as empty while it refilled. Updates do not count either: heartbeats rewrite
+ * every agent's row without changing what a plan should be.
  */
 const GROWN_SQL = `SELECT format('%I.%I', s.schemaname, s.relname) AS name, s.n_live_tup::bigint AS rows, greatest(c.reltuples, 0)::bigint AS planned
   FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-  WHERE s.schemaname = current_schema() AND abs(s.n_live_tup - greatest(c.reltuples, 0)) > $1 + $2 * greatest(c.reltuples, 0)
-  ORDER BY abs(s.n_live_tup - greatest(c.reltuples, 0)) DESC LIMIT 10`;
+  WHERE s.schemaname = current_schema() AND s.n_live_tup - greatest(c.reltuples, 0) > $1 + $2 * greatest(c.reltuples, 0)
+  ORDER BY s.n_live_tup - greatest(c.reltuples, 0) DESC LIMIT 10`;
 
 /**
  * Keeps PostgreSQL's planner statistics up with tables that grow fast (decision 0447). A statement
@@ -29,8 +32,8 @@ const GROWN_SQL = `SELECT format('%I.%I', s.schemaname, s.relname) AS name, s.n_
  * where it is off. An enrolment of 18,000 agents in half a minute ran, on every connection, joins
  * planned for an agents table of a few hundred rows: each read the whole table per call.
  *
- * Every AMPORA_DB_ANALYZE_INTERVAL_SECONDS, one worker of the deployment analyzes the tables whose
- * number of rows moved away from what the planner believes by more than 500 + a fifth; an analysis
+ * Every AMPORA_DB_ANALYZE_INTERVAL_SECONDS, one worker of the deployment analyzes the tables that
+ * grew past what the planner believes by more than 500 rows + a fifth; an analysis
  * replaces the cached plans that read the table. A lock it cannot have within a second is left for
  * the next turn.
  */
@@ -58,7 +61,7 @@ export class PlannerStatistics implements OnApplicationBootstrap, OnApplicationS
     this.timer = undefined;
   }
 
-  /** Analyzes the tables grown or shrunk past the threshold since their last analysis; returns their names (none while another worker does). */
+  /** Analyzes the tables grown past the threshold since their last analysis; returns their names (none while another worker does). */
   async analyzeChanged(): Promise<string[]> {
     if (this.running) return [];
     this.running = true;
