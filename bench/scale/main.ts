@@ -19,7 +19,7 @@
  *
  *   npm run build && npm run bench:scale -- --agents 18000 [--instances 3] [--hold-seconds 600]
  *        [--loadgen 5000] [--rounds 2] [--closed-loop-seconds 9] [--steps 1000,5000,10000,18000]
- *        [--server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--worker-node-options "…"] [--client-node-options "…"] [--client lean|ws] [--traces-sampler parentbased_traceidratio --traces-sampler-arg 0.01]
+ *        [--server-node-options "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--worker-node-options "…"] [--client-node-options "…"] [--client ws|lean] [--traces-sampler parentbased_traceidratio --traces-sampler-arg 0.01]
  *   npm run bench:scale -- --plot bench/results/scale-….json     (the PNG again, from a results file)
  *
  * Exit code 2 when a figure misses its target by more than the noise measured in the run, 1 on error.
@@ -70,8 +70,8 @@ const WORKER_NODE_OPTIONS = nodeOptions(option('worker-node-options'));
 const CLIENT_NODE_OPTIONS = nodeOptions(option('client-node-options'));
 const FLUSH_MS = 1000; // AMPORA_OPAMP_FLUSH_INTERVAL_MS, the default
 const CONCURRENCY = 200; // enrolments in flight per client process
-/** The protobufjs agents' WebSocket client: bench/scale/lean-socket.ts (decision 0445), or the `ws` library's. */
-const CLIENT = option('client') ?? 'lean';
+/** The protobufjs agents' WebSocket client: the `ws` library's, or bench/scale/lean-socket.ts (decision 0445). */
+const CLIENT = option('client') ?? 'ws';
 if (CLIENT !== 'lean' && CLIENT !== 'ws') throw new Error(`--client is lean or ws, not ${CLIENT}`);
 process.env.AMPORA_BENCH_CLIENT = CLIENT; // the client processes inherit it
 

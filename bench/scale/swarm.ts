@@ -26,8 +26,8 @@ type Command =
   | { cmd: 'close' };
 
 const agents: TestAgent[] = [];
-/** The lean WebSocket client (decision 0445) unless the coordinator asked for `ws` (`--client ws`). */
-const LEAN = process.env.AMPORA_BENCH_CLIENT !== 'ws';
+/** The lean WebSocket client (decision 0445) when the coordinator asked for it (`--client lean`); `ws` otherwise. */
+const LEAN = process.env.AMPORA_BENCH_CLIENT === 'lean';
 const send = (m: unknown) => process.send!(m);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
