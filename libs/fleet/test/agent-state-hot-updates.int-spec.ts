@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { stateUpdateStatement } from '../src/agents/agent-state.statement';
-import { TableUpdates, tableUpdates } from '@ampora/testing';
+import { reportTableCounters, TableUpdates, tableUpdates } from '@ampora/testing';
 import { FleetKit, startFleetKit } from './fleet-test-kit';
 
 /**
@@ -66,7 +66,7 @@ describe('agent state writer: heartbeat flushes are HOT updates', () => {
 
   /** The table's update counters once `runner`'s updates reached the statistics (it reports them when next idle). */
   async function counted(runner: { query(sql: string): Promise<unknown> }, atLeast: number): Promise<TableUpdates> {
-    await runner.query('SELECT pg_stat_force_next_flush()');
+    await reportTableCounters(runner);
     return tableUpdates(kit.ds, 'agents', atLeast);
   }
 });

@@ -1,4 +1,4 @@
-import { createTestDatabase, TestDatabase } from '@ampora/testing';
+import { createTestDatabase, reportTableCounters, TestDatabase } from '@ampora/testing';
 import { DataSource, QueryRunner } from 'typeorm';
 import { PlatformConfig } from '../src/config/ampora-config';
 import { ANALYZE_LOCK, PlannerStatistics } from '../src/database/planner-statistics';
@@ -31,13 +31,14 @@ describe('planner statistics kept up with growing tables', () => {
     await db?.drop();
   });
 
-  /** Inserts n rows from the runner's connection and makes its counts visible to pg_stat_user_tables at once. */
-  async function insert(n: number): Promise<string[]> {
-    const rows = (await runner.query(`INSERT INTO items (body) SELECT 'item ' || g FROM generate_series(1, $1) g RETURNING id`, [n])) as Array<{ id: string }>;
-    await runner.query('SELECT pg_stat_force_next_flush()');
-    await runner.query('SELECT 1');
-    return rows.map((r) => r.id);
+  /** Runs a write on the runner's connection and makes its counts visible to pg_stat_user_tables at once. */
+  async function write<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
+    const result = (await runner.query(sql, params)) as T;
+    await reportTableCounters(runner);
+    return result;
   }
+  const insert = async (n: number) =>
+    (await write<Array<{ id: string }>>(`INSERT INTO items (body) SELECT 'item ' || g FROM generate_series(1, $1) g RETURNING id`, [n])).map((r) => r.id);
   const plan = async (ids: string[]) => {
     const [{ 'QUERY PLAN': [p] }] = await runner.query(`EXPLAIN (FORMAT JSON) EXECUTE lookup('{${ids.join(',')}}')`);
     return scansOf(p.Plan as PlanNode, 'items');
@@ -59,17 +60,13 @@ describe('planner statistics kept up with growing tables', () => {
     await insert(1000);
     expect(await statistics.analyzeChanged()).toEqual([]);
     // and so does rewriting every row (a heartbeat flush does): the plans need the size, not the values
-    await runner.query(`UPDATE items SET body = body || '.'`);
-    await runner.query('SELECT pg_stat_force_next_flush()');
-    await runner.query('SELECT 1');
+    await write(`UPDATE items SET body = body || '.'`);
     expect(await statistics.analyzeChanged()).toEqual([]);
   });
 
   it('leaves a table that shrank (it keeps plans made for its larger size), and analyzes it when it grows past them', async () => {
     const [{ before }] = await ds.query(`SELECT reltuples::bigint AS before FROM pg_class WHERE relname = 'items'`);
-    await runner.query(`DELETE FROM items`);
-    await runner.query('SELECT pg_stat_force_next_flush()');
-    await runner.query('SELECT 1');
+    await write(`DELETE FROM items`);
     expect(await statistics.analyzeChanged()).toEqual([]);
     expect((await ds.query(`SELECT reltuples::bigint AS n FROM pg_class WHERE relname = 'items'`))[0].n).toBe(before);
     await insert(Number(before));

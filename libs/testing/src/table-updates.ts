@@ -23,3 +23,12 @@ export async function tableUpdates(ds: DataSource, table: string, atLeast = 0): 
   }
   return now;
 }
+
+/**
+ * Has `connection`'s backend report its table counters (pg_stat_user_tables) now: a backend reports
+ * them when next idle, at most once a second unless forced, so a reader could see counts seconds old.
+ */
+export async function reportTableCounters(connection: { query(sql: string): Promise<unknown> }): Promise<void> {
+  await connection.query('SELECT pg_stat_force_next_flush()');
+  await connection.query('SELECT 1'); // the idle moment after the call has passed
+}
