@@ -49,6 +49,18 @@ export function collectLines(stream: NodeJS.ReadableStream, lines: string[], rec
       onLine();
     }
   });
+  // a last line without its newline still counts once the stream ends
+  stream.on('end', () => {
+    if (!buffer) return;
+    lines.push(buffer);
+    try {
+      records.push(JSON.parse(buffer) as Record<string, unknown>);
+    } catch {
+      // not a log line
+    }
+    buffer = '';
+    onLine();
+  });
 }
 
 /** Starts a built app as its own process with exactly the given environment (plus PATH). */
@@ -73,7 +85,9 @@ export function startProcess(app: 'server' | 'worker' | 'cli', env: Record<strin
     stderr.push(chunk);
     if (process.env.LOG_TO_STDOUT === '1') process.stderr.write(`[${app}!] ${chunk}`);
   });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code, signal) => res(code ?? (signal ? -1 : null))));
+  // 'close', not 'exit': a child can exit before its pipes are drained, and a caller that reads
+  // `lines` or `stderr` once `exited` settles must see everything the child wrote
+  const exited = new Promise<number | null>((res) => child.once('close', (code, signal) => res(code ?? (signal ? -1 : null))));
   return {
     child,
     lines,
