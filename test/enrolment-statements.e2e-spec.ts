@@ -1,4 +1,4 @@
-import { hashToken, prometheusExporter } from '@ampora/platform';
+import { hashToken, LiveBus, prometheusExporter } from '@ampora/platform';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AGENT_AUTHENTICATOR, AgentAuthenticator, SessionLeaseKeeper, SessionRegistry } from '@ampora/opamp';
@@ -257,6 +257,37 @@ describe('the statements of one enrolment', () => {
     expect(twins).toContain(shared.toString('hex'));
     expect(new Set(twins).size).toBe(2);
     for (const agent of agents) await agent.close();
+  });
+
+  it('first connections into a group redeemed together publish one group.membership_changed per batch, naming every agent once (decision 0449)', async () => {
+    const api = apiClient(server.url, server.adminToken);
+    const group = await createStaticGroup(api);
+    const tokens: string[] = [];
+    for (let i = 0; i < 30; i++) tokens.push((await server.as().post('/api/bootstrap-tokens').send({ label: `membership-${i}`, groupId: group.id }).expect(201)).body.token as string);
+    const events: Array<{ added: string[]; addedCount: number; removedCount: number; reason: string }> = [];
+    const stop = server.app.get(LiveBus).subscribe((event) => {
+      if (event.type === 'group.membership_changed' && event.entityId === group.id) events.push(event.payload as (typeof events)[number]);
+    });
+    try {
+      const before = await statementsByLabel();
+      const agents = tokens.map((token) => new TestAgent({ url, token }));
+      await Promise.all(agents.map((agent) => agent.connect()));
+      for (const agent of agents) agent.hello();
+      for (const reply of await Promise.all(agents.map((agent) => agent.next()))) expect(reply.error_response).toBeUndefined();
+      const redemptions = difference(await statementsByLabel(), before)['with bootstrap_tokens'] ?? 0;
+      const members = ((await server.as().get(`/api/agents?groupId=${group.id}&limit=100`).expect(200)).body.items as Array<{ id: string }>).map((a) => a.id);
+      expect(members).toHaveLength(30);
+      // one event per redemption statement at most, together naming each new member exactly once
+      expect(events.length).toBeGreaterThanOrEqual(1);
+      expect(events.length).toBeLessThanOrEqual(redemptions);
+      expect(events.length).toBeLessThan(30);
+      expect(events.flatMap((e) => e.added).sort()).toEqual([...members].sort());
+      expect(events.reduce((n, e) => n + e.addedCount, 0)).toBe(30);
+      expect(events.every((e) => e.removedCount === 0 && e.reason === 'enrolled with a bootstrap token')).toBe(true);
+      for (const agent of agents) await agent.close();
+    } finally {
+      stop();
+    }
   });
 
   it('looks up the tokens of connections that arrive in one turn in one statement, each answered with its own token (decision 0425)', async () => {

@@ -291,7 +291,6 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
         this.log.warn('Bootstrap token {TokenId} targets group {GroupId}, which no longer exists; the agent joins no group', { TokenId: token.id, GroupId: token.groupId });
       }
       this.log.info('Agent {AgentId} enrolled with bootstrap token {TokenId}', { AgentId: agent.id, TokenId: token.id, InstanceUid: instanceUid, GroupId: agent.groupId });
-      if (agent.groupId) this.assignment.publishMembership(token.tenantId, [{ agentId: agent.id, from: null, to: agent.groupId }], 'enrolled with a bootstrap token');
       return {
         ok: true,
         agent: {
@@ -336,9 +335,25 @@ export class FleetAgentAuthenticator implements AgentAuthenticator {
         ),
       );
       now.forEach((r, i) => answers.set(redemptionKey(r), { ...rows[i]!, at }));
+      this.publishEnrolments(rows);
       rest = later;
     }
     return answers;
+  }
+
+  /**
+   * The group memberships a redemption statement made, as one `group.membership_changed` per tenant
+   * and group (decision 0449): an enrolment storm publishes one event per batch, not one per agent.
+   */
+  private publishEnrolments(rows: readonly RedemptionRow[]): void {
+    const moves = new Map<string, Array<{ agentId: string; from: null; to: string }>>();
+    for (const { token, agent } of rows) {
+      if (!token || !agent?.groupId) continue;
+      const list = moves.get(token.tenantId) ?? [];
+      list.push({ agentId: agent.id, from: null, to: agent.groupId });
+      moves.set(token.tenantId, list);
+    }
+    for (const [tenantId, list] of moves) this.assignment.publishMembership(tenantId, list, 'enrolled with a bootstrap token');
   }
 
   /**
