@@ -119,7 +119,7 @@ export class TestAgent {
   appliedBody?: string;
   /** Called with each remote config (time of receipt, for latency measurements). */
   onRemoteConfig?: (s2a: S2A, at: number) => void;
-  private waiters: Array<(m: S2A) => void> = [];
+  private waiters: Array<{ deliver: (m: S2A) => void; fail: (error: Error) => void }> = [];
   private closedWaiters: Array<(code: number) => void> = [];
 
   constructor(opts: TestAgentOptions) {
@@ -136,6 +136,11 @@ export class TestAgent {
     const headers: Record<string, string> = { ...(this.opts.headers ?? {}) };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     this.closeCode = undefined;
+    // a new connection's messages are its own: what an earlier connection left unread is dropped, and
+    // whoever still waits on that connection (a heartbeat whose server went away) is told it is gone,
+    // instead of taking the new connection's first answer
+    this.received.splice(0);
+    for (const waiter of this.waiters.splice(0)) waiter.fail(new Error('the connection was replaced by a new one before the server answered'));
     return new Promise((res, rej) => {
       const ws = this.opts.socket?.(this.opts.url, headers) ?? Object.assign(new WebSocket(this.opts.url, { headers, ...(this.opts.wsOptions ?? {}) }), { binaryType: 'nodebuffer' as const });
       this.ws = ws;
@@ -201,9 +206,15 @@ export class TestAgent {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         rej(new Error('no message from the server in time'));
       }, timeoutMs);
-      const waiter = (m: S2A) => {
-        clearTimeout(timer);
-        res(m);
+      const waiter = {
+        deliver: (m: S2A) => {
+          clearTimeout(timer);
+          res(m);
+        },
+        fail: (error: Error) => {
+          clearTimeout(timer);
+          rej(error);
+        },
       };
       this.waiters.push(waiter);
     });
@@ -247,7 +258,7 @@ export class TestAgent {
       if (this.opts.autoApply) this.apply(m);
     }
     const waiter = this.waiters.shift();
-    if (waiter) waiter(m);
+    if (waiter) waiter.deliver(m);
     else this.received.push(m);
   }
 
