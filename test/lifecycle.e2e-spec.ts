@@ -262,7 +262,7 @@ describe('graceful shutdown of a server holding thousands of agents', () => {
     await db.drop();
   });
 
-  it('drains: readiness 503 and new agents refused first, agents sent away with 1001, every pending update written, exit 0', async () => {
+  it('drains: readiness 503 and new agents refused first, agents sent away with 1001 by a server no longer listening, every pending update written, exit 0', async () => {
     const port = await freePort();
     const { env } = testEnv(db.url, {
       AMPORA_HTTP_PORT: String(port),
@@ -299,7 +299,8 @@ describe('graceful shutdown of a server holding thousands of agents', () => {
       try {
         const { mintToken } = await import('@ampora/platform');
         const tenant = (await pg.query(`SELECT id FROM tenants WHERE name = 'default'`)).rows[0].id as string;
-        const tokens = Array.from({ length: AGENTS + 1 }, () => mintToken('amp-bs'));
+        // one token each for the swarm, for an agent that comes in the drain window, and for one that reconnects the moment it is sent away
+        const tokens = Array.from({ length: AGENTS + 2 }, () => mintToken('amp-bs'));
         await pg.query(
           `INSERT INTO bootstrap_tokens (tenant_id, label, token_hash, created_by, expires_at) SELECT $1, 'shutdown', h, 'test', now() + interval '1 day' FROM unnest($2::text[]) AS t(h)`,
           [tenant, tokens.map(hashToken)],
@@ -312,6 +313,21 @@ describe('graceful shutdown of a server holding thousands of agents', () => {
         expect(reported.answered).toBe(AGENTS);
         // a fifth leave on their own just before the signal (their disconnects are pending too)
         await request({ cmd: 'disconnect', count: AGENTS / 5 }, 'disconnected');
+        // an agent that tries again the moment it is sent away, as opamp-go's client does: it finds no
+        // listener (its own backoff then decides), not a 503 with Retry-After from an exiting server (decision 0451)
+        const { TestAgent } = await import('@ampora/testing');
+        const eager = new TestAgent({ url, token: tokens[AGENTS + 1]! });
+        await eager.connect();
+        eager.hello();
+        expect((await eager.next(10_000)).error_response).toBeUndefined();
+        const eagerAgain = new Promise<{ code: number; status?: number; errno?: string }>((resolve) =>
+          eager.ws!.once('close', (code: number) => {
+            new TestAgent({ url, token: tokens[AGENTS + 1]! }).connect().then(
+              () => resolve({ code, status: 101 }),
+              (error: { status?: number; code?: string }) => resolve({ code, status: error.status, errno: error.code }),
+            );
+          }),
+        );
 
         // a supervisor's SIGTERM, and a terminal's SIGINT on top: one shutdown
         const closedCodes = request<{ codes: Record<string, number> }>({ cmd: 'closed', timeoutMs: 30_000 }, 'closed');
@@ -323,16 +339,17 @@ describe('graceful shutdown of a server holding thousands of agents', () => {
         const ready = await fetch(`${base}/health/ready`);
         expect(ready.status).toBe(503);
         expect(((await ready.json()) as { checks: Record<string, { status: string }> }).checks.shutdown).toMatchObject({ status: 'down' });
-        const { TestAgent } = await import('@ampora/testing');
         const late = new TestAgent({ url, token: tokens[AGENTS]! });
         await expect(late.connect()).rejects.toMatchObject({ status: 503 });
 
         expect((await closedCodes).codes).toEqual({ 1000: AGENTS / 5, 1001: AGENTS - AGENTS / 5 });
+        expect(await eagerAgain).toEqual({ code: 1001, status: undefined, errno: 'ECONNREFUSED' });
         expect(await server.exited).toBe(0);
 
         // 0 updates lost: every agent's last report and its disconnect are in the database
         const rows = await pg.query<{ instance_uid: string; marker: string | null; connected: boolean; disconnected_at: Date | null }>(
-          `SELECT replace(instance_uid::text, '-', '') AS instance_uid, non_identifying_attributes->>'marker' AS marker, connected, disconnected_at FROM agents`,
+          `SELECT replace(instance_uid::text, '-', '') AS instance_uid, non_identifying_attributes->>'marker' AS marker, connected, disconnected_at FROM agents WHERE instance_uid <> $1::uuid`,
+          [eager.uid.toString('hex')],
         );
         expect(rows.rows).toHaveLength(AGENTS);
         const lost = rows.rows.filter((r) => r.marker !== `final-${r.instance_uid}` || r.connected || r.disconnected_at === null);

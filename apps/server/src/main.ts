@@ -2,7 +2,7 @@ import { config } from './instrument';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { closeHttpServer, closeStorage, createLogger, HealthService, InFlightRequests, LiveStreamService, onStopSignals, shutdownTelemetry, sleep, startListening } from '@ampora/platform';
+import { closeHttpServer, closeStorage, createLogger, HealthService, InFlightRequests, LiveStreamService, onStopSignals, shutdownTelemetry, sleep, startListening, stopTakingConnections } from '@ampora/platform';
 import { TokenService } from '@ampora/governance';
 import { OpampTransportService, SessionLeaseKeeper } from '@ampora/opamp';
 import { createServer } from './server.factory';
@@ -36,8 +36,9 @@ async function main(): Promise<void> {
   const drainMs = config.shutdown.drainSeconds * 1000;
   const timeoutMs = config.shutdown.timeoutSeconds * 1000;
   // Graceful shutdown: readiness 503 and no new agents for the drain window (load balancers notice),
-  // then agents are sent away (1001), in-flight requests finish, the app closes (the agent state
-  // writer flushes before the database closes), and the process exits.
+  // then the leases are given up, the listeners stop taking connections and agents are sent away
+  // (1001), in-flight requests finish, the app closes (the agent state writer flushes before the
+  // database closes), and the process exits.
   onStopSignals(log, drainMs + timeoutMs, async (signal) => {
     log.info('Received {Signal}; draining for {DrainSeconds} s (readiness 503, no new agents)', { Signal: signal, DrainSeconds: config.shutdown.drainSeconds });
     const transport = app.get(OpampTransportService);
@@ -47,6 +48,11 @@ async function main(): Promise<void> {
     const deadline = Date.now() + timeoutMs - 2000;
     // give the leases up first, so the agents sent away are taken over at once where they reconnect
     await app.get(SessionLeaseKeeper).releaseAll();
+    // and stop listening before sending them away: an agent that reconnects at once is refused the
+    // connection and follows its own backoff to the next instance (or this one's successor), instead
+    // of being answered 503 with Retry-After by an instance about to exit (decision 0451)
+    void stopTakingConnections(http);
+    transport.stopListening();
     await transport.drain(1001, 'server shutting down', Math.min(5000, Math.max(0, deadline - Date.now())));
     app.get(LiveStreamService).closeAll();
     const { unfinished } = await closeHttpServer(http, inFlight, Math.max(0, deadline - Date.now()));

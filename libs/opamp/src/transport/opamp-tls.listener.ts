@@ -24,6 +24,8 @@ export class OpampTlsListener implements OnApplicationBootstrap {
   private readonly log = createLogger('Ampora.OpAmp.Transport');
   private server?: HttpsServer;
   private renewal?: TimerHandle;
+  /** The listener's close, once it stopped taking connections. */
+  private closing?: Promise<void>;
 
   constructor(
     private readonly gateway: OpampGateway,
@@ -46,9 +48,15 @@ export class OpampTlsListener implements OnApplicationBootstrap {
     return (this.server?.address() as AddressInfo | null)?.port;
   }
 
+  /** Stops taking connections (the open ones stay until closed); `close` waits for them. */
+  stopAccepting(): void {
+    if (this.server?.listening && !this.closing) this.closing = new Promise<void>((r) => this.server!.close(() => r()));
+  }
+
   async close(): Promise<void> {
     this.renewal?.cancel();
-    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+    this.stopAccepting();
+    await this.closing;
   }
 
   private async start(): Promise<void> {

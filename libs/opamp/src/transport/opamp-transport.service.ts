@@ -46,6 +46,11 @@ export class OpampTransportService implements OnModuleDestroy {
     this.admission.stopAccepting();
   }
 
+  /** The mTLS listener takes no more connections (graceful shutdown, decision 0451); the open ones stay until closed. */
+  stopListening(): void {
+    this.tls.stopAccepting();
+  }
+
   /** Closes every WebSocket so agents reconnect (elsewhere), and waits (bounded) for the closes. */
   drain(code = 1012, reason = 'server restarting', waitMs = 1000): Promise<void> {
     return this.gateway.drain(code, reason, waitMs);

@@ -1,2 +1,2 @@
-export { onStopSignals, InFlightRequests, closeHttpServer, sleep } from './stop-signals';
+export { onStopSignals, InFlightRequests, closeHttpServer, sleep, stopTakingConnections } from './stop-signals';
 export { startListening } from './listen';

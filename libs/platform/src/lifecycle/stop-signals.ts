@@ -83,12 +83,30 @@ export class InFlightRequests {
   }
 }
 
+/** The close of each server whose listener was stopped: `server.close` calls its callback only once the close happened, and a second call after that would wait forever. */
+const closing = new WeakMap<Server, Promise<void>>();
+
+/**
+ * Stops taking connections (the open ones stay until closed) and resolves once the server has closed.
+ * Called again, it answers the same close. In a graceful shutdown the server stops listening before
+ * it sends its agents away (decision 0451), so that they reconnect by their own backoff rather than
+ * into a refusal of an instance about to exit.
+ */
+export function stopTakingConnections(server: Server): Promise<void> {
+  let closed = closing.get(server);
+  if (!closed) {
+    closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    closing.set(server, closed);
+  }
+  return closed;
+}
+
 /**
  * Stops the HTTP listener: no new connections, idle keep-alive connections closed, in-flight requests
  * given until `timeoutMs` to finish; whatever is still open then is cut.
  */
 export async function closeHttpServer(server: Server, inFlight: InFlightRequests, timeoutMs: number): Promise<{ unfinished: number }> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const closed = stopTakingConnections(server);
   server.closeIdleConnections();
   const idle = await inFlight.idle(timeoutMs);
   const unfinished = idle ? 0 : inFlight.size;
