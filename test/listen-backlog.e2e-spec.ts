@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { createTestDatabase, freePort, startProcess, testEnv, TestDatabase, waitForHttp } from '@ampora/testing';
 
 /**
- * The server listens with AMPORA_HTTP_BACKLOG pending connections (decision 0432; 4096 by default,
- * Node's own is 511): in a reconnect storm thousands of agents connect at once, and a full backlog
- * makes the kernel drop their SYNs, which the clients retry only after seconds. `ss` shows a
- * listening socket's backlog in its Send-Q column.
+ * The server listens with AMPORA_HTTP_BACKLOG pending connections (decisions 0432 and 0450; 65535 by
+ * default, so the kernel's net.core.somaxconn decides; Node's own is 511): in a reconnect storm
+ * thousands of agents connect at once, and a full backlog makes the kernel drop their SYNs, which the
+ * clients retry only after seconds. `ss` shows a listening socket's backlog in its Send-Q column.
  */
 describe('the listen backlog of the server', () => {
   let db: TestDatabase;
@@ -24,7 +24,7 @@ describe('the listen backlog of the server', () => {
   }
 
   it.each([
-    ['by default', {}, 4096],
+    ['by default', {}, 65535],
     ['as AMPORA_HTTP_BACKLOG says', { AMPORA_HTTP_BACKLOG: '1234' }, 1234],
   ])('is the configured one %s', async (_, extra: Record<string, string>, expected) => {
     const port = await freePort();

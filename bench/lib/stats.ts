@@ -58,5 +58,16 @@ export function loadAverage(): number {
 export function machine(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const os = require('node:os') as typeof import('node:os');
-  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}${somaxconn()}`;
+}
+
+/** The kernel's cap on a listen backlog (decision 0450): a storm of more connections than this waits on SYN retransmissions. */
+function somaxconn(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const value = (require('node:fs') as typeof import('node:fs')).readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim();
+    return `, net.core.somaxconn ${value}`;
+  } catch {
+    return '';
+  }
 }

@@ -204,7 +204,7 @@ function readPlatformSections(r: EnvReader): PlatformConfig {
       publicUrl,
     },
     // the listen backlog: connections the kernel holds until the server accepts them (decision 0432)
-    http: { port, host, backlog: r.int('AMPORA_HTTP_BACKLOG', 4096, 1, 65535) },
+    http: { port, host, backlog: r.int('AMPORA_HTTP_BACKLOG', 65535, 1, 65535) },
     shutdown: {
       drainSeconds: r.int('AMPORA_SHUTDOWN_DRAIN_SECONDS', 5, 0, 300),
       timeoutSeconds: r.int('AMPORA_SHUTDOWN_TIMEOUT_SECONDS', 20, 1, 600),
