@@ -354,6 +354,12 @@ async function main(): Promise<void> {
       const enrolToUs = monotonicUs();
       const cpuAfter = cpuNow();
       log(`  enrolled ${delta} in ${fmt(seconds, 1)} s = ${fmt(rate)} agents/s (from ${enrolFromUs} to ${enrolToUs} µs of the monotonic clock, as in CPU profiles)`);
+      // each client's own part: which one the step waited for
+      const byClient = [
+        ...parts.map((p, i) => `protobufjs ${i + 1}: ${p.connected} in ${fmt(p.elapsedMs / 1000, 1)} s`),
+        ...lgParts.map((e, i) => `opamp-go ${i + 1}: ${e.summary.connected} in ${fmt(e.summary.elapsed_ms / 1000, 1)} s (${e.summary.connects} connects)`),
+      ];
+      log(`  by client: ${byClient.join('; ')}`);
       const stepStatements = [...(await statementsNow())].map(([query, n]): [string, number] => [query, n - (statementsBefore.get(query) ?? 0)]).filter(([, n]) => n > 0);
       log(`  CPU per enrolled agent: ${cpuPerAgent(cpuBefore, cpuAfter, delta)}`);
       log(`  statements while they enrolled: ${statementLine(stepStatements, delta)}`);
@@ -537,7 +543,7 @@ async function main(): Promise<void> {
     figures.push({ item: 5, name: 'enrolment attempts refused or failed (retried)', unit: 'attempts', samples: [enrolRetries], target: { op: '==', value: 0 }, note: 'every step; a refusal is a request that did not finish in its time' });
     log(`\n== reconnect storm: every instance restarts; load average ${fmt(loadAverage(), 2)} ==`);
     await Promise.all(swarms.map((s) => s.c.request({ cmd: 'storm', concurrency: 1000, timeoutMs: STORM_TIMEOUT_S * 1000 }, 'storm-armed')));
-    const stormDone = Promise.all(swarms.map((s) => nextEvent<{ reconnected: number; of: number; lastAt: number; reconnectedAt: number[]; failures: Array<[number, string]>; attempts: number; refused: number; timeouts: number; firstError?: string }>(s.c, 'storm')));
+    const stormDone = Promise.all(swarms.map((s) => nextEvent<{ reconnected: number; of: number; lastAt: number; reconnectedAt: number[]; timeline: Array<[number, number, number, number]>; failures: Array<[number, string]>; attempts: number; refused: number; timeouts: number; firstError?: string }>(s.c, 'storm')));
     const killedAt = Date.now();
     await Promise.all(servers.map((s) => s.process.stop()));
     for (let i = 0; i < INSTANCES; i++) servers[i] = await startServer(i, servers[i]!.port);
@@ -569,10 +575,18 @@ async function main(): Promise<void> {
     // where the storm's time goes: agents back over time, and the attempts that failed, before and after the instances were ready
     const backAfter = storm.flatMap((s) => s.reconnectedAt.map((at) => (at - readyAt) / 1000)).sort((a, b) => a - b);
     const failed = storm.flatMap((s) => s.failures);
+    // the agents of the tail: when each saw its old socket close, began its last attempt, and how long that took
+    const p99 = percentile(backAfter, 99);
+    const timeline = storm.flatMap((s) => s.timeline).sort((a, b) => a[0] - b[0]);
+    const tail = timeline.filter(([back]) => (back - readyAt) / 1000 > 2 * p99);
+    const rel = (at: number) => fmt((at - readyAt) / 1000, 1);
     const why = (list: Array<[number, string]>) => [...list.reduce((m, [, text]) => m.set(text, (m.get(text) ?? 0) + 1), new Map<string, number>())].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([text, n]) => `${n} × ${text}`).join('; ');
     const beforeReady = failed.filter(([at]) => at < readyAt);
     const afterReady = failed.filter(([at]) => at >= readyAt);
     log(`  agents back after ready: 10 % at ${fmt(percentile(backAfter, 10), 1)} s, 50 % at ${fmt(percentile(backAfter, 50), 1)} s, 90 % at ${fmt(percentile(backAfter, 90), 1)} s, 99 % at ${fmt(percentile(backAfter, 99), 1)} s, the last at ${fmt(backAfter[backAfter.length - 1] ?? NaN, 1)} s (${backAfter.filter((t) => t > 2 * percentile(backAfter, 99)).length} after twice the 99th percentile)`);
+    // the last three back (and the first of the agents after twice the 99th percentile, if any)
+    const show = [...(tail.length > 3 ? [tail[0]!] : []), ...timeline.slice(-3)];
+    log(`  the last back: ${show.map(([back, closed, begun, tries]) => `picked up ${rel(closed)} s, last of ${tries} attempt(s) begun ${rel(begun)} s, back ${rel(back)} s`).join('; ')}`);
     log(`  failed attempts: ${beforeReady.length} before the instances were ready (${why(beforeReady) || 'none'}), ${afterReady.length} after (${why(afterReady) || 'none'})`);
     // the statements of the restarted instances (their start and the storm), by label: which ones each reconnecting agent costs
     log(`  CPU per agent from the instances ready to every session back: ${cpuPerAgent(stormCpuBefore, stormCpuAfter, AGENTS)}`);

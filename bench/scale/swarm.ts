@@ -174,6 +174,8 @@ async function storm(concurrency: number, timeoutMs: number): Promise<void> {
   let firstError: string | undefined;
   /** When each failed attempt failed, and why (the first 60 characters of its error). */
   const failures: Array<[number, string]> = [];
+  /** Per agent back: [back at, picked up (its old socket seen closed) at, its last attempt begun at, attempts]. */
+  const timeline: Array<[number, number, number, number]> = [];
   const queue = agents.slice();
   let next = 0;
   await Promise.all(
@@ -182,12 +184,15 @@ async function storm(concurrency: number, timeoutMs: number): Promise<void> {
         const agent = queue[next++]!;
         // wait until the old connection is gone (the restart closes it), then come back
         while (isOpen(agent) && Date.now() < deadline) await sleep(200);
+        const seenClosed = Date.now();
         let backoff = 250;
-        while (Date.now() < deadline) {
+        for (let tries = 1; Date.now() < deadline; tries++) {
           attempts++;
+          const begun = Date.now();
           try {
             await enrol(agent);
             reconnectedAt.push(Date.now());
+            timeline.push([Date.now(), seenClosed, begun, tries]);
             break;
           } catch (error) {
             const text = String(error);
@@ -203,7 +208,7 @@ async function storm(concurrency: number, timeoutMs: number): Promise<void> {
       }
     }),
   );
-  send({ event: 'storm', reconnected: reconnectedAt.length, of: agents.length, lastAt: Math.max(0, ...reconnectedAt), reconnectedAt, failures, attempts, refused, timeouts, firstError });
+  send({ event: 'storm', reconnected: reconnectedAt.length, of: agents.length, lastAt: Math.max(0, ...reconnectedAt), reconnectedAt, timeline, failures, attempts, refused, timeouts, firstError });
 }
 
 process.on('message', (m: Command) => {
