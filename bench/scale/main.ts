@@ -69,7 +69,12 @@ const SERVER_NODE_OPTIONS = nodeOptions(option('server-node-options'));
 const WORKER_NODE_OPTIONS = nodeOptions(option('worker-node-options'));
 const CLIENT_NODE_OPTIONS = nodeOptions(option('client-node-options'));
 const FLUSH_MS = 1000; // AMPORA_OPAMP_FLUSH_INTERVAL_MS, the default
-const CONCURRENCY = 200; // enrolments in flight per client process
+/**
+ * Enrolments in flight per client process (as the storm's reconnects, 1000): a real fleet enrols open
+ * loop, each agent on its own; with 200 the last step's 3,000 protobufjs agents waited on their own
+ * client behind the 5,000 opamp-go agents that all start at once, and the step measured the client.
+ */
+const CONCURRENCY = num('enrol-concurrency', 1000);
 /** The protobufjs agents' WebSocket client: the `ws` library's, or bench/scale/lean-socket.ts (decision 0445). */
 const CLIENT = option('client') ?? 'ws';
 if (CLIENT !== 'lean' && CLIENT !== 'ws') throw new Error(`--client is lean or ws, not ${CLIENT}`);
