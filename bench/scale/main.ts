@@ -239,12 +239,13 @@ async function main(): Promise<void> {
           return 0;
         }
       };
+      const opampGo = loadgens.reduce((n, l) => n + of(l.child.pid), 0);
       return {
         server: servers.reduce((n, s) => n + of(s.process.child.pid), 0),
         worker: of(worker?.child.pid),
         postgres: cpuSecondsOf('postgres'),
-        clients: swarms.reduce((n, s) => n + of(s.c.child.pid), 0) + loadgens.reduce((n, l) => n + of(l.child.pid), 0),
-        opampGo: loadgens.reduce((n, l) => n + of(l.child.pid), 0),
+        clients: swarms.reduce((n, s) => n + of(s.c.child.pid), 0) + opampGo,
+        opampGo,
       };
     };
     /** CPU per agent between two readings of `cpuNow`, in milliseconds, as one line. */
@@ -588,7 +589,7 @@ async function main(): Promise<void> {
     const why = (list: Array<[number, string]>) => [...list.reduce((m, [, text]) => m.set(text, (m.get(text) ?? 0) + 1), new Map<string, number>())].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([text, n]) => `${n} × ${text}`).join('; ');
     const beforeReady = failed.filter(([at]) => at < readyAt);
     const afterReady = failed.filter(([at]) => at >= readyAt);
-    log(`  agents back after ready: 10 % at ${fmt(percentile(backAfter, 10), 1)} s, 50 % at ${fmt(percentile(backAfter, 50), 1)} s, 90 % at ${fmt(percentile(backAfter, 90), 1)} s, 99 % at ${fmt(percentile(backAfter, 99), 1)} s, the last at ${fmt(backAfter[backAfter.length - 1] ?? NaN, 1)} s (${backAfter.filter((t) => t > 2 * percentile(backAfter, 99)).length} after twice the 99th percentile)`);
+    log(`  agents back after ready: 10 % at ${fmt(percentile(backAfter, 10), 1)} s, 50 % at ${fmt(percentile(backAfter, 50), 1)} s, 90 % at ${fmt(percentile(backAfter, 90), 1)} s, 99 % at ${fmt(p99, 1)} s, the last at ${fmt(backAfter[backAfter.length - 1] ?? NaN, 1)} s (${tail.length} after twice the 99th percentile)`);
     // the last three back (and the first of the agents after twice the 99th percentile, if any)
     const show = [...(tail.length > 3 ? [tail[0]!] : []), ...timeline.slice(-3)];
     log(`  the last back: ${show.map(([back, closed, begun, tries]) => `picked up ${rel(closed)} s, last of ${tries} attempt(s) begun ${rel(begun)} s, back ${rel(back)} s`).join('; ')}`);

@@ -34,32 +34,28 @@ export interface RunningProcess {
  */
 export function collectLines(stream: NodeJS.ReadableStream, lines: string[], records: Array<Record<string, unknown>>, onLine: () => void = () => undefined): void {
   let buffer = '';
+  const take = (line: string) => {
+    lines.push(line);
+    try {
+      records.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // not a log line
+    }
+    onLine();
+  };
   stream.setEncoding('utf8').on('data', (chunk: string) => {
     buffer += chunk;
     let nl: number;
     while ((nl = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
-      lines.push(line);
-      try {
-        records.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-      onLine();
+      take(line);
     }
   });
   // a last line without its newline still counts once the stream ends
   stream.on('end', () => {
-    if (!buffer) return;
-    lines.push(buffer);
-    try {
-      records.push(JSON.parse(buffer) as Record<string, unknown>);
-    } catch {
-      // not a log line
-    }
+    if (buffer) take(buffer);
     buffer = '';
-    onLine();
   });
 }
 

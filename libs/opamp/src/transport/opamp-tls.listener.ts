@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, startListening, TimerHandle } from '@ampora/platform';
+import { AMPORA_CONFIG, AmporaConfig, Clock, createLogger, startListening, stopTakingConnections, TimerHandle } from '@ampora/platform';
 import { OpampPorts } from '../opamp-ports';
 import type { ListenerCertificateIssuer } from '../ports';
 import { certificateCovers, hostOf, listenerTrust } from './listener-trust';
@@ -24,8 +24,6 @@ export class OpampTlsListener implements OnApplicationBootstrap {
   private readonly log = createLogger('Ampora.OpAmp.Transport');
   private server?: HttpsServer;
   private renewal?: TimerHandle;
-  /** The listener's close, once it stopped taking connections. */
-  private closing?: Promise<void>;
 
   constructor(
     private readonly gateway: OpampGateway,
@@ -50,13 +48,12 @@ export class OpampTlsListener implements OnApplicationBootstrap {
 
   /** Stops taking connections (the open ones stay until closed); `close` waits for them. */
   stopAccepting(): void {
-    if (this.server?.listening && !this.closing) this.closing = new Promise<void>((r) => this.server!.close(() => r()));
+    if (this.server) void stopTakingConnections(this.server);
   }
 
   async close(): Promise<void> {
     this.renewal?.cancel();
-    this.stopAccepting();
-    await this.closing;
+    if (this.server) await stopTakingConnections(this.server);
   }
 
   private async start(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 import type { Logger } from '../logging/logger';
 
 /**
@@ -84,7 +85,7 @@ export class InFlightRequests {
 }
 
 /** The close of each server whose listener was stopped: `server.close` calls its callback only once the close happened, and a second call after that would wait forever. */
-const closing = new WeakMap<Server, Promise<void>>();
+const closing = new WeakMap<NetServer, Promise<void>>();
 
 /**
  * Stops taking connections (the open ones stay until closed) and resolves once the server has closed.
@@ -92,7 +93,7 @@ const closing = new WeakMap<Server, Promise<void>>();
  * it sends its agents away (decision 0451), so that they reconnect by their own backoff rather than
  * into a refusal of an instance about to exit.
  */
-export function stopTakingConnections(server: Server): Promise<void> {
+export function stopTakingConnections(server: NetServer): Promise<void> {
   let closed = closing.get(server);
   if (!closed) {
     closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
